@@ -1,0 +1,125 @@
+# perfsight: one non-recursive Makefile. `make help` lists the targets.
+#
+#   make            build build/perfsight
+#   make check      unit, golden, robustness and browser tests; ends with "N passed, N failed"
+#   make demo       the main job on a bundled capture
+#   make SAN=1 ...  the same with ASan + UBSan (objects under build/san)
+#   make bench      timings side by side with perf (records big captures on demand)
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+CC ?= cc
+V ?= 0
+SAN ?= 0
+DEVELOPER ?= $(if $(CI),1,0)
+
+PKGS := libdw libelf libtraceevent libxml-2.0 sqlite3 libzstd yajl
+
+ifeq ($(SAN),1)
+B := build/san
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else
+B := build
+SANFLAGS :=
+endif
+
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wold-style-definition \
+	-Wpointer-arith -Wwrite-strings -Wvla -Wformat=2 -Wundef -fno-common -Wno-unused-parameter
+ifeq ($(DEVELOPER),1)
+WARN += -Werror
+endif
+
+# -isystem so warnings in third-party headers cannot break -Werror
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null | sed 's/-I/-isystem /g')
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS ?= -O2 -g
+ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(CFLAGS) $(WARN) $(SANFLAGS) \
+	-MMD -MP -Ianalyzer/lib $(PKG_CFLAGS)
+ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
+LIBS = $(PKG_LIBS) -lm -lpthread
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+LIB_SRC := $(sort $(wildcard analyzer/lib/*.c))
+CLI_SRC := $(sort $(wildcard analyzer/cli/*.c))
+HELPER_SRC := $(sort $(wildcard tests/helper/*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/t_*.c))
+
+LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(B)/%.o)
+HELPER_OBJ := $(HELPER_SRC:%.c=$(B)/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+TOOL_BIN := $(B)/tests/pfs-synth
+
+LIBA := $(B)/libperfsight.a
+BIN := $(B)/perfsight
+
+.PHONY: all check demo deps bench install clean help format check-format check-headers
+all: $(BIN)
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/helper -c -o $@ $<
+
+$(LIBA): $(LIB_OBJ)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BIN): $(CLI_OBJ) $(LIBA)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(LIBA) $(LIBS)
+
+$(B)/tests/%: $(B)/tests/unit/%.o $(HELPER_OBJ) $(LIBA)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(HELPER_OBJ) $(LIBA) $(LIBS)
+
+$(B)/tests/pfs-synth: $(B)/tests/tools/pfs-synth.o $(HELPER_OBJ) $(LIBA)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(HELPER_OBJ) $(LIBA) $(LIBS)
+
+# Installs the Debian packages the build, the tests and the demo need; quiet and quick when
+# everything is already there.
+deps:
+	@tests/deps.sh
+
+check: deps
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(TOOL_BIN)
+	@B=$(B) SAN=$(SAN) tests/run.sh
+
+demo: deps all
+	@B=$(B) tests/demo.sh
+
+bench: deps all
+	@B=$(B) tests/bench.sh
+
+check-headers:
+	@for h in analyzer/lib/*.h; do \
+		echo "#include \"$$(basename $$h)\"" | $(CC) $(ALL_CFLAGS) -x c -fsyntax-only - || exit 1; \
+	done
+
+format:
+	clang-format -i analyzer/lib/*.[ch] analyzer/cli/*.[ch] tests/unit/*.[ch] tests/helper/*.[ch]
+
+check-format:
+	clang-format --dry-run -Werror analyzer/lib/*.[ch] analyzer/cli/*.[ch]
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/perfsight/report-templates
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/perfsight
+	install -m 644 docs/perfsight.1 $(DESTDIR)$(PREFIX)/share/man/man1/perfsight.1
+	install -m 644 report-templates/* $(DESTDIR)$(PREFIX)/share/perfsight/report-templates/
+
+clean:
+	rm -rf build tests/out
+
+help:
+	@sed -n '1,8p' Makefile
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

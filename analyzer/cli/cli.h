@@ -1,0 +1,40 @@
+/*
+ * cli: what every command shares. The CLI is a thin command table over analyzer/lib: it parses
+ * options, calls the library, prints, and maps errors to exit codes in one place.
+ *
+ * Exit codes: 0 ok; 1 done, with ERROR diagnostics (data dropped); 2 usage; 3 input unreadable
+ * or unsupported; 4 internal or output error.
+ */
+#ifndef PFS_CLI_H
+#define PFS_CLI_H
+
+#include <stdio.h>
+
+#include "diag.h"
+#include "err.h"
+
+enum { EXIT_OK = 0, EXIT_DIAG = 1, EXIT_USAGE = 2, EXIT_INPUT = 3, EXIT_INTERNAL = 4 };
+
+struct cli_cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary; /* one line for `perfsight help` */
+	const char *usage;   /* the full --help text */
+};
+
+/* Prints "perfsight: FILE: offset 0x..: MSG" on stderr and returns the exit code for err. */
+int cli_fail(const char *file, const struct pfs_err *err);
+/* Prints "perfsight CMD: MSG" and the usage hint, returns EXIT_USAGE. */
+int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints diagnostics as "perfsight: FILE: SEVERITY CODE (xN) at 0xOFF: MSG" lines. */
+void cli_print_diags(FILE *f, const char *file, const struct pfs_diag *d);
+/* Exit code for a run that completed with these diagnostics. */
+int cli_diag_exit(const struct pfs_diag *d);
+/* True when argv[i] is -h or --help; prints cmd's usage to stdout. */
+int cli_is_help(const struct cli_cmd *cmd, int argc, char **argv);
+/* Closes stdout checking for write errors; returns EXIT_INTERNAL on failure, else rc. */
+int cli_finish_stdout(int rc);
+
+const struct cli_cmd *cli_find(const char *name);
+
+#endif

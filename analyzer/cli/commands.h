@@ -1,0 +1,17 @@
+/*
+ * The command table's entries. One line per command, one file per command (cmd_<name>.c);
+ * the usage texts live beside each command's code.
+ */
+#ifndef PFS_COMMANDS_H
+#define PFS_COMMANDS_H
+
+#define PFS_VERSION "0.1.0"
+
+int cmd_info(int argc, char **argv);
+extern const char cmd_info_usage[];
+
+#define CLI_COMMANDS                                                                               \
+	{"info", cmd_info, "what a capture holds: host, events, records, samples, diagnostics",     \
+	 cmd_info_usage},
+
+#endif

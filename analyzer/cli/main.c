@@ -1,0 +1,151 @@
+/*
+ * perfsight: command table and dispatch. Each command lives in cmd_<name>.c and exports only
+ * cmd_<name>(); the table below gives its name, summary and usage text.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <errno.h>
+
+#include "cli.h"
+#include "commands.h"
+
+static int cmd_help(int argc, char **argv);
+
+static const struct cli_cmd commands[] = {
+	CLI_COMMANDS
+	{"help", cmd_help, "show commands, or one command's help",
+	 "usage: perfsight help [COMMAND]\n"},
+};
+
+const struct cli_cmd *cli_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+static void overview(FILE *f)
+{
+	fprintf(f, "usage: perfsight COMMAND [ARGS]\n\n"
+		   "perfsight turns perf.data captures and pyinstrument dumps into answers:\n"
+		   "where each Python worker's CPU goes, how much is GC and GIL, and why.\n\n"
+		   "commands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\n'perfsight COMMAND --help' shows a command's options.\n"
+		   "exit status: 0 ok, 1 done with data-dropping diagnostics, 2 usage, 3 bad input,\n"
+		   "4 internal or output error\n");
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	if (argc >= 2) {
+		const struct cli_cmd *c = cli_find(argv[1]);
+		if (!c) {
+			fprintf(stderr, "perfsight: no such command '%s'\n", argv[1]);
+			return EXIT_USAGE;
+		}
+		fputs(c->usage, stdout);
+		return cli_finish_stdout(EXIT_OK);
+	}
+	overview(stdout);
+	return cli_finish_stdout(EXIT_OK);
+}
+
+int cli_fail(const char *file, const struct pfs_err *err)
+{
+	if (err->off != PFS_NO_OFF)
+		fprintf(stderr, "perfsight: %s: at byte offset %llu (0x%llx): %s\n", file,
+			(unsigned long long)err->off, (unsigned long long)err->off, err->msg);
+	else
+		fprintf(stderr, "perfsight: %s: %s\n", file, err->msg);
+	switch (err->code) {
+	case PFS_EFORMAT:
+	case PFS_EUNSUPP:
+	case PFS_ELIMIT:
+		return EXIT_INPUT;
+	case PFS_EIO:
+		return err->sys_errno == ENOENT || err->sys_errno == EACCES ||
+				       err->sys_errno == EISDIR
+			       ? EXIT_INPUT
+			       : EXIT_INTERNAL;
+	case PFS_EUSAGE:
+		return EXIT_USAGE;
+	default:
+		return EXIT_INTERNAL;
+	}
+}
+
+int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "perfsight %s: ", cmd->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n'perfsight %s --help' shows the options\n", cmd->name);
+	return EXIT_USAGE;
+}
+
+void cli_print_diags(FILE *f, const char *file, const struct pfs_diag *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		const struct pfs_diag_entry *e = &d->v[i];
+		fprintf(f, "perfsight: %s: %s %s (x%llu)", file, pfs_severity_name(e->sev), e->code,
+			(unsigned long long)e->count);
+		if (e->first_off != PFS_NO_OFF)
+			fprintf(f, " first at byte offset %llu", (unsigned long long)e->first_off);
+		fprintf(f, ": %s\n", e->msg);
+	}
+}
+
+int cli_diag_exit(const struct pfs_diag *d)
+{
+	return pfs_diag_worst(d) == PFS_ERROR ? EXIT_DIAG : EXIT_OK;
+}
+
+int cli_is_help(const struct cli_cmd *cmd, int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			fputs(cmd->usage, stdout);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int cli_finish_stdout(int rc)
+{
+	if (fflush(stdout) || ferror(stdout)) {
+		fprintf(stderr, "perfsight: cannot write standard output: %s\n", strerror(errno));
+		return EXIT_INTERNAL;
+	}
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	const struct cli_cmd *c;
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		overview(argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_USAGE : cli_finish_stdout(EXIT_OK);
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("perfsight %s\n", PFS_VERSION);
+		return cli_finish_stdout(EXIT_OK);
+	}
+	c = cli_find(argv[1]);
+	if (!c) {
+		fprintf(stderr, "perfsight: '%s' is not a command; 'perfsight help' lists them\n",
+			argv[1]);
+		return EXIT_USAGE;
+	}
+	if (c->fn != cmd_help && cli_is_help(c, argc - 1, argv + 1))
+		return cli_finish_stdout(EXIT_OK);
+	return c->fn(argc - 1, argv + 1);
+}

@@ -1,0 +1,11 @@
+# Shared helpers for the end-to-end scripts: TAP-like lines that tests/run.sh counts.
+# Scripts run from the repository root with $PERFSIGHT pointing at the binary under test.
+T_N=0
+T_SUITE=${T_SUITE:-e2e}
+OUT=tests/out/${T_SUITE}
+mkdir -p "$OUT"
+ok() { T_N=$((T_N + 1)); echo "ok $T_N - $T_SUITE::$1"; }
+nok() { T_N=$((T_N + 1)); echo "not ok $T_N - $T_SUITE::$1: $2"; }
+skip() { T_N=$((T_N + 1)); echo "ok $T_N - $T_SUITE::$1 # SKIP $2"; }
+# check NAME COND-COMMAND... : ok when the command succeeds
+check() { n=$1; shift; if "$@" >/dev/null 2>&1; then ok "$n"; else nok "$n" "failed: $*"; fi; }
