@@ -242,8 +242,8 @@ static void print_json(const char *file, struct pfs_reader *r)
 		pfs_jsonw_u64(&w, a->type);
 		pfs_jsonw_key(&w, "config");
 		pfs_jsonw_u64(&w, a->config);
-		pfs_jsonw_key((a->flags & PFS_ATTR_FLAG(PFS_AF_FREQ)) ? &w : &w,
-			      (a->flags & PFS_ATTR_FLAG(PFS_AF_FREQ)) ? "frequency_hz" : "period");
+		pfs_jsonw_key(&w, (a->flags & PFS_ATTR_FLAG(PFS_AF_FREQ)) ? "frequency_hz"
+									    : "period");
 		pfs_jsonw_u64(&w, a->sample_period);
 		pfs_jsonw_key(&w, "sample_type");
 		pfs_jsonw_arr(&w);
@@ -272,6 +272,8 @@ static void print_json(const char *file, struct pfs_reader *r)
 			pfs_jsonw_u64(&w, st->records[t]);
 		}
 	pfs_jsonw_end_obj(&w);
+	pfs_jsonw_key(&w, "bytes_read");
+	pfs_jsonw_u64(&w, st->bytes_read);
 	pfs_jsonw_key(&w, "total_records");
 	pfs_jsonw_u64(&w, st->total);
 	pfs_jsonw_key(&w, "unknown_records");
