@@ -861,6 +861,9 @@ static int header_value(struct ld *l, struct lvl *p, enum vt vt, const char *s, 
 	default:
 		break;
 	}
+	/* JSON detection could not place: a key of another format says nothing yet */
+	if (!l->kind)
+		return skip_value(l, vt, k);
 	return fail(l, PFS_EFORMAT, cur_off(l), "key '%s' does not belong in a %s", kn,
 		    top ? pfs_pyprof_kind_name(l->kind) : "session object");
 }
@@ -1620,23 +1623,22 @@ static bool folded_line_ok(const unsigned char *s, size_t n)
 	return true;
 }
 
-/* The head of a file: cut tells that it is a prefix, so its last line may be partial. */
+/* The head of a file is folded stacks when its first non-empty line is; later lines are
+ * checked as they are read, so a bad one is reported with its number. cut tells that the head
+ * is a prefix of the file, so its last line may be partial. */
 static bool folded_head(const unsigned char *b, size_t n, bool cut)
 {
-	size_t i = 0, lines = 0;
-	while (i < n && lines < 4) {
+	size_t i = 0;
+	while (i < n) {
 		const unsigned char *nl = memchr(b + i, '\n', n - i);
 		size_t len = nl ? (size_t)(nl - b - i) : n - i;
 		if (!nl && cut)
-			break;
-		if (len && !(len == 1 && b[i] == '\r')) {
-			if (!folded_line_ok(b + i, len))
-				return false;
-			lines++;
-		}
+			return false;
+		if (len && !(len == 1 && b[i] == '\r'))
+			return folded_line_ok(b + i, len);
 		i += len + 1;
 	}
-	return lines > 0;
+	return false;
 }
 
 static void ld_release(struct ld *l)
