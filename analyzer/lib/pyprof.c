@@ -2060,7 +2060,8 @@ int pfs_pyprof_dir_scan(const char *path, struct pfs_pyprof_dir *out, struct pfs
 		names[n++] = pfs_xstrdup(de->d_name);
 	}
 	closedir(dir);
-	qsort(names, n, sizeof(*names), cmp_names);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), cmp_names);
 	for (size_t i = 0; i < n && rc >= 0; i++) {
 		size_t pl = strlen(path) + strlen(names[i]) + 2;
 		char *full = pfs_xmalloc(pl);
