@@ -50,3 +50,21 @@ expect_fail wrong-type "'profiles': expected array, got string" "$OUT/wrongtype.
 printf 'main;work (app.py:3);leaf 5\nmain;other 2\n' > "$OUT/stacks.folded"
 "$DUMP" -s "$OUT/stacks.folded" > "$OUT/folded.txt" 2>&1
 check folded-counts grep -q 'kind=folded unit=samples .* rows=2 weight=7.000000000' "$OUT/folded.txt"
+
+# Bounded memory: a 30 MB session (the fixture's records repeated) loads with a peak RSS far
+# below its size. ASan's shadow memory makes RSS meaningless under SAN=1.
+if [ "${SAN:-0}" = 1 ]; then
+	skip bounded-memory "RSS is not comparable under ASan"
+elif ! command -v python3 >/dev/null 2>&1; then
+	skip bounded-memory "python3 not installed"
+else
+	python3 tests/tools/pyprof-bigsession.py "$FIX/flask-testclient.pyisession" "$OUT/big.pyisession" 30 >/dev/null
+	"$DUMP" -b "$OUT/big.pyisession" > "$OUT/big.txt" 2>&1
+	rss=$(sed -n 's/.*max_rss_kb=\([0-9]*\).*/\1/p' "$OUT/big.txt")
+	if [ -n "$rss" ] && [ "$rss" -lt 16384 ]; then
+		ok bounded-memory
+	else
+		nok bounded-memory "peak RSS ${rss:-?} KiB for a 30 MB session: $(cat "$OUT/big.txt")"
+	fi
+	rm -f "$OUT/big.pyisession"
+fi
