@@ -26,7 +26,7 @@
 #define MAX_NEST 10000
 #define MAX_STACK 100000
 #define MAX_LINE (1 << 20)
-#define MAX_SECONDS 1e9          /* a weight or duration beyond 31 years is not a profile */
+#define MAX_SECONDS 1e9		     /* a weight or duration beyond 31 years is not a profile */
 #define MAX_COUNT 9007199254740992.0 /* 2^53: exact in a double */
 
 enum st {
@@ -106,71 +106,68 @@ enum key {
 };
 
 static const char *const key_names[K_NKEYS] = {
-	[K_UNKNOWN] = "?",
-	[K_START_TIME] = "start_time",
-	[K_DURATION] = "duration",
-	[K_SAMPLE_COUNT] = "sample_count",
-	[K_CPU_TIME] = "cpu_time",
-	[K_PROGRAM] = "program",
-	[K_TARGET] = "target_description",
-	[K_START_CALL_STACK] = "start_call_stack",
-	[K_SYS_PATH] = "sys_path",
-	[K_SYS_PREFIXES] = "sys_prefixes",
-	[K_MIN_INTERVAL] = "min_interval",
-	[K_MAX_INTERVAL] = "max_interval",
-	[K_FRAME_RECORDS] = "frame_records",
-	[K_ROOT_FRAME] = "root_frame",
-	[K_SESSION] = "session",
-	[K_FRAME_TREE] = "frame_tree",
-	[K_SCHEMA] = "$schema",
-	[K_NAME] = "name",
-	[K_EXPORTER] = "exporter",
-	[K_ACTIVE] = "activeProfileIndex",
-	[K_PROFILES] = "profiles",
-	[K_SHARED] = "shared",
-	[K_FUNCTION] = "function",
-	[K_FILE_PATH_SHORT] = "file_path_short",
-	[K_FILE_PATH] = "file_path",
-	[K_LINE_NO] = "line_no",
-	[K_TIME] = "time",
-	[K_AWAIT_TIME] = "await_time",
-	[K_IS_APP] = "is_application_code",
-	[K_CHILDREN] = "children",
-	[K_GROUP_ID] = "group_id",
-	[K_CLASS_NAME] = "class_name",
-	[K_IDENTIFIER] = "identifier",
-	[K_ATTRIBUTES] = "attributes",
-	[K_TYPE] = "type",
-	[K_UNIT] = "unit",
-	[K_START_VALUE] = "startValue",
-	[K_END_VALUE] = "endValue",
-	[K_EVENTS] = "events",
-	[K_SAMPLES] = "samples",
-	[K_WEIGHTS] = "weights",
-	[K_AT] = "at",
-	[K_FRAME] = "frame",
-	[K_FRAMES] = "frames",
-	[K_FILE] = "file",
-	[K_LINE] = "line",
-	[K_COL] = "col",
-	[K_ELEMENT] = "element",
+    [K_UNKNOWN] = "?",
+    [K_START_TIME] = "start_time",
+    [K_DURATION] = "duration",
+    [K_SAMPLE_COUNT] = "sample_count",
+    [K_CPU_TIME] = "cpu_time",
+    [K_PROGRAM] = "program",
+    [K_TARGET] = "target_description",
+    [K_START_CALL_STACK] = "start_call_stack",
+    [K_SYS_PATH] = "sys_path",
+    [K_SYS_PREFIXES] = "sys_prefixes",
+    [K_MIN_INTERVAL] = "min_interval",
+    [K_MAX_INTERVAL] = "max_interval",
+    [K_FRAME_RECORDS] = "frame_records",
+    [K_ROOT_FRAME] = "root_frame",
+    [K_SESSION] = "session",
+    [K_FRAME_TREE] = "frame_tree",
+    [K_SCHEMA] = "$schema",
+    [K_NAME] = "name",
+    [K_EXPORTER] = "exporter",
+    [K_ACTIVE] = "activeProfileIndex",
+    [K_PROFILES] = "profiles",
+    [K_SHARED] = "shared",
+    [K_FUNCTION] = "function",
+    [K_FILE_PATH_SHORT] = "file_path_short",
+    [K_FILE_PATH] = "file_path",
+    [K_LINE_NO] = "line_no",
+    [K_TIME] = "time",
+    [K_AWAIT_TIME] = "await_time",
+    [K_IS_APP] = "is_application_code",
+    [K_CHILDREN] = "children",
+    [K_GROUP_ID] = "group_id",
+    [K_CLASS_NAME] = "class_name",
+    [K_IDENTIFIER] = "identifier",
+    [K_ATTRIBUTES] = "attributes",
+    [K_TYPE] = "type",
+    [K_UNIT] = "unit",
+    [K_START_VALUE] = "startValue",
+    [K_END_VALUE] = "endValue",
+    [K_EVENTS] = "events",
+    [K_SAMPLES] = "samples",
+    [K_WEIGHTS] = "weights",
+    [K_AT] = "at",
+    [K_FRAME] = "frame",
+    [K_FRAMES] = "frames",
+    [K_FILE] = "file",
+    [K_LINE] = "line",
+    [K_COL] = "col",
+    [K_ELEMENT] = "element",
 };
 
 /* Keys each object state knows, K_UNKNOWN-terminated. */
-static const uint8_t top_keys[] = {K_START_TIME,  K_DURATION,      K_SAMPLE_COUNT,
-				   K_CPU_TIME,    K_PROGRAM,       K_TARGET,
-				   K_START_CALL_STACK, K_SYS_PATH, K_SYS_PREFIXES,
-				   K_MIN_INTERVAL, K_MAX_INTERVAL,  K_FRAME_RECORDS,
-				   K_ROOT_FRAME,  K_SESSION,       K_FRAME_TREE,
-				   K_SCHEMA,      K_NAME,          K_EXPORTER,
-				   K_ACTIVE,      K_PROFILES,      K_SHARED,
-				   K_UNKNOWN};
+static const uint8_t top_keys[] = {
+    K_START_TIME,	K_DURATION, K_SAMPLE_COUNT, K_CPU_TIME,	    K_PROGRAM,	    K_TARGET,
+    K_START_CALL_STACK, K_SYS_PATH, K_SYS_PREFIXES, K_MIN_INTERVAL, K_MAX_INTERVAL, K_FRAME_RECORDS,
+    K_ROOT_FRAME,	K_SESSION,  K_FRAME_TREE,   K_SCHEMA,	    K_NAME,	    K_EXPORTER,
+    K_ACTIVE,		K_PROFILES, K_SHARED,	    K_UNKNOWN};
 static const uint8_t node_keys[] = {K_FUNCTION, K_FILE_PATH_SHORT, K_FILE_PATH, K_LINE_NO,
-				    K_TIME,     K_AWAIT_TIME,      K_IS_APP,    K_CHILDREN,
-				    K_GROUP_ID, K_CLASS_NAME,      K_UNKNOWN};
+				    K_TIME,	K_AWAIT_TIME,	   K_IS_APP,	K_CHILDREN,
+				    K_GROUP_ID, K_CLASS_NAME,	   K_UNKNOWN};
 static const uint8_t hnode_keys[] = {K_IDENTIFIER, K_TIME, K_ATTRIBUTES, K_CHILDREN, K_UNKNOWN};
-static const uint8_t profile_keys[] = {K_TYPE,    K_NAME,    K_UNIT,    K_START_VALUE, K_END_VALUE,
-				       K_EVENTS,  K_SAMPLES, K_WEIGHTS, K_UNKNOWN};
+static const uint8_t profile_keys[] = {K_TYPE,	 K_NAME,    K_UNIT,    K_START_VALUE, K_END_VALUE,
+				       K_EVENTS, K_SAMPLES, K_WEIGHTS, K_UNKNOWN};
 static const uint8_t event_keys[] = {K_TYPE, K_AT, K_FRAME, K_UNKNOWN};
 static const uint8_t shared_keys[] = {K_FRAMES, K_UNKNOWN};
 static const uint8_t sframe_keys[] = {K_NAME, K_FILE, K_LINE, K_COL, K_UNKNOWN};
@@ -193,7 +190,7 @@ struct fcache {
 		uint64_t hash;
 		size_t off, len;
 		uint32_t frame;
-	} *v;
+	} * v;
 	size_t n, cap;
 	uint32_t *tab; /* 1-based index into v, 0 empty */
 	size_t tcap;
@@ -218,8 +215,8 @@ struct ld {
 	struct pfs_pyprof_capture *cap;
 	uint32_t *next_tid;
 	enum mode mode;
-	int kind;    /* decided format (the embedded one for HTML), 0 while unknown */
-	int rc;      /* set by a callback that stopped the parse */
+	int kind; /* decided format (the embedded one for HTML), 0 while unknown */
+	int rc;	  /* set by a callback that stopped the parse */
 	yajl_handle h;
 	uint64_t base; /* file offset of the chunk being parsed */
 	uint64_t seen; /* bit per top-level key (K_*) */
@@ -270,7 +267,7 @@ struct ld {
 
 	struct fcache fc;
 	bool saw_thread; /* a <thread> root frame: 4.0+ even when 'program' says <= 4.6 */
-	bool done;       /* the top-level value is complete */
+	bool done;	 /* the top-level value is complete */
 	bool ev_made[3];
 	uint32_t ev_of[3]; /* event index per enum pfs_pyprof_unit */
 };
@@ -526,7 +523,7 @@ static uint32_t event_for(struct ld *l, enum pfs_pyprof_unit unit)
 {
 	if (!l->ev_made[unit]) {
 		l->ev_of[unit] = pfs_profile_add_event(
-			l->prof, unit == PFS_PYPROF_SECONDS ? "wall-clock" : "samples", true);
+		    l->prof, unit == PFS_PYPROF_SECONDS ? "wall-clock" : "samples", true);
 		l->ev_made[unit] = true;
 	}
 	return l->ev_of[unit];
@@ -536,15 +533,15 @@ static int emit(struct ld *l, uint32_t tid, uint32_t path, double weight, enum p
 		uint64_t time)
 {
 	struct pfs_sample_row row = {
-		.event = event_for(l, unit),
-		.pid = 0,
-		.tid = tid,
-		.cpu = UINT32_MAX,
-		.time = time,
-		.path = path,
-		.period = unit == PFS_PYPROF_SECONDS ? (uint64_t)llround(weight * 1e9)
-						     : (uint64_t)llround(weight),
-		.weight = weight,
+	    .event = event_for(l, unit),
+	    .pid = 0,
+	    .tid = tid,
+	    .cpu = UINT32_MAX,
+	    .time = time,
+	    .path = path,
+	    .period = unit == PFS_PYPROF_SECONDS ? (uint64_t)llround(weight * 1e9)
+						 : (uint64_t)llround(weight),
+	    .weight = weight,
 	};
 	int rc;
 	if (!l->cap->unit)
@@ -613,7 +610,8 @@ static uint32_t stack_end(struct ld *l)
 static int push(struct ld *l, enum st st, uint8_t via)
 {
 	if (l->nlv >= MAX_NEST)
-		return fail(l, PFS_ELIMIT, cur_off(l), "JSON nested deeper than %d levels", MAX_NEST);
+		return fail(l, PFS_ELIMIT, cur_off(l), "JSON nested deeper than %d levels",
+			    MAX_NEST);
 	PFS_GROW(l->lv, l->cap_lv, l->nlv + 1);
 	l->lv[l->nlv++] = (struct lvl){.st = (uint8_t)st, .key = K_UNKNOWN, .via = via};
 	return 0;
@@ -697,8 +695,8 @@ static int node_close(struct ld *l)
 		pfs_diag_add(l->diag, PFS_WARN, "negative-self-time", cur_off(l),
 			     "%s: children of a frame node add up to %g s more than its time",
 			     l->path, -self);
-	if (!nd->is_self && self > 1e-9 && (rc = emit(l, l->cap->tid, nd->path, self,
-						      PFS_PYPROF_SECONDS, 0)))
+	if (!nd->is_self && self > 1e-9 &&
+	    (rc = emit(l, l->cap->tid, nd->path, self, PFS_PYPROF_SECONDS, 0)))
 		return rc;
 	if (l->n_nodes > 1 && !nd->is_self) {
 		nd[-1].child += nd->time;
@@ -991,8 +989,8 @@ static int profile_value(struct ld *l, struct lvl *p, enum vt vt, const char *s,
 		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 			if (strlen(units[i].name) == n && !memcmp(units[i].name, s, n)) {
 				l->pr.scale = units[i].scale ? units[i].scale : 1;
-				l->pr.unit = units[i].scale ? PFS_PYPROF_SECONDS
-							    : PFS_PYPROF_SAMPLES;
+				l->pr.unit =
+				    units[i].scale ? PFS_PYPROF_SECONDS : PFS_PYPROF_SAMPLES;
 				return 0;
 			}
 		}
@@ -1063,8 +1061,8 @@ static int event_close(struct ld *l)
 		return fail(l, PFS_EFORMAT, cur_off(l), "speedscope event time %.17g before %.17g",
 			    at, l->pr.last_at);
 	if (l->pr.ev_n && at > l->pr.last_at &&
-	    (rc = emit(l, l->pr.tid, l->pr.ev_path[l->pr.ev_n - 1], (at - l->pr.last_at) * l->pr.scale,
-		       l->pr.unit, 0)))
+	    (rc = emit(l, l->pr.tid, l->pr.ev_path[l->pr.ev_n - 1],
+		       (at - l->pr.last_at) * l->pr.scale, l->pr.unit, 0)))
 		return rc;
 	l->pr.last_at = at;
 	if ((rc = ss_frame_id(l, l->ev.frame, &fr)))
@@ -1463,15 +1461,15 @@ static int cb_map_key(void *ctx, const unsigned char *s, size_t n)
 }
 
 static const yajl_callbacks callbacks = {
-	.yajl_null = cb_null,
-	.yajl_boolean = cb_bool,
-	.yajl_number = cb_number,
-	.yajl_string = cb_string,
-	.yajl_start_map = cb_start_map,
-	.yajl_map_key = cb_map_key,
-	.yajl_end_map = cb_end,
-	.yajl_start_array = cb_start_array,
-	.yajl_end_array = cb_end,
+    .yajl_null = cb_null,
+    .yajl_boolean = cb_bool,
+    .yajl_number = cb_number,
+    .yajl_string = cb_string,
+    .yajl_start_map = cb_start_map,
+    .yajl_map_key = cb_map_key,
+    .yajl_end_map = cb_end,
+    .yajl_start_array = cb_start_array,
+    .yajl_end_array = cb_end,
 };
 
 static int yajl_fail(struct ld *l, uint64_t off)
@@ -1673,8 +1671,8 @@ static int detect_fd(const char *path, int fd, unsigned char *buf, bool *jsonish
 		struct pfs_pyprof_capture cap = {0};
 		uint32_t tid = 1;
 		struct pfs_diag d;
-		struct ld l = {.path = path, .mode = M_DETECT, .cap = &cap, .next_tid = &tid,
-			       .diag = &d};
+		struct ld l = {
+		    .path = path, .mode = M_DETECT, .cap = &cap, .next_tid = &tid, .diag = &d};
 		struct pfs_err e;
 		int rc;
 		pfs_diag_init(&d);
@@ -1919,7 +1917,8 @@ static int load_file(const char *path, const char *label, struct ld *l, int kind
 		int64_t at = html_find(fd, buf);
 		(*l->next_tid)++;
 		if (at < 0) {
-			rc = fail(l, PFS_EFORMAT, PFS_NO_OFF, "no pyinstrument session in the page");
+			rc =
+			    fail(l, PFS_EFORMAT, PFS_NO_OFF, "no pyinstrument session in the page");
 			break;
 		}
 		rc = json_pass(l, fd, (uint64_t)at, true, buf);
@@ -1985,8 +1984,8 @@ static int load_file(const char *path, const char *label, struct ld *l, int kind
 		return rc;
 	if (!c->unit)
 		c->unit = kind == PFS_PYPROF_FOLDED || (kind == PFS_PYPROF_SPEEDSCOPE)
-				  ? PFS_PYPROF_SAMPLES
-				  : PFS_PYPROF_SECONDS;
+			      ? PFS_PYPROF_SAMPLES
+			      : PFS_PYPROF_SECONDS;
 	c->event = event_for(l, c->unit);
 	{
 		struct pfs_thread *t = pfs_profile_thread(l->prof, 0, c->tid);
@@ -2093,12 +2092,12 @@ int pfs_pyprof_dir_scan(const char *path, struct pfs_pyprof_dir *out, struct pfs
 				pfs_diag_add(diag, PFS_NOTE, "duplicate-rendering", PFS_NO_OFF,
 					     "%s: another rendering of the same capture, skipped",
 					     entry_rank(kind) > entry_rank(last->kind) ? last->path
-										      : full);
+										       : full);
 				if (entry_rank(kind) > entry_rank(last->kind)) {
 					free(last->path);
 					free(last->label);
-					*last = (struct pfs_pyprof_entry){full, pfs_xstrdup(names[i]),
-									 kind};
+					*last = (struct pfs_pyprof_entry){
+					    full, pfs_xstrdup(names[i]), kind};
 				} else {
 					free(full);
 				}
@@ -2114,9 +2113,9 @@ int pfs_pyprof_dir_scan(const char *path, struct pfs_pyprof_dir *out, struct pfs
 	if (rc < 0)
 		return rc;
 	if (!out->n)
-		return pfs_err_set(err, PFS_EFORMAT, PFS_NO_OFF,
-				   "%s: the directory holds no pyinstrument, speedscope or folded file",
-				   path);
+		return pfs_err_set(
+		    err, PFS_EFORMAT, PFS_NO_OFF,
+		    "%s: the directory holds no pyinstrument, speedscope or folded file", path);
 	return (int)out->n;
 }
 
@@ -2149,7 +2148,8 @@ int pfs_pyprof_load(const char *path, const struct pfs_pyprof_opts *opts, struct
 		return kind;
 	if (kind == PFS_PYPROF_NONE && !jsonish)
 		return pfs_err_set(err, PFS_EFORMAT, 0,
-				   "%s: not a pyinstrument, speedscope or folded-stacks file", path);
+				   "%s: not a pyinstrument, speedscope or folded-stacks file",
+				   path);
 	if (kind == PFS_PYPROF_DIR) {
 		if (!opts->merge)
 			return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF,
@@ -2161,10 +2161,9 @@ int pfs_pyprof_load(const char *path, const struct pfs_pyprof_opts *opts, struct
 			goto out;
 	} else {
 		dir.v = pfs_xmalloc(sizeof(*dir.v));
-		dir.v[0] = (struct pfs_pyprof_entry){pfs_xstrdup(path),
-						     pfs_xstrdup(opts->label ? opts->label
-									     : base_name(path)),
-						     kind ? (enum pfs_pyprof_kind)kind : (enum pfs_pyprof_kind)KIND_JSONISH};
+		dir.v[0] = (struct pfs_pyprof_entry){
+		    pfs_xstrdup(path), pfs_xstrdup(opts->label ? opts->label : base_name(path)),
+		    kind ? (enum pfs_pyprof_kind)kind : (enum pfs_pyprof_kind)KIND_JSONISH};
 		dir.n = 1;
 	}
 	buf = pfs_xmalloc(CHUNK);

@@ -32,14 +32,14 @@
 #include "profile.h"
 
 enum pfs_pyprof_kind {
-	PFS_PYPROF_NONE = 0,       /* not a file this module reads */
-	PFS_PYPROF_SESSION = 1,    /* pyinstrument .pyisession (Session.save), 3.x-5.x */
-	PFS_PYPROF_JSON = 2,       /* pyinstrument JSONRenderer output: root_frame tree */
+	PFS_PYPROF_NONE = 0,	   /* not a file this module reads */
+	PFS_PYPROF_SESSION = 1,	   /* pyinstrument .pyisession (Session.save), 3.x-5.x */
+	PFS_PYPROF_JSON = 2,	   /* pyinstrument JSONRenderer output: root_frame tree */
 	PFS_PYPROF_HTML_DATA = 3,  /* pyinstrument 5.x HTML renderer data: {session, frame_tree} */
-	PFS_PYPROF_HTML = 4,       /* pyinstrument HTML page with one of the above embedded */
+	PFS_PYPROF_HTML = 4,	   /* pyinstrument HTML page with one of the above embedded */
 	PFS_PYPROF_SPEEDSCOPE = 5, /* speedscope file (sampled or evented profiles) */
-	PFS_PYPROF_FOLDED = 6,     /* folded stacks: "a;b;c COUNT" lines */
-	PFS_PYPROF_DIR = 7,        /* a directory of any of the above */
+	PFS_PYPROF_FOLDED = 6,	   /* folded stacks: "a;b;c COUNT" lines */
+	PFS_PYPROF_DIR = 7,	   /* a directory of any of the above */
 };
 
 enum pfs_pyprof_unit {
@@ -52,17 +52,17 @@ enum pfs_pyprof_unit {
 struct pfs_pyprof_capture {
 	enum pfs_pyprof_kind kind; /* the file's own kind (HTML for a page, not what it embeds) */
 	enum pfs_pyprof_unit unit;
-	int version;           /* pyinstrument major version inferred from keys: 3, 4, 5; 0 unknown */
-	double start_time;     /* Unix epoch seconds */
-	double duration;       /* wall seconds */
-	double cpu_time;       /* process CPU seconds over the duration (all threads) */
+	int version;	   /* pyinstrument major version inferred from keys: 3, 4, 5; 0 unknown */
+	double start_time; /* Unix epoch seconds */
+	double duration;   /* wall seconds */
+	double cpu_time;   /* process CPU seconds over the duration (all threads) */
 	uint64_t sample_count; /* as declared by the file */
-	uint64_t rows;         /* rows streamed for this capture */
-	double weight;         /* sum of those rows' weights */
+	uint64_t rows;	       /* rows streamed for this capture */
+	double weight;	       /* sum of those rows' weights */
 	uint32_t program;      /* string id: target_description or program, 0 if none */
-	uint32_t label;        /* string id: the file name, or opts->label */
-	uint32_t tid;          /* the tid its rows carry (the first, for multi-thread speedscope) */
-	uint32_t event;        /* profile event index its rows carry */
+	uint32_t label;	       /* string id: the file name, or opts->label */
+	uint32_t tid;	       /* the tid its rows carry (the first, for multi-thread speedscope) */
+	uint32_t event;	       /* profile event index its rows carry */
 	uint32_t sys_prefix[8]; /* string ids of sys_prefixes (library vs application code) */
 	unsigned n_sys_prefix;
 };
@@ -70,7 +70,7 @@ struct pfs_pyprof_capture {
 struct pfs_pyprof_meta {
 	enum pfs_pyprof_kind kind; /* of the path given to load */
 	enum pfs_pyprof_unit unit;
-	uint32_t event;            /* profile event index the rows carry */
+	uint32_t event;			 /* profile event index the rows carry */
 	struct pfs_pyprof_capture *caps; /* one per file, in load order */
 	size_t n_caps;
 	uint64_t rows;
@@ -78,7 +78,7 @@ struct pfs_pyprof_meta {
 };
 
 struct pfs_pyprof_opts {
-	bool merge;        /* a directory loads as one merged profile (else PFS_EUSAGE) */
+	bool merge;	   /* a directory loads as one merged profile (else PFS_EUSAGE) */
 	const char *label; /* capture label of a single file; NULL: its file name */
 };
 

@@ -106,13 +106,13 @@ static void print_summary(const struct pfs_profile *p, const struct pfs_pyprof_m
 		print_num("weight", c->weight);
 		printf(" prefixes=%u\n", c->n_sys_prefix);
 	}
-	printf("total kind=%s captures=%zu rows=%" PRIu64, pfs_pyprof_kind_name(m->kind),
-	       m->n_caps, m->rows);
+	printf("total kind=%s captures=%zu rows=%" PRIu64, pfs_pyprof_kind_name(m->kind), m->n_caps,
+	       m->rows);
 	print_num("weight", m->weight);
 	printf(" frames=%zu paths=%zu\n", pfs_profile_n_frames(p), pfs_profile_n_paths(p));
 	for (size_t i = 0; i < d->n; i++)
-		printf("diag %s %s count=%" PRIu64 "\n", pfs_severity_name(d->v[i].sev), d->v[i].code,
-		       d->v[i].count);
+		printf("diag %s %s count=%" PRIu64 "\n", pfs_severity_name(d->v[i].sev),
+		       d->v[i].code, d->v[i].count);
 }
 
 int main(int argc, char **argv)
@@ -152,13 +152,14 @@ int main(int argc, char **argv)
 	} else {
 		struct stat sb;
 		struct rusage ru;
-		double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		double secs =
+		    (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 		getrusage(RUSAGE_SELF, &ru);
 		if (stat(argv[optind], &sb) == 0)
 			printf("bytes=%lld seconds=%.3f mb_per_s=%.1f rows=%" PRIu64
 			       " max_rss_kb=%ld\n",
-			       (long long)sb.st_size, secs, (double)sb.st_size / 1e6 / secs, meta.rows,
-			       ru.ru_maxrss);
+			       (long long)sb.st_size, secs, (double)sb.st_size / 1e6 / secs,
+			       meta.rows, ru.ru_maxrss);
 	}
 	pfs_pyprof_meta_release(&meta);
 	pfs_profile_free(p);

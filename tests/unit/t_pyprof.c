@@ -126,13 +126,13 @@ static void test_detect_fixtures(void)
 		const char *rel;
 		int kind;
 	} want[] = {
-		{"pyinstrument/flask-testclient.pyisession", PFS_PYPROF_SESSION},
-		{"pyinstrument/flask-testclient.json", PFS_PYPROF_JSON},
-		{"pyinstrument/flask-testclient.speedscope.json", PFS_PYPROF_SPEEDSCOPE},
-		{"pyinstrument/html-renderer-data/sympy_calculation.json", PFS_PYPROF_HTML_DATA},
-		{"pyinstrument/per-request/0001-cpu.pyisession", PFS_PYPROF_SESSION},
-		{"pyinstrument/per-request", PFS_PYPROF_DIR},
-		{"README.md", PFS_PYPROF_NONE},
+	    {"pyinstrument/flask-testclient.pyisession", PFS_PYPROF_SESSION},
+	    {"pyinstrument/flask-testclient.json", PFS_PYPROF_JSON},
+	    {"pyinstrument/flask-testclient.speedscope.json", PFS_PYPROF_SPEEDSCOPE},
+	    {"pyinstrument/html-renderer-data/sympy_calculation.json", PFS_PYPROF_HTML_DATA},
+	    {"pyinstrument/per-request/0001-cpu.pyisession", PFS_PYPROF_SESSION},
+	    {"pyinstrument/per-request", PFS_PYPROF_DIR},
+	    {"README.md", PFS_PYPROF_NONE},
 	};
 	struct pfs_err e;
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
@@ -170,7 +170,8 @@ static void test_session_fixture_totals(void)
 		const struct pfs_path_node *n;
 		T_ASSERT(p);
 		T_STREQ(str(&r, leaf(&r, p)->file), "<built-in>");
-		for (n = pfs_profile_pathget(r.p, p); n->parent; n = pfs_profile_pathget(r.p, n->parent))
+		for (n = pfs_profile_pathget(r.p, p); n->parent;
+		     n = pfs_profile_pathget(r.p, n->parent))
 			;
 		T_EQ(pfs_profile_frameget(r.p, n->frame)->kind, PFS_FK_PSEUDO);
 		T_STREQ(str(&r, pfs_profile_frameget(r.p, n->frame)->name), "MainThread");
@@ -182,13 +183,15 @@ static void test_session_fixture_totals(void)
 static void test_session_v3(void)
 {
 	struct res r;
-	const char *f = tmp_str(
-		"v3.pyisession",
-		"{\"frame_records\": [[[\"<module>\\u0000app.py\\u00001\", \"work\\u0000app.py\\u00005\"], "
-		"0.25], [[\"<module>\\u0000app.py\\u00001\", \"work\\u0000app.py\\u00005\", "
-		"\"sleep\\u0000<built-in>\\u00000\"], 0.5], [[\"<module>\\u0000app.py\\u00001\"], 0.25]], "
-		"\"start_time\": 1700000000.5, \"duration\": 1.0, \"sample_count\": 3, "
-		"\"program\": \"app.py --x\", \"start_call_stack\": [], \"cpu_time\": null}");
+	const char *f =
+	    tmp_str("v3.pyisession",
+		    "{\"frame_records\": [[[\"<module>\\u0000app.py\\u00001\", "
+		    "\"work\\u0000app.py\\u00005\"], "
+		    "0.25], [[\"<module>\\u0000app.py\\u00001\", \"work\\u0000app.py\\u00005\", "
+		    "\"sleep\\u0000<built-in>\\u00000\"], 0.5], "
+		    "[[\"<module>\\u0000app.py\\u00001\"], 0.25]], "
+		    "\"start_time\": 1700000000.5, \"duration\": 1.0, \"sample_count\": 3, "
+		    "\"program\": \"app.py --x\", \"start_call_stack\": [], \"cpu_time\": null}");
 	load(&r, f);
 	T_EQ(r.rc, 0);
 	T_EQ(r.m.caps[0].version, 3);
@@ -214,13 +217,13 @@ static void test_session_v4_synthetic(void)
 	struct res r;
 	uint32_t p;
 	const char *f = tmp_str(
-		"v40.pyisession",
-		"{\"start_time\": 1.0, \"duration\": 0.3, \"sample_count\": 2, \"program\": \"x\", "
-		"\"cpu_time\": 0.1, \"frame_records\": ["
-		"[[\"MainThread\\u0000<thread>\\u0000140000000000\", \"co\\u0000a.py\\u00007\", "
-		"\"[await]\\u0000<await>\\u00000\"], 0.2], "
-		"[[\"MainThread\\u0000<thread>\\u0000140000000000\", \"co\\u0000a.py\\u00007\", "
-		"\"[out-of-context]\\u0000<out-of-context>\\u00000\"], 0.1]]}");
+	    "v40.pyisession",
+	    "{\"start_time\": 1.0, \"duration\": 0.3, \"sample_count\": 2, \"program\": \"x\", "
+	    "\"cpu_time\": 0.1, \"frame_records\": ["
+	    "[[\"MainThread\\u0000<thread>\\u0000140000000000\", \"co\\u0000a.py\\u00007\", "
+	    "\"[await]\\u0000<await>\\u00000\"], 0.2], "
+	    "[[\"MainThread\\u0000<thread>\\u0000140000000000\", \"co\\u0000a.py\\u00007\", "
+	    "\"[out-of-context]\\u0000<out-of-context>\\u00000\"], 0.1]]}");
 	load(&r, f);
 	T_EQ(r.rc, 0);
 	T_EQ(r.m.caps[0].version, 4);
@@ -240,14 +243,17 @@ static void test_session_attributes(void)
 	struct res r;
 	uint32_t p;
 	const char *f = tmp_str(
-		"v44.pyisession",
-		"{\"start_time\": 1.0, \"duration\": 0.6, \"sample_count\": 4, "
-		"\"target_description\": \"Function f at a.py:1\", \"cpu_time\": 0.5, \"frame_records\": ["
-		"[[\"T\\u0000<thread>\\u00001\", \"m\\u0000a.py\\u000010\\u0001cK\\u0001l12\"], 0.1], "
-		"[[\"T\\u0000<thread>\\u00001\", \"m\\u0000a.py\\u000010\\u0001cK\\u0001l15\\u0001h1\"], "
-		"0.1], "
-		"[[\"T\\u0000<thread>\\u00001\", \"m\\u0000a.py\\u000010\", \"[self]\"], 0.1], "
-		"[[\"T\\u0000<thread>\\u00001\", \"m\\u0000a.py\\u000010\\u0001zq\", \"[await]\"], 0.3]]}");
+	    "v44.pyisession",
+	    "{\"start_time\": 1.0, \"duration\": 0.6, \"sample_count\": 4, "
+	    "\"target_description\": \"Function f at a.py:1\", \"cpu_time\": 0.5, "
+	    "\"frame_records\": ["
+	    "[[\"T\\u0000<thread>\\u00001\", \"m\\u0000a.py\\u000010\\u0001cK\\u0001l12\"], 0.1], "
+	    "[[\"T\\u0000<thread>\\u00001\", "
+	    "\"m\\u0000a.py\\u000010\\u0001cK\\u0001l15\\u0001h1\"], "
+	    "0.1], "
+	    "[[\"T\\u0000<thread>\\u00001\", \"m\\u0000a.py\\u000010\", \"[self]\"], 0.1], "
+	    "[[\"T\\u0000<thread>\\u00001\", \"m\\u0000a.py\\u000010\\u0001zq\", \"[await]\"], "
+	    "0.3]]}");
 	load(&r, f);
 	T_EQ(r.rc, 0);
 	T_EQ(r.m.caps[0].version, 4);
@@ -270,10 +276,10 @@ static void test_frame_string_edges(void)
 	size_t n;
 	uint32_t p;
 	const char *f = tmp_str(
-		"edge.pyisession",
-		"{\"start_time\": 1.0, \"duration\": 1, \"sample_count\": 3, \"program\": \"p\", "
-		"\"frame_records\": [[[\"caf\\u00e9 \\\"q\\\"\\u0000/x/\\u00e9.py\\u00003\"], 0.5], "
-		"[[\"noline\\u0000file.py\"], 0.25], [[\"bare\"], 0.25]]}");
+	    "edge.pyisession",
+	    "{\"start_time\": 1.0, \"duration\": 1, \"sample_count\": 3, \"program\": \"p\", "
+	    "\"frame_records\": [[[\"caf\\u00e9 \\\"q\\\"\\u0000/x/\\u00e9.py\\u00003\"], 0.5], "
+	    "[[\"noline\\u0000file.py\"], 0.25], [[\"bare\"], 0.25]]}");
 	load(&r, f);
 	T_EQ(r.rc, 0);
 	p = find_path_leaf(&r, "caf\xc3\xa9 \"q\"");
@@ -344,16 +350,16 @@ static void test_speedscope_sampled(void)
 {
 	struct res r;
 	const char *f = tmp_str(
-		"pyspy.speedscope.json",
-		"{\"$schema\": \"https://www.speedscope.app/file-format-schema.json\", "
-		"\"profiles\": [{\"type\": \"sampled\", \"name\": \"MainThread\", \"unit\": \"none\", "
-		"\"startValue\": 0, \"endValue\": 4, \"samples\": [[0, 1], [0, 1, 2], [0]], "
-		"\"weights\": [1, 2, 1]}, {\"type\": \"sampled\", \"name\": \"worker\", \"unit\": "
-		"\"none\", \"startValue\": 0, \"endValue\": 3, \"samples\": [[2]], \"weights\": [3]}], "
-		"\"shared\": {\"frames\": [{\"name\": \"<module>\", \"file\": \"a.py\", \"line\": 1}, "
-		"{\"name\": \"f\", \"file\": \"a.py\", \"line\": 4}, {\"name\": \"g\", \"file\": "
-		"\"b.py\", \"line\": 9, \"col\": 2}]}, \"exporter\": \"py-spy@0.3.14\", \"name\": "
-		"\"py-spy\", \"activeProfileIndex\": 0}");
+	    "pyspy.speedscope.json",
+	    "{\"$schema\": \"https://www.speedscope.app/file-format-schema.json\", "
+	    "\"profiles\": [{\"type\": \"sampled\", \"name\": \"MainThread\", \"unit\": \"none\", "
+	    "\"startValue\": 0, \"endValue\": 4, \"samples\": [[0, 1], [0, 1, 2], [0]], "
+	    "\"weights\": [1, 2, 1]}, {\"type\": \"sampled\", \"name\": \"worker\", \"unit\": "
+	    "\"none\", \"startValue\": 0, \"endValue\": 3, \"samples\": [[2]], \"weights\": [3]}], "
+	    "\"shared\": {\"frames\": [{\"name\": \"<module>\", \"file\": \"a.py\", \"line\": 1}, "
+	    "{\"name\": \"f\", \"file\": \"a.py\", \"line\": 4}, {\"name\": \"g\", \"file\": "
+	    "\"b.py\", \"line\": 9, \"col\": 2}]}, \"exporter\": \"py-spy@0.3.14\", \"name\": "
+	    "\"py-spy\", \"activeProfileIndex\": 0}");
 	load(&r, f);
 	T_EQ(r.rc, 0);
 	T_EQ(r.m.caps[0].unit, PFS_PYPROF_SAMPLES);
@@ -370,12 +376,12 @@ static void test_speedscope_evented_units(void)
 {
 	struct res r;
 	const char *f = tmp_str(
-		"ms.speedscope.json",
-		"{\"shared\": {\"frames\": [{\"name\": \"a\"}, {\"name\": \"b\"}]}, \"profiles\": [{"
-		"\"type\": \"evented\", \"unit\": \"milliseconds\", \"startValue\": 10, \"endValue\": "
-		"40, \"events\": [{\"type\": \"O\", \"frame\": 0, \"at\": 10}, {\"at\": 20, \"type\": "
-		"\"O\", \"frame\": 1}, {\"type\": \"C\", \"frame\": 1, \"at\": 35}, {\"type\": \"C\", "
-		"\"frame\": 0, \"at\": 40}]}]}");
+	    "ms.speedscope.json",
+	    "{\"shared\": {\"frames\": [{\"name\": \"a\"}, {\"name\": \"b\"}]}, \"profiles\": [{"
+	    "\"type\": \"evented\", \"unit\": \"milliseconds\", \"startValue\": 10, \"endValue\": "
+	    "40, \"events\": [{\"type\": \"O\", \"frame\": 0, \"at\": 10}, {\"at\": 20, \"type\": "
+	    "\"O\", \"frame\": 1}, {\"type\": \"C\", \"frame\": 1, \"at\": 35}, {\"type\": \"C\", "
+	    "\"frame\": 0, \"at\": 40}]}]}");
 	load(&r, f);
 	T_EQ(r.rc, 0);
 	T_EQ(r.m.caps[0].unit, PFS_PYPROF_SECONDS);
@@ -461,60 +467,59 @@ static void test_errors(void)
 		int code;
 		const char *want;
 	} cases[] = {
-		{"huge.pyisession",
-		 "{\"start_time\": 1, \"duration\": 1e999, \"sample_count\": 1, \"frame_records\": []}",
-		 PFS_ELIMIT, "'duration'"},
-		{"bigcount.pyisession",
-		 "{\"frame_records\": [], \"sample_count\": 123456789012345678901234567890}",
-		 PFS_ELIMIT, "'sample_count'"},
-		{"negw.pyisession", "{\"frame_records\": [[[\"a\\u0000b\\u00001\"], -1]]}",
-		 PFS_ELIMIT, "'frame_records'"},
-		{"type.pyisession", "{\"frame_records\": [[[1], 0.1]]}", PFS_EFORMAT,
-		 "expected string (frame), got number"},
-		{"rec3.pyisession", "{\"frame_records\": [[[], 0.1, 2]]}", PFS_EFORMAT,
-		 "element 2 of a record"},
-		{"rec1.pyisession", "{\"frame_records\": [[[]]]}", PFS_EFORMAT, "[stack, seconds]"},
-		{"missing.pyisession", "{\"frame_records\": [], \"program\": \"x\"}", PFS_EFORMAT,
-		 "missing key 'duration'"},
-		{"mixed.json", "{\"frame_records\": [], \"root_frame\": null}", PFS_EFORMAT,
-		 "'root_frame' does not belong"},
-		{"node.json",
-		 "{\"start_time\": 1, \"duration\": 1, \"sample_count\": 1, \"program\": \"p\", "
-		 "\"root_frame\": {\"function\": \"f\", \"children\": []}}",
-		 PFS_EFORMAT, "without 'time'"},
-		{"nodeorder.json", "{\"root_frame\": {\"time\": 1, \"children\": []}}", PFS_EFORMAT,
-		 "before its children"},
-		{"sstype.json",
-		 "{\"shared\": {\"frames\": []}, \"profiles\": [{\"type\": \"flame\"}]}", PFS_EUNSUPP,
-		 "profile type 'flame'"},
-		{"ssunit.json",
-		 "{\"shared\": {\"frames\": []}, \"profiles\": [{\"type\": \"sampled\", \"unit\": "
-		 "\"bytes\"}]}",
-		 PFS_EUNSUPP, "unit 'bytes'"},
-		{"ssframe.json",
-		 "{\"shared\": {\"frames\": [{\"name\": \"a\"}]}, \"profiles\": [{\"type\": "
-		 "\"sampled\", \"unit\": \"none\", \"samples\": [[0, 3]], \"weights\": [1]}]}",
-		 PFS_EFORMAT, "frame index 3 beyond the 1"},
-		{"ssn.json",
-		 "{\"shared\": {\"frames\": [{\"name\": \"a\"}]}, \"profiles\": [{\"type\": "
-		 "\"sampled\", \"unit\": \"none\", \"samples\": [[0]], \"weights\": [1, 2]}]}",
-		 PFS_EFORMAT, "1 samples but 2 weights"},
-		{"ssclose.json",
-		 "{\"shared\": {\"frames\": [{\"name\": \"a\"}, {\"name\": \"b\"}]}, \"profiles\": "
-		 "[{\"type\": \"evented\", \"unit\": \"seconds\", \"events\": [{\"type\": \"O\", "
-		 "\"frame\": 0, \"at\": 0}, {\"type\": \"C\", \"frame\": 1, \"at\": 1}]}]}",
-		 PFS_EFORMAT, "closes frame 1"},
-		{"ssback.json",
-		 "{\"shared\": {\"frames\": [{\"name\": \"a\"}]}, \"profiles\": [{\"type\": "
-		 "\"evented\", \"unit\": \"seconds\", \"events\": [{\"type\": \"O\", \"frame\": 0, "
-		 "\"at\": 5}, {\"type\": \"C\", \"frame\": 0, \"at\": 1}]}]}",
-		 PFS_EFORMAT, "before"},
-		{"ssnoshared.json", "{\"profiles\": []}", PFS_EFORMAT, "missing key 'shared'"},
-		{"top.json", "[1, 2]", PFS_EFORMAT, "'top level': expected object, got array"},
-		{"other.json", "{\"name\": 1, \"x\": [1, {\"y\": 2}]}", PFS_EFORMAT,
-		 "without the keys"},
-		{"badjson.pyisession", "{\"frame_records\": [}", PFS_EFORMAT, "invalid JSON"},
-		{"folded.txt", "a;b 1\na;b x\n", PFS_EFORMAT, "line 2"},
+	    {"huge.pyisession",
+	     "{\"start_time\": 1, \"duration\": 1e999, \"sample_count\": 1, \"frame_records\": []}",
+	     PFS_ELIMIT, "'duration'"},
+	    {"bigcount.pyisession",
+	     "{\"frame_records\": [], \"sample_count\": 123456789012345678901234567890}",
+	     PFS_ELIMIT, "'sample_count'"},
+	    {"negw.pyisession", "{\"frame_records\": [[[\"a\\u0000b\\u00001\"], -1]]}", PFS_ELIMIT,
+	     "'frame_records'"},
+	    {"type.pyisession", "{\"frame_records\": [[[1], 0.1]]}", PFS_EFORMAT,
+	     "expected string (frame), got number"},
+	    {"rec3.pyisession", "{\"frame_records\": [[[], 0.1, 2]]}", PFS_EFORMAT,
+	     "element 2 of a record"},
+	    {"rec1.pyisession", "{\"frame_records\": [[[]]]}", PFS_EFORMAT, "[stack, seconds]"},
+	    {"missing.pyisession", "{\"frame_records\": [], \"program\": \"x\"}", PFS_EFORMAT,
+	     "missing key 'duration'"},
+	    {"mixed.json", "{\"frame_records\": [], \"root_frame\": null}", PFS_EFORMAT,
+	     "'root_frame' does not belong"},
+	    {"node.json",
+	     "{\"start_time\": 1, \"duration\": 1, \"sample_count\": 1, \"program\": \"p\", "
+	     "\"root_frame\": {\"function\": \"f\", \"children\": []}}",
+	     PFS_EFORMAT, "without 'time'"},
+	    {"nodeorder.json", "{\"root_frame\": {\"time\": 1, \"children\": []}}", PFS_EFORMAT,
+	     "before its children"},
+	    {"sstype.json", "{\"shared\": {\"frames\": []}, \"profiles\": [{\"type\": \"flame\"}]}",
+	     PFS_EUNSUPP, "profile type 'flame'"},
+	    {"ssunit.json",
+	     "{\"shared\": {\"frames\": []}, \"profiles\": [{\"type\": \"sampled\", \"unit\": "
+	     "\"bytes\"}]}",
+	     PFS_EUNSUPP, "unit 'bytes'"},
+	    {"ssframe.json",
+	     "{\"shared\": {\"frames\": [{\"name\": \"a\"}]}, \"profiles\": [{\"type\": "
+	     "\"sampled\", \"unit\": \"none\", \"samples\": [[0, 3]], \"weights\": [1]}]}",
+	     PFS_EFORMAT, "frame index 3 beyond the 1"},
+	    {"ssn.json",
+	     "{\"shared\": {\"frames\": [{\"name\": \"a\"}]}, \"profiles\": [{\"type\": "
+	     "\"sampled\", \"unit\": \"none\", \"samples\": [[0]], \"weights\": [1, 2]}]}",
+	     PFS_EFORMAT, "1 samples but 2 weights"},
+	    {"ssclose.json",
+	     "{\"shared\": {\"frames\": [{\"name\": \"a\"}, {\"name\": \"b\"}]}, \"profiles\": "
+	     "[{\"type\": \"evented\", \"unit\": \"seconds\", \"events\": [{\"type\": \"O\", "
+	     "\"frame\": 0, \"at\": 0}, {\"type\": \"C\", \"frame\": 1, \"at\": 1}]}]}",
+	     PFS_EFORMAT, "closes frame 1"},
+	    {"ssback.json",
+	     "{\"shared\": {\"frames\": [{\"name\": \"a\"}]}, \"profiles\": [{\"type\": "
+	     "\"evented\", \"unit\": \"seconds\", \"events\": [{\"type\": \"O\", \"frame\": 0, "
+	     "\"at\": 5}, {\"type\": \"C\", \"frame\": 0, \"at\": 1}]}]}",
+	     PFS_EFORMAT, "before"},
+	    {"ssnoshared.json", "{\"profiles\": []}", PFS_EFORMAT, "missing key 'shared'"},
+	    {"top.json", "[1, 2]", PFS_EFORMAT, "'top level': expected object, got array"},
+	    {"other.json", "{\"name\": 1, \"x\": [1, {\"y\": 2}]}", PFS_EFORMAT,
+	     "without the keys"},
+	    {"badjson.pyisession", "{\"frame_records\": [}", PFS_EFORMAT, "invalid JSON"},
+	    {"folded.txt", "a;b 1\na;b x\n", PFS_EFORMAT, "line 2"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct res r;
@@ -522,8 +527,9 @@ static void test_errors(void)
 		load(&r, path);
 		if (r.rc != cases[i].code || !strstr(r.e.msg, cases[i].want) ||
 		    !strstr(r.e.msg, cases[i].name))
-			t_fail(__FILE__, __LINE__, "%s: rc %d, want %d; message \"%s\" lacks \"%s\"",
-			       cases[i].name, r.rc, cases[i].code, r.e.msg, cases[i].want);
+			t_fail(__FILE__, __LINE__,
+			       "%s: rc %d, want %d; message \"%s\" lacks \"%s\"", cases[i].name,
+			       r.rc, cases[i].code, r.e.msg, cases[i].want);
 		T_ASSERT(!r.m.caps && !r.m.n_caps);
 		res_free(&r);
 	}
@@ -614,22 +620,22 @@ static void test_sweep_large(void)
 int main(int argc, char **argv)
 {
 	static const struct t_case cases[] = {
-		T_CASE(detect_fixtures),
-		T_CASE(session_fixture_totals),
-		T_CASE(session_v3),
-		T_CASE(session_v4_synthetic),
-		T_CASE(session_attributes),
-		T_CASE(frame_string_edges),
-		T_CASE(json_and_html_pages),
-		T_CASE(speedscope_sampled),
-		T_CASE(speedscope_evented_units),
-		T_CASE(folded),
-		T_CASE(directory),
-		T_CASE(errors),
-		T_CASE(deep_nesting),
-		T_CASE(sink_stops),
-		T_CASE(sweep_small),
-		T_CASE(sweep_large),
+	    T_CASE(detect_fixtures),
+	    T_CASE(session_fixture_totals),
+	    T_CASE(session_v3),
+	    T_CASE(session_v4_synthetic),
+	    T_CASE(session_attributes),
+	    T_CASE(frame_string_edges),
+	    T_CASE(json_and_html_pages),
+	    T_CASE(speedscope_sampled),
+	    T_CASE(speedscope_evented_units),
+	    T_CASE(folded),
+	    T_CASE(directory),
+	    T_CASE(errors),
+	    T_CASE(deep_nesting),
+	    T_CASE(sink_stops),
+	    T_CASE(sweep_small),
+	    T_CASE(sweep_large),
 	};
 	return t_main(argc, argv, "pyprof", cases, sizeof(cases) / sizeof(cases[0]));
 }
