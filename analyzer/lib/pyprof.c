@@ -412,9 +412,80 @@ static int parse_count(struct ld *l, const char *where, const char *s, size_t n,
 	return 0;
 }
 
+/* Length of the valid UTF-8 sequence at s (1 to 4), or 0. Surrogates and overlongs are not
+ * valid: JSON can carry lone "\udc80" escapes (Python writes surrogate-escaped file names). */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	size_t len;
+	unsigned lo = 0x80, hi = 0xbf;
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	if (s[0] == 0xe0)
+		lo = 0xa0;
+	else if (s[0] == 0xed)
+		hi = 0x9f;
+	else if (s[0] == 0xf0)
+		lo = 0x90;
+	else if (s[0] == 0xf4)
+		hi = 0x8f;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return len;
+}
+
+/*
+ * Interns a string from the input. Strings are kept valid UTF-8 for whatever renders them:
+ * each byte of an invalid sequence becomes U+FFFD, counted as "invalid-utf8".
+ */
 static uint32_t str_id(struct ld *l, const void *s, size_t n)
 {
-	return pfs_profile_str(l->prof, s, n);
+	const unsigned char *u = s;
+	unsigned char *fix;
+	size_t i = 0, k = 0, bad = 0;
+	uint32_t id;
+	while (i < n) {
+		size_t q = utf8_seq(u + i, n - i);
+		if (!q)
+			break;
+		i += q;
+	}
+	if (i == n)
+		return pfs_profile_str(l->prof, s, n);
+	fix = pfs_xmalloc(n * 3);
+	memcpy(fix, u, i);
+	k = i;
+	while (i < n) {
+		size_t q = utf8_seq(u + i, n - i);
+		if (q) {
+			memcpy(fix + k, u + i, q);
+			k += q;
+			i += q;
+		} else {
+			memcpy(fix + k, "\xef\xbf\xbd", 3);
+			k += 3;
+			i++;
+			bad++;
+		}
+	}
+	pfs_diag_addn(l->diag, PFS_WARN, "invalid-utf8", bad, cur_off(l),
+		      "%s: bytes that are not UTF-8 (or lone surrogates) replaced by U+FFFD",
+		      l->path);
+	id = pfs_profile_str(l->prof, (const char *)fix, k);
+	free(fix);
+	return id;
 }
 
 static uint32_t mkframe(struct ld *l, uint32_t name, uint32_t file, uint32_t line, int kind)
