@@ -623,9 +623,7 @@ static int emit(struct ld *l, uint32_t tid, uint32_t path, double weight, enum p
 	pfs_profile_thread(l->prof, 0, tid)->samples++;
 	rc = l->cb ? l->cb(l->payload, &row) : 0;
 	if (rc < 0) {
-		l->rc = rc;
-		if (!l->err || !l->err->code)
-			pfs_err_set(l->err, rc, PFS_NO_OFF, "%s: the sample sink stopped: %s",
+		l->rc = pfs_err_set(l->err, rc, PFS_NO_OFF, "%s: the sample sink stopped: %s",
 				    l->path, pfs_err_name(rc));
 	}
 	return rc < 0 ? rc : 0;
