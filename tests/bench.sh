@@ -19,5 +19,6 @@ for set in big-dwarf big-fp; do
 		fi
 	fi
 done
+for set in big-dwarf big-fp; do cp "$dir/$set"/maps/perf-*.map /tmp/ 2>/dev/null || true; done  # perf script names Python frames from /tmp
 command -v perf >/dev/null || { echo "bench needs perf for the side-by-side figures" >&2; exit 1; }
 python3 tests/tools/bench.py --runs "${RUNS:-5}" fixtures/*/ "$dir"/big-dwarf "$dir"/big-fp

@@ -50,6 +50,39 @@ def main():
         size = os.path.getsize(f) / 1e6
         compare(f"{n} ({size:.0f} MB)", [ps, "info", f], ["perf", "report", "--stats", "-i", f], runs, results, 1.0,
                 "perf report --stats")
+    have = lambda cmd: subprocess.run([ps, cmd, "--help"], capture_output=True).returncode == 0
+    caps = [d for d in args if os.path.exists(os.path.join(d, "perf.data"))]
+    big = [d for d in caps if os.path.basename(os.path.normpath(d)).startswith("big-")]
+    if have("collapse"):
+        print("collapse vs perf script (dwarf: <= 0.5 of --no-inline, <= 0.1 of inline; fp: <= 0.5 of --no-inline):")
+        for d in big:
+            f = os.path.join(d, "perf.data")
+            n = os.path.basename(os.path.normpath(d))
+            col = [ps, "collapse", "--event", "cpu-clock", f, "-o", "/dev/null"]
+            compare(f"{n} collapse", col, ["perf", "script", "--no-inline", "-i", f], runs, results, 0.5,
+                    "perf script --no-inline")
+            if n == "big-dwarf":
+                compare(f"{n} collapse", col, ["perf", "script", "-i", f], max(1, runs // 2), results, 0.1,
+                        "perf script")
+    if have("import"):
+        print("import (fp: >= 500k samples/s, <= 40 B/sample; dwarf: <= perf script --no-inline):")
+        for d in big:
+            f = os.path.join(d, "perf.data")
+            n = os.path.basename(os.path.normpath(d))
+            db = f"/tmp/perfsight-bench-{n}.db"
+            def imp():
+                if os.path.exists(db): os.unlink(db)
+                return [ps, "import", f, "-o", db]
+            compare(f"{n} import", imp(), ["perf", "script", "--no-inline", "-i", f], 1, results,
+                    1.0 if n == "big-dwarf" else None, "perf script --no-inline")
+            if os.path.exists(db):
+                info = json.loads(subprocess.run([ps, "info", "--json", f], capture_output=True, text=True).stdout)
+                nsamp = sum(e["samples"] for e in info["events"])
+                t = results[-1]["perfsight_s"]
+                print(f"    {nsamp} samples, {nsamp / t:,.0f} samples/s, {os.path.getsize(db) / max(nsamp, 1):.1f} B/sample, "
+                      f"peak RSS {results[-1]['perfsight_mb']:.0f} MB")
+                results[-1].update(samples=nsamp, samples_per_s=nsamp / t, bytes_per_sample=os.path.getsize(db) / max(nsamp, 1))
+                os.unlink(db)
     os.makedirs("tests/out", exist_ok=True)
     json.dump(results, open("tests/out/bench.json", "w"), indent=1)
 
