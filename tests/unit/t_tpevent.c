@@ -3,127 +3,10 @@
 
 #include "harness.h"
 #include "perfdata.h"
+#include "tpblob.h"
 #include "tpevent.h"
-#include "xalloc.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
-
-#define COMMON                                                                                     \
-	"format:\n"                                                                                \
-	"\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n"                     \
-	"\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n"                     \
-	"\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n"             \
-	"\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n"
-
-/* The format a 6.x kernel exports (TASK_REPORT_MAX 0x100). */
-static const char switch_fmt[] =
-	"name: sched_switch\nID: 372\n" COMMON
-	"\tfield:char prev_comm[16];\toffset:8;\tsize:16;\tsigned:0;\n"
-	"\tfield:pid_t prev_pid;\toffset:24;\tsize:4;\tsigned:1;\n"
-	"\tfield:int prev_prio;\toffset:28;\tsize:4;\tsigned:1;\n"
-	"\tfield:long prev_state;\toffset:32;\tsize:8;\tsigned:1;\n"
-	"\tfield:char next_comm[16];\toffset:40;\tsize:16;\tsigned:0;\n"
-	"\tfield:pid_t next_pid;\toffset:56;\tsize:4;\tsigned:1;\n"
-	"\tfield:int next_prio;\toffset:60;\tsize:4;\tsigned:1;\n\n"
-	"print fmt: \"prev_comm=%s prev_pid=%d prev_prio=%d prev_state=%s%s ==> next_comm=%s "
-	"next_pid=%d next_prio=%d\", REC->prev_comm, REC->prev_pid, REC->prev_prio, "
-	"(REC->prev_state & ((((0x00000000 | 0x00000001 | 0x00000002 | 0x00000004 | 0x00000008 | "
-	"0x00000010 | 0x00000020 | 0x00000040) + 1) << 1) - 1)) ? __print_flags(REC->prev_state & "
-	"((((0x00000000 | 0x00000001 | 0x00000002 | 0x00000004 | 0x00000008 | 0x00000010 | "
-	"0x00000020 | 0x00000040) + 1) << 1) - 1), \"|\", { 0x00000001, \"S\" }, { 0x00000002, "
-	"\"D\" }, { 0x00000004, \"T\" }, { 0x00000008, \"t\" }, { 0x00000010, \"X\" }, { "
-	"0x00000020, \"Z\" }, { 0x00000040, \"P\" }, { 0x00000080, \"I\" }) : \"R\", "
-	"REC->prev_state & (((0x00000000 | 0x00000001 | 0x00000002 | 0x00000004 | 0x00000008 | "
-	"0x00000010 | 0x00000020 | 0x00000040) + 1) << 1) ? \"+\" : \"\", REC->next_comm, "
-	"REC->next_pid, REC->next_prio\n";
-
-static const char probe_fmt[] = "name: take_gil\nID: 2001\n" COMMON
-				"\tfield:unsigned long __probe_ip;\toffset:8;\tsize:8;\tsigned:0;\n\n"
-				"print fmt: \"(%lx)\", REC->__probe_ip\n";
-
-static const char dyn_fmt[] = "name: dyn\nID: 3000\n" COMMON
-			      "\tfield:__data_loc char[] msg;\toffset:8;\tsize:4;\tsigned:0;\n\n"
-			      "print fmt: \"msg=%s\", __get_str(msg)\n";
-
-struct buf {
-	uint8_t *p;
-	size_t n, cap;
-	bool big;
-};
-
-static void put(struct buf *b, const void *p, size_t n)
-{
-	PFS_GROW(b->p, b->cap, b->n + n);
-	memcpy(b->p + b->n, p, n);
-	b->n += n;
-}
-
-static void put_int(struct buf *b, uint64_t v, size_t size)
-{
-	uint8_t x[8];
-	for (size_t i = 0; i < size; i++)
-		x[b->big ? size - 1 - i : i] = (uint8_t)(v >> (8 * i));
-	put(b, x, size);
-}
-
-static void put_text(struct buf *b, const char *s)
-{
-	put_int(b, strlen(s), 8);
-	put(b, s, strlen(s));
-}
-
-/* A tracing-data blob as perf writes it, with the given formats under system sys. */
-static struct buf make_blob(bool big, const char *sys, const char *const *fmts, size_t n)
-{
-	static const uint8_t magic[10] = {0x17, 0x08, 0x44, 't', 'r', 'a', 'c', 'i', 'n', 'g'};
-	struct buf b = {.big = big};
-	put(&b, magic, sizeof(magic));
-	put(&b, "0.6", 4);
-	put_int(&b, big, 1);
-	put_int(&b, 8, 1);
-	put_int(&b, 4096, 4);
-	put(&b, "header_page", 12);
-	put_text(&b, "\tfield: u64 timestamp;\toffset:0;\tsize:8;\tsigned:0;\n"
-		     "\tfield: local_t commit;\toffset:8;\tsize:8;\tsigned:1;\n"
-		     "\tfield: int overwrite;\toffset:8;\tsize:1;\tsigned:1;\n"
-		     "\tfield: char data;\toffset:16;\tsize:4080;\tsigned:0;\n");
-	put(&b, "header_event", 13);
-	put_text(&b, "# compressed entry header\n");
-	put_int(&b, 0, 4); /* ftrace formats */
-	put_int(&b, 1, 4); /* systems */
-	put(&b, sys, strlen(sys) + 1);
-	put_int(&b, n, 4);
-	for (size_t i = 0; i < n; i++)
-		put_text(&b, fmts[i]);
-	put_int(&b, 0, 4); /* kallsyms */
-	put_int(&b, 0, 4); /* printk */
-	put_int(&b, 0, 8); /* saved cmdlines */
-	return b;
-}
-
-static struct buf switch_raw(bool big, const char *prev, uint32_t prev_pid, uint64_t state,
-			     const char *next, uint32_t next_pid)
-{
-	struct buf r = {.big = big};
-	char comm[16];
-	put_int(&r, 372, 2);
-	put_int(&r, 0, 1);
-	put_int(&r, 0, 1);
-	put_int(&r, prev_pid, 4);
-	memset(comm, 0, sizeof(comm));
-	memcpy(comm, prev, strnlen(prev, sizeof(comm)));
-	put(&r, comm, 16);
-	put_int(&r, prev_pid, 4);
-	put_int(&r, 120, 4);
-	put_int(&r, state, 8);
-	memset(comm, 0, sizeof(comm));
-	memcpy(comm, next, strnlen(next, sizeof(comm)));
-	put(&r, comm, 16);
-	put_int(&r, next_pid, 4);
-	put_int(&r, 120, 4);
-	put_int(&r, 0, 4); /* the kernel pads RAW to 8 bytes after the u32 size */
-	return r;
-}
 
 static void check_switch_states(bool big)
 {
@@ -135,8 +18,8 @@ static void check_switch_states(bool big)
 		{0, "R", true},    {0x100, "R+", true}, {1, "S", false},   {2, "D", false},
 		{3, "S|D", false}, {0x80, "I", false},  {0x101, "S+", false},
 	};
-	const char *fmts[] = {switch_fmt};
-	struct buf b = make_blob(big, "sched", fmts, 1);
+	const char *fmts[] = {t_switch_fmt};
+	struct buf b = t_make_blob(big, "sched", fmts, 1);
 	struct pfs_tpevent *t;
 	struct pfs_err err;
 	struct pfs_diag d;
@@ -148,7 +31,7 @@ static void check_switch_states(bool big)
 	T_EQ(pfs_tpevent_id(t, "sched", "sched_switch"), 372);
 	T_EQ(pfs_tpevent_id(t, "sched", "sched_wakeup"), (uint64_t)-1);
 	for (size_t i = 0; i < N(cases); i++) {
-		struct buf r = switch_raw(big, "python3.12", 12357, cases[i].state, "swapper/0", 0);
+		struct buf r = t_switch_raw(big, "python3.12", 12357, cases[i].state, "swapper/0", 0);
 		struct pfs_tp_switch sw;
 		T_EQ(pfs_tpevent_switch(t, 372, r.p, r.n, &sw, &err), 1);
 		T_EQ(sw.prev_pid, 12357);
@@ -177,9 +60,9 @@ static void test_switch_big_endian(void)
 
 static void test_truncated_raw_is_an_error(void)
 {
-	const char *fmts[] = {switch_fmt};
-	struct buf b = make_blob(false, "sched", fmts, 1);
-	struct buf r = switch_raw(false, "a", 1, 1, "b", 2);
+	const char *fmts[] = {t_switch_fmt};
+	struct buf b = t_make_blob(false, "sched", fmts, 1);
+	struct buf r = t_switch_raw(false, "a", 1, 1, "b", 2);
 	struct pfs_tpevent *t;
 	struct pfs_tp_switch sw;
 	struct pfs_err err;
@@ -203,8 +86,8 @@ static void test_truncated_raw_is_an_error(void)
 
 static void test_probe_and_dynamic_fields(void)
 {
-	const char *fmts[] = {probe_fmt, dyn_fmt};
-	struct buf b = make_blob(false, "probe_libpython3", fmts, 2);
+	const char *fmts[] = {t_probe_fmt, t_dyn_fmt};
+	struct buf b = t_make_blob(false, "probe_libpython3", fmts, 2);
 	struct buf r = {0};
 	struct pfs_tpevent *t;
 	struct pfs_err err;
@@ -214,28 +97,28 @@ static void test_probe_and_dynamic_fields(void)
 	T_STREQ(pfs_tpevent_name(t, 2001), "probe_libpython3:take_gil");
 	T_STREQ(pfs_tpevent_name(t, 3000), "probe_libpython3:dyn");
 	T_ASSERT(pfs_tpevent_name(t, 372) == NULL);
-	put_int(&r, 2001, 2);
-	put_int(&r, 0, 2);
-	put_int(&r, 7, 4);
-	put_int(&r, 0x7fb87d2ae9f0ull, 8);
+	t_put_int(&r, 2001, 2);
+	t_put_int(&r, 0, 2);
+	t_put_int(&r, 7, 4);
+	t_put_int(&r, 0x7fb87d2ae9f0ull, 8);
 	T_EQ(pfs_tpevent_u64(t, 2001, r.p, r.n, "__probe_ip", &v, &err), 0);
 	T_EQ(v, 0x7fb87d2ae9f0ull);
 	free(r.p);
 	/* __data_loc: offset 12, length 6 ("hello\0") */
 	memset(&r, 0, sizeof(r));
-	put_int(&r, 3000, 2);
-	put_int(&r, 0, 2);
-	put_int(&r, 7, 4);
-	put_int(&r, (6u << 16) | 12u, 4);
-	put(&r, "hello", 6);
+	t_put_int(&r, 3000, 2);
+	t_put_int(&r, 0, 2);
+	t_put_int(&r, 7, 4);
+	t_put_int(&r, (6u << 16) | 12u, 4);
+	t_put(&r, "hello", 6);
 	T_EQ(pfs_tpevent_str(t, 3000, r.p, r.n, "msg", s, sizeof(s), &err), 5);
 	T_STREQ(s, "hello");
 	T_EQ(pfs_tpevent_str(t, 3000, r.p, r.n, "msg", s, 3, &err), 5);
 	T_STREQ(s, "he");
 	/* a location pointing past the data */
 	r.n = 8;
-	put_int(&r, (60u << 16) | 12u, 4);
-	put(&r, "hello", 6);
+	t_put_int(&r, (60u << 16) | 12u, 4);
+	t_put(&r, "hello", 6);
 	T_EQ(pfs_tpevent_str(t, 3000, r.p, r.n, "msg", s, sizeof(s), &err), PFS_EFORMAT);
 	T_EQ(pfs_tpevent_u64(t, 3000, r.p, r.n, "msg", &v, &err), PFS_EUSAGE);
 	pfs_tpevent_close(t);
@@ -245,8 +128,8 @@ static void test_probe_and_dynamic_fields(void)
 
 static void test_bad_blobs(void)
 {
-	const char *fmts[] = {switch_fmt};
-	struct buf b = make_blob(false, "sched", fmts, 1);
+	const char *fmts[] = {t_switch_fmt};
+	struct buf b = t_make_blob(false, "sched", fmts, 1);
 	struct pfs_tpevent *t = (void *)1;
 	struct pfs_err err;
 	size_t formats_end;
@@ -267,7 +150,7 @@ static void test_bad_blobs(void)
 	pfs_tpevent_close(t);
 	/* a huge format count is refused without allocating */
 	{
-		struct buf c = make_blob(false, "sched", fmts, 0);
+		struct buf c = t_make_blob(false, "sched", fmts, 0);
 		size_t at = c.n - 16 - 4;
 		memcpy(c.p + at, "\xff\xff\xff\x7f", 4);
 		T_EQ(pfs_tpevent_open(&t, c.p, c.n, NULL, &err), PFS_ELIMIT);
@@ -281,8 +164,8 @@ static void test_bad_blobs(void)
 
 static void test_bad_format_is_a_diagnostic(void)
 {
-	const char *fmts[] = {"no format here", probe_fmt};
-	struct buf b = make_blob(false, "probe_x", fmts, 2);
+	const char *fmts[] = {"no format here", t_probe_fmt};
+	struct buf b = t_make_blob(false, "probe_x", fmts, 2);
 	struct pfs_tpevent *t;
 	struct pfs_err err;
 	struct pfs_diag d;
