@@ -348,6 +348,24 @@ static void add_stackwait(struct pfs_analysis *a, uint32_t pid, uint32_t pypath,
 	s->n++;
 }
 
+/*
+ * The python view of a stack for the wait and pause lists. A stack whose unwinding stopped
+ * before any Python frame (DWARF unwinding often stops inside take_gil) becomes its label alone:
+ * native frames there would only repeat what the label says.
+ */
+static uint32_t pyview(struct pfs_analysis *a, uint32_t path)
+{
+	const struct pfs_pystack *st = pfs_views_stack(views(a), path);
+	struct pfs_frame f = {.kind = PFS_FK_PSEUDO};
+	char buf[256];
+	const char *label;
+	if (st->n_python)
+		return pfs_views_path(views(a), PFS_VIEW_PYTHON, path);
+	label = pfs_pyclass_label(st, buf, sizeof(buf));
+	f.name = pfs_profile_cstr(a->p, label ? label : "[unknown]");
+	return pfs_profile_path(a->p, 0, pfs_profile_frame(a->p, &f));
+}
+
 /* Any recorded event of the thread ends its pending switch wait. */
 static void end_wait(struct pfs_analysis *a, struct pfs_an_thread *t, uint64_t time)
 {
@@ -379,7 +397,7 @@ static void on_switch(struct pfs_analysis *a, struct pfs_an_thread *t,
 	if (!st->gil_take)
 		return;
 	t->switch_time = row->time;
-	t->switch_pypath = pfs_views_path(views(a), PFS_VIEW_PYTHON, row->path);
+	t->switch_pypath = pyview(a, row->path);
 }
 
 static void on_cpu(struct pfs_analysis *a, struct pfs_an_thread *t,
@@ -416,7 +434,7 @@ static void on_probe(struct pfs_analysis *a, struct pfs_an_thread *t,
 		break;
 	case EK_GC_ENTER:
 		t->gc_open = row->time;
-		t->gc_open_pypath = pfs_views_path(views(a), PFS_VIEW_PYTHON, row->path);
+		t->gc_open_pypath = pyview(a, row->path);
 		break;
 	case EK_GC_RETURN:
 		if (t->gc_open && row->time >= t->gc_open) {
@@ -607,6 +625,10 @@ static void build_processes(struct pfs_analysis *a, const struct pfs_an_capture 
 		struct pfs_an_process *p = &a->procs[i];
 		if (!p->comm && p->n_threads)
 			p->comm = a->th[p->threads[0]].comm;
+		/* threads that never renamed themselves carry the process's name */
+		for (size_t j = 0; j < p->n_threads; j++)
+			if (!a->th[p->threads[j]].comm)
+				a->th[p->threads[j]].comm = p->comm;
 		/* the recorded command is the root's: the process whose parent was not recorded */
 		if (!p->cmdline && cap && cap->command && !proc_by_pid(a, p->ppid))
 			p->cmdline = pfs_profile_cstr(a->p, cap->command);

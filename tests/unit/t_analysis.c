@@ -3,6 +3,8 @@
 
 #include "analysis.h"
 #include "harness.h"
+#include "perfdata.h"
+#include "xalloc.h"
 #include "tpblob.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -534,6 +536,303 @@ static void test_memory_follows_paths_not_samples(void)
 	cap_free(&c);
 }
 
+/*
+ * The real captures, with perf's own symbolization: until ingest names frames itself, the stacks
+ * come from the perf-script text beside each fixture (matched to the reader's samples by thread,
+ * time and event), and everything else (times, RAW payloads, tracing data, comm and fork
+ * records) from the reader. The result is compared with the reference script's figures.
+ */
+struct script_sample {
+	uint32_t tid;
+	uint64_t time_us;
+	uint32_t event; /* string id of the event name */
+	uint32_t path;
+	bool used;
+};
+
+struct script {
+	struct script_sample *v;
+	size_t n, cap;
+};
+
+static int cmp_script(const void *x, const void *y)
+{
+	const struct script_sample *a = x, *b = y;
+	if (a->tid != b->tid)
+		return a->tid < b->tid ? -1 : 1;
+	return a->time_us < b->time_us ? -1 : a->time_us > b->time_us;
+}
+
+static bool parse_header(char *line, uint32_t *tid, uint64_t *time_us, char **event)
+{
+	char *tok[64];
+	size_t n = 0, k;
+	for (char *t = strtok(line, " \t"); t && n < N(tok); t = strtok(NULL, " \t"))
+		tok[n++] = t;
+	for (k = 1; k < n; k++) {
+		size_t l = strlen(tok[k]);
+		char *dot = strchr(tok[k], '.');
+		if (l > 2 && tok[k][l - 1] == ':' && dot && dot > tok[k] && dot[-1] >= '0' &&
+		    dot[-1] <= '9')
+			break;
+	}
+	if (k >= n || k + 1 >= n)
+		return false;
+	{
+		const char *tt = tok[k - 1][0] == '[' ? tok[k - 2] : tok[k - 1];
+		const char *slash = strchr(tt, '/');
+		unsigned long secs, usecs;
+		*tid = (uint32_t)strtoul(slash ? slash + 1 : tt, NULL, 10);
+		if (sscanf(tok[k], "%lu.%lu", &secs, &usecs) != 2)
+			return false;
+		*time_us = (uint64_t)secs * 1000000 + usecs;
+	}
+	k++;
+	if (tok[k][strspn(tok[k], "0123456789")] == 0 && k + 1 < n)
+		k++;
+	*event = tok[k];
+	if (strlen(*event) && (*event)[strlen(*event) - 1] == ':')
+		(*event)[strlen(*event) - 1] = 0;
+	return true;
+}
+
+/* "  addr sym+0xoff (dso)" -> a frame of the profile */
+static uint32_t parse_frame(struct pfs_profile *p, char *line)
+{
+	struct pfs_frame f = {0};
+	char *s = line + strspn(line, " \t"), *sym, *open, *plus;
+	size_t l;
+	sym = s + strcspn(s, " ");
+	sym += strspn(sym, " ");
+	l = strlen(sym);
+	while (l && (sym[l - 1] == '\n' || sym[l - 1] == ' '))
+		sym[--l] = 0;
+	open = strrchr(sym, '(');
+	if (open && open > sym && sym[l - 1] == ')') {
+		sym[l - 1] = 0;
+		open[-1] = 0;
+		open++;
+	} else {
+		open = NULL;
+	}
+	plus = strstr(sym, "+0x");
+	if (plus && plus[3 + strspn(plus + 3, "0123456789abcdef")] == 0)
+		*plus = 0;
+	f.name = pfs_profile_cstr(p, sym);
+	if (open && !strcmp(open, "inlined"))
+		f.inlined = 1;
+	else if (open)
+		f.dso = pfs_profile_cstr(p, open);
+	if (open && !strncmp(open, "[kernel", 7))
+		f.kind = PFS_FK_KERNEL;
+	else if (!strcmp(sym, "[unknown]"))
+		f.kind = PFS_FK_UNKNOWN;
+	else if (!strncmp(sym, "py::", 4))
+		f.kind = PFS_FK_PYTHON;
+	else
+		f.kind = PFS_FK_NATIVE;
+	return pfs_profile_frame(p, &f);
+}
+
+static void add_script_sample(struct pfs_profile *p, struct script *sc, uint32_t tid, uint64_t us,
+			      uint32_t event, const uint32_t *frames, size_t n)
+{
+	uint32_t path = 0;
+	while (n--)
+		path = pfs_profile_path(p, path, frames[n]);
+	PFS_GROW(sc->v, sc->cap, sc->n + 1);
+	sc->v[sc->n++] = (struct script_sample){tid, us, event, path, false};
+}
+
+static void load_script(struct pfs_profile *p, const char *fixture, struct script *sc)
+{
+	char cmd[512], line[4096], *event;
+	uint32_t frames[1024], tid = 0, ev = 0;
+	uint64_t us = 0;
+	size_t nf = 0;
+	bool in = false;
+	FILE *f;
+	snprintf(cmd, sizeof(cmd), "zstdcat %s", t_fixture(fixture));
+	f = popen(cmd, "r");
+	T_ASSERT(f);
+	while (fgets(line, sizeof(line), f)) {
+		if (line[0] == '\n' || line[0] == 0)
+			continue;
+		if (line[0] != ' ' && line[0] != '\t') {
+			if (in)
+				add_script_sample(p, sc, tid, us, ev, frames, nf);
+			in = parse_header(line, &tid, &us, &event);
+			nf = 0;
+			if (in)
+				ev = pfs_profile_cstr(p, event);
+			continue;
+		}
+		if (in && nf < N(frames))
+			frames[nf++] = parse_frame(p, line);
+	}
+	if (in)
+		add_script_sample(p, sc, tid, us, ev, frames, nf);
+	T_EQ(pclose(f), 0);
+	qsort(sc->v, sc->n, sizeof(*sc->v), cmp_script);
+}
+
+static uint32_t script_path(struct script *sc, uint32_t tid, uint64_t us, uint32_t event,
+			    bool *found)
+{
+	size_t lo = 0, hi = sc->n;
+	struct script_sample key = {.tid = tid, .time_us = us};
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (cmp_script(&sc->v[mid], &key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < sc->n && !cmp_script(&sc->v[lo], &key); lo++)
+		if (!sc->v[lo].used && sc->v[lo].event == event) {
+			sc->v[lo].used = true;
+			*found = true;
+			return sc->v[lo].path;
+		}
+	*found = false;
+	return 0;
+}
+
+/* Streams fixture dir's capture through the analysis; returns samples perf script lacks. */
+static uint64_t run_fixture(const char *dir, const char *json_out, char *roles_out)
+{
+	struct pfs_profile *p = pfs_profile_new();
+	struct pfs_analysis *a = pfs_analysis_new(p);
+	struct script sc = {0};
+	struct pfs_reader *r;
+	struct pfs_record rec;
+	struct pfs_err err;
+	char path[1024];
+	uint64_t missing = 0;
+	bool tracing = false;
+	uint32_t ev_of[256] = {0}; /* attr index -> profile event + 1 */
+	int rc;
+	FILE *f;
+	snprintf(path, sizeof(path), "%s/perf-script.txt.zst", dir);
+	load_script(p, path, &sc);
+	snprintf(path, sizeof(path), "%s/perf.data", dir);
+	T_EQ(pfs_reader_open(&r, t_fixture(path), NULL, &err), 0);
+	while ((rc = pfs_reader_next(r, &rec, &err)) == 1) {
+		const struct pfs_info *info = pfs_reader_info(r);
+		if (!tracing && info->tracing_data) {
+			tracing = true;
+			T_EQ(pfs_analysis_tracing(a, info->tracing_data, info->tracing_data_len), 0);
+		}
+		if (rec.type == PFS_REC_COMM) {
+			pfs_profile_thread(p, rec.u.comm.pid, rec.u.comm.tid)->comm =
+				pfs_profile_cstr(p, rec.u.comm.comm);
+			if (rec.u.comm.pid == rec.u.comm.tid)
+				pfs_profile_process(p, rec.u.comm.pid)->comm =
+					pfs_profile_cstr(p, rec.u.comm.comm);
+		} else if (rec.type == PFS_REC_FORK) {
+			uint32_t comm = pfs_profile_thread(p, rec.u.task.ppid, rec.u.task.ptid)->comm;
+			pfs_profile_thread(p, rec.u.task.pid, rec.u.task.tid)->comm = comm;
+			if (rec.u.task.pid != rec.u.task.ppid) {
+				struct pfs_process *pp = pfs_profile_process(p, rec.u.task.pid);
+				pp->ppid = rec.u.task.ppid;
+				pp->comm = comm;
+			}
+		} else if (rec.type == PFS_REC_MMAP || rec.type == PFS_REC_MMAP2) {
+			pfs_analysis_dso(a, rec.u.mmap.filename);
+		} else if (rec.type == PFS_REC_SAMPLE && rec.attr) {
+			size_t ai = pfs_reader_attr_index(r, rec.attr);
+			struct pfs_sample_row row = {0};
+			struct pfs_an_tp tp;
+			bool found;
+			T_ASSERT(ai < N(ev_of));
+			if (!ev_of[ai])
+				ev_of[ai] = 1 + pfs_profile_add_event(p, rec.attr->name,
+								      rec.attr->type != 2);
+			row.event = ev_of[ai] - 1;
+			row.pid = rec.sid.pid;
+			row.tid = rec.sid.tid;
+			row.time = rec.sid.time;
+			row.period = rec.u.sample.period;
+			row.weight = 1;
+			row.path = script_path(&sc, row.tid, row.time / 1000,
+					       pfs_profile_cstr(p, rec.attr->name), &found);
+			missing += !found;
+			tp = (struct pfs_an_tp){rec.attr->config, rec.u.sample.raw,
+						rec.u.sample.raw_size};
+			T_EQ(pfs_analysis_sample(a, &row, rec.attr->type == 2 ? &tp : NULL), 0);
+		}
+	}
+	T_EQ(rc, 0);
+	{
+		const struct pfs_stats *st = pfs_reader_stats(r);
+		const struct pfs_info *info = pfs_reader_info(r);
+		struct pfs_an_capture cap = {.label = dir, .source = path,
+					     .lost_samples = st->lost_samples};
+		char cmdline[1024] = "";
+		bool after = false;
+		/* the recorded command: perf's argv after "--" */
+		for (size_t i = 0; i < info->n_cmdline; i++) {
+			if (after)
+				snprintf(cmdline + strlen(cmdline), sizeof(cmdline) - strlen(cmdline),
+					 "%s%s", cmdline[0] ? " " : "", info->cmdline[i]);
+			after = after || !strcmp(info->cmdline[i], "--");
+		}
+		cap.command = cmdline[0] ? cmdline : NULL;
+		pfs_analysis_finish(a, &cap);
+		*roles_out = 0;
+		for (size_t i = 0; i < pfs_analysis_n_processes(a); i++) {
+			const struct pfs_an_process *pr = pfs_analysis_process(a, i);
+			snprintf(roles_out + strlen(roles_out), 256 - strlen(roles_out), "%u:%s ",
+				 pr->pid, pr->role);
+		}
+	}
+	f = fopen(json_out, "w");
+	T_ASSERT(f);
+	T_EQ(pfs_analysis_write_json(&a, 1, f, true, &err), 0);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s.txt", json_out);
+	f = fopen(path, "w");
+	T_ASSERT(f);
+	T_EQ(pfs_analysis_write_text(a, f, &err), 0);
+	fclose(f);
+	pfs_reader_close(r);
+	pfs_analysis_free(a);
+	pfs_profile_free(p);
+	free(sc.v);
+	return missing;
+}
+
+static void check_fixture(const char *dir, const char *roles)
+{
+	char out[512], cmd[1536], got[256];
+	uint64_t missing;
+	snprintf(out, sizeof(out), "%s/%s.json", t_tmpdir(), dir);
+	missing = run_fixture(dir, out, got);
+	T_STREQ(got, roles);
+	T_EQ(missing, 0);
+	snprintf(cmd, sizeof(cmd),
+		 "python3 tests/tools/check_summary.py %s %s/perf-script.txt.zst > %s.check 2>&1",
+		 out, t_fixture(dir), out);
+	if (system(cmd) != 0)
+		t_fail(__FILE__, __LINE__, "differs from the reference: see %s.check", out);
+}
+
+static void test_fixture_probes_matches_reference(void)
+{
+	check_fixture("py312-threads-probes", "12357:process ");
+}
+
+static void test_fixture_dwarf_matches_reference(void)
+{
+	check_fixture("py312-threads-dwarf", "12329:process ");
+}
+
+static void test_fixture_gunicorn_matches_reference(void)
+{
+	/* one master (the recorded command) and two forked workers, each its own row */
+	check_fixture("gunicorn-gthread-pipe", "16737:master 16738:worker 16739:worker ");
+}
+
 int main(int argc, char **argv)
 {
 	static const struct t_case cases[] = {
@@ -548,6 +847,9 @@ int main(int argc, char **argv)
 		T_CASE(other_probes_are_reported),
 		T_CASE(json_and_text_outputs),
 		T_CASE(memory_follows_paths_not_samples),
+		T_CASE(fixture_probes_matches_reference),
+		T_CASE(fixture_dwarf_matches_reference),
+		T_CASE(fixture_gunicorn_matches_reference),
 	};
 	return t_main(argc, argv, "analysis", cases, N(cases));
 }
