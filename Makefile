@@ -115,7 +115,7 @@ install: all
 		$(DESTDIR)$(PREFIX)/share/perfsight/report-templates
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/perfsight
 	install -m 644 docs/perfsight.1 $(DESTDIR)$(PREFIX)/share/man/man1/perfsight.1
-	install -m 644 report-templates/* $(DESTDIR)$(PREFIX)/share/perfsight/report-templates/
+	$(if $(wildcard report-templates/*),install -m 644 $(wildcard report-templates/*) $(DESTDIR)$(PREFIX)/share/perfsight/report-templates/)
 
 clean:
 	rm -rf build tests/out
