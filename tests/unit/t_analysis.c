@@ -451,7 +451,7 @@ static void test_other_probes_are_reported(void)
 	cap_init(&c, true);
 	s = stacks(c.p);
 	other = pfs_profile_add_event(c.p, "probe_app:handle_request", false);
-	t_put_int(&raw, 0, 16);
+	t_put(&raw, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16);
 	tp = (struct pfs_an_tp){9999, raw.p, raw.n};
 	r = (struct pfs_sample_row){.event = other, .pid = 1, .tid = 1, .time = 5, .path = s.eval};
 	T_EQ(pfs_analysis_sample(c.a, &r, &tp), 0);
