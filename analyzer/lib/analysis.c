@@ -65,7 +65,7 @@ struct pfs_analysis {
 	size_t n_procs;
 	size_t *proc_threads; /* storage of every process's thread list */
 
-	const char *label, *source;
+	char *label, *source; /* copies: the caller's strings need not outlive the analysis */
 	uint64_t lost_samples;
 	uint64_t first_time, last_time;
 	bool finished;
@@ -145,6 +145,8 @@ void pfs_analysis_free(struct pfs_analysis *a)
 	umap_release(&a->sw_map);
 	free(a->procs);
 	free(a->proc_threads);
+	free(a->label);
+	free(a->source);
 	free(a);
 }
 
@@ -523,6 +525,69 @@ void pfs_analysis_switch(struct pfs_analysis *a, uint32_t pid, uint32_t tid, uin
 	end_wait(a, &a->th[*slot], time);
 }
 
+void pfs_analysis_perf_record(struct pfs_analysis *a, struct pfs_reader *r,
+			      const struct pfs_record *rec)
+{
+	const struct pfs_info *info = pfs_reader_info(r);
+	/* file mode has the blob from the start; pipe mode once its record went by */
+	if (!a->tracing_given && info->tracing_data)
+		pfs_analysis_tracing(a, info->tracing_data, info->tracing_data_len);
+	switch (rec->type) {
+	case PFS_REC_MMAP:
+	case PFS_REC_MMAP2:
+		pfs_analysis_dso(a, rec->u.mmap.filename);
+		break;
+	case PFS_REC_SWITCH:
+	case PFS_REC_SWITCH_CPU_WIDE:
+		if (rec->sid.has & PFS_S_TID)
+			pfs_analysis_switch(a, rec->sid.pid, rec->sid.tid,
+					    (rec->sid.has & PFS_S_TIME) ? rec->sid.time : 0,
+					    rec->u.sw.out);
+		break;
+	default:
+		break;
+	}
+}
+
+int pfs_analysis_perf_sample(struct pfs_analysis *a, const struct pfs_sample_row *row,
+			     const struct pfs_record *rec)
+{
+	struct pfs_an_tp tp;
+	/* PERF_TYPE_TRACEPOINT: config is the format id, RAW its payload */
+	if (!rec->attr || rec->attr->type != 2 || !rec->u.sample.raw)
+		return pfs_analysis_sample(a, row, NULL);
+	tp.id = rec->attr->config;
+	tp.raw = rec->u.sample.raw;
+	tp.raw_size = rec->u.sample.raw_size;
+	return pfs_analysis_sample(a, row, &tp);
+}
+
+void pfs_analysis_perf_finish(struct pfs_analysis *a, struct pfs_reader *r, const char *label,
+			      const char *source)
+{
+	const struct pfs_info *info = pfs_reader_info(r);
+	const struct pfs_stats *st = pfs_reader_stats(r);
+	struct pfs_an_capture cap = {.label = label, .source = source,
+				     .lost_samples = st->lost_samples};
+	char *cmd = NULL;
+	size_t len = 0;
+	bool after = false;
+	for (size_t i = 0; i < info->n_cmdline; i++) {
+		if (after && info->cmdline[i]) {
+			size_t l = strlen(info->cmdline[i]);
+			cmd = pfs_xrealloc(cmd, len + l + 2);
+			if (len)
+				cmd[len++] = ' ';
+			memcpy(cmd + len, info->cmdline[i], l + 1);
+			len += l;
+		}
+		after = after || (info->cmdline[i] && !strcmp(info->cmdline[i], "--"));
+	}
+	cap.command = cmd;
+	pfs_analysis_finish(a, &cap);
+	free(cmd);
+}
+
 /* ---- closing the books ---- */
 
 static int cmp_u64(const void *x, const void *y)
@@ -712,8 +777,9 @@ void pfs_analysis_finish(struct pfs_analysis *a, const struct pfs_an_capture *ca
 	pfs_diag_addn(&a->diag, PFS_NOTE, "probe-unpaired", open_gil + open_gc, PFS_NO_OFF,
 		      "a take_gil or GC probe entry had no return before the capture ended");
 	if (cap) {
-		a->label = cap->label ? cap->label : cap->source;
-		a->source = cap->source;
+		const char *label = cap->label ? cap->label : cap->source;
+		a->label = label ? pfs_xstrdup(label) : NULL;
+		a->source = cap->source ? pfs_xstrdup(cap->source) : NULL;
 		a->lost_samples = cap->lost_samples;
 		if (cap->first_time || cap->last_time) {
 			a->first_time = cap->first_time;

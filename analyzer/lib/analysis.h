@@ -33,6 +33,7 @@
 #include "diag.h"
 #include "err.h"
 #include "jsonw.h"
+#include "perfdata.h"
 #include "profile.h"
 #include "pyclass.h"
 
@@ -126,6 +127,23 @@ int pfs_analysis_sample_cb(void *payload, const struct pfs_sample_row *row);
 /* A PERF_RECORD_SWITCH of tid at time (ns): a switch-in ends the thread's pending GIL wait. */
 void pfs_analysis_switch(struct pfs_analysis *a, uint32_t pid, uint32_t tid, uint64_t time,
 			 bool out);
+
+/*
+ * Glue for perf.data ingest (the reader's records, perfdata.h): hand every record that is not a
+ * sample here (it picks the tracing data, the binaries mapped and the switch records it needs),
+ * and every sample to pfs_analysis_perf_sample() with the row ingest made of it.
+ */
+void pfs_analysis_perf_record(struct pfs_analysis *a, struct pfs_reader *r,
+			      const struct pfs_record *rec);
+/* pfs_analysis_sample() with the RAW payload of rec when it is a tracepoint sample. */
+int pfs_analysis_perf_sample(struct pfs_analysis *a, const struct pfs_sample_row *row,
+			     const struct pfs_record *rec);
+/*
+ * pfs_analysis_finish() with what the reader knows: the recorded command (perf's argv after
+ * "--"), lost samples, the sample time range. label and source as in struct pfs_an_capture.
+ */
+void pfs_analysis_perf_finish(struct pfs_analysis *a, struct pfs_reader *r, const char *label,
+			      const char *source);
 
 /* Ends the stream: closes the books, groups processes and roles. Call once, before reading. */
 void pfs_analysis_finish(struct pfs_analysis *a, const struct pfs_an_capture *cap);

@@ -709,7 +709,6 @@ static uint64_t run_fixture(const char *dir, const char *json_out, char *roles_o
 	struct pfs_err err;
 	char path[1024];
 	uint64_t missing = 0;
-	bool tracing = false;
 	uint32_t ev_of[256] = {0}; /* attr index -> profile event + 1 */
 	int rc;
 	FILE *f;
@@ -718,11 +717,6 @@ static uint64_t run_fixture(const char *dir, const char *json_out, char *roles_o
 	snprintf(path, sizeof(path), "%s/perf.data", dir);
 	T_EQ(pfs_reader_open(&r, t_fixture(path), NULL, &err), 0);
 	while ((rc = pfs_reader_next(r, &rec, &err)) == 1) {
-		const struct pfs_info *info = pfs_reader_info(r);
-		if (!tracing && info->tracing_data) {
-			tracing = true;
-			T_EQ(pfs_analysis_tracing(a, info->tracing_data, info->tracing_data_len), 0);
-		}
 		if (rec.type == PFS_REC_COMM) {
 			pfs_profile_thread(p, rec.u.comm.pid, rec.u.comm.tid)->comm =
 				pfs_profile_cstr(p, rec.u.comm.comm);
@@ -737,12 +731,10 @@ static uint64_t run_fixture(const char *dir, const char *json_out, char *roles_o
 				pp->ppid = rec.u.task.ppid;
 				pp->comm = comm;
 			}
-		} else if (rec.type == PFS_REC_MMAP || rec.type == PFS_REC_MMAP2) {
-			pfs_analysis_dso(a, rec.u.mmap.filename);
-		} else if (rec.type == PFS_REC_SAMPLE && rec.attr) {
+		}
+		if (rec.type == PFS_REC_SAMPLE && rec.attr) {
 			size_t ai = pfs_reader_attr_index(r, rec.attr);
 			struct pfs_sample_row row = {0};
-			struct pfs_an_tp tp;
 			bool found;
 			T_ASSERT(ai < N(ev_of));
 			if (!ev_of[ai])
@@ -757,34 +749,18 @@ static uint64_t run_fixture(const char *dir, const char *json_out, char *roles_o
 			row.path = script_path(&sc, row.tid, row.time / 1000,
 					       pfs_profile_cstr(p, rec.attr->name), &found);
 			missing += !found;
-			tp = (struct pfs_an_tp){rec.attr->config, rec.u.sample.raw,
-						rec.u.sample.raw_size};
-			T_EQ(pfs_analysis_sample(a, &row, rec.attr->type == 2 ? &tp : NULL), 0);
+			T_EQ(pfs_analysis_perf_sample(a, &row, &rec), 0);
+		} else {
+			pfs_analysis_perf_record(a, r, &rec);
 		}
 	}
 	T_EQ(rc, 0);
-	{
-		const struct pfs_stats *st = pfs_reader_stats(r);
-		const struct pfs_info *info = pfs_reader_info(r);
-		struct pfs_an_capture cap = {.label = dir, .source = path,
-					     .lost_samples = st->lost_samples};
-		char cmdline[1024] = "";
-		bool after = false;
-		/* the recorded command: perf's argv after "--" */
-		for (size_t i = 0; i < info->n_cmdline; i++) {
-			if (after)
-				snprintf(cmdline + strlen(cmdline), sizeof(cmdline) - strlen(cmdline),
-					 "%s%s", cmdline[0] ? " " : "", info->cmdline[i]);
-			after = after || !strcmp(info->cmdline[i], "--");
-		}
-		cap.command = cmdline[0] ? cmdline : NULL;
-		pfs_analysis_finish(a, &cap);
-		*roles_out = 0;
-		for (size_t i = 0; i < pfs_analysis_n_processes(a); i++) {
-			const struct pfs_an_process *pr = pfs_analysis_process(a, i);
-			snprintf(roles_out + strlen(roles_out), 256 - strlen(roles_out), "%u:%s ",
-				 pr->pid, pr->role);
-		}
+	pfs_analysis_perf_finish(a, r, dir, path);
+	*roles_out = 0;
+	for (size_t i = 0; i < pfs_analysis_n_processes(a); i++) {
+		const struct pfs_an_process *pr = pfs_analysis_process(a, i);
+		snprintf(roles_out + strlen(roles_out), 256 - strlen(roles_out), "%u:%s ", pr->pid,
+			 pr->role);
 	}
 	f = fopen(json_out, "w");
 	T_ASSERT(f);
