@@ -25,29 +25,29 @@
 #include "pyclass.h"
 
 const char cmd_record_usage[] =
-	"usage: perfsight record [-o DIR] [--duration S] [-F HZ] [--probes] [--bundle]\n"
-	"                        (-p PID[,PID...] | -- CMD [ARG...])\n"
-	"\n"
-	"Records a capture perfsight can analyze into DIR (default perfsight-capture):\n"
-	"DIR/perf.data from 'perf record -F HZ --call-graph dwarf,16384 -e cpu-clock\n"
-	"-e sched:sched_switch --switch-events', and DIR/maps/perf-PID.map, the Python function\n"
-	"names CPython's perf trampoline wrote for each recorded process. For CMD, perfsight sets\n"
-	"PYTHONPERFSUPPORT=1 (CPython 3.12+ then writes those maps) unless it is already set.\n"
-	"\n"
-	"  -o DIR         output directory (created; an existing perf.data in it is replaced)\n"
-	"  -p PID,...     record these running processes (and the threads and children they start)\n"
-	"  --duration S   stop after S seconds (default: when CMD exits, or Ctrl-C)\n"
-	"  -F HZ          sampling frequency (default 499)\n"
-	"  --probes       add uprobes on the target's libpython: the GC collector's entry and\n"
-	"                 return (exact GC pauses) and take_gil's (exact GIL waits); they are\n"
-	"                 removed afterwards, also on Ctrl-C, SIGTERM and SIGHUP\n"
-	"  --bundle       copy the ELF files the capture hit into DIR/.build-id/ (symbols and\n"
-	"                 unwind tables, keyed by build-id) so DIR can be analyzed elsewhere\n"
-	"\n"
-	"Needs perf and the right to use it (root, or perf_event_paranoid <= 1; --probes needs\n"
-	"root). PERFSIGHT_PERF names another perf binary.\n"
-	"exit status: 0 ok, 2 usage, 3 target or perf unusable, 4 perf failed\n"
-	"example: perfsight record -o cap --probes -- python3.12 app.py\n";
+    "usage: perfsight record [-o DIR] [--duration S] [-F HZ] [--probes] [--bundle]\n"
+    "                        (-p PID[,PID...] | -- CMD [ARG...])\n"
+    "\n"
+    "Records a capture perfsight can analyze into DIR (default perfsight-capture):\n"
+    "DIR/perf.data from 'perf record -F HZ --call-graph dwarf,16384 -e cpu-clock\n"
+    "-e sched:sched_switch --switch-events', and DIR/maps/perf-PID.map, the Python function\n"
+    "names CPython's perf trampoline wrote for each recorded process. For CMD, perfsight sets\n"
+    "PYTHONPERFSUPPORT=1 (CPython 3.12+ then writes those maps) unless it is already set.\n"
+    "\n"
+    "  -o DIR         output directory (created; an existing perf.data in it is replaced)\n"
+    "  -p PID,...     record these running processes (and the threads and children they start)\n"
+    "  --duration S   stop after S seconds (default: when CMD exits, or Ctrl-C)\n"
+    "  -F HZ          sampling frequency (default 499)\n"
+    "  --probes       add uprobes on the target's libpython: the GC collector's entry and\n"
+    "                 return (exact GC pauses) and take_gil's (exact GIL waits); they are\n"
+    "                 removed afterwards, also on Ctrl-C, SIGTERM and SIGHUP\n"
+    "  --bundle       copy the ELF files the capture hit into DIR/.build-id/ (symbols and\n"
+    "                 unwind tables, keyed by build-id) so DIR can be analyzed elsewhere\n"
+    "\n"
+    "Needs perf and the right to use it (root, or perf_event_paranoid <= 1; --probes needs\n"
+    "root). PERFSIGHT_PERF names another perf binary.\n"
+    "exit status: 0 ok, 2 usage, 3 target or perf unusable, 4 perf failed\n"
+    "example: perfsight record -o cap --probes -- python3.12 app.py\n";
 
 struct rec_opts {
 	const char *dir;
@@ -288,9 +288,10 @@ static void remove_probes(const char *group)
 	const char *del[] = {perf_bin(), "probe", "-q", "-d", ev, NULL};
 	snprintf(ev, sizeof(ev), "%s:*", group);
 	if (run(del, NULL, 0, false) != 0)
-		fprintf(stderr,
-			"perfsight record: could not remove the uprobes %s; run: perf probe -d '%s'\n",
-			ev, ev);
+		fprintf(
+		    stderr,
+		    "perfsight record: could not remove the uprobes %s; run: perf probe -d '%s'\n",
+		    ev, ev);
 }
 
 /* Returns how many probe pairs were added (0: none, and nothing left to remove). */
@@ -304,12 +305,14 @@ static int add_probes(const struct rec_opts *o, const char *group)
 	if (o->pids) {
 		char pids[4096], *save = NULL;
 		snprintf(pids, sizeof(pids), "%s", o->pids);
-		for (char *p = strtok_r(pids, ",", &save); p && !found; p = strtok_r(NULL, ",", &save))
+		for (char *p = strtok_r(pids, ",", &save); p && !found;
+		     p = strtok_r(NULL, ",", &save))
 			found = lib_from_maps(p, lib, sizeof(lib));
 	}
 	if (!found) {
-		fprintf(stderr, "perfsight record: --probes: no libpython or python binary found for "
-				"the target; recording without probes\n");
+		fprintf(stderr,
+			"perfsight record: --probes: no libpython or python binary found for "
+			"the target; recording without probes\n");
 		return 0;
 	}
 	gc = pfs_pyclass_gc_probe_functions(pfs_pyclass_version(lib, &v) ? &v : NULL);
@@ -319,7 +322,8 @@ static int add_probes(const struct rec_opts *o, const char *group)
 			break;
 		}
 	if (!*gc)
-		fprintf(stderr, "perfsight record: --probes: no GC collector function to probe in %s\n",
+		fprintf(stderr,
+			"perfsight record: --probes: no GC collector function to probe in %s\n",
 			lib);
 	if (add_probe_pair(group, lib, "take_gil"))
 		n++;
@@ -441,7 +445,8 @@ static int parse(int argc, char **argv, struct rec_opts *o)
 		} else if (!strcmp(a, "-p") && i + 1 < argc) {
 			o->pids = argv[++i];
 			if (!*o->pids || o->pids[strspn(o->pids, "0123456789,")])
-				return cli_usage_error(self, "-p wants PID[,PID...], not '%s'", o->pids);
+				return cli_usage_error(self, "-p wants PID[,PID...], not '%s'",
+						       o->pids);
 		} else if (!strcmp(a, "--duration") && i + 1 < argc) {
 			o->duration = strtod(argv[++i], &end);
 			if (*end || !(o->duration > 0) || o->duration > 86400)
@@ -508,7 +513,8 @@ static int record(const struct rec_opts *o, const char *data, const char *group,
 		argv[n++] = "--";
 		for (size_t k = 0; o->cmd[k]; k++) {
 			if (n + 1 >= sizeof(argv) / sizeof(argv[0])) {
-				fprintf(stderr, "perfsight record: the command has too many arguments\n");
+				fprintf(stderr,
+					"perfsight record: the command has too many arguments\n");
 				return EXIT_USAGE;
 			}
 			argv[n++] = o->cmd[k];

@@ -174,11 +174,12 @@ static void set_version(struct pfs_analysis *a, const struct pfs_pyver *v, const
 	if (a->have_ver) {
 		if ((v->major != a->ver.major || v->minor != a->ver.minor) && !a->ver_conflict) {
 			a->ver_conflict = true;
-			pfs_diag_add(&a->diag, PFS_NOTE, "python-versions", PFS_NO_OFF,
-				     "more than one CPython in the capture (%d.%d, and %d.%d in %s): "
-				     "the tables of %d.%d are used",
-				     a->ver.major, a->ver.minor, v->major, v->minor, path,
-				     a->ver.major, a->ver.minor);
+			pfs_diag_add(
+			    &a->diag, PFS_NOTE, "python-versions", PFS_NO_OFF,
+			    "more than one CPython in the capture (%d.%d, and %d.%d in %s): "
+			    "the tables of %d.%d are used",
+			    a->ver.major, a->ver.minor, v->major, v->minor, path, a->ver.major,
+			    a->ver.minor);
 		}
 		return;
 	}
@@ -292,9 +293,10 @@ static enum ev_kind event_kind(struct pfs_analysis *a, uint32_t ev, const struct
 		k = EK_SWITCH;
 		a->seen_switch = true;
 		if (!a->tp && !a->tracing_bad)
-			pfs_diag_add(&a->diag, PFS_WARN, "no-tracing-data", PFS_NO_OFF,
-				     "sched:sched_switch samples cannot be decoded without the "
-				     "capture's tracing data: GIL waits from switches not computed");
+			pfs_diag_add(
+			    &a->diag, PFS_WARN, "no-tracing-data", PFS_NO_OFF,
+			    "sched:sched_switch samples cannot be decoded without the "
+			    "capture's tracing data: GIL waits from switches not computed");
 	} else if (!tp && is_clock_name(name, &ns)) {
 		k = EK_CPU;
 		a->seen_cpu = true;
@@ -567,8 +569,8 @@ void pfs_analysis_perf_finish(struct pfs_analysis *a, struct pfs_reader *r, cons
 {
 	const struct pfs_info *info = pfs_reader_info(r);
 	const struct pfs_stats *st = pfs_reader_stats(r);
-	struct pfs_an_capture cap = {.label = label, .source = source,
-				     .lost_samples = st->lost_samples};
+	struct pfs_an_capture cap = {
+	    .label = label, .source = source, .lost_samples = st->lost_samples};
 	char *cmd = NULL;
 	size_t len = 0;
 	bool after = false;
@@ -698,7 +700,8 @@ static void build_processes(struct pfs_analysis *a, const struct pfs_an_capture 
 		if (!p->cmdline && cap && cap->command && !proc_by_pid(a, p->ppid))
 			p->cmdline = pfs_profile_cstr(a->p, cap->command);
 	}
-	/* a fork without exec keeps the parent's command line; parents may come later in pid order */
+	/* a fork without exec keeps the parent's command line; parents may come later in pid order
+	 */
 	for (int round = 0; round < 64; round++) {
 		bool changed = false;
 		for (size_t i = 0; i < a->n_procs; i++) {
@@ -787,9 +790,10 @@ void pfs_analysis_finish(struct pfs_analysis *a, const struct pfs_an_capture *ca
 		}
 	}
 	if (!a->have_ver)
-		pfs_diag_add(&a->diag, PFS_NOTE, "no-python", PFS_NO_OFF,
-			     "no CPython binary (python3.X or libpython3.X) in the capture's stacks: "
-			     "GC, GIL and Python categories do not apply");
+		pfs_diag_add(
+		    &a->diag, PFS_NOTE, "no-python", PFS_NO_OFF,
+		    "no CPython binary (python3.X or libpython3.X) in the capture's stacks: "
+		    "GC, GIL and Python categories do not apply");
 	else if (!a->ver.known)
 		pfs_diag_add(&a->diag, PFS_WARN, "python-version-unknown", PFS_NO_OFF,
 			     "CPython %d.%d is not in perfsight's tables (3.8 to 3.14): GC and GIL "
@@ -800,8 +804,9 @@ void pfs_analysis_finish(struct pfs_analysis *a, const struct pfs_an_capture *ca
 			     "CPython %d.%dt is free-threaded: no GIL unless run with PYTHON_GIL=1",
 			     a->ver.major, a->ver.minor);
 	if (!a->seen_cpu)
-		pfs_diag_add(&a->diag, PFS_NOTE, "no-cpu-event", PFS_NO_OFF,
-			     "no cpu-clock, task-clock or cycles samples: CPU figures not computed");
+		pfs_diag_add(
+		    &a->diag, PFS_NOTE, "no-cpu-event", PFS_NO_OFF,
+		    "no cpu-clock, task-clock or cycles samples: CPU figures not computed");
 	if (!a->seen_switch)
 		pfs_diag_add(&a->diag, PFS_NOTE, "no-sched-switch", PFS_NO_OFF,
 			     "sched:sched_switch was not recorded: GIL waits from switches not "
@@ -1322,15 +1327,16 @@ static void text_process(const struct pfs_analysis *a, FILE *f, const struct pfs
 	n = longest_pauses(a, p->pid, longest, 3);
 	for (size_t i = 0; i < n; i++) {
 		const struct pfs_an_pause *ps = &a->pauses[longest[i]];
-		fprintf(f, "  %s %8.3f ms  tid %u  ", i ? "              " : "longest GC:  ",
-			(double)ps->dur / 1e6, ps->tid);
+		fprintf(f, "  %s %8.3f ms  tid %u  ",
+			i ? "              " : "longest GC:  ", (double)ps->dur / 1e6, ps->tid);
 		text_stack(a, f, ps->pypath);
 		fputc('\n', f);
 	}
 	n = pfs_analysis_top_waits(a, p->pid, top, 3);
 	for (size_t i = 0; i < n; i++) {
-		fprintf(f, "  %s %8.3f s  %4llu waits  ", i ? "              " : "most GIL wait:",
-			secs(top[i].ns), (unsigned long long)top[i].n);
+		fprintf(f, "  %s %8.3f s  %4llu waits  ",
+			i ? "              " : "most GIL wait:", secs(top[i].ns),
+			(unsigned long long)top[i].n);
 		text_stack(a, f, top[i].pypath);
 		fputc('\n', f);
 	}

@@ -39,16 +39,16 @@
 
 /* The RAW payload of a tracepoint sample (attr.type 2). */
 struct pfs_an_tp {
-	uint64_t id;     /* attr.config: the format id */
+	uint64_t id;	 /* attr.config: the format id */
 	const void *raw; /* file byte order */
 	size_t raw_size;
 };
 
 /* What the capture is, for the summary's header. Strings are borrowed. */
 struct pfs_an_capture {
-	const char *label;        /* a short name (the directory), NULL: source */
-	const char *source;       /* the input path */
-	const char *command;      /* the recorded command line (perf's argv after --), or NULL */
+	const char *label;   /* a short name (the directory), NULL: source */
+	const char *source;  /* the input path */
+	const char *command; /* the recorded command line (perf's argv after --), or NULL */
 	uint64_t lost_samples;
 	uint64_t first_time, last_time; /* ns; 0/0: taken from the samples */
 };
@@ -82,8 +82,8 @@ struct pfs_an_thread {
 struct pfs_an_process {
 	uint32_t pid, ppid;
 	uint32_t comm, cmdline; /* string ids, 0 when unknown */
-	const char *role;       /* "master", "worker" or "process" */
-	const char *server;     /* "gunicorn", "uwsgi" or NULL */
+	const char *role;	/* "master", "worker" or "process" */
+	const char *server;	/* "gunicorn", "uwsgi" or NULL */
 	uint64_t cpu_samples, gc_samples, gil_samples;
 	uint64_t cat[PFS_CAT_COUNT];
 	uint64_t cpu_period;
@@ -171,7 +171,7 @@ void pfs_analysis_json_capture(const struct pfs_analysis *a, struct pfs_jsonw *w
 int pfs_analysis_write_json(struct pfs_analysis *const *v, size_t n, FILE *f, bool pretty,
 			    struct pfs_err *err) PFS_MUST_CHECK;
 /* Writes the terminal summary of one capture to f. Returns 0 or PFS_EIO. */
-int pfs_analysis_write_text(const struct pfs_analysis *a, FILE *f, struct pfs_err *err)
-	PFS_MUST_CHECK;
+int pfs_analysis_write_text(const struct pfs_analysis *a, FILE *f,
+			    struct pfs_err *err) PFS_MUST_CHECK;
 
 #endif

@@ -18,9 +18,9 @@
 
 struct tp_fmt {
 	int64_t id;
-	char *name;              /* "system:name" */
+	char *name; /* "system:name" */
 	struct tep_event *ev;
-	size_t static_size;      /* RAW bytes the fixed fields need */
+	size_t static_size; /* RAW bytes the fixed fields need */
 };
 
 struct pfs_tpevent {
@@ -137,9 +137,10 @@ static int parse_formats(struct pfs_tpevent *t, struct pfs_cursor *c, const void
 			if (rc != 0 && d) {
 				char msg[128];
 				tep_strerror(t->tep, rc, msg, sizeof(msg));
-				pfs_diag_add(d, PFS_WARN, "tracepoint-format", off,
-					     "tracing data: a format of system '%s' does not parse: %s",
-					     sys, msg);
+				pfs_diag_add(
+				    d, PFS_WARN, "tracepoint-format", off,
+				    "tracing data: a format of system '%s' does not parse: %s", sys,
+				    msg);
 			}
 		}
 	}
@@ -166,8 +167,8 @@ static void index_events(struct pfs_tpevent *t)
 		len = strlen(ev->system ? ev->system : "") + strlen(ev->name) + 2;
 		f->name = pfs_xmalloc(len);
 		snprintf(f->name, len, "%s:%s", ev->system ? ev->system : "", ev->name);
-		f->static_size = fields_end(ev->format.fields,
-					    fields_end(ev->format.common_fields, 0));
+		f->static_size =
+		    fields_end(ev->format.fields, fields_end(ev->format.common_fields, 0));
 		if (!strcmp(f->name, "sched:sched_switch"))
 			t->switch_id = ev->id;
 	}
@@ -295,9 +296,10 @@ static int lookup(struct pfs_tpevent *t, uint64_t id, size_t len, const char *fi
 		return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF, "%s has no field '%s'", f->name,
 				   field);
 	if (len < f->static_size)
-		return pfs_err_set(err, PFS_EFORMAT, PFS_NO_OFF,
-				   "%s sample truncated: raw data has %zu bytes, the format needs %zu",
-				   f->name, len, f->static_size);
+		return pfs_err_set(
+		    err, PFS_EFORMAT, PFS_NO_OFF,
+		    "%s sample truncated: raw data has %zu bytes, the format needs %zu", f->name,
+		    len, f->static_size);
 	*fo = f;
 	*fldo = fld;
 	return 0;

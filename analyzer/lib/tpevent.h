@@ -32,7 +32,7 @@ struct pfs_tp_switch {
 	char prev_comm[17], next_comm[17];
 	uint64_t prev_state;  /* the raw field */
 	char prev_state_s[8]; /* as perf prints it: "R", "R+", "S", "D", "S|D", ... */
-	bool runnable;        /* prev_state_s starts with R: preempted, not blocked */
+	bool runnable;	      /* prev_state_s starts with R: preempted, not blocked */
 };
 
 /*
@@ -65,7 +65,8 @@ int pfs_tpevent_u64(struct pfs_tpevent *t, uint64_t id, const void *raw, size_t 
  * pfs_tpevent_u64.
  */
 int pfs_tpevent_str(struct pfs_tpevent *t, uint64_t id, const void *raw, size_t len,
-		    const char *field, char *buf, size_t buflen, struct pfs_err *err) PFS_MUST_CHECK;
+		    const char *field, char *buf, size_t buflen,
+		    struct pfs_err *err) PFS_MUST_CHECK;
 /*
  * Decodes a sched:sched_switch sample. Returns 1 and *out; 0 when id is not sched_switch;
  * PFS_EFORMAT when raw is too short for the format.

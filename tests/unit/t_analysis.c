@@ -59,7 +59,7 @@ static void cap_init(struct cap *c, bool with_tracing)
 	c->ev_gil_ret = pfs_profile_add_event(c->p, "probe_libpython3:take_gil__return", false);
 	c->ev_gc = pfs_profile_add_event(c->p, "probe_libpython3:gc_collect_main", false);
 	c->ev_gc_ret =
-		pfs_profile_add_event(c->p, "probe_libpython3:gc_collect_main__return", false);
+	    pfs_profile_add_event(c->p, "probe_libpython3:gc_collect_main__return", false);
 	c->ev_drop = pfs_profile_add_event(c->p, "probe_libpython3:drop_gil", false);
 	c->a = pfs_analysis_new(c->p);
 	if (with_tracing) {
@@ -77,25 +77,38 @@ static void cap_free(struct cap *c)
 
 static void cpu(struct cap *c, uint32_t pid, uint32_t tid, uint64_t t, uint32_t path)
 {
-	struct pfs_sample_row r = {.event = c->ev_cpu, .pid = pid, .tid = tid, .time = t,
-				   .path = path, .period = 1000000, .weight = 1};
+	struct pfs_sample_row r = {.event = c->ev_cpu,
+				   .pid = pid,
+				   .tid = tid,
+				   .time = t,
+				   .path = path,
+				   .period = 1000000,
+				   .weight = 1};
 	T_EQ(pfs_analysis_sample(c->a, &r, NULL), 0);
 }
 
-static void ev(struct cap *c, uint32_t event, uint32_t pid, uint32_t tid, uint64_t t,
-	       uint32_t path)
+static void ev(struct cap *c, uint32_t event, uint32_t pid, uint32_t tid, uint64_t t, uint32_t path)
 {
-	struct pfs_sample_row r = {.event = event, .pid = pid, .tid = tid, .time = t, .path = path,
-				   .period = 1, .weight = 1};
+	struct pfs_sample_row r = {.event = event,
+				   .pid = pid,
+				   .tid = tid,
+				   .time = t,
+				   .path = path,
+				   .period = 1,
+				   .weight = 1};
 	T_EQ(pfs_analysis_sample(c->a, &r, NULL), 0);
 }
 
-static void sw(struct cap *c, uint32_t pid, uint32_t tid, uint64_t t, uint32_t path,
-	       uint64_t state)
+static void sw(struct cap *c, uint32_t pid, uint32_t tid, uint64_t t, uint32_t path, uint64_t state)
 {
 	struct buf raw = t_switch_raw(false, "python3.12", tid, state, "swapper/0", 0);
-	struct pfs_sample_row r = {.event = c->ev_switch, .pid = pid, .tid = tid, .time = t,
-				   .path = path, .period = 1, .weight = 1};
+	struct pfs_sample_row r = {.event = c->ev_switch,
+				   .pid = pid,
+				   .tid = tid,
+				   .time = t,
+				   .path = path,
+				   .period = 1,
+				   .weight = 1};
 	struct pfs_an_tp tp = {372, raw.p, raw.n};
 	T_EQ(pfs_analysis_sample(c->a, &r, &tp), 0);
 	free(raw.p);
@@ -129,8 +142,8 @@ static struct stacks stacks(struct pfs_profile *p)
 	s.eval = PATH(p, "py::<module>:/app/t.py", "_PyEval_EvalFrameDefault@" LP,
 		      "py::crunch:/app/t.py", "_PyEval_EvalFrameDefault@" LP);
 	s.gc = PATH(p, "py::<module>:/app/t.py", "_PyEval_EvalFrameDefault@" LP,
-		    "py::churn:/app/t.py", "_PyEval_EvalFrameDefault@" LP,
-		    "_Py_HandlePending@" LP, "_Py_RunGC@" LP, "gc_collect_main@" LP);
+		    "py::churn:/app/t.py", "_PyEval_EvalFrameDefault@" LP, "_Py_HandlePending@" LP,
+		    "_Py_RunGC@" LP, "gc_collect_main@" LP);
 	/* only an inline frame names the collector */
 	s.gc_inline = PATH(p, "py::churn:/app/t.py", "_PyEval_EvalFrameDefault@" LP,
 			   "_Py_RunGC@" LP, "gc_collect_generations", "update_refs@" LP);
@@ -143,8 +156,8 @@ static struct stacks stacks(struct pfs_profile *p)
 	s.ext = PATH(p, "py::f:/app/t.py", "_PyEval_EvalFrameDefault@" LP,
 		     "sha@/v/_sha2.cpython-312.so");
 	s.kernel = PATH(p, "py::f:/app/t.py", "_Py_write@" LP, "write@" LC, "ksys_write@k");
-	s.plain_sleep = PATH(p, "py::tick:/app/t.py", "time_sleep@" LP, "clock_nanosleep@" LC,
-			     "__schedule@k");
+	s.plain_sleep =
+	    PATH(p, "py::tick:/app/t.py", "time_sleep@" LP, "clock_nanosleep@" LC, "__schedule@k");
 	s.drop = PATH(p, "py::crunch:/app/t.py", "_PyEval_EvalFrameDefault@" LP,
 		      "_Py_HandlePending@" LP, "drop_gil@" LP);
 	return s;
@@ -160,8 +173,8 @@ static void test_categories_and_gc_samples(void)
 	cap_init(&c, true);
 	s = stacks(c.p);
 	for (size_t i = 0; i < N(order); i++) {
-		const uint32_t paths[] = {s.eval,    s.gc,  s.gc_inline, s.gil_wait, s.runtime,
-					  s.alloc,   s.ext, s.kernel,    s.drop};
+		const uint32_t paths[] = {s.eval,  s.gc,  s.gc_inline, s.gil_wait, s.runtime,
+					  s.alloc, s.ext, s.kernel,    s.drop};
 		cpu(&c, 100, 100, 1000 + i, paths[order[i]]);
 	}
 	pfs_analysis_finish(c.a, NULL);
@@ -229,7 +242,7 @@ static void test_gil_wait_from_switches(void)
 		const struct pfs_path_node *leaf = pfs_profile_pathget(c.p, top[0].pypath);
 		const struct pfs_frame *lf = pfs_profile_frameget(c.p, leaf->frame);
 		const struct pfs_frame *pf =
-			pfs_profile_frameget(c.p, pfs_profile_pathget(c.p, leaf->parent)->frame);
+		    pfs_profile_frameget(c.p, pfs_profile_pathget(c.p, leaf->parent)->frame);
 		T_STREQ(pfs_profile_strget(c.p, lf->name, NULL), "[gil wait]");
 		T_EQ(lf->kind, PFS_FK_PSEUDO);
 		T_STREQ(pfs_profile_strget(c.p, pf->name, NULL), "py::tick:/app/t.py");
@@ -352,8 +365,8 @@ static void test_truncated_switch_raw(void)
 	cap_init(&c, true);
 	s = stacks(c.p);
 	raw = t_switch_raw(false, "x", 100, 1, "y", 0);
-	r = (struct pfs_sample_row){.event = c.ev_switch, .pid = 100, .tid = 100, .time = 5,
-				    .path = s.gil_wait};
+	r = (struct pfs_sample_row){
+	    .event = c.ev_switch, .pid = 100, .tid = 100, .time = 5, .path = s.gil_wait};
 	tp = (struct pfs_an_tp){372, raw.p, 20};
 	T_EQ(pfs_analysis_sample(c.a, &r, &tp), 0);
 	pfs_analysis_finish(c.a, NULL);
@@ -368,7 +381,8 @@ static void test_worker_roles(void)
 	struct cap c;
 	struct stacks s;
 	struct pfs_process *pp;
-	struct pfs_an_capture cap = {.label = "g", .source = "g/perf.data",
+	struct pfs_an_capture cap = {.label = "g",
+				     .source = "g/perf.data",
 				     .command = "python3.12 -X perf -m gunicorn -w 2 app:app"};
 	uint32_t py = 0;
 	cap_init(&c, false);
@@ -719,12 +733,13 @@ static uint64_t run_fixture(const char *dir, const char *json_out, char *roles_o
 	while ((rc = pfs_reader_next(r, &rec, &err)) == 1) {
 		if (rec.type == PFS_REC_COMM) {
 			pfs_profile_thread(p, rec.u.comm.pid, rec.u.comm.tid)->comm =
-				pfs_profile_cstr(p, rec.u.comm.comm);
+			    pfs_profile_cstr(p, rec.u.comm.comm);
 			if (rec.u.comm.pid == rec.u.comm.tid)
 				pfs_profile_process(p, rec.u.comm.pid)->comm =
-					pfs_profile_cstr(p, rec.u.comm.comm);
+				    pfs_profile_cstr(p, rec.u.comm.comm);
 		} else if (rec.type == PFS_REC_FORK) {
-			uint32_t comm = pfs_profile_thread(p, rec.u.task.ppid, rec.u.task.ptid)->comm;
+			uint32_t comm =
+			    pfs_profile_thread(p, rec.u.task.ppid, rec.u.task.ptid)->comm;
 			pfs_profile_thread(p, rec.u.task.pid, rec.u.task.tid)->comm = comm;
 			if (rec.u.task.pid != rec.u.task.ppid) {
 				struct pfs_process *pp = pfs_profile_process(p, rec.u.task.pid);
@@ -812,20 +827,20 @@ static void test_fixture_gunicorn_matches_reference(void)
 int main(int argc, char **argv)
 {
 	static const struct t_case cases[] = {
-		T_CASE(categories_and_gc_samples),
-		T_CASE(gil_wait_from_switches),
-		T_CASE(probe_intervals),
-		T_CASE(no_probes_means_null),
-		T_CASE(bad_tracing_data),
-		T_CASE(truncated_switch_raw),
-		T_CASE(worker_roles),
-		T_CASE(no_python_and_unknown_version),
-		T_CASE(other_probes_are_reported),
-		T_CASE(json_and_text_outputs),
-		T_CASE(memory_follows_paths_not_samples),
-		T_CASE(fixture_probes_matches_reference),
-		T_CASE(fixture_dwarf_matches_reference),
-		T_CASE(fixture_gunicorn_matches_reference),
+	    T_CASE(categories_and_gc_samples),
+	    T_CASE(gil_wait_from_switches),
+	    T_CASE(probe_intervals),
+	    T_CASE(no_probes_means_null),
+	    T_CASE(bad_tracing_data),
+	    T_CASE(truncated_switch_raw),
+	    T_CASE(worker_roles),
+	    T_CASE(no_python_and_unknown_version),
+	    T_CASE(other_probes_are_reported),
+	    T_CASE(json_and_text_outputs),
+	    T_CASE(memory_follows_paths_not_samples),
+	    T_CASE(fixture_probes_matches_reference),
+	    T_CASE(fixture_dwarf_matches_reference),
+	    T_CASE(fixture_gunicorn_matches_reference),
 	};
 	return t_main(argc, argv, "analysis", cases, N(cases));
 }

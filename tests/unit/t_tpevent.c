@@ -15,8 +15,8 @@ static void check_switch_states(bool big)
 		const char *s;
 		bool runnable;
 	} cases[] = {
-		{0, "R", true},    {0x100, "R+", true}, {1, "S", false},   {2, "D", false},
-		{3, "S|D", false}, {0x80, "I", false},  {0x101, "S+", false},
+	    {0, "R", true},    {0x100, "R+", true}, {1, "S", false},	  {2, "D", false},
+	    {3, "S|D", false}, {0x80, "I", false},  {0x101, "S+", false},
 	};
 	const char *fmts[] = {t_switch_fmt};
 	struct buf b = t_make_blob(big, "sched", fmts, 1);
@@ -31,7 +31,8 @@ static void check_switch_states(bool big)
 	T_EQ(pfs_tpevent_id(t, "sched", "sched_switch"), 372);
 	T_EQ(pfs_tpevent_id(t, "sched", "sched_wakeup"), (uint64_t)-1);
 	for (size_t i = 0; i < N(cases); i++) {
-		struct buf r = t_switch_raw(big, "python3.12", 12357, cases[i].state, "swapper/0", 0);
+		struct buf r =
+		    t_switch_raw(big, "python3.12", 12357, cases[i].state, "swapper/0", 0);
 		struct pfs_tp_switch sw;
 		T_EQ(pfs_tpevent_switch(t, 372, r.p, r.n, &sw, &err), 1);
 		T_EQ(sw.prev_pid, 12357);
@@ -267,14 +268,14 @@ static void test_fixture_pipe_tracing_data(void)
 int main(int argc, char **argv)
 {
 	static const struct t_case cases[] = {
-		T_CASE(switch_little_endian),
-		T_CASE(switch_big_endian),
-		T_CASE(truncated_raw_is_an_error),
-		T_CASE(probe_and_dynamic_fields),
-		T_CASE(bad_blobs),
-		T_CASE(bad_format_is_a_diagnostic),
-		T_CASE(fixture_probes_capture),
-		T_CASE(fixture_pipe_tracing_data),
+	    T_CASE(switch_little_endian),
+	    T_CASE(switch_big_endian),
+	    T_CASE(truncated_raw_is_an_error),
+	    T_CASE(probe_and_dynamic_fields),
+	    T_CASE(bad_blobs),
+	    T_CASE(bad_format_is_a_diagnostic),
+	    T_CASE(fixture_probes_capture),
+	    T_CASE(fixture_pipe_tracing_data),
 	};
 	return t_main(argc, argv, "tpevent", cases, N(cases));
 }
