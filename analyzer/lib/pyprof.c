@@ -2262,6 +2262,41 @@ out:
 	return rc < 0 ? rc : 0;
 }
 
+static bool has_prefix(const char *s, size_t n, const char *pre, size_t pn)
+{
+	return pn && pn <= n && !memcmp(s, pre, pn);
+}
+
+bool pfs_pyprof_is_app(const struct pfs_profile *p, const struct pfs_pyprof_capture *c,
+		       uint32_t path_id)
+{
+	if (!path_id)
+		return false;
+	while (path_id) {
+		const struct pfs_path_node *node = pfs_profile_pathget(p, path_id);
+		const struct pfs_frame *f = pfs_profile_frameget(p, node->frame);
+		size_t n;
+		const char *file = pfs_profile_strget(p, f->file, &n);
+		if (f->kind != PFS_FK_PYINSTRUMENT || !n)
+			return false;
+		if ((n == 8 && !memcmp(file, "<string>", 8)) ||
+		    (n == 7 && !memcmp(file, "<stdin>", 7))) {
+			path_id = node->parent;
+			continue;
+		}
+		if (file[0] == '<')
+			return has_prefix(file, n, "<ipython-input", 14);
+		for (unsigned i = 0; i < c->n_sys_prefix; i++) {
+			size_t pn;
+			const char *pre = pfs_profile_strget(p, c->sys_prefix[i], &pn);
+			if (has_prefix(file, n, pre, pn))
+				return false;
+		}
+		return true;
+	}
+	return true;
+}
+
 const char *pfs_pyprof_kind_name(enum pfs_pyprof_kind k)
 {
 	switch (k) {

@@ -128,6 +128,16 @@ int pfs_pyprof_load(const char *path, const struct pfs_pyprof_opts *opts, struct
 		    struct pfs_diag *diag, struct pfs_err *err);
 void pfs_pyprof_meta_release(struct pfs_pyprof_meta *m);
 
+/*
+ * Whether the leaf of call path path_id is application code by pyinstrument's rule: a Python
+ * frame whose file is not under one of the capture's sys_prefixes and is not a <pseudo> file
+ * ("<ipython-input-..." is application code; "<string>" and "<stdin>" take their caller's
+ * answer, true at the root). Without sys_prefixes (speedscope, folded, pyinstrument < 5) only
+ * the pseudo-file part applies. False for pseudo frames and the root.
+ */
+bool pfs_pyprof_is_app(const struct pfs_profile *p, const struct pfs_pyprof_capture *c,
+		       uint32_t path_id);
+
 /* Name of a kind ("pyisession", "speedscope", ...). */
 const char *pfs_pyprof_kind_name(enum pfs_pyprof_kind k);
 

@@ -320,6 +320,48 @@ static void test_invalid_utf8(void)
 	res_free(&r);
 }
 
+static void test_is_app(void)
+{
+	struct res r;
+	const struct pfs_pyprof_capture *c;
+	const char *f = tmp_str(
+	    "app.pyisession",
+	    "{\"start_time\": 1, \"duration\": 1, \"sample_count\": 3, \"program\": \"p\", "
+	    "\"sys_prefixes\": [\"/usr/lib/py\", \"/venv\"], \"frame_records\": ["
+	    "[[\"T\\u0000<thread>\\u00001\", \"main\\u0000/srv/a.py\\u00001\", "
+	    "\"ex\\u0000<string>\\u00001\", \"dumps\\u0000/venv/json.py\\u00003\", "
+	    "\"len\\u0000<built-in>\\u00000\"], 0.5], "
+	    "[[\"<module>\\u0000<string>\\u00001\", \"cell\\u0000<ipython-input-3>\\u00001\"], "
+	    "0.25], [[\"T\\u0000<thread>\\u00001\", \"lib\\u0000/usr/lib/py/x.py\\u00001\", "
+	    "\"ex\\u0000<string>\\u00001\"], 0.25]]}");
+	load(&r, f);
+	T_EQ(r.rc, 0);
+	c = &r.m.caps[0];
+	T_EQ(c->n_sys_prefix, 2);
+	{
+		uint32_t len = find_path_leaf(&r, "len");
+		const struct pfs_path_node *n = pfs_profile_pathget(r.p, len);
+		uint32_t dumps = n->parent;
+		uint32_t ex = pfs_profile_pathget(r.p, dumps)->parent;
+		uint32_t main_ = pfs_profile_pathget(r.p, ex)->parent;
+		uint32_t th = pfs_profile_pathget(r.p, main_)->parent;
+		T_ASSERT(!pfs_pyprof_is_app(r.p, c, len));
+		T_ASSERT(!pfs_pyprof_is_app(r.p, c, dumps));
+		T_ASSERT(pfs_pyprof_is_app(r.p, c, ex)); /* <string> under application code */
+		T_ASSERT(pfs_pyprof_is_app(r.p, c, main_));
+		T_ASSERT(!pfs_pyprof_is_app(r.p, c, th));
+		T_ASSERT(!pfs_pyprof_is_app(r.p, c, 0));
+	}
+	{
+		uint32_t cell = find_path_leaf(&r, "cell");
+		T_ASSERT(pfs_pyprof_is_app(r.p, c, cell));
+		T_ASSERT(pfs_pyprof_is_app(r.p, c, pfs_profile_pathget(r.p, cell)->parent));
+	}
+	/* the weighted "ex" is the <string> under the library frame: it is library code */
+	T_ASSERT(!pfs_pyprof_is_app(r.p, c, find_path_leaf(&r, "ex")));
+	res_free(&r);
+}
+
 static void test_json_and_html_pages(void)
 {
 	struct res a, b;
@@ -680,6 +722,7 @@ int main(int argc, char **argv)
 	    T_CASE(session_attributes),
 	    T_CASE(frame_string_edges),
 	    T_CASE(invalid_utf8),
+	    T_CASE(is_app),
 	    T_CASE(json_and_html_pages),
 	    T_CASE(speedscope_sampled),
 	    T_CASE(speedscope_evented_units),
