@@ -2009,6 +2009,9 @@ static int load_file(const char *path, const char *label, struct ld *l, int kind
 			break;
 		l->mode = M_SS_PROFILES;
 		rc = json_pass(l, fd, 0, false, buf);
+		/* each profile took a tid; without any, the capture still owns c->tid */
+		if (*l->next_tid == c->tid)
+			(*l->next_tid)++;
 		break;
 	case PFS_PYPROF_FOLDED:
 		(*l->next_tid)++;
@@ -2250,6 +2253,16 @@ int pfs_pyprof_load(const char *path, const struct pfs_pyprof_opts *opts, struct
 	meta.kind = kind == PFS_PYPROF_DIR ? PFS_PYPROF_DIR : meta.caps[0].kind;
 	meta.unit = meta.caps[0].unit;
 	meta.event = meta.caps[0].event;
+	for (size_t i = 1; i < meta.n_caps; i++) {
+		if (meta.caps[i].unit == meta.unit)
+			continue;
+		/* seconds and samples do not add up; each capture's rows keep their own event */
+		pfs_diag_add(diag, PFS_NOTE, "mixed-units", PFS_NO_OFF,
+			     "%s: captures in wall seconds and in samples; no total weight", path);
+		meta.unit = PFS_PYPROF_UNIT_NONE;
+		meta.weight = NAN;
+		break;
+	}
 	rc = 0;
 out:
 	free(buf);

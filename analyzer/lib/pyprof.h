@@ -69,12 +69,12 @@ struct pfs_pyprof_capture {
 
 struct pfs_pyprof_meta {
 	enum pfs_pyprof_kind kind; /* of the path given to load */
-	enum pfs_pyprof_unit unit;
-	uint32_t event;			 /* profile event index the rows carry */
+	enum pfs_pyprof_unit unit; /* NONE when a merged directory mixes seconds and samples */
+	uint32_t event;		   /* event of the first capture (each capture has its own) */
 	struct pfs_pyprof_capture *caps; /* one per file, in load order */
 	size_t n_caps;
 	uint64_t rows;
-	double weight;
+	double weight; /* sum of all rows' weights; NAN when units are mixed */
 };
 
 struct pfs_pyprof_opts {

@@ -424,7 +424,8 @@ static void test_speedscope_sampled(void)
 	    "{\"$schema\": \"https://www.speedscope.app/file-format-schema.json\", "
 	    "\"profiles\": [{\"type\": \"sampled\", \"name\": \"MainThread\", \"unit\": \"none\", "
 	    "\"startValue\": 0, \"endValue\": 4, \"samples\": [[0, 1], [0, 1, 2], [0]], "
-	    "\"weights\": [1, 2, 1]}, {\"type\": \"sampled\", \"name\": \"worker\", \"unit\": "
+	    "\"weights\": [1.0, 2.0, 1.0]}, {\"type\": \"sampled\", \"name\": \"worker\", "
+	    "\"unit\": "
 	    "\"none\", \"startValue\": 0, \"endValue\": 3, \"samples\": [[2]], \"weights\": [3]}], "
 	    "\"shared\": {\"frames\": [{\"name\": \"<module>\", \"file\": \"a.py\", \"line\": 1}, "
 	    "{\"name\": \"f\", \"file\": \"a.py\", \"line\": 4}, {\"name\": \"g\", \"file\": "
@@ -517,6 +518,25 @@ static void test_directory(void)
 	memset(&r, 0, sizeof(r));
 	load(&r, t_fixture("pyinstrument/per-request"));
 	T_EQ(r.rc, PFS_EUSAGE);
+	res_free(&r);
+	/* a merge of a sampled and a wall-time capture: no total weight, two events */
+	mkdir("tests/out/unit-pyprof/mixdir", 0777);
+	tmp_str("mixdir/a.folded", "main;f 3\n");
+	tmp_str("mixdir/b.speedscope.json", "{\"shared\": {\"frames\": []}, \"profiles\": []}");
+	tmp_str("mixdir/c.pyisession",
+		"{\"start_time\": 1, \"duration\": 1, \"sample_count\": 1, \"program\": \"p\", "
+		"\"frame_records\": [[[\"f\\u0000a.py\\u00001\"], 0.5]]}");
+	memset(&r, 0, sizeof(r));
+	load_opts(&r, "tests/out/unit-pyprof/mixdir", &o);
+	T_EQ(r.rc, 0);
+	T_EQ(r.m.n_caps, 3);
+	T_EQ(r.m.unit, PFS_PYPROF_UNIT_NONE);
+	T_ASSERT(isnan(r.m.weight));
+	T_EQ(pfs_diag_count(&r.d, "mixed-units"), 1);
+	T_EQ(pfs_profile_n_events(r.p), 2);
+	T_EQ(r.m.caps[0].tid, 1);
+	T_EQ(r.m.caps[1].tid, 2);
+	T_EQ(r.m.caps[2].tid, 3);
 	res_free(&r);
 	mkdir("tests/out/unit-pyprof/emptydir", 0777);
 	load(&r, "tests/out/unit-pyprof/emptydir");
