@@ -13,8 +13,8 @@
  * synthetic frames ([await], [out-of-context], the <thread> root) become PFS_FK_PSEUDO;
  * [self] is folded into its parent. Rows carry pid 0, tid = the capture's number (1-based;
  * one per file of a merged directory, one per profile of a speedscope file), cpu UINT32_MAX,
- * and weight in wall seconds for
- * pyinstrument sources (period = ns) or in samples otherwise (period = count).
+ * and weight in wall seconds for pyinstrument sources (period = ns) or in samples otherwise
+ * (period = count).
  *
  * Ownership: the caller owns the profile and the meta (pfs_pyprof_meta_release). On error
  * nothing in meta is left allocated, but rows already streamed and strings/frames/paths already
