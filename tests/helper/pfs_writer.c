@@ -385,6 +385,8 @@ static void flush_pending(struct pfs_w *w, bool all)
 		compress_into_records(w, w->pend.p + done, n);
 		done += n;
 	}
+	if (!done)
+		return;
 	memmove(w->pend.p, w->pend.p + done, w->pend.n - done);
 	w->pend.n -= done;
 }
