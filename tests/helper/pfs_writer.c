@@ -942,6 +942,17 @@ static void pipe_preamble(struct pfs_w *w)
 		pfs_w_end_extra(w, p, padded);
 		free(p);
 	}
+	/* perf 6.1 names pipe events by EVENT_UPDATE (type 2, name), not by EVENT_DESC */
+	for (size_t i = 0; i < w->n_attrs; i++) {
+		const struct pfs_attr *a = &w->attrs[i];
+		if (!a->name || !a->n_ids)
+			continue;
+		pfs_w_begin(w, PFS_REC_EVENT_UPDATE, 0);
+		pfs_w_u64(w, 2);
+		pfs_w_u64(w, a->ids[0]);
+		pfs_w_str(w, a->name);
+		pfs_w_end(w, -1, NULL);
+	}
 	if (has_feature(in, 2))
 		for (size_t i = 0; i < in->n_build_ids; i++) {
 			w->in_rec = true;

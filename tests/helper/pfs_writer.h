@@ -11,7 +11,7 @@
  * Options: the other byte order (every field swapped, the attr flag bitfield bit-reversed
  * within each byte as a big-endian perf writes it), pipe mode (HEADER_ATTR, HEADER_FEATURE,
  * HEADER_TRACING_DATA with its payload outside header.size, HEADER_BUILD_ID records instead of
- * sections), zstd compression (kernel records go through one continuous stream cut into
+ * sections, an EVENT_UPDATE name record per named event), zstd compression (kernel records go through one continuous stream cut into
  * COMPRESSED records every `chunk` bytes, so records straddle chunks), and a killed perf
  * (data.size 0, no feature sections).
  *

@@ -855,6 +855,8 @@ static void check_roundtrip(const struct scen *sc, const struct pfs_w_opts *o, c
 				want = 1;
 			if (o->pipe && t == PFS_REC_HEADER_BUILD_ID)
 				want += 2;
+			if (o->pipe && t == PFS_REC_EVENT_UPDATE)
+				want += 3;
 			T_EQ(st->records[t], want);
 		}
 		for (uint32_t t = 0; t < PFS_REC_MAX; t++)
