@@ -853,7 +853,6 @@ static int open_file_mode(struct pfs_reader *r, struct pfs_err *err)
 							     0xffffffffu) |
 				 (uint64_t)__builtin_bswap32((uint32_t)(__builtin_bswap64(v) >> 32))
 					 << 32;
-			alt[i] = __builtin_bswap64(alt[i]);
 		}
 		if (alt[0] >> FEAT_HOSTNAME & 1)
 			memcpy(bitmap, alt, sizeof(bitmap));
