@@ -1558,6 +1558,42 @@ static void test_bad_sections_are_diagnostics(void)
 	free(buf);
 }
 
+/*
+ * A big-endian 32-bit perf stored its feature bitmap as eight u32 words (unsigned long[]);
+ * read as four u64 the hostname bit is missing, and perf retries as u32 words.
+ */
+static void test_bitmap_from_32bit_writer(void)
+{
+	struct pfs_w_opts o = {.swap = true};
+	static uint64_t id = 5;
+	static struct pfs_info in;
+	struct pfs_attr a = {.size = 136, .sample_type = PFS_S_IP, .ids = &id, .n_ids = 1};
+	struct pfs_w *w;
+	struct pfs_reader *r;
+	struct pfs_err err;
+	uint8_t *buf;
+	size_t len;
+	memset(&in, 0, sizeof(in));
+	set_feature(&in, 3);
+	set_feature(&in, 6);
+	set_feature(&in, 10);
+	in.hostname = (char *)"sparc32";
+	in.arch = (char *)"sparc";
+	in.total_mem_kb = 4096;
+	w = pfs_w_new(&o, &a, 1, &in);
+	pfs_w_finished_round(w);
+	buf = pfs_w_finish(w, &len, NULL);
+	for (int k = 0; k < 8; k++)
+		pfs_w_patch_u32(buf, 72 + 4 * (size_t)k,
+				(uint32_t)(in.features[k / 2] >> (32 * (k % 2))), true);
+	T_EQ(pfs_reader_open_mem(&r, buf, len, NULL, &err), 0);
+	T_STREQ(pfs_reader_info(r)->hostname, "sparc32");
+	T_STREQ(pfs_reader_info(r)->arch, "sparc");
+	T_EQ(pfs_reader_info(r)->total_mem_kb, 4096);
+	pfs_reader_close(r);
+	free(buf);
+}
+
 /* A record whose size field is below 8 ends the stream with a diagnostic, not a loop. */
 static void test_record_size_below_header(void)
 {
@@ -1605,6 +1641,7 @@ int main(int argc, char **argv)
 		T_CASE(bad_headers),
 		T_CASE(bad_sections_are_diagnostics),
 		T_CASE(record_size_below_header),
+		T_CASE(bitmap_from_32bit_writer),
 	};
 	return t_main(argc, argv, "perfdata", cases, sizeof(cases) / sizeof(cases[0]));
 }
