@@ -1765,8 +1765,15 @@ static void absorb(struct pfs_reader *r, const struct raw *x)
 				     (unsigned long long)feat);
 			return;
 		}
+		if (feat >= FEAT_KNOWN_MAX && len > 8) {
+			pfs_diag_add(&r->diag, PFS_NOTE, "unknown-feature", x->off,
+				     "FEATURE record with id %llu is unknown; its %zu bytes were "
+				     "skipped",
+				     (unsigned long long)feat, len - 8);
+			return;
+		}
 		if (feat == 0 || feat >= FEAT_KNOWN_MAX)
-			return; /* the end marker (the writer's HEADER_LAST_FEATURE) or newer */
+			return; /* the end marker: the writer's HEADER_LAST_FEATURE, no payload */
 		parse_feature(r, (unsigned)feat, body + 8, len - 8, x->off + 16);
 		return;
 	}
