@@ -1987,6 +1987,8 @@ int pfs_reader_next(struct pfs_reader *r, struct pfs_record *rec, struct pfs_err
 		int rc;
 		/* release queued records whose time has come */
 		if (r->n_heap && (r->flushing_all || r->heap[0].time <= r->flush_limit)) {
+			/* a record dropped on the previous turn may still own its copy */
+			qrec_release(&r->cur);
 			q_pop(r, &r->cur);
 			if (r->cur.time < r->last_out_time)
 				r->stats.out_of_order++;
@@ -2038,6 +2040,7 @@ int pfs_reader_next(struct pfs_reader *r, struct pfs_record *rec, struct pfs_err
 			q.p = x.p;
 			q.extra = x.extra;
 			q.extra_len = x.extra_len;
+			qrec_release(&r->cur);
 			r->cur = q;
 			fill_record(r, &r->cur, rec);
 			if (rec->type == 0 && x.type != 0)
