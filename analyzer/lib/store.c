@@ -29,7 +29,7 @@ static const char schema_sql[] =
 	"  start_time REAL, duration REAL, cpus INTEGER,\n"
 	"  tool_version TEXT NOT NULL,\n"
 	"  imported_at TEXT NOT NULL,\n"
-	"  weight_unit TEXT NOT NULL CHECK (weight_unit IN ('samples', 'seconds')),\n"
+	"  weight_unit TEXT NOT NULL CHECK (weight_unit IN ('samples', 'seconds', 'mixed')),\n"
 	"  string_base INTEGER NOT NULL, n_strings INTEGER NOT NULL DEFAULT 0,\n"
 	"  frame_base INTEGER NOT NULL, n_frames INTEGER NOT NULL DEFAULT 0,\n"
 	"  path_base INTEGER NOT NULL, n_paths INTEGER NOT NULL DEFAULT 0,\n"
@@ -108,7 +108,8 @@ static const char schema_sql[] =
 	"CREATE VIEW thread_cpu AS\n"
 	"  SELECT s.capture, e.name AS event, t.pid, t.tid, t.comm, count(*) AS samples,\n"
 	"    sum(s.weight) AS weight,\n"
-	"    100.0 * count(*) / sum(count(*)) OVER (PARTITION BY s.capture, s.event) AS percent\n"
+	"    100.0 * sum(s.weight) / sum(sum(s.weight)) OVER (PARTITION BY s.capture, s.event)\n"
+	"      AS percent\n"
 	"  FROM samples s JOIN events e ON e.id = s.event JOIN threads t ON t.id = s.thread\n"
 	"  GROUP BY s.capture, s.event, s.thread;\n"
 	"CREATE VIEW folded AS\n"
@@ -174,6 +175,8 @@ struct pfs_store {
 	struct pfs_err sink_err;
 };
 
+static int need_capture(struct pfs_store *st, struct pfs_err *err);
+
 static int db_err(struct pfs_store *st, struct pfs_err *err, const char *what)
 {
 	int code = sqlite3_extended_errcode(st->db);
@@ -190,6 +193,12 @@ static int db_err(struct pfs_store *st, struct pfs_err *err, const char *what)
 				   "%s: %s: disk or file size limit full (%s); the database is "
 				   "unchanged",
 				   st->path, what, msg);
+	if (sqlite3_system_errno(st->db) && (code & 0xff) == SQLITE_IOERR) {
+		int e = sqlite3_system_errno(st->db);
+		return pfs_err_set(err, PFS_EDB, PFS_NO_OFF, "%s: %s: %s: %s%s", st->path, what,
+				   msg, strerror(e),
+				   e == EFBIG || e == ENOSPC ? "; the database is unchanged" : "");
+	}
 	return pfs_err_set(err, PFS_EDB, PFS_NO_OFF, "%s: %s: %s", st->path, what, msg);
 }
 
@@ -550,6 +559,37 @@ fail:
 	st->cap = 0;
 	finalize_writers(st);
 	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+int pfs_store_update_capture(struct pfs_store *st, const struct pfs_capture_meta *meta,
+			     struct pfs_err *err)
+{
+	sqlite3_stmt *s;
+	int rc = need_capture(st, err);
+	if (rc || (rc = prepare(st,
+				"UPDATE captures SET source = coalesce(?1, source), "
+				"kind = coalesce(?2, kind), host = coalesce(?3, host), "
+				"os_release = coalesce(?4, os_release), "
+				"perf_version = coalesce(?5, perf_version), "
+				"cmdline = coalesce(?6, cmdline), start_time = coalesce(?7, start_time), "
+				"duration = coalesce(?8, duration), cpus = coalesce(?9, cpus), "
+				"weight_unit = coalesce(?10, weight_unit) WHERE id = ?11",
+				&s, err)))
+		return rc;
+	bind_text_or_null(s, 1, meta->source);
+	bind_text_or_null(s, 2, meta->kind);
+	bind_text_or_null(s, 3, meta->host);
+	bind_text_or_null(s, 4, meta->os_release);
+	bind_text_or_null(s, 5, meta->perf_version);
+	bind_text_or_null(s, 6, meta->cmdline);
+	bind_real_or_null(s, 7, meta->start_time);
+	bind_real_or_null(s, 8, meta->duration);
+	bind_u64_or_null(s, 9, meta->cpus, 0);
+	bind_text_or_null(s, 10, meta->weight_unit);
+	sqlite3_bind_int64(s, 11, st->cap);
+	rc = step_done(st, s, "cannot update the capture", err);
+	sqlite3_finalize(s);
 	return rc;
 }
 

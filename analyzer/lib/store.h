@@ -54,7 +54,7 @@ struct pfs_capture_meta {
 	double start_time; /* Unix epoch seconds */
 	double duration;   /* seconds */
 	uint32_t cpus;
-	const char *weight_unit;  /* "samples" or "seconds" */
+	const char *weight_unit;  /* "samples", "seconds", or "mixed" (a merge of both) */
 	const char *tool_version; /* the perfsight that imports it */
 };
 
@@ -106,6 +106,14 @@ void pfs_store_close(struct pfs_store *st);
  */
 int pfs_store_begin_capture(struct pfs_store *st, const struct pfs_capture_meta *meta,
 			    bool replace, int64_t *capture_id, struct pfs_err *err) PFS_MUST_CHECK;
+
+/*
+ * Sets the fields of meta that are known (non-NULL strings, non-NAN doubles, non-zero cpus) on
+ * the open capture, for what ingest learns while reading. label and content_hash are ignored.
+ * Returns 0, PFS_EUSAGE (no capture open) or PFS_EDB.
+ */
+int pfs_store_update_capture(struct pfs_store *st, const struct pfs_capture_meta *meta,
+			     struct pfs_err *err) PFS_MUST_CHECK;
 
 /*
  * The sample sink (a pfs_sample_cb; payload is the struct pfs_store). Returns 0 or PFS_EDB;
