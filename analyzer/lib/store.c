@@ -183,23 +183,22 @@ static int db_err(struct pfs_store *st, struct pfs_err *err, const char *what)
 	const char *msg = sqlite3_errmsg(st->db);
 	if ((code & 0xff) == SQLITE_NOTADB)
 		return pfs_err_set(err, PFS_EUNSUPP, PFS_NO_OFF,
-				   "%s: not a perfsight database (%s)", st->path, msg);
+				   "not a perfsight database (%s)", msg);
 	if ((code & 0xff) == SQLITE_BUSY)
 		return pfs_err_set(err, PFS_EDB, PFS_NO_OFF,
-				   "%s: %s: database is locked by another process (%s)", st->path,
-				   what, msg);
+				   "%s: database is locked by another process (%s)", what, msg);
 	if ((code & 0xff) == SQLITE_FULL)
 		return pfs_err_set(err, PFS_EDB, PFS_NO_OFF,
-				   "%s: %s: disk or file size limit full (%s); the database is "
+				   "%s: disk or file size limit full (%s); the database is "
 				   "unchanged",
-				   st->path, what, msg);
+				   what, msg);
 	if (sqlite3_system_errno(st->db) && (code & 0xff) == SQLITE_IOERR) {
 		int e = sqlite3_system_errno(st->db);
-		return pfs_err_set(err, PFS_EDB, PFS_NO_OFF, "%s: %s: %s: %s%s", st->path, what,
+		return pfs_err_set(err, PFS_EDB, PFS_NO_OFF, "%s: %s: %s%s", what,
 				   msg, strerror(e),
 				   e == EFBIG || e == ENOSPC ? "; the database is unchanged" : "");
 	}
-	return pfs_err_set(err, PFS_EDB, PFS_NO_OFF, "%s: %s: %s", st->path, what, msg);
+	return pfs_err_set(err, PFS_EDB, PFS_NO_OFF, "%s: %s", what, msg);
 }
 
 static int exec(struct pfs_store *st, const char *sql, const char *what, struct pfs_err *err)
@@ -253,18 +252,18 @@ static int open_fail(const char *path, int flags, int sqlite_rc, const char *msg
 		strcpy(dir, ".");
 	if (stat(dir, &sb) != 0) {
 		errno = errno ? errno : ENOENT;
-		rc = pfs_err_sys(err, "cannot create database %s: directory %s", path, dir);
+		rc = pfs_err_sys(err, "cannot create the database: directory %s", dir);
 	} else if (!S_ISDIR(sb.st_mode)) {
 		errno = ENOTDIR;
-		rc = pfs_err_sys(err, "cannot create database %s: %s", path, dir);
+		rc = pfs_err_sys(err, "cannot create the database: %s", dir);
 	} else if ((flags & PFS_STORE_CREATE) && access(dir, W_OK) != 0) {
-		rc = pfs_err_sys(err, "cannot create database %s: directory %s is not writable",
-				 path, dir);
+		rc = pfs_err_sys(err, "cannot create the database: directory %s is not writable",
+				 dir);
 	} else if (!(flags & PFS_STORE_CREATE) && access(path, F_OK) != 0) {
-		rc = pfs_err_sys(err, "cannot open database %s", path);
+		rc = pfs_err_sys(err, "cannot open the database");
 	} else {
 		rc = pfs_err_set(err, sqlite_rc == SQLITE_READONLY ? PFS_EIO : PFS_EDB, PFS_NO_OFF,
-				 "cannot open database %s: %s", path, msg);
+				 "cannot open the database: %s", msg);
 	}
 	free(dir);
 	return rc;
@@ -282,19 +281,19 @@ static int check_schema(struct pfs_store *st, int flags, struct pfs_err *err)
 		return rc;
 	if (ver > PFS_STORE_SCHEMA_VERSION && app == PFS_STORE_APP_ID)
 		return pfs_err_set(err, PFS_EUNSUPP, PFS_NO_OFF,
-				   "%s: written by a newer perfsight (schema version %" PRId64
+				   "written by a newer perfsight (schema version %" PRId64
 				   ", this build reads up to %d); upgrade perfsight to read it",
-				   st->path, ver, PFS_STORE_SCHEMA_VERSION);
+				   ver, PFS_STORE_SCHEMA_VERSION);
 	if (app == PFS_STORE_APP_ID && ver == PFS_STORE_SCHEMA_VERSION)
 		return 0;
 	if (ntab > 0 || app != 0 || ver != 0)
 		return pfs_err_set(err, PFS_EUNSUPP, PFS_NO_OFF,
-				   "%s: an SQLite database, but not one perfsight wrote "
+				   "an SQLite database, but not one perfsight wrote "
 				   "(application_id 0x%" PRIx64 ", user_version %" PRId64 ")",
-				   st->path, (uint64_t)app, ver);
+				   (uint64_t)app, ver);
 	if (!(flags & PFS_STORE_CREATE))
 		return pfs_err_set(err, PFS_EUNSUPP, PFS_NO_OFF,
-				   "%s: an empty database, not one perfsight wrote", st->path);
+				   "an empty database, not one perfsight wrote");
 	char pragma[96];
 	snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d; PRAGMA application_id = %d;",
 		 PFS_STORE_SCHEMA_VERSION, PFS_STORE_APP_ID);
@@ -452,11 +451,11 @@ static int drop_duplicates(struct pfs_store *st, const struct pfs_capture_meta *
 		if (!replace) {
 			bool same = sqlite3_column_int(s, 2);
 			rc = pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF,
-					 same ? "%s: already holds this content as capture %lld "
+					 same ? "already holds this content as capture %lld "
 						"('%s'); --replace replaces it"
-					      : "%s: the label is taken by capture %lld ('%s'); "
+					      : "the label is taken by capture %lld ('%s'); "
 						"choose another or --replace",
-					 st->path, (long long)sqlite3_column_int64(s, 0),
+					 (long long)sqlite3_column_int64(s, 0),
 					 (const char *)sqlite3_column_text(s, 1));
 			sqlite3_finalize(s);
 			return rc;
@@ -490,8 +489,7 @@ int pfs_store_begin_capture(struct pfs_store *st, const struct pfs_capture_meta 
 	struct tm tm;
 	int rc;
 	if (st->cap)
-		return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF, "%s: a capture is already open",
-				   st->path);
+		return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF, "a capture is already open");
 	if (!meta->label || !meta->content_hash || !meta->kind)
 		return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF,
 				   "a capture needs a label, a content hash and a kind");
@@ -636,7 +634,7 @@ int pfs_store_sample_cb(void *payload, const struct pfs_sample_row *row)
 	int64_t id;
 	if (!st->cap)
 		return pfs_err_set(&st->sink_err, PFS_EUSAGE, PFS_NO_OFF,
-				   "%s: no capture is open", st->path);
+				   "no capture is open");
 	sqlite3_bind_int64(s, 1, st->cap);
 	sqlite3_bind_int64(s, 2, st->event_base + row->event + 1);
 	bind_u64_or_null(s, 3, row->time, 0);
@@ -660,8 +658,7 @@ int pfs_store_sample_cb(void *payload, const struct pfs_sample_row *row)
 static int need_capture(struct pfs_store *st, struct pfs_err *err)
 {
 	if (!st->cap)
-		return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF, "%s: no capture is open",
-				   st->path);
+		return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF, "no capture is open");
 	return 0;
 }
 
@@ -1008,13 +1005,13 @@ int pfs_store_find(struct pfs_store *st, const char *which, int64_t *id, struct 
 	if (rc == 0)
 		return 0;
 	if (n == 0)
-		return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF, "%s: holds no capture", st->path);
+		return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF, "holds no capture");
 	if (!which)
 		return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF,
-				   "%s: holds %d captures, choose one with --capture: %s",
-				   st->path, n, list);
+				   "holds %d captures, choose one with --capture: %s",
+				   n, list);
 	return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF,
-			   "%s: no capture '%s'; it holds: %s", st->path, which, list);
+			   "no capture '%s'; it holds: %s", which, list);
 }
 
 /* Bases of a capture, as begin_capture recorded them. */
@@ -1034,8 +1031,7 @@ static int capture_bases(struct pfs_store *st, int64_t cap, int64_t b[4], struct
 			b[i] = sqlite3_column_int64(s, i);
 		rc = 0;
 	} else if (rc == SQLITE_DONE) {
-		rc = pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF, "%s: no capture %lld", st->path,
-				 (long long)cap);
+		rc = pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF, "no capture %lld", (long long)cap);
 	} else {
 		rc = db_err(st, err, "cannot read the capture");
 	}
@@ -1061,9 +1057,9 @@ static int local_id(sqlite3_stmt *s, int i, int64_t base, size_t n, uint32_t *ou
 static int bad_rows(struct pfs_store *st, int64_t cap, const char *table, struct pfs_err *err)
 {
 	return pfs_err_set(err, PFS_EFORMAT, PFS_NO_OFF,
-			   "%s: capture %lld: %s rows do not form a profile (ids out of order or "
+			   "capture %lld: %s rows do not form a profile (ids out of order or "
 			   "out of range)",
-			   st->path, (long long)cap, table);
+			   (long long)cap, table);
 }
 
 int pfs_store_load_profile(struct pfs_store *st, int64_t cap, struct pfs_profile *p,
