@@ -55,7 +55,7 @@ static const char schema_sql[] =
 	"  frame INTEGER NOT NULL, depth INTEGER NOT NULL);\n"
 	"CREATE TABLE samples(id INTEGER PRIMARY KEY, capture INTEGER NOT NULL,\n"
 	"  event INTEGER NOT NULL, time INTEGER, thread INTEGER NOT NULL, cpu INTEGER,\n"
-	"  path INTEGER, period INTEGER NOT NULL, weight REAL NOT NULL);\n"
+	"  path INTEGER, period INTEGER NOT NULL, weight REAL NOT NULL, comm INTEGER);\n"
 	"CREATE TABLE offcpu(id INTEGER PRIMARY KEY, capture INTEGER NOT NULL,\n"
 	"  thread INTEGER NOT NULL, t_out INTEGER NOT NULL, t_in INTEGER NOT NULL, state TEXT,\n"
 	"  path INTEGER);\n"
@@ -122,11 +122,11 @@ static const char schema_sql[] =
 	"    FROM stack JOIN paths p ON p.parent = stack.id JOIN frames f ON f.id = p.frame\n"
 	"    JOIN strings n ON n.id = f.name)\n"
 	"  SELECT s.capture, e.name AS event,\n"
-	"    replace(replace(coalesce(nullif(t.comm, ''), '[unknown]'), char(10), ' '), char(13), ' ')\n"
+	"    replace(replace(coalesce(c.text, t.comm, '[unknown]'), char(10), ' '), char(13), ' ')\n"
 	"      || coalesce(';' || stack.text, '') AS stack,\n"
 	"    count(*) AS samples, sum(s.period) AS period, sum(s.weight) AS weight\n"
 	"  FROM samples s JOIN events e ON e.id = s.event JOIN threads t ON t.id = s.thread\n"
-	"  LEFT JOIN stack ON stack.id = s.path\n"
+	"  LEFT JOIN strings c ON c.id = s.comm LEFT JOIN stack ON stack.id = s.path\n"
 	"  GROUP BY s.capture, s.event, 3;\n"
 	"CREATE VIEW gc_share AS\n"
 	"  WITH RECURSIVE gc_path(id) AS (\n"
@@ -538,7 +538,7 @@ int pfs_store_begin_capture(struct pfs_store *st, const struct pfs_capture_meta 
 	st->cap = sqlite3_last_insert_rowid(st->db);
 	if ((rc = prepare(st,
 			  "INSERT INTO samples(capture, event, time, thread, cpu, path, period, "
-			  "weight) VALUES (?,?,?,?,?,?,?,?)",
+			  "weight, comm) VALUES (?,?,?,?,?,?,?,?,?)",
 			  &st->ins_sample, err)) ||
 	    (rc = prepare(st,
 			  "INSERT INTO offcpu(capture, thread, t_out, t_in, state, path) "
@@ -643,6 +643,7 @@ int pfs_store_sample_cb(void *payload, const struct pfs_sample_row *row)
 	bind_id(s, 6, st->path_base, row->path);
 	sqlite3_bind_int64(s, 7, (int64_t)row->period);
 	sqlite3_bind_double(s, 8, row->weight);
+	bind_id(s, 9, st->string_base, row->comm);
 	if (sqlite3_step(s) != SQLITE_DONE) {
 		sqlite3_reset(s);
 		return db_err(st, &st->sink_err, "cannot write a sample");
@@ -1194,9 +1195,9 @@ int64_t pfs_store_fill_agg(struct pfs_store *st, int64_t cap, struct pfs_agg *ag
 	/* The rowid range keeps this a range scan of one capture's samples, no index needed. */
 	if ((rc = prepare(st,
 			  "SELECT s.event, t.pid, t.tid, s.path, count(*), sum(s.period), "
-			  "sum(s.weight) FROM captures c JOIN samples s ON s.id BETWEEN "
+			  "sum(s.weight), s.comm FROM captures c JOIN samples s ON s.id BETWEEN "
 			  "c.sample_first AND c.sample_last JOIN threads t ON t.id = s.thread "
-			  "WHERE c.id = ? GROUP BY s.event, s.thread, s.path",
+			  "WHERE c.id = ? GROUP BY s.event, s.thread, s.comm, s.path",
 			  &s, err)))
 		return rc;
 	sqlite3_bind_int64(s, 1, cap);
@@ -1211,6 +1212,9 @@ int64_t pfs_store_fill_agg(struct pfs_store *st, int64_t cap, struct pfs_agg *ag
 		c.count = (uint64_t)sqlite3_column_int64(s, 4);
 		c.period = (uint64_t)sqlite3_column_int64(s, 5);
 		c.weight = sqlite3_column_double(s, 6);
+		c.comm = sqlite3_column_type(s, 7) == SQLITE_NULL
+				 ? 0
+				 : (uint32_t)(sqlite3_column_int64(s, 7) - b[0]);
 		pfs_agg_put(agg, &c);
 		total += (int64_t)c.count;
 	}

@@ -170,8 +170,8 @@ int pfs_store_load_profile(struct pfs_store *st, int64_t capture_id, struct pfs_
 			   struct pfs_err *err) PFS_MUST_CHECK;
 
 /*
- * Adds the capture's samples to agg, summed by (event, thread, call path) in SQL, with the ids
- * of the profile pfs_store_load_profile() rebuilds (comm is left 0: the thread's comm applies).
+ * Adds the capture's samples to agg, summed by (event, thread, thread name, call path) in SQL,
+ * with the ids of the profile pfs_store_load_profile() rebuilds.
  * Returns the number of samples added, or PFS_EDB.
  */
 int64_t pfs_store_fill_agg(struct pfs_store *st, int64_t capture_id, struct pfs_agg *agg,

@@ -17,6 +17,8 @@ struct synth {
 	uint32_t leaves[81];
 	size_t n_leaves;
 	uint64_t count[4][81]; /* per thread index, per leaf */
+	uint64_t renamed[4][81]; /* of which the row named the thread (its name before exec) */
+	uint32_t old_comm;
 	uint64_t period_sum;
 	size_t n_samples;
 };
@@ -60,6 +62,7 @@ static void synth_build(struct synth *s, const char *tag)
 		th->comm = pfs_profile_cstr(s->p, buf);
 		th->start = 1000 + (uint64_t)t;
 	}
+	s->old_comm = pfs_profile_cstr(s->p, "python3.12");
 	pfs_profile_process(s->p, 100)->comm = pfs_profile_cstr(s->p, "gunicorn");
 	pfs_profile_process(s->p, 200)->ppid = 100;
 	pfs_profile_process(s->p, 200)->cmdline = pfs_profile_cstr(s->p, "gunicorn: worker");
@@ -79,11 +82,13 @@ static int synth_stream(struct synth *s, size_t n, pfs_sample_cb cb, void *paylo
 			.path = s->leaves[l],
 			.period = 1000 + i % 17,
 			.weight = 1,
+			.comm = i % 4 == 0 ? s->old_comm : 0,
 		};
 		int rc = cb(payload, &r);
 		if (rc)
 			return rc;
 		s->count[t][l]++;
+		s->renamed[t][l] += r.comm != 0;
 		s->period_sum += r.period;
 		s->n_samples++;
 		pfs_profile_event(s->p, 0)->samples++;
@@ -214,7 +219,8 @@ static void check_agg(struct pfs_store *st, int64_t id, const struct synth *s)
 				l = k;
 		T_ASSERT(t < 4 && l < s->n_leaves);
 		T_EQ(c->event, 0);
-		T_EQ(c->count, s->count[t][l]);
+		T_ASSERT(c->comm == 0 || c->comm == s->old_comm);
+		T_EQ(c->count, c->comm ? s->renamed[t][l] : s->count[t][l] - s->renamed[t][l]);
 		T_ASSERT(fabs(c->weight - (double)c->count) < 1e-9);
 		seen += c->count;
 		period += c->period;
