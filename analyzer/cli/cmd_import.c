@@ -61,6 +61,7 @@ struct progress {
 	uint64_t size;    /* 0: unknown (a directory, a pipe) */
 	bool tty;
 	uint64_t samples, unresolved;
+	uint64_t first_time, last_time; /* over rows that carry one; 0: none yet */
 	double t0, last_draw;
 	bool drawn;
 };
@@ -133,6 +134,10 @@ static void clear_progress(struct progress *p)
 static int progress_cb(void *payload, const struct pfs_sample_row *row)
 {
 	struct progress *p = payload;
+	if (row->time && (!p->first_time || row->time < p->first_time))
+		p->first_time = row->time;
+	if (row->time > p->last_time)
+		p->last_time = row->time;
 	if (row->path) {
 		const struct pfs_frame *f =
 			pfs_profile_frameget(p->prof, pfs_profile_pathget(p->prof, row->path)->frame);
@@ -414,6 +419,14 @@ static int import_one(struct pfs_store *st, const char *path, const char *label,
 #if HAVE_INGEST
 		const struct pfs_ingest_opts io = {.first_sampling = false};
 		rc = pfs_ingest_perf(path, &io, prof, progress_cb, &pr, diag, err);
+		/* a pipe-mode capture has no time span in its header: the samples give it */
+		if (!rc && (isnan(pm.m.duration) || pm.m.duration == 0) &&
+		    pr.last_time > pr.first_time) {
+			struct pfs_capture_meta up = {.start_time = NAN};
+			up.duration = (double)(pr.last_time - pr.first_time) / 1e9;
+			*input_err = false;
+			rc = pfs_store_update_capture(st, &up, err);
+		}
 #else
 		rc = pfs_err_set(err, PFS_EUNSUPP, PFS_NO_OFF,
 				 "this build of perfsight cannot symbolize perf.data (no ingest "

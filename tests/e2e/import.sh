@@ -42,7 +42,46 @@ for v in frames_text dsos top_self top_total thread_cpu folded gc_share; do
 	check "view_$v" q "$DB" "SELECT * FROM $v LIMIT 1"
 done
 
+# --- perf.data captures against perf's own figures, and the SQL folded export against collapse
+DB=$OUT/perf.db
+fresh "$DB"
+for d in fixtures/*/; do
+	n=$(basename "$d")
+	[ -f "$d/perf.data" ] || continue
+	if ! $PERFSIGHT import "$d/perf.data" -o "$DB" --label "$n" >/dev/null 2>"$OUT/perf.err"; then
+		if grep -q "no ingest stage" "$OUT/perf.err"; then
+			skip "perf_$n" "this build has no perf.data ingest stage"
+		else
+			nok "perf_import_$n" "$(tail -1 "$OUT/perf.err")"
+		fi
+		continue
+	fi
+	ok "perf_import_$n"
+	if [ -f "$d/perf-script.txt.zst" ] && command -v python3 >/dev/null 2>&1; then
+		python3 tests/tools/perf-script-reference.py "$d/perf-script.txt.zst" >"$OUT/ref-$n.json"
+		$PERFSIGHT collapse --pid "$d/perf.data" >"$OUT/collapse-pid-$n.folded" 2>/dev/null
+		if python3 tests/tools/check_db.py "$DB" "$n" "$d/perf-report-stats.txt" \
+			"$OUT/ref-$n.json" "$OUT/collapse-pid-$n.folded" >"$OUT/check-$n.out" 2>&1; then
+			ok "perf_counts_$n"
+		else
+			nok "perf_counts_$n" "$(head -3 "$OUT/check-$n.out" | tr '\n' ' ')"
+		fi
+	else
+		skip "perf_counts_$n" "no perf-script.txt.zst or python3"
+	fi
+	ev=$(q "$DB" "SELECT e.name FROM events e JOIN captures c ON c.id = e.capture
+		WHERE c.label = '$n' AND e.sampling ORDER BY e.id LIMIT 1")
+	$PERFSIGHT collapse "$d/perf.data" >"$OUT/collapse-$n.folded" 2>/dev/null
+	q "$DB" "SELECT stack || ' ' || samples FROM folded f JOIN captures c ON c.id = f.capture
+		WHERE c.label = '$n' AND f.event = '$ev' ORDER BY stack" >"$OUT/sql-$n.folded"
+	check "perf_folded_sql_equals_collapse_$n" cmp "$OUT/collapse-$n.folded" "$OUT/sql-$n.folded"
+done
+if [ -s "$DB" ]; then
+	check perf_db_integrity test "$(q "$DB" 'PRAGMA integrity_check')" = ok
+fi
+
 # --- the same content twice: refused, then replaced
+DB=$OUT/multi.db
 before=$(q "$DB" "SELECT group_concat(id) FROM captures")
 if $PERFSIGHT import $PY/flask-testclient.pyisession -o "$DB" --label again \
 	>/dev/null 2>"$OUT/dup.err"; then
