@@ -426,6 +426,18 @@ static void test_worker_roles(void)
 	T_EQ(proc(&c, 101)->n_threads, 2);
 	T_EQ(proc(&c, 101)->gc_samples, 1);
 	T_EQ(thr(&c, 101, 110)->gc_samples, 1);
+	/* one aggregate: the gunicorn master's three workers (the uwsgi one has no master here) */
+	T_EQ(pfs_analysis_n_workers(c.a), 1);
+	{
+		const struct pfs_an_workers *w = pfs_analysis_workers(c.a, 0);
+		T_EQ(w->master, 100);
+		T_EQ(w->n_pids, 3);
+		T_EQ(w->pids[0], 101);
+		T_EQ(w->pids[2], 105);
+		T_EQ(w->sum.cpu_samples, 4);
+		T_EQ(w->sum.gc_samples, 1);
+		T_STREQ(w->sum.role, "workers");
+	}
 	cap_free(&c);
 }
 
@@ -831,13 +843,14 @@ static void test_fixture_hostile_names(void)
 	char out[512], cmd[2048];
 	snprintf(out, sizeof(out), "%s/hostile.json", t_tmpdir());
 	check_fixture("hostile", NULL);
-	snprintf(cmd, sizeof(cmd),
-		 "python3 -c 'import json,sys; t=open(sys.argv[1]).read(); d=json.loads(t); "
-		 "assert \"<\" not in t and \">\" not in t and \"&\" not in t; "
-		 "p=d[\"captures\"][0][\"processes\"]; "
-		 "assert any(\"<i>\" in (th[\"comm\"] or \"\") for x in p for th in x[\"threads\"])' "
-		 "%s",
-		 out);
+	snprintf(
+	    cmd, sizeof(cmd),
+	    "python3 -c 'import json,sys; t=open(sys.argv[1]).read(); d=json.loads(t); "
+	    "assert \"<\" not in t and \">\" not in t and \"&\" not in t; "
+	    "p=d[\"captures\"][0][\"processes\"]; "
+	    "assert any(\"<i>\" in (th[\"comm\"] or \"\") for x in p for th in x[\"threads\"])' "
+	    "%s",
+	    out);
 	if (system(cmd) != 0)
 		t_fail(__FILE__, __LINE__, "hostile names not escaped or lost: %s", out);
 }
