@@ -556,13 +556,10 @@ void pfs_analysis_perf_record(struct pfs_analysis *a, struct pfs_reader *r,
 	}
 }
 
-int pfs_analysis_perf_sample(struct pfs_analysis *a, struct pfs_reader *r,
-			     const struct pfs_sample_row *row, const struct pfs_record *rec)
+int pfs_analysis_perf_sample(struct pfs_analysis *a, const struct pfs_sample_row *row,
+			     const struct pfs_record *rec)
 {
-	const struct pfs_info *info = pfs_reader_info(r);
 	struct pfs_an_tp tp;
-	if (!a->tracing_given && info->tracing_data)
-		pfs_analysis_tracing(a, info->tracing_data, info->tracing_data_len);
 	/* PERF_TYPE_TRACEPOINT: config is the format id, RAW its payload */
 	if (!rec->attr || rec->attr->type != 2 || !rec->u.sample.raw)
 		return pfs_analysis_sample(a, row, NULL);

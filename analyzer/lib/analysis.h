@@ -146,8 +146,8 @@ void pfs_analysis_switch(struct pfs_analysis *a, uint32_t pid, uint32_t tid, uin
 void pfs_analysis_perf_record(struct pfs_analysis *a, struct pfs_reader *r,
 			      const struct pfs_record *rec);
 /* pfs_analysis_sample() with the RAW payload of rec when it is a tracepoint sample. */
-int pfs_analysis_perf_sample(struct pfs_analysis *a, struct pfs_reader *r,
-			     const struct pfs_sample_row *row, const struct pfs_record *rec);
+int pfs_analysis_perf_sample(struct pfs_analysis *a, const struct pfs_sample_row *row,
+			     const struct pfs_record *rec);
 /*
  * pfs_analysis_finish() with what the reader knows: the recorded command (perf's argv after
  * "--"), lost samples, the sample time range. label and source as in struct pfs_an_capture.

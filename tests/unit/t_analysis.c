@@ -776,7 +776,7 @@ static uint64_t run_fixture(const char *dir, const char *json_out, char *roles_o
 			row.path = script_path(&sc, row.tid, row.time / 1000,
 					       pfs_profile_cstr(p, rec.attr->name), &found);
 			missing += !found;
-			T_EQ(pfs_analysis_perf_sample(a, r, &row, &rec), 0);
+			T_EQ(pfs_analysis_perf_sample(a, &row, &rec), 0);
 		} else {
 			pfs_analysis_perf_record(a, r, &rec);
 		}
