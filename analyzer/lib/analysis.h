@@ -141,7 +141,8 @@ void pfs_analysis_switch(struct pfs_analysis *a, uint32_t pid, uint32_t tid, uin
 /*
  * Glue for perf.data ingest (the reader's records, perfdata.h): hand every record that is not a
  * sample here (it picks the tracing data, the binaries mapped and the switch records it needs),
- * and every sample to pfs_analysis_perf_sample() with the row ingest made of it.
+ * and every sample to pfs_analysis_perf_sample() with the row ingest made of it. perf writes
+ * the tracing data (file mode: a header section; pipe mode: a record) before any sample.
  */
 void pfs_analysis_perf_record(struct pfs_analysis *a, struct pfs_reader *r,
 			      const struct pfs_record *rec);

@@ -870,7 +870,7 @@ static void test_fixture_native_pipe(void)
 		row.time = rec.sid.time;
 		row.period = rec.u.sample.period;
 		want += rec.attr->name && !strcmp(rec.attr->name, "cpu-clock");
-		T_EQ(pfs_analysis_perf_sample(a, r, &row, &rec), 0);
+		T_EQ(pfs_analysis_perf_sample(a, &row, &rec), 0);
 	}
 	T_EQ(rc, 0);
 	pfs_analysis_perf_finish(a, r, "native", "native-pipe-tracepoints/perf.data");
