@@ -2009,6 +2009,9 @@ static int load_file(const char *path, const char *label, struct ld *l, int kind
 			break;
 		l->mode = M_SS_PROFILES;
 		rc = json_pass(l, fd, 0, false, buf);
+		/* each profile took a tid; without any, the capture still owns c->tid */
+		if (*l->next_tid == c->tid)
+			(*l->next_tid)++;
 		break;
 	case PFS_PYPROF_FOLDED:
 		(*l->next_tid)++;
@@ -2250,6 +2253,16 @@ int pfs_pyprof_load(const char *path, const struct pfs_pyprof_opts *opts, struct
 	meta.kind = kind == PFS_PYPROF_DIR ? PFS_PYPROF_DIR : meta.caps[0].kind;
 	meta.unit = meta.caps[0].unit;
 	meta.event = meta.caps[0].event;
+	for (size_t i = 1; i < meta.n_caps; i++) {
+		if (meta.caps[i].unit == meta.unit)
+			continue;
+		/* seconds and samples do not add up; each capture's rows keep their own event */
+		pfs_diag_add(diag, PFS_NOTE, "mixed-units", PFS_NO_OFF,
+			     "%s: captures in wall seconds and in samples; no total weight", path);
+		meta.unit = PFS_PYPROF_UNIT_NONE;
+		meta.weight = NAN;
+		break;
+	}
 	rc = 0;
 out:
 	free(buf);
@@ -2260,6 +2273,41 @@ out:
 	else
 		*meta_out = meta;
 	return rc < 0 ? rc : 0;
+}
+
+static bool has_prefix(const char *s, size_t n, const char *pre, size_t pn)
+{
+	return pn && pn <= n && !memcmp(s, pre, pn);
+}
+
+bool pfs_pyprof_is_app(const struct pfs_profile *p, const struct pfs_pyprof_capture *c,
+		       uint32_t path_id)
+{
+	if (!path_id)
+		return false;
+	while (path_id) {
+		const struct pfs_path_node *node = pfs_profile_pathget(p, path_id);
+		const struct pfs_frame *f = pfs_profile_frameget(p, node->frame);
+		size_t n;
+		const char *file = pfs_profile_strget(p, f->file, &n);
+		if (f->kind != PFS_FK_PYINSTRUMENT || !n)
+			return false;
+		if ((n == 8 && !memcmp(file, "<string>", 8)) ||
+		    (n == 7 && !memcmp(file, "<stdin>", 7))) {
+			path_id = node->parent;
+			continue;
+		}
+		if (file[0] == '<')
+			return has_prefix(file, n, "<ipython-input", 14);
+		for (unsigned i = 0; i < c->n_sys_prefix; i++) {
+			size_t pn;
+			const char *pre = pfs_profile_strget(p, c->sys_prefix[i], &pn);
+			if (has_prefix(file, n, pre, pn))
+				return false;
+		}
+		return true;
+	}
+	return true;
 }
 
 const char *pfs_pyprof_kind_name(enum pfs_pyprof_kind k)

@@ -12,8 +12,9 @@
  * file, line = first line of the code object when the source gives it); pyinstrument's
  * synthetic frames ([await], [out-of-context], the <thread> root) become PFS_FK_PSEUDO;
  * [self] is folded into its parent. Rows carry pid 0, tid = the capture's number (1-based;
- * one per file of a merged directory), cpu UINT32_MAX, and weight in wall seconds for
- * pyinstrument sources (period = ns) or in samples otherwise (period = count).
+ * one per file of a merged directory, one per profile of a speedscope file), cpu UINT32_MAX,
+ * and weight in wall seconds for pyinstrument sources (period = ns) or in samples otherwise
+ * (period = count).
  *
  * Ownership: the caller owns the profile and the meta (pfs_pyprof_meta_release). On error
  * nothing in meta is left allocated, but rows already streamed and strings/frames/paths already
@@ -69,12 +70,12 @@ struct pfs_pyprof_capture {
 
 struct pfs_pyprof_meta {
 	enum pfs_pyprof_kind kind; /* of the path given to load */
-	enum pfs_pyprof_unit unit;
-	uint32_t event;			 /* profile event index the rows carry */
+	enum pfs_pyprof_unit unit; /* NONE when a merged directory mixes seconds and samples */
+	uint32_t event;		   /* event of the first capture (each capture has its own) */
 	struct pfs_pyprof_capture *caps; /* one per file, in load order */
 	size_t n_caps;
 	uint64_t rows;
-	double weight;
+	double weight; /* sum of all rows' weights; NAN when units are mixed */
 };
 
 struct pfs_pyprof_opts {
@@ -127,6 +128,16 @@ int pfs_pyprof_load(const char *path, const struct pfs_pyprof_opts *opts, struct
 		    pfs_sample_cb cb, void *payload, struct pfs_pyprof_meta *meta_out,
 		    struct pfs_diag *diag, struct pfs_err *err);
 void pfs_pyprof_meta_release(struct pfs_pyprof_meta *m);
+
+/*
+ * Whether the leaf of call path path_id is application code by pyinstrument's rule: a Python
+ * frame whose file is not under one of the capture's sys_prefixes and is not a <pseudo> file
+ * ("<ipython-input-..." is application code; "<string>" and "<stdin>" take their caller's
+ * answer, true at the root). Without sys_prefixes (speedscope, folded, pyinstrument < 5) only
+ * the pseudo-file part applies. False for pseudo frames and the root.
+ */
+bool pfs_pyprof_is_app(const struct pfs_profile *p, const struct pfs_pyprof_capture *c,
+		       uint32_t path_id);
 
 /* Name of a kind ("pyisession", "speedscope", ...). */
 const char *pfs_pyprof_kind_name(enum pfs_pyprof_kind k);

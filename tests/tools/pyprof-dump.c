@@ -5,6 +5,7 @@
  *   pyprof-dump -s PATH   one "capture" line per file and a "total" line (key=value)
  *   pyprof-dump -f PATH   folded stacks: "name (file:line);... WEIGHT", one per distinct stack
  *   pyprof-dump -b PATH   load time, MB/s of input and peak RSS
+ *   pyprof-dump -a PATH   "1 frame" or "0 frame" per call path: is its leaf application code
  *
  * Exit 0 when the load succeeds, 3 (message on stderr) when it fails.
  */
@@ -126,16 +127,16 @@ int main(int argc, char **argv)
 	struct timespec t0, t1;
 	int c, mode = 's', rc;
 
-	while ((c = getopt(argc, argv, "msfb")) != -1) {
+	while ((c = getopt(argc, argv, "msfba")) != -1) {
 		if (c == 'm')
 			opts.merge = true;
-		else if (c == 's' || c == 'f' || c == 'b')
+		else if (c == 's' || c == 'f' || c == 'b' || c == 'a')
 			mode = c;
 		else
 			return 2;
 	}
 	if (optind + 1 != argc) {
-		fprintf(stderr, "usage: pyprof-dump [-m] [-s|-f|-b] PATH\n");
+		fprintf(stderr, "usage: pyprof-dump [-m] [-s|-f|-b|-a] PATH\n");
 		return 2;
 	}
 	pfs_diag_init(&diag);
@@ -149,6 +150,12 @@ int main(int argc, char **argv)
 		print_summary(p, &meta, &diag);
 	} else if (mode == 'f') {
 		print_folded(p, &acc);
+	} else if (mode == 'a') {
+		for (size_t id = 1; id <= pfs_profile_n_paths(p); id++) {
+			printf("%d ", pfs_pyprof_is_app(p, &meta.caps[0], (uint32_t)id));
+			put_frame(p, pfs_profile_pathget(p, (uint32_t)id)->frame);
+			putchar('\n');
+		}
 	} else {
 		struct stat sb;
 		struct rusage ru;

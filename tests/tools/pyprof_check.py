@@ -203,6 +203,33 @@ def main():
                       {f: t for f, t in totals["json"].items() if f in both},
                       {f: t for f, t in totals["speedscope"].items() if f in both}, prefixes, floor)
 
+    # application code: pfs_pyprof_is_app on the session against the JSON renderer's flags
+    app = {}
+    for line in run("-a", base + ".pyisession").splitlines():
+        flag, _, fr = line.partition(" ")
+        app.setdefault(fr, set()).add(flag == "1")
+    with open(base + ".json") as f:
+        tree = json.load(f)["root_frame"]
+    n, bad = 0, []
+
+    def clean(t):
+        return "".join("_" if c in "; \n\0" else c for c in t)
+
+    def walk(node):
+        nonlocal n
+        fn = node["function"]
+        if not fn.startswith("["):
+            key = "%s (%s:%d)" % (clean(fn), clean(node["file_path"]), node["line_no"])
+            n += 1
+            if app.get(key) != {node["is_application_code"]}:
+                bad.append("%s: %s vs %s" % (key, app.get(key), node["is_application_code"]))
+        for c in node["children"]:
+            walk(c)
+
+    walk(tree)
+    say(n > 0 and not bad, "application-code-flags",
+        "%d JSON nodes, %d disagree%s" % (n, len(bad), ("; " + "; ".join(bad[:3])) if bad else ""))
+
     for name in sorted(os.listdir(os.path.join(FIX, "html-renderer-data"))):
         path = os.path.join(FIX, "html-renderer-data", name)
         with open(path) as f:

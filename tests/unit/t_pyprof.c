@@ -320,6 +320,48 @@ static void test_invalid_utf8(void)
 	res_free(&r);
 }
 
+static void test_is_app(void)
+{
+	struct res r;
+	const struct pfs_pyprof_capture *c;
+	const char *f = tmp_str(
+	    "app.pyisession",
+	    "{\"start_time\": 1, \"duration\": 1, \"sample_count\": 3, \"program\": \"p\", "
+	    "\"sys_prefixes\": [\"/usr/lib/py\", \"/venv\"], \"frame_records\": ["
+	    "[[\"T\\u0000<thread>\\u00001\", \"main\\u0000/srv/a.py\\u00001\", "
+	    "\"ex\\u0000<string>\\u00001\", \"dumps\\u0000/venv/json.py\\u00003\", "
+	    "\"len\\u0000<built-in>\\u00000\"], 0.5], "
+	    "[[\"<module>\\u0000<string>\\u00001\", \"cell\\u0000<ipython-input-3>\\u00001\"], "
+	    "0.25], [[\"T\\u0000<thread>\\u00001\", \"lib\\u0000/usr/lib/py/x.py\\u00001\", "
+	    "\"ex\\u0000<string>\\u00001\"], 0.25]]}");
+	load(&r, f);
+	T_EQ(r.rc, 0);
+	c = &r.m.caps[0];
+	T_EQ(c->n_sys_prefix, 2);
+	{
+		uint32_t len = find_path_leaf(&r, "len");
+		const struct pfs_path_node *n = pfs_profile_pathget(r.p, len);
+		uint32_t dumps = n->parent;
+		uint32_t ex = pfs_profile_pathget(r.p, dumps)->parent;
+		uint32_t main_ = pfs_profile_pathget(r.p, ex)->parent;
+		uint32_t th = pfs_profile_pathget(r.p, main_)->parent;
+		T_ASSERT(!pfs_pyprof_is_app(r.p, c, len));
+		T_ASSERT(!pfs_pyprof_is_app(r.p, c, dumps));
+		T_ASSERT(pfs_pyprof_is_app(r.p, c, ex)); /* <string> under application code */
+		T_ASSERT(pfs_pyprof_is_app(r.p, c, main_));
+		T_ASSERT(!pfs_pyprof_is_app(r.p, c, th));
+		T_ASSERT(!pfs_pyprof_is_app(r.p, c, 0));
+	}
+	{
+		uint32_t cell = find_path_leaf(&r, "cell");
+		T_ASSERT(pfs_pyprof_is_app(r.p, c, cell));
+		T_ASSERT(pfs_pyprof_is_app(r.p, c, pfs_profile_pathget(r.p, cell)->parent));
+	}
+	/* the weighted "ex" is the <string> under the library frame: it is library code */
+	T_ASSERT(!pfs_pyprof_is_app(r.p, c, find_path_leaf(&r, "ex")));
+	res_free(&r);
+}
+
 static void test_json_and_html_pages(void)
 {
 	struct res a, b;
@@ -382,7 +424,8 @@ static void test_speedscope_sampled(void)
 	    "{\"$schema\": \"https://www.speedscope.app/file-format-schema.json\", "
 	    "\"profiles\": [{\"type\": \"sampled\", \"name\": \"MainThread\", \"unit\": \"none\", "
 	    "\"startValue\": 0, \"endValue\": 4, \"samples\": [[0, 1], [0, 1, 2], [0]], "
-	    "\"weights\": [1, 2, 1]}, {\"type\": \"sampled\", \"name\": \"worker\", \"unit\": "
+	    "\"weights\": [1.0, 2.0, 1.0]}, {\"type\": \"sampled\", \"name\": \"worker\", "
+	    "\"unit\": "
 	    "\"none\", \"startValue\": 0, \"endValue\": 3, \"samples\": [[2]], \"weights\": [3]}], "
 	    "\"shared\": {\"frames\": [{\"name\": \"<module>\", \"file\": \"a.py\", \"line\": 1}, "
 	    "{\"name\": \"f\", \"file\": \"a.py\", \"line\": 4}, {\"name\": \"g\", \"file\": "
@@ -475,6 +518,25 @@ static void test_directory(void)
 	memset(&r, 0, sizeof(r));
 	load(&r, t_fixture("pyinstrument/per-request"));
 	T_EQ(r.rc, PFS_EUSAGE);
+	res_free(&r);
+	/* a merge of a sampled and a wall-time capture: no total weight, two events */
+	mkdir("tests/out/unit-pyprof/mixdir", 0777);
+	tmp_str("mixdir/a.folded", "main;f 3\n");
+	tmp_str("mixdir/b.speedscope.json", "{\"shared\": {\"frames\": []}, \"profiles\": []}");
+	tmp_str("mixdir/c.pyisession",
+		"{\"start_time\": 1, \"duration\": 1, \"sample_count\": 1, \"program\": \"p\", "
+		"\"frame_records\": [[[\"f\\u0000a.py\\u00001\"], 0.5]]}");
+	memset(&r, 0, sizeof(r));
+	load_opts(&r, "tests/out/unit-pyprof/mixdir", &o);
+	T_EQ(r.rc, 0);
+	T_EQ(r.m.n_caps, 3);
+	T_EQ(r.m.unit, PFS_PYPROF_UNIT_NONE);
+	T_ASSERT(isnan(r.m.weight));
+	T_EQ(pfs_diag_count(&r.d, "mixed-units"), 1);
+	T_EQ(pfs_profile_n_events(r.p), 2);
+	T_EQ(r.m.caps[0].tid, 1);
+	T_EQ(r.m.caps[1].tid, 2);
+	T_EQ(r.m.caps[2].tid, 3);
 	res_free(&r);
 	mkdir("tests/out/unit-pyprof/emptydir", 0777);
 	load(&r, "tests/out/unit-pyprof/emptydir");
@@ -680,6 +742,7 @@ int main(int argc, char **argv)
 	    T_CASE(session_attributes),
 	    T_CASE(frame_string_edges),
 	    T_CASE(invalid_utf8),
+	    T_CASE(is_app),
 	    T_CASE(json_and_html_pages),
 	    T_CASE(speedscope_sampled),
 	    T_CASE(speedscope_evented_units),
