@@ -719,7 +719,7 @@
 		});
 		var body = clear($('top-table').tBodies[0]);
 		var tot = T.total[0] || 1;
-		rows.slice(0, 300).forEach(function (r) {
+		rows.slice(0, 100).forEach(function (r) {
 			var tr = el('tr', topSel && topSel.name === r.name && topSel.kind === r.kind ? 'sel' : null);
 			tr.tabIndex = 0;
 			add(tr, td(S[r.name]), td(KIND_LABEL[kindName(r.kind)]),

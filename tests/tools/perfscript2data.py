@@ -5,7 +5,9 @@ Test tool only: it lets the report and browser tests run on realistic data befor
 pipeline produces it. Frame kinds come from simple name rules, GC pauses and GIL waits from runs
 of consecutive samples of one thread inside the collector or the GIL.
 
-usage: perfscript2data.py [--hostile] [--pyinstrument DIR] [--minwidth FRACTION] < script > out.json
+usage: perfscript2data.py [--hostile] [--pyinstrument DIR] [--minwidth FRACTION]
+                          [--folded FILE] < script > out.json
+--folded also writes the mixed view's stacks, as stackcollapse-perf.pl would, to FILE.
 """
 import argparse
 import glob
@@ -143,12 +145,13 @@ def main():
     ap.add_argument('--pyinstrument')
     ap.add_argument('--minwidth', type=float, default=0.001)
     ap.add_argument('--title', default='gunicorn gthread under wrk')
+    ap.add_argument('--folded')
     a = ap.parse_args()
     samples = parse(sys.stdin)
     if not samples:
         sys.exit('perfscript2data: no samples')
     S = Strings()
-    kinds_names = {}
+    folded = {}
     # a thread's pid is the pid of the JIT map its Python frames come from
     tid_pid = {}
     for s in samples:
@@ -186,8 +189,10 @@ def main():
         py = [f for f in mixed if f[1] in (K['python'], K['library'])] or \
             [(S('[native]'), K['native'])]
         nat = [f for f in mixed if f[1] not in (K['python'], K['library'])] or \
-            [(S('[python]'), K['python'])]
+            [(S('[python]'), K['other'])]
         th["trees"]["mixed"].add(mixed, 1)
+        key = ';'.join(S.v[n] for n, _ in mixed)
+        folded[key] = folded.get(key, 0) + 1
         th["trees"]["python"].add(py, 1)
         th["trees"]["native"].add(nat, 1)
         in_gc = any(k == K['gc'] for _, k in mixed)
@@ -291,6 +296,10 @@ def main():
     if a.pyinstrument:
         data["pyinstrument"] = pyinstrument(a.pyinstrument, S, a.hostile)
         data["strings"] = S.v
+    if a.folded:
+        with open(a.folded, 'w') as f:
+            for k in sorted(folded):
+                f.write('%s %d\n' % (k, folded[k]))
     json.dump(data, sys.stdout, separators=(',', ':'), ensure_ascii=False)
 
 
