@@ -6,6 +6,7 @@
  *   node run.js report FILE.html DATA.json SHOTDIR   the interactive report
  *   node run.js hostile FILE.html DATA.json SHOTDIR  hostile strings stay text, nothing runs
  *   node run.js svg FILE.svg FOLDED SHOTDIR          the standalone SVG flame graph
+ *   node run.js svghostile FILE.svg FOLDED SHOTDIR   the same with hostile names
  *   node run.js open FILE.html SHOTDIR               load time of a big report (prints ms)
  *
  * Prints one line per check: "ok - NAME" or "not ok - NAME: WHY" (tests/e2e/browser.sh numbers
@@ -20,6 +21,7 @@ const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const [mode, file, aux, shotdir] = process.argv.slice(2);
 let failed = 0;
 
+function skip(name, why) { console.log('ok - ' + name + ' # SKIP ' + why); }
 function ok(name) { console.log('ok - ' + name); }
 function nok(name, why) {
 	failed++;
@@ -86,6 +88,21 @@ async function bottomOfCanvas(page) {
 
 function fileUrl(f) { return 'file://' + path.resolve(f); }
 
+/* The heaviest Python function of the data (else the heaviest frame), as a literal regex. */
+function searchTerm(data) {
+	const w = new Map();
+	for (const p of data.processes)
+		for (const t of p.threads) {
+			const m = t.trees.mixed;
+			for (let i = 1; i < m.parent.length; i++) {
+				const py = m.kind[i] <= 1 ? 1e9 : 0;
+				w.set(m.name[i], (w.get(m.name[i]) || 0) + m.self[i] + m.total[i] + py);
+			}
+		}
+	const best = Array.from(w.entries()).sort((a, b) => b[1] - a[1])[0][0];
+	return data.strings[best].replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
 async function report(ctx, data, hostile) {
 	const {page, log} = await open(ctx, fileUrl(file));
 	const tag = hostile ? 'hostile' : 'report';
@@ -109,7 +126,7 @@ async function report(ctx, data, hostile) {
 		const text = await page.evaluate(() => document.body.innerText);
 		const titleText = await page.title();
 		for (const s of ['<img src=x onerror=alert(1)>', '</script><script>alert(2)</script>',
-			'"quoted" \'single\' & <b>bold</b>'])
+			'"quoted" \'single\' & <b>bold</b>', '<i>\'"&x</i>'])
 			check('hostile::visible_as_text ' + JSON.stringify(s.slice(0, 12)), text.includes(s),
 				'not found in the page text');
 		check('hostile::title_is_text', titleText.includes('<img src=x onerror=alert(1)>'),
@@ -129,7 +146,7 @@ async function report(ctx, data, hostile) {
 		const dom = await page.evaluate(() => ({
 			img: document.querySelectorAll('img').length,
 			scripts: document.querySelectorAll('script').length,
-			bold: document.querySelectorAll('main b').length,
+			bold: document.querySelectorAll('main b, main i').length,
 			pwned: typeof window.pwned,
 		}));
 		check('hostile::no_payload_nodes', dom.img === 0 && dom.bold === 0 && dom.scripts === 2,
@@ -138,7 +155,7 @@ async function report(ctx, data, hostile) {
 		await page.screenshot({path: path.join(shotdir, 'hostile-after.png'), fullPage: true});
 	} else {
 		/* search: the highlighted frames are exactly the matching names the data holds */
-		const re = 'build_tree|fib';
+		const re = searchTerm(data);
 		const expected = new Set(data.strings.filter((s) => new RegExp(re).test(s)));
 		await page.click('#fg-table-box summary');
 		await page.fill('#fg-search', re);
@@ -184,26 +201,41 @@ async function report(ctx, data, hostile) {
 		const pyTop = await page.textContent('#fg-table tbody');
 		await page.click('button[data-view="native"]');
 		const natKinds = await kinds();
-		check('report::view_switch', mixedTop !== pyTop && mixedKinds.includes('interpreter') &&
-			!pyKinds.includes('interpreter') && !natKinds.includes('Python (app)'),
+		const python = ['Python (app)', 'Python (library)'];
+		check('report::view_switch', mixedTop !== pyTop && !pyKinds.includes('interpreter') &&
+			!pyKinds.includes('GC') && !natKinds.some((k) => python.includes(k)) &&
+			(mixedKinds.some((k) => python.includes(k)) || !pyKinds.some((k) => python.includes(k))),
 			'mixed ' + mixedKinds + ' / python ' + pyKinds + ' / native ' + natKinds);
 		await page.click('button[data-view="mixed"]');
 
 		/* the worker filter changes the figures everywhere */
 		const figs = await page.textContent('#fg-figures');
 		const top = await page.textContent('#top-table tbody');
-		const worker = data.processes.filter((p) => p.role === 'worker')[0];
-		await page.click('#workers-table tr.process[data-pid="' + worker.pid + '"]');
-		const figs2 = await page.textContent('#fg-figures');
-		const top2 = await page.textContent('#top-table tbody');
-		const filt = await page.textContent('#filter');
-		const total = worker.threads.reduce((a, t) => a + t.trees.mixed.total[0], 0);
-		check('report::worker_filter', figs2 !== figs && top2 !== top &&
-			filt.includes(String(worker.pid)) && figs2.includes(total.toLocaleString('en-US')),
-			'figures "' + figs + '" -> "' + figs2 + '", want ' + total + ' samples');
-		const gcRows = await page.$$eval('#gc-long tbody tr td:nth-child(3)', (t) => t.map((x) => x.textContent));
-		check('report::filter_gc_list', gcRows.every((r) => r.startsWith(worker.pid + '/')),
-			'GC rows of other processes: ' + gcRows.filter((r) => !r.startsWith(worker.pid + '/')));
+		/* a worker when there are several processes, else a thread of the only one */
+		const worker = data.processes.filter((p) => p.role === 'worker')[0] || data.processes[0];
+		const thread = data.processes.length > 1 ? null : worker.threads.length > 1 ?
+			worker.threads[worker.threads.length - 1] : undefined;
+		if (thread === undefined) {
+			skip('report::worker_filter', 'one process with one thread: nothing to filter');
+			skip('report::filter_gc_list', 'one process with one thread: nothing to filter');
+		} else {
+			await page.click(thread ? '#workers-table tr.thread[data-tid="' + thread.tid + '"]'
+				: '#workers-table tr.process[data-pid="' + worker.pid + '"]');
+			const figs2 = await page.textContent('#fg-figures');
+			const top2 = await page.textContent('#top-table tbody');
+			const filt = await page.textContent('#filter');
+			const total = (thread ? [thread] : worker.threads)
+				.reduce((a, t) => a + t.trees.mixed.total[0], 0);
+			const who = String(thread ? thread.tid : worker.pid);
+			check('report::worker_filter', figs2 !== figs && top2 !== top && filt.includes(who) &&
+				figs2.includes(total.toLocaleString('en-US') + ' samples'),
+				'figures "' + figs + '" -> "' + figs2 + '", want ' + total + ' samples');
+			const gcRows = await page.$$eval('#gc-long tbody tr td:nth-child(3)',
+				(t) => t.map((x) => x.textContent));
+			const want = thread ? worker.pid + '/' + thread.tid : worker.pid + '/';
+			check('report::filter_gc_list', gcRows.every((r) => r.startsWith(want)),
+				'GC rows of others: ' + gcRows.filter((r) => !r.startsWith(want)));
+		}
 		await page.screenshot({path: path.join(shotdir, 'worker.png'), fullPage: true});
 		/* the state survives a reload through the URL hash */
 		await page.click('button[data-view="python"]');
@@ -211,9 +243,11 @@ async function report(ctx, data, hostile) {
 		await waitFor(page, () => document.documentElement.dataset.ready === '1');
 		const pressed = await page.getAttribute('button[data-view="python"]', 'aria-pressed');
 		const filt2 = await page.textContent('#filter');
-		check('report::state_in_hash', pressed === 'true' && filt2.includes(String(worker.pid)),
+		check('report::state_in_hash', pressed === 'true' && (thread === undefined ||
+			filt2.includes(String(thread ? thread.tid : worker.pid))),
 			'after reload: python pressed ' + pressed + ', filter ' + filt2);
 		/* top functions: sorting, callers and callees */
+		await page.click('button[data-view="mixed"]');
 		await page.click('#top-table th button[data-sort="total"]');
 		const totals = await page.$$eval('#top-table tbody tr td:nth-child(4)',
 			(t) => t.map((x) => parseFloat(x.textContent)));
@@ -251,12 +285,17 @@ async function svg(ctx) {
 	const n = await page.$$eval('g.f', (g) => g.length);
 	check('svg::totals_equal_folded', root === sum, 'root ' + root + ', folded ' + sum);
 	check('svg::draws', n > 1, n + ' frames');
-	log.answer = 'build_tree';
+	/* the leaf of the heaviest stack, as a literal regex */
+	const heaviest = folded.slice().sort((a, b) => Number(b.slice(b.lastIndexOf(' ') + 1)) -
+		Number(a.slice(a.lastIndexOf(' ') + 1)))[0];
+	const leaf = heaviest.slice(0, heaviest.lastIndexOf(' ')).split(';').pop();
+	const re = new RegExp(leaf.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+	log.answer = re.source;
 	await page.click('#search');
 	const hits = Number(await page.getAttribute('svg', 'data-matches'));
 	const names = await page.$$eval('g.f.match title', (t) => t.map((x) => x.textContent));
 	const matched = await page.textContent('#matched');
-	check('svg::search', hits > 0 && names.every((x) => /build_tree/.test(x)) &&
+	check('svg::search', hits > 0 && names.every((x) => re.test(x)) &&
 		/Matched: [0-9.]+%/.test(matched), hits + ' hits, ' + matched);
 	await page.screenshot({path: path.join(shotdir, 'svg-search.png')});
 	const target = await page.$$('g.f');
@@ -273,6 +312,32 @@ async function svg(ctx) {
 	check('svg::reset_zoom', Math.abs(w2 - (width - 20)) < 0.5, 'root width ' + w2);
 	check('svg::no_console_error', log.errors.length === 0, log.errors.join(' | '));
 	check('svg::no_network_request', log.requests.length === 0, log.requests.join(' '));
+	await page.close();
+}
+
+async function svgHostile(ctx) {
+	const {page, log} = await open(ctx, fileUrl(file) + '#s=onerror');
+	const text = await page.evaluate(() => document.documentElement.textContent);
+	check('svg-hostile::title_as_text', text.includes('</script><script>alert(3)</script>') &&
+		text.includes('<i>\'"&x</i>'), 'title or subtitle missing from the text');
+	const titles = await page.$$eval('g.f title', (t) => t.map((x) => x.textContent));
+	check('svg-hostile::frame_names_as_text', titles.some((t) => t.includes('<img src=x onerror=alert(1)>')),
+		'no hostile frame name');
+	const hits = Number(await page.getAttribute('svg', 'data-matches'));
+	check('svg-hostile::search', hits > 0, hits + ' matches');
+	const frames = await page.$$('g.f');
+	for (const f of frames.slice(0, 40))
+		await f.hover().catch(() => {});
+	await frames[Math.min(2, frames.length - 1)].click();
+	const dom = await page.evaluate(() => ({
+		scripts: document.querySelectorAll('script').length,
+		foreign: document.querySelectorAll('img, i, b, foreignObject').length,
+	}));
+	check('svg-hostile::no_payload_nodes', dom.scripts === 1 && dom.foreign === 0, JSON.stringify(dom));
+	check('svg-hostile::no_dialog', log.dialogs.length === 0, log.dialogs.join(' | '));
+	check('svg-hostile::no_console_error', log.errors.length === 0, log.errors.join(' | '));
+	check('svg-hostile::no_network_request', log.requests.length === 0, log.requests.join(' '));
+	await page.screenshot({path: path.join(shotdir, 'svg-hostile.png')});
 	await page.close();
 }
 
@@ -300,6 +365,8 @@ async function openBig(ctx) {
 			await report(env.ctx, JSON.parse(fs.readFileSync(aux, 'utf8')), mode === 'hostile');
 		else if (mode === 'svg')
 			await svg(env.ctx);
+		else if (mode === 'svghostile')
+			await svgHostile(env.ctx);
 		else if (mode === 'open')
 			await openBig(env.ctx);
 		else

@@ -170,8 +170,6 @@ def main():
         tid = s["tid"]
         pid = tid_pid.get(tid, tid)
         comm = s["comm"]
-        if a.hostile and tid == min(tid_pid):
-            comm = HOSTILE[0]
         th = threads.get(tid)
         if th is None:
             th = threads[tid] = {"tid": tid, "pid": pid, "comm": comm, "samples": 0,
@@ -180,10 +178,11 @@ def main():
                                  "on": [0] * nb, "gc_t": [0] * nb, "gil_t": [0] * nb,
                                  "gcn": 0, "gcms": 0.0, "gclong": 0.0, "giln": 0, "gils": 0.0}
         th["samples"] += 1
+        th["comm"] = comm  # a thread renamed with prctl shows its latest name
         mixed = []
         for sym, dso in reversed(s["frames"]):
             name, kind = classify(sym, dso)
-            if a.hostile and kind in (K['python'], K['native']) and hash(name) % 5 == 0:
+            if a.hostile and kind in (K['python'], K['native']) and len(name) % 5 == 0:
                 name = HOSTILE[len(name) % len(HOSTILE)] + ' ' + name
             mixed.append((S(name), kind))
         py = [f for f in mixed if f[1] in (K['python'], K['library'])] or \
