@@ -84,7 +84,8 @@ long long pfs_folded_read(const char *buf, size_t len, struct pfs_fg_tree *t, st
 		uint64_t count = 0;
 		int ok = sp && sp > line && sp + 1 < line + ll;
 		for (const char *c = sp ? sp + 1 : line; ok && c < line + ll; c++) {
-			if (*c < '0' || *c > '9' || count > (INT64_MAX - 9) / 10)
+			if (*c < '0' || *c > '9' ||
+			    count > (uint64_t)(INT64_MAX - (*c - '0')) / 10)
 				ok = 0;
 			else
 				count = count * 10 + (uint64_t)(*c - '0');

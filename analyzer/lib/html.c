@@ -164,7 +164,10 @@ static int is_template_dir(const char *dir)
 
 int pfs_html_find_templates(char **out, struct pfs_err *err)
 {
+	/* build/perfsight, build/san/perfsight and build/san/tests/t_x sit one to three levels
+	 * below the source tree; an installed binary sits in PREFIX/bin */
 	static const char *const rel[] = {"/../report-templates", "/../../report-templates",
+					  "/../../../report-templates",
 					  "/../share/perfsight/report-templates"};
 	const char *env = getenv("PERFSIGHT_TEMPLATES");
 	if (env && *env) {

@@ -59,7 +59,8 @@ struct pfs_fg_tree {
 void pfs_fg_tree_init(struct pfs_fg_tree *t);
 void pfs_fg_tree_release(struct pfs_fg_tree *t);
 /* Returns the index of the child of parent with this name (len bytes, need not be
- * NUL-terminated) and kind, adding it when missing. parent must be a valid index. */
+ * NUL-terminated) and kind, adding it when missing. parent must be a valid index. Adding may
+ * move t->v: index it after the call, never hold a pointer across one. */
 size_t pfs_fg_tree_child(struct pfs_fg_tree *t, size_t parent, const char *name, size_t len,
 			 enum pfs_fg_kind kind);
 /* Computes every node's total from the self weights. */
@@ -67,8 +68,9 @@ void pfs_fg_tree_totals(struct pfs_fg_tree *t);
 
 /*
  * Finds the template directory: $PERFSIGHT_TEMPLATES when set, else report-templates/ in the
- * source tree the executable was built in (EXE_DIR/../report-templates or ../../ for
- * build/san), else the installed EXE_DIR/../share/perfsight/report-templates. A directory
+ * source tree the executable was built in (one to three directories above it: build/,
+ * build/san/, build/san/tests/), else the installed EXE_DIR/../share/perfsight/report-templates.
+ * A directory
  * qualifies when it holds report.html. Returns 0 and a malloc'ed path in *out, or PFS_EIO when
  * none exists (the message lists where it looked).
  */
