@@ -357,8 +357,8 @@ int pfs_html_write_report(const char *templates_dir, const char *data_json, size
 	char *css = NULL, *js = NULL, *skel = NULL, *json = NULL, *ctitle = NULL;
 	size_t csslen, jslen, skellen;
 	xmlDocPtr doc = NULL;
-	xmlChar *mem = NULL;
-	int memlen = 0, rc;
+	xmlOutputBufferPtr ob = NULL;
+	int rc;
 	char nonce[33], csp[256];
 	static const char *const fills[] = {"csp", "title", "heading", "style", "data", "script"};
 	xmlNodePtr node[6];
@@ -414,14 +414,24 @@ int pfs_html_write_report(const char *templates_dir, const char *data_json, size
 	set_text(doc, node[5], js);
 	xmlSetProp(node[5], BAD_CAST "nonce", BAD_CAST nonce);
 	strip_ns(xmlDocGetRootElement(doc));
-	htmlDocDumpMemoryFormat(doc, &mem, &memlen, 0);
-	if (!mem || memlen <= 0) {
+	/* An explicit UTF-8 encoder: without one the HTML serializer writes ASCII and turns every
+	 * other character into an entity, even inside <script>, where no entity is decoded. */
+	xmlCharEncodingHandlerPtr utf8 = xmlFindCharEncodingHandler("UTF-8");
+	ob = utf8 ? xmlAllocOutputBuffer(utf8) : NULL;
+	if (!ob) {
+		rc = pfs_err_set(err, PFS_EDEP, PFS_NO_OFF, "libxml2 has no UTF-8 output buffer");
+		goto out;
+	}
+	htmlDocContentDumpFormatOutput(ob, doc, "UTF-8", 0);
+	if (xmlOutputBufferFlush(ob) < 0 || ob->error) {
 		rc = pfs_err_set(err, PFS_EDEP, PFS_NO_OFF, "libxml2 could not serialize the report");
 		goto out;
 	}
-	rc = write_out(out_path, mem, (size_t)memlen, err);
+	rc = write_out(out_path, xmlBufContent(ob->conv ? ob->conv : ob->buffer),
+		       xmlBufUse(ob->conv ? ob->conv : ob->buffer), err);
 out:
-	xmlFree(mem);
+	if (ob)
+		xmlOutputBufferClose(ob);
 	xmlFreeDoc(doc);
 	free(skel);
 	free(css);

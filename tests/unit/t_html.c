@@ -89,14 +89,15 @@ static const char *broken_templates(const char *tag, const char *file, const cha
 static const char hostile_json[] =
 	"{\"version\":1,\"meta\":{\"title\":\"</script><script>alert(1)</script>\","
 	"\"command\":\"<img src=x onerror=alert(1)> & 'q' \\\"dq\\\" \xe2\x80\xa8 \xe2\x80\xa9\"},"
-	"\"strings\":[\"all\",\"<!--\",\"</SCRIPT >\"],\"processes\":[]}";
+	"\"strings\":[\"all\",\"<!--\",\"</SCRIPT >\",\"caf\xc3\xa9 \xf0\x9f\x90\x8d\"],"
+	"\"processes\":[]}";
 
 static void test_report_escapes_data(void)
 {
 	struct pfs_err err;
 	const char *out = out_path("hostile.html");
 	T_EQ(pfs_html_write_report(TEMPLATES, hostile_json, strlen(hostile_json),
-				   "<b>title</b> & \"q\"", out, &err),
+				   "na\xc3\xafve <b>title</b> & \"q\"", out, &err),
 	     0);
 	char *html = slurp(out, NULL);
 	T_ASSERT(html);
@@ -110,6 +111,11 @@ static void test_report_escapes_data(void)
 	T_ASSERT(strstr(html, "\\u2028 \\u2029"));
 	T_ASSERT(!strstr(html, "\xe2\x80\xa8"));
 	T_ASSERT(!strstr(html, "<img"));
+	/* other characters stay UTF-8: an entity inside <script> would never be decoded */
+	T_ASSERT(strstr(html, "\"caf\xc3\xa9 \xf0\x9f\x90\x8d\""));
+	T_ASSERT(strstr(html, "<title>na\xc3\xafve "));
+	T_ASSERT(strstr(html, "\xc3\x97"));
+	T_ASSERT(!strstr(html, "&times;"));
 	/* the title is text in <title> and <h1> */
 	T_EQ(count(html, "&lt;b&gt;title&lt;/b&gt; &amp; \"q\""), 2);
 	T_ASSERT(!strstr(html, "data-pfs-fill=\""));
