@@ -53,6 +53,10 @@
 		return UNIT_S ? secs(u * UNIT_S) + ' (' + n + ' ' + (META.unit || 'samples') + ')'
 			: n + ' ' + (META.unit || 'samples');
 	}
+	/* for narrow columns: seconds when the unit converts, else the count */
+	function brief(u) {
+		return UNIT_S ? secs(u * UNIT_S) : u.toLocaleString('en-US');
+	}
 	function kindName(k) { return KINDS[k] || 'other'; }
 	function hash32(s) {
 		var h = 2166136261;
@@ -723,8 +727,9 @@
 			var tr = el('tr', topSel && topSel.name === r.name && topSel.kind === r.kind ? 'sel' : null);
 			tr.tabIndex = 0;
 			add(tr, td(S[r.name]), td(KIND_LABEL[kindName(r.kind)]),
-				td(pct(r.self / tot) + ' · ' + amount(r.self), 'num'),
-				td(pct(r.total / tot) + ' · ' + amount(r.total), 'num'));
+				td(pct(r.self / tot) + ' · ' + brief(r.self), 'num'),
+				td(pct(r.total / tot) + ' · ' + brief(r.total), 'num'));
+			tr.title = 'self ' + amount(r.self) + ', total ' + amount(r.total);
 			function pick() {
 				topSel = r;
 				topTable();
@@ -772,7 +777,7 @@
 			var arr = Array.from(m.entries()).sort(function (a, b) { return b[1] - a[1]; });
 			arr.slice(0, 50).forEach(function (e) {
 				add(body, add(el('tr'), td(e[0] < 0 ? '(root)' : S[e[0]]),
-					td(pct(e[1] / (r.total || 1)) + ' · ' + amount(e[1]), 'num')));
+					td(pct(e[1] / (r.total || 1)) + ' · ' + brief(e[1]), 'num')));
 			});
 			if (!arr.length)
 				add(body, add(el('tr'), td('none')));
