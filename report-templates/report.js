@@ -176,6 +176,13 @@
 			}));
 		return cache[key];
 	}
+	/* the whole capture's mixed tree, shared with the unfiltered mixed view */
+	function wholeMixed() {
+		var key = 'mixed/null/null';
+		if (!cache[key])
+			cache[key] = merge(selectedAll('mixed'));
+		return cache[key];
+	}
 	function pathOf(T, n) {
 		var path = [];
 		for (; n > 0; n = T.parent[n])
@@ -548,7 +555,7 @@
 		if (all) {
 			out.unshift('Across all processes, ' + pct(gc / all) + ' of the sampled CPU was garbage ' +
 				'collection and ' + pct(gil / all) + ' was spent in the GIL.');
-			var T = merge(selectedAll('mixed'));
+			var T = wholeMixed();
 			var top = topFunctions(T).filter(function (r) { return r.kind <= 1; })
 				.sort(function (a, b) { return b.total - a.total; });
 			var best = top.filter(function (r) { return r.kind === 0; })[0] || top[0];

@@ -7,7 +7,7 @@
  *   node run.js hostile FILE.html DATA.json SHOTDIR  hostile strings stay text, nothing runs
  *   node run.js svg FILE.svg FOLDED SHOTDIR          the standalone SVG flame graph
  *   node run.js svghostile FILE.svg FOLDED SHOTDIR   the same with hostile names
- *   node run.js open FILE.html SHOTDIR               load time of a big report (prints ms)
+ *   node run.js open FILE.html SHOTDIR               time to open and draw (prints ms)
  *
  * Prints one line per check: "ok - NAME" or "not ok - NAME: WHY" (tests/e2e/browser.sh numbers
  * them). Any request the page makes is a failure: the report must be self-contained.
@@ -347,7 +347,7 @@ async function openBig(ctx) {
 	const ms = await page.evaluate(() => performance.now());
 	console.log('# open_ms ' + Math.round(ms) + ' load_ms ' + log.loadMs);
 	check('big::no_console_error', log.errors.length === 0, log.errors.join(' | '));
-	await page.screenshot({path: path.join(shotdir, 'big.png')});
+	await page.screenshot({path: path.join(aux, 'big.png')});
 	await page.close();
 }
 

@@ -6,7 +6,9 @@ pipeline produces it. Frame kinds come from simple name rules, GC pauses and GIL
 of consecutive samples of one thread inside the collector or the GIL.
 
 usage: perfscript2data.py [--hostile] [--pyinstrument DIR] [--minwidth FRACTION]
-                          [--folded FILE] < script > out.json
+                          [--capture-minwidth FRACTION] [--folded FILE] < script > out.json
+Frames under --minwidth of their thread (0.001) or --capture-minwidth of the capture (0.0001)
+are merged into [other] nodes.
 --folded also writes the mixed view's stacks, as stackcollapse-perf.pl would, to FILE.
 """
 import argparse
@@ -78,12 +80,14 @@ class Tree:
             n = c
         self.self_[n] += w
 
-    def emit(self, strings, minfrac):
-        """Pre-order arrays; children under minfrac of the root merged into one [other] node."""
+    def emit(self, strings, minfrac, floor):
+        """Pre-order arrays; children under minfrac of the root, or under floor (a share of
+        the whole capture, which bounds the size however many threads there are), merged into
+        one [other] node."""
         tot = self.self_[:]
         for i in range(len(tot) - 1, 0, -1):
             tot[self.parent[i]] += tot[i]
-        limit = tot[0] * minfrac
+        limit = max(tot[0] * minfrac, floor)
         out = {"parent": [], "name": [], "kind": [], "self": [], "total": []}
         other = strings('[other]')
 
@@ -144,6 +148,7 @@ def main():
     ap.add_argument('--hostile', action='store_true')
     ap.add_argument('--pyinstrument')
     ap.add_argument('--minwidth', type=float, default=0.001)
+    ap.add_argument('--capture-minwidth', type=float, default=0.0001)
     ap.add_argument('--title', default='gunicorn gthread under wrk')
     ap.add_argument('--folded')
     a = ap.parse_args()
@@ -252,7 +257,8 @@ def main():
             "gc": {"pauses": th["gcn"], "total_ms": round(th["gcms"], 3),
                    "longest_ms": th["gclong"]},
             "gil": {"waits": th["giln"], "wait_s": round(th["gils"], 6)},
-            "trees": {v: t.emit(S, a.minwidth) for v, t in th["trees"].items()}})
+            "trees": {v: t.emit(S, a.minwidth, a.capture_minwidth * len(samples))
+                      for v, t in th["trees"].items()}})
         tl.append({"pid": pid, "tid": tid,
                    "on_cpu": [round(min(1, x / per_bucket), 3) for x in th["on"]],
                    "gil_wait": [round(min(1, x / per_bucket), 3) for x in th["gil_t"]],
