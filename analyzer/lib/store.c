@@ -147,11 +147,9 @@ static const char schema_sql[] =
 /* Built after the first capture's rows are in (cheaper than maintaining them row by row). */
 static const char index_sql[] =
 	"CREATE INDEX IF NOT EXISTS paths_parent ON paths(parent);\n"
-	"CREATE INDEX IF NOT EXISTS strings_capture ON strings(capture);\n"
 	"CREATE INDEX IF NOT EXISTS events_capture ON events(capture);\n"
 	"CREATE INDEX IF NOT EXISTS threads_capture ON threads(capture, pid, tid);\n"
 	"CREATE INDEX IF NOT EXISTS processes_capture ON processes(capture, pid);\n"
-	"CREATE INDEX IF NOT EXISTS frames_capture ON frames(capture);\n"
 	"CREATE INDEX IF NOT EXISTS offcpu_capture ON offcpu(capture, thread);\n"
 	"CREATE INDEX IF NOT EXISTS probes_capture ON probes(capture, event);\n"
 	"CREATE INDEX IF NOT EXISTS diagnostics_capture ON diagnostics(capture);\n"
@@ -172,6 +170,11 @@ struct pfs_store {
 	sqlite3_stmt *ins_sample, *ins_offcpu, *ins_probe;
 	struct tmap_slot *tmap;
 	size_t tmap_n, tmap_cap;
+	/* profile string id -> store string number (1-based, 0: not used yet): only strings
+	 * something refers to are written (a profile also holds every kernel symbol name) */
+	uint32_t *smap;
+	size_t smap_cap;
+	uint32_t n_strs;
 	struct pfs_err sink_err;
 };
 
@@ -360,6 +363,10 @@ static void finalize_writers(struct pfs_store *st)
 	free(st->tmap);
 	st->tmap = NULL;
 	st->tmap_n = st->tmap_cap = 0;
+	free(st->smap);
+	st->smap = NULL;
+	st->smap_cap = 0;
+	st->n_strs = 0;
 }
 
 void pfs_store_close(struct pfs_store *st)
@@ -422,8 +429,10 @@ static int drop_duplicates(struct pfs_store *st, const struct pfs_capture_meta *
 	static const char *const del[] = {
 		"DELETE FROM samples WHERE id BETWEEN (SELECT sample_first FROM captures WHERE "
 		"id = ?1) AND (SELECT sample_last FROM captures WHERE id = ?1)",
-		"DELETE FROM strings WHERE capture = ?1",
-		"DELETE FROM frames WHERE capture = ?1",
+		"DELETE FROM strings WHERE id BETWEEN (SELECT string_base + 1 FROM captures WHERE "
+		"id = ?1) AND (SELECT string_base + n_strings FROM captures WHERE id = ?1)",
+		"DELETE FROM frames WHERE id BETWEEN (SELECT frame_base + 1 FROM captures WHERE "
+		"id = ?1) AND (SELECT frame_base + n_frames FROM captures WHERE id = ?1)",
 		"DELETE FROM paths WHERE id BETWEEN (SELECT path_base + 1 FROM captures WHERE "
 		"id = ?1) AND (SELECT path_base + n_paths FROM captures WHERE id = ?1)",
 		"DELETE FROM events WHERE capture = ?1",
@@ -591,6 +600,33 @@ int pfs_store_update_capture(struct pfs_store *st, const struct pfs_capture_meta
 	return rc;
 }
 
+/* The strings.id of profile string id, numbered on first use; 0 stays 0 (NULL). */
+static int64_t str_id(struct pfs_store *st, uint32_t id)
+{
+	if (!id)
+		return 0;
+	if (id >= st->smap_cap) {
+		size_t nc = st->smap_cap ? st->smap_cap : 1024;
+		while (nc <= id)
+			nc *= 2;
+		st->smap = pfs_xreallocarray(st->smap, nc, sizeof(*st->smap));
+		memset(st->smap + st->smap_cap, 0, (nc - st->smap_cap) * sizeof(*st->smap));
+		st->smap_cap = nc;
+	}
+	if (!st->smap[id])
+		st->smap[id] = ++st->n_strs;
+	return st->string_base + st->smap[id];
+}
+
+static void bind_str(struct pfs_store *st, sqlite3_stmt *s, int i, uint32_t id)
+{
+	int64_t v = str_id(st, id);
+	if (v)
+		sqlite3_bind_int64(s, i, v);
+	else
+		sqlite3_bind_null(s, i);
+}
+
 static size_t tmap_hash(uint32_t pid, uint32_t tid)
 {
 	uint64_t h = ((uint64_t)pid << 32 | tid) * 0x9e3779b97f4a7c15ull;
@@ -643,7 +679,7 @@ int pfs_store_sample_cb(void *payload, const struct pfs_sample_row *row)
 	bind_id(s, 6, st->path_base, row->path);
 	sqlite3_bind_int64(s, 7, (int64_t)row->period);
 	sqlite3_bind_double(s, 8, row->weight);
-	bind_id(s, 9, st->string_base, row->comm);
+	bind_str(st, s, 9, row->comm);
 	if (sqlite3_step(s) != SQLITE_DONE) {
 		sqlite3_reset(s);
 		return db_err(st, &st->sink_err, "cannot write a sample");
@@ -750,29 +786,17 @@ static int write_profile(struct pfs_store *st, const struct pfs_profile *p, stru
 	size_t n;
 	int rc;
 
-	if ((rc = prepare(st, "INSERT INTO strings VALUES (?,?,?)", &s, err)))
-		return rc;
-	n = pfs_profile_n_strs(p);
-	for (uint32_t i = 1; i <= n && !rc; i++) {
-		size_t len;
-		const char *t = pfs_profile_strget(p, i, &len);
-		sqlite3_bind_int64(s, 1, st->string_base + i);
-		sqlite3_bind_int64(s, 2, st->cap);
-		sqlite3_bind_text(s, 3, t, (int)len, SQLITE_STATIC);
-		rc = step_done(st, s, "cannot write strings", err);
-	}
-	sqlite3_finalize(s);
-	if (rc || (rc = prepare(st, "INSERT INTO frames VALUES (?,?,?,?,?,?,?,?)", &s, err)))
+	if ((rc = prepare(st, "INSERT INTO frames VALUES (?,?,?,?,?,?,?,?)", &s, err)))
 		return rc;
 	n = pfs_profile_n_frames(p);
 	for (uint32_t i = 1; i <= n && !rc; i++) {
 		const struct pfs_frame *f = pfs_profile_frameget(p, i);
 		sqlite3_bind_int64(s, 1, st->frame_base + i);
 		sqlite3_bind_int64(s, 2, st->cap);
-		sqlite3_bind_int64(s, 3, st->string_base + f->name);
-		bind_id(s, 4, st->string_base, f->file);
+		bind_str(st, s, 3, f->name);
+		bind_str(st, s, 4, f->file);
 		bind_u64_or_null(s, 5, f->line, 0);
-		bind_id(s, 6, st->string_base, f->dso);
+		bind_str(st, s, 6, f->dso);
 		sqlite3_bind_int(s, 7, f->kind);
 		sqlite3_bind_int(s, 8, f->inlined);
 		rc = step_done(st, s, "cannot write frames", err);
@@ -851,12 +875,27 @@ static int write_profile(struct pfs_store *st, const struct pfs_profile *p, stru
 		rc = step_done(st, s, "cannot write threads", err);
 	}
 	sqlite3_finalize(s);
+	/* last: every reference above has numbered its string */
+	if (rc || (rc = prepare(st, "INSERT INTO strings VALUES (?,?,?)", &s, err)))
+		return rc;
+	for (uint32_t i = 1; i < st->smap_cap && !rc; i++) {
+		size_t len;
+		const char *t;
+		if (!st->smap[i])
+			continue;
+		t = pfs_profile_strget(p, i, &len);
+		sqlite3_bind_int64(s, 1, st->string_base + st->smap[i]);
+		sqlite3_bind_int64(s, 2, st->cap);
+		sqlite3_bind_text(s, 3, t, (int)len, SQLITE_STATIC);
+		rc = step_done(st, s, "cannot write strings", err);
+	}
+	sqlite3_finalize(s);
 	if (rc || (rc = prepare(st,
 				"UPDATE captures SET n_strings = ?, n_frames = ?, n_paths = ?, "
 				"sample_first = ?, sample_last = ?, n_samples = ? WHERE id = ?",
 				&s, err)))
 		return rc;
-	sqlite3_bind_int64(s, 1, (int64_t)pfs_profile_n_strs(p));
+	sqlite3_bind_int64(s, 1, st->n_strs);
 	sqlite3_bind_int64(s, 2, (int64_t)pfs_profile_n_frames(p));
 	sqlite3_bind_int64(s, 3, (int64_t)pfs_profile_n_paths(p));
 	bind_u64_or_null(s, 4, (uint64_t)st->sample_first, 0);
@@ -1090,7 +1129,8 @@ int pfs_store_load_profile(struct pfs_store *st, int64_t cap, struct pfs_profile
 			return rc;                                                                 \
 	} while (0)
 
-	LOAD_QUERY("SELECT id, text FROM strings WHERE capture = ? ORDER BY id");
+	LOAD_QUERY("SELECT s.id, s.text FROM strings s JOIN captures c ON c.id = ?1 "
+		   "WHERE s.id BETWEEN c.string_base + 1 AND c.string_base + c.n_strings ORDER BY s.id");
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *t = (const char *)sqlite3_column_text(s, 1);
 		int len = sqlite3_column_bytes(s, 1);
@@ -1103,8 +1143,9 @@ int pfs_store_load_profile(struct pfs_store *st, int64_t cap, struct pfs_profile
 	}
 	LOAD_DONE("strings");
 
-	LOAD_QUERY("SELECT id, name, file, line, dso, kind, inlined FROM frames "
-		   "WHERE capture = ? ORDER BY id");
+	LOAD_QUERY("SELECT f.id, f.name, f.file, f.line, f.dso, f.kind, f.inlined FROM frames f "
+		   "JOIN captures c ON c.id = ?1 "
+		   "WHERE f.id BETWEEN c.frame_base + 1 AND c.frame_base + c.n_frames ORDER BY f.id");
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct pfs_frame f = {0};
 		int kind = sqlite3_column_int(s, 5);

@@ -12,11 +12,13 @@
  *     pfs_store_end_capture(profile) writes the profile's tables, builds indexes, COMMIT
  *  or pfs_store_abort_capture()      ROLLBACK
  *
- * Ids: every table has a global INTEGER PRIMARY KEY. A capture's strings, frames and paths are
- * written with id = base + the profile's own id, the bases (max id before the capture) kept in
- * the captures row, so samples streamed before the profile is written can already name their
- * path; events get id = event_base + index + 1; threads get ids in order of first mention.
- * Memory while writing is bounded by the number of threads, never by samples.
+ * Ids: every table has a global INTEGER PRIMARY KEY. A capture's frames and paths are written
+ * with id = base + the profile's own id, the bases (max id before the capture) kept in the
+ * captures row, so samples streamed before the profile is written can already name their path;
+ * events get id = event_base + index + 1; threads get ids in order of first mention. Strings
+ * are numbered from string_base + 1 in order of first use and only those in use are written
+ * (a profile also interns every kernel symbol name it loaded). Memory while writing is bounded
+ * by the number of threads and of the profile's strings, never by samples.
  *
  * Ownership: pfs_store_open() / pfs_store_close(). Strings in read-back structs are owned by
  * them and freed with the matching _free/_release. Errors: PFS_EDB with SQLite's message and
@@ -162,8 +164,9 @@ int pfs_store_find(struct pfs_store *st, const char *which, int64_t *id,
 		   struct pfs_err *err) PFS_MUST_CHECK;
 
 /*
- * Rebuilds a capture's profile into prof, which must be new (empty): its ids come back equal
- * to the ones ingest gave, so the capture's samples can be matched to it. Returns 0, PFS_EDB,
+ * Rebuilds a capture's profile into prof, which must be new (empty): frame, path and event ids
+ * come back equal to the ones ingest gave; string ids are the store's numbering (the strings
+ * in use only), consistent with pfs_store_fill_agg(). Returns 0, PFS_EDB,
  * or PFS_EFORMAT when the rows do not form a profile (a database edited by hand).
  */
 int pfs_store_load_profile(struct pfs_store *st, int64_t capture_id, struct pfs_profile *prof,
