@@ -50,6 +50,18 @@ const char *t_fixture(const char *rel)
 	return buf[i];
 }
 
+/* The setjmp lives in its own frame so that no local of the loop in t_main
+ * is live across the longjmp (gcc's -Wclobbered). Returns 0 passed, 1 skipped,
+ * -1 failed. */
+static int run_case(const struct t_case *c)
+{
+	t_msg[0] = 0;
+	if (setjmp(t_jmp))
+		return t_skipped ? 1 : -1;
+	c->fn();
+	return 0;
+}
+
 int t_main(int argc, char **argv, const char *suite, const struct t_case *cases, size_t n)
 {
 	const char *only = NULL;
@@ -61,13 +73,12 @@ int t_main(int argc, char **argv, const char *suite, const struct t_case *cases,
 		if (only && strcmp(only, cases[i].name))
 			continue;
 		num++;
-		t_msg[0] = 0;
-		if (!setjmp(t_jmp)) {
-			cases[i].fn();
+		int r = run_case(&cases[i]);
+		if (r == 0)
 			printf("ok %d - %s::%s\n", num, suite, cases[i].name);
-		} else if (t_skipped) {
+		else if (r == 1)
 			printf("ok %d - %s::%s # SKIP %s\n", num, suite, cases[i].name, t_msg);
-		} else {
+		else {
 			printf("not ok %d - %s::%s: %s\n", num, suite, cases[i].name, t_msg);
 			failed++;
 		}
