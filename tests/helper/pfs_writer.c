@@ -672,7 +672,8 @@ void pfs_w_mmap2(struct pfs_w *w, int attr, uint16_t misc, const struct pfs_samp
 void pfs_w_comm(struct pfs_w *w, int attr, const struct pfs_sample_id *sid,
 		const struct pfs_rec_comm *c)
 {
-	pfs_w_begin(w, PFS_REC_COMM, (uint16_t)(PFS_MISC_USER | (c->exec ? PFS_MISC_COMM_EXEC : 0)));
+	pfs_w_begin(w, PFS_REC_COMM,
+		    (uint16_t)(PFS_MISC_USER | (c->exec ? PFS_MISC_COMM_EXEC : 0)));
 	pfs_w_u32(w, c->pid);
 	pfs_w_u32(w, c->tid);
 	pfs_w_str(w, c->comm);
@@ -700,8 +701,7 @@ void pfs_w_lost(struct pfs_w *w, int attr, const struct pfs_sample_id *sid, uint
 	pfs_w_end(w, attr, sid);
 }
 
-void pfs_w_lost_samples(struct pfs_w *w, int attr, const struct pfs_sample_id *sid,
-			uint64_t lost)
+void pfs_w_lost_samples(struct pfs_w *w, int attr, const struct pfs_sample_id *sid, uint64_t lost)
 {
 	pfs_w_begin(w, PFS_REC_LOST_SAMPLES, 0);
 	pfs_w_u64(w, lost);

@@ -74,8 +74,8 @@ static void make_attrs(struct pfs_attr at[3])
 	at[2].size = 72;
 	at[2].config = 9;
 	at[2].sample_period = 1;
-	at[2].sample_type = PFS_S_IDENTIFIER | PFS_S_TID | PFS_S_TIME | PFS_S_ID |
-			    PFS_S_STREAM_ID | PFS_S_CPU;
+	at[2].sample_type =
+	    PFS_S_IDENTIFIER | PFS_S_TID | PFS_S_TIME | PFS_S_ID | PFS_S_STREAM_ID | PFS_S_CPU;
 	at[2].flags = PFS_ATTR_FLAG(PFS_AF_SAMPLE_ID_ALL) | PFS_ATTR_FLAG(8) | PFS_ATTR_FLAG(9) |
 		      PFS_ATTR_FLAG(PFS_AF_CONTEXT_SWITCH);
 	at[2].config1 = 0xc1;
@@ -192,8 +192,9 @@ static struct exp *add(struct scen *sc, uint32_t type, uint16_t misc, int attr,
 	return e;
 }
 
-static uint64_t cc_full[] = {PFS_CONTEXT_KERNEL, 0xffffffff81000010ull, 0xffffffff81000200ull,
-			     PFS_CONTEXT_USER,   0x401234,              0x7f0000001000ull};
+static uint64_t cc_full[] = {
+    PFS_CONTEXT_KERNEL, 0xffffffff81000010ull, 0xffffffff81000200ull, PFS_CONTEXT_USER,
+    0x401234,		0x7f0000001000ull};
 static uint8_t raw12[12] = {0x2a, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
 static struct pfs_branch_entry br2[2] = {{0x401000, 0x402000, 0x10001}, {0x403000, 0x404000, 2}};
 static uint64_t br_counters[2] = {3, 4};
@@ -379,9 +380,9 @@ static uint8_t *build(struct scen *sc, const struct pfs_w_opts *o, size_t *len)
 	struct pfs_sample_id sid;
 	struct exp *e;
 	static const uint32_t others[] = {
-		PFS_REC_AUX,       PFS_REC_ITRACE_START, PFS_REC_NAMESPACES,
-		PFS_REC_KSYMBOL,   PFS_REC_BPF_EVENT,    PFS_REC_CGROUP,
-		PFS_REC_TEXT_POKE, PFS_REC_AUX_OUTPUT_HW_ID, PFS_REC_CALLCHAIN_DEFERRED};
+	    PFS_REC_AUX,       PFS_REC_ITRACE_START,	 PFS_REC_NAMESPACES,
+	    PFS_REC_KSYMBOL,   PFS_REC_BPF_EVENT,	 PFS_REC_CGROUP,
+	    PFS_REC_TEXT_POKE, PFS_REC_AUX_OUTPUT_HW_ID, PFS_REC_CALLCHAIN_DEFERRED};
 	memset(sc, 0, sizeof(*sc));
 	now = 1000;
 	make_attrs(sc->attrs);
@@ -703,7 +704,8 @@ static void check_info(const struct pfs_info *g, const struct pfs_info *x, bool 
 	}
 	/* pipe build ids are HEADER_BUILD_ID records, not a feature: bit 2 stays clear */
 	for (unsigned bit = 1; bit < 30; bit++)
-		if (!(pipe && bit == 2) && (x->features[bit / 64] >> (bit % 64) & 1) && !(g->features[bit / 64] >> (bit % 64) & 1))
+		if (!(pipe && bit == 2) && (x->features[bit / 64] >> (bit % 64) & 1) &&
+		    !(g->features[bit / 64] >> (bit % 64) & 1))
 			t_fail(__FILE__, __LINE__, "feature bit %u is not set", bit);
 }
 
@@ -950,8 +952,7 @@ static void check_roundtrip(const struct scen *sc, const struct pfs_w_opts *o, c
 }
 
 /* Time order over the same file: same records, times never decrease after the synthesized. */
-static void check_time_order(const struct scen *sc, const uint8_t *buf, size_t len,
-			     bool streamed)
+static void check_time_order(const struct scen *sc, const uint8_t *buf, size_t len, bool streamed)
 {
 	struct pfs_reader *r;
 	struct pfs_err err;
@@ -974,7 +975,7 @@ static void check_time_order(const struct scen *sc, const uint8_t *buf, size_t l
 			if (sc->e[i].type == PFS_REC_SAMPLE && rec.type == PFS_REC_SAMPLE &&
 			    sc->e[i].sid.time == rec.sid.time) {
 				struct pfs_sample want =
-					mask_sample(&sc->e[i].s, &sc->attrs[sc->e[i].attr]);
+				    mask_sample(&sc->e[i].s, &sc->attrs[sc->e[i].attr]);
 				check_sample(&rec.u.sample, &want);
 				if (want.stack_user_size > 1000)
 					big = &rec.u.sample;
@@ -1234,8 +1235,8 @@ static void test_ids_to_attrs(void)
 	for (size_t i = 0; i < 4; i++) {
 		at[i].size = 136;
 		at[i].config = i;
-		at[i].sample_type = PFS_S_IP | PFS_S_TID | PFS_S_TIME | PFS_S_ID | PFS_S_CPU |
-				    PFS_S_PERIOD;
+		at[i].sample_type =
+		    PFS_S_IP | PFS_S_TID | PFS_S_TIME | PFS_S_ID | PFS_S_CPU | PFS_S_PERIOD;
 		at[i].flags = PFS_ATTR_FLAG(PFS_AF_SAMPLE_ID_ALL);
 		at[i].ids = ids[i];
 		at[i].n_ids = nids[i];
@@ -1244,8 +1245,11 @@ static void test_ids_to_attrs(void)
 	for (size_t k = 0; k < 40; k++) {
 		size_t ev = (k * 7) % 4;
 		struct pfs_sample s = {.ip = k, .period = k};
-		struct pfs_sample_id sid = {.pid = 9, .tid = 9, .time = k + 1,
-					    .id = ids[ev][k % nids[ev]], .cpu = (uint32_t)k % 2};
+		struct pfs_sample_id sid = {.pid = 9,
+					    .tid = 9,
+					    .time = k + 1,
+					    .id = ids[ev][k % nids[ev]],
+					    .cpu = (uint32_t)k % 2};
 		pfs_w_sample(w, (int)ev, PFS_MISC_USER, &sid, &s);
 		per[ev]++;
 	}
@@ -1352,16 +1356,15 @@ static void test_data_size_zero(void)
 
 static void truncated_last(bool pipe, bool compressed)
 {
-	struct pfs_w_opts o = {.pipe = pipe,
-			       .compressed = compressed,
-			       .chunk = 64,
-			       .data_size_zero = !pipe};
+	struct pfs_w_opts o = {
+	    .pipe = pipe, .compressed = compressed, .chunk = 64, .data_size_zero = !pipe};
 	size_t len, last;
 	uint8_t *buf = small_file(&o, &len, &last, 10, NULL);
 	struct pfs_reader *r;
 	uint64_t n;
 	if (compressed) {
-		/* cut inside the last COMPRESSED record: its tail is lost, the reader keeps going */
+		/* cut inside the last COMPRESSED record: its tail is lost, the reader keeps going
+		 */
 		count_samples(buf, len - 3, &n, &r);
 		T_ASSERT(n > 0 && n < 10);
 		T_ASSERT(pfs_diag_count(pfs_reader_diag(r), "truncated-record") >= 1);
@@ -1701,37 +1704,37 @@ static void test_record_size_below_header(void)
 int main(int argc, char **argv)
 {
 	static const struct t_case cases[] = {
-		T_CASE(roundtrip_le_file),
-		T_CASE(roundtrip_be_file),
-		T_CASE(roundtrip_le_pipe),
-		T_CASE(roundtrip_be_pipe),
-		T_CASE(roundtrip_le_file_zstd),
-		T_CASE(roundtrip_be_file_zstd),
-		T_CASE(roundtrip_le_pipe_zstd),
-		T_CASE(roundtrip_be_pipe_zstd),
-		T_CASE(roundtrip_le_file_zstd2),
-		T_CASE(roundtrip_be_pipe_zstd2),
-		T_CASE(open_path),
-		T_CASE(attr_sizes_le),
-		T_CASE(attr_sizes_be),
-		T_CASE(attr_sizes_pipe_be),
-		T_CASE(finished_round_order),
-		T_CASE(round_violation_counted),
-		T_CASE(ids_to_attrs),
-		T_CASE(data_size_zero),
-		T_CASE(truncated_last_record_file),
-		T_CASE(truncated_last_record_pipe),
-		T_CASE(truncated_compressed),
-		T_CASE(data_past_eof),
-		T_CASE(unknown_features),
-		T_CASE(bad_headers),
-		T_CASE(bad_sections_are_diagnostics),
-		T_CASE(record_size_below_header),
-		T_CASE(bitmap_from_32bit_writer),
-		T_CASE(damaged_le_file),
-		T_CASE(damaged_be_pipe),
-		T_CASE(damaged_le_pipe_zstd),
-		T_CASE(damaged_be_file_zstd),
+	    T_CASE(roundtrip_le_file),
+	    T_CASE(roundtrip_be_file),
+	    T_CASE(roundtrip_le_pipe),
+	    T_CASE(roundtrip_be_pipe),
+	    T_CASE(roundtrip_le_file_zstd),
+	    T_CASE(roundtrip_be_file_zstd),
+	    T_CASE(roundtrip_le_pipe_zstd),
+	    T_CASE(roundtrip_be_pipe_zstd),
+	    T_CASE(roundtrip_le_file_zstd2),
+	    T_CASE(roundtrip_be_pipe_zstd2),
+	    T_CASE(open_path),
+	    T_CASE(attr_sizes_le),
+	    T_CASE(attr_sizes_be),
+	    T_CASE(attr_sizes_pipe_be),
+	    T_CASE(finished_round_order),
+	    T_CASE(round_violation_counted),
+	    T_CASE(ids_to_attrs),
+	    T_CASE(data_size_zero),
+	    T_CASE(truncated_last_record_file),
+	    T_CASE(truncated_last_record_pipe),
+	    T_CASE(truncated_compressed),
+	    T_CASE(data_past_eof),
+	    T_CASE(unknown_features),
+	    T_CASE(bad_headers),
+	    T_CASE(bad_sections_are_diagnostics),
+	    T_CASE(record_size_below_header),
+	    T_CASE(bitmap_from_32bit_writer),
+	    T_CASE(damaged_le_file),
+	    T_CASE(damaged_be_pipe),
+	    T_CASE(damaged_le_pipe_zstd),
+	    T_CASE(damaged_be_file_zstd),
 	};
 	return t_main(argc, argv, "perfdata", cases, sizeof(cases) / sizeof(cases[0]));
 }
