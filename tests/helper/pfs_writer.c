@@ -1003,6 +1003,17 @@ struct pfs_w *pfs_w_new(const struct pfs_w_opts *o, const struct pfs_attr *attrs
 	return w;
 }
 
+uint64_t pfs_w_next_offset(const struct pfs_w *w)
+{
+	uint64_t off = w->out.n;
+	if (w->o.pipe)
+		return off;
+	off += 104 + w->n_attrs * (w->o.attr_size ? w->o.attr_size : max_attr_bytes(w) + 16);
+	for (size_t i = 0; i < w->n_attrs; i++)
+		off += 8 * w->attrs[i].n_ids;
+	return off;
+}
+
 static void put_u64_at(struct pfs_w *w, struct wbuf *b, size_t off, uint64_t v)
 {
 	pfs_w_patch_u64(b->p, off, v, w->o.swap);

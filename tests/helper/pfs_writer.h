@@ -109,6 +109,12 @@ void pfs_w_other_tool(struct pfs_w *w, uint32_t type, uint64_t seed);
 /* A record type nobody knows, with body_len bytes of body. */
 void pfs_w_unknown(struct pfs_w *w, uint32_t type, size_t body_len);
 
+/*
+ * The file offset the next record will start at. With compression it is where the next
+ * COMPRESSED record would go; records still waiting for their chunk have none yet.
+ */
+uint64_t pfs_w_next_offset(const struct pfs_w *w);
+
 /* Stores v at off in buf as the file (swap or not) would. */
 void pfs_w_patch_u64(uint8_t *buf, size_t off, uint64_t v, bool swap);
 void pfs_w_patch_u32(uint8_t *buf, size_t off, uint32_t v, bool swap);

@@ -167,6 +167,7 @@ struct exp {
 	struct pfs_rec_switch sw;
 	struct pfs_rec_lost l;
 	uint64_t seed;
+	uint64_t off; /* where it was written (uncompressed files) */
 };
 
 struct scen {
@@ -178,12 +179,16 @@ struct scen {
 	size_t unknown;
 };
 
+/* the writer build() is filling, so add() can note each record's offset */
+static struct pfs_w *cur_w;
+
 static struct exp *add(struct scen *sc, uint32_t type, uint16_t misc, int attr,
 		       const struct pfs_sample_id *sid)
 {
 	struct exp *e = &sc->e[sc->n++];
 	T_ASSERT(sc->n <= sizeof(sc->e) / sizeof(sc->e[0]));
 	memset(e, 0, sizeof(*e));
+	e->off = pfs_w_next_offset(cur_w);
 	e->type = type;
 	e->misc = misc;
 	e->attr = attr;
@@ -388,6 +393,7 @@ static uint8_t *build(struct scen *sc, const struct pfs_w_opts *o, size_t *len)
 	make_attrs(sc->attrs);
 	make_info(&sc->info);
 	w = pfs_w_new(o, sc->attrs, 3, &sc->info);
+	cur_w = w;
 
 	write_tool(w, sc, PFS_REC_ID_INDEX, 0);
 	write_tool(w, sc, PFS_REC_THREAD_MAP, 4242);
@@ -878,6 +884,14 @@ static void check_roundtrip(const struct scen *sc, const struct pfs_w_opts *o, c
 			continue;
 		T_ASSERT(k < sc->n);
 		check_exp(r, sc, &rec, &sc->e[k]);
+		/* invariant 2: the record's own offset, or that of its COMPRESSED record */
+		if (!o->compressed) {
+			T_EQ(rec.off, sc->e[k].off);
+		} else {
+			T_ASSERT(rec.off + 8 <= len);
+			T_EQ(pfs_load_u32(buf + rec.off, o->swap),
+			     o->compressed2 ? PFS_REC_COMPRESSED2 : PFS_REC_COMPRESSED);
+		}
 		if (rec.type == PFS_REC_SAMPLE)
 			samples[sc->e[k].attr]++;
 		k++;
