@@ -197,9 +197,9 @@ static struct exp *add(struct scen *sc, uint32_t type, uint16_t misc, int attr,
 	return e;
 }
 
-static uint64_t cc_full[] = {
-    PFS_CONTEXT_KERNEL, 0xffffffff81000010ull, 0xffffffff81000200ull, PFS_CONTEXT_USER,
-    0x401234,		0x7f0000001000ull};
+/* kernel frames, then user frames: the markers travel with the addresses */
+static uint64_t cc_full[] = {PFS_CONTEXT_KERNEL, 0xffffffff81000010ull, 0xffffffff81000200ull,
+			     PFS_CONTEXT_USER, 0x401234, 0x7f0000001000ull};
 static uint8_t raw12[12] = {0x2a, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
 static struct pfs_branch_entry br2[2] = {{0x401000, 0x402000, 0x10001}, {0x403000, 0x404000, 2}};
 static uint64_t br_counters[2] = {3, 4};
@@ -384,10 +384,10 @@ static uint8_t *build(struct scen *sc, const struct pfs_w_opts *o, size_t *len)
 	struct pfs_sample s, small;
 	struct pfs_sample_id sid;
 	struct exp *e;
-	static const uint32_t others[] = {
-	    PFS_REC_AUX,       PFS_REC_ITRACE_START,	 PFS_REC_NAMESPACES,
-	    PFS_REC_KSYMBOL,   PFS_REC_BPF_EVENT,	 PFS_REC_CGROUP,
-	    PFS_REC_TEXT_POKE, PFS_REC_AUX_OUTPUT_HW_ID, PFS_REC_CALLCHAIN_DEFERRED};
+	static const uint32_t others[] = {PFS_REC_AUX, PFS_REC_ITRACE_START, PFS_REC_NAMESPACES,
+					  PFS_REC_KSYMBOL, PFS_REC_BPF_EVENT, PFS_REC_CGROUP,
+					  PFS_REC_TEXT_POKE, PFS_REC_AUX_OUTPUT_HW_ID,
+					  PFS_REC_CALLCHAIN_DEFERRED};
 	memset(sc, 0, sizeof(*sc));
 	now = 1000;
 	make_attrs(sc->attrs);
@@ -1060,6 +1060,76 @@ static void test_open_path(void)
 	free(buf);
 }
 
+/* The counting pass (no_decode) sees the same records, samples per event and times. */
+static void test_no_decode_counts(void)
+{
+	struct pfs_w_opts o = {.swap = true, .pipe = true, .compressed = true, .chunk = 120};
+	static struct scen sc;
+	struct pfs_reader_opts ro[2] = {{.no_decode = false}, {.no_decode = true}};
+	struct pfs_stats st[2];
+	uint64_t samples[2][3];
+	size_t len;
+	uint8_t *buf;
+	small_scenario = true;
+	buf = build(&sc, &o, &len);
+	small_scenario = false;
+	for (int k = 0; k < 2; k++) {
+		struct pfs_reader *r;
+		struct pfs_err err;
+		struct pfs_record rec;
+		int rc;
+		T_EQ(pfs_reader_open_mem(&r, buf, len, &ro[k], &err), 0);
+		while ((rc = pfs_reader_next(r, &rec, &err)) == 1)
+			;
+		T_EQ(rc, 0);
+		st[k] = *pfs_reader_stats(r);
+		for (size_t i = 0; i < 3; i++)
+			samples[k][i] = pfs_reader_attr(r, i)->n_samples;
+		pfs_reader_close(r);
+	}
+	for (uint32_t t = 0; t < PFS_REC_MAX; t++)
+		T_EQ(st[1].records[t], st[0].records[t]);
+	T_EQ(st[1].total, st[0].total);
+	T_EQ(st[1].first_time, st[0].first_time);
+	T_EQ(st[1].last_time, st[0].last_time);
+	T_EQ(st[1].lost_samples, st[0].lost_samples);
+	for (size_t i = 0; i < 3; i++)
+		T_EQ(samples[1][i], samples[0][i]);
+	T_EQ(samples[0][0], 2);
+	T_EQ(samples[0][1], 3);
+	free(buf);
+}
+
+/* Without EVENT_DESC a pipe names its events by EVENT_UPDATE records, as perf writes them. */
+static void test_pipe_names_from_event_update(void)
+{
+	struct pfs_w_opts o = {.pipe = true};
+	static struct scen sc;
+	struct pfs_reader *r;
+	struct pfs_err err;
+	struct pfs_record rec;
+	struct pfs_w *w;
+	uint8_t *buf;
+	size_t len;
+	int rc;
+	memset(&sc, 0, sizeof(sc));
+	make_attrs(sc.attrs);
+	make_info(&sc.info);
+	sc.info.features[0] &= ~(1ull << 12);
+	w = pfs_w_new(&o, sc.attrs, 3, &sc.info);
+	pfs_w_finished_round(w);
+	buf = pfs_w_finish(w, &len, NULL);
+	T_EQ(pfs_reader_open_mem(&r, buf, len, NULL, &err), 0);
+	while ((rc = pfs_reader_next(r, &rec, &err)) == 1)
+		;
+	T_EQ(rc, 0);
+	for (size_t i = 0; i < 3; i++)
+		T_STREQ(pfs_reader_attr(r, i)->name, sc.attrs[i].name);
+	T_EQ(pfs_reader_stats(r)->records[PFS_REC_EVENT_UPDATE], 3);
+	pfs_reader_close(r);
+	free(buf);
+}
+
 /* ---- attr sizes and the flag bitfield ---- */
 
 static void attr_sizes(bool swap, bool pipe)
@@ -1718,37 +1788,39 @@ static void test_record_size_below_header(void)
 int main(int argc, char **argv)
 {
 	static const struct t_case cases[] = {
-	    T_CASE(roundtrip_le_file),
-	    T_CASE(roundtrip_be_file),
-	    T_CASE(roundtrip_le_pipe),
-	    T_CASE(roundtrip_be_pipe),
-	    T_CASE(roundtrip_le_file_zstd),
-	    T_CASE(roundtrip_be_file_zstd),
-	    T_CASE(roundtrip_le_pipe_zstd),
-	    T_CASE(roundtrip_be_pipe_zstd),
-	    T_CASE(roundtrip_le_file_zstd2),
-	    T_CASE(roundtrip_be_pipe_zstd2),
-	    T_CASE(open_path),
-	    T_CASE(attr_sizes_le),
-	    T_CASE(attr_sizes_be),
-	    T_CASE(attr_sizes_pipe_be),
-	    T_CASE(finished_round_order),
-	    T_CASE(round_violation_counted),
-	    T_CASE(ids_to_attrs),
-	    T_CASE(data_size_zero),
-	    T_CASE(truncated_last_record_file),
-	    T_CASE(truncated_last_record_pipe),
-	    T_CASE(truncated_compressed),
-	    T_CASE(data_past_eof),
-	    T_CASE(unknown_features),
-	    T_CASE(bad_headers),
-	    T_CASE(bad_sections_are_diagnostics),
-	    T_CASE(record_size_below_header),
-	    T_CASE(bitmap_from_32bit_writer),
-	    T_CASE(damaged_le_file),
-	    T_CASE(damaged_be_pipe),
-	    T_CASE(damaged_le_pipe_zstd),
-	    T_CASE(damaged_be_file_zstd),
+		T_CASE(roundtrip_le_file),
+		T_CASE(roundtrip_be_file),
+		T_CASE(roundtrip_le_pipe),
+		T_CASE(roundtrip_be_pipe),
+		T_CASE(roundtrip_le_file_zstd),
+		T_CASE(roundtrip_be_file_zstd),
+		T_CASE(roundtrip_le_pipe_zstd),
+		T_CASE(roundtrip_be_pipe_zstd),
+		T_CASE(roundtrip_le_file_zstd2),
+		T_CASE(roundtrip_be_pipe_zstd2),
+		T_CASE(open_path),
+		T_CASE(no_decode_counts),
+		T_CASE(pipe_names_from_event_update),
+		T_CASE(attr_sizes_le),
+		T_CASE(attr_sizes_be),
+		T_CASE(attr_sizes_pipe_be),
+		T_CASE(finished_round_order),
+		T_CASE(round_violation_counted),
+		T_CASE(ids_to_attrs),
+		T_CASE(data_size_zero),
+		T_CASE(truncated_last_record_file),
+		T_CASE(truncated_last_record_pipe),
+		T_CASE(truncated_compressed),
+		T_CASE(data_past_eof),
+		T_CASE(unknown_features),
+		T_CASE(bad_headers),
+		T_CASE(bad_sections_are_diagnostics),
+		T_CASE(record_size_below_header),
+		T_CASE(bitmap_from_32bit_writer),
+		T_CASE(damaged_le_file),
+		T_CASE(damaged_be_pipe),
+		T_CASE(damaged_le_pipe_zstd),
+		T_CASE(damaged_be_file_zstd),
 	};
 	return t_main(argc, argv, "perfdata", cases, sizeof(cases) / sizeof(cases[0]));
 }
