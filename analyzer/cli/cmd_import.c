@@ -32,25 +32,25 @@
 #endif
 
 const char cmd_import_usage[] =
-	"usage: perfsight import INPUT... -o DB [--label NAME] [--replace]\n"
-	"\n"
-	"Adds each INPUT to the SQLite database DB (created when missing) as one capture:\n"
-	"a perf.data file (file or pipe mode), a pyinstrument session, JSON or HTML file, a\n"
-	"speedscope file, a folded-stacks file, or a directory of per-request pyinstrument dumps\n"
-	"(merged into one capture). Each capture is written in one transaction: an import that\n"
-	"fails or is killed leaves DB exactly as it was. docs/schema.md describes the tables and\n"
-	"views; open DB with sqlite3, Datasette or pandas.\n"
-	"\n"
-	"  -o, --output DB  the database\n"
-	"  --label NAME     the capture's name in DB (one INPUT only); default: INPUT as given\n"
-	"  --replace        replace a capture of the same content or label instead of refusing\n"
-	"\n"
-	"On a terminal a progress line (bytes, samples, rate, ETA) is drawn on standard error.\n"
-	"A one-paragraph summary per capture goes to standard output.\n"
-	"\n"
-	"exit status: 0 ok, 1 imported with data-dropping diagnostics, 2 usage, 3 bad input\n"
-	"(nothing of it imported), 4 database error (DB unchanged by the failed capture)\n"
-	"example: perfsight import fixtures/py312-threads-fp/perf.data -o runs.db --label fp\n";
+    "usage: perfsight import INPUT... -o DB [--label NAME] [--replace]\n"
+    "\n"
+    "Adds each INPUT to the SQLite database DB (created when missing) as one capture:\n"
+    "a perf.data file (file or pipe mode), a pyinstrument session, JSON or HTML file, a\n"
+    "speedscope file, a folded-stacks file, or a directory of per-request pyinstrument dumps\n"
+    "(merged into one capture). Each capture is written in one transaction: an import that\n"
+    "fails or is killed leaves DB exactly as it was. docs/schema.md describes the tables and\n"
+    "views; open DB with sqlite3, Datasette or pandas.\n"
+    "\n"
+    "  -o, --output DB  the database\n"
+    "  --label NAME     the capture's name in DB (one INPUT only); default: INPUT as given\n"
+    "  --replace        replace a capture of the same content or label instead of refusing\n"
+    "\n"
+    "On a terminal a progress line (bytes, samples, rate, ETA) is drawn on standard error.\n"
+    "A one-paragraph summary per capture goes to standard output.\n"
+    "\n"
+    "exit status: 0 ok, 1 imported with data-dropping diagnostics, 2 usage, 3 bad input\n"
+    "(nothing of it imported), 4 database error (DB unchanged by the failed capture)\n"
+    "example: perfsight import fixtures/py312-threads-fp/perf.data -o runs.db --label fp\n";
 
 enum input_kind { IN_PERF, IN_PYPROF };
 
@@ -58,7 +58,7 @@ struct progress {
 	struct pfs_store *st;
 	struct pfs_profile *prof;
 	const char *path; /* input, for the bytes-done figure */
-	uint64_t size;    /* 0: unknown (a directory, a pipe) */
+	uint64_t size;	  /* 0: unknown (a directory, a pipe) */
 	bool tty;
 	uint64_t samples, unresolved;
 	uint64_t first_time, last_time; /* over rows that carry one; 0: none yet */
@@ -140,7 +140,7 @@ static int progress_cb(void *payload, const struct pfs_sample_row *row)
 		p->last_time = row->time;
 	if (row->path) {
 		const struct pfs_frame *f =
-			pfs_profile_frameget(p->prof, pfs_profile_pathget(p->prof, row->path)->frame);
+		    pfs_profile_frameget(p->prof, pfs_profile_pathget(p->prof, row->path)->frame);
 		p->unresolved += f->kind == PFS_FK_UNKNOWN;
 	} else {
 		p->unresolved++;
@@ -314,9 +314,10 @@ static int read_perf_meta(const char *path, struct perf_meta *pm, struct pfs_err
 	if (in->has_sample_time && in->last_sample_time >= in->first_sample_time) {
 		pm->m.duration = (double)(in->last_sample_time - in->first_sample_time) / 1e9;
 		if (in->has_clock_data)
-			pm->m.start_time = ((double)in->wall_clock_ns +
-					    ((double)in->first_sample_time - (double)in->clockid_time_ns)) /
-					   1e9;
+			pm->m.start_time =
+			    ((double)in->wall_clock_ns +
+			     ((double)in->first_sample_time - (double)in->clockid_time_ns)) /
+			    1e9;
 	}
 	return 0;
 }
@@ -437,7 +438,7 @@ static int import_one(struct pfs_store *st, const char *path, const char *label,
 		rc = pfs_pyprof_load(path, &po, prof, progress_cb, &pr, &pym, diag, err);
 		if (!rc) {
 			struct pfs_capture_meta up = {.start_time = NAN, .duration = NAN};
-			up.weight_unit = pym.unit == PFS_PYPROF_SECONDS   ? "seconds"
+			up.weight_unit = pym.unit == PFS_PYPROF_SECONDS	  ? "seconds"
 					 : pym.unit == PFS_PYPROF_SAMPLES ? "samples"
 									  : "mixed";
 			if (pym.n_caps == 1) {
@@ -445,8 +446,8 @@ static int import_one(struct pfs_store *st, const char *path, const char *label,
 				up.start_time = pym.caps[0].start_time;
 				up.duration = pym.caps[0].duration;
 				if (pym.caps[0].program)
-					up.cmdline = pfs_profile_strget(prof, pym.caps[0].program,
-									NULL);
+					up.cmdline =
+					    pfs_profile_strget(prof, pym.caps[0].program, NULL);
 			}
 			*input_err = false;
 			rc = pfs_store_update_capture(st, &up, err);
@@ -463,7 +464,8 @@ static int import_one(struct pfs_store *st, const char *path, const char *label,
 		goto abort;
 	}
 	*input_err = false;
-	if ((rc = pfs_store_put_diags(st, diag, err)) || (rc = pfs_store_end_capture(st, prof, err)))
+	if ((rc = pfs_store_put_diags(st, diag, err)) ||
+	    (rc = pfs_store_end_capture(st, prof, err)))
 		goto out;
 	res->samples = pr.samples;
 	res->unresolved = pr.unresolved;
@@ -539,8 +541,8 @@ int cmd_import(int argc, char **argv)
 			while (++i < argc)
 				inputs[n_in++] = argv[i];
 		else if (argv[i][0] == '-' && argv[i][1])
-			exit_rc = cli_usage_error(self, "unknown option or missing value '%s'",
-						  argv[i]);
+			exit_rc =
+			    cli_usage_error(self, "unknown option or missing value '%s'", argv[i]);
 		else
 			inputs[n_in++] = argv[i];
 		if (exit_rc)
@@ -555,7 +557,8 @@ int cmd_import(int argc, char **argv)
 		goto out;
 	}
 	if (label && n_in > 1) {
-		exit_rc = cli_usage_error(self, "--label names one capture; %zu inputs given", n_in);
+		exit_rc =
+		    cli_usage_error(self, "--label names one capture; %zu inputs given", n_in);
 		goto out;
 	}
 	/* A file size limit must be an error SQLite rolls back, not a signal that kills us. */

@@ -19,143 +19,141 @@
 #define PFS_STORE_APP_ID 0x70667331 /* "pfs1" */
 
 static const char schema_sql[] =
-	"CREATE TABLE captures(\n"
-	"  id INTEGER PRIMARY KEY,\n"
-	"  label TEXT NOT NULL UNIQUE,\n"
-	"  source TEXT,\n"
-	"  content_hash TEXT NOT NULL UNIQUE,\n"
-	"  kind TEXT NOT NULL,\n"
-	"  host TEXT, os_release TEXT, perf_version TEXT, cmdline TEXT,\n"
-	"  start_time REAL, duration REAL, cpus INTEGER,\n"
-	"  tool_version TEXT NOT NULL,\n"
-	"  imported_at TEXT NOT NULL,\n"
-	"  weight_unit TEXT NOT NULL CHECK (weight_unit IN ('samples', 'seconds', 'mixed')),\n"
-	"  string_base INTEGER NOT NULL, n_strings INTEGER NOT NULL DEFAULT 0,\n"
-	"  frame_base INTEGER NOT NULL, n_frames INTEGER NOT NULL DEFAULT 0,\n"
-	"  path_base INTEGER NOT NULL, n_paths INTEGER NOT NULL DEFAULT 0,\n"
-	"  event_base INTEGER NOT NULL,\n"
-	"  sample_first INTEGER, sample_last INTEGER, n_samples INTEGER NOT NULL DEFAULT 0\n"
-	");\n"
-	"CREATE TABLE frame_kinds(id INTEGER PRIMARY KEY, name TEXT NOT NULL);\n"
-	"INSERT INTO frame_kinds VALUES (0, 'unknown'), (1, 'native'), (2, 'kernel'),\n"
-	"  (3, 'python'), (4, 'jit'), (5, 'pyinstrument'), (6, 'pseudo');\n"
-	"CREATE TABLE strings(id INTEGER PRIMARY KEY, capture INTEGER NOT NULL, text TEXT NOT NULL);\n"
-	"CREATE TABLE events(id INTEGER PRIMARY KEY, capture INTEGER NOT NULL, name TEXT NOT NULL,\n"
-	"  sampling INTEGER NOT NULL, samples INTEGER NOT NULL);\n"
-	"CREATE TABLE processes(id INTEGER PRIMARY KEY, capture INTEGER NOT NULL,\n"
-	"  pid INTEGER NOT NULL, ppid INTEGER, comm TEXT, cmdline TEXT, start INTEGER, end INTEGER);\n"
-	"CREATE TABLE threads(id INTEGER PRIMARY KEY, capture INTEGER NOT NULL,\n"
-	"  pid INTEGER NOT NULL, tid INTEGER NOT NULL, comm TEXT, start INTEGER, end INTEGER,\n"
-	"  samples INTEGER NOT NULL DEFAULT 0);\n"
-	"CREATE TABLE buildids(capture INTEGER NOT NULL, path TEXT NOT NULL, build_id TEXT NOT NULL);\n"
-	"CREATE TABLE frames(id INTEGER PRIMARY KEY, capture INTEGER NOT NULL,\n"
-	"  name INTEGER NOT NULL, file INTEGER, line INTEGER, dso INTEGER,\n"
-	"  kind INTEGER NOT NULL, inlined INTEGER NOT NULL);\n"
-	"CREATE TABLE paths(id INTEGER PRIMARY KEY, capture INTEGER NOT NULL, parent INTEGER,\n"
-	"  frame INTEGER NOT NULL, depth INTEGER NOT NULL);\n"
-	"CREATE TABLE samples(id INTEGER PRIMARY KEY, capture INTEGER NOT NULL,\n"
-	"  event INTEGER NOT NULL, time INTEGER, thread INTEGER NOT NULL, cpu INTEGER,\n"
-	"  path INTEGER, period INTEGER NOT NULL, weight REAL NOT NULL, comm INTEGER);\n"
-	"CREATE TABLE offcpu(id INTEGER PRIMARY KEY, capture INTEGER NOT NULL,\n"
-	"  thread INTEGER NOT NULL, t_out INTEGER NOT NULL, t_in INTEGER NOT NULL, state TEXT,\n"
-	"  path INTEGER);\n"
-	"CREATE TABLE probes(id INTEGER PRIMARY KEY, capture INTEGER NOT NULL,\n"
-	"  event INTEGER NOT NULL, time INTEGER, thread INTEGER NOT NULL, cpu INTEGER,\n"
-	"  path INTEGER, fields TEXT);\n"
-	"CREATE TABLE diagnostics(capture INTEGER NOT NULL, code TEXT NOT NULL,\n"
-	"  severity TEXT NOT NULL, count INTEGER NOT NULL, first_offset INTEGER,\n"
-	"  message TEXT NOT NULL);\n"
-	"CREATE TABLE summaries(capture INTEGER PRIMARY KEY, json TEXT NOT NULL);\n"
-	"CREATE TABLE gc_functions(name TEXT PRIMARY KEY);\n"
-	"INSERT INTO gc_functions VALUES ('collect'), ('collect_with_callback'),\n"
-	"  ('collect_generations'), ('gc_collect_main'), ('gc_collect_with_callback'),\n"
-	"  ('gc_collect_generations'), ('gc_collect_internal'), ('gc_collect_region'),\n"
-	"  ('gc_collect_young'), ('gc_collect_increment');\n"
-	/* Views: readable frames first, the others build on it. */
-	"CREATE VIEW frames_text AS\n"
-	"  SELECT f.id, f.capture, n.text AS function, fl.text AS file, f.line, d.text AS dso,\n"
-	"    k.name AS kind, f.inlined\n"
-	"  FROM frames f JOIN strings n ON n.id = f.name JOIN frame_kinds k ON k.id = f.kind\n"
-	"  LEFT JOIN strings fl ON fl.id = f.file LEFT JOIN strings d ON d.id = f.dso;\n"
-	"CREATE VIEW dsos AS\n"
-	"  SELECT DISTINCT f.capture, d.text AS path, b.build_id\n"
-	"  FROM frames f JOIN strings d ON d.id = f.dso\n"
-	"  LEFT JOIN buildids b ON b.capture = f.capture AND b.path = d.text;\n"
-	"CREATE VIEW top_self AS\n"
-	"  SELECT s.capture, e.name AS event, n.text AS function, count(*) AS samples,\n"
-	"    sum(s.weight) AS weight\n"
-	"  FROM samples s JOIN events e ON e.id = s.event JOIN paths p ON p.id = s.path\n"
-	"  JOIN frames f ON f.id = p.frame JOIN strings n ON n.id = f.name\n"
-	"  GROUP BY s.capture, s.event, f.name;\n"
-	"CREATE VIEW top_total AS\n"
-	"  WITH RECURSIVE\n"
-	"  leaf(capture, event, path, samples, weight) AS (\n"
-	"    SELECT capture, event, path, count(*), sum(weight) FROM samples\n"
-	"    WHERE path IS NOT NULL GROUP BY capture, event, path),\n"
-	"  anc(leaf, node) AS (\n"
-	"    SELECT DISTINCT path, path FROM leaf\n"
-	"    UNION ALL\n"
-	"    SELECT a.leaf, p.parent FROM anc a JOIN paths p ON p.id = a.node\n"
-	"    WHERE p.parent IS NOT NULL),\n"
-	"  fn(leaf, name) AS (\n"
-	"    SELECT DISTINCT a.leaf, f.name FROM anc a JOIN paths p ON p.id = a.node\n"
-	"    JOIN frames f ON f.id = p.frame)\n"
-	"  SELECT l.capture, e.name AS event, n.text AS function, sum(l.samples) AS samples,\n"
-	"    sum(l.weight) AS weight\n"
-	"  FROM fn JOIN leaf l ON l.path = fn.leaf JOIN events e ON e.id = l.event\n"
-	"  JOIN strings n ON n.id = fn.name\n"
-	"  GROUP BY l.capture, l.event, fn.name;\n"
-	"CREATE VIEW thread_cpu AS\n"
-	"  SELECT s.capture, e.name AS event, t.pid, t.tid, t.comm, count(*) AS samples,\n"
-	"    sum(s.weight) AS weight,\n"
-	"    100.0 * sum(s.weight) / sum(sum(s.weight)) OVER (PARTITION BY s.capture, s.event)\n"
-	"      AS percent\n"
-	"  FROM samples s JOIN events e ON e.id = s.event JOIN threads t ON t.id = s.thread\n"
-	"  GROUP BY s.capture, s.event, s.thread;\n"
-	"CREATE VIEW folded AS\n"
-	"  WITH RECURSIVE stack(id, text) AS (\n"
-	"    SELECT p.id, replace(replace(n.text, char(10), ' '), char(13), ' ')\n"
-	"    FROM paths p JOIN frames f ON f.id = p.frame JOIN strings n ON n.id = f.name\n"
-	"    WHERE p.parent IS NULL\n"
-	"    UNION ALL\n"
-	"    SELECT p.id, stack.text || ';' || replace(replace(n.text, char(10), ' '), char(13), ' ')\n"
-	"    FROM stack JOIN paths p ON p.parent = stack.id JOIN frames f ON f.id = p.frame\n"
-	"    JOIN strings n ON n.id = f.name)\n"
-	"  SELECT s.capture, e.name AS event,\n"
-	"    replace(replace(coalesce(c.text, t.comm, '[unknown]'), char(10), ' '), char(13), ' ')\n"
-	"      || coalesce(';' || stack.text, '') AS stack,\n"
-	"    count(*) AS samples, sum(s.period) AS period, sum(s.weight) AS weight\n"
-	"  FROM samples s JOIN events e ON e.id = s.event JOIN threads t ON t.id = s.thread\n"
-	"  LEFT JOIN strings c ON c.id = s.comm LEFT JOIN stack ON stack.id = s.path\n"
-	"  GROUP BY s.capture, s.event, 3;\n"
-	"CREATE VIEW gc_share AS\n"
-	"  WITH RECURSIVE gc_path(id) AS (\n"
-	"    SELECT p.id FROM paths p JOIN frames f ON f.id = p.frame\n"
-	"    JOIN strings n ON n.id = f.name JOIN strings d ON d.id = f.dso\n"
-	"    WHERE d.text GLOB '*python*' AND EXISTS (SELECT 1 FROM gc_functions g\n"
-	"      WHERE n.text = g.name OR n.text GLOB g.name || '.*')\n"
-	"    UNION\n"
-	"    SELECT p.id FROM gc_path JOIN paths p ON p.parent = gc_path.id)\n"
-	"  SELECT s.capture, e.name AS event, t.pid, pr.comm, count(*) AS samples,\n"
-	"    count(g.id) AS gc_samples, 100.0 * count(g.id) / count(*) AS gc_percent\n"
-	"  FROM samples s JOIN events e ON e.id = s.event JOIN threads t ON t.id = s.thread\n"
-	"  LEFT JOIN processes pr ON pr.capture = s.capture AND pr.pid = t.pid\n"
-	"  LEFT JOIN gc_path g ON g.id = s.path\n"
-	"  WHERE e.sampling\n"
-	"  GROUP BY s.capture, s.event, t.pid;\n";
+    "CREATE TABLE captures(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  label TEXT NOT NULL UNIQUE,\n"
+    "  source TEXT,\n"
+    "  content_hash TEXT NOT NULL UNIQUE,\n"
+    "  kind TEXT NOT NULL,\n"
+    "  host TEXT, os_release TEXT, perf_version TEXT, cmdline TEXT,\n"
+    "  start_time REAL, duration REAL, cpus INTEGER,\n"
+    "  tool_version TEXT NOT NULL,\n"
+    "  imported_at TEXT NOT NULL,\n"
+    "  weight_unit TEXT NOT NULL CHECK (weight_unit IN ('samples', 'seconds', 'mixed')),\n"
+    "  string_base INTEGER NOT NULL, n_strings INTEGER NOT NULL DEFAULT 0,\n"
+    "  frame_base INTEGER NOT NULL, n_frames INTEGER NOT NULL DEFAULT 0,\n"
+    "  path_base INTEGER NOT NULL, n_paths INTEGER NOT NULL DEFAULT 0,\n"
+    "  event_base INTEGER NOT NULL,\n"
+    "  sample_first INTEGER, sample_last INTEGER, n_samples INTEGER NOT NULL DEFAULT 0\n"
+    ");\n"
+    "CREATE TABLE frame_kinds(id INTEGER PRIMARY KEY, name TEXT NOT NULL);\n"
+    "INSERT INTO frame_kinds VALUES (0, 'unknown'), (1, 'native'), (2, 'kernel'),\n"
+    "  (3, 'python'), (4, 'jit'), (5, 'pyinstrument'), (6, 'pseudo');\n"
+    "CREATE TABLE strings(id INTEGER PRIMARY KEY, capture INTEGER NOT NULL, text TEXT NOT NULL);\n"
+    "CREATE TABLE events(id INTEGER PRIMARY KEY, capture INTEGER NOT NULL, name TEXT NOT NULL,\n"
+    "  sampling INTEGER NOT NULL, samples INTEGER NOT NULL);\n"
+    "CREATE TABLE processes(id INTEGER PRIMARY KEY, capture INTEGER NOT NULL,\n"
+    "  pid INTEGER NOT NULL, ppid INTEGER, comm TEXT, cmdline TEXT, start INTEGER, end INTEGER);\n"
+    "CREATE TABLE threads(id INTEGER PRIMARY KEY, capture INTEGER NOT NULL,\n"
+    "  pid INTEGER NOT NULL, tid INTEGER NOT NULL, comm TEXT, start INTEGER, end INTEGER,\n"
+    "  samples INTEGER NOT NULL DEFAULT 0);\n"
+    "CREATE TABLE buildids(capture INTEGER NOT NULL, path TEXT NOT NULL, build_id TEXT NOT NULL);\n"
+    "CREATE TABLE frames(id INTEGER PRIMARY KEY, capture INTEGER NOT NULL,\n"
+    "  name INTEGER NOT NULL, file INTEGER, line INTEGER, dso INTEGER,\n"
+    "  kind INTEGER NOT NULL, inlined INTEGER NOT NULL);\n"
+    "CREATE TABLE paths(id INTEGER PRIMARY KEY, capture INTEGER NOT NULL, parent INTEGER,\n"
+    "  frame INTEGER NOT NULL, depth INTEGER NOT NULL);\n"
+    "CREATE TABLE samples(id INTEGER PRIMARY KEY, capture INTEGER NOT NULL,\n"
+    "  event INTEGER NOT NULL, time INTEGER, thread INTEGER NOT NULL, cpu INTEGER,\n"
+    "  path INTEGER, period INTEGER NOT NULL, weight REAL NOT NULL, comm INTEGER);\n"
+    "CREATE TABLE offcpu(id INTEGER PRIMARY KEY, capture INTEGER NOT NULL,\n"
+    "  thread INTEGER NOT NULL, t_out INTEGER NOT NULL, t_in INTEGER NOT NULL, state TEXT,\n"
+    "  path INTEGER);\n"
+    "CREATE TABLE probes(id INTEGER PRIMARY KEY, capture INTEGER NOT NULL,\n"
+    "  event INTEGER NOT NULL, time INTEGER, thread INTEGER NOT NULL, cpu INTEGER,\n"
+    "  path INTEGER, fields TEXT);\n"
+    "CREATE TABLE diagnostics(capture INTEGER NOT NULL, code TEXT NOT NULL,\n"
+    "  severity TEXT NOT NULL, count INTEGER NOT NULL, first_offset INTEGER,\n"
+    "  message TEXT NOT NULL);\n"
+    "CREATE TABLE summaries(capture INTEGER PRIMARY KEY, json TEXT NOT NULL);\n"
+    "CREATE TABLE gc_functions(name TEXT PRIMARY KEY);\n"
+    "INSERT INTO gc_functions VALUES ('collect'), ('collect_with_callback'),\n"
+    "  ('collect_generations'), ('gc_collect_main'), ('gc_collect_with_callback'),\n"
+    "  ('gc_collect_generations'), ('gc_collect_internal'), ('gc_collect_region'),\n"
+    "  ('gc_collect_young'), ('gc_collect_increment');\n"
+    /* Views: readable frames first, the others build on it. */
+    "CREATE VIEW frames_text AS\n"
+    "  SELECT f.id, f.capture, n.text AS function, fl.text AS file, f.line, d.text AS dso,\n"
+    "    k.name AS kind, f.inlined\n"
+    "  FROM frames f JOIN strings n ON n.id = f.name JOIN frame_kinds k ON k.id = f.kind\n"
+    "  LEFT JOIN strings fl ON fl.id = f.file LEFT JOIN strings d ON d.id = f.dso;\n"
+    "CREATE VIEW dsos AS\n"
+    "  SELECT DISTINCT f.capture, d.text AS path, b.build_id\n"
+    "  FROM frames f JOIN strings d ON d.id = f.dso\n"
+    "  LEFT JOIN buildids b ON b.capture = f.capture AND b.path = d.text;\n"
+    "CREATE VIEW top_self AS\n"
+    "  SELECT s.capture, e.name AS event, n.text AS function, count(*) AS samples,\n"
+    "    sum(s.weight) AS weight\n"
+    "  FROM samples s JOIN events e ON e.id = s.event JOIN paths p ON p.id = s.path\n"
+    "  JOIN frames f ON f.id = p.frame JOIN strings n ON n.id = f.name\n"
+    "  GROUP BY s.capture, s.event, f.name;\n"
+    "CREATE VIEW top_total AS\n"
+    "  WITH RECURSIVE\n"
+    "  leaf(capture, event, path, samples, weight) AS (\n"
+    "    SELECT capture, event, path, count(*), sum(weight) FROM samples\n"
+    "    WHERE path IS NOT NULL GROUP BY capture, event, path),\n"
+    "  anc(leaf, node) AS (\n"
+    "    SELECT DISTINCT path, path FROM leaf\n"
+    "    UNION ALL\n"
+    "    SELECT a.leaf, p.parent FROM anc a JOIN paths p ON p.id = a.node\n"
+    "    WHERE p.parent IS NOT NULL),\n"
+    "  fn(leaf, name) AS (\n"
+    "    SELECT DISTINCT a.leaf, f.name FROM anc a JOIN paths p ON p.id = a.node\n"
+    "    JOIN frames f ON f.id = p.frame)\n"
+    "  SELECT l.capture, e.name AS event, n.text AS function, sum(l.samples) AS samples,\n"
+    "    sum(l.weight) AS weight\n"
+    "  FROM fn JOIN leaf l ON l.path = fn.leaf JOIN events e ON e.id = l.event\n"
+    "  JOIN strings n ON n.id = fn.name\n"
+    "  GROUP BY l.capture, l.event, fn.name;\n"
+    "CREATE VIEW thread_cpu AS\n"
+    "  SELECT s.capture, e.name AS event, t.pid, t.tid, t.comm, count(*) AS samples,\n"
+    "    sum(s.weight) AS weight,\n"
+    "    100.0 * sum(s.weight) / sum(sum(s.weight)) OVER (PARTITION BY s.capture, s.event)\n"
+    "      AS percent\n"
+    "  FROM samples s JOIN events e ON e.id = s.event JOIN threads t ON t.id = s.thread\n"
+    "  GROUP BY s.capture, s.event, s.thread;\n"
+    "CREATE VIEW folded AS\n"
+    "  WITH RECURSIVE stack(id, text) AS (\n"
+    "    SELECT p.id, replace(replace(n.text, char(10), ' '), char(13), ' ')\n"
+    "    FROM paths p JOIN frames f ON f.id = p.frame JOIN strings n ON n.id = f.name\n"
+    "    WHERE p.parent IS NULL\n"
+    "    UNION ALL\n"
+    "    SELECT p.id, stack.text || ';' || replace(replace(n.text, char(10), ' '), char(13), ' ')\n"
+    "    FROM stack JOIN paths p ON p.parent = stack.id JOIN frames f ON f.id = p.frame\n"
+    "    JOIN strings n ON n.id = f.name)\n"
+    "  SELECT s.capture, e.name AS event,\n"
+    "    replace(replace(coalesce(c.text, t.comm, '[unknown]'), char(10), ' '), char(13), ' ')\n"
+    "      || coalesce(';' || stack.text, '') AS stack,\n"
+    "    count(*) AS samples, sum(s.period) AS period, sum(s.weight) AS weight\n"
+    "  FROM samples s JOIN events e ON e.id = s.event JOIN threads t ON t.id = s.thread\n"
+    "  LEFT JOIN strings c ON c.id = s.comm LEFT JOIN stack ON stack.id = s.path\n"
+    "  GROUP BY s.capture, s.event, 3;\n"
+    "CREATE VIEW gc_share AS\n"
+    "  WITH RECURSIVE gc_path(id) AS (\n"
+    "    SELECT p.id FROM paths p JOIN frames f ON f.id = p.frame\n"
+    "    JOIN strings n ON n.id = f.name JOIN strings d ON d.id = f.dso\n"
+    "    WHERE d.text GLOB '*python*' AND EXISTS (SELECT 1 FROM gc_functions g\n"
+    "      WHERE n.text = g.name OR n.text GLOB g.name || '.*')\n"
+    "    UNION\n"
+    "    SELECT p.id FROM gc_path JOIN paths p ON p.parent = gc_path.id)\n"
+    "  SELECT s.capture, e.name AS event, t.pid, pr.comm, count(*) AS samples,\n"
+    "    count(g.id) AS gc_samples, 100.0 * count(g.id) / count(*) AS gc_percent\n"
+    "  FROM samples s JOIN events e ON e.id = s.event JOIN threads t ON t.id = s.thread\n"
+    "  LEFT JOIN processes pr ON pr.capture = s.capture AND pr.pid = t.pid\n"
+    "  LEFT JOIN gc_path g ON g.id = s.path\n"
+    "  WHERE e.sampling\n"
+    "  GROUP BY s.capture, s.event, t.pid;\n";
 
 /* Built after the first capture's rows are in (cheaper than maintaining them row by row). */
 static const char index_sql[] =
-	"CREATE INDEX IF NOT EXISTS paths_parent ON paths(parent);\n"
-	"CREATE INDEX IF NOT EXISTS strings_capture ON strings(capture);\n"
-	"CREATE INDEX IF NOT EXISTS events_capture ON events(capture);\n"
-	"CREATE INDEX IF NOT EXISTS threads_capture ON threads(capture, pid, tid);\n"
-	"CREATE INDEX IF NOT EXISTS processes_capture ON processes(capture, pid);\n"
-	"CREATE INDEX IF NOT EXISTS frames_capture ON frames(capture);\n"
-	"CREATE INDEX IF NOT EXISTS offcpu_capture ON offcpu(capture, thread);\n"
-	"CREATE INDEX IF NOT EXISTS probes_capture ON probes(capture, event);\n"
-	"CREATE INDEX IF NOT EXISTS diagnostics_capture ON diagnostics(capture);\n"
-	"CREATE INDEX IF NOT EXISTS buildids_capture ON buildids(capture);\n";
+    "CREATE INDEX IF NOT EXISTS paths_parent ON paths(parent);\n"
+    "CREATE INDEX IF NOT EXISTS events_capture ON events(capture);\n"
+    "CREATE INDEX IF NOT EXISTS threads_capture ON threads(capture, pid, tid);\n"
+    "CREATE INDEX IF NOT EXISTS processes_capture ON processes(capture, pid);\n"
+    "CREATE INDEX IF NOT EXISTS offcpu_capture ON offcpu(capture, thread);\n"
+    "CREATE INDEX IF NOT EXISTS probes_capture ON probes(capture, event);\n"
+    "CREATE INDEX IF NOT EXISTS diagnostics_capture ON diagnostics(capture);\n"
+    "CREATE INDEX IF NOT EXISTS buildids_capture ON buildids(capture);\n";
 
 /* (pid, tid) -> thread id, open addressing; grows with threads only. */
 struct tmap_slot {
@@ -172,6 +170,11 @@ struct pfs_store {
 	sqlite3_stmt *ins_sample, *ins_offcpu, *ins_probe;
 	struct tmap_slot *tmap;
 	size_t tmap_n, tmap_cap;
+	/* profile string id -> store string number (1-based, 0: not used yet): only strings
+	 * something refers to are written (a profile also holds every kernel symbol name) */
+	uint32_t *smap;
+	size_t smap_cap;
+	uint32_t n_strs;
 	struct pfs_err sink_err;
 };
 
@@ -182,8 +185,8 @@ static int db_err(struct pfs_store *st, struct pfs_err *err, const char *what)
 	int code = sqlite3_extended_errcode(st->db);
 	const char *msg = sqlite3_errmsg(st->db);
 	if ((code & 0xff) == SQLITE_NOTADB)
-		return pfs_err_set(err, PFS_EUNSUPP, PFS_NO_OFF,
-				   "not a perfsight database (%s)", msg);
+		return pfs_err_set(err, PFS_EUNSUPP, PFS_NO_OFF, "not a perfsight database (%s)",
+				   msg);
 	if ((code & 0xff) == SQLITE_BUSY)
 		return pfs_err_set(err, PFS_EDB, PFS_NO_OFF,
 				   "%s: database is locked by another process (%s)", what, msg);
@@ -194,8 +197,7 @@ static int db_err(struct pfs_store *st, struct pfs_err *err, const char *what)
 				   what, msg);
 	if (sqlite3_system_errno(st->db) && (code & 0xff) == SQLITE_IOERR) {
 		int e = sqlite3_system_errno(st->db);
-		return pfs_err_set(err, PFS_EDB, PFS_NO_OFF, "%s: %s: %s%s", what,
-				   msg, strerror(e),
+		return pfs_err_set(err, PFS_EDB, PFS_NO_OFF, "%s: %s: %s%s", what, msg, strerror(e),
 				   e == EFBIG || e == ENOSPC ? "; the database is unchanged" : "");
 	}
 	return pfs_err_set(err, PFS_EDB, PFS_NO_OFF, "%s: %s", what, msg);
@@ -316,10 +318,10 @@ fail:
 int pfs_store_open(struct pfs_store **out, const char *path, int flags, struct pfs_err *err)
 {
 	struct pfs_store *st = pfs_xcalloc(1, sizeof(*st));
-	int oflags = (flags & PFS_STORE_READONLY) ? SQLITE_OPEN_READONLY
-						  : SQLITE_OPEN_READWRITE |
-							    ((flags & PFS_STORE_CREATE) ? SQLITE_OPEN_CREATE
-											: 0);
+	int oflags =
+	    (flags & PFS_STORE_READONLY)
+		? SQLITE_OPEN_READONLY
+		: SQLITE_OPEN_READWRITE | ((flags & PFS_STORE_CREATE) ? SQLITE_OPEN_CREATE : 0);
 	int rc;
 	*out = NULL;
 	st->path = pfs_xstrdup(path);
@@ -341,7 +343,7 @@ int pfs_store_open(struct pfs_store **out, const char *path, int flags, struct p
 	    (rc = exec(st, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
 		       "cannot set the journal mode", err)))
 		goto fail;
-	if ((rc = exec(st, "PRAGMA cache_size = -32768; PRAGMA temp_store = FILE;",
+	if ((rc = exec(st, "PRAGMA cache_size = -16384; PRAGMA temp_store = FILE;",
 		       "cannot set the cache size", err)))
 		goto fail;
 	*out = st;
@@ -360,6 +362,10 @@ static void finalize_writers(struct pfs_store *st)
 	free(st->tmap);
 	st->tmap = NULL;
 	st->tmap_n = st->tmap_cap = 0;
+	free(st->smap);
+	st->smap = NULL;
+	st->smap_cap = 0;
+	st->n_strs = 0;
 }
 
 void pfs_store_close(struct pfs_store *st)
@@ -420,21 +426,23 @@ static int drop_duplicates(struct pfs_store *st, const struct pfs_capture_meta *
 			   struct pfs_err *err)
 {
 	static const char *const del[] = {
-		"DELETE FROM samples WHERE id BETWEEN (SELECT sample_first FROM captures WHERE "
-		"id = ?1) AND (SELECT sample_last FROM captures WHERE id = ?1)",
-		"DELETE FROM strings WHERE capture = ?1",
-		"DELETE FROM frames WHERE capture = ?1",
-		"DELETE FROM paths WHERE id BETWEEN (SELECT path_base + 1 FROM captures WHERE "
-		"id = ?1) AND (SELECT path_base + n_paths FROM captures WHERE id = ?1)",
-		"DELETE FROM events WHERE capture = ?1",
-		"DELETE FROM threads WHERE capture = ?1",
-		"DELETE FROM processes WHERE capture = ?1",
-		"DELETE FROM buildids WHERE capture = ?1",
-		"DELETE FROM offcpu WHERE capture = ?1",
-		"DELETE FROM probes WHERE capture = ?1",
-		"DELETE FROM diagnostics WHERE capture = ?1",
-		"DELETE FROM summaries WHERE capture = ?1",
-		"DELETE FROM captures WHERE id = ?1",
+	    "DELETE FROM samples WHERE id BETWEEN (SELECT sample_first FROM captures WHERE "
+	    "id = ?1) AND (SELECT sample_last FROM captures WHERE id = ?1)",
+	    "DELETE FROM strings WHERE id BETWEEN (SELECT string_base + 1 FROM captures WHERE "
+	    "id = ?1) AND (SELECT string_base + n_strings FROM captures WHERE id = ?1)",
+	    "DELETE FROM frames WHERE id BETWEEN (SELECT frame_base + 1 FROM captures WHERE "
+	    "id = ?1) AND (SELECT frame_base + n_frames FROM captures WHERE id = ?1)",
+	    "DELETE FROM paths WHERE id BETWEEN (SELECT path_base + 1 FROM captures WHERE "
+	    "id = ?1) AND (SELECT path_base + n_paths FROM captures WHERE id = ?1)",
+	    "DELETE FROM events WHERE capture = ?1",
+	    "DELETE FROM threads WHERE capture = ?1",
+	    "DELETE FROM processes WHERE capture = ?1",
+	    "DELETE FROM buildids WHERE capture = ?1",
+	    "DELETE FROM offcpu WHERE capture = ?1",
+	    "DELETE FROM probes WHERE capture = ?1",
+	    "DELETE FROM diagnostics WHERE capture = ?1",
+	    "DELETE FROM summaries WHERE capture = ?1",
+	    "DELETE FROM captures WHERE id = ?1",
 	};
 	sqlite3_stmt *s;
 	int rc = prepare(st,
@@ -480,8 +488,8 @@ static int drop_duplicates(struct pfs_store *st, const struct pfs_capture_meta *
 	return 0;
 }
 
-int pfs_store_begin_capture(struct pfs_store *st, const struct pfs_capture_meta *meta,
-			    bool replace, int64_t *capture_id, struct pfs_err *err)
+int pfs_store_begin_capture(struct pfs_store *st, const struct pfs_capture_meta *meta, bool replace,
+			    int64_t *capture_id, struct pfs_err *err)
 {
 	sqlite3_stmt *s = NULL;
 	char now[32];
@@ -565,15 +573,16 @@ int pfs_store_update_capture(struct pfs_store *st, const struct pfs_capture_meta
 {
 	sqlite3_stmt *s;
 	int rc = need_capture(st, err);
-	if (rc || (rc = prepare(st,
-				"UPDATE captures SET source = coalesce(?1, source), "
-				"kind = coalesce(?2, kind), host = coalesce(?3, host), "
-				"os_release = coalesce(?4, os_release), "
-				"perf_version = coalesce(?5, perf_version), "
-				"cmdline = coalesce(?6, cmdline), start_time = coalesce(?7, start_time), "
-				"duration = coalesce(?8, duration), cpus = coalesce(?9, cpus), "
-				"weight_unit = coalesce(?10, weight_unit) WHERE id = ?11",
-				&s, err)))
+	if (rc ||
+	    (rc = prepare(st,
+			  "UPDATE captures SET source = coalesce(?1, source), "
+			  "kind = coalesce(?2, kind), host = coalesce(?3, host), "
+			  "os_release = coalesce(?4, os_release), "
+			  "perf_version = coalesce(?5, perf_version), "
+			  "cmdline = coalesce(?6, cmdline), start_time = coalesce(?7, start_time), "
+			  "duration = coalesce(?8, duration), cpus = coalesce(?9, cpus), "
+			  "weight_unit = coalesce(?10, weight_unit) WHERE id = ?11",
+			  &s, err)))
 		return rc;
 	bind_text_or_null(s, 1, meta->source);
 	bind_text_or_null(s, 2, meta->kind);
@@ -589,6 +598,33 @@ int pfs_store_update_capture(struct pfs_store *st, const struct pfs_capture_meta
 	rc = step_done(st, s, "cannot update the capture", err);
 	sqlite3_finalize(s);
 	return rc;
+}
+
+/* The strings.id of profile string id, numbered on first use; 0 stays 0 (NULL). */
+static int64_t str_id(struct pfs_store *st, uint32_t id)
+{
+	if (!id)
+		return 0;
+	if (id >= st->smap_cap) {
+		size_t nc = st->smap_cap ? st->smap_cap : 1024;
+		while (nc <= id)
+			nc *= 2;
+		st->smap = pfs_xreallocarray(st->smap, nc, sizeof(*st->smap));
+		memset(st->smap + st->smap_cap, 0, (nc - st->smap_cap) * sizeof(*st->smap));
+		st->smap_cap = nc;
+	}
+	if (!st->smap[id])
+		st->smap[id] = ++st->n_strs;
+	return st->string_base + st->smap[id];
+}
+
+static void bind_str(struct pfs_store *st, sqlite3_stmt *s, int i, uint32_t id)
+{
+	int64_t v = str_id(st, id);
+	if (v)
+		sqlite3_bind_int64(s, i, v);
+	else
+		sqlite3_bind_null(s, i);
 }
 
 static size_t tmap_hash(uint32_t pid, uint32_t tid)
@@ -608,7 +644,8 @@ static int64_t thread_id(struct pfs_store *st, uint32_t pid, uint32_t tid)
 			struct tmap_slot *o = &st->tmap[j];
 			if (!o->id)
 				continue;
-			for (i = tmap_hash(o->pid, o->tid) & (nc - 1); nv[i].id; i = (i + 1) & (nc - 1))
+			for (i = tmap_hash(o->pid, o->tid) & (nc - 1); nv[i].id;
+			     i = (i + 1) & (nc - 1))
 				;
 			nv[i] = *o;
 		}
@@ -633,8 +670,7 @@ int pfs_store_sample_cb(void *payload, const struct pfs_sample_row *row)
 	sqlite3_stmt *s = st->ins_sample;
 	int64_t id;
 	if (!st->cap)
-		return pfs_err_set(&st->sink_err, PFS_EUSAGE, PFS_NO_OFF,
-				   "no capture is open");
+		return pfs_err_set(&st->sink_err, PFS_EUSAGE, PFS_NO_OFF, "no capture is open");
 	sqlite3_bind_int64(s, 1, st->cap);
 	sqlite3_bind_int64(s, 2, st->event_base + row->event + 1);
 	bind_u64_or_null(s, 3, row->time, 0);
@@ -643,7 +679,7 @@ int pfs_store_sample_cb(void *payload, const struct pfs_sample_row *row)
 	bind_id(s, 6, st->path_base, row->path);
 	sqlite3_bind_int64(s, 7, (int64_t)row->period);
 	sqlite3_bind_double(s, 8, row->weight);
-	bind_id(s, 9, st->string_base, row->comm);
+	bind_str(st, s, 9, row->comm);
 	if (sqlite3_step(s) != SQLITE_DONE) {
 		sqlite3_reset(s);
 		return db_err(st, &st->sink_err, "cannot write a sample");
@@ -750,29 +786,17 @@ static int write_profile(struct pfs_store *st, const struct pfs_profile *p, stru
 	size_t n;
 	int rc;
 
-	if ((rc = prepare(st, "INSERT INTO strings VALUES (?,?,?)", &s, err)))
-		return rc;
-	n = pfs_profile_n_strs(p);
-	for (uint32_t i = 1; i <= n && !rc; i++) {
-		size_t len;
-		const char *t = pfs_profile_strget(p, i, &len);
-		sqlite3_bind_int64(s, 1, st->string_base + i);
-		sqlite3_bind_int64(s, 2, st->cap);
-		sqlite3_bind_text(s, 3, t, (int)len, SQLITE_STATIC);
-		rc = step_done(st, s, "cannot write strings", err);
-	}
-	sqlite3_finalize(s);
-	if (rc || (rc = prepare(st, "INSERT INTO frames VALUES (?,?,?,?,?,?,?,?)", &s, err)))
+	if ((rc = prepare(st, "INSERT INTO frames VALUES (?,?,?,?,?,?,?,?)", &s, err)))
 		return rc;
 	n = pfs_profile_n_frames(p);
 	for (uint32_t i = 1; i <= n && !rc; i++) {
 		const struct pfs_frame *f = pfs_profile_frameget(p, i);
 		sqlite3_bind_int64(s, 1, st->frame_base + i);
 		sqlite3_bind_int64(s, 2, st->cap);
-		sqlite3_bind_int64(s, 3, st->string_base + f->name);
-		bind_id(s, 4, st->string_base, f->file);
+		bind_str(st, s, 3, f->name);
+		bind_str(st, s, 4, f->file);
 		bind_u64_or_null(s, 5, f->line, 0);
-		bind_id(s, 6, st->string_base, f->dso);
+		bind_str(st, s, 6, f->dso);
 		sqlite3_bind_int(s, 7, f->kind);
 		sqlite3_bind_int(s, 8, f->inlined);
 		rc = step_done(st, s, "cannot write frames", err);
@@ -813,7 +837,8 @@ static int write_profile(struct pfs_store *st, const struct pfs_profile *p, stru
 		sqlite3_bind_int64(s, 2, q->pid);
 		sqlite3_bind_int64(s, 3, q->ppid);
 		bind_text_or_null(s, 4, q->comm ? pfs_profile_strget(p, q->comm, NULL) : NULL);
-		bind_text_or_null(s, 5, q->cmdline ? pfs_profile_strget(p, q->cmdline, NULL) : NULL);
+		bind_text_or_null(s, 5,
+				  q->cmdline ? pfs_profile_strget(p, q->cmdline, NULL) : NULL);
 		bind_u64_or_null(s, 6, q->start, 0);
 		bind_u64_or_null(s, 7, q->end, 0);
 		rc = step_done(st, s, "cannot write processes", err);
@@ -851,12 +876,27 @@ static int write_profile(struct pfs_store *st, const struct pfs_profile *p, stru
 		rc = step_done(st, s, "cannot write threads", err);
 	}
 	sqlite3_finalize(s);
+	/* last: every reference above has numbered its string */
+	if (rc || (rc = prepare(st, "INSERT INTO strings VALUES (?,?,?)", &s, err)))
+		return rc;
+	for (uint32_t i = 1; i < st->smap_cap && !rc; i++) {
+		size_t len;
+		const char *t;
+		if (!st->smap[i])
+			continue;
+		t = pfs_profile_strget(p, i, &len);
+		sqlite3_bind_int64(s, 1, st->string_base + st->smap[i]);
+		sqlite3_bind_int64(s, 2, st->cap);
+		sqlite3_bind_text(s, 3, t, (int)len, SQLITE_STATIC);
+		rc = step_done(st, s, "cannot write strings", err);
+	}
+	sqlite3_finalize(s);
 	if (rc || (rc = prepare(st,
 				"UPDATE captures SET n_strings = ?, n_frames = ?, n_paths = ?, "
 				"sample_first = ?, sample_last = ?, n_samples = ? WHERE id = ?",
 				&s, err)))
 		return rc;
-	sqlite3_bind_int64(s, 1, (int64_t)pfs_profile_n_strs(p));
+	sqlite3_bind_int64(s, 1, st->n_strs);
 	sqlite3_bind_int64(s, 2, (int64_t)pfs_profile_n_frames(p));
 	sqlite3_bind_int64(s, 3, (int64_t)pfs_profile_n_paths(p));
 	bind_u64_or_null(s, 4, (uint64_t)st->sample_first, 0);
@@ -868,8 +908,7 @@ static int write_profile(struct pfs_store *st, const struct pfs_profile *p, stru
 	return rc;
 }
 
-int pfs_store_end_capture(struct pfs_store *st, const struct pfs_profile *prof,
-			  struct pfs_err *err)
+int pfs_store_end_capture(struct pfs_store *st, const struct pfs_profile *prof, struct pfs_err *err)
 {
 	int rc = need_capture(st, err);
 	if (rc)
@@ -1009,10 +1048,9 @@ int pfs_store_find(struct pfs_store *st, const char *which, int64_t *id, struct 
 		return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF, "holds no capture");
 	if (!which)
 		return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF,
-				   "holds %d captures, choose one with --capture: %s",
-				   n, list);
-	return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF,
-			   "no capture '%s'; it holds: %s", which, list);
+				   "holds %d captures, choose one with --capture: %s", n, list);
+	return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF, "no capture '%s'; it holds: %s", which,
+			   list);
 }
 
 /* Bases of a capture, as begin_capture recorded them. */
@@ -1090,7 +1128,9 @@ int pfs_store_load_profile(struct pfs_store *st, int64_t cap, struct pfs_profile
 			return rc;                                                                 \
 	} while (0)
 
-	LOAD_QUERY("SELECT id, text FROM strings WHERE capture = ? ORDER BY id");
+	LOAD_QUERY(
+	    "SELECT s.id, s.text FROM strings s JOIN captures c ON c.id = ?1 "
+	    "WHERE s.id BETWEEN c.string_base + 1 AND c.string_base + c.n_strings ORDER BY s.id");
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *t = (const char *)sqlite3_column_text(s, 1);
 		int len = sqlite3_column_bytes(s, 1);
@@ -1103,8 +1143,10 @@ int pfs_store_load_profile(struct pfs_store *st, int64_t cap, struct pfs_profile
 	}
 	LOAD_DONE("strings");
 
-	LOAD_QUERY("SELECT id, name, file, line, dso, kind, inlined FROM frames "
-		   "WHERE capture = ? ORDER BY id");
+	LOAD_QUERY(
+	    "SELECT f.id, f.name, f.file, f.line, f.dso, f.kind, f.inlined FROM frames f "
+	    "JOIN captures c ON c.id = ?1 "
+	    "WHERE f.id BETWEEN c.frame_base + 1 AND c.frame_base + c.n_frames ORDER BY f.id");
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct pfs_frame f = {0};
 		int kind = sqlite3_column_int(s, 5);
@@ -1156,7 +1198,8 @@ int pfs_store_load_profile(struct pfs_store *st, int64_t cap, struct pfs_profile
 	LOAD_QUERY("SELECT pid, ppid, comm, cmdline, start, end FROM processes WHERE capture = ? "
 		   "ORDER BY id");
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct pfs_process *q = pfs_profile_process(p, (uint32_t)sqlite3_column_int64(s, 0));
+		struct pfs_process *q =
+		    pfs_profile_process(p, (uint32_t)sqlite3_column_int64(s, 0));
 		const char *comm = (const char *)sqlite3_column_text(s, 2);
 		const char *cmdline = (const char *)sqlite3_column_text(s, 3);
 		q->ppid = (uint32_t)sqlite3_column_int64(s, 1);
@@ -1207,14 +1250,14 @@ int64_t pfs_store_fill_agg(struct pfs_store *st, int64_t cap, struct pfs_agg *ag
 		c.pid = (uint32_t)sqlite3_column_int64(s, 1);
 		c.tid = (uint32_t)sqlite3_column_int64(s, 2);
 		c.path = sqlite3_column_type(s, 3) == SQLITE_NULL
-				 ? 0
-				 : (uint32_t)(sqlite3_column_int64(s, 3) - b[2]);
+			     ? 0
+			     : (uint32_t)(sqlite3_column_int64(s, 3) - b[2]);
 		c.count = (uint64_t)sqlite3_column_int64(s, 4);
 		c.period = (uint64_t)sqlite3_column_int64(s, 5);
 		c.weight = sqlite3_column_double(s, 6);
 		c.comm = sqlite3_column_type(s, 7) == SQLITE_NULL
-				 ? 0
-				 : (uint32_t)(sqlite3_column_int64(s, 7) - b[0]);
+			     ? 0
+			     : (uint32_t)(sqlite3_column_int64(s, 7) - b[0]);
 		pfs_agg_put(agg, &c);
 		total += (int64_t)c.count;
 	}

@@ -12,11 +12,13 @@
  *     pfs_store_end_capture(profile) writes the profile's tables, builds indexes, COMMIT
  *  or pfs_store_abort_capture()      ROLLBACK
  *
- * Ids: every table has a global INTEGER PRIMARY KEY. A capture's strings, frames and paths are
- * written with id = base + the profile's own id, the bases (max id before the capture) kept in
- * the captures row, so samples streamed before the profile is written can already name their
- * path; events get id = event_base + index + 1; threads get ids in order of first mention.
- * Memory while writing is bounded by the number of threads, never by samples.
+ * Ids: every table has a global INTEGER PRIMARY KEY. A capture's frames and paths are written
+ * with id = base + the profile's own id, the bases (max id before the capture) kept in the
+ * captures row, so samples streamed before the profile is written can already name their path;
+ * events get id = event_base + index + 1; threads get ids in order of first mention. Strings
+ * are numbered from string_base + 1 in order of first use and only those in use are written
+ * (a profile also interns every kernel symbol name it loaded). Memory while writing is bounded
+ * by the number of threads and of the profile's strings, never by samples.
  *
  * Ownership: pfs_store_open() / pfs_store_close(). Strings in read-back structs are owned by
  * them and freed with the matching _free/_release. Errors: PFS_EDB with SQLite's message and
@@ -46,10 +48,10 @@ enum {
 
 /* What the capture says about itself; NULL strings, NAN doubles and 0 counts are "unknown". */
 struct pfs_capture_meta {
-	const char *label;        /* unique name in the database; required */
-	const char *source;       /* path of the input as given */
+	const char *label;	  /* unique name in the database; required */
+	const char *source;	  /* path of the input as given */
 	const char *content_hash; /* hex digest of the input's bytes; required */
-	const char *kind;         /* "perf", "pyinstrument", "speedscope" or "folded" */
+	const char *kind;	  /* "perf", "pyinstrument", "speedscope" or "folded" */
 	const char *host, *os_release, *perf_version, *cmdline;
 	double start_time; /* Unix epoch seconds */
 	double duration;   /* seconds */
@@ -63,7 +65,7 @@ struct pfs_store_offcpu {
 	uint32_t pid, tid;
 	uint64_t t_out, t_in;
 	const char *state; /* prev_state as perf prints it ("S", "D", ...), NULL if unknown */
-	uint32_t path;     /* the profile's call path at switch-out, 0 if none */
+	uint32_t path;	   /* the profile's call path at switch-out, 0 if none */
 };
 
 /* A probe or tracepoint hit with its decoded fields. */
@@ -72,7 +74,7 @@ struct pfs_store_probe {
 	uint32_t pid, tid;
 	uint32_t cpu; /* UINT32_MAX if unknown */
 	uint64_t time;
-	uint32_t path;      /* 0 if none */
+	uint32_t path;	    /* 0 if none */
 	const char *fields; /* a JSON object of the decoded fields, NULL if none */
 };
 
@@ -94,8 +96,8 @@ struct pfs_store;
  * another application or of a newer schema are refused without writing to them.
  * Returns 0 and *out, or PFS_EIO, PFS_EDB, PFS_EUNSUPP (err says which, naming path).
  */
-int pfs_store_open(struct pfs_store **out, const char *path, int flags, struct pfs_err *err)
-	PFS_MUST_CHECK;
+int pfs_store_open(struct pfs_store **out, const char *path, int flags,
+		   struct pfs_err *err) PFS_MUST_CHECK;
 /* Closes; a capture still open is rolled back. NULL is a no-op. */
 void pfs_store_close(struct pfs_store *st);
 
@@ -104,8 +106,8 @@ void pfs_store_close(struct pfs_store *st);
  * or label is refused (PFS_EUSAGE, naming it) unless replace, which deletes it first (inside
  * the same transaction). *capture_id gets the new id. Returns 0, PFS_EUSAGE or PFS_EDB.
  */
-int pfs_store_begin_capture(struct pfs_store *st, const struct pfs_capture_meta *meta,
-			    bool replace, int64_t *capture_id, struct pfs_err *err) PFS_MUST_CHECK;
+int pfs_store_begin_capture(struct pfs_store *st, const struct pfs_capture_meta *meta, bool replace,
+			    int64_t *capture_id, struct pfs_err *err) PFS_MUST_CHECK;
 
 /*
  * Sets the fields of meta that are known (non-NULL strings, non-NAN doubles, non-zero cpus) on
@@ -162,8 +164,9 @@ int pfs_store_find(struct pfs_store *st, const char *which, int64_t *id,
 		   struct pfs_err *err) PFS_MUST_CHECK;
 
 /*
- * Rebuilds a capture's profile into prof, which must be new (empty): its ids come back equal
- * to the ones ingest gave, so the capture's samples can be matched to it. Returns 0, PFS_EDB,
+ * Rebuilds a capture's profile into prof, which must be new (empty): frame, path and event ids
+ * come back equal to the ones ingest gave; string ids are the store's numbering (the strings
+ * in use only), consistent with pfs_store_fill_agg(). Returns 0, PFS_EDB,
  * or PFS_EFORMAT when the rows do not form a profile (a database edited by hand).
  */
 int pfs_store_load_profile(struct pfs_store *st, int64_t capture_id, struct pfs_profile *prof,

@@ -16,7 +16,7 @@ struct synth {
 	struct pfs_profile *p;
 	uint32_t leaves[81];
 	size_t n_leaves;
-	uint64_t count[4][81]; /* per thread index, per leaf */
+	uint64_t count[4][81];	 /* per thread index, per leaf */
 	uint64_t renamed[4][81]; /* of which the row named the thread (its name before exec) */
 	uint32_t old_comm;
 	uint64_t period_sum;
@@ -42,14 +42,15 @@ static void synth_build(struct synth *s, const char *tag)
 				struct pfs_frame f = {0};
 				snprintf(buf, sizeof(buf), "%s_fn_%d_%d", tag, d, k);
 				f.name = pfs_profile_cstr(s->p, buf);
-				f.dso = pfs_profile_cstr(s->p, k == 2 ? "/usr/lib/libpython3.12.so.1.0"
-								     : "/usr/bin/app");
+				f.dso =
+				    pfs_profile_cstr(s->p, k == 2 ? "/usr/lib/libpython3.12.so.1.0"
+								  : "/usr/bin/app");
 				f.file = k == 1 ? pfs_profile_cstr(s->p, "app.c") : 0;
 				f.line = k == 1 ? (uint32_t)(10 + d) : 0;
 				f.kind = k == 2 ? PFS_FK_NATIVE : PFS_FK_PYTHON;
 				f.inlined = d == 3 && k == 0;
-				level[(d + 1) & 1][nn++] =
-					pfs_profile_path(s->p, level[d & 1][i], pfs_profile_frame(s->p, &f));
+				level[(d + 1) & 1][nn++] = pfs_profile_path(
+				    s->p, level[d & 1][i], pfs_profile_frame(s->p, &f));
 			}
 		}
 		nl = nn;
@@ -63,6 +64,7 @@ static void synth_build(struct synth *s, const char *tag)
 		th->start = 1000 + (uint64_t)t;
 	}
 	s->old_comm = pfs_profile_cstr(s->p, "python3.12");
+	pfs_profile_cstr(s->p, "a kernel symbol no sample uses");
 	pfs_profile_process(s->p, 100)->comm = pfs_profile_cstr(s->p, "gunicorn");
 	pfs_profile_process(s->p, 200)->ppid = 100;
 	pfs_profile_process(s->p, 200)->cmdline = pfs_profile_cstr(s->p, "gunicorn: worker");
@@ -74,15 +76,15 @@ static int synth_stream(struct synth *s, size_t n, pfs_sample_cb cb, void *paylo
 	for (size_t i = 0; i < n; i++) {
 		size_t t = (i * 7) % 4, l = (i * 13 + i / 5) % s->n_leaves;
 		struct pfs_sample_row r = {
-			.event = 0,
-			.pid = tids[t][0],
-			.tid = tids[t][1],
-			.cpu = i % 3 == 0 ? UINT32_MAX : (uint32_t)(i % 2),
-			.time = 1000000000ull + i * 1000,
-			.path = s->leaves[l],
-			.period = 1000 + i % 17,
-			.weight = 1,
-			.comm = i % 4 == 0 ? s->old_comm : 0,
+		    .event = 0,
+		    .pid = tids[t][0],
+		    .tid = tids[t][1],
+		    .cpu = i % 3 == 0 ? UINT32_MAX : (uint32_t)(i % 2),
+		    .time = 1000000000ull + i * 1000,
+		    .path = s->leaves[l],
+		    .period = 1000 + i % 17,
+		    .weight = 1,
+		    .comm = i % 4 == 0 ? s->old_comm : 0,
 		};
 		int rc = cb(payload, &r);
 		if (rc)
@@ -113,19 +115,19 @@ static const char *db_path(const char *name)
 static struct pfs_capture_meta meta_of(const char *label, const char *hash)
 {
 	struct pfs_capture_meta m = {
-		.label = label,
-		.source = "synthetic",
-		.content_hash = hash,
-		.kind = "perf",
-		.host = "testhost",
-		.os_release = "6.1.0",
-		.perf_version = "6.1",
-		.cmdline = "perf record -g",
-		.start_time = NAN,
-		.duration = 2.5,
-		.cpus = 2,
-		.weight_unit = "samples",
-		.tool_version = "test",
+	    .label = label,
+	    .source = "synthetic",
+	    .content_hash = hash,
+	    .kind = "perf",
+	    .host = "testhost",
+	    .os_release = "6.1.0",
+	    .perf_version = "6.1",
+	    .cmdline = "perf record -g",
+	    .start_time = NAN,
+	    .duration = 2.5,
+	    .cpus = 2,
+	    .weight_unit = "samples",
+	    .tool_version = "test",
 	};
 	return m;
 }
@@ -159,19 +161,26 @@ static int64_t import_synth(struct pfs_store *st, struct synth *s, const char *l
 	return id;
 }
 
-/* The profile read back is the one written: same ids for strings, frames and paths. */
+/* The same string, or both none. */
+#define T_SAME_STR(pa, ida, pb, idb)                                                               \
+	do {                                                                                       \
+		T_EQ((ida) != 0, (idb) != 0);                                                      \
+		T_STREQ(pfs_profile_strget(pb, idb, NULL), pfs_profile_strget(pa, ida, NULL));     \
+	} while (0)
+
+/* The profile read back is the one written: same frame and path ids, the same texts; only the
+ * strings something uses come back. */
 static void check_profile_equal(const struct pfs_profile *a, struct pfs_profile *b)
 {
-	T_EQ(pfs_profile_n_strs(b), pfs_profile_n_strs(a));
-	for (uint32_t i = 1; i <= pfs_profile_n_strs(a); i++)
-		T_STREQ(pfs_profile_strget(b, i, NULL), pfs_profile_strget(a, i, NULL));
+	T_ASSERT(pfs_profile_n_strs(b) < pfs_profile_n_strs(a));
 	T_EQ(pfs_profile_n_frames(b), pfs_profile_n_frames(a));
 	for (uint32_t i = 1; i <= pfs_profile_n_frames(a); i++) {
-		const struct pfs_frame *x = pfs_profile_frameget(a, i), *y = pfs_profile_frameget(b, i);
-		T_EQ(y->name, x->name);
-		T_EQ(y->file, x->file);
+		const struct pfs_frame *x = pfs_profile_frameget(a, i),
+				       *y = pfs_profile_frameget(b, i);
+		T_SAME_STR(a, x->name, b, y->name);
+		T_SAME_STR(a, x->file, b, y->file);
 		T_EQ(y->line, x->line);
-		T_EQ(y->dso, x->dso);
+		T_SAME_STR(a, x->dso, b, y->dso);
 		T_EQ(y->kind, x->kind);
 		T_EQ(y->inlined, x->inlined);
 	}
@@ -184,12 +193,14 @@ static void check_profile_equal(const struct pfs_profile *a, struct pfs_profile 
 		T_EQ(y->depth, x->depth);
 	}
 	T_EQ(pfs_profile_n_events(b), pfs_profile_n_events(a));
-	T_EQ(pfs_profile_event(b, 0)->samples, pfs_profile_event((struct pfs_profile *)a, 0)->samples);
+	T_EQ(pfs_profile_event(b, 0)->samples,
+	     pfs_profile_event((struct pfs_profile *)a, 0)->samples);
 	T_ASSERT(pfs_profile_event(b, 0)->sampling);
 	T_ASSERT(!pfs_profile_event(b, 1)->sampling);
 	T_EQ(pfs_profile_n_threads(b), pfs_profile_n_threads(a));
 	for (int t = 0; t < 4; t++) {
-		struct pfs_thread *x = pfs_profile_thread((struct pfs_profile *)a, tids[t][0], tids[t][1]);
+		struct pfs_thread *x =
+		    pfs_profile_thread((struct pfs_profile *)a, tids[t][0], tids[t][1]);
 		struct pfs_thread *y = pfs_profile_thread(b, tids[t][0], tids[t][1]);
 		T_STREQ(pfs_profile_strget(b, y->comm, NULL), pfs_profile_strget(a, x->comm, NULL));
 		T_EQ(y->samples, x->samples);
@@ -205,8 +216,10 @@ static void check_profile_equal(const struct pfs_profile *a, struct pfs_profile 
 static void check_agg(struct pfs_store *st, int64_t id, const struct synth *s)
 {
 	struct pfs_agg *a = pfs_agg_new();
+	struct pfs_profile *back = pfs_profile_new();
 	struct pfs_err err;
 	uint64_t seen = 0, period = 0;
+	T_EQ(pfs_store_load_profile(st, id, back, &err), 0);
 	T_EQ(pfs_store_fill_agg(st, id, a, &err), s->n_samples);
 	for (size_t i = 0; i < pfs_agg_n(a); i++) {
 		const struct pfs_agg_cell *c = pfs_agg_cell(a, i);
@@ -219,7 +232,8 @@ static void check_agg(struct pfs_store *st, int64_t id, const struct synth *s)
 				l = k;
 		T_ASSERT(t < 4 && l < s->n_leaves);
 		T_EQ(c->event, 0);
-		T_ASSERT(c->comm == 0 || c->comm == s->old_comm);
+		if (c->comm)
+			T_STREQ(pfs_profile_strget(back, c->comm, NULL), "python3.12");
 		T_EQ(c->count, c->comm ? s->renamed[t][l] : s->count[t][l] - s->renamed[t][l]);
 		T_ASSERT(fabs(c->weight - (double)c->count) < 1e-9);
 		seen += c->count;
@@ -228,6 +242,7 @@ static void check_agg(struct pfs_store *st, int64_t id, const struct synth *s)
 	T_EQ(seen, s->n_samples);
 	T_EQ(period, s->period_sum);
 	pfs_agg_free(a);
+	pfs_profile_free(back);
 }
 
 static void test_roundtrip(void)
@@ -452,8 +467,8 @@ static void test_memory_does_not_grow_with_samples(void)
 		fclose(f);
 	}
 	T_EQ(pfs_store_end_capture(st, s.p, &err), 0);
-	/* 200,000 more samples may not cost more than SQLite's page cache (32 MB) */
-	T_ASSERT(rss[1] - rss[0] < 40 * 1024);
+	/* 200,000 more samples may not cost more than SQLite's page cache (16 MB) */
+	T_ASSERT(rss[1] - rss[0] < 24 * 1024);
 	check_agg(st, id, &s);
 	pfs_store_close(st);
 	pfs_profile_free(s.p);
@@ -462,13 +477,13 @@ static void test_memory_does_not_grow_with_samples(void)
 int main(int argc, char **argv)
 {
 	static const struct t_case cases[] = {
-		T_CASE(roundtrip),
-		T_CASE(several_captures_keep_their_ids),
-		T_CASE(duplicates_refused_or_replaced),
-		T_CASE(abort_leaves_nothing),
-		T_CASE(not_a_database_is_left_alone),
-		T_CASE(missing_directory_and_readonly_missing_file),
-		T_CASE(memory_does_not_grow_with_samples),
+	    T_CASE(roundtrip),
+	    T_CASE(several_captures_keep_their_ids),
+	    T_CASE(duplicates_refused_or_replaced),
+	    T_CASE(abort_leaves_nothing),
+	    T_CASE(not_a_database_is_left_alone),
+	    T_CASE(missing_directory_and_readonly_missing_file),
+	    T_CASE(memory_does_not_grow_with_samples),
 	};
 	return t_main(argc, argv, "store", cases, sizeof(cases) / sizeof(cases[0]));
 }
