@@ -1,11 +1,12 @@
 # Robustness: every fixtures/*/perf.data cut at 200+ offsets (each header field, attr field,
 # id array, feature table entry and feature section boundary, the first and last records, plus
 # offsets spread over the file) and with bytes flipped at random (fixed seed), each read by
-# `perfsight info` (every other run with --time-order) under a timeout. Every run must end by itself with status 0, 1 or 3, without
-# a signal or a sanitizer report, and a status 3 must name the file and a byte offset.
-# Two synthetic files (big-endian + zstd, pipe + zstd) get the same treatment, since no fixture
-# is big-endian or compressed. Work runs on 2 cores; ROBUST_FLIPS sets the flips per file.
-# Captures over 32 MiB (bench-size recordings) are skipped: each mutant is a whole copy.
+# `perfsight info` under a timeout; every other run uses --time-order and every third mutant of
+# a pipe capture comes through standard input. Every run must end by itself with status 0, 1
+# or 3, without a signal or a sanitizer report, and a status 3 must name the file and a byte
+# offset. Two synthetic files (big-endian + zstd, pipe + zstd) get the same treatment, since no
+# fixture is big-endian or compressed. Work runs on 2 cores; ROBUST_FLIPS sets the flips per
+# file. Captures over 32 MiB (bench-size recordings) are skipped: each mutant is a whole copy.
 T_SUITE=robustness
 . tests/e2e/lib.sh
 B=${B:-build}
