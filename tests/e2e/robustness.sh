@@ -16,9 +16,11 @@ for f in fixtures/*/perf.data; do
 	[ -f "$f" ] && files="$files $f"
 done
 if [ -x "$SYNTH" ]; then
-	"$SYNTH" "$OUT/synth-be-zstd.data" --swap --compressed --chunk 200 --kind all --samples 60 >/dev/null &&
+	"$SYNTH" "$OUT/synth-be-zstd.data" --swap --compressed --chunk 200 --kind all \
+		--samples 60 >/dev/null &&
 		files="$files $OUT/synth-be-zstd.data"
-	"$SYNTH" "$OUT/synth-pipe-zstd.data" --pipe --compressed --chunk 300 --kind all --samples 60 >/dev/null &&
+	"$SYNTH" "$OUT/synth-pipe-zstd.data" --pipe --compressed --chunk 300 --kind all \
+		--samples 60 >/dev/null &&
 		files="$files $OUT/synth-pipe-zstd.data"
 else
 	skip synth-files "$SYNTH not built"
@@ -32,7 +34,8 @@ import os, random, re, struct, subprocess, sys, threading
 from concurrent.futures import ThreadPoolExecutor
 
 perfsight, out, nflips, files = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
-SAN = re.compile(r"ERROR: AddressSanitizer|runtime error:|LeakSanitizer|ERROR: UndefinedBehaviorSanitizer")
+SAN = re.compile(r"ERROR: AddressSanitizer|runtime error:|LeakSanitizer|"
+                 r"ERROR: UndefinedBehaviorSanitizer")
 OFFSET = re.compile(r"offset (0x[0-9a-fA-F]+|\d+)|at 0x[0-9a-fA-F]+|byte \d+")
 ATTR_FIELDS = [0, 4, 8, 16, 24, 32, 40, 48, 52, 56, 64, 72, 80, 88, 92, 96, 104, 108, 110,
                112, 116, 120, 128, 136]

@@ -19,12 +19,15 @@ import json, sys
 j = json.load(open(sys.argv[1]))
 n, mode, order, comp = int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5] == "1"
 bad = []
-if j["records"].get("SAMPLE") != n: bad.append("SAMPLE records %s, want %d" % (j["records"].get("SAMPLE"), n))
+if j["records"].get("SAMPLE") != n:
+    bad.append("SAMPLE records %s, want %d" % (j["records"].get("SAMPLE"), n))
 if sum(e["samples"] for e in j["events"]) != n: bad.append("event samples do not add up to %d" % n)
 if j["mode"] != mode: bad.append("mode %s, want %s" % (j["mode"], mode))
-if order not in json.dumps(j["byte_order"]): bad.append("byte order %s, want %s" % (j["byte_order"], order))
+if order not in json.dumps(j["byte_order"]):
+    bad.append("byte order %s, want %s" % (j["byte_order"], order))
 if bool(j["compressed"]) != comp: bad.append("compressed %s, want %s" % (j["compressed"], comp))
-if any(d["severity"] not in ("note",) for d in j["diagnostics"]): bad.append("diagnostics: %s" % j["diagnostics"])
+if any(d["severity"] != "note" for d in j["diagnostics"]):
+    bad.append("diagnostics: %s" % j["diagnostics"])
 print("; ".join(bad))
 sys.exit(1 if bad else 0)
 EOF
@@ -63,11 +66,12 @@ sys.exit(0 if a["records"] == b["records"] and a["events"] == b["events"] else 1
 					nok "$name-time-order" "counts differ in time order"
 				fi
 				[ $mode = pipe ] || continue
-				"$PERFSIGHT" info --json - < "$f" > "$OUT/$name.stdin.json" 2>/dev/null
+				cat "$f" | "$PERFSIGHT" info --json - > "$OUT/$name.stdin.json" 2>/dev/null
 				if python3 -c '
 import json, sys
 a, b = (json.load(open(p)) for p in sys.argv[1:3])
-sys.exit(0 if a["records"] == b["records"] and a["events"] == b["events"] and a["bytes_read"] == b["bytes_read"] else 1)' \
+same = all(a[k] == b[k] for k in ("records", "events", "bytes_read"))
+sys.exit(0 if same else 1)' \
 					"$OUT/$name.json" "$OUT/$name.stdin.json"; then
 					ok "$name-stdin"
 				else
@@ -86,7 +90,8 @@ if python3 -c '
 import json, sys
 j = json.load(open(sys.argv[1]))
 codes = [d["code"] for d in j["diagnostics"]]
-sys.exit(0 if j["records"].get("SAMPLE") == int(sys.argv[2]) and "data-size-zero" in codes else 1)' \
+n = int(sys.argv[2])
+sys.exit(0 if j["records"].get("SAMPLE") == n and "data-size-zero" in codes else 1)' \
 	"$OUT/killed.json" "$n"; then
 	ok data-size-zero
 else
