@@ -33,51 +33,56 @@ sys.exit(1 if bad else 0)
 EOF
 }
 
+# same A.json B.json KEY...: exit 0 when both documents agree on every KEY
+same() {
+	python3 -c '
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+sys.exit(0 if all(a[k] == b[k] for k in sys.argv[3:]) else 1)' "$@"
+}
+
+# layout KIND MODE ORDER COMP: one synthetic capture read from a path, in time order, and
+# (pipe mode) through standard input
+layout() {
+	kind=$1 mode=$2 order=$3 comp=$4
+	name=$kind-$mode-$order-z$comp
+	f=$OUT/$name.data
+	set --
+	[ $mode = pipe ] && set -- "$@" --pipe
+	[ $order = big ] && set -- "$@" --swap
+	[ $comp = 1 ] && set -- "$@" --compressed --chunk 150
+	n=$("$SYNTH" "$f" --kind $kind --samples 300 "$@" | sed -n 's/^samples //p')
+	"$PERFSIGHT" info --json "$f" > "$OUT/$name.json" 2> "$OUT/$name.err"
+	rc=$?
+	if [ $rc -ne 0 ]; then
+		nok "$name" "exit $rc: $(head -c 300 "$OUT/$name.err")"
+		return
+	fi
+	if why=$(jcheck "$name" "$OUT/$name.json" "$n" "$mode" "$order" $comp); then
+		ok "$name"
+	else
+		nok "$name" "$why"
+	fi
+	"$PERFSIGHT" info --json --time-order "$f" > "$OUT/$name.ordered.json" 2>/dev/null
+	if same "$OUT/$name.json" "$OUT/$name.ordered.json" records events; then
+		ok "$name-time-order"
+	else
+		nok "$name-time-order" "counts differ in time order"
+	fi
+	[ $mode = pipe ] || return
+	cat "$f" | "$PERFSIGHT" info --json - > "$OUT/$name.stdin.json" 2>/dev/null
+	if same "$OUT/$name.json" "$OUT/$name.stdin.json" records events bytes_read; then
+		ok "$name-stdin"
+	else
+		nok "$name-stdin" "counts differ when read from standard input"
+	fi
+}
+
 for kind in samples all; do
 	for mode in file pipe; do
 		for order in little big; do
-			for comp in 0 1; do
-				name=$kind-$mode-$order-z$comp
-				f=$OUT/$name.data
-				set --
-				[ $mode = pipe ] && set -- "$@" --pipe
-				[ $order = big ] && set -- "$@" --swap
-				[ $comp = 1 ] && set -- "$@" --compressed --chunk 150
-				n=$("$SYNTH" "$f" --kind $kind --samples 300 "$@" | sed -n 's/^samples //p')
-				"$PERFSIGHT" info --json "$f" > "$OUT/$name.json" 2> "$OUT/$name.err"
-				rc=$?
-				if [ $rc -ne 0 ]; then
-					nok "$name" "exit $rc: $(head -c 300 "$OUT/$name.err")"
-					continue
-				fi
-				if why=$(jcheck "$name" "$OUT/$name.json" "$n" "$mode" "$order" $comp); then
-					ok "$name"
-				else
-					nok "$name" "$why"
-				fi
-				"$PERFSIGHT" info --json --time-order "$f" > "$OUT/$name.ordered.json" 2>/dev/null
-				if python3 -c '
-import json, sys
-a, b = (json.load(open(p)) for p in sys.argv[1:3])
-sys.exit(0 if a["records"] == b["records"] and a["events"] == b["events"] else 1)' \
-					"$OUT/$name.json" "$OUT/$name.ordered.json"; then
-					ok "$name-time-order"
-				else
-					nok "$name-time-order" "counts differ in time order"
-				fi
-				[ $mode = pipe ] || continue
-				cat "$f" | "$PERFSIGHT" info --json - > "$OUT/$name.stdin.json" 2>/dev/null
-				if python3 -c '
-import json, sys
-a, b = (json.load(open(p)) for p in sys.argv[1:3])
-same = all(a[k] == b[k] for k in ("records", "events", "bytes_read"))
-sys.exit(0 if same else 1)' \
-					"$OUT/$name.json" "$OUT/$name.stdin.json"; then
-					ok "$name-stdin"
-				else
-					nok "$name-stdin" "counts differ when read from standard input"
-				fi
-			done
+			layout $kind $mode $order 0
+			layout $kind $mode $order 1
 		done
 	done
 done
