@@ -19,61 +19,70 @@ import json, sys
 j = json.load(open(sys.argv[1]))
 n, mode, order, comp = int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5] == "1"
 bad = []
-if j["records"].get("SAMPLE") != n: bad.append("SAMPLE records %s, want %d" % (j["records"].get("SAMPLE"), n))
+if j["records"].get("SAMPLE") != n:
+    bad.append("SAMPLE records %s, want %d" % (j["records"].get("SAMPLE"), n))
 if sum(e["samples"] for e in j["events"]) != n: bad.append("event samples do not add up to %d" % n)
 if j["mode"] != mode: bad.append("mode %s, want %s" % (j["mode"], mode))
-if order not in json.dumps(j["byte_order"]): bad.append("byte order %s, want %s" % (j["byte_order"], order))
+if order not in json.dumps(j["byte_order"]):
+    bad.append("byte order %s, want %s" % (j["byte_order"], order))
 if bool(j["compressed"]) != comp: bad.append("compressed %s, want %s" % (j["compressed"], comp))
-if any(d["severity"] not in ("note",) for d in j["diagnostics"]): bad.append("diagnostics: %s" % j["diagnostics"])
+if any(d["severity"] != "note" for d in j["diagnostics"]):
+    bad.append("diagnostics: %s" % j["diagnostics"])
 print("; ".join(bad))
 sys.exit(1 if bad else 0)
 EOF
 }
 
+# same A.json B.json KEY...: exit 0 when both documents agree on every KEY
+same() {
+	python3 -c '
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+sys.exit(0 if all(a[k] == b[k] for k in sys.argv[3:]) else 1)' "$@"
+}
+
+# layout KIND MODE ORDER COMP: one synthetic capture read from a path, in time order, and
+# (pipe mode) through standard input
+layout() {
+	kind=$1 mode=$2 order=$3 comp=$4
+	name=$kind-$mode-$order-z$comp
+	f=$OUT/$name.data
+	set --
+	[ $mode = pipe ] && set -- "$@" --pipe
+	[ $order = big ] && set -- "$@" --swap
+	[ $comp = 1 ] && set -- "$@" --compressed --chunk 150
+	n=$("$SYNTH" "$f" --kind $kind --samples 300 "$@" | sed -n 's/^samples //p')
+	"$PERFSIGHT" info --json "$f" > "$OUT/$name.json" 2> "$OUT/$name.err"
+	rc=$?
+	if [ $rc -ne 0 ]; then
+		nok "$name" "exit $rc: $(head -c 300 "$OUT/$name.err")"
+		return
+	fi
+	if why=$(jcheck "$name" "$OUT/$name.json" "$n" "$mode" "$order" $comp); then
+		ok "$name"
+	else
+		nok "$name" "$why"
+	fi
+	"$PERFSIGHT" info --json --time-order "$f" > "$OUT/$name.ordered.json" 2>/dev/null
+	if same "$OUT/$name.json" "$OUT/$name.ordered.json" records events; then
+		ok "$name-time-order"
+	else
+		nok "$name-time-order" "counts differ in time order"
+	fi
+	[ $mode = pipe ] || return
+	cat "$f" | "$PERFSIGHT" info --json - > "$OUT/$name.stdin.json" 2>/dev/null
+	if same "$OUT/$name.json" "$OUT/$name.stdin.json" records events bytes_read; then
+		ok "$name-stdin"
+	else
+		nok "$name-stdin" "counts differ when read from standard input"
+	fi
+}
+
 for kind in samples all; do
 	for mode in file pipe; do
 		for order in little big; do
-			for comp in 0 1; do
-				name=$kind-$mode-$order-z$comp
-				f=$OUT/$name.data
-				set --
-				[ $mode = pipe ] && set -- "$@" --pipe
-				[ $order = big ] && set -- "$@" --swap
-				[ $comp = 1 ] && set -- "$@" --compressed --chunk 150
-				n=$("$SYNTH" "$f" --kind $kind --samples 300 "$@" | sed -n 's/^samples //p')
-				"$PERFSIGHT" info --json "$f" > "$OUT/$name.json" 2> "$OUT/$name.err"
-				rc=$?
-				if [ $rc -ne 0 ]; then
-					nok "$name" "exit $rc: $(head -c 300 "$OUT/$name.err")"
-					continue
-				fi
-				if why=$(jcheck "$name" "$OUT/$name.json" "$n" "$mode" "$order" $comp); then
-					ok "$name"
-				else
-					nok "$name" "$why"
-				fi
-				"$PERFSIGHT" info --json --time-order "$f" > "$OUT/$name.ordered.json" 2>/dev/null
-				if python3 -c '
-import json, sys
-a, b = (json.load(open(p)) for p in sys.argv[1:3])
-sys.exit(0 if a["records"] == b["records"] and a["events"] == b["events"] else 1)' \
-					"$OUT/$name.json" "$OUT/$name.ordered.json"; then
-					ok "$name-time-order"
-				else
-					nok "$name-time-order" "counts differ in time order"
-				fi
-				[ $mode = pipe ] || continue
-				"$PERFSIGHT" info --json - < "$f" > "$OUT/$name.stdin.json" 2>/dev/null
-				if python3 -c '
-import json, sys
-a, b = (json.load(open(p)) for p in sys.argv[1:3])
-sys.exit(0 if a["records"] == b["records"] and a["events"] == b["events"] and a["bytes_read"] == b["bytes_read"] else 1)' \
-					"$OUT/$name.json" "$OUT/$name.stdin.json"; then
-					ok "$name-stdin"
-				else
-					nok "$name-stdin" "counts differ when read from standard input"
-				fi
-			done
+			layout $kind $mode $order 0
+			layout $kind $mode $order 1
 		done
 	done
 done
@@ -86,7 +95,8 @@ if python3 -c '
 import json, sys
 j = json.load(open(sys.argv[1]))
 codes = [d["code"] for d in j["diagnostics"]]
-sys.exit(0 if j["records"].get("SAMPLE") == int(sys.argv[2]) and "data-size-zero" in codes else 1)' \
+n = int(sys.argv[2])
+sys.exit(0 if j["records"].get("SAMPLE") == n and "data-size-zero" in codes else 1)' \
 	"$OUT/killed.json" "$n"; then
 	ok data-size-zero
 else

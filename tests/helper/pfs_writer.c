@@ -672,7 +672,8 @@ void pfs_w_mmap2(struct pfs_w *w, int attr, uint16_t misc, const struct pfs_samp
 void pfs_w_comm(struct pfs_w *w, int attr, const struct pfs_sample_id *sid,
 		const struct pfs_rec_comm *c)
 {
-	pfs_w_begin(w, PFS_REC_COMM, (uint16_t)(PFS_MISC_USER | (c->exec ? PFS_MISC_COMM_EXEC : 0)));
+	pfs_w_begin(w, PFS_REC_COMM,
+		    (uint16_t)(PFS_MISC_USER | (c->exec ? PFS_MISC_COMM_EXEC : 0)));
 	pfs_w_u32(w, c->pid);
 	pfs_w_u32(w, c->tid);
 	pfs_w_str(w, c->comm);
@@ -700,8 +701,7 @@ void pfs_w_lost(struct pfs_w *w, int attr, const struct pfs_sample_id *sid, uint
 	pfs_w_end(w, attr, sid);
 }
 
-void pfs_w_lost_samples(struct pfs_w *w, int attr, const struct pfs_sample_id *sid,
-			uint64_t lost)
+void pfs_w_lost_samples(struct pfs_w *w, int attr, const struct pfs_sample_id *sid, uint64_t lost)
 {
 	pfs_w_begin(w, PFS_REC_LOST_SAMPLES, 0);
 	pfs_w_u64(w, lost);
@@ -1001,6 +1001,17 @@ struct pfs_w *pfs_w_new(const struct pfs_w_opts *o, const struct pfs_attr *attrs
 	if (w->o.pipe)
 		pipe_preamble(w);
 	return w;
+}
+
+uint64_t pfs_w_next_offset(const struct pfs_w *w)
+{
+	uint64_t off = w->out.n;
+	if (w->o.pipe)
+		return off;
+	off += 104 + w->n_attrs * (w->o.attr_size ? w->o.attr_size : max_attr_bytes(w) + 16);
+	for (size_t i = 0; i < w->n_attrs; i++)
+		off += 8 * w->attrs[i].n_ids;
+	return off;
 }
 
 static void put_u64_at(struct pfs_w *w, struct wbuf *b, size_t off, uint64_t v)

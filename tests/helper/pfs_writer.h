@@ -11,9 +11,9 @@
  * Options: the other byte order (every field swapped, the attr flag bitfield bit-reversed
  * within each byte as a big-endian perf writes it), pipe mode (HEADER_ATTR, HEADER_FEATURE,
  * HEADER_TRACING_DATA with its payload outside header.size, HEADER_BUILD_ID records instead of
- * sections, an EVENT_UPDATE name record per named event), zstd compression (kernel records go through one continuous stream cut into
- * COMPRESSED records every `chunk` bytes, so records straddle chunks), and a killed perf
- * (data.size 0, no feature sections).
+ * sections, an EVENT_UPDATE name record per named event), zstd compression (kernel records go
+ * through one continuous stream cut into COMPRESSED records every `chunk` bytes, so records
+ * straddle chunks), and a killed perf (data.size 0, no feature sections).
  *
  * Records are built with pfs_w_begin(), the pfs_w_u8..pfs_w_str field writers and
  * pfs_w_end(), which appends the sample_id trailer the record's attr asks for; the helpers
@@ -30,11 +30,11 @@
 #include "perfdata.h"
 
 struct pfs_w_opts {
-	bool swap;           /* write the byte order that is not the host's */
-	bool pipe;           /* pipe mode: 16-byte header, everything as records */
+	bool swap;	     /* write the byte order that is not the host's */
+	bool pipe;	     /* pipe mode: 16-byte header, everything as records */
 	bool compressed;     /* kernel records go into COMPRESSED records */
 	bool compressed2;    /* ... into COMPRESSED2 records (with compressed) */
-	size_t chunk;        /* uncompressed bytes per COMPRESSED record; 0 means 4096 */
+	size_t chunk;	     /* uncompressed bytes per COMPRESSED record; 0 means 4096 */
 	bool data_size_zero; /* file mode: a killed perf (data.size 0, no features) */
 	uint64_t attr_size;  /* file mode attrs entry size; 0 means the largest attr.size + 16 */
 };
@@ -88,8 +88,7 @@ void pfs_w_task(struct pfs_w *w, uint32_t type, int attr, const struct pfs_sampl
 		const struct pfs_rec_task *t);
 void pfs_w_lost(struct pfs_w *w, int attr, const struct pfs_sample_id *sid, uint64_t id,
 		uint64_t lost);
-void pfs_w_lost_samples(struct pfs_w *w, int attr, const struct pfs_sample_id *sid,
-			uint64_t lost);
+void pfs_w_lost_samples(struct pfs_w *w, int attr, const struct pfs_sample_id *sid, uint64_t lost);
 void pfs_w_switch(struct pfs_w *w, int attr, const struct pfs_sample_id *sid,
 		  const struct pfs_rec_switch *s);
 /* THROTTLE or UNTHROTTLE */
@@ -109,6 +108,12 @@ void pfs_w_other_kernel(struct pfs_w *w, uint32_t type, int attr, const struct p
 void pfs_w_other_tool(struct pfs_w *w, uint32_t type, uint64_t seed);
 /* A record type nobody knows, with body_len bytes of body. */
 void pfs_w_unknown(struct pfs_w *w, uint32_t type, size_t body_len);
+
+/*
+ * The file offset the next record will start at. With compression it is where the next
+ * COMPRESSED record would go; records still waiting for their chunk have none yet.
+ */
+uint64_t pfs_w_next_offset(const struct pfs_w *w);
 
 /* Stores v at off in buf as the file (swap or not) would. */
 void pfs_w_patch_u64(uint8_t *buf, size_t off, uint64_t v, bool swap);

@@ -23,8 +23,8 @@
 enum kind { K_MINIMAL, K_SAMPLES, K_ALL };
 
 static uint64_t ids_clock[] = {1001, 1002}, ids_dummy[] = {2001}, ids_all[] = {3001};
-static char *cmdline[] = {(char *)"/usr/bin/perf", (char *)"record", (char *)"-g",
-			  (char *)"--", (char *)"python3"};
+static char *cmdline[] = {(char *)"/usr/bin/perf", (char *)"record", (char *)"-g", (char *)"--",
+			  (char *)"python3"};
 
 static void usage(void)
 {
@@ -36,8 +36,8 @@ static void usage(void)
 
 static size_t make_attrs(struct pfs_attr *at, enum kind k)
 {
-	uint64_t common = PFS_S_IP | PFS_S_TID | PFS_S_TIME | PFS_S_CPU | PFS_S_PERIOD |
-			  PFS_S_CALLCHAIN;
+	uint64_t common =
+	    PFS_S_IP | PFS_S_TID | PFS_S_TIME | PFS_S_CPU | PFS_S_PERIOD | PFS_S_CALLCHAIN;
 	memset(at, 0, 3 * sizeof(*at));
 	at[0].type = 1; /* cpu-clock */
 	at[0].size = 136;
@@ -71,8 +71,8 @@ static size_t make_attrs(struct pfs_attr *at, enum kind k)
 	at[2].config = 0x1234;
 	at[2].sample_period = 10007;
 	at[2].sample_type = (1ull << 25) - 1;
-	at[2].read_format = PFS_FMT_TOTAL_TIME_ENABLED | PFS_FMT_TOTAL_TIME_RUNNING |
-			    PFS_FMT_ID | PFS_FMT_GROUP | PFS_FMT_LOST;
+	at[2].read_format = PFS_FMT_TOTAL_TIME_ENABLED | PFS_FMT_TOTAL_TIME_RUNNING | PFS_FMT_ID |
+			    PFS_FMT_GROUP | PFS_FMT_LOST;
 	at[2].flags = PFS_ATTR_FLAG(PFS_AF_SAMPLE_ID_ALL);
 	at[2].branch_sample_type = (1ull << 17) | (1ull << 19);
 	at[2].sample_regs_user = 0xff0fff;
@@ -108,8 +108,8 @@ static void make_info(struct pfs_info *in, enum kind k)
 	in->wall_clock_ns = 1700000000000000000ull;
 	in->clockid_time_ns = 1000000;
 	{
-		static struct pfs_build_id b = {-1, {0x11, 0x22, 0x33}, 20, PFS_MISC_KERNEL,
-						(char *)"[kernel.kallsyms]"};
+		static struct pfs_build_id b = {
+		    -1, {0x11, 0x22, 0x33}, 20, PFS_MISC_KERNEL, (char *)"[kernel.kallsyms]"};
 		in->build_ids = &b;
 		in->n_build_ids = 1;
 	}
@@ -123,15 +123,13 @@ static void write_all_kinds(struct pfs_w *w, uint64_t *t)
 	static uint64_t regs[20], regs2[2], counters[1] = {1};
 	static uint8_t stack[32], aux[8];
 	static struct pfs_read_value rv[2] = {{10, 3001, 0}, {20, 1001, 0}};
-	static const uint32_t kernel[] = {PFS_REC_AUX,       PFS_REC_ITRACE_START,
-					  PFS_REC_NAMESPACES, PFS_REC_KSYMBOL,
-					  PFS_REC_BPF_EVENT, PFS_REC_CGROUP,
-					  PFS_REC_TEXT_POKE, PFS_REC_AUX_OUTPUT_HW_ID,
-					  PFS_REC_THROTTLE,  PFS_REC_UNTHROTTLE};
-	static const uint32_t tool[] = {PFS_REC_ID_INDEX,     PFS_REC_THREAD_MAP,
-					PFS_REC_CPU_MAP,      PFS_REC_TIME_CONV,
-					PFS_REC_EVENT_UPDATE, PFS_REC_HEADER_BUILD_ID,
-					PFS_REC_AUXTRACE_INFO, PFS_REC_AUXTRACE};
+	static const uint32_t kernel[] = {
+	    PFS_REC_AUX,       PFS_REC_ITRACE_START, PFS_REC_NAMESPACES, PFS_REC_KSYMBOL,
+	    PFS_REC_BPF_EVENT, PFS_REC_CGROUP,	     PFS_REC_TEXT_POKE,	 PFS_REC_AUX_OUTPUT_HW_ID,
+	    PFS_REC_THROTTLE,  PFS_REC_UNTHROTTLE};
+	static const uint32_t tool[] = {
+	    PFS_REC_ID_INDEX,	  PFS_REC_THREAD_MAP,	   PFS_REC_CPU_MAP,	  PFS_REC_TIME_CONV,
+	    PFS_REC_EVENT_UPDATE, PFS_REC_HEADER_BUILD_ID, PFS_REC_AUXTRACE_INFO, PFS_REC_AUXTRACE};
 	struct pfs_sample s = {0};
 	struct pfs_sample_id sid = {.pid = 100, .tid = 101, .id = 3001, .cpu = 1};
 	struct pfs_rec_switch sw = {.out = true, .preempt = true};

@@ -74,8 +74,8 @@ static void make_attrs(struct pfs_attr at[3])
 	at[2].size = 72;
 	at[2].config = 9;
 	at[2].sample_period = 1;
-	at[2].sample_type = PFS_S_IDENTIFIER | PFS_S_TID | PFS_S_TIME | PFS_S_ID |
-			    PFS_S_STREAM_ID | PFS_S_CPU;
+	at[2].sample_type =
+	    PFS_S_IDENTIFIER | PFS_S_TID | PFS_S_TIME | PFS_S_ID | PFS_S_STREAM_ID | PFS_S_CPU;
 	at[2].flags = PFS_ATTR_FLAG(PFS_AF_SAMPLE_ID_ALL) | PFS_ATTR_FLAG(8) | PFS_ATTR_FLAG(9) |
 		      PFS_ATTR_FLAG(PFS_AF_CONTEXT_SWITCH);
 	at[2].config1 = 0xc1;
@@ -167,6 +167,7 @@ struct exp {
 	struct pfs_rec_switch sw;
 	struct pfs_rec_lost l;
 	uint64_t seed;
+	uint64_t off; /* where it was written (uncompressed files) */
 };
 
 struct scen {
@@ -178,12 +179,16 @@ struct scen {
 	size_t unknown;
 };
 
+/* the writer build() is filling, so add() can note each record's offset */
+static struct pfs_w *cur_w;
+
 static struct exp *add(struct scen *sc, uint32_t type, uint16_t misc, int attr,
 		       const struct pfs_sample_id *sid)
 {
 	struct exp *e = &sc->e[sc->n++];
 	T_ASSERT(sc->n <= sizeof(sc->e) / sizeof(sc->e[0]));
 	memset(e, 0, sizeof(*e));
+	e->off = pfs_w_next_offset(cur_w);
 	e->type = type;
 	e->misc = misc;
 	e->attr = attr;
@@ -192,8 +197,9 @@ static struct exp *add(struct scen *sc, uint32_t type, uint16_t misc, int attr,
 	return e;
 }
 
+/* kernel frames, then user frames: the markers travel with the addresses */
 static uint64_t cc_full[] = {PFS_CONTEXT_KERNEL, 0xffffffff81000010ull, 0xffffffff81000200ull,
-			     PFS_CONTEXT_USER,   0x401234,              0x7f0000001000ull};
+			     PFS_CONTEXT_USER, 0x401234, 0x7f0000001000ull};
 static uint8_t raw12[12] = {0x2a, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
 static struct pfs_branch_entry br2[2] = {{0x401000, 0x402000, 0x10001}, {0x403000, 0x404000, 2}};
 static uint64_t br_counters[2] = {3, 4};
@@ -378,15 +384,16 @@ static uint8_t *build(struct scen *sc, const struct pfs_w_opts *o, size_t *len)
 	struct pfs_sample s, small;
 	struct pfs_sample_id sid;
 	struct exp *e;
-	static const uint32_t others[] = {
-		PFS_REC_AUX,       PFS_REC_ITRACE_START, PFS_REC_NAMESPACES,
-		PFS_REC_KSYMBOL,   PFS_REC_BPF_EVENT,    PFS_REC_CGROUP,
-		PFS_REC_TEXT_POKE, PFS_REC_AUX_OUTPUT_HW_ID, PFS_REC_CALLCHAIN_DEFERRED};
+	static const uint32_t others[] = {PFS_REC_AUX, PFS_REC_ITRACE_START, PFS_REC_NAMESPACES,
+					  PFS_REC_KSYMBOL, PFS_REC_BPF_EVENT, PFS_REC_CGROUP,
+					  PFS_REC_TEXT_POKE, PFS_REC_AUX_OUTPUT_HW_ID,
+					  PFS_REC_CALLCHAIN_DEFERRED};
 	memset(sc, 0, sizeof(*sc));
 	now = 1000;
 	make_attrs(sc->attrs);
 	make_info(&sc->info);
 	w = pfs_w_new(o, sc->attrs, 3, &sc->info);
+	cur_w = w;
 
 	write_tool(w, sc, PFS_REC_ID_INDEX, 0);
 	write_tool(w, sc, PFS_REC_THREAD_MAP, 4242);
@@ -703,7 +710,8 @@ static void check_info(const struct pfs_info *g, const struct pfs_info *x, bool 
 	}
 	/* pipe build ids are HEADER_BUILD_ID records, not a feature: bit 2 stays clear */
 	for (unsigned bit = 1; bit < 30; bit++)
-		if (!(pipe && bit == 2) && (x->features[bit / 64] >> (bit % 64) & 1) && !(g->features[bit / 64] >> (bit % 64) & 1))
+		if (!(pipe && bit == 2) && (x->features[bit / 64] >> (bit % 64) & 1) &&
+		    !(g->features[bit / 64] >> (bit % 64) & 1))
 			t_fail(__FILE__, __LINE__, "feature bit %u is not set", bit);
 }
 
@@ -876,6 +884,14 @@ static void check_roundtrip(const struct scen *sc, const struct pfs_w_opts *o, c
 			continue;
 		T_ASSERT(k < sc->n);
 		check_exp(r, sc, &rec, &sc->e[k]);
+		/* invariant 2: the record's own offset, or that of its COMPRESSED record */
+		if (!o->compressed) {
+			T_EQ(rec.off, sc->e[k].off);
+		} else {
+			T_ASSERT(rec.off + 8 <= len);
+			T_EQ(pfs_load_u32(buf + rec.off, o->swap),
+			     o->compressed2 ? PFS_REC_COMPRESSED2 : PFS_REC_COMPRESSED);
+		}
 		if (rec.type == PFS_REC_SAMPLE)
 			samples[sc->e[k].attr]++;
 		k++;
@@ -950,8 +966,7 @@ static void check_roundtrip(const struct scen *sc, const struct pfs_w_opts *o, c
 }
 
 /* Time order over the same file: same records, times never decrease after the synthesized. */
-static void check_time_order(const struct scen *sc, const uint8_t *buf, size_t len,
-			     bool streamed)
+static void check_time_order(const struct scen *sc, const uint8_t *buf, size_t len, bool streamed)
 {
 	struct pfs_reader *r;
 	struct pfs_err err;
@@ -974,7 +989,7 @@ static void check_time_order(const struct scen *sc, const uint8_t *buf, size_t l
 			if (sc->e[i].type == PFS_REC_SAMPLE && rec.type == PFS_REC_SAMPLE &&
 			    sc->e[i].sid.time == rec.sid.time) {
 				struct pfs_sample want =
-					mask_sample(&sc->e[i].s, &sc->attrs[sc->e[i].attr]);
+				    mask_sample(&sc->e[i].s, &sc->attrs[sc->e[i].attr]);
 				check_sample(&rec.u.sample, &want);
 				if (want.stack_user_size > 1000)
 					big = &rec.u.sample;
@@ -1041,6 +1056,76 @@ static void test_open_path(void)
 	check_roundtrip(&sc, &o, buf, len, false);
 	T_EQ(pfs_reader_open(&r, path, NULL, &err), 0);
 	T_EQ(pfs_reader_info(r)->file_size, len);
+	pfs_reader_close(r);
+	free(buf);
+}
+
+/* The counting pass (no_decode) sees the same records, samples per event and times. */
+static void test_no_decode_counts(void)
+{
+	struct pfs_w_opts o = {.swap = true, .pipe = true, .compressed = true, .chunk = 120};
+	static struct scen sc;
+	struct pfs_reader_opts ro[2] = {{.no_decode = false}, {.no_decode = true}};
+	struct pfs_stats st[2];
+	uint64_t samples[2][3];
+	size_t len;
+	uint8_t *buf;
+	small_scenario = true;
+	buf = build(&sc, &o, &len);
+	small_scenario = false;
+	for (int k = 0; k < 2; k++) {
+		struct pfs_reader *r;
+		struct pfs_err err;
+		struct pfs_record rec;
+		int rc;
+		T_EQ(pfs_reader_open_mem(&r, buf, len, &ro[k], &err), 0);
+		while ((rc = pfs_reader_next(r, &rec, &err)) == 1)
+			;
+		T_EQ(rc, 0);
+		st[k] = *pfs_reader_stats(r);
+		for (size_t i = 0; i < 3; i++)
+			samples[k][i] = pfs_reader_attr(r, i)->n_samples;
+		pfs_reader_close(r);
+	}
+	for (uint32_t t = 0; t < PFS_REC_MAX; t++)
+		T_EQ(st[1].records[t], st[0].records[t]);
+	T_EQ(st[1].total, st[0].total);
+	T_EQ(st[1].first_time, st[0].first_time);
+	T_EQ(st[1].last_time, st[0].last_time);
+	T_EQ(st[1].lost_samples, st[0].lost_samples);
+	for (size_t i = 0; i < 3; i++)
+		T_EQ(samples[1][i], samples[0][i]);
+	T_EQ(samples[0][0], 2);
+	T_EQ(samples[0][1], 3);
+	free(buf);
+}
+
+/* Without EVENT_DESC a pipe names its events by EVENT_UPDATE records, as perf writes them. */
+static void test_pipe_names_from_event_update(void)
+{
+	struct pfs_w_opts o = {.pipe = true};
+	static struct scen sc;
+	struct pfs_reader *r;
+	struct pfs_err err;
+	struct pfs_record rec;
+	struct pfs_w *w;
+	uint8_t *buf;
+	size_t len;
+	int rc;
+	memset(&sc, 0, sizeof(sc));
+	make_attrs(sc.attrs);
+	make_info(&sc.info);
+	sc.info.features[0] &= ~(1ull << 12);
+	w = pfs_w_new(&o, sc.attrs, 3, &sc.info);
+	pfs_w_finished_round(w);
+	buf = pfs_w_finish(w, &len, NULL);
+	T_EQ(pfs_reader_open_mem(&r, buf, len, NULL, &err), 0);
+	while ((rc = pfs_reader_next(r, &rec, &err)) == 1)
+		;
+	T_EQ(rc, 0);
+	for (size_t i = 0; i < 3; i++)
+		T_STREQ(pfs_reader_attr(r, i)->name, sc.attrs[i].name);
+	T_EQ(pfs_reader_stats(r)->records[PFS_REC_EVENT_UPDATE], 3);
 	pfs_reader_close(r);
 	free(buf);
 }
@@ -1234,8 +1319,8 @@ static void test_ids_to_attrs(void)
 	for (size_t i = 0; i < 4; i++) {
 		at[i].size = 136;
 		at[i].config = i;
-		at[i].sample_type = PFS_S_IP | PFS_S_TID | PFS_S_TIME | PFS_S_ID | PFS_S_CPU |
-				    PFS_S_PERIOD;
+		at[i].sample_type =
+		    PFS_S_IP | PFS_S_TID | PFS_S_TIME | PFS_S_ID | PFS_S_CPU | PFS_S_PERIOD;
 		at[i].flags = PFS_ATTR_FLAG(PFS_AF_SAMPLE_ID_ALL);
 		at[i].ids = ids[i];
 		at[i].n_ids = nids[i];
@@ -1244,8 +1329,11 @@ static void test_ids_to_attrs(void)
 	for (size_t k = 0; k < 40; k++) {
 		size_t ev = (k * 7) % 4;
 		struct pfs_sample s = {.ip = k, .period = k};
-		struct pfs_sample_id sid = {.pid = 9, .tid = 9, .time = k + 1,
-					    .id = ids[ev][k % nids[ev]], .cpu = (uint32_t)k % 2};
+		struct pfs_sample_id sid = {.pid = 9,
+					    .tid = 9,
+					    .time = k + 1,
+					    .id = ids[ev][k % nids[ev]],
+					    .cpu = (uint32_t)k % 2};
 		pfs_w_sample(w, (int)ev, PFS_MISC_USER, &sid, &s);
 		per[ev]++;
 	}
@@ -1352,16 +1440,15 @@ static void test_data_size_zero(void)
 
 static void truncated_last(bool pipe, bool compressed)
 {
-	struct pfs_w_opts o = {.pipe = pipe,
-			       .compressed = compressed,
-			       .chunk = 64,
-			       .data_size_zero = !pipe};
+	struct pfs_w_opts o = {
+	    .pipe = pipe, .compressed = compressed, .chunk = 64, .data_size_zero = !pipe};
 	size_t len, last;
 	uint8_t *buf = small_file(&o, &len, &last, 10, NULL);
 	struct pfs_reader *r;
 	uint64_t n;
 	if (compressed) {
-		/* cut inside the last COMPRESSED record: its tail is lost, the reader keeps going */
+		/* cut inside the last COMPRESSED record: its tail is lost, the reader keeps going
+		 */
 		count_samples(buf, len - 3, &n, &r);
 		T_ASSERT(n > 0 && n < 10);
 		T_ASSERT(pfs_diag_count(pfs_reader_diag(r), "truncated-record") >= 1);
@@ -1712,6 +1799,8 @@ int main(int argc, char **argv)
 		T_CASE(roundtrip_le_file_zstd2),
 		T_CASE(roundtrip_be_pipe_zstd2),
 		T_CASE(open_path),
+		T_CASE(no_decode_counts),
+		T_CASE(pipe_names_from_event_update),
 		T_CASE(attr_sizes_le),
 		T_CASE(attr_sizes_be),
 		T_CASE(attr_sizes_pipe_be),
