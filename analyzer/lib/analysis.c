@@ -470,6 +470,14 @@ int pfs_analysis_sample(struct pfs_analysis *a, const struct pfs_sample_row *row
 {
 	struct pfs_an_thread *t;
 	enum ev_kind k;
+	/* ids index arrays sized by them: one from outside the profile must not size them */
+	if (row->path > pfs_profile_n_paths(a->p) || row->event >= pfs_profile_n_events(a->p)) {
+		pfs_diag_add(&a->diag, PFS_ERROR, "bad-sample-row", PFS_NO_OFF,
+			     "a sample names call path %u or event %u, which the profile does not "
+			     "have: sample dropped",
+			     row->path, row->event);
+		return 0;
+	}
 	scan_path(a, row->path);
 	k = event_kind(a, row->event, tp);
 	a->ev_count[row->event]++;

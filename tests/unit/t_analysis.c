@@ -546,6 +546,24 @@ static void test_json_and_text_outputs(void)
 	cap_free(&c);
 }
 
+static void test_rows_outside_the_profile_are_dropped(void)
+{
+	struct cap c;
+	struct stacks s;
+	struct pfs_sample_row r = {.event = 0, .pid = 1, .tid = 1, .time = 5};
+	cap_init(&c, false);
+	s = stacks(c.p);
+	r.path = 0xfffffff0u;
+	T_EQ(pfs_analysis_sample(c.a, &r, NULL), 0);
+	r.path = s.eval;
+	r.event = 0xfffffff0u;
+	T_EQ(pfs_analysis_sample(c.a, &r, NULL), 0);
+	pfs_analysis_finish(c.a, NULL);
+	T_EQ(pfs_diag_count(pfs_analysis_diag(c.a), "bad-sample-row"), 2);
+	T_EQ(pfs_analysis_n_processes(c.a), 0);
+	cap_free(&c);
+}
+
 static void test_memory_follows_paths_not_samples(void)
 {
 	struct cap c;
@@ -923,6 +941,7 @@ int main(int argc, char **argv)
 	    T_CASE(no_python_and_unknown_version),
 	    T_CASE(other_probes_are_reported),
 	    T_CASE(json_and_text_outputs),
+	    T_CASE(rows_outside_the_profile_are_dropped),
 	    T_CASE(memory_follows_paths_not_samples),
 	    T_CASE(fixture_probes_matches_reference),
 	    T_CASE(fixture_dwarf_matches_reference),
