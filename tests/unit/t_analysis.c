@@ -849,6 +849,12 @@ static void test_fixture_dwarf_matches_reference(void)
 	check_fixture("py312-threads-dwarf", "12329:process ");
 }
 
+/* frame-pointer chains broken by a CPython built without frame pointers: fewer GC frames seen */
+static void test_fixture_fp_matches_reference(void)
+{
+	check_fixture("py312-threads-fp", "12307:process ");
+}
+
 static void test_fixture_gunicorn_matches_reference(void)
 {
 	/* one master (the recorded command) and two forked workers, each its own row */
@@ -945,6 +951,7 @@ int main(int argc, char **argv)
 	    T_CASE(memory_follows_paths_not_samples),
 	    T_CASE(fixture_probes_matches_reference),
 	    T_CASE(fixture_dwarf_matches_reference),
+	    T_CASE(fixture_fp_matches_reference),
 	    T_CASE(fixture_gunicorn_matches_reference),
 	    T_CASE(fixture_hostile_names),
 	    T_CASE(fixture_native_pipe),
