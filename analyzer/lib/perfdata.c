@@ -1316,8 +1316,7 @@ static bool decode_sample(struct pfs_reader *r, const struct pfs_attr *a, const 
 			 * an empty chain must not reach memcpy, the scratch may still be NULL
 			 */
 			uint64_t *dst = scratch_u64(r, used, (size_t)nr);
-			if (nr)
-				memcpy(dst, pfs_cursor_bytes(&c, (size_t)nr * 8), (size_t)nr * 8);
+			memcpy(dst, pfs_cursor_bytes(&c, (size_t)nr * 8), (size_t)nr * 8);
 			if (r->swap)
 				for (uint64_t i = 0; i < nr; i++)
 					dst[i] = __builtin_bswap64(dst[i]);
