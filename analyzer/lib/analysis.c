@@ -1072,6 +1072,19 @@ static void json_opt_u64(struct pfs_jsonw *w, bool have, uint64_t v)
 		pfs_jsonw_null(w);
 }
 
+/* Shares of the categories present; they sum to 1 (an empty object without CPU samples). */
+static void json_categories(struct pfs_jsonw *w, const uint64_t *cat, uint64_t total)
+{
+	pfs_jsonw_obj(w);
+	for (int c = 0; c < PFS_CAT_COUNT; c++) {
+		if (!cat[c])
+			continue;
+		pfs_jsonw_key(w, pfs_pycat_name(c));
+		pfs_jsonw_dbl(w, share(cat[c], total));
+	}
+	pfs_jsonw_end_obj(w);
+}
+
 static void json_thread(const struct pfs_analysis *a, struct pfs_jsonw *w,
 			const struct pfs_an_thread *t)
 {
@@ -1085,6 +1098,8 @@ static void json_thread(const struct pfs_analysis *a, struct pfs_jsonw *w,
 	pfs_jsonw_u64(w, t->cpu_samples);
 	pfs_jsonw_key(w, "gc_samples");
 	pfs_jsonw_u64(w, t->gc_samples);
+	pfs_jsonw_key(w, "categories");
+	json_categories(w, t->cat, t->cpu_samples);
 	pfs_jsonw_key(w, "gil_wait_s");
 	json_opt_secs(w, sw, t->gil_wait_ns);
 	pfs_jsonw_key(w, "gil_waits");
@@ -1137,14 +1152,7 @@ static void json_process(const struct pfs_analysis *a, struct pfs_jsonw *w,
 	pfs_jsonw_key(w, "cpu_s");
 	json_opt_secs(w, a->clock_cpu, p->cpu_period);
 	pfs_jsonw_key(w, "categories");
-	pfs_jsonw_obj(w);
-	for (int c = 0; c < PFS_CAT_COUNT; c++) {
-		if (!p->cat[c])
-			continue;
-		pfs_jsonw_key(w, pfs_pycat_name(c));
-		pfs_jsonw_dbl(w, share(p->cat[c], p->cpu_samples));
-	}
-	pfs_jsonw_end_obj(w);
+	json_categories(w, p->cat, p->cpu_samples);
 
 	pfs_jsonw_key(w, "gc");
 	pfs_jsonw_obj(w);

@@ -522,6 +522,7 @@ static void test_json_and_text_outputs(void)
 		 "c=d[\"captures\"][0]; p=c[\"processes\"][0]; "
 		 "assert d[\"schema\"]==\"perfsight-summary/1\"; "
 		 "assert abs(sum(p[\"categories\"].values())-1)<1e-9; "
+		 "assert abs(sum(p[\"threads\"][0][\"categories\"].values())-1)<1e-9; "
 		 "assert p[\"gc\"][\"pauses\"]==1 and abs(p[\"gc\"][\"pause_max_ms\"]-2)<1e-9; "
 		 "assert abs(p[\"gil\"][\"wait_s\"]-0.1)<1e-9 and p[\"gil\"][\"waits\"]==1; "
 		 "assert p[\"gc\"][\"longest\"][0][\"python_stack\"][-1][\"function\"]==\"[gc]\"; "
