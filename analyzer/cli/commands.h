@@ -13,6 +13,10 @@ int cmd_import(int argc, char **argv);
 extern const char cmd_import_usage[];
 int cmd_record(int argc, char **argv);
 extern const char cmd_record_usage[];
+int cmd_report(int argc, char **argv);
+extern const char cmd_report_usage[];
+int cmd_flamegraph(int argc, char **argv);
+extern const char cmd_flamegraph_usage[];
 
 #define CLI_COMMANDS                                                                               \
 	{"info", cmd_info, "what a capture holds: host, events, records, samples, diagnostics",     \
@@ -20,6 +24,10 @@ extern const char cmd_record_usage[];
 	{"import", cmd_import, "add captures to an SQLite database (one transaction each)",       \
 	 cmd_import_usage},                                                                        \
 	{"record", cmd_record, "run perf record with what the Python analysis needs (and probes)",  \
-	 cmd_record_usage},
+	 cmd_record_usage},                                                                        \
+	{"report", cmd_report, "one self-contained HTML report from report data (JSON)",          \
+	 cmd_report_usage},                                                                        \
+	{"flamegraph", cmd_flamegraph, "an interactive SVG flame graph of folded stacks",           \
+	 cmd_flamegraph_usage},
 
 #endif

@@ -5,7 +5,11 @@ Test tool only: it lets the report and browser tests run on realistic data befor
 pipeline produces it. Frame kinds come from simple name rules, GC pauses and GIL waits from runs
 of consecutive samples of one thread inside the collector or the GIL.
 
-usage: perfscript2data.py [--hostile] [--pyinstrument DIR] [--minwidth FRACTION] < script > out.json
+usage: perfscript2data.py [--hostile] [--pyinstrument DIR] [--minwidth FRACTION]
+                          [--capture-minwidth FRACTION] [--folded FILE] < script > out.json
+Frames under --minwidth of their thread (0.001) or --capture-minwidth of the capture (0.0001)
+are merged into [other] nodes.
+--folded also writes the mixed view's stacks, as stackcollapse-perf.pl would, to FILE.
 """
 import argparse
 import glob
@@ -76,12 +80,14 @@ class Tree:
             n = c
         self.self_[n] += w
 
-    def emit(self, strings, minfrac):
-        """Pre-order arrays; children under minfrac of the root merged into one [other] node."""
+    def emit(self, strings, minfrac, floor):
+        """Pre-order arrays; children under minfrac of the root, or under floor (a share of
+        the whole capture, which bounds the size however many threads there are), merged into
+        one [other] node."""
         tot = self.self_[:]
         for i in range(len(tot) - 1, 0, -1):
             tot[self.parent[i]] += tot[i]
-        limit = tot[0] * minfrac
+        limit = max(tot[0] * minfrac, floor)
         out = {"parent": [], "name": [], "kind": [], "self": [], "total": []}
         other = strings('[other]')
 
@@ -142,13 +148,15 @@ def main():
     ap.add_argument('--hostile', action='store_true')
     ap.add_argument('--pyinstrument')
     ap.add_argument('--minwidth', type=float, default=0.001)
+    ap.add_argument('--capture-minwidth', type=float, default=0.0001)
     ap.add_argument('--title', default='gunicorn gthread under wrk')
+    ap.add_argument('--folded')
     a = ap.parse_args()
     samples = parse(sys.stdin)
     if not samples:
         sys.exit('perfscript2data: no samples')
     S = Strings()
-    kinds_names = {}
+    folded = {}
     # a thread's pid is the pid of the JIT map its Python frames come from
     tid_pid = {}
     for s in samples:
@@ -167,8 +175,6 @@ def main():
         tid = s["tid"]
         pid = tid_pid.get(tid, tid)
         comm = s["comm"]
-        if a.hostile and tid == min(tid_pid):
-            comm = HOSTILE[0]
         th = threads.get(tid)
         if th is None:
             th = threads[tid] = {"tid": tid, "pid": pid, "comm": comm, "samples": 0,
@@ -177,17 +183,20 @@ def main():
                                  "on": [0] * nb, "gc_t": [0] * nb, "gil_t": [0] * nb,
                                  "gcn": 0, "gcms": 0.0, "gclong": 0.0, "giln": 0, "gils": 0.0}
         th["samples"] += 1
+        th["comm"] = comm  # a thread renamed with prctl shows its latest name
         mixed = []
         for sym, dso in reversed(s["frames"]):
             name, kind = classify(sym, dso)
-            if a.hostile and kind in (K['python'], K['native']) and hash(name) % 5 == 0:
+            if a.hostile and kind in (K['python'], K['native']) and len(name) % 5 == 0:
                 name = HOSTILE[len(name) % len(HOSTILE)] + ' ' + name
             mixed.append((S(name), kind))
         py = [f for f in mixed if f[1] in (K['python'], K['library'])] or \
             [(S('[native]'), K['native'])]
         nat = [f for f in mixed if f[1] not in (K['python'], K['library'])] or \
-            [(S('[python]'), K['python'])]
+            [(S('[python]'), K['other'])]
         th["trees"]["mixed"].add(mixed, 1)
+        key = ';'.join(S.v[n] for n, _ in mixed)
+        folded[key] = folded.get(key, 0) + 1
         th["trees"]["python"].add(py, 1)
         th["trees"]["native"].add(nat, 1)
         in_gc = any(k == K['gc'] for _, k in mixed)
@@ -248,7 +257,8 @@ def main():
             "gc": {"pauses": th["gcn"], "total_ms": round(th["gcms"], 3),
                    "longest_ms": th["gclong"]},
             "gil": {"waits": th["giln"], "wait_s": round(th["gils"], 6)},
-            "trees": {v: t.emit(S, a.minwidth) for v, t in th["trees"].items()}})
+            "trees": {v: t.emit(S, a.minwidth, a.capture_minwidth * len(samples))
+                      for v, t in th["trees"].items()}})
         tl.append({"pid": pid, "tid": tid,
                    "on_cpu": [round(min(1, x / per_bucket), 3) for x in th["on"]],
                    "gil_wait": [round(min(1, x / per_bucket), 3) for x in th["gil_t"]],
@@ -291,6 +301,10 @@ def main():
     if a.pyinstrument:
         data["pyinstrument"] = pyinstrument(a.pyinstrument, S, a.hostile)
         data["strings"] = S.v
+    if a.folded:
+        with open(a.folded, 'w') as f:
+            for k in sorted(folded):
+                f.write('%s %d\n' % (k, folded[k]))
     json.dump(data, sys.stdout, separators=(',', ':'), ensure_ascii=False)
 
 

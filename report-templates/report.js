@@ -1,0 +1,997 @@
+/*
+ * perfsight report: draws every section from the embedded JSON (docs/report-data.md).
+ * Rules: no network, no frameworks, no eval, and data only ever reaches the page as text
+ * (textContent, canvas fillText): a frame name is never parsed as HTML.
+ * State (view, filter, zoom, search, orientation) lives in the URL hash so a link reopens
+ * the same picture.
+ */
+(function () {
+	'use strict';
+
+	var D = JSON.parse(document.getElementById('perfsight-data').textContent || '{}');
+	var S = D.strings || [];
+	var KINDS = D.kinds || ['python', 'library', 'interp', 'gc', 'gil', 'kernel', 'native', 'other'];
+	var KIND_LABEL = {python: 'Python (app)', library: 'Python (library)', interp: 'interpreter',
+		gc: 'GC', gil: 'GIL', kernel: 'kernel', native: 'native', other: 'other'};
+	var KIND_HUE = {python: [140, 50], library: [180, 45], interp: [44, 78], gc: [2, 70],
+		gil: [275, 48], kernel: [24, 80], native: [212, 55], other: [0, 0]};
+	var META = D.meta || {};
+	var UNIT_S = META.unit_s || 0;
+	var PROCS = D.processes || [];
+	var ROW_H = 17;
+
+	var state = {view: 'mixed', pid: null, tid: null, zoom: [], q: '', icicle: false};
+	var cache = {};
+	var cur = null;     /* the merged tree for the current view and filter */
+	var layout = null;  /* the last flame graph drawing: rectangles for hit tests */
+	var focusNode = -1; /* keyboard-selected frame */
+
+	function $(id) { return document.getElementById(id); }
+	function el(tag, cls, text) {
+		var e = document.createElement(tag);
+		if (cls)
+			e.className = cls;
+		if (text !== undefined && text !== null)
+			e.textContent = String(text);
+		return e;
+	}
+	function add(parent) {
+		for (var i = 1; i < arguments.length; i++)
+			parent.appendChild(arguments[i]);
+		return parent;
+	}
+	function clear(e) { while (e.firstChild) e.removeChild(e.firstChild); return e; }
+	function td(text, cls) { return el('td', cls, text); }
+	function pct(x) { return (100 * x).toFixed(x >= 0.1 ? 1 : 2) + '%'; }
+	function secs(s) {
+		if (s >= 1) return s.toFixed(2) + ' s';
+		if (s >= 0.001) return (s * 1000).toFixed(1) + ' ms';
+		return (s * 1e6).toFixed(0) + ' µs';
+	}
+	function amount(u) {
+		var n = u.toLocaleString('en-US');
+		return UNIT_S ? secs(u * UNIT_S) + ' (' + n + ' ' + (META.unit || 'samples') + ')'
+			: n + ' ' + (META.unit || 'samples');
+	}
+	/* for narrow columns: seconds when the unit converts, else the count */
+	function brief(u) {
+		return UNIT_S ? secs(u * UNIT_S) : u.toLocaleString('en-US');
+	}
+	function kindName(k) { return KINDS[k] || 'other'; }
+	function hash32(s) {
+		var h = 2166136261;
+		for (var i = 0; i < s.length; i++) {
+			h ^= s.charCodeAt(i);
+			h = Math.imul(h, 16777619);
+		}
+		return h >>> 0;
+	}
+	/* Stable colour: the hue says the kind, the lightness comes from the name's hash. */
+	function colour(name, kind) {
+		var hs = KIND_HUE[kindName(kind)] || KIND_HUE.other;
+		var l = 52 + (hash32(S[name] || '') % 20);
+		return 'hsl(' + hs[0] + ',' + hs[1] + '%,' + l + '%)';
+	}
+	function reOf(q) {
+		if (!q)
+			return null;
+		try {
+			return new RegExp(q);
+		} catch (e) {
+			return undefined;
+		}
+	}
+
+	/* ---- state in the URL hash ---- */
+	function readHash() {
+		var h = location.hash.replace(/^#/, '');
+		if (!/(^|&)(view|pid|tid|zoom|q|icicle)=/.test(h))
+			return;
+		var p = new URLSearchParams(h);
+		state.view = ['python', 'mixed', 'native'].indexOf(p.get('view')) >= 0 ? p.get('view') : 'mixed';
+		state.pid = p.get('pid') ? Number(p.get('pid')) : null;
+		state.tid = p.get('tid') ? Number(p.get('tid')) : null;
+		state.zoom = p.get('zoom') ? p.get('zoom').split('.').map(Number).filter(isFinite) : [];
+		state.q = p.get('q') || '';
+		state.icicle = p.get('icicle') === '1';
+	}
+	function writeHash() {
+		var p = new URLSearchParams();
+		p.set('view', state.view);
+		if (state.pid !== null) p.set('pid', state.pid);
+		if (state.tid !== null) p.set('tid', state.tid);
+		if (state.zoom.length) p.set('zoom', state.zoom.join('.'));
+		if (state.q) p.set('q', state.q);
+		if (state.icicle) p.set('icicle', '1');
+		history.replaceState(null, '', '#' + p.toString());
+	}
+
+	/* ---- trees: merge the selected threads' trees of one view ---- */
+	function selectedThreads() {
+		var out = [];
+		PROCS.forEach(function (p) {
+			if (state.pid !== null && p.pid !== state.pid)
+				return;
+			(p.threads || []).forEach(function (t) {
+				if (state.tid === null || t.tid === state.tid)
+					out.push(t);
+			});
+		});
+		return out;
+	}
+	function merge(trees) {
+		var T = {parent: [-1], name: [S.indexOf('all')], kind: [KINDS.length - 1], self: [0],
+			total: [0], kids: [null], depth: [0]};
+		if (T.name[0] < 0)
+			T.name[0] = S.push('all') - 1;
+		trees.forEach(function (t) {
+			if (!t || !t.parent)
+				return;
+			var m = new Int32Array(t.parent.length);
+			m[0] = 0;
+			T.self[0] += t.self[0] || 0;
+			for (var i = 1; i < t.parent.length; i++) {
+				var p = m[t.parent[i]];
+				var key = t.name[i] * 16 + t.kind[i];
+				var kids = T.kids[p] || (T.kids[p] = new Map());
+				var c = kids.get(key);
+				if (c === undefined) {
+					c = T.parent.length;
+					kids.set(key, c);
+					T.parent.push(p);
+					T.name.push(t.name[i]);
+					T.kind.push(t.kind[i]);
+					T.self.push(0);
+					T.total.push(0);
+					T.kids.push(null);
+					T.depth.push(T.depth[p] + 1);
+				}
+				T.self[c] += t.self[i];
+				m[i] = c;
+			}
+		});
+		var n = T.parent.length;
+		for (var j = 0; j < n; j++)
+			T.total[j] = T.self[j];
+		for (j = n - 1; j > 0; j--)
+			T.total[T.parent[j]] += T.total[j];
+		/* children sorted by name, as flamegraph.pl does, so the picture is stable */
+		T.children = new Array(n);
+		for (j = 0; j < n; j++) {
+			var arr = T.kids[j] ? Array.from(T.kids[j].values()) : [];
+			arr.sort(function (a, b) {
+				var x = S[T.name[a]] || '', y = S[T.name[b]] || '';
+				return x < y ? -1 : x > y ? 1 : T.kind[a] - T.kind[b];
+			});
+			T.children[j] = arr;
+		}
+		T.kids = null;
+		return T;
+	}
+	function currentTree() {
+		var key = state.view + '/' + state.pid + '/' + state.tid;
+		if (!cache[key])
+			cache[key] = merge(selectedThreads().map(function (t) {
+				return (t.trees || {})[state.view];
+			}));
+		return cache[key];
+	}
+	/* the whole capture's mixed tree, shared with the unfiltered mixed view */
+	function wholeMixed() {
+		var key = 'mixed/null/null';
+		if (!cache[key])
+			cache[key] = merge(selectedAll('mixed'));
+		return cache[key];
+	}
+	function pathOf(T, n) {
+		var path = [];
+		for (; n > 0; n = T.parent[n])
+			path.unshift(n);
+		return path;
+	}
+	/* the zoom is kept as names and kinds from the root, so it survives a filter change */
+	function zoomNode(T) {
+		var n = 0;
+		for (var i = 0; i + 1 < state.zoom.length; i += 2) {
+			var found = -1;
+			var ch = T.children[n];
+			for (var j = 0; j < ch.length; j++)
+				if (T.name[ch[j]] === state.zoom[i] && T.kind[ch[j]] === state.zoom[i + 1]) {
+					found = ch[j];
+					break;
+				}
+			if (found < 0)
+				break;
+			n = found;
+		}
+		return n;
+	}
+	function setZoom(T, n) {
+		state.zoom = [];
+		pathOf(T, n).forEach(function (x) { state.zoom.push(T.name[x], T.kind[x]); });
+	}
+
+	/* ---- flame graph ---- */
+	var canvas = $('fg-canvas');
+	var ctx = canvas.getContext('2d');
+	var tip = $('fg-tip');
+
+	function matches(T, re) {
+		var m = new Uint8Array(T.parent.length);
+		if (!re)
+			return m;
+		for (var i = 0; i < T.parent.length; i++)
+			if (re.test(S[T.name[i]] || ''))
+				m[i] = 1;
+		return m;
+	}
+	function drawFlame() {
+		var T = cur;
+		var z = zoomNode(T);
+		var re = reOf(state.q);
+		$('fg-search').classList.toggle('bad', re === undefined);
+		var hit = matches(T, re || null);
+		var cssW = canvas.clientWidth || 1000;
+		var dpr = window.devicePixelRatio || 1;
+		var scale = T.total[z] ? cssW / T.total[z] : 0;
+		var rects = [];
+		var anc = pathOf(T, z);
+		anc.unshift(0);
+		anc.pop();
+		anc.forEach(function (a, d) { rects.push([a, 0, cssW, d]); });
+		var base = anc.length;
+		var maxD = base;
+		var stack = [z, 0, base];
+		var matched = 0;
+		/* matched share: totals of matching frames not below another match, in the zoom */
+		var under = [[z, 0]];
+		while (under.length) {
+			var u = under.pop();
+			if (hit[u[0]]) {
+				matched += T.total[u[0]];
+				continue;
+			}
+			T.children[u[0]].forEach(function (c) { under.push([c, 0]); });
+		}
+		while (stack.length) {
+			var d = stack.pop(), x = stack.pop(), n = stack.pop();
+			var w = T.total[n] * scale;
+			if (w < 0.3)
+				continue;
+			rects.push([n, x, w, d]);
+			if (d > maxD)
+				maxD = d;
+			var ch = T.children[n], cx = x;
+			for (var i = 0; i < ch.length; i++) {
+				stack.push(ch[i], cx, d + 1);
+				cx += T.total[ch[i]] * scale;
+			}
+		}
+		var rows = maxD + 1;
+		var H = rows * ROW_H + 4;
+		canvas.style.height = H + 'px';
+		canvas.width = Math.round(cssW * dpr);
+		canvas.height = Math.round(H * dpr);
+		ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+		ctx.clearRect(0, 0, cssW, H);
+		ctx.font = '11px system-ui, sans-serif';
+		ctx.textBaseline = 'middle';
+		var matchColour = getComputedStyle(document.documentElement).getPropertyValue('--match').trim() || '#c026d3';
+		var drawnMatches = [];
+		rects.forEach(function (r) {
+			var n = r[0];
+			var y = state.icicle ? r[3] * ROW_H : H - (r[3] + 1) * ROW_H;
+			r.push(y);
+			ctx.fillStyle = hit[n] ? matchColour : colour(T.name[n], T.kind[n]);
+			ctx.fillRect(r[1], y, Math.max(r[2] - 0.5, 0.3), ROW_H - 1);
+			if (hit[n])
+				drawnMatches.push(S[T.name[n]]);
+			if (n === focusNode) {
+				ctx.strokeStyle = '#000';
+				ctx.lineWidth = 2;
+				ctx.strokeRect(r[1] + 1, y + 1, Math.max(r[2] - 2, 1), ROW_H - 3);
+			}
+			if (r[2] > 30) {
+				ctx.fillStyle = '#111';
+				var label = S[T.name[n]] || '';
+				var maxc = Math.floor((r[2] - 6) / 6);
+				if (label.length > maxc)
+					label = label.slice(0, Math.max(maxc - 2, 0)) + '..';
+				ctx.fillText(label, r[1] + 3, y + ROW_H / 2);
+			}
+		});
+		layout = {rects: rects, zoom: z, H: H};
+		canvas.dataset.frames = String(rects.length);
+		canvas.dataset.matches = String(drawnMatches.length);
+		canvas.setAttribute('aria-label', 'Flame graph of ' + (S[T.name[z]] || 'all') + ', ' +
+			amount(T.total[z]) + '; ' + rects.length + ' frames drawn. The table below lists them.');
+		$('fg-match').textContent = re ? 'Matched: ' + pct(T.total[z] ? matched / T.total[z] : 0) +
+			' (' + amount(matched) + ')' : re === undefined ? 'invalid regular expression' : '';
+		crumbs(T, z);
+		table(T, z, hit);
+	}
+	function crumbs(T, z) {
+		var box = clear($('fg-crumbs'));
+		var path = pathOf(T, z);
+		path.unshift(0);
+		path.forEach(function (n, i) {
+			if (i)
+				box.appendChild(document.createTextNode(' › '));
+			var b = el('button', null, S[T.name[n]] || 'all');
+			b.type = 'button';
+			if (n === z)
+				b.setAttribute('aria-current', 'true');
+			b.addEventListener('click', function () { zoomTo(n); });
+			box.appendChild(b);
+		});
+	}
+	/* the table alternative: the zoomed subtree in pre-order, frames of at least 0.1% */
+	function table(T, z, hit) {
+		var body = clear($('fg-table').tBodies[0]);
+		var tot = T.total[z] || 1;
+		var st = [z], rows = 0;
+		var frag = document.createDocumentFragment();
+		while (st.length && rows < 2000) {
+			var n = st.pop();
+			if (T.total[n] < tot * 0.001 && n !== z)
+				continue;
+			var tr = el('tr', hit[n] ? 'match' : null);
+			var name = td(S[T.name[n]]);
+			name.style.paddingLeft = (0.45 + 0.8 * (T.depth[n] - T.depth[z])) + 'rem';
+			tr.setAttribute('aria-level', String(T.depth[n] - T.depth[z] + 1));
+			add(tr, name, td(KIND_LABEL[kindName(T.kind[n])]), td(amount(T.self[n]), 'num'),
+				td(amount(T.total[n]), 'num'), td(pct(T.total[n] / tot), 'num'));
+			frag.appendChild(tr);
+			rows++;
+			var ch = T.children[n].slice().sort(function (a, b) { return T.total[a] - T.total[b]; });
+			for (var i = 0; i < ch.length; i++)
+				st.push(ch[i]);
+		}
+		body.appendChild(frag);
+	}
+	function rectAt(px, py) {
+		if (!layout)
+			return null;
+		for (var i = layout.rects.length - 1; i >= 0; i--) {
+			var r = layout.rects[i];
+			if (px >= r[1] && px < r[1] + r[2] && py >= r[4] && py < r[4] + ROW_H)
+				return r;
+		}
+		return null;
+	}
+	function showTip(n, x, y) {
+		var T = cur;
+		var z = layout ? layout.zoom : 0;
+		tip.textContent = (S[T.name[n]] || '') + '\n' + KIND_LABEL[kindName(T.kind[n])] +
+			'\nself ' + amount(T.self[n]) + '\ntotal ' + amount(T.total[n]) + ', ' +
+			pct(T.total[0] ? T.total[n] / T.total[0] : 0) + ' of all' +
+			(z ? ', ' + pct(T.total[n] / T.total[z]) + ' of the zoomed frame' : '');
+		tip.hidden = false;
+		var wrap = canvas.parentNode.getBoundingClientRect();
+		var left = Math.min(x + 12, wrap.width - tip.offsetWidth - 4);
+		tip.style.left = Math.max(left, 0) + 'px';
+		tip.style.top = (y + 14) + 'px';
+	}
+	function zoomTo(n) {
+		setZoom(cur, n);
+		focusNode = n;
+		writeHash();
+		drawFlame();
+	}
+	canvas.addEventListener('mousemove', function (ev) {
+		var b = canvas.getBoundingClientRect();
+		var r = rectAt(ev.clientX - b.left, ev.clientY - b.top);
+		if (r)
+			showTip(r[0], ev.clientX - b.left, ev.clientY - b.top);
+		else
+			tip.hidden = true;
+	});
+	canvas.addEventListener('mouseleave', function () { tip.hidden = true; });
+	canvas.addEventListener('click', function (ev) {
+		var b = canvas.getBoundingClientRect();
+		var r = rectAt(ev.clientX - b.left, ev.clientY - b.top);
+		if (r)
+			zoomTo(r[0]);
+	});
+	canvas.addEventListener('keydown', function (ev) {
+		var T = cur;
+		var n = focusNode >= 0 && focusNode < T.parent.length ? focusNode : zoomNode(T);
+		var up = state.icicle ? 'ArrowDown' : 'ArrowUp';
+		var down = state.icicle ? 'ArrowUp' : 'ArrowDown';
+		var next = n;
+		if (ev.key === up) {
+			var ch = T.children[n].slice().sort(function (a, b) { return T.total[b] - T.total[a]; });
+			if (ch.length) next = ch[0];
+		} else if (ev.key === down) {
+			if (n > 0) next = T.parent[n];
+		} else if (ev.key === 'ArrowLeft' || ev.key === 'ArrowRight') {
+			if (n > 0) {
+				var sib = T.children[T.parent[n]];
+				var k = sib.indexOf(n) + (ev.key === 'ArrowLeft' ? -1 : 1);
+				if (k >= 0 && k < sib.length) next = sib[k];
+			}
+		} else if (ev.key === 'Enter' || ev.key === ' ') {
+			zoomTo(n);
+			ev.preventDefault();
+			return;
+		} else if (ev.key === 'Escape') {
+			resetZoom();
+			return;
+		} else if (ev.key === '/') {
+			$('fg-search').focus();
+			ev.preventDefault();
+			return;
+		} else {
+			return;
+		}
+		ev.preventDefault();
+		focusNode = next;
+		drawFlame();
+		var r = layout.rects.filter(function (q) { return q[0] === next; })[0];
+		if (r)
+			showTip(next, r[1] + r[2] / 2, r[4]);
+	});
+	function resetZoom() {
+		state.zoom = [];
+		focusNode = -1;
+		writeHash();
+		drawFlame();
+	}
+	$('fg-reset').addEventListener('click', resetZoom);
+	$('fg-invert').addEventListener('click', function () {
+		state.icicle = !state.icicle;
+		writeHash();
+		syncControls();
+		drawFlame();
+	});
+	Array.prototype.forEach.call(document.querySelectorAll('[data-view]'), function (b) {
+		b.addEventListener('click', function () {
+			state.view = b.getAttribute('data-view');
+			focusNode = -1;
+			writeHash();
+			refresh();
+		});
+	});
+	var searchTimer = 0;
+	$('fg-search').addEventListener('input', function () {
+		clearTimeout(searchTimer);
+		searchTimer = setTimeout(function () {
+			state.q = $('fg-search').value;
+			writeHash();
+			drawFlame();
+		}, 120);
+	});
+	document.addEventListener('keydown', function (ev) {
+		if (ev.key === 'Escape' && document.activeElement === $('fg-search')) {
+			$('fg-search').value = '';
+			state.q = '';
+			writeHash();
+			drawFlame();
+		}
+	});
+	function syncControls() {
+		Array.prototype.forEach.call(document.querySelectorAll('[data-view]'), function (b) {
+			b.setAttribute('aria-pressed', String(b.getAttribute('data-view') === state.view));
+		});
+		$('fg-invert').setAttribute('aria-pressed', String(state.icicle));
+		if ($('fg-search').value !== state.q)
+			$('fg-search').value = state.q;
+	}
+
+	/* ---- summary ---- */
+	function catTotal(c) {
+		var s = 0;
+		for (var k in c || {})
+			s += c[k] || 0;
+		return s;
+	}
+	function stackText(st) {
+		return (st || []).map(function (i) { return S[i]; });
+	}
+	function summary() {
+		var dl = $('meta');
+		var rows = [['Title', META.title], ['Host', META.host], ['Command', META.command],
+			['Source', META.source], ['Recorded', META.recorded], ['perf', META.perf_version],
+			['Kernel', META.kernel],
+			['Duration', META.duration_s !== undefined ? secs(META.duration_s) : undefined],
+			['Events', (META.events || []).join(', ')],
+			['Samples', META.samples !== undefined ? META.samples.toLocaleString('en-US') : undefined],
+			['Lost samples', META.lost !== undefined ? META.lost.toLocaleString('en-US') : undefined],
+			['Processes', PROCS.length]];
+		rows.forEach(function (r) {
+			if (r[1] === undefined || r[1] === null || r[1] === '')
+				return;
+			add(dl, el('dt', null, r[0]), el('dd', null, r[1]));
+		});
+		var w = $('warnings');
+		var sev = {error: 0, warn: 1, info: 2};
+		var ws = (D.warnings || []).slice().sort(function (a, b) {
+			return (sev[a.severity] || 1) - (sev[b.severity] || 1);
+		});
+		if (META.lost)
+			ws.unshift({severity: 'warn', code: 'lost-samples', count: META.lost,
+				message: META.lost + ' samples were lost by perf: figures undercount'});
+		ws.forEach(function (x) {
+			var li = el('li', sev[x.severity] === undefined ? 'warn' : x.severity);
+			add(li, el('strong', null, (x.severity || 'warn') + ' ' + (x.code || '') +
+				(x.count > 1 ? ' (×' + x.count + ')' : '') + ': '), document.createTextNode(x.message || ''));
+			w.appendChild(li);
+		});
+		if (!ws.length)
+			w.appendChild(el('li', 'info', 'No warnings: stacks, symbols and samples are complete.'));
+		var f = $('findings');
+		(D.findings || []).forEach(function (s) { f.appendChild(el('li', null, s)); });
+		findings().forEach(function (s) { f.appendChild(el('li', null, s)); });
+	}
+	function procLabel(p) {
+		return (p.role || 'process') + ' ' + p.pid + (p.comm ? ' (' + p.comm + ')' : '');
+	}
+	function findings() {
+		var out = [];
+		var all = 0, gc = 0, gil = 0;
+		PROCS.forEach(function (p) {
+			var t = catTotal(p.categories);
+			all += t;
+			gc += (p.categories || {}).gc || 0;
+			gil += (p.categories || {}).gil || 0;
+			if (!t)
+				return;
+			var share = ((p.categories || {}).gc || 0) / t;
+			if (share >= 0.01 || (p.gc && p.gc.pauses)) {
+				var s = procLabel(p) + ' spent ' + pct(share) + ' of its CPU in garbage collection';
+				var longest = (D.gc_pauses || []).filter(function (x) { return x.pid === p.pid; })
+					.sort(function (a, b) { return b.dur_ms - a.dur_ms; })[0];
+				if (longest) {
+					var st = stackText(longest.stack);
+					s += '; the longest pause was ' + longest.dur_ms.toFixed(1) + ' ms' +
+						(st.length ? ', triggered under ' + st[st.length - 1] : '');
+				}
+				out.push(s + '.');
+			}
+			if (p.gil && p.gil.wait_s)
+				out.push(procLabel(p) + ' waited ' + secs(p.gil.wait_s) + ' for the GIL in ' +
+					p.gil.waits + ' waits.');
+		});
+		if (all) {
+			out.unshift('Across all processes, ' + pct(gc / all) + ' of the sampled CPU was garbage ' +
+				'collection and ' + pct(gil / all) + ' was spent in the GIL.');
+			var T = wholeMixed();
+			var top = topFunctions(T).filter(function (r) { return r.kind <= 1; })
+				.sort(function (a, b) { return b.total - a.total; });
+			var best = top.filter(function (r) { return r.kind === 0; })[0] || top[0];
+			if (best)
+				out.push('The busiest Python function is ' + S[best.name] + ': ' +
+					pct(best.total / T.total[0]) + ' of CPU including its callees.');
+		}
+		return out;
+	}
+	function selectedAll(view) {
+		var out = [];
+		PROCS.forEach(function (p) {
+			(p.threads || []).forEach(function (t) { out.push((t.trees || {})[view]); });
+		});
+		return out;
+	}
+
+	/* ---- workers ---- */
+	function legend() {
+		var l = $('legend');
+		KINDS.forEach(function (k) { l.appendChild(el('span', 'k-' + k, KIND_LABEL[k] || k)); });
+	}
+	function bar(c) {
+		var b = el('div', 'bar');
+		var t = catTotal(c);
+		var parts = [];
+		KINDS.forEach(function (k) {
+			var v = (c || {})[k] || 0;
+			if (!v || !t)
+				return;
+			var s = el('span', 'k-' + k);
+			s.style.width = (100 * v / t) + '%';
+			s.title = (KIND_LABEL[k] || k) + ' ' + pct(v / t);
+			parts.push((KIND_LABEL[k] || k) + ' ' + pct(v / t));
+			b.appendChild(s);
+		});
+		b.setAttribute('role', 'img');
+		b.setAttribute('aria-label', parts.join(', ') || 'no samples');
+		return b;
+	}
+	function workerRow(x, pid, tid, isThread) {
+		var tr = el('tr', isThread ? 'thread' : 'process');
+		tr.tabIndex = 0;
+		tr.dataset.pid = pid;
+		if (tid !== null)
+			tr.dataset.tid = tid;
+		var t = catTotal(x.categories);
+		var gc = x.gc || {}, gil = x.gil || {};
+		var name = isThread ? 'thread ' + tid + (x.comm ? ' (' + x.comm + ')' : '')
+			: 'pid ' + pid + (x.comm ? ' (' + x.comm + ')' : '');
+		add(tr, td(name), td(isThread ? '' : x.role || ''), td(x.cpu_s !== undefined ? secs(x.cpu_s)
+			: amount(t), 'num'));
+		var c = el('td');
+		c.appendChild(bar(x.categories));
+		add(tr, c, td(t ? pct(((x.categories || {}).gc || 0) / t) : '', 'num'),
+			td(gc.pauses !== undefined ? gc.pauses : '', 'num'),
+			td(gc.longest_ms ? gc.longest_ms.toFixed(1) + ' ms' : '', 'num'),
+			td(gil.wait_s ? secs(gil.wait_s) + ' (' + gil.waits + ')' : '', 'num'));
+		function pick() {
+			if (state.pid === pid && state.tid === tid) {
+				state.pid = null;
+				state.tid = null;
+			} else {
+				state.pid = pid;
+				state.tid = tid;
+			}
+			writeHash();
+			refresh();
+		}
+		tr.addEventListener('click', pick);
+		tr.addEventListener('keydown', function (ev) {
+			if (ev.key === 'Enter' || ev.key === ' ') {
+				ev.preventDefault();
+				pick();
+			}
+		});
+		return tr;
+	}
+	function workers() {
+		var body = $('workers-table').tBodies[0];
+		PROCS.forEach(function (p) {
+			body.appendChild(workerRow(p, p.pid, null, false));
+			(p.threads || []).forEach(function (t) {
+				if ((p.threads || []).length > 1 || t.tid !== p.pid)
+					body.appendChild(workerRow(t, p.pid, t.tid, true));
+			});
+		});
+		$('filter-clear').addEventListener('click', function () {
+			state.pid = null;
+			state.tid = null;
+			writeHash();
+			refresh();
+		});
+	}
+	function markFilter() {
+		Array.prototype.forEach.call($('workers-table').tBodies[0].rows, function (tr) {
+			var on = state.pid !== null && Number(tr.dataset.pid) === state.pid &&
+				(tr.dataset.tid === undefined ? state.tid === null : Number(tr.dataset.tid) === state.tid);
+			tr.classList.toggle('active', on);
+			tr.setAttribute('aria-selected', String(on));
+		});
+		var f = $('filter');
+		if (state.pid === null) {
+			f.textContent = 'Showing all ' + PROCS.length + ' processes';
+		} else {
+			var p = PROCS.filter(function (x) { return x.pid === state.pid; })[0];
+			f.textContent = 'Showing ' + (p ? procLabel(p) : 'pid ' + state.pid) +
+				(state.tid !== null ? ', thread ' + state.tid : '') + ' only';
+		}
+	}
+	function figures() {
+		var T = cur;
+		var sel = selectedThreads();
+		var cats = {};
+		var cpu = 0;
+		sel.forEach(function (t) {
+			cpu += t.cpu_s || 0;
+			for (var k in t.categories || {})
+				cats[k] = (cats[k] || 0) + t.categories[k];
+		});
+		var all = catTotal(cats);
+		$('fg-figures').textContent = 'Samples: ' + amount(T.total[0]) + (cpu ? ' · CPU ' + secs(cpu) : '') +
+			(all ? ' · GC ' + pct((cats.gc || 0) / all) + ' · GIL ' + pct((cats.gil || 0) / all) : '') +
+			' · ' + sel.length + ' thread' + (sel.length === 1 ? '' : 's');
+	}
+
+	/* ---- top functions ---- */
+	var topSort = {key: 'self', dir: -1};
+	var topSel = null;
+	function topFunctions(T) {
+		var map = new Map();
+		var onPath = new Map();
+		/* depth-first with an explicit stack so deep recursion cannot overflow the JS stack;
+		 * a recursive function's total counts its outermost frame only */
+		var st = [0, 0];
+		while (st.length) {
+			var leave = st.pop(), v = st.pop();
+			var key = T.name[v] * 16 + T.kind[v];
+			if (leave) {
+				onPath.set(key, onPath.get(key) - 1);
+				continue;
+			}
+			var r = map.get(key);
+			if (!r) {
+				r = {name: T.name[v], kind: T.kind[v], self: 0, total: 0, nodes: []};
+				map.set(key, r);
+			}
+			r.self += T.self[v];
+			r.nodes.push(v);
+			if (!onPath.get(key))
+				r.total += T.total[v];
+			onPath.set(key, (onPath.get(key) || 0) + 1);
+			st.push(v, 1);
+			var ch = T.children[v];
+			for (var i = 0; i < ch.length; i++)
+				st.push(ch[i], 0);
+		}
+		map.delete(T.name[0] * 16 + T.kind[0]);
+		return Array.from(map.values());
+	}
+	function topTable() {
+		var T = cur;
+		var rows = topFunctions(T);
+		var re = reOf($('top-search').value);
+		$('top-search').classList.toggle('bad', re === undefined);
+		if (re)
+			rows = rows.filter(function (r) { return re.test(S[r.name] || ''); });
+		rows.sort(function (a, b) {
+			if (topSort.key === 'name')
+				return topSort.dir * ((S[a.name] || '') < (S[b.name] || '') ? -1 : 1);
+			return topSort.dir * (a[topSort.key] - b[topSort.key]);
+		});
+		var body = clear($('top-table').tBodies[0]);
+		var tot = T.total[0] || 1;
+		rows.slice(0, 100).forEach(function (r) {
+			var tr = el('tr', topSel && topSel.name === r.name && topSel.kind === r.kind ? 'sel' : null);
+			tr.tabIndex = 0;
+			add(tr, td(S[r.name]), td(KIND_LABEL[kindName(r.kind)]),
+				td(pct(r.self / tot) + ' · ' + brief(r.self), 'num'),
+				td(pct(r.total / tot) + ' · ' + brief(r.total), 'num'));
+			tr.title = 'self ' + amount(r.self) + ', total ' + amount(r.total);
+			function pick() {
+				topSel = r;
+				topTable();
+			}
+			tr.addEventListener('click', pick);
+			tr.addEventListener('keydown', function (ev) {
+				if (ev.key === 'Enter' || ev.key === ' ') {
+					ev.preventDefault();
+					pick();
+				}
+			});
+			body.appendChild(tr);
+		});
+		Array.prototype.forEach.call(document.querySelectorAll('#top-table th'), function (th) {
+			var b = th.querySelector('button');
+			if (b)
+				th.setAttribute('aria-sort', b.dataset.sort === topSort.key ?
+					(topSort.dir < 0 ? 'descending' : 'ascending') : 'none');
+		});
+		detail(T);
+	}
+	function detail(T) {
+		var callers = clear($('top-callers').tBodies[0]);
+		var callees = clear($('top-callees').tBodies[0]);
+		if (!topSel) {
+			$('top-sel').textContent = 'Select a function to see its callers and callees';
+			return;
+		}
+		var r = topFunctions(T).filter(function (x) {
+			return x.name === topSel.name && x.kind === topSel.kind;
+		})[0];
+		$('top-sel').textContent = S[topSel.name] + (r ? '' : ' (not in this selection)');
+		if (!r)
+			return;
+		var up = new Map(), down = new Map();
+		r.nodes.forEach(function (v) {
+			var p = T.parent[v];
+			var pk = p > 0 ? T.name[p] : -1;
+			up.set(pk, (up.get(pk) || 0) + T.total[v]);
+			T.children[v].forEach(function (c) {
+				down.set(T.name[c], (down.get(T.name[c]) || 0) + T.total[c]);
+			});
+		});
+		function fill(body, m) {
+			var arr = Array.from(m.entries()).sort(function (a, b) { return b[1] - a[1]; });
+			arr.slice(0, 50).forEach(function (e) {
+				add(body, add(el('tr'), td(e[0] < 0 ? '(root)' : S[e[0]]),
+					td(pct(e[1] / (r.total || 1)) + ' · ' + brief(e[1]), 'num')));
+			});
+			if (!arr.length)
+				add(body, add(el('tr'), td('none')));
+		}
+		fill(callers, up);
+		fill(callees, down);
+	}
+	Array.prototype.forEach.call(document.querySelectorAll('#top-table th button'), function (b) {
+		b.addEventListener('click', function () {
+			var k = b.dataset.sort;
+			topSort = {key: k, dir: topSort.key === k ? -topSort.dir : k === 'name' ? 1 : -1};
+			topTable();
+		});
+	});
+	$('top-search').addEventListener('input', function () { topTable(); });
+
+	/* ---- GC and GIL ---- */
+	var BINS = [1, 2, 5, 10, 20, 50, 100, 200, 500, Infinity];
+	function inFilter(x) {
+		return (state.pid === null || x.pid === state.pid) && (state.tid === null || x.tid === state.tid);
+	}
+	function hist(box, list, kind) {
+		clear(box);
+		var counts = BINS.map(function () { return 0; });
+		list.forEach(function (x) {
+			for (var i = 0; i < BINS.length; i++)
+				if (x.dur_ms < BINS[i]) {
+					counts[i]++;
+					break;
+				}
+		});
+		var max = Math.max.apply(null, counts.concat([1]));
+		counts.forEach(function (c, i) {
+			var lo = i ? BINS[i - 1] : 0;
+			var label = BINS[i] === Infinity ? '≥ ' + lo + ' ms' : lo + '–' + BINS[i] + ' ms';
+			var row = el('div', 'row');
+			var fill = el('div', 'fill k-' + kind);
+			fill.style.width = (100 * c / max) + '%';
+			row.setAttribute('aria-label', label + ': ' + c);
+			add(row, el('span', null, label), add(el('div'), fill), el('span', 'num', c));
+			box.appendChild(row);
+		});
+		if (!list.length)
+			box.appendChild(el('p', 'hint', 'None in this selection.'));
+	}
+	function longest(table, list, withGen) {
+		var body = clear(table.tBodies[0]);
+		list.slice().sort(function (a, b) { return b.dur_ms - a.dur_ms; }).slice(0, 15).forEach(function (x) {
+			var ol = el('ol', 'stack');
+			stackText(x.stack).forEach(function (s) { ol.appendChild(el('li', null, s)); });
+			var stackCell = el('td');
+			stackCell.appendChild(x.stack && x.stack.length ? ol : el('span', 'hint', 'no Python frame'));
+			var tr = el('tr');
+			add(tr, td(secs(x.start_s || 0), 'num'), td(x.dur_ms.toFixed(1) + ' ms', 'num'),
+				td(x.pid + '/' + x.tid));
+			if (withGen)
+				tr.appendChild(td(x.gen !== undefined ? x.gen : ''));
+			tr.appendChild(stackCell);
+			body.appendChild(tr);
+		});
+	}
+	function gcgil() {
+		var gcs = (D.gc_pauses || []).filter(inFilter);
+		var gils = (D.gil_waits || []).filter(inFilter);
+		hist($('gc-hist'), gcs, 'gc');
+		hist($('gil-hist'), gils, 'gil');
+		longest($('gc-long'), gcs, true);
+		longest($('gil-long'), gils, false);
+	}
+	function timeline() {
+		var box = clear($('tl'));
+		var tl = D.timeline;
+		if (!tl || !tl.threads || !tl.threads.length) {
+			box.appendChild(el('p', 'hint', 'This capture has no timeline.'));
+			return;
+		}
+		var style = getComputedStyle(document.documentElement);
+		var cOn = style.getPropertyValue('--muted').trim() || '#777';
+		var cGil = style.getPropertyValue('--k-gil').trim() || '#8e5bc4';
+		var cGc = style.getPropertyValue('--k-gc').trim() || '#d64541';
+		tl.threads.filter(inFilter).forEach(function (t) {
+			var row = el('div', 'tl-row');
+			var cv = el('canvas');
+			var n = (t.on_cpu || []).length;
+			var busy = 0;
+			(t.on_cpu || []).forEach(function (v) { busy += v; });
+			cv.setAttribute('role', 'img');
+			cv.setAttribute('aria-label', 'thread ' + t.tid + ': on CPU ' + pct(n ? busy / n : 0) +
+				' of ' + secs(n * tl.bucket_s));
+			add(row, el('span', null, t.pid + '/' + t.tid), cv);
+			box.appendChild(row);
+			var w = cv.clientWidth || 800, h = 22;
+			var dpr = window.devicePixelRatio || 1;
+			cv.width = w * dpr;
+			cv.height = h * dpr;
+			var g = cv.getContext('2d');
+			g.setTransform(dpr, 0, 0, dpr, 0, 0);
+			var bw = w / Math.max(n, 1);
+			for (var i = 0; i < n; i++) {
+				var on = t.on_cpu[i] || 0, gil = (t.gil_wait || [])[i] || 0, gc = (t.gc || [])[i] || 0;
+				g.fillStyle = cOn;
+				g.fillRect(i * bw, h - on * h, bw + 0.5, on * h);
+				g.fillStyle = cGil;
+				g.fillRect(i * bw, 0, bw + 0.5, gil * h);
+				g.fillStyle = cGc;
+				g.fillRect(i * bw, h - gc * h, bw + 0.5, gc * h);
+			}
+		});
+	}
+
+	/* ---- pyinstrument ---- */
+	function pyinstrument() {
+		var P = D.pyinstrument;
+		if (!P || !P.sessions || !P.sessions.length)
+			return;
+		$('pyi').hidden = false;
+		$('nav-pyi').hidden = false;
+		var body = $('pyi-req').tBodies[0];
+		var ss = P.sessions.slice().sort(function (a, b) { return b.duration_s - a.duration_s; });
+		ss.forEach(function (s, i) {
+			var tr = el('tr', i ? null : 'sel');
+			tr.tabIndex = 0;
+			add(tr, td(s.label), td(secs(s.duration_s || 0), 'num'), td(secs(s.cpu_s || 0), 'num'),
+				td(s.duration_s ? pct((s.cpu_s || 0) / s.duration_s) : '', 'num'));
+			function pick() {
+				Array.prototype.forEach.call(body.rows, function (r) { r.classList.remove('sel'); });
+				tr.classList.add('sel');
+				callTree(s);
+			}
+			tr.addEventListener('click', pick);
+			tr.addEventListener('keydown', function (ev) {
+				if (ev.key === 'Enter' || ev.key === ' ') {
+					ev.preventDefault();
+					pick();
+				}
+			});
+			body.appendChild(tr);
+		});
+		callTree(ss[0]);
+	}
+	function callTree(s) {
+		var box = clear($('pyi-tree'));
+		$('pyi-title').textContent = 'Call tree: ' + s.label;
+		var t = s.tree;
+		if (!t || !t.parent || !t.parent.length)
+			return;
+		var kids = t.parent.map(function () { return []; });
+		for (var i = 1; i < t.parent.length; i++)
+			kids[t.parent[i]].push(i);
+		var root = t.total[0] || 1;
+		function node(n, depth) {
+			var d = el('details');
+			if (depth < 6 && t.total[n] >= root * 0.2)
+				d.open = true;
+			var sm = el('summary');
+			add(sm, el('span', 't', secs(t.total[n])), el('span', 'pct', pct(t.total[n] / root)),
+				document.createTextNode(S[t.name[n]] + '  ' + (S[(t.file || [])[n]] || '') +
+					((t.line || [])[n] ? ':' + t.line[n] : '')));
+			d.appendChild(sm);
+			var ch = kids[n].slice().sort(function (a, b) { return t.total[b] - t.total[a]; });
+			var filled = false;
+			function fillKids() {
+				if (filled)
+					return;
+				filled = true;
+				ch.forEach(function (c) {
+					if (t.total[c] >= root * 0.005)
+						d.appendChild(node(c, depth + 1));
+				});
+			}
+			if (d.open)
+				fillKids();
+			else
+				d.addEventListener('toggle', fillKids);
+			return d;
+		}
+		box.appendChild(node(0, 0));
+	}
+
+	/* ---- putting it together ---- */
+	function refresh() {
+		cur = currentTree();
+		syncControls();
+		markFilter();
+		figures();
+		drawFlame();
+		topTable();
+		gcgil();
+		timeline();
+	}
+	readHash();
+	legend();
+	summary();
+	workers();
+	pyinstrument();
+	refresh();
+	window.addEventListener('hashchange', function () {
+		readHash();
+		refresh();
+	});
+	var resizeTimer = 0;
+	window.addEventListener('resize', function () {
+		clearTimeout(resizeTimer);
+		resizeTimer = setTimeout(function () {
+			drawFlame();
+			timeline();
+		}, 150);
+	});
+	document.documentElement.dataset.ready = '1';
+})();
