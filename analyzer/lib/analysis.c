@@ -470,6 +470,14 @@ int pfs_analysis_sample(struct pfs_analysis *a, const struct pfs_sample_row *row
 {
 	struct pfs_an_thread *t;
 	enum ev_kind k;
+	/* ids index arrays sized by them: one from outside the profile must not size them */
+	if (row->path > pfs_profile_n_paths(a->p) || row->event >= pfs_profile_n_events(a->p)) {
+		pfs_diag_add(&a->diag, PFS_ERROR, "bad-sample-row", PFS_NO_OFF,
+			     "a sample names call path %u or event %u, which the profile does not "
+			     "have: sample dropped",
+			     row->path, row->event);
+		return 0;
+	}
 	scan_path(a, row->path);
 	k = event_kind(a, row->event, tp);
 	a->ev_count[row->event]++;
@@ -1064,6 +1072,19 @@ static void json_opt_u64(struct pfs_jsonw *w, bool have, uint64_t v)
 		pfs_jsonw_null(w);
 }
 
+/* Shares of the categories present; they sum to 1 (an empty object without CPU samples). */
+static void json_categories(struct pfs_jsonw *w, const uint64_t *cat, uint64_t total)
+{
+	pfs_jsonw_obj(w);
+	for (int c = 0; c < PFS_CAT_COUNT; c++) {
+		if (!cat[c])
+			continue;
+		pfs_jsonw_key(w, pfs_pycat_name(c));
+		pfs_jsonw_dbl(w, share(cat[c], total));
+	}
+	pfs_jsonw_end_obj(w);
+}
+
 static void json_thread(const struct pfs_analysis *a, struct pfs_jsonw *w,
 			const struct pfs_an_thread *t)
 {
@@ -1077,6 +1098,8 @@ static void json_thread(const struct pfs_analysis *a, struct pfs_jsonw *w,
 	pfs_jsonw_u64(w, t->cpu_samples);
 	pfs_jsonw_key(w, "gc_samples");
 	pfs_jsonw_u64(w, t->gc_samples);
+	pfs_jsonw_key(w, "categories");
+	json_categories(w, t->cat, t->cpu_samples);
 	pfs_jsonw_key(w, "gil_wait_s");
 	json_opt_secs(w, sw, t->gil_wait_ns);
 	pfs_jsonw_key(w, "gil_waits");
@@ -1129,14 +1152,7 @@ static void json_process(const struct pfs_analysis *a, struct pfs_jsonw *w,
 	pfs_jsonw_key(w, "cpu_s");
 	json_opt_secs(w, a->clock_cpu, p->cpu_period);
 	pfs_jsonw_key(w, "categories");
-	pfs_jsonw_obj(w);
-	for (int c = 0; c < PFS_CAT_COUNT; c++) {
-		if (!p->cat[c])
-			continue;
-		pfs_jsonw_key(w, pfs_pycat_name(c));
-		pfs_jsonw_dbl(w, share(p->cat[c], p->cpu_samples));
-	}
-	pfs_jsonw_end_obj(w);
+	json_categories(w, p->cat, p->cpu_samples);
 
 	pfs_jsonw_key(w, "gc");
 	pfs_jsonw_obj(w);

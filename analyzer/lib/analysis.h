@@ -19,6 +19,14 @@
  * Python, a Python version outside the tables, probes on other functions) are diagnostics and
  * "not computed" notes in the summary, and their figures are null.
  *
+ * Wiring it to perf.data ingest (rows in the reader's time order):
+ *
+ *     a = pfs_analysis_new(profile);
+ *     for each record: SAMPLE -> pfs_analysis_perf_sample(a, &row, rec)
+ *                      other  -> pfs_analysis_perf_record(a, reader, rec)
+ *     pfs_analysis_perf_finish(a, reader, label, path);
+ *     pfs_analysis_write_json(&a, 1, stdout, pretty, &err) or pfs_analysis_write_text()
+ *
  * Ownership: pfs_analysis_new() / pfs_analysis_free(). The profile is borrowed (it must outlive
  * the analysis) and gains the python-view paths and pseudo-frames the analysis interns.
  */

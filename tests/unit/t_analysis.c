@@ -522,6 +522,7 @@ static void test_json_and_text_outputs(void)
 		 "c=d[\"captures\"][0]; p=c[\"processes\"][0]; "
 		 "assert d[\"schema\"]==\"perfsight-summary/1\"; "
 		 "assert abs(sum(p[\"categories\"].values())-1)<1e-9; "
+		 "assert abs(sum(p[\"threads\"][0][\"categories\"].values())-1)<1e-9; "
 		 "assert p[\"gc\"][\"pauses\"]==1 and abs(p[\"gc\"][\"pause_max_ms\"]-2)<1e-9; "
 		 "assert abs(p[\"gil\"][\"wait_s\"]-0.1)<1e-9 and p[\"gil\"][\"waits\"]==1; "
 		 "assert p[\"gc\"][\"longest\"][0][\"python_stack\"][-1][\"function\"]==\"[gc]\"; "
@@ -543,6 +544,24 @@ static void test_json_and_text_outputs(void)
 	T_ASSERT(strstr(buf, "most GIL wait:"));
 	T_ASSERT(!strchr(buf, 0x1b));
 	free(buf);
+	cap_free(&c);
+}
+
+static void test_rows_outside_the_profile_are_dropped(void)
+{
+	struct cap c;
+	struct stacks s;
+	struct pfs_sample_row r = {.event = 0, .pid = 1, .tid = 1, .time = 5};
+	cap_init(&c, false);
+	s = stacks(c.p);
+	r.path = 0xfffffff0u;
+	T_EQ(pfs_analysis_sample(c.a, &r, NULL), 0);
+	r.path = s.eval;
+	r.event = 0xfffffff0u;
+	T_EQ(pfs_analysis_sample(c.a, &r, NULL), 0);
+	pfs_analysis_finish(c.a, NULL);
+	T_EQ(pfs_diag_count(pfs_analysis_diag(c.a), "bad-sample-row"), 2);
+	T_EQ(pfs_analysis_n_processes(c.a), 0);
 	cap_free(&c);
 }
 
@@ -831,6 +850,12 @@ static void test_fixture_dwarf_matches_reference(void)
 	check_fixture("py312-threads-dwarf", "12329:process ");
 }
 
+/* frame-pointer chains broken by a CPython built without frame pointers: fewer GC frames seen */
+static void test_fixture_fp_matches_reference(void)
+{
+	check_fixture("py312-threads-fp", "12307:process ");
+}
+
 static void test_fixture_gunicorn_matches_reference(void)
 {
 	/* one master (the recorded command) and two forked workers, each its own row */
@@ -923,9 +948,11 @@ int main(int argc, char **argv)
 	    T_CASE(no_python_and_unknown_version),
 	    T_CASE(other_probes_are_reported),
 	    T_CASE(json_and_text_outputs),
+	    T_CASE(rows_outside_the_profile_are_dropped),
 	    T_CASE(memory_follows_paths_not_samples),
 	    T_CASE(fixture_probes_matches_reference),
 	    T_CASE(fixture_dwarf_matches_reference),
+	    T_CASE(fixture_fp_matches_reference),
 	    T_CASE(fixture_gunicorn_matches_reference),
 	    T_CASE(fixture_hostile_names),
 	    T_CASE(fixture_native_pipe),
