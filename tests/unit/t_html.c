@@ -87,10 +87,10 @@ static const char *broken_templates(const char *tag, const char *file, const cha
 }
 
 static const char hostile_json[] =
-	"{\"version\":1,\"meta\":{\"title\":\"</script><script>alert(1)</script>\","
-	"\"command\":\"<img src=x onerror=alert(1)> & 'q' \\\"dq\\\" \xe2\x80\xa8 \xe2\x80\xa9\"},"
-	"\"strings\":[\"all\",\"<!--\",\"</SCRIPT >\",\"caf\xc3\xa9 \xf0\x9f\x90\x8d\"],"
-	"\"processes\":[]}";
+    "{\"version\":1,\"meta\":{\"title\":\"</script><script>alert(1)</script>\","
+    "\"command\":\"<img src=x onerror=alert(1)> & 'q' \\\"dq\\\" \xe2\x80\xa8 \xe2\x80\xa9\"},"
+    "\"strings\":[\"all\",\"<!--\",\"</SCRIPT >\",\"caf\xc3\xa9 \xf0\x9f\x90\x8d\"],"
+    "\"processes\":[]}";
 
 static void test_report_escapes_data(void)
 {
@@ -131,8 +131,8 @@ static void test_report_csp_nonce(void)
 	T_ASSERT(html);
 	const char *csp = strstr(html, "http-equiv=\"Content-Security-Policy\" content=\"");
 	T_ASSERT(csp);
-	T_ASSERT(!strncmp(strstr(csp, "content=\"") + 9, "default-src 'none'; script-src 'nonce-",
-			  38));
+	T_ASSERT(
+	    !strncmp(strstr(csp, "content=\"") + 9, "default-src 'none'; script-src 'nonce-", 38));
 	char nonce[33] = {0};
 	memcpy(nonce, strstr(csp, "'nonce-") + 7, 32);
 	char want[64];
@@ -141,7 +141,8 @@ static void test_report_csp_nonce(void)
 	T_EQ(count(html, want), 2);
 	T_ASSERT(strstr(html, "<title>perfsight report</title>"));
 	/* nothing in the page may name another location */
-	T_ASSERT(!strstr(html, "http://") || strstr(html, "http://") == strstr(html, "http://www.w3"));
+	T_ASSERT(!strstr(html, "http://") ||
+		 strstr(html, "http://") == strstr(html, "http://www.w3"));
 	T_ASSERT(!strstr(html, "https://"));
 	free(html);
 }
@@ -246,7 +247,8 @@ static void test_folded_read(void)
 
 static void test_folded_overflow(void)
 {
-	static const char in[] = "a 9223372036854775800\nb 9223372036854775800\nc 9223372036854775800\n";
+	static const char in[] =
+	    "a 9223372036854775800\nb 9223372036854775800\nc 9223372036854775800\n";
 	struct pfs_fg_tree t;
 	struct pfs_diag d;
 	struct pfs_err err;
@@ -370,17 +372,12 @@ static void test_find_templates_env(void)
 int main(int argc, char **argv)
 {
 	static const struct t_case cases[] = {
-		T_CASE(report_escapes_data),
-		T_CASE(report_csp_nonce),
-		T_CASE(report_rejects_bad_data),
-		T_CASE(report_rejects_bad_templates),
-		T_CASE(tree_child_and_totals),
-		T_CASE(folded_read),
-		T_CASE(folded_overflow),
-		T_CASE(svg_totals_and_other),
-		T_CASE(svg_hostile_names),
-		T_CASE(svg_rejects),
-		T_CASE(find_templates_env),
+	    T_CASE(report_escapes_data),     T_CASE(report_csp_nonce),
+	    T_CASE(report_rejects_bad_data), T_CASE(report_rejects_bad_templates),
+	    T_CASE(tree_child_and_totals),   T_CASE(folded_read),
+	    T_CASE(folded_overflow),	     T_CASE(svg_totals_and_other),
+	    T_CASE(svg_hostile_names),	     T_CASE(svg_rejects),
+	    T_CASE(find_templates_env),
 	};
 	return t_main(argc, argv, "html", cases, sizeof(cases) / sizeof(cases[0]));
 }
