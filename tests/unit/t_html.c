@@ -260,6 +260,37 @@ static void test_folded_overflow(void)
 	pfs_fg_tree_release(&t);
 }
 
+/* Random bytes biased toward the folded syntax: no crash, and the root total is exactly the
+ * sum of the counts of the lines the reader accepted. */
+static void test_folded_garbage(void)
+{
+	static const char alphabet[] = "ab;; 0123456789\n\r\t[k]_\xff\xc3";
+	uint32_t seed = 12345;
+	char buf[4096];
+	for (int round = 0; round < 200; round++) {
+		size_t n = 0;
+		for (; n < sizeof(buf); n++) {
+			seed = seed * 1103515245u + 12345u;
+			buf[n] = alphabet[(seed >> 16) % (sizeof(alphabet) - 1)];
+		}
+		struct pfs_fg_tree t;
+		struct pfs_diag d;
+		struct pfs_err err;
+		pfs_fg_tree_init(&t);
+		pfs_diag_init(&d);
+		long long lines = pfs_folded_read(buf, n, &t, &d, &err);
+		T_ASSERT(lines >= 0 || lines == PFS_ELIMIT);
+		if (lines >= 0) {
+			uint64_t sum = 0;
+			for (size_t i = 0; i < t.n; i++)
+				sum += t.v[i].self;
+			T_EQ(t.v[0].total, sum);
+		}
+		pfs_diag_release(&d);
+		pfs_fg_tree_release(&t);
+	}
+}
+
 static uint64_t attr_u64(const char *at, const char *name)
 {
 	const char *p = strstr(at, name);
