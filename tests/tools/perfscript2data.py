@@ -199,7 +199,7 @@ def main():
         nat = [f for f in mixed if f[1] not in (K['python'], K['library'])] or \
             [(S('[python]'), K['other'])]
         th["trees"]["mixed"].add(mixed, 1)
-        key = ';'.join(raw)
+        key = ';'.join(raw) or '[unknown]'
         folded[key] = folded.get(key, 0) + 1
         th["trees"]["python"].add(py, 1)
         th["trees"]["native"].add(nat, 1)
