@@ -357,7 +357,10 @@ async function openBig(ctx) {
 	await waitFor(page, () => document.documentElement.dataset.ready === '1', 30000);
 	const ms = await page.evaluate(() => performance.now());
 	console.log('# open_ms ' + Math.round(ms) + ' load_ms ' + log.loadMs);
-	check('big::no_console_error', log.errors.length === 0, log.errors.join(' | '));
+	check('open::ready', await page.evaluate(() => document.documentElement.dataset.ready === '1'),
+		'report.js did not finish');
+	check('open::no_console_error', log.errors.length === 0, log.errors.join(' | '));
+	check('open::no_network_request', log.requests.length === 0, log.requests.join(' '));
 	await page.screenshot({path: path.join(aux, 'big.png')});
 	await page.close();
 }
