@@ -80,6 +80,25 @@ class Tree:
             n = c
         self.self_[n] += w
 
+    def merge(self, other):
+        """Adds other's weights into this tree (both share the string table)."""
+        m = [0] * len(other.parent)
+        for i in range(1, len(other.parent)):
+            p = m[other.parent[i]]
+            key = (other.name[i], other.kind[i])
+            c = self.kids[p].get(key)
+            if c is None:
+                c = len(self.parent)
+                self.kids[p][key] = c
+                self.parent.append(p)
+                self.name.append(other.name[i])
+                self.kind.append(other.kind[i])
+                self.self_.append(0)
+                self.kids.append({})
+            self.self_[c] += other.self_[i]
+            m[i] = c
+        self.self_[0] += other.self_[0]
+
     def emit(self, strings, minfrac, floor):
         """Pre-order arrays; children under minfrac of the root, or under floor (a share of
         the whole capture, which bounds the size however many threads there are), merged into
@@ -247,11 +266,39 @@ def main():
     master = min(tid_pid.values()) if len(set(tid_pid.values())) > 1 else None
     python_pids = {pid: True for pid in tid_pid.values()}
     tl = []
+    # A system-wide capture holds thousands of short processes (shells, compilers): the
+    # processes under the capture-wide minimum width become one entry, pid -1, so the data
+    # stays a few MB whatever ran on the machine.
+    pweight = {}
+    for th in threads.values():
+        pweight[th["pid"]] = pweight.get(th["pid"], 0) + th["samples"]
+    small = {pid for pid, w in pweight.items()
+             if w < a.capture_minwidth * len(samples) and pid != master}
+    if len(small) > 1:
+        rest = {"tid": -1, "pid": -1, "comm": "[%d small processes]" % len(small), "samples": 0,
+                "cats": [0] * len(KINDS), "trees": {v: Tree(S) for v in ("python", "mixed", "native")},
+                "on": [0] * nb, "gc_t": [0] * nb, "gil_t": [0] * nb,
+                "gcn": 0, "gcms": 0.0, "gclong": 0.0, "giln": 0, "gils": 0.0}
+        for tid in [t for t, th in threads.items() if th["pid"] in small]:
+            th = threads.pop(tid)
+            rest["samples"] += th["samples"]
+            for k in ("cats", "on", "gc_t", "gil_t"):
+                rest[k] = [x + y for x, y in zip(rest[k], th[k])]
+            for k in ("gcn", "gcms", "giln", "gils"):
+                rest[k] += th[k]
+            rest["gclong"] = max(rest["gclong"], th["gclong"])
+            for v in rest["trees"]:
+                rest["trees"][v].merge(th["trees"][v])
+        threads[-1] = rest
+        for r in gc_pauses + gil_waits:
+            if r["pid"] in small:
+                r["pid"] = r["tid"] = -1
     for tid in sorted(threads):
         th = threads[tid]
         pid = th["pid"]
         # a worker runs Python; the master is the parent of the Python processes
-        role = "master" if pid == master else "worker" if python_pids.get(pid) else "other"
+        role = ("master" if pid == master else "worker" if python_pids.get(pid) and pid != -1
+                else "other")
         p = procs.setdefault(pid, {"pid": pid, "comm": th["comm"], "role": role, "threads": []})
         if tid == pid:
             p["comm"] = th["comm"]
