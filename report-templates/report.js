@@ -44,6 +44,7 @@
 	function td(text, cls) { return el('td', cls, text); }
 	function pct(x) { return (100 * x).toFixed(x >= 0.1 ? 1 : 2) + '%'; }
 	function secs(s) {
+		if (!s) return '0';
 		if (s >= 1) return s.toFixed(2) + ' s';
 		if (s >= 0.001) return (s * 1000).toFixed(1) + ' ms';
 		return (s * 1e6).toFixed(0) + ' µs';
@@ -526,19 +527,25 @@
 	function procLabel(p) {
 		return (p.role || 'process') + ' ' + p.pid + (p.comm ? ' (' + p.comm + ')' : '');
 	}
+	/* Headlines, not a census: of the (at most 20) processes with at least 0.5% of the samples, the five
+	 * with the largest GC share and the three that waited longest for the GIL. */
 	function findings() {
 		var out = [];
 		var all = 0, gc = 0, gil = 0;
 		PROCS.forEach(function (p) {
-			var t = catTotal(p.categories);
-			all += t;
+			all += catTotal(p.categories);
 			gc += (p.categories || {}).gc || 0;
 			gil += (p.categories || {}).gil || 0;
-			if (!t)
-				return;
-			var share = ((p.categories || {}).gc || 0) / t;
-			if (share >= 0.01 || (p.gc && p.gc.pauses)) {
-				var s = procLabel(p) + ' spent ' + pct(share) + ' of its CPU in garbage collection';
+		});
+		if (!all)
+			return out;
+		var big = PROCS.filter(function (p) { return catTotal(p.categories) >= 0.005 * all; })
+			.sort(bySamples).slice(0, 20);
+		var gcShare = function (p) { return ((p.categories || {}).gc || 0) / catTotal(p.categories); };
+		big.filter(function (p) { return gcShare(p) >= 0.01; })
+			.sort(function (a, b) { return gcShare(b) - gcShare(a); }).slice(0, 5)
+			.forEach(function (p) {
+				var s = procLabel(p) + ' spent ' + pct(gcShare(p)) + ' of its CPU in garbage collection';
 				var longest = (D.gc_pauses || []).filter(function (x) { return x.pid === p.pid; })
 					.sort(function (a, b) { return b.dur_ms - a.dur_ms; })[0];
 				if (longest) {
@@ -547,22 +554,22 @@
 						(st.length ? ', triggered under ' + st[st.length - 1] : '');
 				}
 				out.push(s + '.');
-			}
-			if (p.gil && p.gil.wait_s)
-				out.push(procLabel(p) + ' waited ' + secs(p.gil.wait_s) + ' for the GIL in ' +
-					p.gil.waits + ' waits.');
-		});
-		if (all) {
-			out.unshift('Across all processes, ' + pct(gc / all) + ' of the sampled CPU was garbage ' +
-				'collection and ' + pct(gil / all) + ' was spent in the GIL.');
-			var T = wholeMixed();
-			var top = topFunctions(T).filter(function (r) { return r.kind <= 1; })
-				.sort(function (a, b) { return b.total - a.total; });
-			var best = top.filter(function (r) { return r.kind === 0; })[0] || top[0];
-			if (best)
-				out.push('The busiest Python function is ' + S[best.name] + ': ' +
-					pct(best.total / T.total[0]) + ' of CPU including its callees.');
-		}
+			});
+		big.filter(function (p) { return p.gil && p.gil.wait_s >= 0.001; })
+			.sort(function (a, b) { return b.gil.wait_s - a.gil.wait_s; }).slice(0, 3)
+			.forEach(function (p) {
+				out.push(procLabel(p) + ' waited ' + secs(p.gil.wait_s) + ' for the GIL (' +
+					p.gil.waits + (p.gil.waits === 1 ? ' wait).' : ' waits).'));
+			});
+		out.unshift('Across all processes, ' + pct(gc / all) + ' of the sampled CPU was garbage ' +
+			'collection and ' + pct(gil / all) + ' was spent in the GIL.');
+		var T = wholeMixed();
+		var top = topFunctions(T).filter(function (r) { return r.kind <= 1; })
+			.sort(function (a, b) { return b.total - a.total; });
+		var best = top.filter(function (r) { return r.kind === 0; })[0] || top[0];
+		if (best)
+			out.push('The busiest Python function is ' + S[best.name] + ': ' +
+				pct(best.total / T.total[0]) + ' of CPU including its callees.');
 		return out;
 	}
 	function selectedAll(view) {
@@ -634,15 +641,42 @@
 		});
 		return tr;
 	}
+	/* A system-wide capture can hold thousands of short processes: list the busiest, and say
+	 * how much the rest weigh, so the table stays readable and quick. */
+	var MAX_PROCS = 60, MAX_THREADS = 24;
+	function bySamples(a, b) { return catTotal(b.categories) - catTotal(a.categories); }
+	function moreRow(n, what, weight, all) {
+		var tr = el('tr', 'more');
+		var c = td(n + ' more ' + what + ' not listed: ' + pct(all ? weight / all : 0) +
+			' of the samples');
+		c.colSpan = 8;
+		tr.appendChild(c);
+		return tr;
+	}
 	function workers() {
 		var body = $('workers-table').tBodies[0];
-		PROCS.forEach(function (p) {
-			body.appendChild(workerRow(p, p.pid, null, false));
-			(p.threads || []).forEach(function (t) {
-				if ((p.threads || []).length > 1 || t.tid !== p.pid)
-					body.appendChild(workerRow(t, p.pid, t.tid, true));
+		var frag = document.createDocumentFragment();
+		var procs = PROCS.slice().sort(bySamples);
+		var all = 0;
+		procs.forEach(function (p) { all += catTotal(p.categories); });
+		procs.slice(0, MAX_PROCS).forEach(function (p) {
+			frag.appendChild(workerRow(p, p.pid, null, false));
+			var ts = (p.threads || []).slice().sort(bySamples);
+			if (ts.length === 1 && ts[0].tid === p.pid)
+				return;
+			ts.slice(0, MAX_THREADS).forEach(function (t) {
+				frag.appendChild(workerRow(t, p.pid, t.tid, true));
 			});
+			if (ts.length > MAX_THREADS)
+				frag.appendChild(moreRow(ts.length - MAX_THREADS, 'threads',
+					ts.slice(MAX_THREADS).reduce(function (a, t) { return a + catTotal(t.categories); }, 0),
+					all));
 		});
+		if (procs.length > MAX_PROCS)
+			frag.appendChild(moreRow(procs.length - MAX_PROCS, 'processes',
+				procs.slice(MAX_PROCS).reduce(function (a, p) { return a + catTotal(p.categories); }, 0),
+				all));
+		body.appendChild(frag);
 		$('filter-clear').addEventListener('click', function () {
 			state.pid = null;
 			state.tid = null;
@@ -652,6 +686,8 @@
 	}
 	function markFilter() {
 		Array.prototype.forEach.call($('workers-table').tBodies[0].rows, function (tr) {
+			if (tr.dataset.pid === undefined)
+				return;
 			var on = state.pid !== null && Number(tr.dataset.pid) === state.pid &&
 				(tr.dataset.tid === undefined ? state.tid === null : Number(tr.dataset.tid) === state.tid);
 			tr.classList.toggle('active', on);
@@ -865,7 +901,15 @@
 		var cOn = style.getPropertyValue('--muted').trim() || '#777';
 		var cGil = style.getPropertyValue('--k-gil').trim() || '#8e5bc4';
 		var cGc = style.getPropertyValue('--k-gc').trim() || '#d64541';
-		tl.threads.filter(inFilter).forEach(function (t) {
+		var busy = function (t) {
+			var b = 0;
+			(t.on_cpu || []).forEach(function (v) { b += v; });
+			return b;
+		};
+		var rows = tl.threads.filter(inFilter).sort(function (a, b) { return busy(b) - busy(a); });
+		if (rows.length > 40)
+			box.appendChild(el('p', 'hint', 'The 40 busiest of ' + rows.length + ' threads.'));
+		rows.slice(0, 40).forEach(function (t) {
 			var row = el('div', 'tl-row');
 			var cv = el('canvas');
 			var n = (t.on_cpu || []).length;

@@ -12,22 +12,22 @@
 #include "slurp.h"
 
 const char cmd_report_usage[] =
-	"usage: perfsight report --data DATA.json -o REPORT.html [--title T] [--templates DIR]\n"
-	"\n"
-	"Writes one self-contained HTML file (no network fetch; a Content-Security-Policy forbids\n"
-	"it) from report data in the JSON model of docs/report-data.md: summary and warnings,\n"
-	"workers, flame graph (python/mixed/native, zoom, search), top functions with callers and\n"
-	"callees, GC and GIL pauses with their Python stacks, per-thread timeline, and the\n"
-	"pyinstrument call tree when the data has one.\n"
-	"\n"
-	"  --data FILE      the report data (- for standard input)\n"
-	"  -o, --output F   the HTML file, written atomically (- for standard output)\n"
-	"  --title T        the report title (default \"perfsight report\")\n"
-	"  --templates DIR  report templates (default: $PERFSIGHT_TEMPLATES, the source tree's\n"
-	"                   report-templates/, or PREFIX/share/perfsight/report-templates)\n"
-	"\n"
-	"exit status: 0 ok, 2 usage, 3 unreadable data, 4 templates or output failed\n"
-	"example: perfsight report --data report.json -o report.html\n";
+    "usage: perfsight report --data DATA.json -o REPORT.html [--title T] [--templates DIR]\n"
+    "\n"
+    "Writes one self-contained HTML file (no network fetch; a Content-Security-Policy forbids\n"
+    "it) from report data in the JSON model of docs/report-data.md: summary and warnings,\n"
+    "workers, flame graph (python/mixed/native, zoom, search), top functions with callers and\n"
+    "callees, GC and GIL pauses with their Python stacks, per-thread timeline, and the\n"
+    "pyinstrument call tree when the data has one.\n"
+    "\n"
+    "  --data FILE      the report data (- for standard input)\n"
+    "  -o, --output F   the HTML file, written atomically (- for standard output)\n"
+    "  --title T        the report title (default \"perfsight report\")\n"
+    "  --templates DIR  report templates (default: $PERFSIGHT_TEMPLATES, the source tree's\n"
+    "                   report-templates/, or PREFIX/share/perfsight/report-templates)\n"
+    "\n"
+    "exit status: 0 ok, 2 usage, 3 unreadable data, 4 templates or output failed\n"
+    "example: perfsight report --data report.json -o report.html\n";
 
 /* Report data larger than this is not a report anyone can open in a browser. */
 #define DATA_MAX ((size_t)1 << 30)

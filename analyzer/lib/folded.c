@@ -40,7 +40,7 @@ enum pfs_fg_kind pfs_folded_kind(const char *name, size_t len)
 	buf[len] = '\0';
 	if (pfs_pyclass_split_pyname(buf, &func, &flen, &file, &filelen))
 		return pfs_pyclass_origin(file, filelen) == PFS_PYORIG_APP ? PFS_KIND_PYTHON
-									    : PFS_KIND_LIBRARY;
+									   : PFS_KIND_LIBRARY;
 	switch (pfs_pyclass_function(NULL, buf, NULL)) {
 	case PFS_PYFN_GC:
 		return PFS_KIND_GC;
@@ -84,8 +84,7 @@ long long pfs_folded_read(const char *buf, size_t len, struct pfs_fg_tree *t, st
 		uint64_t count = 0;
 		int ok = sp && sp > line && sp + 1 < line + ll;
 		for (const char *c = sp ? sp + 1 : line; ok && c < line + ll; c++) {
-			if (*c < '0' || *c > '9' ||
-			    count > (uint64_t)(INT64_MAX - (*c - '0')) / 10)
+			if (*c < '0' || *c > '9' || count > (uint64_t)(INT64_MAX - (*c - '0')) / 10)
 				ok = 0;
 			else
 				count = count * 10 + (uint64_t)(*c - '0');
@@ -97,7 +96,8 @@ long long pfs_folded_read(const char *buf, size_t len, struct pfs_fg_tree *t, st
 		}
 		if (sum + count < sum)
 			return pfs_err_set(err, PFS_ELIMIT, off,
-					   "folded counts overflow 64 bits at byte offset %zu", off);
+					   "folded counts overflow 64 bits at byte offset %zu",
+					   off);
 		sum += count;
 		size_t node = 0;
 		const char *f = line;

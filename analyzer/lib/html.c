@@ -26,7 +26,7 @@
 #define TEMPLATE_MAX (8u << 20)
 
 static const char *const kind_names[PFS_KIND_COUNT] = {
-	"python", "library", "interp", "gc", "gil", "kernel", "native", "other",
+    "python", "library", "interp", "gc", "gil", "kernel", "native", "other",
 };
 
 const char *pfs_fg_kind_name(enum pfs_fg_kind k)
@@ -50,8 +50,8 @@ static void tree_add_node(struct pfs_fg_tree *t, int32_t parent, const char *nam
 			  enum pfs_fg_kind kind)
 {
 	PFS_GROW(t->v, t->cap, t->n + 1);
-	t->v[t->n] = (struct pfs_fg_node){.parent = parent, .kind = (uint8_t)kind,
-					  .name = pfs_xstrndup(name, len)};
+	t->v[t->n] = (struct pfs_fg_node){
+	    .parent = parent, .kind = (uint8_t)kind, .name = pfs_xstrndup(name, len)};
 	t->n++;
 }
 
@@ -76,7 +76,8 @@ static void tree_rehash(struct pfs_fg_tree *t)
 	uint32_t *s = pfs_xcalloc(ns, sizeof(*s));
 	for (size_t i = 1; i < t->n; i++) {
 		const struct pfs_fg_node *v = &t->v[i];
-		size_t h = hash_key((size_t)v->parent, v->kind, v->name, strlen(v->name)) & (ns - 1);
+		size_t h =
+		    hash_key((size_t)v->parent, v->kind, v->name, strlen(v->name)) & (ns - 1);
 		while (s[h])
 			h = (h + 1) & (ns - 1);
 		s[h] = (uint32_t)i + 1;
@@ -95,8 +96,8 @@ size_t pfs_fg_tree_child(struct pfs_fg_tree *t, size_t parent, const char *name,
 	for (; t->slots[h]; h = (h + 1) & (t->nslots - 1)) {
 		size_t i = t->slots[h] - 1;
 		const struct pfs_fg_node *v = &t->v[i];
-		if ((size_t)v->parent == parent && v->kind == kind && !strncmp(v->name, name, len) &&
-		    v->name[len] == '\0')
+		if ((size_t)v->parent == parent && v->kind == kind &&
+		    !strncmp(v->name, name, len) && v->name[len] == '\0')
 			return i;
 	}
 	tree_add_node(t, (int32_t)parent, name, len, kind);
@@ -119,8 +120,8 @@ static int read_file(const char *dir, const char *name, char **out, size_t *outl
 {
 	char path[PATH_MAX];
 	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
-		return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF, "template path too long: %s/%s", dir,
-				   name);
+		return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF, "template path too long: %s/%s",
+				   dir, name);
 	FILE *f = fopen(path, "rb");
 	if (!f)
 		return pfs_err_sys(err, "cannot open template %s", path);
@@ -134,7 +135,8 @@ static int read_file(const char *dir, const char *name, char **out, size_t *outl
 			fclose(f);
 			free(buf);
 			return pfs_err_set(err, PFS_ELIMIT, PFS_NO_OFF,
-					   "template %s is larger than %u bytes", path, TEMPLATE_MAX);
+					   "template %s is larger than %u bytes", path,
+					   TEMPLATE_MAX);
 		}
 		if (got == 0)
 			break;
@@ -228,8 +230,11 @@ static char *clean_text(const char *s)
 	size_t o = 0;
 	for (size_t i = 0; i < n;) {
 		unsigned char c = (unsigned char)s[i];
-		int len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
-				: (c & 0xf8) == 0xf0 ? 4 : 0;
+		int len = c < 0x80	       ? 1
+			  : (c & 0xe0) == 0xc0 ? 2
+			  : (c & 0xf0) == 0xe0 ? 3
+			  : (c & 0xf8) == 0xf0 ? 4
+					       : 0;
 		int ok = len > 0 && i + (size_t)len <= n;
 		for (int k = 1; ok && k < len; k++)
 			ok = ((unsigned char)s[i + k] & 0xc0) == 0x80;
@@ -311,7 +316,8 @@ static char *escape_json(const char *s, size_t len, struct pfs_err *err)
 		const char *rep = NULL;
 		if (c == '\0') {
 			free(out);
-			pfs_err_set(err, PFS_EFORMAT, i, "report data holds a NUL byte at offset %zu", i);
+			pfs_err_set(err, PFS_EFORMAT, i,
+				    "report data holds a NUL byte at offset %zu", i);
 			return NULL;
 		}
 		if (c == '<')
@@ -370,9 +376,10 @@ int pfs_html_write_report(const char *templates_dir, const char *data_json, size
 	/* HTML ends a style or script element at the first "</style" or "</script", whatever
 	 * the language inside thinks; "<!--" in a script changes how that end is found. */
 	if (ci_find(css, "</style") || ci_find(js, "</script") || strstr(js, "<!--")) {
-		rc = pfs_err_set(err, PFS_EFORMAT, PFS_NO_OFF,
-				 "template %s/report.css or report.js contains a closing tag or <!--",
-				 templates_dir);
+		rc = pfs_err_set(
+		    err, PFS_EFORMAT, PFS_NO_OFF,
+		    "template %s/report.css or report.js contains a closing tag or <!--",
+		    templates_dir);
 		goto out;
 	}
 	if (!(json = escape_json(data_json, len, err))) {
@@ -385,9 +392,10 @@ int pfs_html_write_report(const char *templates_dir, const char *data_json, size
 			    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	if (!doc) {
 		const xmlError *e = xmlGetLastError();
-		rc = pfs_err_set(err, PFS_EFORMAT, PFS_NO_OFF,
-				 "template %s/report.html is not well-formed XHTML: line %d: %s",
-				 templates_dir, e ? e->line : 0, e && e->message ? e->message : "?");
+		rc =
+		    pfs_err_set(err, PFS_EFORMAT, PFS_NO_OFF,
+				"template %s/report.html is not well-formed XHTML: line %d: %s",
+				templates_dir, e ? e->line : 0, e && e->message ? e->message : "?");
 		goto out;
 	}
 	for (size_t i = 0; i < 6; i++) {
@@ -424,7 +432,8 @@ int pfs_html_write_report(const char *templates_dir, const char *data_json, size
 	}
 	htmlDocContentDumpFormatOutput(ob, doc, "UTF-8", 0);
 	if (xmlOutputBufferFlush(ob) < 0 || ob->error) {
-		rc = pfs_err_set(err, PFS_EDEP, PFS_NO_OFF, "libxml2 could not serialize the report");
+		rc = pfs_err_set(err, PFS_EDEP, PFS_NO_OFF,
+				 "libxml2 could not serialize the report");
 		goto out;
 	}
 	rc = write_out(out_path, xmlBufContent(ob->conv ? ob->conv : ob->buffer),
@@ -448,8 +457,8 @@ out:
 #define FG_TOP 60
 #define FG_BOTTOM 34
 
-static const char *const palettes[] = {"kind", "hot", "mem", "io", "red", "green", "blue",
-				       "aqua", "yellow", "purple", "orange"};
+static const char *const palettes[] = {"kind", "hot",  "mem",	 "io",	   "red",   "green",
+				       "blue", "aqua", "yellow", "purple", "orange"};
 
 int pfs_html_palette_ok(const char *name)
 {
@@ -463,8 +472,8 @@ int pfs_html_palette_ok(const char *name)
 static void frame_rgb(const char *pal, enum pfs_fg_kind kind, double v, int rgb[3])
 {
 	static const int kind_base[PFS_KIND_COUNT][3] = {
-		{63, 155, 88}, {59, 154, 160}, {217, 165, 32}, {214, 69, 65},
-		{142, 91, 196}, {224, 120, 47}, {74, 127, 193}, {154, 154, 154},
+	    {63, 155, 88},  {59, 154, 160}, {217, 165, 32}, {214, 69, 65},
+	    {142, 91, 196}, {224, 120, 47}, {74, 127, 193}, {154, 154, 154},
 	};
 	double r, g, b;
 	if (!strcmp(pal, "hot")) {
@@ -504,18 +513,17 @@ struct svg_ctx {
 	const char *pal;
 	size_t **kids; /* children of each node, by name */
 	size_t *nkids;
-	double scale;  /* pixels per sample */
+	double scale; /* pixels per sample */
 	int height;
 	int rc;
 	unsigned maxdepth;
 };
 
-static const struct pfs_fg_tree *sort_tree;
-
-static int by_name(const void *a, const void *b)
+static int by_name(const void *a, const void *b, void *tree)
 {
-	const struct pfs_fg_node *x = &sort_tree->v[*(const size_t *)a];
-	const struct pfs_fg_node *y = &sort_tree->v[*(const size_t *)b];
+	const struct pfs_fg_tree *t = tree;
+	const struct pfs_fg_node *x = &t->v[*(const size_t *)a];
+	const struct pfs_fg_node *y = &t->v[*(const size_t *)b];
 	int c = strcmp(x->name, y->name);
 	return c ? c : (int)x->kind - (int)y->kind;
 }
@@ -552,8 +560,8 @@ static void write_label(xmlTextWriterPtr w, char *name, double wpx)
 	name[cut] = keep;
 }
 
-static void write_frame(struct svg_ctx *c, const char *name, enum pfs_fg_kind kind,
-			uint64_t count, double x, double wpx, unsigned depth, size_t ord)
+static void write_frame(struct svg_ctx *c, const char *name, enum pfs_fg_kind kind, uint64_t count,
+			double x, double wpx, unsigned depth, size_t ord)
 {
 	xmlTextWriterPtr w = c->w;
 	uint64_t all = c->t->v[0].total;
@@ -664,8 +672,8 @@ static void draw(struct svg_ctx *c)
 			st[b - 1] = tmp;
 		}
 		if (small && (double)small * c->scale >= c->o->minwidth)
-			write_frame(c, "[other]", PFS_KIND_OTHER, small, cx, (double)small * c->scale,
-				    it.depth + 1, ord++);
+			write_frame(c, "[other]", PFS_KIND_OTHER, small, cx,
+				    (double)small * c->scale, it.depth + 1, ord++);
 	}
 	free(st);
 }
@@ -711,8 +719,8 @@ int pfs_html_write_flamegraph_svg(const char *templates_dir, const struct pfs_fg
 	if (!tree->n || !tree->v[0].total)
 		return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF, "the call tree holds no samples");
 	if (o.width < 2 * FG_PAD + 10 || o.width > 100000)
-		return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF, "width %u is out of range 30..100000",
-				   o.width);
+		return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF,
+				   "width %u is out of range 30..100000", o.width);
 	if ((rc = read_file(templates_dir, "flamegraph.svg.js", &js, &jslen, err)) < 0)
 		return rc;
 	if (strstr(js, "]]>")) {
@@ -736,10 +744,9 @@ int pfs_html_write_flamegraph_svg(const char *templates_dir, const struct pfs_fg
 		size_t p = (size_t)tree->v[i].parent;
 		c.kids[p][c.nkids[p]++] = i;
 	}
-	sort_tree = tree;
 	for (size_t i = 0; i < tree->n; i++)
 		if (c.nkids[i] > 1)
-			qsort(c.kids[i], c.nkids[i], sizeof(size_t), by_name);
+			qsort_r(c.kids[i], c.nkids[i], sizeof(size_t), by_name, (void *)tree);
 	max_depth(&c, 0, 0);
 	c.height = FG_TOP + (int)(c.maxdepth + 2) * FG_FRAME_H + FG_BOTTOM;
 
@@ -761,11 +768,11 @@ int pfs_html_write_flamegraph_svg(const char *templates_dir, const struct pfs_fg
 	wattr(&c, "data-pad", "%d", FG_PAD);
 	xmlTextWriterStartElement(c.w, BAD_CAST "style");
 	xmlTextWriterWriteString(
-		c.w, BAD_CAST "text { font: 12px Verdana, sans-serif; fill: #000; }\n"
-			      "#title { font-size: 17px; }\n#subtitle { fill: #555; }\n"
-			      ".btn { cursor: pointer; fill: #1f5fbf; }\n.hide { display: none; }\n"
-			      ".f:hover rect { stroke: #000; stroke-width: .5; }\n"
-			      ".f { cursor: pointer; }\n.f text { pointer-events: none; }\n");
+	    c.w, BAD_CAST "text { font: 12px Verdana, sans-serif; fill: #000; }\n"
+			  "#title { font-size: 17px; }\n#subtitle { fill: #555; }\n"
+			  ".btn { cursor: pointer; fill: #1f5fbf; }\n.hide { display: none; }\n"
+			  ".f:hover rect { stroke: #000; stroke-width: .5; }\n"
+			  ".f { cursor: pointer; }\n.f text { pointer-events: none; }\n");
 	xmlTextWriterEndElement(c.w);
 	xmlTextWriterStartElement(c.w, BAD_CAST "rect");
 	wattr(&c, "x", "0");
@@ -775,7 +782,9 @@ int pfs_html_write_flamegraph_svg(const char *templates_dir, const struct pfs_fg
 	wattr(&c, "fill", "#f8f8f4");
 	xmlTextWriterEndElement(c.w);
 	svg_text(&c, "title", "middle", o.width / 2.0, 24, NULL,
-		 o.title ? o.title : o.inverted ? "Icicle Graph" : "Flame Graph");
+		 o.title      ? o.title
+		 : o.inverted ? "Icicle Graph"
+			      : "Flame Graph");
 	if (o.subtitle)
 		svg_text(&c, "subtitle", "middle", o.width / 2.0, 42, NULL, o.subtitle);
 	svg_text(&c, "unzoom", "start", FG_PAD, 24, "btn hide", "Reset Zoom");

@@ -28,11 +28,11 @@ enum pfs_fg_kind {
 	PFS_KIND_PYTHON,  /* Python code of the application */
 	PFS_KIND_LIBRARY, /* Python code of the standard library and installed packages */
 	PFS_KIND_INTERP,  /* the CPython interpreter */
-	PFS_KIND_GC,      /* the cyclic garbage collector */
-	PFS_KIND_GIL,     /* taking or waiting for the GIL */
+	PFS_KIND_GC,	  /* the cyclic garbage collector */
+	PFS_KIND_GIL,	  /* taking or waiting for the GIL */
 	PFS_KIND_KERNEL,
 	PFS_KIND_NATIVE, /* any other native code */
-	PFS_KIND_OTHER,  /* the root, merged remainders, unknown */
+	PFS_KIND_OTHER,	 /* the root, merged remainders, unknown */
 	PFS_KIND_COUNT
 };
 
@@ -40,11 +40,11 @@ enum pfs_fg_kind {
 const char *pfs_fg_kind_name(enum pfs_fg_kind k);
 
 struct pfs_fg_node {
-	int32_t parent;        /* index of the parent; -1 for the root; always < own index */
-	uint8_t kind;          /* enum pfs_fg_kind */
-	char *name;            /* owned by the tree */
-	uint64_t self;         /* weight of samples whose leaf is this frame */
-	uint64_t total;        /* self plus the children's totals; pfs_fg_tree_totals() fills it */
+	int32_t parent; /* index of the parent; -1 for the root; always < own index */
+	uint8_t kind;	/* enum pfs_fg_kind */
+	char *name;	/* owned by the tree */
+	uint64_t self;	/* weight of samples whose leaf is this frame */
+	uint64_t total; /* self plus the children's totals; pfs_fg_tree_totals() fills it */
 };
 
 /* An aggregated call tree: node 0 is the root "all". */
@@ -86,19 +86,20 @@ int pfs_html_find_templates(char **out, struct pfs_err *err) PFS_MUST_CHECK;
  * that could close its element) or the data is not NUL-free UTF-8; PFS_EDEP when libxml2 fails.
  */
 int pfs_html_write_report(const char *templates_dir, const char *data_json, size_t len,
-			  const char *title, const char *out_path, struct pfs_err *err) PFS_MUST_CHECK;
+			  const char *title, const char *out_path,
+			  struct pfs_err *err) PFS_MUST_CHECK;
 
 /* flamegraph.pl's options, where they apply. */
 struct pfs_fg_opts {
-	const char *title;    /* NULL: "Flame Graph" (or "Icicle Graph" when inverted) */
-	const char *subtitle; /* NULL: none */
-	unsigned width;       /* image width in pixels; 0: 1200 */
-	double minwidth;      /* frames narrower than this many pixels are merged; <0: 0.1 */
-	int inverted;         /* icicle: root at the top */
-	const char *colors;   /* "kind" (default: hue by frame kind), or a flamegraph.pl palette:
-			       * hot mem io red green blue aqua yellow purple orange */
-	int hash;             /* shade by a hash of the name, so a function keeps its colour across
-			       * graphs; otherwise by position (still deterministic) */
+	const char *title;     /* NULL: "Flame Graph" (or "Icicle Graph" when inverted) */
+	const char *subtitle;  /* NULL: none */
+	unsigned width;	       /* image width in pixels; 0: 1200 */
+	double minwidth;       /* frames narrower than this many pixels are merged; <0: 0.1 */
+	int inverted;	       /* icicle: root at the top */
+	const char *colors;    /* "kind" (default: hue by frame kind), or a flamegraph.pl palette:
+				* hot mem io red green blue aqua yellow purple orange */
+	int hash;	       /* shade by a hash of the name, so a function keeps its colour across
+				* graphs; otherwise by position (still deterministic) */
 	const char *countname; /* NULL: "samples" */
 };
 

@@ -270,7 +270,18 @@ async function report(ctx, data, hostile) {
 		const kcrumbs = await page.$$eval('#fg-crumbs button', (b) => b.length);
 		check('report::keyboard_zoom', kcrumbs === 2, kcrumbs + ' breadcrumbs');
 		await page.emulateMedia({colorScheme: 'dark'});
+		const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+		check('report::dark_mode', bg !== 'rgb(253, 253, 252)', 'background ' + bg);
 		await page.screenshot({path: path.join(shotdir, 'dark.png')});
+		await page.emulateMedia({media: 'print', colorScheme: 'light'});
+		const printed = await page.evaluate(() => ({
+			controls: getComputedStyle(document.querySelector('.controls')).display,
+			header: getComputedStyle(document.querySelector('header')).position,
+		}));
+		check('report::print_css', printed.controls === 'none' && printed.header === 'static',
+			JSON.stringify(printed));
+		await page.pdf({path: path.join(shotdir, 'printed.pdf')}).catch(() => {});
+		await page.emulateMedia({media: 'screen'});
 	}
 	check(tag + '::no_console_error', log.errors.length === 0, log.errors.join(' | '));
 	check(tag + '::no_network_request', log.requests.length === 0, log.requests.join(' '));
@@ -346,7 +357,10 @@ async function openBig(ctx) {
 	await waitFor(page, () => document.documentElement.dataset.ready === '1', 30000);
 	const ms = await page.evaluate(() => performance.now());
 	console.log('# open_ms ' + Math.round(ms) + ' load_ms ' + log.loadMs);
-	check('big::no_console_error', log.errors.length === 0, log.errors.join(' | '));
+	check('open::ready', await page.evaluate(() => document.documentElement.dataset.ready === '1'),
+		'report.js did not finish');
+	check('open::no_console_error', log.errors.length === 0, log.errors.join(' | '));
+	check('open::no_network_request', log.requests.length === 0, log.requests.join(' '));
 	await page.screenshot({path: path.join(aux, 'big.png')});
 	await page.close();
 }

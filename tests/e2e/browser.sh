@@ -91,3 +91,11 @@ if "$PERFSIGHT" flamegraph "$OUT/hostile.folded" --title "</script><script>alert
 else
 	nok hostile::flamegraph "$(cat "$OUT/hostile.svg.err")"
 fi
+
+# the least data the model allows (docs/report-data.md): every optional part missing
+printf '{"version":1,"strings":["all"],"processes":[]}' >"$OUT/minimal.json"
+if "$PERFSIGHT" report --data "$OUT/minimal.json" -o "$OUT/minimal.html" 2>"$OUT/minimal.err"; then
+	browser minimal open "$OUT/minimal.html" "$OUT/minimal"
+else
+	nok minimal::report "$(cat "$OUT/minimal.err")"
+fi

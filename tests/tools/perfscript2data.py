@@ -80,6 +80,25 @@ class Tree:
             n = c
         self.self_[n] += w
 
+    def merge(self, other):
+        """Adds other's weights into this tree (both share the string table)."""
+        m = [0] * len(other.parent)
+        for i in range(1, len(other.parent)):
+            p = m[other.parent[i]]
+            key = (other.name[i], other.kind[i])
+            c = self.kids[p].get(key)
+            if c is None:
+                c = len(self.parent)
+                self.kids[p][key] = c
+                self.parent.append(p)
+                self.name.append(other.name[i])
+                self.kind.append(other.kind[i])
+                self.self_.append(0)
+                self.kids.append({})
+            self.self_[c] += other.self_[i]
+            m[i] = c
+        self.self_[0] += other.self_[0]
+
     def emit(self, strings, minfrac, floor):
         """Pre-order arrays; children under minfrac of the root, or under floor (a share of
         the whole capture, which bounds the size however many threads there are), merged into
@@ -127,7 +146,7 @@ def parse(lines):
                 tid = int(m.group(3) or m.group(2))
                 cur = {"comm": m.group(1).strip(), "tid": tid, "pid": None,
                        "time": float(m.group(4)), "period": int(m.group(5)),
-                       "event": m.group(6), "frames": []}
+                       "event": m.group(6), "frames": [], "unknown": 0}
             continue
         m = FRAME_RE.match(line)
         if m and cur is not None:
@@ -136,6 +155,7 @@ def parse(lines):
             if pm:
                 cur["pid"] = int(pm.group(1))
             if sym == '[unknown]' and dso == '[unknown]':
+                cur["unknown"] += 1
                 continue
             cur["frames"].append((sym, dso))
     if cur:
@@ -185,6 +205,9 @@ def main():
         th["samples"] += 1
         th["comm"] = comm  # a thread renamed with prctl shows its latest name
         mixed = []
+        # folded stacks name frames as stackcollapse-perf.pl does: py::func:file, kernel _[k]
+        raw = [sym + '_[k]' if dso == '[kernel.kallsyms]' else sym
+               for sym, dso in reversed(s["frames"])]
         for sym, dso in reversed(s["frames"]):
             name, kind = classify(sym, dso)
             if a.hostile and kind in (K['python'], K['native']) and len(name) % 5 == 0:
@@ -195,7 +218,7 @@ def main():
         nat = [f for f in mixed if f[1] not in (K['python'], K['library'])] or \
             [(S('[python]'), K['other'])]
         th["trees"]["mixed"].add(mixed, 1)
-        key = ';'.join(S.v[n] for n, _ in mixed)
+        key = ';'.join(raw) or '[unknown]'
         folded[key] = folded.get(key, 0) + 1
         th["trees"]["python"].add(py, 1)
         th["trees"]["native"].add(nat, 1)
@@ -241,13 +264,42 @@ def main():
         th["gils"] += r["dur_ms"] / 1000
     per_bucket = bucket_s / (unit_s or 1 / 149)
     master = min(tid_pid.values()) if len(set(tid_pid.values())) > 1 else None
+    python_pids = {pid: True for pid in tid_pid.values()}
     tl = []
+    # A system-wide capture holds thousands of short processes (shells, compilers): the
+    # processes under the capture-wide minimum width become one entry, pid -1, so the data
+    # stays a few MB whatever ran on the machine.
+    pweight = {}
+    for th in threads.values():
+        pweight[th["pid"]] = pweight.get(th["pid"], 0) + th["samples"]
+    small = {pid for pid, w in pweight.items()
+             if w < a.capture_minwidth * len(samples) and pid != master}
+    if len(small) > 1:
+        rest = {"tid": -1, "pid": -1, "comm": "[%d small processes]" % len(small), "samples": 0,
+                "cats": [0] * len(KINDS), "trees": {v: Tree(S) for v in ("python", "mixed", "native")},
+                "on": [0] * nb, "gc_t": [0] * nb, "gil_t": [0] * nb,
+                "gcn": 0, "gcms": 0.0, "gclong": 0.0, "giln": 0, "gils": 0.0}
+        for tid in [t for t, th in threads.items() if th["pid"] in small]:
+            th = threads.pop(tid)
+            rest["samples"] += th["samples"]
+            for k in ("cats", "on", "gc_t", "gil_t"):
+                rest[k] = [x + y for x, y in zip(rest[k], th[k])]
+            for k in ("gcn", "gcms", "giln", "gils"):
+                rest[k] += th[k]
+            rest["gclong"] = max(rest["gclong"], th["gclong"])
+            for v in rest["trees"]:
+                rest["trees"][v].merge(th["trees"][v])
+        threads[-1] = rest
+        for r in gc_pauses + gil_waits:
+            if r["pid"] in small:
+                r["pid"] = r["tid"] = -1
     for tid in sorted(threads):
         th = threads[tid]
         pid = th["pid"]
-        p = procs.setdefault(pid, {"pid": pid, "comm": th["comm"] if tid == pid else "python3.12",
-                                   "role": "master" if pid == master else "worker",
-                                   "threads": []})
+        # a worker runs Python; the master is the parent of the Python processes
+        role = ("master" if pid == master else "worker" if python_pids.get(pid) and pid != -1
+                else "other")
+        p = procs.setdefault(pid, {"pid": pid, "comm": th["comm"], "role": role, "threads": []})
         if tid == pid:
             p["comm"] = th["comm"]
         p["threads"].append({
@@ -259,6 +311,8 @@ def main():
             "gil": {"waits": th["giln"], "wait_s": round(th["gils"], 6)},
             "trees": {v: t.emit(S, a.minwidth, a.capture_minwidth * len(samples))
                       for v, t in th["trees"].items()}})
+        if th["samples"] < 0.001 * len(samples):
+            continue  # a timeline row for a thread too small to see would only cost bytes
         tl.append({"pid": pid, "tid": tid,
                    "on_cpu": [round(min(1, x / per_bucket), 3) for x in th["on"]],
                    "gil_wait": [round(min(1, x / per_bucket), 3) for x in th["gil_t"]],
@@ -277,14 +331,16 @@ def main():
                     "wait_s": round(sum(t["gil"]["wait_s"] for t in ts), 6)}
         plist.append(p)
     events = sorted({s["event"] for s in samples})
+    unknown = sum(s["unknown"] for s in samples)
     data = {
         "version": 1,
         "meta": {"title": a.title, "host": "fixture", "source": "perf script",
                  "command": "python3.12 -X perf -m gunicorn -w 2 -k gthread --threads 4 app:app",
                  "duration_s": round(t1 - t0, 6), "events": events, "samples": len(samples),
                  "lost": 0, "unit": "samples", "unit_s": unit_s or 1 / 149},
-        "warnings": [{"severity": "warn", "code": "unresolved-frames", "count": 63,
-                      "message": "63 frames could not be symbolized ([unknown])"}],
+        "warnings": [{"severity": "warn", "code": "unresolved-frames", "count": unknown,
+                      "message": "%d frames could not be symbolized ([unknown]); they are "
+                                 "left out of the stacks" % unknown}] if unknown else [],
         "kinds": KINDS,
         "strings": S.v,
         "processes": plist,

@@ -87,10 +87,10 @@ static const char *broken_templates(const char *tag, const char *file, const cha
 }
 
 static const char hostile_json[] =
-	"{\"version\":1,\"meta\":{\"title\":\"</script><script>alert(1)</script>\","
-	"\"command\":\"<img src=x onerror=alert(1)> & 'q' \\\"dq\\\" \xe2\x80\xa8 \xe2\x80\xa9\"},"
-	"\"strings\":[\"all\",\"<!--\",\"</SCRIPT >\",\"caf\xc3\xa9 \xf0\x9f\x90\x8d\"],"
-	"\"processes\":[]}";
+    "{\"version\":1,\"meta\":{\"title\":\"</script><script>alert(1)</script>\","
+    "\"command\":\"<img src=x onerror=alert(1)> & 'q' \\\"dq\\\" \xe2\x80\xa8 \xe2\x80\xa9\"},"
+    "\"strings\":[\"all\",\"<!--\",\"</SCRIPT >\",\"caf\xc3\xa9 \xf0\x9f\x90\x8d\"],"
+    "\"processes\":[]}";
 
 static void test_report_escapes_data(void)
 {
@@ -131,8 +131,8 @@ static void test_report_csp_nonce(void)
 	T_ASSERT(html);
 	const char *csp = strstr(html, "http-equiv=\"Content-Security-Policy\" content=\"");
 	T_ASSERT(csp);
-	T_ASSERT(!strncmp(strstr(csp, "content=\"") + 9, "default-src 'none'; script-src 'nonce-",
-			  38));
+	T_ASSERT(
+	    !strncmp(strstr(csp, "content=\"") + 9, "default-src 'none'; script-src 'nonce-", 38));
 	char nonce[33] = {0};
 	memcpy(nonce, strstr(csp, "'nonce-") + 7, 32);
 	char want[64];
@@ -141,7 +141,8 @@ static void test_report_csp_nonce(void)
 	T_EQ(count(html, want), 2);
 	T_ASSERT(strstr(html, "<title>perfsight report</title>"));
 	/* nothing in the page may name another location */
-	T_ASSERT(!strstr(html, "http://") || strstr(html, "http://") == strstr(html, "http://www.w3"));
+	T_ASSERT(!strstr(html, "http://") ||
+		 strstr(html, "http://") == strstr(html, "http://www.w3"));
 	T_ASSERT(!strstr(html, "https://"));
 	free(html);
 }
@@ -246,7 +247,8 @@ static void test_folded_read(void)
 
 static void test_folded_overflow(void)
 {
-	static const char in[] = "a 9223372036854775800\nb 9223372036854775800\nc 9223372036854775800\n";
+	static const char in[] =
+	    "a 9223372036854775800\nb 9223372036854775800\nc 9223372036854775800\n";
 	struct pfs_fg_tree t;
 	struct pfs_diag d;
 	struct pfs_err err;
@@ -256,6 +258,37 @@ static void test_folded_overflow(void)
 	T_EQ(err.off, 44);
 	pfs_diag_release(&d);
 	pfs_fg_tree_release(&t);
+}
+
+/* Random bytes biased toward the folded syntax: no crash, and the root total is exactly the
+ * sum of the counts of the lines the reader accepted. */
+static void test_folded_garbage(void)
+{
+	static const char alphabet[] = "ab;; 0123456789\n\r\t[k]_\xff\xc3";
+	uint32_t seed = 12345;
+	char buf[4096];
+	for (int round = 0; round < 200; round++) {
+		size_t n = 0;
+		for (; n < sizeof(buf); n++) {
+			seed = seed * 1103515245u + 12345u;
+			buf[n] = alphabet[(seed >> 16) % (sizeof(alphabet) - 1)];
+		}
+		struct pfs_fg_tree t;
+		struct pfs_diag d;
+		struct pfs_err err;
+		pfs_fg_tree_init(&t);
+		pfs_diag_init(&d);
+		long long lines = pfs_folded_read(buf, n, &t, &d, &err);
+		T_ASSERT(lines >= 0 || lines == PFS_ELIMIT);
+		if (lines >= 0) {
+			uint64_t sum = 0;
+			for (size_t i = 0; i < t.n; i++)
+				sum += t.v[i].self;
+			T_EQ(t.v[0].total, sum);
+		}
+		pfs_diag_release(&d);
+		pfs_fg_tree_release(&t);
+	}
 }
 
 static uint64_t attr_u64(const char *at, const char *name)
@@ -377,6 +410,7 @@ int main(int argc, char **argv)
 		T_CASE(tree_child_and_totals),
 		T_CASE(folded_read),
 		T_CASE(folded_overflow),
+		T_CASE(folded_garbage),
 		T_CASE(svg_totals_and_other),
 		T_CASE(svg_hostile_names),
 		T_CASE(svg_rejects),
