@@ -7,12 +7,16 @@
 
 #define PFS_VERSION "0.1.0"
 
+int cmd_export(int argc, char **argv);
+extern const char cmd_export_usage[];
 int cmd_info(int argc, char **argv);
 extern const char cmd_info_usage[];
 int cmd_record(int argc, char **argv);
 extern const char cmd_record_usage[];
 
 #define CLI_COMMANDS                                                                               \
+	{"export", cmd_export, "folded stacks, speedscope or a JSON summary for other tools",       \
+	 cmd_export_usage},                                                                        \
 	{"info", cmd_info, "what a capture holds: host, events, records, samples, diagnostics",     \
 	 cmd_info_usage},                                                                          \
 	{"record", cmd_record, "run perf record with what the Python analysis needs (and probes)",  \
