@@ -242,7 +242,8 @@ int cmd_export(int argc, char **argv)
 	}
 	v = pfs_views_new(s.prof, NULL);
 	if (pfs_outfile_open(&of, output, &err) < 0) {
-		rc = cli_fail(output, &err);
+		cli_fail(output, &err);
+		rc = EXIT_INTERNAL;
 		goto out;
 	}
 	{
@@ -265,7 +266,8 @@ int cmd_export(int argc, char **argv)
 	}
 	if (rc < 0 || pfs_outfile_commit(&of, &err) < 0) {
 		pfs_outfile_abort(&of);
-		rc = cli_fail(output, &err);
+		cli_fail(output, &err);
+		rc = EXIT_INTERNAL;
 		goto out;
 	}
 	cli_print_diags(stderr, input, &s.diag);
