@@ -83,7 +83,7 @@ static void st_release(struct strtab *t)
 struct node {
 	uint32_t parent, name, file, line;
 	uint8_t kind;
-	double self, total;
+	double self, other, total; /* other: the weight of light paths below, shown as [other] */
 };
 
 struct tree {
@@ -147,15 +147,6 @@ static uint32_t tree_child(struct tree *t, uint32_t parent, uint32_t name, uint8
 		.parent = parent, .name = name, .file = file, .line = line, .kind = kind};
 	t->slots[j] = (uint32_t)t->n;
 	return (uint32_t)t->n++;
-}
-
-/* Totals from selves: children always come after their parent. */
-static void tree_totals(struct tree *t)
-{
-	for (size_t i = 0; i < t->n; i++)
-		t->v[i].total = t->v[i].self;
-	for (size_t i = t->n; i-- > 1;)
-		t->v[t->v[i].parent].total += t->v[i].total;
 }
 
 /* ---- the timeline sink ---- */
@@ -425,8 +416,14 @@ struct ctx {
 	uint32_t *disp_of; /* frame id -> shown name index + 1 */
 	size_t cap_disp;
 	uint32_t *stamp, *pnode; /* profile path -> tree node, valid when stamp == gen */
+	uint32_t *astamp;	 /* profile path -> acc valid when astamp == agen */
+	double *acc;		 /* prefix weights of the tree being built */
 	size_t cap_paths;
-	uint32_t gen;
+	uint32_t gen, agen;
+	uint32_t *touched; /* prefixes seen by the last prefix_weights */
+	size_t n_touched, cap_touched;
+	double *cand; /* prefix weights at least minwidth of the whole, over all trees */
+	size_t n_cand, cap_cand;
 	uint32_t *chain;
 	size_t cap_chain;
 	size_t *order; /* indexes of the reported cells, by thread */
@@ -585,30 +582,66 @@ static uint8_t node_kind(struct ctx *c, uint32_t path, const struct pfs_frame *f
 	return up == K_GC || up == K_GIL ? up : K_INTERP;
 }
 
-static void ensure_path(struct ctx *c, uint32_t path)
+/* A call path of one tree and its weight. */
+struct pw {
+	uint32_t path;
+	double w;
+};
+
+/* Sizes the per-path scratch for every path of the profile. */
+static void ensure_paths(struct ctx *c)
 {
-	if (path < c->cap_paths)
+	size_t need = pfs_profile_n_paths(c->p) + 1, nc = c->cap_paths ? c->cap_paths : 4096;
+	if (need <= c->cap_paths)
 		return;
-	size_t nc = c->cap_paths ? c->cap_paths : 4096;
-	while (nc <= path)
+	while (nc < need)
 		nc *= 2;
 	c->stamp = pfs_xreallocarray(c->stamp, nc, sizeof(*c->stamp));
 	c->pnode = pfs_xreallocarray(c->pnode, nc, sizeof(*c->pnode));
+	c->astamp = pfs_xreallocarray(c->astamp, nc, sizeof(*c->astamp));
+	c->acc = pfs_xreallocarray(c->acc, nc, sizeof(*c->acc));
 	memset(c->stamp + c->cap_paths, 0, (nc - c->cap_paths) * sizeof(*c->stamp));
+	memset(c->astamp + c->cap_paths, 0, (nc - c->cap_paths) * sizeof(*c->astamp));
 	c->cap_paths = nc;
 }
 
 /*
- * The node of profile path in tree t; pyi: the pyinstrument session shape (name, file, line;
- * no kind) rather than the report's (shown name, kind).
+ * The weight of every prefix of the pairs' paths (c->acc, valid where c->astamp == c->agen).
+ * With collect, the prefixes at least as heavy as c->limit are appended to c->cand.
  */
+static void prefix_weights(struct ctx *c, const struct pw *v, size_t n, bool collect)
+{
+	size_t first = c->n_touched = 0;
+	ensure_paths(c);
+	c->agen++;
+	for (size_t i = 0; i < n; i++)
+		for (uint32_t q = v[i].path; q; q = pfs_profile_pathget(c->p, q)->parent) {
+			if (c->astamp[q] != c->agen) {
+				c->astamp[q] = c->agen;
+				c->acc[q] = 0;
+				if (collect) {
+					PFS_GROW(c->touched, c->cap_touched, c->n_touched + 1);
+					c->touched[c->n_touched++] = q;
+				}
+			}
+			c->acc[q] += v[i].w;
+		}
+	for (size_t i = first; i < c->n_touched; i++) {
+		double w = c->acc[c->touched[i]];
+		if (w >= c->limit && w > 0) {
+			PFS_GROW(c->cand, c->cap_cand, c->n_cand + 1);
+			c->cand[c->n_cand++] = w;
+		}
+	}
+}
+
+/* The node of profile path in tree t, created with its ancestors when new. */
 static uint32_t node_of(struct ctx *c, struct tree *t, uint32_t path,
 			const struct pfs_pyprof_capture *cap, bool pyi)
 {
 	size_t n = 0;
 	uint32_t node = 0;
 	for (uint32_t q = path; q; q = pfs_profile_pathget(c->p, q)->parent) {
-		ensure_path(c, q);
 		if (c->stamp[q] == c->gen) {
 			node = c->pnode[q];
 			break;
@@ -631,6 +664,36 @@ static uint32_t node_of(struct ctx *c, struct tree *t, uint32_t path,
 		c->pnode[q] = node;
 	}
 	return node;
+}
+
+/*
+ * Builds t from the pairs: a path lighter than limit is not a node; its weight goes to the
+ * [other] of its heaviest-but-kept ancestor (prefix weights only grow rootward).
+ */
+static void build_tree(struct ctx *c, struct tree *t, const struct pw *v, size_t n, double limit,
+		       const struct pfs_pyprof_capture *cap, bool pyi)
+{
+	prefix_weights(c, v, n, false);
+	c->gen++;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t q = v[i].path, node;
+		while (q && !(c->acc[q] >= limit && c->acc[q] > 0))
+			q = pfs_profile_pathget(c->p, q)->parent;
+		node = node_of(c, t, q, cap, pyi);
+		if (q == v[i].path)
+			t->v[node].self += v[i].w;
+		else
+			t->v[node].other += v[i].w;
+	}
+	for (size_t i = 0; i < t->n; i++)
+		t->v[i].total = t->v[i].self + t->v[i].other;
+	for (size_t i = t->n; i-- > 1;)
+		t->v[t->v[i].parent].total += t->v[i].total;
+	for (size_t i = 0; i < t->n; i++)
+		c->pruned += t->v[i].other > 0;
+	free(t->slots);
+	t->slots = NULL;
+	t->n_slots = 0;
 }
 
 static double cell_weight(const struct ctx *c, const struct pfs_agg_cell *a)
@@ -682,8 +745,48 @@ static int order_cmp(const void *x, const void *y, void *arg)
 	return (i > j) - (i < j);
 }
 
-/* Threads, their sums and their three trees. */
-static void build_threads(struct ctx *c)
+/* The (view path, weight) pairs of thread t in view vw. */
+static struct pw *thread_pairs(struct ctx *c, const struct rthread *t, enum pfs_view vw)
+{
+	struct pw *v = pfs_xmalloc((t->n ? t->n : 1) * sizeof(*v));
+	for (size_t k = 0; k < t->n; k++) {
+		const struct pfs_agg_cell *cell = pfs_agg_cell(c->in->agg, c->order[t->first + k]);
+		v[k].path = pfs_views_path(c->v, vw, cell->path);
+		v[k].w = cell_weight(c, cell);
+	}
+	return v;
+}
+
+static int dbl_desc(const void *x, const void *y)
+{
+	double a = *(const double *)x, b = *(const double *)y;
+	return (a < b) - (a > b);
+}
+
+/*
+ * The width limit: minwidth of the whole, raised until the nodes fit the budget. Nodes are at
+ * most the prefixes as heavy as the limit (merging by name only joins them), and each may
+ * get one [other] child.
+ */
+static void choose_limit(struct ctx *c, double minwidth, size_t max_nodes)
+{
+	size_t roots = c->n_th * PFS_VIEW_COUNT, keep;
+	c->limit = minwidth * c->all;
+	for (size_t i = 0; i < c->n_th; i++)
+		for (int vw = 0; vw < PFS_VIEW_COUNT; vw++) {
+			struct pw *v = thread_pairs(c, &c->th[i], (enum pfs_view)vw);
+			prefix_weights(c, v, c->th[i].n, true);
+			free(v);
+		}
+	keep = max_nodes > roots * 2 ? (max_nodes - roots * 2) / 2 : 0;
+	if (c->n_cand > keep) {
+		qsort(c->cand, c->n_cand, sizeof(*c->cand), dbl_desc);
+		c->limit = nextafter(c->cand[keep], INFINITY);
+	}
+}
+
+/* Threads, their sums, and their three trees. */
+static void build_threads(struct ctx *c, double minwidth, size_t max_nodes)
 {
 	const struct pfs_agg *a = c->in->agg;
 	size_t n = pfs_agg_n(a);
@@ -705,20 +808,6 @@ static void build_threads(struct ctx *c)
 		t->first = i;
 		t->n = j - i;
 		t->cap = cap_of_tid(c->in->pyprof, t->pid, t->tid);
-		for (int vw = 0; vw < PFS_VIEW_COUNT; vw++) {
-			tree_init(&t->tree[vw], c->s_all);
-			c->gen++;
-			for (size_t k = i; k < j; k++) {
-				const struct pfs_agg_cell *cell = pfs_agg_cell(a, c->order[k]);
-				uint32_t vp = pfs_views_path(c->v, (enum pfs_view)vw, cell->path);
-				uint32_t node = node_of(c, &t->tree[vw], vp, t->cap, false);
-				t->tree[vw].v[node].self += cell_weight(c, cell);
-			}
-			tree_totals(&t->tree[vw]);
-			free(t->tree[vw].slots);
-			t->tree[vw].slots = NULL;
-			t->tree[vw].n_slots = 0;
-		}
 		for (size_t k = i; k < j; k++) {
 			const struct pfs_agg_cell *cell = pfs_agg_cell(a, c->order[k]);
 			const struct pfs_pystack *ps = pfs_views_stack(c->v, cell->path);
@@ -727,84 +816,47 @@ static void build_threads(struct ctx *c)
 			t->weight += w;
 			t->cat[cat_kind(c, cell->path, ps->cat, t->cap)] += w;
 		}
+		c->all += t->weight;
 		i = j;
 	}
+	choose_limit(c, minwidth, max_nodes);
+	for (size_t i = 0; i < c->n_th; i++)
+		for (int vw = 0; vw < PFS_VIEW_COUNT; vw++) {
+			struct rthread *t = &c->th[i];
+			struct pw *v = thread_pairs(c, t, (enum pfs_view)vw);
+			tree_init(&t->tree[vw], c->s_all);
+			build_tree(c, &t->tree[vw], v, t->n, c->limit, t->cap, false);
+			free(v);
+		}
 }
 
 /* One tree per pyinstrument capture, in wall seconds, from the rows of its threads. */
-static void build_sessions(struct ctx *c)
+static void build_sessions(struct ctx *c, double minwidth)
 {
 	const struct pfs_pyprof_meta *m = c->in->pyprof;
 	const struct pfs_agg *a = c->in->agg;
+	struct pw *v;
 	if (!m || !m->n_caps)
 		return;
 	c->sess = pfs_xcalloc(m->n_caps, sizeof(*c->sess));
+	v = pfs_xmalloc((pfs_agg_n(a) ? pfs_agg_n(a) : 1) * sizeof(*v));
 	for (size_t s = 0; s < m->n_caps; s++) {
-		struct tree *t = &c->sess[s];
-		tree_init(t, c->s_all);
-		t->v[0].kind = 0;
-		t->v[0].file = c->s_empty;
-		c->gen++;
+		size_t n = 0;
+		double all = 0;
 		for (size_t i = 0; i < pfs_agg_n(a); i++) {
 			const struct pfs_agg_cell *cell = pfs_agg_cell(a, i);
 			if (cell->pid || cap_of_tid(m, 0, cell->tid) != &m->caps[s] ||
 			    cell->event != m->caps[s].event)
 				continue;
-			t->v[node_of(c, t, cell->path, NULL, true)].self += cell->weight;
+			v[n].path = cell->path;
+			v[n++].w = cell->weight;
+			all += cell->weight;
 		}
-		tree_totals(t);
-		free(t->slots);
-		t->slots = NULL;
-		t->n_slots = 0;
+		tree_init(&c->sess[s], c->s_all);
+		c->sess[s].v[0].file = c->s_empty;
+		build_tree(c, &c->sess[s], v, n, minwidth * all, NULL, true);
 	}
-}
-
-static int dbl_desc(const void *x, const void *y)
-{
-	double a = *(const double *)x, b = *(const double *)y;
-	return (a < b) - (a > b);
-}
-
-/* The width limit: minwidth of the whole, raised until the kept nodes fit the budget. */
-static void choose_limit(struct ctx *c, double minwidth, size_t max_nodes)
-{
-	double *tot;
-	size_t n = 0, roots = c->n_th * PFS_VIEW_COUNT, keep, k = 0;
-	for (size_t i = 0; i < c->n_th; i++) {
-		c->all += c->th[i].weight;
-		for (int vw = 0; vw < PFS_VIEW_COUNT; vw++)
-			n += c->th[i].tree[vw].n - 1;
-	}
-	c->limit = minwidth * c->all;
-	/* every kept node may get an [other] child: budget for both */
-	keep = max_nodes > roots * 2 ? (max_nodes - roots * 2) / 2 : 0;
-	if (n <= keep)
-		return;
-	tot = pfs_xmalloc(n * sizeof(*tot));
-	for (size_t i = 0; i < c->n_th; i++)
-		for (int vw = 0; vw < PFS_VIEW_COUNT; vw++)
-			for (size_t j = 1; j < c->th[i].tree[vw].n; j++)
-				tot[k++] = c->th[i].tree[vw].v[j].total;
-	qsort(tot, n, sizeof(*tot), dbl_desc);
-	if (tot[keep] >= c->limit)
-		c->limit = nextafter(tot[keep], INFINITY);
-	free(tot);
-}
-
-static bool kept(const struct tree *t, uint32_t i, double limit)
-{
-	return t->v[i].total >= limit && t->v[i].total > 0;
-}
-
-static void count_pruned(struct ctx *c)
-{
-	for (size_t i = 0; i < c->n_th; i++)
-		for (int vw = 0; vw < PFS_VIEW_COUNT; vw++) {
-			const struct tree *t = &c->th[i].tree[vw];
-			for (uint32_t j = 1; j < t->n; j++)
-				if (!kept(t, j, c->limit) && kept(t, t->v[j].parent, c->limit))
-					c->pruned++;
-		}
+	free(v);
 }
 
 static int kid_cmp(const void *x, const void *y, void *arg)
@@ -818,20 +870,20 @@ static int kid_cmp(const void *x, const void *y, void *arg)
 	return (a->kind > b->kind) - (a->kind < b->kind);
 }
 
-/* One emitted row: a node of the tree, or an [other] of weight `other`. */
+/* One emitted row: a node of the tree, or the [other] of node `other_of`. */
 struct emit {
 	uint32_t node; /* UINT32_MAX for [other] */
 	int64_t parent;
 	double other;
 };
 
-/* The pre-order rows of t with light children merged into [other]. */
-static struct emit *tree_emit(const struct tree *t, double limit, size_t *n_out)
+/* The pre-order rows of t: children by weight, then the node's [other]. */
+static struct emit *tree_emit(const struct tree *t, size_t *n_out)
 {
 	uint32_t *first = pfs_xcalloc(t->n + 1, sizeof(*first));
 	uint32_t *kids = pfs_xmalloc(t->n * sizeof(*kids));
 	uint32_t *fill = pfs_xmalloc((t->n + 1) * sizeof(*fill));
-	struct emit *stack = pfs_xmalloc((t->n + 1) * sizeof(*stack));
+	struct emit *stack = pfs_xmalloc((2 * t->n + 1) * sizeof(*stack));
 	struct emit *out = pfs_xmalloc((2 * t->n + 1) * sizeof(*out));
 	size_t sp = 0, n = 0;
 	for (uint32_t i = 1; i < t->n; i++)
@@ -849,21 +901,14 @@ static struct emit *tree_emit(const struct tree *t, double limit, size_t *n_out)
 	while (sp) {
 		struct emit e = stack[--sp];
 		int64_t me = (int64_t)n;
-		double small = 0;
-		bool any_small = false;
 		out[n++] = e;
 		if (e.node == UINT32_MAX)
 			continue;
-		for (uint32_t k = first[e.node]; k < first[e.node + 1]; k++)
-			if (!kept(t, kids[k], limit)) {
-				small += t->v[kids[k]].total;
-				any_small = true;
-			}
-		if (any_small)
-			stack[sp++] = (struct emit){.node = UINT32_MAX, .parent = me, .other = small};
+		if (t->v[e.node].other > 0)
+			stack[sp++] = (struct emit){
+				.node = UINT32_MAX, .parent = me, .other = t->v[e.node].other};
 		for (uint32_t k = first[e.node + 1]; k-- > first[e.node];)
-			if (kept(t, kids[k], limit))
-				stack[sp++] = (struct emit){.node = kids[k], .parent = me};
+			stack[sp++] = (struct emit){.node = kids[k], .parent = me};
 	}
 	free(first);
 	free(kids);
@@ -881,11 +926,10 @@ static void num(struct pfs_jsonw *w, double v, bool integral)
 		pfs_jsonw_dbl(w, v);
 }
 
-static void write_tree(struct ctx *c, struct pfs_jsonw *w, const struct tree *t, double limit,
-		       bool pyi)
+static void write_tree(struct ctx *c, struct pfs_jsonw *w, const struct tree *t, bool pyi)
 {
 	size_t n;
-	struct emit *e = tree_emit(t, limit, &n);
+	struct emit *e = tree_emit(t, &n);
 	pfs_jsonw_obj(w);
 	pfs_jsonw_key(w, "parent");
 	pfs_jsonw_arr(w);
@@ -1051,7 +1095,7 @@ static void write_thread(struct ctx *c, struct pfs_jsonw *w, const struct rthrea
 	pfs_jsonw_obj(w);
 	for (int vw = PFS_VIEW_COUNT; vw-- > 0;) {
 		pfs_jsonw_key(w, pfs_view_name((enum pfs_view)vw));
-		write_tree(c, w, &t->tree[vw], c->limit, false);
+		write_tree(c, w, &t->tree[vw], false);
 	}
 	pfs_jsonw_end_obj(w);
 	pfs_jsonw_end_obj(w);
@@ -1230,7 +1274,7 @@ static void write_timeline(struct ctx *c, struct pfs_jsonw *w)
 	free(gcp);
 }
 
-static void write_sessions(struct ctx *c, struct pfs_jsonw *w, double minwidth)
+static void write_sessions(struct ctx *c, struct pfs_jsonw *w)
 {
 	const struct pfs_pyprof_meta *m = c->in->pyprof;
 	if (!c->sess)
@@ -1252,7 +1296,7 @@ static void write_sessions(struct ctx *c, struct pfs_jsonw *w, double minwidth)
 		pfs_jsonw_key(w, "cpu_s");
 		pfs_jsonw_dbl(w, cp->cpu_time);
 		pfs_jsonw_key(w, "tree");
-		write_tree(c, w, &c->sess[s], minwidth * c->sess[s].v[0].total, true);
+		write_tree(c, w, &c->sess[s], true);
 		pfs_jsonw_end_obj(w);
 	}
 	pfs_jsonw_end_arr(w);
@@ -1414,6 +1458,10 @@ static void ctx_release(struct ctx *c)
 	free(c->disp_of);
 	free(c->stamp);
 	free(c->pnode);
+	free(c->astamp);
+	free(c->acc);
+	free(c->touched);
+	free(c->cand);
 	free(c->chain);
 	st_release(&c->st);
 }
@@ -1424,6 +1472,7 @@ int pfs_reportdata_write(const struct pfs_reportdata_input *in,
 	struct pfs_reportdata_opts o = {.event = -1, .weight = PFS_FOLD_SAMPLES};
 	struct ctx c = {.in = in, .p = in->profile, .v = in->views};
 	struct pfs_jsonw w;
+	uint64_t pruned;
 	int rc = 0;
 	if (opts)
 		o = *opts;
@@ -1443,11 +1492,12 @@ int pfs_reportdata_write(const struct pfs_reportdata_input *in,
 	c.s_all = st_intern(&c.st, "all", 3);
 	c.s_other = st_intern(&c.st, "[other]", 7);
 	c.s_empty = st_intern(&c.st, "", 0);
-	build_threads(&c);
-	build_sessions(&c);
+	build_threads(&c, o.minwidth, o.max_nodes);
 	c.unit_s = derive_unit_s(&c, o.unit_s);
-	choose_limit(&c, o.minwidth, o.max_nodes);
-	count_pruned(&c);
+	/* the warning counts the merges of the threads' trees, not of the sessions' */
+	pruned = c.pruned;
+	build_sessions(&c, o.minwidth);
+	c.pruned = pruned;
 
 	pfs_jsonw_init(&w, out, false);
 	pfs_jsonw_obj(&w);
@@ -1463,7 +1513,7 @@ int pfs_reportdata_write(const struct pfs_reportdata_input *in,
 	write_processes(&c, &w);
 	write_pauses(&c, &w);
 	write_timeline(&c, &w);
-	write_sessions(&c, &w, o.minwidth);
+	write_sessions(&c, &w);
 	/* last: every name above is in the table by now */
 	pfs_jsonw_key(&w, "strings");
 	pfs_jsonw_arr(&w);

@@ -9,6 +9,7 @@
 
 #include "harness.h"
 #include "reportdata.h"
+#include "xalloc.h"
 
 #define LIBPY "/opt/py/lib/libpython3.12.so.1.0"
 #define HOSTILE "</script><img src=x onerror=alert(1)> \"q\" 'a' & \xe2\x80\xa8 end"
@@ -502,6 +503,70 @@ static void test_pyinstrument_sessions(void)
 	pfs_profile_free(p);
 }
 
+/*
+ * The size bound: a 1M-sample capture of 32 threads with 20k distinct deep stacks stays far
+ * below the 5 MB a report may weigh, with every total kept.
+ */
+static void test_million_samples_fit(void)
+{
+	struct fixture f = {0};
+	struct pfs_reportdata_input in;
+	uint32_t *pool = pfs_xmalloc(20000 * sizeof(*pool));
+	uint64_t x = 88172645463325252ull, t = 1000000000ull;
+	char *text;
+	yajl_val doc;
+	size_t others, len;
+	f.p = pfs_profile_new();
+	f.a = pfs_agg_new();
+	f.ev = pfs_profile_add_event(f.p, "cpu-clock", true);
+	for (size_t i = 0; i < 20000; i++) {
+		uint32_t path = mkpath(f.p, gc_stack, 3);
+		unsigned depth;
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		depth = 8 + (unsigned)(x % 40);
+		for (unsigned d = 0; d < depth; d++) {
+			struct pfs_frame fr = {.kind = PFS_FK_PYTHON};
+			char name[64];
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			/* a few hot functions near the root, a long tail at the leaves */
+			snprintf(name, sizeof(name), "py::fn%u:/srv/app/m%u.py",
+				 (unsigned)(x % (d < 4 ? 4 : 3000)), d % 7);
+			fr.name = pfs_profile_cstr(f.p, name);
+			path = pfs_profile_path(f.p, path, pfs_profile_frame(f.p, &fr));
+		}
+		pool[i] = path;
+	}
+	f.v = pfs_views_new(f.p, NULL);
+	f.tl = pfs_reportdata_tl_new(f.p, f.v, -1);
+	for (size_t i = 0; i < 1000000; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		feed(&f, f.ev, 100 + (uint32_t)(i % 4), 1000 + (uint32_t)(i % 32),
+		     pool[(x % 20000) * (x % 20000) / 20000], t += 250000);
+	}
+	in = input_of(&f);
+	doc = write_doc(&in, NULL, &text);
+	len = strlen(text);
+	T_ASSERT(len < 5 * 1000 * 1000);
+	T_EQ(num(get(get(doc, "meta"), "samples")), 1000000);
+	{
+		yajl_val procs = get(doc, "processes");
+		uint64_t sum = 0;
+		for (size_t i = 0; i < alen(procs); i++) {
+			yajl_val ths = get(at(procs, i), "threads");
+			for (size_t j = 0; j < alen(ths); j++) {
+				yajl_val tree = get(get(at(ths, j), "trees"), "mixed");
+				check_tree(tree, get(doc, "strings"), &others);
+				sum += (uint64_t)num(at(get(tree, "total"), 0));
+			}
+		}
+		T_EQ(sum, 1000000);
+	}
+	free(text);
+	free(pool);
+	yajl_tree_free(doc);
+	fixture_release(&f);
+}
+
 static void test_seconds_weight_refused(void)
 {
 	struct fixture f;
@@ -520,7 +585,7 @@ int main(int argc, char **argv)
 		T_CASE(trees_match_agg),	   T_CASE(kinds_and_categories),
 		T_CASE(other_keeps_totals),	   T_CASE(hostile_names_stay_text),
 		T_CASE(timeline_buckets),	   T_CASE(pyinstrument_sessions),
-		T_CASE(seconds_weight_refused),
+		T_CASE(seconds_weight_refused),	   T_CASE(million_samples_fit),
 	};
 	return t_main(argc, argv, "reportdata", cases, sizeof(cases) / sizeof(cases[0]));
 }
