@@ -392,6 +392,12 @@ int pfs_reportdata_tl_add(void *payload, const struct pfs_sample_row *row)
 
 /* ---- the document ---- */
 
+/* The weight of a prefix in the tree being built, valid when stamp == agen. */
+struct acc {
+	double w;
+	uint32_t stamp;
+};
+
 struct rthread {
 	uint32_t pid, tid;
 	size_t first, n; /* range of the cell order */
@@ -416,8 +422,7 @@ struct ctx {
 	uint32_t *disp_of; /* frame id -> shown name index + 1 */
 	size_t cap_disp;
 	uint32_t *stamp, *pnode; /* profile path -> tree node, valid when stamp == gen */
-	uint32_t *astamp;	 /* profile path -> acc valid when astamp == agen */
-	double *acc;		 /* prefix weights of the tree being built */
+	struct acc *acc;	 /* prefix weights of the tree being built */
 	size_t cap_paths;
 	uint32_t gen, agen;
 	uint32_t *touched; /* prefixes seen by the last prefix_weights */
@@ -598,16 +603,15 @@ static void ensure_paths(struct ctx *c)
 		nc *= 2;
 	c->stamp = pfs_xreallocarray(c->stamp, nc, sizeof(*c->stamp));
 	c->pnode = pfs_xreallocarray(c->pnode, nc, sizeof(*c->pnode));
-	c->astamp = pfs_xreallocarray(c->astamp, nc, sizeof(*c->astamp));
 	c->acc = pfs_xreallocarray(c->acc, nc, sizeof(*c->acc));
 	memset(c->stamp + c->cap_paths, 0, (nc - c->cap_paths) * sizeof(*c->stamp));
-	memset(c->astamp + c->cap_paths, 0, (nc - c->cap_paths) * sizeof(*c->astamp));
+	memset(c->acc + c->cap_paths, 0, (nc - c->cap_paths) * sizeof(*c->acc));
 	c->cap_paths = nc;
 }
 
 /*
- * The weight of every prefix of the pairs' paths (c->acc, valid where c->astamp == c->agen).
- * With collect, the prefixes at least as heavy as c->limit are appended to c->cand.
+ * The weight of every prefix of the pairs' paths (c->acc). With collect, the weights of the
+ * prefixes at least as heavy as c->limit are appended to c->cand.
  */
 static void prefix_weights(struct ctx *c, const struct pw *v, size_t n, bool collect)
 {
@@ -616,18 +620,19 @@ static void prefix_weights(struct ctx *c, const struct pw *v, size_t n, bool col
 	c->agen++;
 	for (size_t i = 0; i < n; i++)
 		for (uint32_t q = v[i].path; q; q = pfs_profile_pathget(c->p, q)->parent) {
-			if (c->astamp[q] != c->agen) {
-				c->astamp[q] = c->agen;
-				c->acc[q] = 0;
+			struct acc *x = &c->acc[q];
+			if (x->stamp != c->agen) {
+				x->stamp = c->agen;
+				x->w = 0;
 				if (collect) {
 					PFS_GROW(c->touched, c->cap_touched, c->n_touched + 1);
 					c->touched[c->n_touched++] = q;
 				}
 			}
-			c->acc[q] += v[i].w;
+			x->w += v[i].w;
 		}
 	for (size_t i = first; i < c->n_touched; i++) {
-		double w = c->acc[c->touched[i]];
+		double w = c->acc[c->touched[i]].w;
 		if (w >= c->limit && w > 0) {
 			PFS_GROW(c->cand, c->cap_cand, c->n_cand + 1);
 			c->cand[c->n_cand++] = w;
@@ -671,13 +676,13 @@ static uint32_t node_of(struct ctx *c, struct tree *t, uint32_t path,
  * [other] of its heaviest-but-kept ancestor (prefix weights only grow rootward).
  */
 static void build_tree(struct ctx *c, struct tree *t, const struct pw *v, size_t n, double limit,
-		       const struct pfs_pyprof_capture *cap, bool pyi)
+		       const struct pfs_pyprof_capture *cap, bool pyi, bool collect)
 {
-	prefix_weights(c, v, n, false);
+	prefix_weights(c, v, n, collect);
 	c->gen++;
 	for (size_t i = 0; i < n; i++) {
 		uint32_t q = v[i].path, node;
-		while (q && !(c->acc[q] >= limit && c->acc[q] > 0))
+		while (q && !(c->acc[q].w >= limit && c->acc[q].w > 0))
 			q = pfs_profile_pathget(c->p, q)->parent;
 		node = node_of(c, t, q, cap, pyi);
 		if (q == v[i].path)
@@ -763,26 +768,39 @@ static int dbl_desc(const void *x, const void *y)
 	return (a < b) - (a > b);
 }
 
-/*
- * The width limit: minwidth of the whole, raised until the nodes fit the budget. Nodes are at
- * most the prefixes as heavy as the limit (merging by name only joins them), and each may
- * get one [other] child.
- */
-static void choose_limit(struct ctx *c, double minwidth, size_t max_nodes)
+/* Builds every thread's trees with limit; with collect, lists the heavy prefixes. */
+static void build_trees(struct ctx *c, bool collect)
 {
-	size_t roots = c->n_th * PFS_VIEW_COUNT, keep;
-	c->limit = minwidth * c->all;
 	for (size_t i = 0; i < c->n_th; i++)
 		for (int vw = 0; vw < PFS_VIEW_COUNT; vw++) {
-			struct pw *v = thread_pairs(c, &c->th[i], (enum pfs_view)vw);
-			prefix_weights(c, v, c->th[i].n, true);
+			struct rthread *t = &c->th[i];
+			struct pw *v = thread_pairs(c, t, (enum pfs_view)vw);
+			tree_init(&t->tree[vw], c->s_all);
+			build_tree(c, &t->tree[vw], v, t->n, c->limit, t->cap, false, collect);
 			free(v);
 		}
-	keep = max_nodes > roots * 2 ? (max_nodes - roots * 2) / 2 : 0;
-	if (c->n_cand > keep) {
-		qsort(c->cand, c->n_cand, sizeof(*c->cand), dbl_desc);
-		c->limit = nextafter(c->cand[keep], INFINITY);
-	}
+}
+
+/*
+ * Trees with the width limit at minwidth of the whole; when they hold more nodes than the
+ * budget, the limit is raised and they are built again. The prefixes as heavy as the limit
+ * bound the nodes (merging by name only joins them), and each node may get an [other].
+ */
+static void build_limited(struct ctx *c, double minwidth, size_t max_nodes)
+{
+	size_t roots = c->n_th * PFS_VIEW_COUNT;
+	size_t keep = max_nodes > roots * 2 ? (max_nodes - roots * 2) / 2 : 0;
+	c->limit = minwidth * c->all;
+	build_trees(c, true);
+	if (c->n_cand <= keep)
+		return;
+	qsort(c->cand, c->n_cand, sizeof(*c->cand), dbl_desc);
+	c->limit = nextafter(c->cand[keep], INFINITY);
+	c->pruned = 0;
+	for (size_t i = 0; i < c->n_th; i++)
+		for (int vw = 0; vw < PFS_VIEW_COUNT; vw++)
+			tree_release(&c->th[i].tree[vw]);
+	build_trees(c, false);
 }
 
 /* Threads, their sums, and their three trees. */
@@ -819,15 +837,7 @@ static void build_threads(struct ctx *c, double minwidth, size_t max_nodes)
 		c->all += t->weight;
 		i = j;
 	}
-	choose_limit(c, minwidth, max_nodes);
-	for (size_t i = 0; i < c->n_th; i++)
-		for (int vw = 0; vw < PFS_VIEW_COUNT; vw++) {
-			struct rthread *t = &c->th[i];
-			struct pw *v = thread_pairs(c, t, (enum pfs_view)vw);
-			tree_init(&t->tree[vw], c->s_all);
-			build_tree(c, &t->tree[vw], v, t->n, c->limit, t->cap, false);
-			free(v);
-		}
+	build_limited(c, minwidth, max_nodes);
 }
 
 /* One tree per pyinstrument capture, in wall seconds, from the rows of its threads. */
@@ -854,7 +864,7 @@ static void build_sessions(struct ctx *c, double minwidth)
 		}
 		tree_init(&c->sess[s], c->s_all);
 		c->sess[s].v[0].file = c->s_empty;
-		build_tree(c, &c->sess[s], v, n, minwidth * all, NULL, true);
+		build_tree(c, &c->sess[s], v, n, minwidth * all, NULL, true, false);
 	}
 	free(v);
 }
@@ -1458,7 +1468,6 @@ static void ctx_release(struct ctx *c)
 	free(c->disp_of);
 	free(c->stamp);
 	free(c->pnode);
-	free(c->astamp);
 	free(c->acc);
 	free(c->touched);
 	free(c->cand);
