@@ -416,6 +416,7 @@ struct ctx {
 	int event;
 	enum pfs_fold_weight weight;
 	double unit_s;
+	bool wall; /* weights are wall time (pyinstrument): no CPU seconds */
 	struct strtab st;
 	uint32_t *str_of; /* profile string id -> strings index + 1 */
 	size_t cap_str;
@@ -709,18 +710,24 @@ static double cell_weight(const struct ctx *c, const struct pfs_agg_cell *a)
 static uint8_t cat_kind(struct ctx *c, uint32_t path, enum pfs_pycat cat,
 			const struct pfs_pyprof_capture *cap)
 {
+	uint32_t q = path;
+	/*
+	 * A Python profiler's stack has no native frames, which pyclass reads as interpreter
+	 * time: the time is the leaf Python function's, of its origin.
+	 */
+	while (q && pfs_profile_frameget(c->p, pfs_profile_pathget(c->p, q)->frame)->kind ==
+			    PFS_FK_PSEUDO)
+		q = pfs_profile_pathget(c->p, q)->parent;
+	if (q) {
+		const struct pfs_frame *f =
+			pfs_profile_frameget(c->p, pfs_profile_pathget(c->p, q)->frame);
+		if (f->kind == PFS_FK_PYINSTRUMENT)
+			return is_app(c, q, f, cap) ? K_PYTHON : K_LIBRARY;
+	}
 	switch (cat) {
 	case PFS_CAT_PY_APP:
 	case PFS_CAT_PY_STDLIB:
 	case PFS_CAT_PY_SITE:
-		if (cap && cap->n_sys_prefix) {
-			uint32_t q = path;
-			while (q && pfs_profile_frameget(c->p, pfs_profile_pathget(c->p, q)->frame)
-						->kind != PFS_FK_PYINSTRUMENT)
-				q = pfs_profile_pathget(c->p, q)->parent;
-			if (q)
-				return pfs_pyprof_is_app(c->p, cap, q) ? K_PYTHON : K_LIBRARY;
-		}
 		return cat == PFS_CAT_PY_APP ? K_PYTHON : K_LIBRARY;
 	case PFS_CAT_INTERP:
 	case PFS_CAT_ALLOC:
@@ -1091,7 +1098,7 @@ static void write_thread(struct ctx *c, struct pfs_jsonw *w, const struct rthrea
 		write_str_id(c, w, pt->comm);
 	else
 		pfs_jsonw_str(w, "[unknown]");
-	if (c->unit_s > 0) {
+	if (c->unit_s > 0 && !c->wall) {
 		pfs_jsonw_key(w, "cpu_s");
 		pfs_jsonw_dbl(w, t->weight * c->unit_s);
 	}
@@ -1142,7 +1149,7 @@ static void write_processes(struct ctx *c, struct pfs_jsonw *w)
 			pfs_jsonw_str(w, "[unknown]");
 		pfs_jsonw_key(w, "role");
 		pfs_jsonw_str(w, strcmp(role, "master") && strcmp(role, "worker") ? "other" : role);
-		if (c->unit_s > 0) {
+		if (c->unit_s > 0 && !c->wall) {
 			pfs_jsonw_key(w, "cpu_s");
 			pfs_jsonw_dbl(w, weight * c->unit_s);
 		}
@@ -1495,6 +1502,7 @@ int pfs_reportdata_write(const struct pfs_reportdata_input *in,
 	if (!o.max_nodes)
 		o.max_nodes = PFS_REPORTDATA_MAX_NODES;
 	c.event = o.event;
+	c.wall = in->pyprof && in->pyprof->unit == PFS_PYPROF_SECONDS;
 	c.weight = o.weight;
 	c.ver = pfs_views_pyver(c.v)->major ? pfs_views_pyver(c.v) : NULL;
 	c.t_first = pfs_agg_first_time(in->agg);

@@ -486,6 +486,13 @@ static void test_pyinstrument_sessions(void)
 		for (size_t k = 1; k < alen(get(tree, "parent")); k++)
 			T_ASSERT(num(at(get(tree, "parent"), k)) < (long long)k);
 	}
+	/* a profiler's stacks are Python time, of the leaf function's origin */
+	{
+		yajl_val cats = get(at(get(doc, "processes"), 0), "categories");
+		T_EQ(num(get(cats, "interp")), 0);
+		T_ASSERT(num(get(cats, "python")) > 0);
+		T_ASSERT(!get(at(get(doc, "processes"), 0), "cpu_s"));
+	}
 	/* one thread per request, trees in ns adding up to the loaded wall time */
 	{
 		yajl_val ths = get(at(get(doc, "processes"), 0), "threads");
