@@ -19,29 +19,29 @@
 #include "views.h"
 
 const char cmd_export_usage[] =
-	"usage: perfsight export INPUT --format folded|speedscope|json -o FILE\n"
-	"                        [--view native|mixed|python] [--event NAME]\n"
-	"                        [--weight samples|period|seconds]\n"
-	"\n"
-	"Writes a capture in a format other tools read. INPUT is a profiler dump that perfsight\n"
-	"reads (pyinstrument session, JSON or HTML, speedscope, folded stacks, or a directory of\n"
-	"per-request dumps, merged); the kind is told from the content.\n"
-	"\n"
-	"  --format folded      one line per distinct stack, 'root;...;leaf WEIGHT', sorted, as\n"
-	"                       FlameGraph's stackcollapse tools write them\n"
-	"  --format speedscope  a speedscope file (one sampled profile per thread)\n"
-	"  --format json        {\"summary\", \"top_functions\"}: what was read and the functions\n"
-	"                       by total and self weight\n"
-	"  -o FILE              the output, written atomically ('-' for standard output)\n"
-	"  --view V             native (default: every frame as recorded), mixed or python\n"
-	"  --event NAME         only the samples of this event (default: all)\n"
-	"  --weight W           samples, period, or seconds (wall time); the default is the\n"
-	"                       input's own unit: seconds for pyinstrument, counts otherwise\n"
-	"\n"
-	"exit status: 0 ok, 1 written with data-dropping diagnostics, 2 usage, 3 bad input,\n"
-	"4 output error\n"
-	"example: perfsight export fixtures/pyinstrument/flask-testclient.pyisession \\\n"
-	"             --format speedscope -o flask.speedscope.json\n";
+    "usage: perfsight export INPUT --format folded|speedscope|json -o FILE\n"
+    "                        [--view native|mixed|python] [--event NAME]\n"
+    "                        [--weight samples|period|seconds]\n"
+    "\n"
+    "Writes a capture in a format other tools read. INPUT is a profiler dump that perfsight\n"
+    "reads (pyinstrument session, JSON or HTML, speedscope, folded stacks, or a directory of\n"
+    "per-request dumps, merged); the kind is told from the content.\n"
+    "\n"
+    "  --format folded      one line per distinct stack, 'root;...;leaf WEIGHT', sorted, as\n"
+    "                       FlameGraph's stackcollapse tools write them\n"
+    "  --format speedscope  a speedscope file (one sampled profile per thread)\n"
+    "  --format json        {\"summary\", \"top_functions\"}: what was read and the functions\n"
+    "                       by total and self weight\n"
+    "  -o FILE              the output, written atomically ('-' for standard output)\n"
+    "  --view V             native (default: every frame as recorded), mixed or python\n"
+    "  --event NAME         only the samples of this event (default: all)\n"
+    "  --weight W           samples, period, or seconds (wall time); the default is the\n"
+    "                       input's own unit: seconds for pyinstrument, counts otherwise\n"
+    "\n"
+    "exit status: 0 ok, 1 written with data-dropping diagnostics, 2 usage, 3 bad input,\n"
+    "4 output error\n"
+    "example: perfsight export fixtures/pyinstrument/flask-testclient.pyisession \\\n"
+    "             --format speedscope -o flask.speedscope.json\n";
 
 enum fmt { FMT_NONE, FMT_FOLDED, FMT_SPEEDSCOPE, FMT_JSON };
 
@@ -247,16 +247,14 @@ int cmd_export(int argc, char **argv)
 		goto out;
 	}
 	{
-		enum pfs_fold_weight wt = !weight			? s.weight
+		enum pfs_fold_weight wt = !weight		       ? s.weight
 					  : !strcmp(weight, "samples") ? PFS_FOLD_SAMPLES
 					  : !strcmp(weight, "period")  ? PFS_FOLD_PERIOD
 								       : PFS_FOLD_SECONDS;
-		struct pfs_fold_opts fo = {.event = ev,
-					   .root = PFS_FOLD_NONE,
-					   .weight = wt,
-					   .view = (enum pfs_view)view};
+		struct pfs_fold_opts fo = {
+		    .event = ev, .root = PFS_FOLD_NONE, .weight = wt, .view = (enum pfs_view)view};
 		struct pfs_export_opts eo = {
-			.event = ev, .view = (enum pfs_view)view, .weight = wt, .name = input};
+		    .event = ev, .view = (enum pfs_view)view, .weight = wt, .name = input};
 		if (fmt == FMT_FOLDED)
 			rc = pfs_agg_write_folded(s.agg, s.prof, v, &fo, of.f, &err);
 		else if (fmt == FMT_SPEEDSCOPE)

@@ -45,7 +45,8 @@ static uint32_t st_intern(struct strtab *t, const char *s, size_t n)
 		size_t ns = t->n_slots ? t->n_slots * 2 : 1024;
 		uint32_t *sl = pfs_xcalloc(ns, sizeof(*sl));
 		for (size_t i = 0; i < t->n; i++) {
-			size_t k = hash_bytes(t->v[i], t->len[i], 1469598103934665603ull) & (ns - 1);
+			size_t k =
+			    hash_bytes(t->v[i], t->len[i], 1469598103934665603ull) & (ns - 1);
 			while (sl[k])
 				k = (k + 1) & (ns - 1);
 			sl[k] = (uint32_t)i + 1;
@@ -124,8 +125,8 @@ static uint32_t tree_child(struct tree *t, uint32_t parent, uint32_t name, uint8
 		uint32_t *sl = pfs_xcalloc(ns, sizeof(*sl));
 		for (size_t i = 1; i < t->n; i++) {
 			const struct node *x = &t->v[i];
-			size_t k = node_hash(x->parent, x->name, x->kind, x->file, x->line) &
-				   (ns - 1);
+			size_t k =
+			    node_hash(x->parent, x->name, x->kind, x->file, x->line) & (ns - 1);
 			while (sl[k])
 				k = (k + 1) & (ns - 1);
 			sl[k] = (uint32_t)i;
@@ -143,8 +144,8 @@ static uint32_t tree_child(struct tree *t, uint32_t parent, uint32_t name, uint8
 		j = (j + 1) & (t->n_slots - 1);
 	}
 	PFS_GROW(t->v, t->cap, t->n + 1);
-	t->v[t->n] = (struct node){
-		.parent = parent, .name = name, .file = file, .line = line, .kind = kind};
+	t->v[t->n] =
+	    (struct node){.parent = parent, .name = name, .file = file, .line = line, .kind = kind};
 	t->slots[j] = (uint32_t)t->n;
 	return (uint32_t)t->n++;
 }
@@ -521,10 +522,10 @@ static bool is_app(struct ctx *c, uint32_t path, const struct pfs_frame *f,
 		   const struct pfs_pyprof_capture *cap)
 {
 	struct pfs_pyframe pf = {
-		.name = pfs_profile_strget(c->p, f->name, NULL),
-		.file = f->file ? pfs_profile_strget(c->p, f->file, NULL) : NULL,
-		.dso = f->dso ? pfs_profile_strget(c->p, f->dso, NULL) : NULL,
-		.kind = f->kind,
+	    .name = pfs_profile_strget(c->p, f->name, NULL),
+	    .file = f->file ? pfs_profile_strget(c->p, f->file, NULL) : NULL,
+	    .dso = f->dso ? pfs_profile_strget(c->p, f->dso, NULL) : NULL,
+	    .kind = f->kind,
 	};
 	/* pyinstrument knew the interpreter's prefixes: its own rule is exact */
 	if (f->kind == PFS_FK_PYINSTRUMENT && cap && cap->n_sys_prefix)
@@ -716,11 +717,11 @@ static uint8_t cat_kind(struct ctx *c, uint32_t path, enum pfs_pycat cat,
 	 * time: the time is the leaf Python function's, of its origin.
 	 */
 	while (q && pfs_profile_frameget(c->p, pfs_profile_pathget(c->p, q)->frame)->kind ==
-			    PFS_FK_PSEUDO)
+			PFS_FK_PSEUDO)
 		q = pfs_profile_pathget(c->p, q)->parent;
 	if (q) {
 		const struct pfs_frame *f =
-			pfs_profile_frameget(c->p, pfs_profile_pathget(c->p, q)->frame);
+		    pfs_profile_frameget(c->p, pfs_profile_pathget(c->p, q)->frame);
 		if (f->kind == PFS_FK_PYINSTRUMENT)
 			return is_app(c, q, f, cap) ? K_PYTHON : K_LIBRARY;
 	}
@@ -923,7 +924,7 @@ static struct emit *tree_emit(const struct tree *t, size_t *n_out)
 			continue;
 		if (t->v[e.node].other > 0)
 			stack[sp++] = (struct emit){
-				.node = UINT32_MAX, .parent = me, .other = t->v[e.node].other};
+			    .node = UINT32_MAX, .parent = me, .other = t->v[e.node].other};
 		for (uint32_t k = first[e.node + 1]; k-- > first[e.node];)
 			stack[sp++] = (struct emit){.node = kids[k], .parent = me};
 	}
@@ -962,8 +963,8 @@ static void write_tree(struct ctx *c, struct pfs_jsonw *w, const struct tree *t,
 		pfs_jsonw_key(w, "file");
 		pfs_jsonw_arr(w);
 		for (size_t i = 0; i < n; i++)
-			pfs_jsonw_u64(w, e[i].node == UINT32_MAX ? c->s_empty
-								   : t->v[e[i].node].file);
+			pfs_jsonw_u64(w,
+				      e[i].node == UINT32_MAX ? c->s_empty : t->v[e[i].node].file);
 		pfs_jsonw_end_arr(w);
 		pfs_jsonw_key(w, "line");
 		pfs_jsonw_arr(w);
@@ -1197,7 +1198,8 @@ static void write_pauses(struct ctx *c, struct pfs_jsonw *w)
 		pfs_jsonw_key(w, "tid");
 		pfs_jsonw_u64(w, ps->tid);
 		pfs_jsonw_key(w, "start_s");
-		pfs_jsonw_dbl(w, ps->start > c->t_first ? (double)(ps->start - c->t_first) / 1e9 : 0);
+		pfs_jsonw_dbl(w,
+			      ps->start > c->t_first ? (double)(ps->start - c->t_first) / 1e9 : 0);
 		pfs_jsonw_key(w, "dur_ms");
 		pfs_jsonw_dbl(w, (double)ps->dur / 1e6);
 		pfs_jsonw_key(w, "stack");
@@ -1424,7 +1426,8 @@ static void write_meta(struct ctx *c, struct pfs_jsonw *w)
 			pfs_jsonw_str(w, vals[i]);
 		}
 	if (isnan(dur) && pfs_agg_last_time(c->in->agg) > pfs_agg_first_time(c->in->agg))
-		dur = (double)(pfs_agg_last_time(c->in->agg) - pfs_agg_first_time(c->in->agg)) / 1e9;
+		dur =
+		    (double)(pfs_agg_last_time(c->in->agg) - pfs_agg_first_time(c->in->agg)) / 1e9;
 	if (isnan(dur) && c->in->pyprof) {
 		dur = 0;
 		for (size_t i = 0; i < c->in->pyprof->n_caps; i++)

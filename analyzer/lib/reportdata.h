@@ -16,6 +16,17 @@
  * thread, counts in time buckets whose width doubles whenever the capture outgrows the bucket
  * budget, so its memory is bounded by threads, never by samples or duration.
  *
+ * Use, with the views made once the capture's CPython is known (its version, or after the
+ * binaries are in the profile) and the timeline fed every row the agg is fed:
+ *
+ *	tl = pfs_reportdata_tl_new(prof, views, -1);       ... ingest: pfs_reportdata_tl_add(tl, row)
+ *	struct pfs_reportdata_input in = {prof, agg, views, analysis, tl, NULL, &diag};
+ *	pfs_reportdata_meta_init(&in.meta); in.meta.title = title; ...
+ *	rc = pfs_reportdata_write(&in, NULL, f, &err);
+ *
+ * GIL waits are in the timeline (sched_switch samples with take_gil on the stack, until the
+ * thread's next row), not in `gil_waits`: the analysis keeps their sums, not each wait.
+ *
  * Ownership: everything passed in is borrowed. Writing may add view paths and frames to the
  * profile (through the views). Strings are written as JSON text through jsonw, which escapes
  * what could close a script element; nothing else is escaped here.
@@ -45,7 +56,7 @@ struct pfs_reportdata_meta {
 	const char *source; /* "perf.data", "pyinstrument" */
 	double duration_s;  /* NAN: from the agg's time range */
 	uint64_t samples;   /* UINT64_MAX: the sample count of the reported events in the agg */
-	uint64_t lost;      /* lost samples; UINT64_MAX: unknown */
+	uint64_t lost;	    /* lost samples; UINT64_MAX: unknown */
 };
 
 /* Fills m with "not known" everywhere. */
@@ -71,10 +82,10 @@ struct pfs_reportdata_input {
 	struct pfs_profile *profile;
 	const struct pfs_agg *agg;
 	struct pfs_views *views;
-	const struct pfs_analysis *analysis;	/* NULL: no GC/GIL figures, every role "other" */
+	const struct pfs_analysis *analysis;	  /* NULL: no GC/GIL figures, every role "other" */
 	const struct pfs_reportdata_tl *timeline; /* NULL: no timeline */
-	const struct pfs_pyprof_meta *pyprof;	/* NULL unless the profile came from pyprof */
-	const struct pfs_diag *diag;		/* NULL: no warnings of the run */
+	const struct pfs_pyprof_meta *pyprof;	  /* NULL unless the profile came from pyprof */
+	const struct pfs_diag *diag;		  /* NULL: no warnings of the run */
 	struct pfs_reportdata_meta meta;
 };
 

@@ -38,23 +38,27 @@ static uint32_t mkpath(struct pfs_profile *p, const char *const *fr, size_t n)
 }
 
 static const char *const gc_stack[] = {
-	"_start@/opt/py/bin/python3.12", "Py_RunMain@" LIBPY, "_PyEval_EvalFrameDefault@" LIBPY,
-	"py::main:/srv/app/app.py@",	 "py::build:/srv/app/app.py@", "gc_collect_main@" LIBPY,
-	"visit_reachable@" LIBPY,
+    "_start@/opt/py/bin/python3.12",   "Py_RunMain@" LIBPY,
+    "_PyEval_EvalFrameDefault@" LIBPY, "py::main:/srv/app/app.py@",
+    "py::build:/srv/app/app.py@",      "gc_collect_main@" LIBPY,
+    "visit_reachable@" LIBPY,
 };
 static const char *const lib_stack[] = {
-	"_start@/opt/py/bin/python3.12",
-	"py::main:/srv/app/app.py@",
-	"py::dumps:/usr/lib/python3.12/json/__init__.py@",
-	"_PyEval_EvalFrameDefault@" LIBPY,
+    "_start@/opt/py/bin/python3.12",
+    "py::main:/srv/app/app.py@",
+    "py::dumps:/usr/lib/python3.12/json/__init__.py@",
+    "_PyEval_EvalFrameDefault@" LIBPY,
 };
 static const char *const gil_stack[] = {
-	"py::worker:/srv/app/app.py@", "_PyEval_EvalFrameDefault@" LIBPY, "take_gil@" LIBPY,
-	"pthread_cond_timedwait@/usr/lib/libc.so.6", "futex_wait@K",
+    "py::worker:/srv/app/app.py@",
+    "_PyEval_EvalFrameDefault@" LIBPY,
+    "take_gil@" LIBPY,
+    "pthread_cond_timedwait@/usr/lib/libc.so.6",
+    "futex_wait@K",
 };
 static const char *const native_stack[] = {"main@/srv/app/cycles", "spin@/srv/app/cycles"};
 static const char *const hostile_stack[] = {"py::main:/srv/app/app.py@",
-					     "py::" HOSTILE ":/srv/app/x.py@", HOSTILE "@/lib/h.so"};
+					    "py::" HOSTILE ":/srv/app/x.py@", HOSTILE "@/lib/h.so"};
 
 struct fixture {
 	struct pfs_profile *p;
@@ -67,8 +71,13 @@ struct fixture {
 static void feed(struct fixture *f, uint32_t ev, uint32_t pid, uint32_t tid, uint32_t path,
 		 uint64_t time)
 {
-	struct pfs_sample_row r = {.event = ev, .pid = pid, .tid = tid, .path = path,
-				   .time = time, .period = 1000000, .weight = 1};
+	struct pfs_sample_row r = {.event = ev,
+				   .pid = pid,
+				   .tid = tid,
+				   .path = path,
+				   .time = time,
+				   .period = 1000000,
+				   .weight = 1};
 	pfs_agg_add(f->a, &r);
 	pfs_reportdata_tl_add(f->tl, &r);
 }
@@ -244,7 +253,7 @@ static size_t check_all_trees(yajl_val doc, const struct fixture *f, size_t *oth
 static struct pfs_reportdata_input input_of(struct fixture *f)
 {
 	struct pfs_reportdata_input in = {
-		.profile = f->p, .agg = f->a, .views = f->v, .timeline = f->tl};
+	    .profile = f->p, .agg = f->a, .views = f->v, .timeline = f->tl};
 	pfs_reportdata_meta_init(&in.meta);
 	return in;
 }
@@ -462,8 +471,8 @@ static void test_pyinstrument_sessions(void)
 	struct pfs_reportdata_input in = {0};
 	yajl_val doc, sess;
 	pfs_diag_init(&d);
-	T_EQ(pfs_pyprof_load(t_fixture("pyinstrument/per-request"), &po, p, pfs_agg_add,
-			     a, &m, &d, &err),
+	T_EQ(pfs_pyprof_load(t_fixture("pyinstrument/per-request"), &po, p, pfs_agg_add, a, &m, &d,
+			     &err),
 	     0);
 	v = pfs_views_new(p, NULL);
 	in.profile = p;
@@ -499,7 +508,8 @@ static void test_pyinstrument_sessions(void)
 		double ns = 0;
 		T_EQ(alen(ths), m.n_caps);
 		for (size_t j = 0; j < alen(ths); j++)
-			ns += (double)num(at(get(get(get(at(ths, j), "trees"), "mixed"), "total"), 0));
+			ns += (double)num(
+			    at(get(get(get(at(ths, j), "trees"), "mixed"), "total"), 0));
 		T_ASSERT(fabs(ns / 1e9 - m.weight) < 1e-6 * (double)m.n_caps);
 	}
 	yajl_tree_free(doc);
@@ -589,10 +599,10 @@ static void test_seconds_weight_refused(void)
 int main(int argc, char **argv)
 {
 	static const struct t_case cases[] = {
-		T_CASE(trees_match_agg),	   T_CASE(kinds_and_categories),
-		T_CASE(other_keeps_totals),	   T_CASE(hostile_names_stay_text),
-		T_CASE(timeline_buckets),	   T_CASE(pyinstrument_sessions),
-		T_CASE(seconds_weight_refused),	   T_CASE(million_samples_fit),
+	    T_CASE(trees_match_agg),	    T_CASE(kinds_and_categories),
+	    T_CASE(other_keeps_totals),	    T_CASE(hostile_names_stay_text),
+	    T_CASE(timeline_buckets),	    T_CASE(pyinstrument_sessions),
+	    T_CASE(seconds_weight_refused), T_CASE(million_samples_fit),
 	};
 	return t_main(argc, argv, "reportdata", cases, sizeof(cases) / sizeof(cases[0]));
 }
