@@ -550,8 +550,12 @@ static int record(const struct rec_opts *o, const char *data, const char *group,
 		}
 	perf_pid = 0;
 	alarm(0);
-	/* perf ends a recording we stopped by re-raising SIGINT once its file is written */
-	if (got_signal && status != -1 && WIFSIGNALED(status) && WTERMSIG(status) == SIGINT)
+	/*
+	 * perf ends a recording we stopped by re-raising a signal once its file is written: SIGINT,
+	 * or the SIGTERM it sent the workload it started; finish_dir() reads the file to be sure
+	 */
+	if (got_signal && status != -1 && WIFSIGNALED(status) &&
+	    (WTERMSIG(status) == SIGINT || WTERMSIG(status) == SIGTERM))
 		return EXIT_OK;
 	if (status == -1 || !WIFEXITED(status)) {
 		fprintf(stderr, "perfsight record: perf ended abnormally\n");

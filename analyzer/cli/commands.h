@@ -11,6 +11,8 @@ int cmd_export(int argc, char **argv);
 extern const char cmd_export_usage[];
 int cmd_info(int argc, char **argv);
 extern const char cmd_info_usage[];
+int cmd_import(int argc, char **argv);
+extern const char cmd_import_usage[];
 int cmd_record(int argc, char **argv);
 extern const char cmd_record_usage[];
 
@@ -19,6 +21,8 @@ extern const char cmd_record_usage[];
 	 cmd_export_usage},                                                                        \
 	{"info", cmd_info, "what a capture holds: host, events, records, samples, diagnostics",     \
 	 cmd_info_usage},                                                                          \
+	{"import", cmd_import, "add captures to an SQLite database (one transaction each)",       \
+	 cmd_import_usage},                                                                        \
 	{"record", cmd_record, "run perf record with what the Python analysis needs (and probes)",  \
 	 cmd_record_usage},
 

@@ -63,6 +63,8 @@ struct pfs_analysis {
 
 	struct pfs_an_process *procs;
 	size_t n_procs;
+	struct pfs_an_workers *workers;
+	size_t n_workers;
 	size_t *proc_threads; /* storage of every process's thread list */
 
 	char *label, *source; /* copies: the caller's strings need not outlive the analysis */
@@ -143,6 +145,9 @@ void pfs_analysis_free(struct pfs_analysis *a)
 	free(a->pauses);
 	free(a->sw);
 	umap_release(&a->sw_map);
+	for (size_t i = 0; i < a->n_workers; i++)
+		free(a->workers[i].pids);
+	free(a->workers);
 	free(a->procs);
 	free(a->proc_threads);
 	free(a->label);
@@ -747,21 +752,83 @@ static void assign_roles(struct pfs_analysis *a)
 	}
 }
 
+static bool pid_in(uint32_t pid, const uint32_t *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == pid)
+			return true;
+	return false;
+}
+
+/* Max and percentiles of the pauses of the n pids. */
+static void set_percentiles(struct pfs_analysis *a, struct pfs_an_process *p, const uint32_t *pids,
+			    size_t npids, uint64_t *scratch)
+{
+	size_t n = 0;
+	for (size_t j = 0; j < a->n_pauses; j++)
+		if (pid_in(a->pauses[j].pid, pids, npids))
+			scratch[n++] = a->pauses[j].dur;
+	qsort(scratch, n, sizeof(*scratch), cmp_u64);
+	p->gc_pause_max_ns = n ? scratch[n - 1] : 0;
+	p->gc_pause_p50_ns = percentile(scratch, n, 0.50);
+	p->gc_pause_p95_ns = percentile(scratch, n, 0.95);
+}
+
 static void pause_percentiles(struct pfs_analysis *a)
 {
 	uint64_t *d = pfs_xmalloc((a->n_pauses ? a->n_pauses : 1) * sizeof(*d));
-	for (size_t i = 0; i < a->n_procs; i++) {
-		struct pfs_an_process *p = &a->procs[i];
-		size_t n = 0;
-		for (size_t j = 0; j < a->n_pauses; j++)
-			if (a->pauses[j].pid == p->pid)
-				d[n++] = a->pauses[j].dur;
-		qsort(d, n, sizeof(*d), cmp_u64);
-		p->gc_pause_max_ns = n ? d[n - 1] : 0;
-		p->gc_pause_p50_ns = percentile(d, n, 0.50);
-		p->gc_pause_p95_ns = percentile(d, n, 0.95);
-	}
+	for (size_t i = 0; i < a->n_procs; i++)
+		set_percentiles(a, &a->procs[i], &a->procs[i].pid, 1, d);
+	for (size_t i = 0; i < a->n_workers; i++)
+		set_percentiles(a, &a->workers[i].sum, a->workers[i].pids, a->workers[i].n_pids, d);
 	free(d);
+}
+
+static void add_figures(struct pfs_an_process *to, const struct pfs_an_process *p)
+{
+	to->cpu_samples += p->cpu_samples;
+	to->gc_samples += p->gc_samples;
+	to->gil_samples += p->gil_samples;
+	for (int c = 0; c < PFS_CAT_COUNT; c++)
+		to->cat[c] += p->cat[c];
+	to->cpu_period += p->cpu_period;
+	to->gil_wait_ns += p->gil_wait_ns;
+	to->gil_waits += p->gil_waits;
+	to->probe_wait_ns += p->probe_wait_ns;
+	to->probe_waits += p->probe_waits;
+	to->gc_pauses += p->gc_pauses;
+	to->gc_pause_ns += p->gc_pause_ns;
+}
+
+/* One aggregate per master that has workers in the capture. */
+static void group_workers(struct pfs_analysis *a)
+{
+	a->workers = pfs_xcalloc(a->n_procs ? a->n_procs : 1, sizeof(*a->workers));
+	for (size_t i = 0; i < a->n_procs; i++) {
+		const struct pfs_an_process *m = &a->procs[i];
+		struct pfs_an_workers *w = &a->workers[a->n_workers];
+		if (strcmp(m->role, "master"))
+			continue;
+		for (size_t j = 0; j < a->n_procs; j++) {
+			const struct pfs_an_process *p = &a->procs[j];
+			if (strcmp(p->role, "worker") || p->ppid != m->pid)
+				continue;
+			w->pids = pfs_xreallocarray(w->pids, w->n_pids + 1, sizeof(*w->pids));
+			w->pids[w->n_pids++] = p->pid;
+			add_figures(&w->sum, p);
+		}
+		if (!w->n_pids)
+			continue;
+		w->master = m->pid;
+		w->server = m->server;
+		w->sum.pid = m->pid;
+		w->sum.ppid = m->ppid;
+		w->sum.comm = m->comm;
+		w->sum.cmdline = m->cmdline;
+		w->sum.role = "workers";
+		w->sum.server = m->server;
+		a->n_workers++;
+	}
 }
 
 void pfs_analysis_finish(struct pfs_analysis *a, const struct pfs_an_capture *cap)
@@ -813,6 +880,7 @@ void pfs_analysis_finish(struct pfs_analysis *a, const struct pfs_an_capture *ca
 			     "computed (perfsight record adds it)");
 	build_processes(a, cap);
 	assign_roles(a);
+	group_workers(a);
 	pause_percentiles(a);
 }
 
@@ -834,6 +902,16 @@ const struct pfs_an_process *pfs_analysis_process(const struct pfs_analysis *a, 
 const struct pfs_an_thread *pfs_analysis_thread(const struct pfs_analysis *a, size_t i)
 {
 	return i < a->n_th ? &a->th[i] : NULL;
+}
+
+size_t pfs_analysis_n_workers(const struct pfs_analysis *a)
+{
+	return a->n_workers;
+}
+
+const struct pfs_an_workers *pfs_analysis_workers(const struct pfs_analysis *a, size_t i)
+{
+	return i < a->n_workers ? &a->workers[i] : NULL;
 }
 
 size_t pfs_analysis_n_pauses(const struct pfs_analysis *a)
@@ -874,13 +952,13 @@ static int cmp_stackwait(const void *x, const void *y)
 	return a->pypath < b->pypath ? -1 : a->pypath > b->pypath;
 }
 
-size_t pfs_analysis_top_waits(const struct pfs_analysis *a, uint32_t pid,
-			      struct pfs_an_stackwait *out, size_t max)
+static size_t top_waits(const struct pfs_analysis *a, const uint32_t *pids, size_t npids,
+			struct pfs_an_stackwait *out, size_t max)
 {
 	size_t n = 0;
 	struct pfs_an_stackwait *all = pfs_xmalloc((a->n_sw ? a->n_sw : 1) * sizeof(*all));
 	for (size_t i = 0; i < a->n_sw; i++)
-		if (a->sw[i].pid == pid)
+		if (pid_in(a->sw[i].pid, pids, npids))
 			all[n++] = a->sw[i];
 	qsort(all, n, sizeof(*all), cmp_stackwait);
 	if (n > max)
@@ -888,6 +966,12 @@ size_t pfs_analysis_top_waits(const struct pfs_analysis *a, uint32_t pid,
 	memcpy(out, all, n * sizeof(*out));
 	free(all);
 	return n;
+}
+
+size_t pfs_analysis_top_waits(const struct pfs_analysis *a, uint32_t pid,
+			      struct pfs_an_stackwait *out, size_t max)
+{
+	return top_waits(a, &pid, 1, out, max);
 }
 
 static const struct pfs_analysis *pause_ctx;
@@ -901,13 +985,14 @@ static int cmp_pause_idx(const void *x, const void *y)
 	return a->start < b->start ? -1 : a->start > b->start;
 }
 
-/* Pauses of pid, longest first (indices into the pause list), up to max. */
-static size_t longest_pauses(const struct pfs_analysis *a, uint32_t pid, size_t *out, size_t max)
+/* Pauses of the pids, longest first (indices into the pause list), up to max. */
+static size_t longest_pauses(const struct pfs_analysis *a, const uint32_t *pids, size_t npids,
+			     size_t *out, size_t max)
 {
 	size_t n = 0;
 	size_t *all = pfs_xmalloc((a->n_pauses ? a->n_pauses : 1) * sizeof(*all));
 	for (size_t i = 0; i < a->n_pauses; i++)
-		if (a->pauses[i].pid == pid)
+		if (pid_in(a->pauses[i].pid, pids, npids))
 			all[n++] = i;
 	pause_ctx = a;
 	qsort(all, n, sizeof(*all), cmp_pause_idx);
@@ -1007,17 +1092,30 @@ static void json_thread(const struct pfs_analysis *a, struct pfs_jsonw *w,
 	pfs_jsonw_end_obj(w);
 }
 
+/* A process, or (grp) the sum of a master's workers. */
 static void json_process(const struct pfs_analysis *a, struct pfs_jsonw *w,
-			 const struct pfs_an_process *p)
+			 const struct pfs_an_process *p, const struct pfs_an_workers *grp)
 {
 	bool sw = pfs_analysis_has_switch_waits(a), gp = a->seen_gil_probe, cp = a->seen_gc_probe;
 	struct pfs_an_stackwait top[TOP];
 	size_t longest[TOP], n;
+	const uint32_t *pids = grp ? grp->pids : &p->pid;
+	size_t npids = grp ? grp->n_pids : 1;
 	pfs_jsonw_obj(w);
-	pfs_jsonw_key(w, "pid");
-	pfs_jsonw_u64(w, p->pid);
-	pfs_jsonw_key(w, "ppid");
-	pfs_jsonw_u64(w, p->ppid);
+	if (grp) {
+		pfs_jsonw_key(w, "master_pid");
+		pfs_jsonw_u64(w, grp->master);
+		pfs_jsonw_key(w, "worker_pids");
+		pfs_jsonw_arr(w);
+		for (size_t i = 0; i < grp->n_pids; i++)
+			pfs_jsonw_u64(w, grp->pids[i]);
+		pfs_jsonw_end_arr(w);
+	} else {
+		pfs_jsonw_key(w, "pid");
+		pfs_jsonw_u64(w, p->pid);
+		pfs_jsonw_key(w, "ppid");
+		pfs_jsonw_u64(w, p->ppid);
+	}
 	pfs_jsonw_key(w, "comm");
 	pfs_jsonw_str(w, p->comm ? pfs_profile_strget(a->p, p->comm, NULL) : NULL);
 	pfs_jsonw_key(w, "cmdline");
@@ -1067,10 +1165,14 @@ static void json_process(const struct pfs_analysis *a, struct pfs_jsonw *w,
 		pfs_jsonw_null(w);
 	pfs_jsonw_key(w, "longest");
 	pfs_jsonw_arr(w);
-	n = longest_pauses(a, p->pid, longest, TOP);
+	n = longest_pauses(a, pids, npids, longest, TOP);
 	for (size_t i = 0; i < n; i++) {
 		const struct pfs_an_pause *ps = &a->pauses[longest[i]];
 		pfs_jsonw_obj(w);
+		if (grp) {
+			pfs_jsonw_key(w, "pid");
+			pfs_jsonw_u64(w, ps->pid);
+		}
 		pfs_jsonw_key(w, "tid");
 		pfs_jsonw_u64(w, ps->tid);
 		pfs_jsonw_key(w, "start_s");
@@ -1098,7 +1200,7 @@ static void json_process(const struct pfs_analysis *a, struct pfs_jsonw *w,
 	pfs_jsonw_dbl(w, share(p->gil_samples, p->cpu_samples));
 	pfs_jsonw_key(w, "top_waits");
 	pfs_jsonw_arr(w);
-	n = pfs_analysis_top_waits(a, p->pid, top, TOP);
+	n = top_waits(a, pids, npids, top, TOP);
 	for (size_t i = 0; i < n; i++) {
 		pfs_jsonw_obj(w);
 		pfs_jsonw_key(w, "wait_s");
@@ -1112,11 +1214,13 @@ static void json_process(const struct pfs_analysis *a, struct pfs_jsonw *w,
 	pfs_jsonw_end_arr(w);
 	pfs_jsonw_end_obj(w);
 
-	pfs_jsonw_key(w, "threads");
-	pfs_jsonw_arr(w);
-	for (size_t i = 0; i < p->n_threads; i++)
-		json_thread(a, w, &a->th[p->threads[i]]);
-	pfs_jsonw_end_arr(w);
+	if (!grp) {
+		pfs_jsonw_key(w, "threads");
+		pfs_jsonw_arr(w);
+		for (size_t i = 0; i < p->n_threads; i++)
+			json_thread(a, w, &a->th[p->threads[i]]);
+		pfs_jsonw_end_arr(w);
+	}
 	pfs_jsonw_end_obj(w);
 }
 
@@ -1177,7 +1281,12 @@ void pfs_analysis_json_capture(const struct pfs_analysis *a, struct pfs_jsonw *w
 	pfs_jsonw_key(w, "processes");
 	pfs_jsonw_arr(w);
 	for (size_t i = 0; i < a->n_procs; i++)
-		json_process(a, w, &a->procs[i]);
+		json_process(a, w, &a->procs[i], NULL);
+	pfs_jsonw_end_arr(w);
+	pfs_jsonw_key(w, "workers");
+	pfs_jsonw_arr(w);
+	for (size_t i = 0; i < a->n_workers; i++)
+		json_process(a, w, &a->workers[i].sum, &a->workers[i]);
 	pfs_jsonw_end_arr(w);
 	pfs_jsonw_end_obj(w);
 }
@@ -1324,7 +1433,7 @@ static void text_process(const struct pfs_analysis *a, FILE *f, const struct pfs
 		else
 			fprintf(f, "%9s\n", "-");
 	}
-	n = longest_pauses(a, p->pid, longest, 3);
+	n = longest_pauses(a, &p->pid, 1, longest, 3);
 	for (size_t i = 0; i < n; i++) {
 		const struct pfs_an_pause *ps = &a->pauses[longest[i]];
 		fprintf(f, "  %s %8.3f ms  tid %u  ",
@@ -1340,6 +1449,39 @@ static void text_process(const struct pfs_analysis *a, FILE *f, const struct pfs
 		text_stack(a, f, top[i].pypath);
 		fputc('\n', f);
 	}
+}
+
+static void text_workers(const struct pfs_analysis *a, FILE *f, const struct pfs_an_workers *g)
+{
+	const struct pfs_an_process *p = &g->sum;
+	fprintf(f, "\nall %zu %s worker%s of master %u:", g->n_pids, g->server,
+		g->n_pids == 1 ? "" : "s", g->master);
+	for (size_t i = 0; i < g->n_pids; i++)
+		fprintf(f, " %u", g->pids[i]);
+	fprintf(f, "\n  cpu: %llu samples", (unsigned long long)p->cpu_samples);
+	if (a->clock_cpu)
+		fprintf(f, " (%.3f s)", secs(p->cpu_period));
+	fprintf(f, "   gc: %.1f%%   gil handoffs on-CPU: %.1f%%\n",
+		100 * share(p->gc_samples, p->cpu_samples),
+		100 * share(p->gil_samples, p->cpu_samples));
+	if (p->cpu_samples) {
+		fputs("  categories:", f);
+		for (int c = 0; c < PFS_CAT_COUNT; c++)
+			if (p->cat[c])
+				fprintf(f, " %s %.1f%%", pfs_pycat_name(c),
+					100 * share(p->cat[c], p->cpu_samples));
+		fputc('\n', f);
+	}
+	if (pfs_analysis_has_switch_waits(a))
+		fprintf(f, "  gil wait (sched_switch): %.3f s in %llu waits\n",
+			secs(p->gil_wait_ns), (unsigned long long)p->gil_waits);
+	if (a->seen_gil_probe)
+		fprintf(f, "  gil wait (take_gil probes): %.3f s in %llu waits\n",
+			secs(p->probe_wait_ns), (unsigned long long)p->probe_waits);
+	if (a->seen_gc_probe)
+		fprintf(f, "  gc pauses (probes): %llu, %.3f s total, max %.3f ms, p95 %.3f ms\n",
+			(unsigned long long)p->gc_pauses, secs(p->gc_pause_ns),
+			(double)p->gc_pause_max_ns / 1e6, (double)p->gc_pause_p95_ns / 1e6);
 }
 
 int pfs_analysis_write_text(const struct pfs_analysis *a, FILE *f, struct pfs_err *err)
@@ -1366,5 +1508,7 @@ int pfs_analysis_write_text(const struct pfs_analysis *a, FILE *f, struct pfs_er
 	}
 	for (size_t i = 0; i < a->n_procs; i++)
 		text_process(a, f, &a->procs[i]);
+	for (size_t i = 0; i < a->n_workers; i++)
+		text_workers(a, f, &a->workers[i]);
 	return flush_check(f, err);
 }

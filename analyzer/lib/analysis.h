@@ -94,6 +94,16 @@ struct pfs_an_process {
 	size_t n_threads;
 };
 
+/* The workers of one gunicorn/uWSGI master, added up (recycled workers included). */
+struct pfs_an_workers {
+	uint32_t master; /* the master's pid */
+	const char *server;
+	uint32_t *pids; /* the workers, by pid */
+	size_t n_pids;
+	struct pfs_an_process sum; /* pid = master, role "workers", no threads; percentiles over
+				      every worker's pauses */
+};
+
 /* A python-view stack and the GIL wait that began on it, for the "waits most" lists. */
 struct pfs_an_stackwait {
 	uint32_t pid;
@@ -131,7 +141,8 @@ void pfs_analysis_switch(struct pfs_analysis *a, uint32_t pid, uint32_t tid, uin
 /*
  * Glue for perf.data ingest (the reader's records, perfdata.h): hand every record that is not a
  * sample here (it picks the tracing data, the binaries mapped and the switch records it needs),
- * and every sample to pfs_analysis_perf_sample() with the row ingest made of it.
+ * and every sample to pfs_analysis_perf_sample() with the row ingest made of it. perf writes
+ * the tracing data (file mode: a header section; pipe mode: a record) before any sample.
  */
 void pfs_analysis_perf_record(struct pfs_analysis *a, struct pfs_reader *r,
 			      const struct pfs_record *rec);
@@ -153,6 +164,8 @@ const struct pfs_pyver *pfs_analysis_python(const struct pfs_analysis *a); /* NU
 size_t pfs_analysis_n_processes(const struct pfs_analysis *a);
 const struct pfs_an_process *pfs_analysis_process(const struct pfs_analysis *a, size_t i);
 const struct pfs_an_thread *pfs_analysis_thread(const struct pfs_analysis *a, size_t i);
+size_t pfs_analysis_n_workers(const struct pfs_analysis *a);
+const struct pfs_an_workers *pfs_analysis_workers(const struct pfs_analysis *a, size_t i);
 size_t pfs_analysis_n_pauses(const struct pfs_analysis *a);
 const struct pfs_an_pause *pfs_analysis_pause(const struct pfs_analysis *a, size_t i);
 /* Which figures exist: sched_switch GIL waits, take_gil probes, GC probes. */

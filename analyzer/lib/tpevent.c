@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include <traceevent/event-parse.h>
-#include <traceevent/trace-seq.h>
 
 #include "cursor.h"
 #include "tpevent.h"
@@ -23,11 +22,21 @@ struct tp_fmt {
 	size_t static_size; /* RAW bytes the fixed fields need */
 };
 
+/* How sched_switch's print fmt renders prev_state (perf prints it through that fmt). */
+struct state_fmt {
+	bool ok;
+	uint64_t preempt; /* the bit that adds "+" (TASK_REPORT_MAX) */
+	uint64_t flag[16];
+	char name[16][4];
+	size_t n;
+};
+
 struct pfs_tpevent {
 	struct tep_handle *tep;
 	struct tp_fmt *fmts;
 	size_t n, cap;
 	int64_t switch_id;
+	struct state_fmt state;
 };
 
 static int fmt_cmp(const void *a, const void *b)
@@ -92,6 +101,190 @@ static uint64_t blob_off(const struct pfs_cursor *c, const void *blob)
 	return (uint64_t)(c->p - (const uint8_t *)blob);
 }
 
+static const char *span_str(const char *p, const char *end, const char *needle)
+{
+	size_t nl = strlen(needle);
+	for (; p + nl <= end; p++)
+		if (!memcmp(p, needle, nl))
+			return p;
+	return NULL;
+}
+
+static bool is_ident(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_';
+}
+
+/* Skips "KEY:digits;" at *p (after optional tab/space); false when it is not there. */
+static bool skip_num_attr(const char **p, const char *end, const char *key)
+{
+	size_t kl = strlen(key), n = 0;
+	while (*p < end && (**p == '\t' || **p == ' '))
+		(*p)++;
+	if ((size_t)(end - *p) < kl || memcmp(*p, key, kl))
+		return false;
+	*p += kl;
+	if (*p < end && **p == '-')
+		(*p)++;
+	while (*p < end && **p >= '0' && **p <= '9' && n < 12) {
+		(*p)++;
+		n++;
+	}
+	if (!n || *p >= end || **p != ';')
+		return false;
+	(*p)++;
+	return true;
+}
+
+struct names {
+	const char *v[256]; /* field names, pointing into the format text */
+	size_t len[256];
+	size_t n;
+};
+
+/* The field's name: the last identifier of the declaration before any '['. */
+static void add_field_name(struct names *nm, const char *decl, const char *end)
+{
+	const char *b = memchr(decl, '[', (size_t)(end - decl));
+	const char *e = b ? b : end, *s;
+	while (e > decl && e[-1] == ' ')
+		e--;
+	s = e;
+	while (s > decl && is_ident(s[-1]))
+		s--;
+	if (nm->n < sizeof(nm->v) / sizeof(nm->v[0]) && e > s) {
+		nm->v[nm->n] = s;
+		nm->len[nm->n++] = (size_t)(e - s);
+	}
+}
+
+/* "\tfield:TYPE NAME[N];\toffset:N;\tsize:N;\tsigned:N;" */
+static bool field_line_ok(const char *p, const char *end, struct names *nm)
+{
+	int brackets = 0, words = 0;
+	bool named = false;
+	const char *decl = p;
+	while (p < end && *p != ';') {
+		char c = *p++;
+		/* a type and a name at least: libtraceevent leaks on a lone word */
+		if (is_ident(c) && !brackets && (p - 1 == decl || !is_ident(p[-2])))
+			words++;
+		if (c == '[') {
+			if (brackets++)
+				return false;
+		} else if (c == ']') {
+			if (brackets-- != 1)
+				return false;
+		} else if (is_ident(c)) {
+			named = true;
+		} else if (c != ' ' && c != '*' &&
+			   !(brackets && (c == '(' || c == ')' || c == '+'))) {
+			/* sizes may be expressions: saddr[sizeof(struct sockaddr_in6)] */
+			return false;
+		}
+	}
+	if (p >= end || brackets || !named || words < 2)
+		return false;
+	/* an unsized array is a dynamic field's: "__data_loc char[] msg" */
+	if (span_str(decl, p, "[]") && strncmp(decl, "__data_loc ", 11) &&
+	    strncmp(decl, "__rel_loc ", 10))
+		return false;
+	add_field_name(nm, decl, p);
+	p++;
+	if (!skip_num_attr(&p, end, "offset:") || !skip_num_attr(&p, end, "size:"))
+		return false;
+	/* "signed:" is missing in formats of kernels before 2.6.35 */
+	while (p < end && (*p == '\t' || *p == ' '))
+		p++;
+	return p == end || skip_num_attr(&p, end, "signed:");
+}
+
+static bool known_field(const struct names *nm, const char *p, const char *end)
+{
+	size_t l = 0;
+	while (p + l < end && is_ident(p[l]))
+		l++;
+	for (size_t i = 0; i < nm->n; i++)
+		if (nm->len[i] == l && !memcmp(nm->v[i], p, l))
+			return true;
+	return false;
+}
+
+/* Printable, quotes closed, brackets balanced, every REC->field declared. */
+static bool print_fmt_ok(const char *p, const char *end, const struct names *nm)
+{
+	int paren = 0, brace = 0;
+	bool quoted = false;
+	for (; p < end; p++) {
+		char c = *p;
+		if (!quoted && end - p > 5 && !memcmp(p, "REC->", 5) &&
+		    !known_field(nm, p + 5, end))
+			return false;
+		if ((unsigned char)c < 0x20 || (unsigned char)c > 0x7e)
+			return false;
+		if (quoted) {
+			if (c == '\\' && p + 1 < end)
+				p++;
+			else if (c == '"')
+				quoted = false;
+			continue;
+		}
+		if (c == '"')
+			quoted = true;
+		else if (c == '(')
+			paren++;
+		else if (c == ')' && --paren < 0)
+			return false;
+		else if (c == '{')
+			brace++;
+		else if (c == '}' && --brace < 0)
+			return false;
+	}
+	return !quoted && !paren && !brace;
+}
+
+/*
+ * libtraceevent trusts format text (a malformed field declaration makes it dereference NULL),
+ * so a format must have the exact shape the kernel writes before it is handed over.
+ */
+static bool format_ok(const char *text, size_t len)
+{
+	const char *p = text, *end = text + len;
+	bool name = false, id = false, print = false;
+	struct names nm;
+	nm.n = 0;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl ? nl : end;
+		size_t l = (size_t)(le - p);
+		if (memchr(p, 0, l))
+			return false;
+		if (l >= 6 && !memcmp(p, "name: ", 6)) {
+			for (const char *q = p + 6; q < le; q++)
+				if (!is_ident(*q))
+					return false;
+			name = l > 6;
+		} else if (l >= 4 && !memcmp(p, "ID: ", 4)) {
+			const char *q = p + 4;
+			while (q < le && *q >= '0' && *q <= '9' && q - p < 14)
+				q++;
+			id = q == le && l > 4;
+		} else if (l >= 7 && !memcmp(p, "\tfield:", 7)) {
+			if (!field_line_ok(p + 7, le, &nm))
+				return false;
+		} else if (l >= 11 && !memcmp(p, "print fmt: ", 11)) {
+			if (!print_fmt_ok(p + 11, le, &nm))
+				return false;
+			print = true;
+		} else if (l && strncmp(p, "format:", l < 8 ? l : 8)) {
+			return false;
+		}
+		p = nl ? nl + 1 : end;
+	}
+	return name && id && print;
+}
+
 /* Reads a u64 size and that many bytes; NULL on truncation. */
 static const char *read_text(struct pfs_cursor *c, uint64_t *size)
 {
@@ -101,6 +294,199 @@ static const char *read_text(struct pfs_cursor *c, uint64_t *size)
 		return NULL;
 	}
 	return (const char *)pfs_cursor_bytes(c, (size_t)*size);
+}
+
+/* A tiny evaluator for the constant expressions of kernel print fmts: ( ) + - << | & */
+struct expr {
+	const char *p, *end;
+	bool bad;
+	int depth;
+};
+
+static void ex_space(struct expr *e)
+{
+	while (e->p < e->end && *e->p == ' ')
+		e->p++;
+}
+
+static uint64_t ex_or(struct expr *e);
+
+static uint64_t ex_atom(struct expr *e)
+{
+	uint64_t v = 0;
+	int n = 0;
+	ex_space(e);
+	if (e->p < e->end && *e->p == '(') {
+		if (++e->depth > 32) {
+			e->bad = true;
+			return 0;
+		}
+		e->p++;
+		v = ex_or(e);
+		ex_space(e);
+		if (e->p >= e->end || *e->p != ')')
+			e->bad = true;
+		else
+			e->p++;
+		e->depth--;
+		return v;
+	}
+	if (e->end - e->p > 2 && e->p[0] == '0' && (e->p[1] == 'x' || e->p[1] == 'X')) {
+		e->p += 2;
+		for (; e->p < e->end && n < 16; e->p++, n++) {
+			char c = *e->p;
+			int d = c >= '0' && c <= '9'   ? c - '0'
+				: c >= 'a' && c <= 'f' ? c - 'a' + 10
+				: c >= 'A' && c <= 'F' ? c - 'A' + 10
+						       : -1;
+			if (d < 0)
+				break;
+			v = v * 16 + (uint64_t)d;
+		}
+	} else {
+		for (; e->p < e->end && *e->p >= '0' && *e->p <= '9' && n < 19; e->p++, n++)
+			v = v * 10 + (uint64_t)(*e->p - '0');
+	}
+	if (!n)
+		e->bad = true;
+	return v;
+}
+
+static uint64_t ex_sum(struct expr *e)
+{
+	uint64_t v = ex_atom(e);
+	for (;;) {
+		ex_space(e);
+		if (e->p < e->end && *e->p == '+') {
+			e->p++;
+			v += ex_atom(e);
+		} else if (e->p < e->end && *e->p == '-') {
+			e->p++;
+			v -= ex_atom(e);
+		} else {
+			return v;
+		}
+	}
+}
+
+static uint64_t ex_shift(struct expr *e)
+{
+	uint64_t v = ex_sum(e);
+	ex_space(e);
+	while (e->end - e->p >= 2 && e->p[0] == '<' && e->p[1] == '<') {
+		uint64_t by;
+		e->p += 2;
+		by = ex_sum(e);
+		v = by < 64 ? v << by : 0;
+		ex_space(e);
+	}
+	return v;
+}
+
+static uint64_t ex_or(struct expr *e)
+{
+	uint64_t v = ex_shift(e);
+	for (;;) {
+		ex_space(e);
+		if (e->p < e->end && *e->p == '|' && (e->p + 1 >= e->end || e->p[1] != '|')) {
+			e->p++;
+			v |= ex_shift(e);
+		} else if (e->p < e->end && *e->p == '&' &&
+			   (e->p + 1 >= e->end || e->p[1] != '&')) {
+			e->p++;
+			v &= ex_shift(e);
+		} else {
+			return v;
+		}
+	}
+}
+
+/*
+ * Reads the kernel's rendering of prev_state from sched_switch's print fmt: the flag table of
+ * __print_flags(prev_state & MASK, "|", { 0x1, "S" }, ...) and the bit that prints "+":
+ * "REC->prev_state & EXPR ? "+" : """. Returns false when the fmt has another shape.
+ */
+static bool parse_state_fmt(const char *p, const char *end, struct state_fmt *st)
+{
+	const char *plus = span_str(p, end, "? \"+\"");
+	const char *flags = span_str(p, end, "__print_flags(");
+	const char *q, *last = NULL;
+	struct expr e;
+	memset(st, 0, sizeof(*st));
+	if (!plus || !flags)
+		return false;
+	for (q = p; (q = span_str(q, plus, "REC->prev_state &")) != NULL; q++)
+		last = q;
+	if (!last)
+		return false;
+	e = (struct expr){last + strlen("REC->prev_state &"), plus, false, 0};
+	st->preempt = ex_or(&e);
+	ex_space(&e);
+	if (e.bad || e.p != plus || !st->preempt)
+		return false;
+	for (q = flags; (q = span_str(q, end, "{")) != NULL && st->n < 16;) {
+		const char *quote;
+		size_t l;
+		e = (struct expr){q + 1, end, false, 0};
+		st->flag[st->n] = ex_atom(&e);
+		ex_space(&e);
+		if (e.bad || e.p >= end || *e.p != ',')
+			break;
+		quote = span_str(e.p, end, "\"");
+		if (!quote)
+			break;
+		quote++;
+		for (l = 0; quote + l < end && quote[l] != '"' && l < 3; l++)
+			st->name[st->n][l] = quote[l];
+		if (quote + l >= end || quote[l] != '"')
+			break;
+		st->n++;
+		q = quote + l;
+	}
+	st->ok = st->n > 0;
+	return st->ok;
+}
+
+/* prev_state as __print_flags and the "+" suffix print it. */
+static void render_state(const struct state_fmt *st, uint64_t v, char *out, size_t len)
+{
+	uint64_t rest = v & (st->preempt - 1);
+	size_t n = 0;
+	out[0] = 0;
+	if (!rest) {
+		snprintf(out, len, "R");
+		n = 1;
+	}
+	for (size_t i = 0; i < st->n && rest; i++) {
+		if (!st->flag[i] || (rest & st->flag[i]) != st->flag[i])
+			continue;
+		n += (size_t)snprintf(out + n, n < len ? len - n : 0, "%s%s", n ? "|" : "",
+				      st->name[i]);
+		rest &= ~st->flag[i];
+		if (n >= len)
+			return;
+	}
+	if (rest && n < len)
+		n += (size_t)snprintf(out + n, len - n, "%s0x%llx", n ? "|" : "",
+				      (unsigned long long)rest);
+	if ((v & st->preempt) && n < len)
+		snprintf(out + n, len - n, "+");
+}
+
+/*
+ * The format with its print fmt emptied: libtraceevent's expression parser crashes on
+ * malformed print fmts, and perfsight reads fields by name, never through the print fmt.
+ */
+static char *without_print_fmt(const char *text, size_t len, size_t *out_len)
+{
+	static const char empty[] = "print fmt: \"\"\n";
+	const char *pf = span_str(text, text + len, "\nprint fmt: ");
+	size_t keep = pf ? (size_t)(pf - text) + 1 : len;
+	char *s = pfs_xmalloc(keep + sizeof(empty));
+	memcpy(s, text, keep);
+	memcpy(s + keep, empty, sizeof(empty));
+	*out_len = keep + sizeof(empty) - 1;
+	return s;
 }
 
 static int parse_formats(struct pfs_tpevent *t, struct pfs_cursor *c, const void *blob,
@@ -133,7 +519,27 @@ static int parse_formats(struct pfs_tpevent *t, struct pfs_cursor *c, const void
 			enum tep_errno rc;
 			if (!text)
 				break;
-			rc = tep_parse_event(t->tep, text, (unsigned long)size, sys);
+			if (!format_ok(text, (size_t)size)) {
+				if (d)
+					pfs_diag_add(d, PFS_WARN, "tracepoint-format", off,
+						     "tracing data: a format of system '%s' is not "
+						     "shaped as the kernel writes them; skipped",
+						     sys);
+				continue;
+			}
+			if (!strcmp(sys, "sched") &&
+			    span_str(text, text + size, "name: sched_switch\n") &&
+			    !parse_state_fmt(text, text + size, &t->state) && d)
+				pfs_diag_add(
+				    d, PFS_NOTE, "switch-state-format", off,
+				    "tracing data: sched_switch's print fmt is not the "
+				    "kernel's usual one; prev_state 0 alone reads as runnable");
+			{
+				size_t cl;
+				char *clean = without_print_fmt(text, (size_t)size, &cl);
+				rc = tep_parse_event(t->tep, clean, (unsigned long)cl, sys);
+				free(clean);
+			}
 			if (rc != 0 && d) {
 				char msg[128];
 				tep_strerror(t->tep, rc, msg, sizeof(msg));
@@ -172,7 +578,8 @@ static void index_events(struct pfs_tpevent *t)
 		if (!strcmp(f->name, "sched:sched_switch"))
 			t->switch_id = ev->id;
 	}
-	qsort(t->fmts, t->n, sizeof(*t->fmts), fmt_cmp);
+	if (t->n)
+		qsort(t->fmts, t->n, sizeof(*t->fmts), fmt_cmp);
 }
 
 int pfs_tpevent_open(struct pfs_tpevent **out, const void *blob, size_t len, struct pfs_diag *d,
@@ -371,42 +778,13 @@ int pfs_tpevent_str(struct pfs_tpevent *t, uint64_t id, const void *raw, size_t 
 	return (int)k;
 }
 
-/* perf prints prev_state through the format's print fmt; take its token from the INFO text. */
-static void print_prev_state(struct pfs_tpevent *t, struct tp_fmt *f, const void *raw, size_t len,
-			     char *out, size_t outlen)
-{
-	struct trace_seq s;
-	struct tep_record rec;
-	const char *p;
-	size_t k = 0;
-	memset(&rec, 0, sizeof(rec));
-	rec.data = (void *)(uintptr_t)raw;
-	rec.size = (int)len;
-	trace_seq_init(&s);
-	tep_print_event(t->tep, &s, &rec, "%s", TEP_PRINT_INFO);
-	trace_seq_terminate(&s);
-	out[0] = 0;
-	p = s.buffer ? strstr(s.buffer, "prev_state=") : NULL;
-	if (p) {
-		p += strlen("prev_state=");
-		while (p[k] && p[k] != ' ' && k + 1 < outlen) {
-			out[k] = p[k];
-			k++;
-		}
-		out[k] = 0;
-	}
-	trace_seq_destroy(&s);
-}
-
 int pfs_tpevent_switch(struct pfs_tpevent *t, uint64_t id, const void *raw, size_t len,
 		       struct pfs_tp_switch *out, struct pfs_err *err)
 {
-	struct tp_fmt *f;
 	uint64_t v;
 	int rc;
 	if (t->switch_id < 0 || (uint64_t)t->switch_id != id)
 		return 0;
-	f = find_fmt(t, id);
 	memset(out, 0, sizeof(*out));
 	if ((rc = pfs_tpevent_u64(t, id, raw, len, "prev_pid", &v, err)) < 0)
 		return rc;
@@ -422,11 +800,12 @@ int pfs_tpevent_switch(struct pfs_tpevent *t, uint64_t id, const void *raw, size
 	if ((rc = pfs_tpevent_str(t, id, raw, len, "next_comm", out->next_comm,
 				  sizeof(out->next_comm), err)) < 0)
 		return rc;
-	print_prev_state(t, f, raw, len, out->prev_state_s, sizeof(out->prev_state_s));
-	if (!out->prev_state_s[0])
-		/* no usable print fmt: states other than running are the low bits */
+	if (t->state.ok)
+		render_state(&t->state, out->prev_state, out->prev_state_s,
+			     sizeof(out->prev_state_s));
+	else
 		snprintf(out->prev_state_s, sizeof(out->prev_state_s), "%s",
-			 (out->prev_state & 0xff) ? "?" : "R");
+			 out->prev_state ? "?" : "R");
 	out->runnable = out->prev_state_s[0] == 'R';
 	return 1;
 }

@@ -69,7 +69,8 @@ int pfs_tpevent_str(struct pfs_tpevent *t, uint64_t id, const void *raw, size_t 
 		    struct pfs_err *err) PFS_MUST_CHECK;
 /*
  * Decodes a sched:sched_switch sample. Returns 1 and *out; 0 when id is not sched_switch;
- * PFS_EFORMAT when raw is too short for the format.
+ * PFS_EFORMAT when raw is too short for the format; PFS_EUSAGE when the capture's format lacks
+ * one of the fields (prev_pid, next_pid, prev_state, prev_comm, next_comm).
  */
 int pfs_tpevent_switch(struct pfs_tpevent *t, uint64_t id, const void *raw, size_t len,
 		       struct pfs_tp_switch *out, struct pfs_err *err) PFS_MUST_CHECK;

@@ -4,6 +4,14 @@
 T_SUITE=record
 . tests/e2e/lib.sh
 
+# usage errors need no perf
+"$PERFSIGHT" record > /dev/null 2>&1; rc=$?
+if [ $rc -eq 2 ]; then ok usage-no-target; else nok usage-no-target "exit $rc, want 2"; fi
+"$PERFSIGHT" record -p 12x -o "$OUT/never" > /dev/null 2>&1; rc=$?
+if [ $rc -eq 2 ] && [ ! -e "$OUT/never" ]; then ok usage-bad-pid; else nok usage-bad-pid "exit $rc, want 2 and no directory"; fi
+"$PERFSIGHT" record -p 1 -- true > /dev/null 2>&1; rc=$?
+if [ $rc -eq 2 ]; then ok usage-pid-and-command; else nok usage-pid-and-command "exit $rc, want 2"; fi
+
 why=""
 if [ "$(id -u)" != 0 ]; then
 	why="needs root (uprobes)"
@@ -27,7 +35,7 @@ if [ -z "$why" ]; then
 	fi
 	[ -n "$PY" ] || why="no CPython 3.12+ (its -X perf maps name the Python frames)"
 fi
-names="exit perf-data maps-copied events no-uprobe-left sigterm-exit no-uprobe-left-after-sigterm gil-on-crunch-threads gc-on-main-thread"
+names="exit perf-data maps-copied events no-uprobe-left sigterm-exit no-uprobe-left-after-sigterm duration-stops-command bundle attach-pid no-uprobe-left-after-attach gil-on-crunch-threads gc-on-main-thread"
 if [ -n "$why" ]; then
 	for n in $names; do skip "$n" "$why"; done
 	exit 0
@@ -71,6 +79,55 @@ wait $pid
 rc=$?
 if [ $rc -eq 0 ] && "$PERFSIGHT" info "$sig/perf.data" > /dev/null 2>&1; then ok sigterm-exit; else nok sigterm-exit "exit $rc: $(tail -3 "$OUT/sig.err")"; fi
 if [ "$(leftover)" = "$before" ]; then ok no-uprobe-left-after-sigterm; else nok no-uprobe-left-after-sigterm "$(perf probe -l | grep perfsight_)"; fi
+
+# --duration stops a command that would run for 30 s; --bundle copies what the samples hit
+bund=$OUT/bundle
+rm -rf "$bund"
+start=$(date +%s)
+"$PERFSIGHT" record -o "$bund" --bundle --duration 1 -- "$PY" -c '
+import time
+t = time.time()
+while time.time() - t < 30:
+    sum(range(1000))' > /dev/null 2> "$OUT/bundle.err"
+rc=$?
+took=$(( $(date +%s) - start ))
+if [ $rc -eq 0 ] && [ $took -lt 15 ]; then ok duration-stops-command; else nok duration-stops-command "exit $rc after ${took}s: $(tail -2 "$OUT/bundle.err")"; fi
+lib=$(awk '/libpython|python3/ {print $1 " " $2; exit}' "$bund/build-ids.txt" 2>/dev/null)
+id=${lib%% *}
+path=${lib#* }
+rest=${id#??}
+if [ -n "$id" ] && cmp -s "$path" "$bund/.build-id/$(echo "$id" | cut -c1-2)/$rest"; then
+	ok bundle
+else
+	nok bundle "no CPython ELF under $bund/.build-id (build-ids.txt: $(head -3 "$bund/build-ids.txt" 2>/dev/null))"
+fi
+
+# -p: the probes go on the libpython the running process maps
+"$PY" -X perf -c '
+import threading, time
+def spin():
+    t = time.time()
+    while time.time() - t < 8:
+        sum(range(1000))
+ts = [threading.Thread(target=spin) for _ in range(2)]
+[t.start() for t in ts]
+[t.join() for t in ts]' &
+wpid=$!
+sleep 0.5
+"$PERFSIGHT" record -o "$OUT/attach" --probes --duration 1 -p $wpid > /dev/null 2> "$OUT/attach.err"
+rc=$?
+kill $wpid 2>/dev/null
+wait $wpid 2>/dev/null
+"$PERFSIGHT" info --json "$OUT/attach/perf.data" > "$OUT/attach.json" 2>/dev/null
+if [ $rc -eq 0 ] && python3 -c '
+import json, sys
+ev = {e["name"]: e["samples"] for e in json.load(open(sys.argv[1]))["events"]}
+sys.exit(0 if ev.get("cpu-clock") and any(k.endswith(":take_gil") for k in ev) else 1)' "$OUT/attach.json"; then
+	ok attach-pid
+else
+	nok attach-pid "exit $rc: $(tail -2 "$OUT/attach.err")"
+fi
+if [ "$(leftover)" = "$before" ]; then ok no-uprobe-left-after-attach; else nok no-uprobe-left-after-attach "$(perf probe -l | grep perfsight_)"; fi
 
 # where the waits and the GC land: perfsight's own summary when it is built in, else the
 # reference figures from perf script (then the capture is what is checked)

@@ -426,6 +426,18 @@ static void test_worker_roles(void)
 	T_EQ(proc(&c, 101)->n_threads, 2);
 	T_EQ(proc(&c, 101)->gc_samples, 1);
 	T_EQ(thr(&c, 101, 110)->gc_samples, 1);
+	/* one aggregate: the gunicorn master's three workers (the uwsgi one has no master here) */
+	T_EQ(pfs_analysis_n_workers(c.a), 1);
+	{
+		const struct pfs_an_workers *w = pfs_analysis_workers(c.a, 0);
+		T_EQ(w->master, 100);
+		T_EQ(w->n_pids, 3);
+		T_EQ(w->pids[0], 101);
+		T_EQ(w->pids[2], 105);
+		T_EQ(w->sum.cpu_samples, 4);
+		T_EQ(w->sum.gc_samples, 1);
+		T_STREQ(w->sum.role, "workers");
+	}
 	cap_free(&c);
 }
 
@@ -825,19 +837,75 @@ static void test_fixture_gunicorn_matches_reference(void)
 	check_fixture("gunicorn-gthread-pipe", "16737:master 16738:worker 16739:worker ");
 }
 
+/*
+ * Pipe mode with tracing data and no Python (perf cannot read this file back, so there are no
+ * stacks to borrow): every switch decodes, and the summary says Python does not apply.
+ */
+static void test_fixture_native_pipe(void)
+{
+	struct pfs_profile *p = pfs_profile_new();
+	struct pfs_analysis *a = pfs_analysis_new(p);
+	struct pfs_reader *r;
+	struct pfs_record rec;
+	struct pfs_err err;
+	uint32_t ev_of[16] = {0};
+	uint64_t cpu = 0, want = 0;
+	int rc;
+	T_EQ(pfs_reader_open(&r, t_fixture("native-pipe-tracepoints/perf.data"), NULL, &err), 0);
+	while ((rc = pfs_reader_next(r, &rec, &err)) == 1) {
+		struct pfs_sample_row row = {0};
+		size_t ai;
+		if (rec.type != PFS_REC_SAMPLE || !rec.attr) {
+			pfs_analysis_perf_record(a, r, &rec);
+			continue;
+		}
+		ai = pfs_reader_attr_index(r, rec.attr);
+		T_ASSERT(ai < N(ev_of));
+		if (!ev_of[ai])
+			ev_of[ai] =
+			    1 + pfs_profile_add_event(p, rec.attr->name, rec.attr->type != 2);
+		row.event = ev_of[ai] - 1;
+		row.pid = rec.sid.pid;
+		row.tid = rec.sid.tid;
+		row.time = rec.sid.time;
+		row.period = rec.u.sample.period;
+		want += rec.attr->name && !strcmp(rec.attr->name, "cpu-clock");
+		T_EQ(pfs_analysis_perf_sample(a, &row, &rec), 0);
+	}
+	T_EQ(rc, 0);
+	pfs_analysis_perf_finish(a, r, "native", "native-pipe-tracepoints/perf.data");
+	T_ASSERT(pfs_analysis_python(a) == NULL);
+	T_EQ(pfs_diag_count(pfs_analysis_diag(a), "no-python"), 1);
+	T_EQ(pfs_diag_count(pfs_analysis_diag(a), "bad-switch-sample"), 0);
+	T_EQ(pfs_diag_count(pfs_analysis_diag(a), "no-tracing-data"), 0);
+	T_ASSERT(pfs_analysis_has_switch_waits(a));
+	for (size_t i = 0; i < pfs_analysis_n_processes(a); i++) {
+		const struct pfs_an_process *pr = pfs_analysis_process(a, i);
+		cpu += pr->cpu_samples;
+		T_EQ(pr->gil_waits, 0);
+		T_STREQ(pr->role, "process");
+	}
+	T_ASSERT(want > 0);
+	T_EQ(cpu, want);
+	pfs_reader_close(r);
+	pfs_analysis_free(a);
+	pfs_profile_free(p);
+}
+
 /* Markup in Python function names and in the thread name: escaped in JSON, inert in text. */
 static void test_fixture_hostile_names(void)
 {
 	char out[512], cmd[2048];
 	snprintf(out, sizeof(out), "%s/hostile.json", t_tmpdir());
 	check_fixture("hostile", NULL);
-	snprintf(cmd, sizeof(cmd),
-		 "python3 -c 'import json,sys; t=open(sys.argv[1]).read(); d=json.loads(t); "
-		 "assert \"<\" not in t and \">\" not in t and \"&\" not in t; "
-		 "p=d[\"captures\"][0][\"processes\"]; "
-		 "assert any(\"<i>\" in (th[\"comm\"] or \"\") for x in p for th in x[\"threads\"])' "
-		 "%s",
-		 out);
+	snprintf(
+	    cmd, sizeof(cmd),
+	    "python3 -c 'import json,sys; t=open(sys.argv[1]).read(); d=json.loads(t); "
+	    "assert \"<\" not in t and \">\" not in t and \"&\" not in t; "
+	    "p=d[\"captures\"][0][\"processes\"]; "
+	    "assert any(\"<i>\" in (th[\"comm\"] or \"\") for x in p for th in x[\"threads\"])' "
+	    "%s",
+	    out);
 	if (system(cmd) != 0)
 		t_fail(__FILE__, __LINE__, "hostile names not escaped or lost: %s", out);
 }
@@ -860,6 +928,7 @@ int main(int argc, char **argv)
 	    T_CASE(fixture_dwarf_matches_reference),
 	    T_CASE(fixture_gunicorn_matches_reference),
 	    T_CASE(fixture_hostile_names),
+	    T_CASE(fixture_native_pipe),
 	};
 	return t_main(argc, argv, "analysis", cases, N(cases));
 }

@@ -26,9 +26,9 @@ def churn(rounds):
             child.kids.append(root)  # reference cycles: only the cyclic GC frees these
 
 
-workers = [threading.Thread(target=crunch, args=(1_500_000,), name=f"crunch-{i}") for i in range(3)]
+workers = [threading.Thread(target=crunch, args=(6_000_000,), name=f"crunch-{i}") for i in range(3)]
 for t in workers:
     t.start()
-churn(60)
+churn(200)
 for t in workers:
     t.join()
