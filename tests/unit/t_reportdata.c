@@ -584,6 +584,106 @@ static void test_million_samples_fit(void)
 	fixture_release(&f);
 }
 
+/* Feeds one row to the agg, the timeline and the analysis, as ingest's tee would. */
+static void feed_all(struct fixture *f, struct pfs_analysis *a, uint32_t ev, uint32_t pid,
+		     uint32_t tid, uint32_t path, uint64_t time)
+{
+	struct pfs_sample_row r = {.event = ev,
+				   .pid = pid,
+				   .tid = tid,
+				   .path = path,
+				   .time = time,
+				   .period = 1000000,
+				   .weight = 1};
+	pfs_agg_add(f->a, &r);
+	pfs_reportdata_tl_add(f->tl, &r);
+	T_EQ(pfs_analysis_sample(a, &r, NULL), 0);
+}
+
+/* GC pauses measured by probes: per-process figures, the pause list with its Python stack, and
+ * the pauses' time in the timeline. */
+static void test_analysis_figures(void)
+{
+	struct fixture f = {0};
+	struct pfs_reportdata_input in;
+	struct pfs_analysis *an;
+	uint32_t gc, gc_ret, gil, gil_ret, pgc, plib, pgil;
+	uint64_t t = 1000000000ull;
+	yajl_val doc, pr = NULL, pauses, stack, tl;
+	f.p = pfs_profile_new();
+	f.a = pfs_agg_new();
+	f.ev = pfs_profile_add_event(f.p, "cpu-clock", true);
+	gc = pfs_profile_add_event(f.p, "probe_libpython3:gc_collect_main", false);
+	gc_ret = pfs_profile_add_event(f.p, "probe_libpython3:gc_collect_main__return", false);
+	gil = pfs_profile_add_event(f.p, "probe_libpython3:take_gil", false);
+	gil_ret = pfs_profile_add_event(f.p, "probe_libpython3:take_gil__return", false);
+	pgc = mkpath(f.p, gc_stack, sizeof(gc_stack) / sizeof(gc_stack[0]));
+	plib = mkpath(f.p, lib_stack, sizeof(lib_stack) / sizeof(lib_stack[0]));
+	pgil = mkpath(f.p, gil_stack, sizeof(gil_stack) / sizeof(gil_stack[0]));
+	pfs_profile_thread(f.p, 100, 100)->comm = pfs_profile_cstr(f.p, "gunicorn");
+	f.v = pfs_views_new(f.p, NULL);
+	f.tl = pfs_reportdata_tl_new(f.p, f.v, -1);
+	an = pfs_analysis_new(f.p);
+	for (int i = 0; i < 20; i++) {
+		feed_all(&f, an, f.ev, 100, 100, plib, t += 1000000);
+		feed_all(&f, an, f.ev, 100, 101, plib, t += 1000000);
+	}
+	/* two pauses of 5 and 8 ms on the main thread, a 2 ms GIL wait on the other */
+	feed_all(&f, an, gc, 100, 100, pgc, t += 1000000);
+	feed_all(&f, an, f.ev, 100, 100, pgc, t += 1000000);
+	feed_all(&f, an, gc_ret, 100, 100, plib, t += 4000000);
+	feed_all(&f, an, gc, 100, 100, pgc, t += 1000000);
+	feed_all(&f, an, gc_ret, 100, 100, plib, t += 8000000);
+	feed_all(&f, an, gil, 100, 101, pgil, t += 1000000);
+	feed_all(&f, an, gil_ret, 100, 101, plib, t += 2000000);
+	feed_all(&f, an, f.ev, 100, 100, plib, t += 1000000);
+	pfs_analysis_finish(an, NULL);
+	in = input_of(&f);
+	in.analysis = an;
+	doc = write_doc(&in, NULL, NULL);
+	for (size_t i = 0; i < alen(get(doc, "processes")); i++)
+		if (num(get(at(get(doc, "processes"), i), "pid")) == 100)
+			pr = at(get(doc, "processes"), i);
+	T_ASSERT(pr);
+	T_ASSERT(!strcmp(sval(get(pr, "role")), "master") ||
+		 !strcmp(sval(get(pr, "role")), "worker") ||
+		 !strcmp(sval(get(pr, "role")), "other"));
+	T_EQ(num(get(get(pr, "gc"), "pauses")), 2);
+	T_ASSERT(fabs(YAJL_GET_DOUBLE(get(get(pr, "gc"), "total_ms")) - 13.0) < 1e-9);
+	T_ASSERT(fabs(YAJL_GET_DOUBLE(get(get(pr, "gc"), "longest_ms")) - 8.0) < 1e-9);
+	T_EQ(num(get(get(pr, "gil"), "waits")), 1);
+	T_ASSERT(fabs(YAJL_GET_DOUBLE(get(get(pr, "gil"), "wait_s")) - 0.002) < 1e-12);
+	T_EQ(num(get(get(at(get(pr, "threads"), 0), "gc"), "pauses")), 2);
+	pauses = get(doc, "gc_pauses");
+	T_EQ(alen(pauses), 2);
+	T_EQ(num(get(at(pauses, 0), "tid")), 100);
+	/* 40 samples 1 ms apart before it: it starts 40 ms into the capture */
+	T_ASSERT(fabs(YAJL_GET_DOUBLE(get(at(pauses, 0), "start_s")) - 0.040) < 1e-9);
+	stack = get(at(pauses, 0), "stack");
+	T_EQ(alen(stack), 2);
+	T_STREQ(sval(at(get(doc, "strings"), (size_t)num(at(stack, 0)))), "main (/srv/app/app.py)");
+	T_STREQ(sval(at(get(doc, "strings"), (size_t)num(at(stack, 1)))),
+		"build (/srv/app/app.py)");
+	/* the 13 ms of pauses are GC time in the main thread's timeline */
+	tl = get(doc, "timeline");
+	{
+		double bucket = YAJL_GET_DOUBLE(get(tl, "bucket_s")), gcs = 0;
+		yajl_val g = NULL;
+		for (size_t i = 0; i < alen(get(tl, "threads")); i++)
+			if (num(get(at(get(tl, "threads"), i), "tid")) == 100)
+				g = get(at(get(tl, "threads"), i), "gc");
+		T_ASSERT(g);
+		for (size_t i = 0; i < alen(g); i++)
+			gcs += (YAJL_IS_INTEGER(at(g, i)) ? (double)YAJL_GET_INTEGER(at(g, i))
+							  : YAJL_GET_DOUBLE(at(g, i))) *
+			       bucket;
+		T_ASSERT(fabs(gcs - 0.013) < 0.002);
+	}
+	yajl_tree_free(doc);
+	pfs_analysis_free(an);
+	fixture_release(&f);
+}
+
 static void test_seconds_weight_refused(void)
 {
 	struct fixture f;
@@ -603,6 +703,7 @@ int main(int argc, char **argv)
 	    T_CASE(other_keeps_totals),	    T_CASE(hostile_names_stay_text),
 	    T_CASE(timeline_buckets),	    T_CASE(pyinstrument_sessions),
 	    T_CASE(seconds_weight_refused), T_CASE(million_samples_fit),
+	    T_CASE(analysis_figures),
 	};
 	return t_main(argc, argv, "reportdata", cases, sizeof(cases) / sizeof(cases[0]));
 }
