@@ -1441,8 +1441,7 @@ static void write_meta(struct ctx *c, struct pfs_jsonw *w)
 	pfs_jsonw_key(w, "events");
 	pfs_jsonw_arr(w);
 	for (size_t i = 0; i < pfs_profile_n_events(c->p); i++)
-		if (event_counted(c->p, c->event, (uint32_t)i))
-			write_str_id(c, w, pfs_profile_event(c->p, (uint32_t)i)->name);
+		write_str_id(c, w, pfs_profile_event(c->p, (uint32_t)i)->name);
 	pfs_jsonw_end_arr(w);
 	if (samples == UINT64_MAX) {
 		samples = 0;

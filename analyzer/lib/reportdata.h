@@ -19,8 +19,8 @@
  * Use, with the views made once the capture's CPython is known (its version, or after the
  * binaries are in the profile) and the timeline fed every row the agg is fed:
  *
- *	tl = pfs_reportdata_tl_new(prof, views, -1);       ... ingest: pfs_reportdata_tl_add(tl, row)
- *	struct pfs_reportdata_input in = {prof, agg, views, analysis, tl, NULL, &diag};
+ *	tl = pfs_reportdata_tl_new(prof, views, -1);       ... ingest: pfs_reportdata_tl_add(tl,
+ *row) struct pfs_reportdata_input in = {prof, agg, views, analysis, tl, NULL, &diag};
  *	pfs_reportdata_meta_init(&in.meta); in.meta.title = title; ...
  *	rc = pfs_reportdata_write(&in, NULL, f, &err);
  *
@@ -85,7 +85,7 @@ struct pfs_reportdata_input {
 	const struct pfs_analysis *analysis;	  /* NULL: no GC/GIL figures, every role "other" */
 	const struct pfs_reportdata_tl *timeline; /* NULL: no timeline */
 	const struct pfs_pyprof_meta *pyprof;	  /* NULL unless the profile came from pyprof */
-	const struct pfs_diag *diag;		  /* NULL: no warnings of the run */
+	const struct pfs_diag *diag; /* the run's (the analysis' own are added); NULL: none */
 	struct pfs_reportdata_meta meta;
 };
 

@@ -278,7 +278,7 @@ static void test_trees_match_agg(void)
 	T_STREQ(sval(get(get(doc, "meta"), "unit")), "samples");
 	/* cpu-clock's period is 1 ms: seconds per sample */
 	T_ASSERT(fabs(YAJL_GET_DOUBLE(get(get(doc, "meta"), "unit_s")) - 0.001) < 1e-12);
-	T_EQ(alen(get(get(doc, "meta"), "events")), 1);
+	T_EQ(alen(get(get(doc, "meta"), "events")), 2);
 	yajl_tree_free(doc);
 	fixture_release(&f);
 }
@@ -455,6 +455,37 @@ static void test_timeline_buckets(void)
 	}
 	/* 20001 samples of 1 ms: the on-CPU time is there, give or take bucket rounding */
 	T_ASSERT(fabs(sum - 20.001) < 0.1);
+	yajl_tree_free(doc);
+	fixture_release(&f);
+}
+
+/* A sched_switch sample with take_gil on its stack starts a GIL wait that the thread's next row
+ * ends: off-CPU time the samples cannot see. */
+static void test_timeline_gil_wait(void)
+{
+	struct fixture f;
+	struct pfs_reportdata_input in;
+	yajl_val doc, tl, g = NULL;
+	double bucket, waited = 0;
+	uint32_t pgil = 0;
+	fixture_init(&f, 1);
+	pgil = mkpath(f.p, gil_stack, sizeof(gil_stack) / sizeof(gil_stack[0]));
+	feed(&f, f.tp, 10, 12, pgil, 3000000000ull);
+	feed(&f, f.ev, 10, 12, pgil, 3012000000ull);
+	in = input_of(&f);
+	doc = write_doc(&in, NULL, NULL);
+	tl = get(doc, "timeline");
+	bucket = YAJL_GET_DOUBLE(get(tl, "bucket_s"));
+	for (size_t i = 0; i < alen(get(tl, "threads")); i++)
+		if (num(get(at(get(tl, "threads"), i), "tid")) == 12)
+			g = get(at(get(tl, "threads"), i), "gil_wait");
+	T_ASSERT(g);
+	for (size_t i = 0; i < alen(g); i++)
+		waited += (YAJL_IS_INTEGER(at(g, i)) ? (double)YAJL_GET_INTEGER(at(g, i))
+						     : YAJL_GET_DOUBLE(at(g, i))) *
+			  bucket;
+	/* the 12 ms wait (its last bucket also holds on-CPU GIL samples: 1 ms each) */
+	T_ASSERT(waited >= 0.012 - 1e-6 && waited < 0.012 + 0.006);
 	yajl_tree_free(doc);
 	fixture_release(&f);
 }
@@ -699,11 +730,11 @@ static void test_seconds_weight_refused(void)
 int main(int argc, char **argv)
 {
 	static const struct t_case cases[] = {
-	    T_CASE(trees_match_agg),	    T_CASE(kinds_and_categories),
-	    T_CASE(other_keeps_totals),	    T_CASE(hostile_names_stay_text),
-	    T_CASE(timeline_buckets),	    T_CASE(pyinstrument_sessions),
-	    T_CASE(seconds_weight_refused), T_CASE(million_samples_fit),
-	    T_CASE(analysis_figures),
+	    T_CASE(trees_match_agg),	   T_CASE(kinds_and_categories),
+	    T_CASE(other_keeps_totals),	   T_CASE(hostile_names_stay_text),
+	    T_CASE(timeline_buckets),	   T_CASE(timeline_gil_wait),
+	    T_CASE(pyinstrument_sessions), T_CASE(seconds_weight_refused),
+	    T_CASE(million_samples_fit),   T_CASE(analysis_figures),
 	};
 	return t_main(argc, argv, "reportdata", cases, sizeof(cases) / sizeof(cases[0]));
 }
