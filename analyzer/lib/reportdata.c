@@ -313,7 +313,8 @@ static void tl_rebase(struct pfs_reportdata_tl *t, uint64_t time)
 {
 	size_t k;
 	for (;;) {
-		k = (size_t)((t->t0 - time + t->width - 1) / t->width);
+		uint64_t gap = t->t0 - time;
+		k = (size_t)(gap / t->width + (gap % t->width != 0));
 		if (t->nb + k <= TL_BUCKETS)
 			break;
 		tl_widen(t);
@@ -346,15 +347,26 @@ static size_t tl_bucket(struct pfs_reportdata_tl *t, uint64_t time)
 	return b;
 }
 
-/* Spreads the GIL wait [start, end) over the buckets it covers. */
-static void tl_wait(struct pfs_reportdata_tl *t, struct tlthr *x, uint64_t start, uint64_t end)
+/*
+ * Adds the seconds of [start, end) to dst's buckets, clipped to the buckets in use. Offsets from
+ * the origin keep capture-controlled times from overflowing.
+ */
+static void tl_spread(const struct pfs_reportdata_tl *t, double *dst, uint64_t start, uint64_t end)
 {
-	for (uint64_t s = start; s < end;) {
-		size_t b = (size_t)((s - t->t0) / t->width);
-		uint64_t bend = t->t0 + (b + 1) * t->width;
-		uint64_t e = end < bend ? end : bend;
-		x->wait[b] += (double)(e - s) / 1e9;
-		s = e;
+	uint64_t off, eoff;
+	if (end <= t->t0 || end <= start)
+		return;
+	off = start > t->t0 ? start - t->t0 : 0;
+	eoff = end - t->t0;
+	while (off < eoff) {
+		uint64_t b = off / t->width, bend;
+		if (b >= t->nb)
+			return;
+		bend = (b + 1) * t->width;
+		if (bend > eoff)
+			bend = eoff;
+		dst[b] += (double)(bend - off) / 1e9;
+		off = bend;
 	}
 }
 
@@ -373,8 +385,7 @@ int pfs_reportdata_tl_add(void *payload, const struct pfs_sample_row *row)
 	b = tl_bucket(t, row->time);
 	x = tl_thread(t, row->pid, row->tid);
 	if (x->pending) {
-		if (row->time > x->pending && x->pending >= t->t0)
-			tl_wait(t, x, x->pending, row->time);
+		tl_spread(t, x->wait, x->pending, row->time);
 		x->pending = 0;
 	}
 	ek = tl_evkind(t, row->event);
@@ -1251,20 +1262,10 @@ static void write_timeline(struct ctx *c, struct pfs_jsonw *w)
 		memset(gcp, 0, tl->nb * sizeof(*gcp));
 		for (size_t k = 0; a && k < pfs_analysis_n_pauses(a); k++) {
 			const struct pfs_an_pause *ps = pfs_analysis_pause(a, k);
-			uint64_t s = ps->start, e = ps->start + ps->dur;
-			if (ps->pid != x->pid || ps->tid != x->tid)
-				continue;
-			if (s < tl->t0)
-				s = tl->t0;
-			while (s < e) {
-				size_t b = (size_t)((s - tl->t0) / tl->width);
-				uint64_t bend = tl->t0 + (b + 1) * tl->width;
-				uint64_t stop = e < bend ? e : bend;
-				if (b >= tl->nb)
-					break;
-				gcp[b] += (double)(stop - s) / 1e9;
-				s = stop;
-			}
+			if (ps->pid == x->pid && ps->tid == x->tid)
+				tl_spread(tl, gcp, ps->start,
+					  ps->dur > UINT64_MAX - ps->start ? UINT64_MAX
+									   : ps->start + ps->dur);
 		}
 		pfs_jsonw_obj(w);
 		pfs_jsonw_key(w, "pid");

@@ -490,6 +490,34 @@ static void test_timeline_gil_wait(void)
 	fixture_release(&f);
 }
 
+/* Times from a hostile capture (0, the far end of the clock) bend the buckets, never memory. */
+static void test_timeline_extreme_times(void)
+{
+	struct fixture f = {0};
+	struct pfs_reportdata_input in;
+	yajl_val doc;
+	uint32_t pgil;
+	f.p = pfs_profile_new();
+	f.a = pfs_agg_new();
+	f.ev = pfs_profile_add_event(f.p, "cpu-clock", true);
+	f.tp = pfs_profile_add_event(f.p, "sched:sched_switch", false);
+	pgil = mkpath(f.p, gil_stack, sizeof(gil_stack) / sizeof(gil_stack[0]));
+	f.v = pfs_views_new(f.p, NULL);
+	f.tl = pfs_reportdata_tl_new(f.p, f.v, -1);
+	/* the first row at the end of the clock, then the start of it */
+	feed(&f, f.ev, 10, 12, pgil, UINT64_MAX);
+	feed(&f, f.tp, 10, 12, pgil, 1);
+	feed(&f, f.ev, 10, 12, pgil, UINT64_MAX - 1);
+	feed(&f, f.tp, 10, 12, pgil, UINT64_MAX - 1);
+	feed(&f, f.ev, 10, 12, pgil, UINT64_MAX);
+	feed(&f, f.ev, 10, 12, pgil, 2);
+	in = input_of(&f);
+	doc = write_doc(&in, NULL, NULL);
+	T_ASSERT(alen(get(at(get(get(doc, "timeline"), "threads"), 0), "on_cpu")) <= 512);
+	yajl_tree_free(doc);
+	fixture_release(&f);
+}
+
 static void test_pyinstrument_sessions(void)
 {
 	struct pfs_profile *p = pfs_profile_new();
@@ -730,11 +758,12 @@ static void test_seconds_weight_refused(void)
 int main(int argc, char **argv)
 {
 	static const struct t_case cases[] = {
-	    T_CASE(trees_match_agg),	   T_CASE(kinds_and_categories),
-	    T_CASE(other_keeps_totals),	   T_CASE(hostile_names_stay_text),
-	    T_CASE(timeline_buckets),	   T_CASE(timeline_gil_wait),
-	    T_CASE(pyinstrument_sessions), T_CASE(seconds_weight_refused),
-	    T_CASE(million_samples_fit),   T_CASE(analysis_figures),
+	    T_CASE(trees_match_agg),	    T_CASE(kinds_and_categories),
+	    T_CASE(other_keeps_totals),	    T_CASE(hostile_names_stay_text),
+	    T_CASE(timeline_buckets),	    T_CASE(timeline_gil_wait),
+	    T_CASE(timeline_extreme_times), T_CASE(pyinstrument_sessions),
+	    T_CASE(seconds_weight_refused), T_CASE(million_samples_fit),
+	    T_CASE(analysis_figures),
 	};
 	return t_main(argc, argv, "reportdata", cases, sizeof(cases) / sizeof(cases[0]));
 }
