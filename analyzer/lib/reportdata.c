@@ -64,7 +64,10 @@ static uint32_t st_intern(struct strtab *t, const char *s, size_t n)
 	}
 	PFS_GROW(t->v, t->cap, t->n + 1);
 	PFS_GROW(t->len, t->cap_len, t->n + 1);
-	t->v[t->n] = pfs_xstrndup(s, n);
+	/* names may hold NUL bytes: copy them all (jsonw escapes them) */
+	t->v[t->n] = pfs_xmalloc(n + 1);
+	memcpy(t->v[t->n], s, n);
+	t->v[t->n][n] = 0;
 	t->len[t->n] = n;
 	t->slots[j] = (uint32_t)++t->n;
 	return (uint32_t)(t->n - 1);

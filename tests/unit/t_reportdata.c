@@ -418,6 +418,17 @@ static void test_hostile_names_stay_text(void)
 	T_ASSERT(comm);
 	free(text);
 	yajl_tree_free(doc);
+	/* a NUL inside a name stays in the string, escaped */
+	{
+		struct pfs_frame fr = {.name = pfs_profile_str(f.p, "a\0b", 3),
+				       .kind = PFS_FK_NATIVE};
+		uint32_t path = pfs_profile_path(f.p, 0, pfs_profile_frame(f.p, &fr));
+		feed(&f, f.ev, 20, 20, path, 9000000000ull);
+		doc = write_doc(&in, NULL, &text);
+		T_ASSERT(strstr(text, "\"a\\u0000b\""));
+		free(text);
+	}
+	yajl_tree_free(doc);
 	pfs_diag_release(&d);
 	fixture_release(&f);
 }
