@@ -7,6 +7,8 @@
 
 #define PFS_VERSION "0.1.0"
 
+int cmd_export(int argc, char **argv);
+extern const char cmd_export_usage[];
 int cmd_info(int argc, char **argv);
 extern const char cmd_info_usage[];
 int cmd_import(int argc, char **argv);
@@ -19,6 +21,8 @@ int cmd_flamegraph(int argc, char **argv);
 extern const char cmd_flamegraph_usage[];
 
 #define CLI_COMMANDS                                                                               \
+	{"export", cmd_export, "folded stacks, speedscope or a JSON summary for other tools",       \
+	 cmd_export_usage},                                                                        \
 	{"info", cmd_info, "what a capture holds: host, events, records, samples, diagnostics",     \
 	 cmd_info_usage},                                                                          \
 	{"import", cmd_import, "add captures to an SQLite database (one transaction each)",       \

@@ -1755,7 +1755,9 @@ static int detect_fd(const char *path, int fd, unsigned char *buf, bool *jsonish
 			return pfs_err_set(err, rc, e.off, "%s", e.msg);
 		return PFS_PYPROF_NONE;
 	}
-	if (buf[i] == '<')
+	/* Python's folded stacks often begin with "<module>": a first line of the folded
+	 * grammar wins over the HTML guess (no page's first line ends in " COUNT") */
+	if (buf[i] == '<' && !folded_head(buf + i, (size_t)n - i, n == CHUNK))
 		return html_find(fd, buf) >= 0 ? PFS_PYPROF_HTML : PFS_PYPROF_NONE;
 	return folded_head(buf + i, (size_t)n - i, n == CHUNK) ? PFS_PYPROF_FOLDED
 							       : PFS_PYPROF_NONE;
