@@ -54,7 +54,8 @@ LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(B)/%.o)
 HELPER_OBJ := $(HELPER_SRC:%.c=$(B)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
-TOOL_BIN := $(B)/tests/pfs-synth
+TOOL_SRC := $(wildcard tests/tools/*.c)
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(B)/tests/%)
 
 LIBA := $(B)/libperfsight.a
 BIN := $(B)/perfsight
@@ -75,11 +76,11 @@ $(BIN): $(CLI_OBJ) $(LIBA)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(LIBA) $(LIBS)
 
-$(B)/tests/%: $(B)/tests/unit/%.o $(HELPER_OBJ) $(LIBA)
+$(UNIT_BIN): $(B)/tests/%: $(B)/tests/unit/%.o $(HELPER_OBJ) $(LIBA)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(HELPER_OBJ) $(LIBA) $(LIBS)
 
-$(B)/tests/pfs-synth: $(B)/tests/tools/pfs-synth.o $(HELPER_OBJ) $(LIBA)
+$(TOOL_BIN): $(B)/tests/%: $(B)/tests/tools/%.o $(HELPER_OBJ) $(LIBA)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(HELPER_OBJ) $(LIBA) $(LIBS)
 
@@ -114,7 +115,7 @@ install: all
 		$(DESTDIR)$(PREFIX)/share/perfsight/report-templates
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/perfsight
 	install -m 644 docs/perfsight.1 $(DESTDIR)$(PREFIX)/share/man/man1/perfsight.1
-	install -m 644 report-templates/* $(DESTDIR)$(PREFIX)/share/perfsight/report-templates/
+	$(if $(wildcard report-templates/*),install -m 644 $(wildcard report-templates/*) $(DESTDIR)$(PREFIX)/share/perfsight/report-templates/)
 
 clean:
 	rm -rf build tests/out

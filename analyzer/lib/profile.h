@@ -70,6 +70,7 @@ struct pfs_sample_row {
 	uint32_t path;   /* call path id (leaf node) */
 	uint64_t period;
 	double weight;   /* seconds for wall-time sources, 1 per sample otherwise */
+	uint32_t comm;   /* string id of the thread's name at this sample; 0: the thread's last */
 };
 
 /* Receives samples as they are produced; returns 0 or a negative pfs_errcode to stop ingest. */

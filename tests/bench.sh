@@ -1,0 +1,24 @@
+#!/bin/sh
+# make bench: perfsight side by side with perf on the same captures, as ratios.
+# The big captures (big-dwarf: ~100 MB DWARF; big-fp: ~1M frame-pointer samples) are too large
+# for the repository: they are recorded on demand with tests/tools/record/record-fixtures.sh
+# (needs root and perf) into $PFS_BENCH_DIR, default /var/tmp/perfsight-bench, and reused.
+set -e
+B=${B:-build}
+dir=${PFS_BENCH_DIR:-/var/tmp/perfsight-bench}
+export PERFSIGHT="$PWD/$B/perfsight"
+mkdir -p "$dir"
+for set in big-dwarf big-fp; do
+	if [ ! -s "$dir/$set/perf.data" ]; then
+		if [ "$(id -u)" = 0 ] && command -v perf >/dev/null; then
+			echo "recording $set into $dir (once)" >&2
+			bash tests/tools/record/record-fixtures.sh "$dir" "$set" > "$dir/$set.log" 2>&1 ||
+				echo "recording $set failed: see $dir/$set.log" >&2
+		else
+			echo "skipping $set: recording it needs root and perf" >&2
+		fi
+	fi
+done
+for set in big-dwarf big-fp; do cp "$dir/$set"/maps/perf-*.map /tmp/ 2>/dev/null || true; done  # perf script names Python frames from /tmp
+command -v perf >/dev/null || { echo "bench needs perf for the side-by-side figures" >&2; exit 1; }
+python3 tests/tools/bench.py --runs "${RUNS:-5}" fixtures/*/ "$dir"/big-dwarf "$dir"/big-fp
