@@ -1,5 +1,6 @@
 #include "procmap.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 

@@ -42,6 +42,14 @@ struct dso {
 	struct plt_range plt;
 	char **plt_names; /* by .rela.plt index */
 	size_t n_plt;
+	struct fsym {
+		uint64_t start, end;
+		const char *name; /* in the module's string table */
+		uint32_t order;
+		bool sized;
+	} *syms; /* functions by start, one per address */
+	size_t n_syms;
+	bool syms_loaded;
 	uint8_t want_bid[20];
 	uint8_t want_bid_size;
 	bool dwarf_bad, syms_bad;
@@ -59,10 +67,16 @@ struct ksym {
 	uint32_t name; /* string id */
 };
 
+struct space_mod {
+	uint32_t dso;
+	uint64_t bias;
+};
+
 struct space {
 	Dwfl *dwfl;
 	uint32_t gen;
-	bool has_modules;
+	struct space_mod *mods; /* reported to dwfl */
+	size_t n_mods, cap_mods;
 };
 
 struct pfs_symbols {
@@ -86,7 +100,7 @@ struct pfs_symbols {
 	size_t pool_n, pool_cap;
 
 	struct pfs_build_id *bids; /* copies of HEADER_BUILD_ID entries */
-	size_t n_bids;
+	size_t n_bids, cap_bids;
 
 	bool kernel_tried, kernel_ok;
 	char *hostname, *osrelease;
@@ -107,6 +121,7 @@ struct pfs_symbols *pfs_symbols_new(const struct pfs_symbols_opts *opts, struct 
 				    struct pfs_procmap *pm, struct pfs_diag *diag)
 {
 	struct pfs_symbols *s = pfs_xcalloc(1, sizeof(*s));
+	elf_version(EV_CURRENT);
 	if (opts)
 		s->o = *opts;
 	s->symfs = xstrdup_or_null(s->o.symfs);
@@ -146,6 +161,7 @@ static void dso_close(struct dso *d)
 	for (size_t i = 0; i < d->n_plt; i++)
 		free(d->plt_names[i]);
 	free(d->plt_names);
+	free(d->syms);
 	free(d->segs);
 	free(d->path);
 }
@@ -183,6 +199,7 @@ void pfs_symbols_release_space(void *sym)
 		return;
 	if (sp->dwfl)
 		dwfl_end(sp->dwfl);
+	free(sp->mods);
 	free(sp);
 }
 
@@ -196,9 +213,9 @@ void pfs_symbols_set_capture(struct pfs_symbols *s, const char *hostname, const 
 	for (size_t i = 0; i < n_build_ids; i++) {
 		if (!build_ids[i].filename || !build_ids[i].size)
 			continue;
-		PFS_GROW(s->bids, s->n_bids, s->n_bids + 1);
-		s->bids[s->n_bids - 1] = build_ids[i];
-		s->bids[s->n_bids - 1].filename = pfs_xstrdup(build_ids[i].filename);
+		PFS_GROW(s->bids, s->cap_bids, s->n_bids + 1);
+		s->bids[s->n_bids] = build_ids[i];
+		s->bids[s->n_bids++].filename = pfs_xstrdup(build_ids[i].filename);
 	}
 }
 
@@ -264,15 +281,15 @@ static int try_file(struct dso *d, const char *path)
 
 static void load_segments(struct dso *d)
 {
-	size_t n;
+	size_t n, cap = 0;
 	if (elf_getphdrnum(d->elf, &n))
 		return;
 	for (size_t i = 0; i < n; i++) {
 		GElf_Phdr ph;
 		if (!gelf_getphdr(d->elf, (int)i, &ph) || ph.p_type != PT_LOAD)
 			continue;
-		PFS_GROW(d->segs, d->n_segs, d->n_segs + 1);
-		d->segs[d->n_segs - 1] = (struct load_seg){ph.p_vaddr, ph.p_offset, ph.p_filesz};
+		PFS_GROW(d->segs, cap, d->n_segs + 1);
+		d->segs[d->n_segs++] = (struct load_seg){ph.p_vaddr, ph.p_offset, ph.p_filesz};
 	}
 }
 
@@ -544,11 +561,16 @@ static uint32_t unknown_frame(struct pfs_symbols *s, uint32_t dso, uint64_t addr
 	return frame(s, name, 0, 0, dso, kernel ? PFS_FK_KERNEL : PFS_FK_UNKNOWN, false);
 }
 
+/* The name the function has in the symbol table when the compiler said (glibc's __GI_ names),
+ * else its source name: addr2line's choice, so our stacks read as perf's. */
 static const char *die_name(Dwarf_Die *die)
 {
 	Dwarf_Attribute a;
 	const char *n = NULL;
-	if (dwarf_attr_integrate(die, DW_AT_name, &a))
+	if (dwarf_attr_integrate(die, DW_AT_linkage_name, &a) ||
+	    dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &a))
+		n = dwarf_formstring(&a);
+	if (!n && dwarf_attr_integrate(die, DW_AT_name, &a))
 		n = dwarf_formstring(&a);
 	return n;
 }
@@ -561,8 +583,9 @@ static uint32_t src_file(struct pfs_symbols *s, Dwarf_Files *files, Dwarf_Word i
 
 /* The inline chain at addr as addr2line -i reports it; n frames into out, innermost first. */
 static size_t inline_chain(struct pfs_symbols *s, struct dso *d, uint64_t addr,
-			   const char *sym_name, uint32_t *out, size_t max)
+			   const struct fsym *fs, uint32_t *out, size_t max)
 {
+	const char *sym_name = fs ? fs->name : NULL;
 	Dwarf_Addr bias = 0;
 	Dwarf_Die *cu = dwfl_module_addrdie(d->mod, addr, &bias);
 	if (!cu)
@@ -605,6 +628,17 @@ static size_t inline_chain(struct pfs_symbols *s, struct dso *d, uint64_t addr,
 		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
 			continue;
 		const char *nm = die_name(&scopes[i]);
+		Dwarf_Attribute la;
+		Dwarf_Addr low;
+		/*
+		 * addr2line names a function that is not inlined at addr by its symbol when the
+		 * symbol starts where the function does and DWARF has no linkage name for it
+		 * (pyinit_core.constprop.0, clone3): so do we.
+		 */
+		if (tag == DW_TAG_subprogram && k == 0 && fs &&
+		    !dwarf_attr_integrate(&scopes[i], DW_AT_linkage_name, &la) &&
+		    !dwarf_lowpc(&scopes[i], &low) && low + bias == fs->start)
+			nm = sym_name;
 		if (!nm && tag == DW_TAG_subprogram)
 			nm = sym_name;
 		uint32_t name = nm ? pfs_profile_cstr(s->prof, nm) : s->s_unknown;
@@ -625,6 +659,93 @@ static size_t inline_chain(struct pfs_symbols *s, struct dso *d, uint64_t addr,
 	return k;
 }
 
+static unsigned underscores(const char *n)
+{
+	unsigned k = 0;
+	while (n[k] == '_')
+		k++;
+	return k;
+}
+
+/*
+ * Which of two functions at one address names it: addr2line's and perf's choice in practice
+ * (clone3 over __clone3, __memcpy_avx_unaligned_erms over __memmove_avx_unaligned_erms): a
+ * sized one, then fewer leading underscores, then the shorter name, then the first listed.
+ */
+static bool better_alias(const struct fsym *a, const struct fsym *b)
+{
+	if (a->sized != b->sized)
+		return a->sized;
+	unsigned ua = underscores(a->name), ub = underscores(b->name);
+	if (ua != ub)
+		return ua < ub;
+	size_t la = strlen(a->name), lb = strlen(b->name);
+	if (la != lb)
+		return la < lb;
+	return a->order < b->order;
+}
+
+static int cmp_fsym(const void *x, const void *y)
+{
+	const struct fsym *a = x, *b = y;
+	if (a->start != b->start)
+		return a->start < b->start ? -1 : 1;
+	return better_alias(a, b) ? -1 : better_alias(b, a);
+}
+
+static void load_syms(struct pfs_symbols *s, struct dso *d)
+{
+	d->syms_loaded = true;
+	int n = dwfl_module_getsymtab(d->mod);
+	if (n <= 0) {
+		d->syms_bad = true;
+		pfs_diag_add(s->diag, PFS_WARN, "dso-no-symbols", PFS_NO_OFF,
+			     "%s: no usable symbol table; its frames are [unknown]", d->path);
+		return;
+	}
+	size_t cap = 0;
+	for (int i = 0; i < n; i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		GElf_Word shndx;
+		const char *nm = dwfl_module_getsym_info(d->mod, i, &sym, &addr, &shndx, NULL, NULL);
+		int type = GELF_ST_TYPE(sym.st_info);
+		if (!nm || !*nm || shndx == SHN_UNDEF || !addr ||
+		    (type != STT_FUNC && type != STT_GNU_IFUNC))
+			continue;
+		PFS_GROW(d->syms, cap, d->n_syms + 1);
+		d->syms[d->n_syms++] = (struct fsym){addr, addr + sym.st_size, nm, (uint32_t)i,
+						     sym.st_size > 0};
+	}
+	qsort(d->syms, d->n_syms, sizeof(*d->syms), cmp_fsym);
+	size_t w = 0;
+	for (size_t i = 0; i < d->n_syms; i++)
+		if (!w || d->syms[w - 1].start != d->syms[i].start)
+			d->syms[w++] = d->syms[i];
+	d->n_syms = w;
+	/* as perf does: a symbol without a size extends to the next one */
+	for (size_t i = 0; i < w; i++)
+		if (!d->syms[i].sized)
+			d->syms[i].end = i + 1 < w ? d->syms[i + 1].start : d->syms[i].start + 1;
+}
+
+static const struct fsym *sym_at(struct pfs_symbols *s, struct dso *d, uint64_t addr)
+{
+	if (!d->syms_loaded)
+		load_syms(s, d);
+	size_t lo = 0, hi = d->n_syms;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (d->syms[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo && addr < d->syms[lo - 1].end)
+		return &d->syms[lo - 1];
+	return NULL;
+}
+
 static size_t resolve_file_addr(struct pfs_symbols *s, struct dso *d, uint64_t addr,
 				uint32_t *out, size_t max)
 {
@@ -640,23 +761,14 @@ static size_t resolve_file_addr(struct pfs_symbols *s, struct dso *d, uint64_t a
 		out[0] = unknown_frame(s, d->name, addr, false);
 		return 1;
 	}
-	GElf_Off off;
-	GElf_Sym sym;
-	const char *sname = dwfl_module_addrinfo(d->mod, addr, &off, &sym, NULL, NULL, NULL);
-	if (sname && !*sname)
-		sname = NULL;
+	const struct fsym *fs = sym_at(s, d, addr);
+	const char *sname = fs ? fs->name : NULL;
 	if (!s->o.no_inline && max > 0) {
-		size_t k = inline_chain(s, d, addr, sname, out, max);
+		size_t k = inline_chain(s, d, addr, fs, out, max);
 		if (k)
 			return k;
 	}
 	if (!sname) {
-		if (!d->syms_bad && dwfl_module_getsymtab(d->mod) <= 0) {
-			d->syms_bad = true;
-			pfs_diag_add(s->diag, PFS_WARN, "dso-no-symbols", PFS_NO_OFF,
-				     "%s: no usable symbol table; its frames are [unknown]",
-				     d->path);
-		}
 		out[0] = unknown_frame(s, d->name, addr, false);
 		return 1;
 	}
@@ -881,6 +993,37 @@ size_t pfs_symbols_kernel(struct pfs_symbols *s, struct pfs_proc *kernel, uint64
 
 /* ---- address spaces for unwinding ---- */
 
+/* Reports the modules of p not yet in sp; false when one cannot be added. */
+static bool report_new(struct pfs_symbols *s, struct space *sp, const struct pfs_proc *p)
+{
+	bool ok = true;
+	dwfl_report_begin_add(sp->dwfl);
+	for (size_t i = 0; i < p->n_maps && ok; i++) {
+		const struct pfs_map *m = &p->maps[i];
+		if (m->anon || !(m->prot & 4 /* PROT_EXEC */))
+			continue;
+		struct dso *d = dso_ready(s, m);
+		uint64_t bias;
+		if (!d || !map_bias(d, m, &bias))
+			continue;
+		uint32_t di = (uint32_t)(d - s->dsos);
+		size_t k = 0;
+		while (k < sp->n_mods && (sp->mods[k].dso != di || sp->mods[k].bias != bias))
+			k++;
+		if (k < sp->n_mods)
+			continue;
+		if (dwfl_report_elf(sp->dwfl, d->base, d->path, -1, bias, true)) {
+			PFS_GROW(sp->mods, sp->cap_mods, sp->n_mods + 1);
+			sp->mods[sp->n_mods++] = (struct space_mod){di, bias};
+		} else {
+			/* usually an overlap with a module this space no longer maps */
+			ok = false;
+		}
+	}
+	dwfl_report_end(sp->dwfl, NULL, NULL);
+	return ok;
+}
+
 struct Dwfl *pfs_symbols_space_dwfl(struct pfs_symbols *s, struct pfs_proc *p)
 {
 	struct space *sp = p->sym;
@@ -890,28 +1033,25 @@ struct Dwfl *pfs_symbols_space_dwfl(struct pfs_symbols *s, struct pfs_proc *p)
 		p->sym = sp;
 	}
 	if (sp->gen == p->gen && sp->dwfl)
-		return sp->has_modules ? sp->dwfl : NULL;
-	if (!sp->dwfl) {
-		sp->dwfl = dwfl_begin(&s->cb);
-		if (!sp->dwfl)
-			return NULL;
-	}
+		return sp->n_mods ? sp->dwfl : NULL;
 	sp->gen = p->gen;
-	sp->has_modules = false;
-	dwfl_report_begin(sp->dwfl);
-	for (size_t i = 0; i < p->n_maps; i++) {
-		const struct pfs_map *m = &p->maps[i];
-		if (m->anon || !(m->prot & 4 /* PROT_EXEC */))
-			continue;
-		struct dso *d = dso_ready(s, m);
-		uint64_t bias;
-		if (!d || !map_bias(d, m, &bias))
-			continue;
-		if (dwfl_report_elf(sp->dwfl, d->base, d->path, -1, bias, true))
-			sp->has_modules = true;
+	/*
+	 * Maps only grow between execs (an exec drops the whole space), so new modules are added
+	 * to the Dwfl; a file mapped over another one's range needs a fresh Dwfl.
+	 */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (!sp->dwfl) {
+			sp->dwfl = dwfl_begin(&s->cb);
+			sp->n_mods = 0;
+			if (!sp->dwfl)
+				return NULL;
+		}
+		if (report_new(s, sp, p) || attempt)
+			break;
+		dwfl_end(sp->dwfl);
+		sp->dwfl = NULL;
 	}
-	dwfl_report_end(sp->dwfl, NULL, NULL);
-	return sp->has_modules ? sp->dwfl : NULL;
+	return sp->dwfl && sp->n_mods ? sp->dwfl : NULL;
 }
 
 bool pfs_symbols_read_file_mem(struct pfs_symbols *s, const struct pfs_proc *p, uint64_t addr,

@@ -1,7 +1,9 @@
 #include "unwind.h"
 
 #include <elfutils/libdwfl.h>
+#include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 
 #include "xalloc.h"
 
@@ -157,7 +159,10 @@ size_t pfs_unwind_user(struct pfs_unwind *u, struct pfs_proc *p, uint32_t tid,
 			     "cannot unwind process %u: %s", p->pid, dwfl_errmsg(-1));
 		return 1;
 	}
-	(void)dwfl_getthread_frames(dwfl, (pid_t)tid, frame_cb, u);
+	int grc = dwfl_getthread_frames(dwfl, (pid_t)tid, frame_cb, u);
+	if (getenv("PFS_DEBUG_UNWIND"))
+		fprintf(stderr, "unwind tid %u n %zu rc %d last %#lx err %s\n", tid, u->n, grc,
+			u->n ? u->pcs[u->n - 1] : 0, dwfl_errmsg(-1));
 	if (!u->n) {
 		pcs[0] = ip;
 		return 1;
