@@ -379,7 +379,7 @@ static void dso_open(struct pfs_symbols *s, struct dso *d)
 	} while (0)
 	if (s->symfs && rec[0] == '/')
 		TRY("%s%s", s->symfs, rec);
-	if (rec[0] == '/')
+	if (rec[0])
 		TRY("%s", rec);
 	if (s->app_dir)
 		TRY("%s/%s", s->app_dir, d->base);
@@ -610,6 +610,9 @@ static size_t inline_chain(struct pfs_symbols *s, struct dso *d, uint64_t addr,
 		free(scopes);
 		return 0;
 	}
+	int lang = dwarf_srclang(cu);
+	bool c_lang = lang == DW_LANG_C89 || lang == DW_LANG_C || lang == DW_LANG_C99 ||
+		      lang == DW_LANG_C11 || lang == 0x2c /* DW_LANG_C17 */;
 	Dwarf_Files *files = NULL;
 	if (dwarf_getsrcfiles(cu, &files, NULL))
 		files = NULL;
@@ -631,11 +634,11 @@ static size_t inline_chain(struct pfs_symbols *s, struct dso *d, uint64_t addr,
 		Dwarf_Attribute la;
 		Dwarf_Addr low;
 		/*
-		 * addr2line names a function that is not inlined at addr by its symbol when the
-		 * symbol starts where the function does and DWARF has no linkage name for it
-		 * (pyinit_core.constprop.0, clone3): so do we.
+		 * addr2line takes a C function's DWARF name; in other languages (assembler:
+		 * clone3, memcpy) it prefers the symbol that starts where the function does,
+		 * unless DWARF gave a linkage name: so do we.
 		 */
-		if (tag == DW_TAG_subprogram && k == 0 && fs &&
+		if (tag == DW_TAG_subprogram && k == 0 && fs && !c_lang &&
 		    !dwarf_attr_integrate(&scopes[i], DW_AT_linkage_name, &la) &&
 		    !dwarf_lowpc(&scopes[i], &low) && low + bias == fs->start)
 			nm = sym_name;

@@ -3,7 +3,6 @@
 #include <elfutils/libdwfl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stdio.h>
 
 #include "xalloc.h"
 
@@ -111,7 +110,7 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 	struct pfs_unwind *u = arg;
 	Dwarf_Addr pc;
 	bool act;
-	if (!dwfl_frame_pc(state, &pc, &act) || !pc)
+	if (!dwfl_frame_pc(state, &pc, &act))
 		return DWARF_CB_ABORT;
 	if (!act)
 		pc--;
@@ -159,10 +158,8 @@ size_t pfs_unwind_user(struct pfs_unwind *u, struct pfs_proc *p, uint32_t tid,
 			     "cannot unwind process %u: %s", p->pid, dwfl_errmsg(-1));
 		return 1;
 	}
-	int grc = dwfl_getthread_frames(dwfl, (pid_t)tid, frame_cb, u);
-	if (getenv("PFS_DEBUG_UNWIND"))
-		fprintf(stderr, "unwind tid %u n %zu rc %d last %#lx err %s\n", tid, u->n, grc,
-			u->n ? u->pcs[u->n - 1] : 0, dwfl_errmsg(-1));
+	/* it ends in an error where the CFI or the stack dump runs out: what came before stands */
+	(void)dwfl_getthread_frames(dwfl, (pid_t)tid, frame_cb, u);
 	if (!u->n) {
 		pcs[0] = ip;
 		return 1;

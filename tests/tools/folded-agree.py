@@ -1,18 +1,30 @@
 #!/usr/bin/env python3
-"""Agreement of two folded-stack files: the weighted overlap, i.e. the sum over stacks of the
-smaller of the two sample fractions (1.0 = the same stacks in the same proportions).
+"""Agreement of perfsight's folded stacks with perf's own view: the weighted overlap, i.e. the
+sum over stacks of the smaller of the two sample fractions (1.0 = the same stacks in the same
+proportions), as issue 3 defines it.
 
-usage: folded-agree.py OURS REFERENCE [--mask-kernel] [--min FRACTION] [--show N]
+usage: folded-agree.py OURS (REFERENCE.folded | --script PERF_SCRIPT[.zst] --event EVENT)
+                       [--mask-kernel] [--min FRACTION] [--show N]
 
---mask-kernel  compare with every kernel frame of the reference replaced by [kernel], for
-               captures whose kernel symbols are not available here (ours prints [kernel]).
-               Reference kernel frames are recognised by the kernel frame names perf printed,
-               passed with --kernel-names FILE (one name per line), or by ours' [kernel] depth.
---min F        exit 1 unless the overlap is at least F
---show N       print the N largest differences
+--script      build the reference from perf script output exactly as
+              perf-script-reference.py --folded does (same parser)
+--mask-kernel with --script: every kernel frame (address in the kernel half) becomes
+              [kernel], as perfsight prints kernel frames when the capture's kernel symbols
+              are not on this machine
+--min F       exit 1 unless the overlap is at least F
+--show N      print the N largest differences
 """
+import importlib.util
+import os
+import re
 import sys
 from collections import Counter
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+spec = importlib.util.spec_from_file_location("ref", os.path.join(HERE, "perf-script-reference.py"))
+ref = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(ref)
+ADDR = re.compile(r"^\s+([0-9a-f]+)\s")
 
 
 def load(path):
@@ -26,12 +38,33 @@ def load(path):
     return c
 
 
-def mask_kernel(ref, kernel_names):
-    out = Counter()
-    for stack, n in ref.items():
-        fr = stack.split(";")
-        out[";".join(fr[:1] + ["[kernel]" if f in kernel_names else f for f in fr[1:]])] += n
-    return out
+def from_script(path, event, mask):
+    """The reference parser, plus the frame addresses to tell kernel frames apart."""
+    c = Counter()
+    cur = None
+    for line in ref.read(path).split("\n") + [""]:
+        if not line.strip():
+            if cur and cur[0] == event:
+                c[";".join([cur[1]] + list(reversed(cur[2])))] += 1
+            cur = None
+            continue
+        if not line[0].isspace():
+            if cur and cur[0] == event:
+                c[";".join([cur[1]] + list(reversed(cur[2])))] += 1
+            m = ref.HDR.match(line)
+            cur = (m["event"], m["comm"].strip(), []) if m else None
+            continue
+        if cur is None:
+            continue
+        f = ref.FRAME.match(line)
+        a = ADDR.match(line)
+        name = f["sym"] if f else "[unknown]"
+        # kernel frames: perf names their dso [kernel.kallsyms] (or prints none, -F ip,sym)
+        if mask and a and int(a.group(1), 16) >= 0xFFFF800000000000 and (
+                f is None and "(" not in line or f is not None and f["dso"].startswith("[kernel")):
+            name = "[kernel]"
+        cur[2].append(name)
+    return c
 
 
 def overlap(a, b):
@@ -41,22 +74,25 @@ def overlap(a, b):
     return sum(min(a[k] / ta, b[k] / tb) for k in a.keys() & b.keys())
 
 
+def opt(args, name, default=None):
+    return args[args.index(name) + 1] if name in args else default
+
+
 def main():
     args = sys.argv[1:]
-    ours, ref = load(args[0]), load(args[1])
-    if "--kernel-names" in args:
-        names = {l.strip() for l in open(args[args.index("--kernel-names") + 1]) if l.strip()}
-        ref = mask_kernel(ref, names)
-    ov = overlap(ours, ref)
-    print(f"{ov:.4f} ours={sum(ours.values())} reference={sum(ref.values())}")
+    ours = load(args[0])
+    if "--script" in args:
+        theirs = from_script(opt(args, "--script"), opt(args, "--event"), "--mask-kernel" in args)
+    else:
+        theirs = load(args[1])
+    ov = overlap(ours, theirs)
+    print(f"{ov:.4f} ours={sum(ours.values())} reference={sum(theirs.values())}")
     if "--show" in args:
-        ta, tb = sum(ours.values()), sum(ref.values())
-        diff = Counter()
-        for k in ours.keys() | ref.keys():
-            diff[k] = ours[k] / ta - ref[k] / tb
-        for k, d in sorted(diff.items(), key=lambda kv: -abs(kv[1]))[: int(args[args.index("--show") + 1])]:
-            print(f"{d:+.4f} ours={ours[k]} ref={ref[k]} {k[:400]}")
-    if "--min" in args and ov < float(args[args.index("--min") + 1]):
+        ta, tb = sum(ours.values()) or 1, sum(theirs.values()) or 1
+        diff = {k: ours[k] / ta - theirs[k] / tb for k in ours.keys() | theirs.keys()}
+        for k, d in sorted(diff.items(), key=lambda kv: -abs(kv[1]))[: int(opt(args, "--show"))]:
+            print(f"{d:+.4f} ours={ours[k]} ref={theirs[k]} {k[:400]}")
+    if "--min" in args and ov < float(opt(args, "--min")):
         sys.exit(1)
 
 
