@@ -48,7 +48,7 @@ for line in open(sys.argv[1]):
     pid = int(root.rsplit("-", 1)[1])
     seen[pid] = seen.get(pid, False) or ";py::" in line
 missing = [p for p in pids if not seen.get(p)]
-print("no py:: frames for", missing)
+if missing: print("no py:: frames for", missing, file=sys.stderr)
 sys.exit(1 if missing or len(pids) < 3 else 0)
 PY
 then ok "gunicorn-python-frames-every-process"; else nok "gunicorn-python-frames-every-process" "see $OUT/gunicorn.pid.folded"; fi
