@@ -9,13 +9,17 @@
 
 int cmd_info(int argc, char **argv);
 extern const char cmd_info_usage[];
+int cmd_record(int argc, char **argv);
+extern const char cmd_record_usage[];
 
 int cmd_collapse(int argc, char **argv);
 extern const char cmd_collapse_usage[];
 
 #define CLI_COMMANDS                                                                               \
 	{"info", cmd_info, "what a capture holds: host, events, records, samples, diagnostics",     \
-	 cmd_info_usage},                                                                           \
+	 cmd_info_usage},                                                                          \
+	{"record", cmd_record, "run perf record with what the Python analysis needs (and probes)",  \
+	 cmd_record_usage},                                                                        \
 	{"collapse", cmd_collapse, "folded stacks of a perf.data capture, symbolized and unwound",  \
 	 cmd_collapse_usage},
 

@@ -1314,7 +1314,8 @@ static bool decode_sample(struct pfs_reader *r, const struct pfs_attr *a, const 
 		{
 			/* the hot loop of frame-pointer captures: one memcpy, then swap if needed */
 			uint64_t *dst = scratch_u64(r, used, (size_t)nr);
-			memcpy(dst, pfs_cursor_bytes(&c, (size_t)nr * 8), (size_t)nr * 8);
+			if (nr)
+				memcpy(dst, pfs_cursor_bytes(&c, (size_t)nr * 8), (size_t)nr * 8);
 			if (r->swap)
 				for (uint64_t i = 0; i < nr; i++)
 					dst[i] = __builtin_bswap64(dst[i]);

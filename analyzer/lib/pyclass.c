@@ -24,102 +24,102 @@ struct fn_entry {
 #define ALL 8, 14
 
 static const struct fn_entry fn_table[] = {
-	/* GC, 3.8/3.9: collect_generations -> collect_with_callback -> collect */
-	{"collect", PFS_PYFN_GC, 8, 9, F_PYDSO},
-	{"collect_with_callback", PFS_PYFN_GC, 8, 9, F_PYDSO},
-	{"collect_generations", PFS_PYFN_GC, 8, 9, F_PYDSO},
-	{"_PyGC_CollectIfEnabled", PFS_PYFN_GC, 8, 9, 0},
-	/* 3.10 to 3.13 (and late 3.14.x, which reverted to the generational collector) */
-	{"gc_collect_main", PFS_PYFN_GC, 10, 14, F_PYDSO},
-	{"gc_collect_with_callback", PFS_PYFN_GC, 10, 12, F_PYDSO},
-	{"gc_collect_generations", PFS_PYFN_GC, 10, 12, F_PYDSO},
-	/* 3.13+: manual collections; 3.14.0's incremental collector */
-	{"_PyGC_Collect", PFS_PYFN_GC, 13, 14, 0},
-	{"gc_collect_internal", PFS_PYFN_GC, 13, 14, F_PYDSO},
-	{"gc_collect_region", PFS_PYFN_GC, 14, 14, F_PYDSO},
-	{"gc_collect_young", PFS_PYFN_GC, 14, 14, F_PYDSO},
-	{"gc_collect_increment", PFS_PYFN_GC, 14, 14, F_PYDSO},
-	{"gc_collect_full", PFS_PYFN_GC, 14, 14, F_PYDSO},
-	{"PyGC_Collect", PFS_PYFN_GC, ALL, 0},
-	{"_PyGC_CollectNoFail", PFS_PYFN_GC, ALL, 0},
+    /* GC, 3.8/3.9: collect_generations -> collect_with_callback -> collect */
+    {"collect", PFS_PYFN_GC, 8, 9, F_PYDSO},
+    {"collect_with_callback", PFS_PYFN_GC, 8, 9, F_PYDSO},
+    {"collect_generations", PFS_PYFN_GC, 8, 9, F_PYDSO},
+    {"_PyGC_CollectIfEnabled", PFS_PYFN_GC, 8, 9, 0},
+    /* 3.10 to 3.13 (and late 3.14.x, which reverted to the generational collector) */
+    {"gc_collect_main", PFS_PYFN_GC, 10, 14, F_PYDSO},
+    {"gc_collect_with_callback", PFS_PYFN_GC, 10, 12, F_PYDSO},
+    {"gc_collect_generations", PFS_PYFN_GC, 10, 12, F_PYDSO},
+    /* 3.13+: manual collections; 3.14.0's incremental collector */
+    {"_PyGC_Collect", PFS_PYFN_GC, 13, 14, 0},
+    {"gc_collect_internal", PFS_PYFN_GC, 13, 14, F_PYDSO},
+    {"gc_collect_region", PFS_PYFN_GC, 14, 14, F_PYDSO},
+    {"gc_collect_young", PFS_PYFN_GC, 14, 14, F_PYDSO},
+    {"gc_collect_increment", PFS_PYFN_GC, 14, 14, F_PYDSO},
+    {"gc_collect_full", PFS_PYFN_GC, 14, 14, F_PYDSO},
+    {"PyGC_Collect", PFS_PYFN_GC, ALL, 0},
+    {"_PyGC_CollectNoFail", PFS_PYFN_GC, ALL, 0},
 
-	/* GIL: a thread waiting for it sits in take_gil's timed condition wait */
-	{"take_gil", PFS_PYFN_GIL_TAKE, ALL, F_PYDSO},
-	{"drop_gil", PFS_PYFN_GIL_DROP, ALL, F_PYDSO},
-	/* free-threaded builds wait here while another thread stops the world */
-	{"tstate_wait_attach", PFS_PYFN_GIL_TAKE, 13, 14, F_PYDSO},
+    /* GIL: a thread waiting for it sits in take_gil's timed condition wait */
+    {"take_gil", PFS_PYFN_GIL_TAKE, ALL, F_PYDSO},
+    {"drop_gil", PFS_PYFN_GIL_DROP, ALL, F_PYDSO},
+    /* free-threaded builds wait here while another thread stops the world */
+    {"tstate_wait_attach", PFS_PYFN_GIL_TAKE, 13, 14, F_PYDSO},
 
-	/* the eval loop: its self time is dispatch, refcounting, specialization */
-	{"_PyEval_EvalFrameDefault", PFS_PYFN_EVAL, ALL, 0},
-	{"PyEval_EvalFrameEx", PFS_PYFN_EVAL, 8, 10, 0},
-	{"_PyEval_EvalCodeWithName", PFS_PYFN_EVAL, 8, 8, 0},
-	{"_PyEval_EvalCode", PFS_PYFN_EVAL, 9, 9, 0},
-	{"_PyEval_EvalFrame", PFS_PYFN_EVAL, ALL, 0},
-	{"_PyEval_Vector", PFS_PYFN_EVAL, 10, 14, 0},
-	{"eval_frame_handle_pending", PFS_PYFN_EVAL, 9, 11, F_PYDSO},
-	{"_Py_HandlePending", PFS_PYFN_EVAL, 12, 14, 0},
-	{"py_trampoline_evaluator", PFS_PYFN_EVAL, 12, 14, F_PYDSO},
-	{"_TAIL_CALL_", PFS_PYFN_EVAL, 14, 14, F_PREFIX},
+    /* the eval loop: its self time is dispatch, refcounting, specialization */
+    {"_PyEval_EvalFrameDefault", PFS_PYFN_EVAL, ALL, 0},
+    {"PyEval_EvalFrameEx", PFS_PYFN_EVAL, 8, 10, 0},
+    {"_PyEval_EvalCodeWithName", PFS_PYFN_EVAL, 8, 8, 0},
+    {"_PyEval_EvalCode", PFS_PYFN_EVAL, 9, 9, 0},
+    {"_PyEval_EvalFrame", PFS_PYFN_EVAL, ALL, 0},
+    {"_PyEval_Vector", PFS_PYFN_EVAL, 10, 14, 0},
+    {"eval_frame_handle_pending", PFS_PYFN_EVAL, 9, 11, F_PYDSO},
+    {"_Py_HandlePending", PFS_PYFN_EVAL, 12, 14, 0},
+    {"py_trampoline_evaluator", PFS_PYFN_EVAL, 12, 14, F_PYDSO},
+    {"_TAIL_CALL_", PFS_PYFN_EVAL, 14, 14, F_PREFIX},
 
-	/* pymalloc and the allocator API */
-	{"PyObject_Malloc", PFS_PYFN_ALLOC, ALL, 0},
-	{"PyObject_Calloc", PFS_PYFN_ALLOC, ALL, 0},
-	{"PyObject_Realloc", PFS_PYFN_ALLOC, ALL, 0},
-	{"PyObject_Free", PFS_PYFN_ALLOC, ALL, 0},
-	{"PyMem_Malloc", PFS_PYFN_ALLOC, ALL, 0},
-	{"PyMem_Calloc", PFS_PYFN_ALLOC, ALL, 0},
-	{"PyMem_Realloc", PFS_PYFN_ALLOC, ALL, 0},
-	{"PyMem_Free", PFS_PYFN_ALLOC, ALL, 0},
-	{"PyMem_RawMalloc", PFS_PYFN_ALLOC, ALL, 0},
-	{"PyMem_RawCalloc", PFS_PYFN_ALLOC, ALL, 0},
-	{"PyMem_RawRealloc", PFS_PYFN_ALLOC, ALL, 0},
-	{"PyMem_RawFree", PFS_PYFN_ALLOC, ALL, 0},
-	{"_PyObject_Malloc", PFS_PYFN_ALLOC, ALL, 0},
-	{"_PyObject_Calloc", PFS_PYFN_ALLOC, ALL, 0},
-	{"_PyObject_Realloc", PFS_PYFN_ALLOC, ALL, 0},
-	{"_PyObject_Free", PFS_PYFN_ALLOC, ALL, 0},
-	{"_PyMem_RawMalloc", PFS_PYFN_ALLOC, ALL, 0},
-	{"_PyMem_RawCalloc", PFS_PYFN_ALLOC, ALL, 0},
-	{"_PyMem_RawRealloc", PFS_PYFN_ALLOC, ALL, 0},
-	{"_PyMem_RawFree", PFS_PYFN_ALLOC, ALL, 0},
-	{"_PyMem_Debug", PFS_PYFN_ALLOC, ALL, F_PREFIX},
-	{"pymalloc_alloc", PFS_PYFN_ALLOC, ALL, F_PYDSO},
-	{"pymalloc_free", PFS_PYFN_ALLOC, ALL, F_PYDSO},
-	{"pymalloc_realloc", PFS_PYFN_ALLOC, ALL, F_PYDSO},
-	{"pymalloc_pool_extend", PFS_PYFN_ALLOC, ALL, F_PYDSO},
-	{"allocate_from_new_pool", PFS_PYFN_ALLOC, 9, 14, F_PYDSO},
-	{"new_arena", PFS_PYFN_ALLOC, ALL, F_PYDSO},
-	{"insert_to_usedpool", PFS_PYFN_ALLOC, ALL, F_PYDSO},
-	{"insert_to_freepool", PFS_PYFN_ALLOC, ALL, F_PYDSO},
-	{"_PyObject_ArenaMmap", PFS_PYFN_ALLOC, ALL, 0},
-	{"_PyObject_ArenaMunmap", PFS_PYFN_ALLOC, ALL, 0},
-	{"_PyObject_GC_Alloc", PFS_PYFN_ALLOC, 8, 10, 0},
-	{"_PyObject_GC_Malloc", PFS_PYFN_ALLOC, 8, 10, 0},
-	{"_PyObject_GC_New", PFS_PYFN_ALLOC, ALL, 0},
-	{"_PyObject_GC_NewVar", PFS_PYFN_ALLOC, ALL, 0},
-	{"_PyObject_GC_Link", PFS_PYFN_ALLOC, 11, 14, 0},
-	{"gc_alloc", PFS_PYFN_ALLOC, 11, 14, F_PYDSO},
-	{"_PyObject_MallocWithType", PFS_PYFN_ALLOC, 13, 14, 0},
-	/* mimalloc, bundled into CPython from 3.13 */
-	{"_PyObject_Mi", PFS_PYFN_ALLOC, 13, 14, F_PREFIX},
-	{"_PyMem_Mi", PFS_PYFN_ALLOC, 13, 14, F_PREFIX},
-	{"mi_", PFS_PYFN_ALLOC, 13, 14, F_PREFIX | F_PYDSO},
-	{"_mi_", PFS_PYFN_ALLOC, 13, 14, F_PREFIX | F_PYDSO},
-	/* glibc malloc, reached through _PyMem_RawMalloc for requests over 512 bytes */
-	{"malloc", PFS_PYFN_ALLOC, ALL, 0},
-	{"calloc", PFS_PYFN_ALLOC, ALL, 0},
-	{"realloc", PFS_PYFN_ALLOC, ALL, 0},
-	{"free", PFS_PYFN_ALLOC, ALL, 0},
-	{"cfree", PFS_PYFN_ALLOC, ALL, 0},
-	{"__libc_malloc", PFS_PYFN_ALLOC, ALL, 0},
-	{"__libc_calloc", PFS_PYFN_ALLOC, ALL, 0},
-	{"__libc_realloc", PFS_PYFN_ALLOC, ALL, 0},
-	{"__libc_free", PFS_PYFN_ALLOC, ALL, 0},
-	{"_int_malloc", PFS_PYFN_ALLOC, ALL, 0},
-	{"_int_free", PFS_PYFN_ALLOC, ALL, 0},
-	{"_int_realloc", PFS_PYFN_ALLOC, ALL, 0},
-	{"malloc_consolidate", PFS_PYFN_ALLOC, ALL, 0},
-	{"sysmalloc", PFS_PYFN_ALLOC, ALL, 0},
+    /* pymalloc and the allocator API */
+    {"PyObject_Malloc", PFS_PYFN_ALLOC, ALL, 0},
+    {"PyObject_Calloc", PFS_PYFN_ALLOC, ALL, 0},
+    {"PyObject_Realloc", PFS_PYFN_ALLOC, ALL, 0},
+    {"PyObject_Free", PFS_PYFN_ALLOC, ALL, 0},
+    {"PyMem_Malloc", PFS_PYFN_ALLOC, ALL, 0},
+    {"PyMem_Calloc", PFS_PYFN_ALLOC, ALL, 0},
+    {"PyMem_Realloc", PFS_PYFN_ALLOC, ALL, 0},
+    {"PyMem_Free", PFS_PYFN_ALLOC, ALL, 0},
+    {"PyMem_RawMalloc", PFS_PYFN_ALLOC, ALL, 0},
+    {"PyMem_RawCalloc", PFS_PYFN_ALLOC, ALL, 0},
+    {"PyMem_RawRealloc", PFS_PYFN_ALLOC, ALL, 0},
+    {"PyMem_RawFree", PFS_PYFN_ALLOC, ALL, 0},
+    {"_PyObject_Malloc", PFS_PYFN_ALLOC, ALL, 0},
+    {"_PyObject_Calloc", PFS_PYFN_ALLOC, ALL, 0},
+    {"_PyObject_Realloc", PFS_PYFN_ALLOC, ALL, 0},
+    {"_PyObject_Free", PFS_PYFN_ALLOC, ALL, 0},
+    {"_PyMem_RawMalloc", PFS_PYFN_ALLOC, ALL, 0},
+    {"_PyMem_RawCalloc", PFS_PYFN_ALLOC, ALL, 0},
+    {"_PyMem_RawRealloc", PFS_PYFN_ALLOC, ALL, 0},
+    {"_PyMem_RawFree", PFS_PYFN_ALLOC, ALL, 0},
+    {"_PyMem_Debug", PFS_PYFN_ALLOC, ALL, F_PREFIX},
+    {"pymalloc_alloc", PFS_PYFN_ALLOC, ALL, F_PYDSO},
+    {"pymalloc_free", PFS_PYFN_ALLOC, ALL, F_PYDSO},
+    {"pymalloc_realloc", PFS_PYFN_ALLOC, ALL, F_PYDSO},
+    {"pymalloc_pool_extend", PFS_PYFN_ALLOC, ALL, F_PYDSO},
+    {"allocate_from_new_pool", PFS_PYFN_ALLOC, 9, 14, F_PYDSO},
+    {"new_arena", PFS_PYFN_ALLOC, ALL, F_PYDSO},
+    {"insert_to_usedpool", PFS_PYFN_ALLOC, ALL, F_PYDSO},
+    {"insert_to_freepool", PFS_PYFN_ALLOC, ALL, F_PYDSO},
+    {"_PyObject_ArenaMmap", PFS_PYFN_ALLOC, ALL, 0},
+    {"_PyObject_ArenaMunmap", PFS_PYFN_ALLOC, ALL, 0},
+    {"_PyObject_GC_Alloc", PFS_PYFN_ALLOC, 8, 10, 0},
+    {"_PyObject_GC_Malloc", PFS_PYFN_ALLOC, 8, 10, 0},
+    {"_PyObject_GC_New", PFS_PYFN_ALLOC, ALL, 0},
+    {"_PyObject_GC_NewVar", PFS_PYFN_ALLOC, ALL, 0},
+    {"_PyObject_GC_Link", PFS_PYFN_ALLOC, 11, 14, 0},
+    {"gc_alloc", PFS_PYFN_ALLOC, 11, 14, F_PYDSO},
+    {"_PyObject_MallocWithType", PFS_PYFN_ALLOC, 13, 14, 0},
+    /* mimalloc, bundled into CPython from 3.13 */
+    {"_PyObject_Mi", PFS_PYFN_ALLOC, 13, 14, F_PREFIX},
+    {"_PyMem_Mi", PFS_PYFN_ALLOC, 13, 14, F_PREFIX},
+    {"mi_", PFS_PYFN_ALLOC, 13, 14, F_PREFIX | F_PYDSO},
+    {"_mi_", PFS_PYFN_ALLOC, 13, 14, F_PREFIX | F_PYDSO},
+    /* glibc malloc, reached through _PyMem_RawMalloc for requests over 512 bytes */
+    {"malloc", PFS_PYFN_ALLOC, ALL, 0},
+    {"calloc", PFS_PYFN_ALLOC, ALL, 0},
+    {"realloc", PFS_PYFN_ALLOC, ALL, 0},
+    {"free", PFS_PYFN_ALLOC, ALL, 0},
+    {"cfree", PFS_PYFN_ALLOC, ALL, 0},
+    {"__libc_malloc", PFS_PYFN_ALLOC, ALL, 0},
+    {"__libc_calloc", PFS_PYFN_ALLOC, ALL, 0},
+    {"__libc_realloc", PFS_PYFN_ALLOC, ALL, 0},
+    {"__libc_free", PFS_PYFN_ALLOC, ALL, 0},
+    {"_int_malloc", PFS_PYFN_ALLOC, ALL, 0},
+    {"_int_free", PFS_PYFN_ALLOC, ALL, 0},
+    {"_int_realloc", PFS_PYFN_ALLOC, ALL, 0},
+    {"malloc_consolidate", PFS_PYFN_ALLOC, ALL, 0},
+    {"sysmalloc", PFS_PYFN_ALLOC, ALL, 0},
 };
 
 static const char *const gc_probes_old[] = {"collect", NULL};
@@ -129,22 +129,22 @@ static const char *const gc_probes_any[] = {"gc_collect_main", "collect", "_PyGC
 static const char *const gil_probes[] = {"take_gil", "drop_gil", NULL};
 
 static const char *const cat_names[PFS_CAT_COUNT] = {
-	[PFS_CAT_PY_APP] = "python-app",
-	[PFS_CAT_PY_STDLIB] = "python-stdlib",
-	[PFS_CAT_PY_SITE] = "python-site-packages",
-	[PFS_CAT_INTERP] = "interpreter",
-	[PFS_CAT_GC] = "gc",
-	[PFS_CAT_GIL] = "gil",
-	[PFS_CAT_ALLOC] = "alloc",
-	[PFS_CAT_NATIVE] = "native",
-	[PFS_CAT_KERNEL] = "kernel",
-	[PFS_CAT_UNKNOWN] = "unknown",
+    [PFS_CAT_PY_APP] = "python-app",
+    [PFS_CAT_PY_STDLIB] = "python-stdlib",
+    [PFS_CAT_PY_SITE] = "python-site-packages",
+    [PFS_CAT_INTERP] = "interpreter",
+    [PFS_CAT_GC] = "gc",
+    [PFS_CAT_GIL] = "gil",
+    [PFS_CAT_ALLOC] = "alloc",
+    [PFS_CAT_NATIVE] = "native",
+    [PFS_CAT_KERNEL] = "kernel",
+    [PFS_CAT_UNKNOWN] = "unknown",
 };
 
 /* Libraries whose time belongs to whoever called them (libc under CPython is CPython's work). */
 static const char *const system_libs[] = {
-	"libc.so", "libc-", "libm.so", "libm-", "libpthread", "ld-linux", "ld-2.", "ld64.so",
-	"libdl", "librt", "libgcc_s", "libstdc++", "[vdso]", "linux-vdso", NULL,
+    "libc.so", "libc-", "libm.so",  "libm-",	 "libpthread", "ld-linux",   "ld-2.", "ld64.so",
+    "libdl",   "librt", "libgcc_s", "libstdc++", "[vdso]",     "linux-vdso", NULL,
 };
 
 const char *pfs_pyclass_basename(const char *path)
@@ -327,7 +327,8 @@ static bool has_stdlib_dir(const char *file, size_t len)
 			q = hit + strlen(dirs[d]);
 			if (d == 2)
 				return true;
-			/* python3.12/, python3.13t/, python3/ (Debian's shared dist-packages root) */
+			/* python3.12/, python3.13t/, python3/ (Debian's shared dist-packages root)
+			 */
 			while (q < end && (is_digit(*q) || *q == '.' || *q == 't'))
 				q++;
 			if (q < end && *q == '/')
@@ -397,8 +398,8 @@ static void set(struct pfs_pystack *s, enum pfs_pycat c, enum pfs_pylabel l)
 }
 
 /* The leaf-side activity: frames from the leaf up to (not including) the first Python frame. */
-static void classify_leaf(const struct pfs_pyver *v, const struct pfs_pyframe *frames,
-			  size_t limit, const struct pfs_pyframe *py_leaf, struct pfs_pystack *out)
+static void classify_leaf(const struct pfs_pyver *v, const struct pfs_pyframe *frames, size_t limit,
+			  const struct pfs_pyframe *py_leaf, struct pfs_pystack *out)
 {
 	const char *syslib = NULL;
 	for (size_t i = 0; i < limit; i++)
@@ -468,7 +469,8 @@ void pfs_pyclass_stack(const struct pfs_pyver *v, const struct pfs_pyframe *fram
 			continue;
 		switch (pfs_pyclass_function(v, f->name, f->dso)) {
 		case PFS_PYFN_GC:
-			/* the root-most entry: the Python frame under it triggered the collection */
+			/* the root-most entry: the Python frame under it triggered the collection
+			 */
 			out->gc = true;
 			out->gc_entry = (int32_t)i;
 			out->py_under_gc = -1;

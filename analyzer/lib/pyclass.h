@@ -27,17 +27,17 @@
 struct pfs_pyver {
 	int major, minor;   /* 0.0 when unknown */
 	bool free_threaded; /* a 't' build (3.13t): no GIL by default */
-	bool known;         /* major.minor has its own table (3.8 to 3.14) */
+	bool known;	    /* major.minor has its own table (3.8 to 3.14) */
 };
 
 /* The role of a native function for one CPython version. */
 enum pfs_pyfn {
 	PFS_PYFN_NONE = 0,
-	PFS_PYFN_GC,       /* a GC entry point: a collection runs below it */
+	PFS_PYFN_GC,	   /* a GC entry point: a collection runs below it */
 	PFS_PYFN_GIL_TAKE, /* waiting to take the GIL (or to attach, free-threaded) */
 	PFS_PYFN_GIL_DROP, /* releasing the GIL, possibly waiting for the taker (forced switch) */
-	PFS_PYFN_EVAL,     /* the bytecode interpreter loop and its trampolines */
-	PFS_PYFN_ALLOC,    /* an object or raw allocator (pymalloc, mimalloc, libc malloc) */
+	PFS_PYFN_EVAL,	   /* the bytecode interpreter loop and its trampolines */
+	PFS_PYFN_ALLOC,	   /* an object or raw allocator (pymalloc, mimalloc, libc malloc) */
 };
 
 /* Where Python code comes from. */
@@ -49,16 +49,16 @@ enum pfs_pyorigin {
 
 /* A sample's category; the JSON and docs/categories.md use pfs_pycat_name(). */
 enum pfs_pycat {
-	PFS_CAT_PY_APP = 0,   /* runtime work under application Python code */
-	PFS_CAT_PY_STDLIB,    /* the same under standard-library code */
-	PFS_CAT_PY_SITE,      /* the same under site-packages code */
-	PFS_CAT_INTERP,       /* eval-loop self time, or the runtime with no Python frame */
-	PFS_CAT_GC,           /* a GC entry point on the stack */
-	PFS_CAT_GIL,          /* take_gil / drop_gil on the stack */
-	PFS_CAT_ALLOC,        /* an allocator between the leaf and the nearest Python frame */
-	PFS_CAT_NATIVE,       /* native code outside CPython (extension or other library) */
-	PFS_CAT_KERNEL,       /* the kernel, not on behalf of the categories above */
-	PFS_CAT_UNKNOWN,      /* nothing on the stack could be named */
+	PFS_CAT_PY_APP = 0, /* runtime work under application Python code */
+	PFS_CAT_PY_STDLIB,  /* the same under standard-library code */
+	PFS_CAT_PY_SITE,    /* the same under site-packages code */
+	PFS_CAT_INTERP,	    /* eval-loop self time, or the runtime with no Python frame */
+	PFS_CAT_GC,	    /* a GC entry point on the stack */
+	PFS_CAT_GIL,	    /* take_gil / drop_gil on the stack */
+	PFS_CAT_ALLOC,	    /* an allocator between the leaf and the nearest Python frame */
+	PFS_CAT_NATIVE,	    /* native code outside CPython (extension or other library) */
+	PFS_CAT_KERNEL,	    /* the kernel, not on behalf of the categories above */
+	PFS_CAT_UNKNOWN,    /* nothing on the stack could be named */
 	PFS_CAT_COUNT,
 };
 
@@ -88,13 +88,13 @@ struct pfs_pyframe {
 struct pfs_pystack {
 	enum pfs_pycat cat;
 	enum pfs_pylabel label;
-	const char *label_dso;   /* for PFS_PYLABEL_NATIVE: the dso path the label names */
-	bool gc;                 /* a GC entry anywhere (the GC-sample definition) */
+	const char *label_dso;	 /* for PFS_PYLABEL_NATIVE: the dso path the label names */
+	bool gc;		 /* a GC entry anywhere (the GC-sample definition) */
 	bool gil_take, gil_drop; /* take_gil / drop_gil anywhere */
-	int32_t gc_entry;        /* root-most GC entry frame, -1 if none */
-	int32_t py_leaf;         /* leaf-most Python frame, -1 if none */
-	int32_t py_under_gc;     /* leaf-most Python frame rootward of gc_entry, -1 if none */
-	uint32_t n_python;       /* Python frames on the stack */
+	int32_t gc_entry;	 /* root-most GC entry frame, -1 if none */
+	int32_t py_leaf;	 /* leaf-most Python frame, -1 if none */
+	int32_t py_under_gc;	 /* leaf-most Python frame rootward of gc_entry, -1 if none */
+	uint32_t n_python;	 /* Python frames on the stack */
 };
 
 /*

@@ -1,0 +1,1370 @@
+/*
+ * analysis: streaming per-thread books, closed into per-process figures at the end.
+ */
+#include "analysis.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tpevent.h"
+#include "views.h"
+#include "xalloc.h"
+
+enum ev_kind {
+	EK_UNSEEN = 0,
+	EK_OTHER,
+	EK_CPU,
+	EK_SWITCH,
+	EK_GIL_ENTER,
+	EK_GIL_RETURN,
+	EK_GC_ENTER,
+	EK_GC_RETURN,
+};
+
+/* u64 -> index map, open addressing; 0 keys are stored by offsetting them by one. */
+struct umap {
+	uint64_t *keys; /* key + 1; 0 = empty */
+	uint32_t *vals;
+	size_t cap, n;
+};
+
+struct pfs_analysis {
+	struct pfs_profile *p;
+	struct pfs_views *views;
+	struct pfs_pyver ver;
+	bool have_ver, ver_conflict;
+	struct pfs_diag diag;
+	struct pfs_tpevent *tp;
+	bool tracing_given, tracing_bad;
+
+	uint8_t *ev_kind;
+	size_t cap_ev;
+	uint64_t *ev_count;
+	bool ev_clock[256]; /* the CPU event counts time in ns (cpu-clock, task-clock) */
+	bool seen_switch, seen_gil_probe, seen_gc_probe, seen_cpu;
+	bool clock_cpu;
+
+	uint8_t *scanned; /* per path: looked at for a CPython dso (until the version is known) */
+	size_t cap_scanned;
+	struct umap dso_seen;
+
+	struct pfs_an_thread *th;
+	size_t n_th, cap_th;
+	struct umap th_map;
+
+	struct pfs_an_pause *pauses;
+	size_t n_pauses, cap_pauses;
+
+	struct pfs_an_stackwait *sw;
+	size_t n_sw, cap_sw;
+	struct umap sw_map;
+
+	struct pfs_an_process *procs;
+	size_t n_procs;
+	size_t *proc_threads; /* storage of every process's thread list */
+
+	char *label, *source; /* copies: the caller's strings need not outlive the analysis */
+	uint64_t lost_samples;
+	uint64_t first_time, last_time;
+	bool finished;
+};
+
+static uint64_t mix(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	return h;
+}
+
+static uint32_t *umap_slot(struct umap *m, uint64_t key, bool *found)
+{
+	size_t i;
+	if ((m->n + 1) * 2 > m->cap) {
+		size_t ncap = m->cap ? m->cap * 2 : 64;
+		uint64_t *ok = m->keys;
+		uint32_t *ov = m->vals;
+		size_t ocap = m->cap;
+		m->keys = pfs_xcalloc(ncap, sizeof(*m->keys));
+		m->vals = pfs_xcalloc(ncap, sizeof(*m->vals));
+		m->cap = ncap;
+		for (size_t j = 0; j < ocap; j++) {
+			if (!ok[j])
+				continue;
+			for (i = mix(ok[j]) & (ncap - 1); m->keys[i]; i = (i + 1) & (ncap - 1))
+				;
+			m->keys[i] = ok[j];
+			m->vals[i] = ov[j];
+		}
+		free(ok);
+		free(ov);
+	}
+	for (i = mix(key + 1) & (m->cap - 1); m->keys[i]; i = (i + 1) & (m->cap - 1)) {
+		if (m->keys[i] == key + 1) {
+			*found = true;
+			return &m->vals[i];
+		}
+	}
+	*found = false;
+	m->keys[i] = key + 1;
+	m->n++;
+	return &m->vals[i];
+}
+
+static void umap_release(struct umap *m)
+{
+	free(m->keys);
+	free(m->vals);
+}
+
+struct pfs_analysis *pfs_analysis_new(struct pfs_profile *p)
+{
+	struct pfs_analysis *a = pfs_xcalloc(1, sizeof(*a));
+	a->p = p;
+	pfs_diag_init(&a->diag);
+	return a;
+}
+
+void pfs_analysis_free(struct pfs_analysis *a)
+{
+	if (!a)
+		return;
+	pfs_views_free(a->views);
+	pfs_tpevent_close(a->tp);
+	pfs_diag_release(&a->diag);
+	free(a->ev_kind);
+	free(a->ev_count);
+	free(a->scanned);
+	umap_release(&a->dso_seen);
+	free(a->th);
+	umap_release(&a->th_map);
+	free(a->pauses);
+	free(a->sw);
+	umap_release(&a->sw_map);
+	free(a->procs);
+	free(a->proc_threads);
+	free(a->label);
+	free(a->source);
+	free(a);
+}
+
+int pfs_analysis_tracing(struct pfs_analysis *a, const void *blob, size_t len)
+{
+	struct pfs_err err;
+	int rc;
+	a->tracing_given = true;
+	if (a->tp)
+		return 0;
+	rc = pfs_tpevent_open(&a->tp, blob, len, &a->diag, &err);
+	if (rc < 0) {
+		a->tracing_bad = true;
+		if (blob && len)
+			pfs_diag_add(&a->diag, PFS_WARN, "tracing-data", err.off,
+				     "%s: tracepoint samples cannot be decoded, GIL waits from "
+				     "sched_switch not computed",
+				     err.msg);
+	}
+	return rc < 0 ? rc : 0;
+}
+
+static void set_version(struct pfs_analysis *a, const struct pfs_pyver *v, const char *path)
+{
+	if (a->have_ver) {
+		if ((v->major != a->ver.major || v->minor != a->ver.minor) && !a->ver_conflict) {
+			a->ver_conflict = true;
+			pfs_diag_add(
+			    &a->diag, PFS_NOTE, "python-versions", PFS_NO_OFF,
+			    "more than one CPython in the capture (%d.%d, and %d.%d in %s): "
+			    "the tables of %d.%d are used",
+			    a->ver.major, a->ver.minor, v->major, v->minor, path, a->ver.major,
+			    a->ver.minor);
+		}
+		return;
+	}
+	a->ver = *v;
+	a->have_ver = true;
+	/* the memo was built with every version's names: start over with this version's */
+	pfs_views_free(a->views);
+	a->views = NULL;
+}
+
+void pfs_analysis_dso(struct pfs_analysis *a, const char *path)
+{
+	struct pfs_pyver v;
+	if (path && pfs_pyclass_version(path, &v))
+		set_version(a, &v, path);
+}
+
+static struct pfs_views *views(struct pfs_analysis *a)
+{
+	if (!a->views)
+		a->views = pfs_views_new(a->p, a->have_ver ? &a->ver : NULL);
+	return a->views;
+}
+
+/* Looks for a versioned CPython binary among the frames of a path not seen before. */
+static void scan_path(struct pfs_analysis *a, uint32_t path)
+{
+	uint32_t id = path;
+	if (a->have_ver)
+		return;
+	if (path >= a->cap_scanned) {
+		size_t ncap = a->cap_scanned ? a->cap_scanned : 1024;
+		while (ncap <= path)
+			ncap *= 2;
+		a->scanned = pfs_xrealloc(a->scanned, ncap);
+		memset(a->scanned + a->cap_scanned, 0, ncap - a->cap_scanned);
+		a->cap_scanned = ncap;
+	}
+	while (id && !a->scanned[id] && !a->have_ver) {
+		const struct pfs_path_node *n = pfs_profile_pathget(a->p, id);
+		const struct pfs_frame *f = pfs_profile_frameget(a->p, n->frame);
+		a->scanned[id] = 1;
+		if (f->dso) {
+			bool found;
+			uint32_t *slot = umap_slot(&a->dso_seen, f->dso, &found);
+			*slot = 1;
+			if (!found)
+				pfs_analysis_dso(a, pfs_profile_strget(a->p, f->dso, NULL));
+		}
+		id = n->parent;
+	}
+}
+
+static bool is_clock_name(const char *n, bool *ns)
+{
+	static const char *const names[] = {"cpu-clock", "task-clock", "cycles", "cpu-cycles"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		size_t l = strlen(names[i]);
+		if (!strncmp(n, names[i], l) && (n[l] == 0 || n[l] == ':')) {
+			*ns = i < 2;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* "probe_libpython3:take_gil__return" -> the function and whether it is the return probe. */
+static bool probe_function(const char *name, const char *fn)
+{
+	const char *colon = strchr(name, ':');
+	size_t l = strlen(fn);
+	if (!colon)
+		return false;
+	colon++;
+	return !strncmp(colon, fn, l) && (colon[l] == 0 || !strcmp(colon + l, "__return"));
+}
+
+static bool is_return_probe(const char *name)
+{
+	size_t l = strlen(name);
+	return l > 8 && !strcmp(name + l - 8, "__return");
+}
+
+static enum ev_kind event_kind(struct pfs_analysis *a, uint32_t ev, const struct pfs_an_tp *tp)
+{
+	const char *name = NULL;
+	const struct pfs_event *e;
+	enum ev_kind k = EK_OTHER;
+	bool ns = false;
+	if (ev >= a->cap_ev) {
+		size_t ncap = a->cap_ev ? a->cap_ev * 2 : 16;
+		while (ncap <= ev)
+			ncap *= 2;
+		a->ev_kind = pfs_xrealloc(a->ev_kind, ncap);
+		memset(a->ev_kind + a->cap_ev, 0, ncap - a->cap_ev);
+		a->ev_count = pfs_xreallocarray(a->ev_count, ncap, sizeof(*a->ev_count));
+		memset(a->ev_count + a->cap_ev, 0, (ncap - a->cap_ev) * sizeof(*a->ev_count));
+		a->cap_ev = ncap;
+	}
+	if (a->ev_kind[ev] != EK_UNSEEN)
+		return a->ev_kind[ev];
+	if (tp && a->tp)
+		name = pfs_tpevent_name(a->tp, tp->id);
+	if (!name && ev < pfs_profile_n_events(a->p)) {
+		e = pfs_profile_event(a->p, ev);
+		name = pfs_profile_strget(a->p, e->name, NULL);
+	}
+	if (!name)
+		name = "";
+	if (!strcmp(name, "sched:sched_switch")) {
+		k = EK_SWITCH;
+		a->seen_switch = true;
+		if (!a->tp && !a->tracing_bad)
+			pfs_diag_add(
+			    &a->diag, PFS_WARN, "no-tracing-data", PFS_NO_OFF,
+			    "sched:sched_switch samples cannot be decoded without the "
+			    "capture's tracing data: GIL waits from switches not computed");
+	} else if (!tp && is_clock_name(name, &ns)) {
+		k = EK_CPU;
+		a->seen_cpu = true;
+		a->clock_cpu = ns;
+	} else if (probe_function(name, "take_gil")) {
+		k = is_return_probe(name) ? EK_GIL_RETURN : EK_GIL_ENTER;
+		a->seen_gil_probe = true;
+	} else if (probe_function(name, "gc_collect_main") || probe_function(name, "collect") ||
+		   probe_function(name, "_PyGC_Collect")) {
+		k = is_return_probe(name) ? EK_GC_RETURN : EK_GC_ENTER;
+		a->seen_gc_probe = true;
+	} else if (tp && strncmp(name, "sched:", 6) && !probe_function(name, "drop_gil")) {
+		pfs_diag_add(&a->diag, PFS_NOTE, "other-tracepoint", PFS_NO_OFF,
+			     "%s is not a tracepoint or probe perfsight measures (it measures "
+			     "sched:sched_switch and uprobes on take_gil and the GC collector)",
+			     name);
+	}
+	a->ev_kind[ev] = (uint8_t)k;
+	return k;
+}
+
+static struct pfs_an_thread *thread_of(struct pfs_analysis *a, uint32_t pid, uint32_t tid)
+{
+	bool found;
+	uint32_t *slot = umap_slot(&a->th_map, ((uint64_t)pid << 32) | tid, &found);
+	struct pfs_an_thread *t;
+	if (found)
+		return &a->th[*slot];
+	PFS_GROW(a->th, a->cap_th, a->n_th + 1);
+	*slot = (uint32_t)a->n_th;
+	t = &a->th[a->n_th++];
+	memset(t, 0, sizeof(*t));
+	t->pid = pid;
+	t->tid = tid;
+	return t;
+}
+
+static void add_stackwait(struct pfs_analysis *a, uint32_t pid, uint32_t pypath, uint64_t ns)
+{
+	bool found;
+	uint32_t *slot = umap_slot(&a->sw_map, ((uint64_t)pid << 32) | pypath, &found);
+	struct pfs_an_stackwait *s;
+	if (!found) {
+		PFS_GROW(a->sw, a->cap_sw, a->n_sw + 1);
+		*slot = (uint32_t)a->n_sw;
+		s = &a->sw[a->n_sw++];
+		memset(s, 0, sizeof(*s));
+		s->pid = pid;
+		s->pypath = pypath;
+	}
+	s = &a->sw[*slot];
+	s->ns += ns;
+	s->n++;
+}
+
+/*
+ * The python view of a stack for the wait and pause lists. A stack whose unwinding stopped
+ * before any Python frame (DWARF unwinding often stops inside take_gil) becomes its label alone:
+ * native frames there would only repeat what the label says.
+ */
+static uint32_t pyview(struct pfs_analysis *a, uint32_t path)
+{
+	const struct pfs_pystack *st = pfs_views_stack(views(a), path);
+	struct pfs_frame f = {.kind = PFS_FK_PSEUDO};
+	char buf[256];
+	const char *label;
+	if (st->n_python)
+		return pfs_views_path(views(a), PFS_VIEW_PYTHON, path);
+	label = pfs_pyclass_label(st, buf, sizeof(buf));
+	f.name = pfs_profile_cstr(a->p, label ? label : "[unknown]");
+	return pfs_profile_path(a->p, 0, pfs_profile_frame(a->p, &f));
+}
+
+/* Any recorded event of the thread ends its pending switch wait. */
+static void end_wait(struct pfs_analysis *a, struct pfs_an_thread *t, uint64_t time)
+{
+	if (!t->switch_time || !time || time < t->switch_time)
+		return;
+	t->gil_wait_ns += time - t->switch_time;
+	t->gil_waits++;
+	add_stackwait(a, t->pid, t->switch_pypath, time - t->switch_time);
+	t->switch_time = 0;
+}
+
+static void on_switch(struct pfs_analysis *a, struct pfs_an_thread *t,
+		      const struct pfs_sample_row *row, const struct pfs_an_tp *tp)
+{
+	struct pfs_tp_switch sw;
+	struct pfs_err err;
+	const struct pfs_pystack *st;
+	int rc;
+	if (!a->tp || !tp)
+		return;
+	rc = pfs_tpevent_switch(a->tp, tp->id, tp->raw, tp->raw_size, &sw, &err);
+	if (rc < 0) {
+		pfs_diag_add(&a->diag, PFS_ERROR, "bad-switch-sample", PFS_NO_OFF, "%s", err.msg);
+		return;
+	}
+	if (rc == 0 || sw.runnable || !row->time)
+		return;
+	st = pfs_views_stack(views(a), row->path);
+	if (!st->gil_take)
+		return;
+	t->switch_time = row->time;
+	t->switch_pypath = pyview(a, row->path);
+}
+
+static void on_cpu(struct pfs_analysis *a, struct pfs_an_thread *t,
+		   const struct pfs_sample_row *row)
+{
+	const struct pfs_pystack *st = pfs_views_stack(views(a), row->path);
+	t->cpu_samples++;
+	t->cpu_period += row->period;
+	t->cat[st->cat]++;
+	if (st->gc)
+		t->gc_samples++;
+	if (st->gil_take || st->gil_drop)
+		t->gil_samples++;
+}
+
+static void on_probe(struct pfs_analysis *a, struct pfs_an_thread *t,
+		     const struct pfs_sample_row *row, enum ev_kind k)
+{
+	if (!row->time) {
+		pfs_diag_add(&a->diag, PFS_WARN, "probe-without-time", PFS_NO_OFF,
+			     "uprobe samples without a time cannot be paired into intervals");
+		return;
+	}
+	switch (k) {
+	case EK_GIL_ENTER:
+		t->gil_open = row->time;
+		break;
+	case EK_GIL_RETURN:
+		if (t->gil_open && row->time >= t->gil_open) {
+			t->probe_wait_ns += row->time - t->gil_open;
+			t->probe_waits++;
+		}
+		t->gil_open = 0;
+		break;
+	case EK_GC_ENTER:
+		t->gc_open = row->time;
+		t->gc_open_pypath = pyview(a, row->path);
+		break;
+	case EK_GC_RETURN:
+		if (t->gc_open && row->time >= t->gc_open) {
+			struct pfs_an_pause *ps;
+			PFS_GROW(a->pauses, a->cap_pauses, a->n_pauses + 1);
+			ps = &a->pauses[a->n_pauses++];
+			ps->pid = t->pid;
+			ps->tid = t->tid;
+			ps->start = t->gc_open;
+			ps->dur = row->time - t->gc_open;
+			ps->pypath = t->gc_open_pypath;
+			t->gc_pauses++;
+			t->gc_pause_ns += ps->dur;
+		}
+		t->gc_open = 0;
+		break;
+	default:
+		break;
+	}
+}
+
+int pfs_analysis_sample(struct pfs_analysis *a, const struct pfs_sample_row *row,
+			const struct pfs_an_tp *tp)
+{
+	struct pfs_an_thread *t;
+	enum ev_kind k;
+	scan_path(a, row->path);
+	k = event_kind(a, row->event, tp);
+	a->ev_count[row->event]++;
+	t = thread_of(a, row->pid, row->tid);
+	if (row->time) {
+		if (!a->first_time || row->time < a->first_time)
+			a->first_time = row->time;
+		if (row->time > a->last_time)
+			a->last_time = row->time;
+		if (row->time < t->last_time)
+			pfs_diag_add(&a->diag, PFS_WARN, "out-of-order-sample", PFS_NO_OFF,
+				     "a sample of thread %u came before the one already seen: "
+				     "intervals may be off",
+				     row->tid);
+		t->last_time = row->time;
+	}
+	end_wait(a, t, row->time);
+	switch (k) {
+	case EK_CPU:
+		on_cpu(a, t, row);
+		break;
+	case EK_SWITCH:
+		on_switch(a, t, row, tp);
+		break;
+	case EK_GIL_ENTER:
+	case EK_GIL_RETURN:
+	case EK_GC_ENTER:
+	case EK_GC_RETURN:
+		on_probe(a, t, row, k);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+int pfs_analysis_sample_cb(void *payload, const struct pfs_sample_row *row)
+{
+	return pfs_analysis_sample(payload, row, NULL);
+}
+
+void pfs_analysis_switch(struct pfs_analysis *a, uint32_t pid, uint32_t tid, uint64_t time,
+			 bool out)
+{
+	bool found;
+	uint32_t *slot;
+	if (out || !a->th_map.cap)
+		return;
+	slot = umap_slot(&a->th_map, ((uint64_t)pid << 32) | tid, &found);
+	if (!found) {
+		/* keep the map consistent: the slot was claimed for a thread never sampled */
+		PFS_GROW(a->th, a->cap_th, a->n_th + 1);
+		*slot = (uint32_t)a->n_th;
+		memset(&a->th[a->n_th], 0, sizeof(a->th[0]));
+		a->th[a->n_th].pid = pid;
+		a->th[a->n_th].tid = tid;
+		a->n_th++;
+		return;
+	}
+	end_wait(a, &a->th[*slot], time);
+}
+
+void pfs_analysis_perf_record(struct pfs_analysis *a, struct pfs_reader *r,
+			      const struct pfs_record *rec)
+{
+	const struct pfs_info *info = pfs_reader_info(r);
+	/* file mode has the blob from the start; pipe mode once its record went by */
+	if (!a->tracing_given && info->tracing_data)
+		pfs_analysis_tracing(a, info->tracing_data, info->tracing_data_len);
+	switch (rec->type) {
+	case PFS_REC_MMAP:
+	case PFS_REC_MMAP2:
+		pfs_analysis_dso(a, rec->u.mmap.filename);
+		break;
+	case PFS_REC_SWITCH:
+	case PFS_REC_SWITCH_CPU_WIDE:
+		if (rec->sid.has & PFS_S_TID)
+			pfs_analysis_switch(a, rec->sid.pid, rec->sid.tid,
+					    (rec->sid.has & PFS_S_TIME) ? rec->sid.time : 0,
+					    rec->u.sw.out);
+		break;
+	default:
+		break;
+	}
+}
+
+int pfs_analysis_perf_sample(struct pfs_analysis *a, const struct pfs_sample_row *row,
+			     const struct pfs_record *rec)
+{
+	struct pfs_an_tp tp;
+	/* PERF_TYPE_TRACEPOINT: config is the format id, RAW its payload */
+	if (!rec->attr || rec->attr->type != 2 || !rec->u.sample.raw)
+		return pfs_analysis_sample(a, row, NULL);
+	tp.id = rec->attr->config;
+	tp.raw = rec->u.sample.raw;
+	tp.raw_size = rec->u.sample.raw_size;
+	return pfs_analysis_sample(a, row, &tp);
+}
+
+void pfs_analysis_perf_finish(struct pfs_analysis *a, struct pfs_reader *r, const char *label,
+			      const char *source)
+{
+	const struct pfs_info *info = pfs_reader_info(r);
+	const struct pfs_stats *st = pfs_reader_stats(r);
+	struct pfs_an_capture cap = {
+	    .label = label, .source = source, .lost_samples = st->lost_samples};
+	char *cmd = NULL;
+	size_t len = 0;
+	bool after = false;
+	for (size_t i = 0; i < info->n_cmdline; i++) {
+		if (after && info->cmdline[i]) {
+			size_t l = strlen(info->cmdline[i]);
+			cmd = pfs_xrealloc(cmd, len + l + 2);
+			if (len)
+				cmd[len++] = ' ';
+			memcpy(cmd + len, info->cmdline[i], l + 1);
+			len += l;
+		}
+		after = after || (info->cmdline[i] && !strcmp(info->cmdline[i], "--"));
+	}
+	cap.command = cmd;
+	pfs_analysis_finish(a, &cap);
+	free(cmd);
+}
+
+/* ---- closing the books ---- */
+
+static int cmp_u64(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+	return a < b ? -1 : a > b;
+}
+
+/* Nearest-rank percentile of n sorted values. */
+static uint64_t percentile(const uint64_t *v, size_t n, double p)
+{
+	size_t r;
+	if (!n)
+		return 0;
+	r = (size_t)ceil(p * (double)n);
+	if (r < 1)
+		r = 1;
+	return v[r - 1];
+}
+
+static struct pfs_analysis *sort_ctx;
+
+static int cmp_thread_idx(const void *x, const void *y)
+{
+	const struct pfs_an_thread *a = &sort_ctx->th[*(const size_t *)x];
+	const struct pfs_an_thread *b = &sort_ctx->th[*(const size_t *)y];
+	if (a->pid != b->pid)
+		return a->pid < b->pid ? -1 : 1;
+	return a->tid < b->tid ? -1 : a->tid > b->tid;
+}
+
+static const char *server_of(const char *s)
+{
+	if (strstr(s, "gunicorn"))
+		return "gunicorn";
+	if (strstr(s, "uwsgi") || strstr(s, "uWSGI"))
+		return "uwsgi";
+	return NULL;
+}
+
+static struct pfs_an_process *proc_by_pid(struct pfs_analysis *a, uint32_t pid)
+{
+	for (size_t i = 0; i < a->n_procs; i++)
+		if (a->procs[i].pid == pid)
+			return &a->procs[i];
+	return NULL;
+}
+
+static bool is_hidden_thread(const struct pfs_an_thread *t)
+{
+	/* a switch-in record of a thread that never had a sample makes no row */
+	return !t->last_time && !t->cpu_samples;
+}
+
+static void build_processes(struct pfs_analysis *a, const struct pfs_an_capture *cap)
+{
+	size_t *idx = pfs_xmalloc((a->n_th ? a->n_th : 1) * sizeof(*idx));
+	size_t n = 0;
+	for (size_t i = 0; i < a->n_th; i++)
+		if (!is_hidden_thread(&a->th[i]))
+			idx[n++] = i;
+	sort_ctx = a;
+	qsort(idx, n, sizeof(*idx), cmp_thread_idx);
+	a->proc_threads = idx;
+	a->procs = pfs_xcalloc(n ? n : 1, sizeof(*a->procs));
+	for (size_t i = 0; i < n; i++) {
+		const struct pfs_an_thread *t = &a->th[idx[i]];
+		struct pfs_an_process *p;
+		const struct pfs_process *pp;
+		const struct pfs_thread *pt;
+		pt = pfs_profile_thread(a->p, t->pid, t->tid);
+		a->th[idx[i]].comm = pt->comm;
+		if (!a->n_procs || a->procs[a->n_procs - 1].pid != t->pid) {
+			p = &a->procs[a->n_procs++];
+			pp = pfs_profile_process(a->p, t->pid);
+			p->pid = t->pid;
+			p->ppid = pp->ppid;
+			p->comm = pp->comm;
+			p->cmdline = pp->cmdline;
+			p->threads = &idx[i];
+		}
+		p = &a->procs[a->n_procs - 1];
+		if (!p->comm && t->tid == t->pid)
+			p->comm = pt->comm;
+		p->n_threads++;
+		p->cpu_samples += t->cpu_samples;
+		p->gc_samples += t->gc_samples;
+		p->gil_samples += t->gil_samples;
+		for (int c = 0; c < PFS_CAT_COUNT; c++)
+			p->cat[c] += t->cat[c];
+		p->cpu_period += t->cpu_period;
+		p->gil_wait_ns += t->gil_wait_ns;
+		p->gil_waits += t->gil_waits;
+		p->probe_wait_ns += t->probe_wait_ns;
+		p->probe_waits += t->probe_waits;
+		p->gc_pauses += t->gc_pauses;
+		p->gc_pause_ns += t->gc_pause_ns;
+	}
+	for (size_t i = 0; i < a->n_procs; i++) {
+		struct pfs_an_process *p = &a->procs[i];
+		if (!p->comm && p->n_threads)
+			p->comm = a->th[p->threads[0]].comm;
+		/* threads that never renamed themselves carry the process's name */
+		for (size_t j = 0; j < p->n_threads; j++)
+			if (!a->th[p->threads[j]].comm)
+				a->th[p->threads[j]].comm = p->comm;
+		/* the recorded command is the root's: the process whose parent was not recorded */
+		if (!p->cmdline && cap && cap->command && !proc_by_pid(a, p->ppid))
+			p->cmdline = pfs_profile_cstr(a->p, cap->command);
+	}
+	/* a fork without exec keeps the parent's command line; parents may come later in pid order
+	 */
+	for (int round = 0; round < 64; round++) {
+		bool changed = false;
+		for (size_t i = 0; i < a->n_procs; i++) {
+			struct pfs_an_process *p = &a->procs[i];
+			struct pfs_an_process *pp = proc_by_pid(a, p->ppid);
+			if (p->cmdline || !pp || pp == p || !pp->cmdline || pp->comm != p->comm)
+				continue;
+			p->cmdline = pp->cmdline;
+			changed = true;
+		}
+		if (!changed)
+			break;
+	}
+}
+
+static void assign_roles(struct pfs_analysis *a)
+{
+	for (size_t i = 0; i < a->n_procs; i++) {
+		struct pfs_an_process *p = &a->procs[i];
+		const char *comm = pfs_profile_strget(a->p, p->comm, NULL);
+		const char *cmd = pfs_profile_strget(a->p, p->cmdline, NULL);
+		p->server = server_of(comm);
+		if (!p->server)
+			p->server = server_of(cmd);
+	}
+	for (size_t i = 0; i < a->n_procs; i++) {
+		struct pfs_an_process *p = &a->procs[i];
+		const char *title = pfs_profile_strget(a->p, p->comm, NULL);
+		const char *cmd = pfs_profile_strget(a->p, p->cmdline, NULL);
+		struct pfs_an_process *pp = proc_by_pid(a, p->ppid);
+		p->role = "process";
+		if (!p->server)
+			continue;
+		/* setproctitle titles say it ("gunicorn: worker [app]"); else the fork tree does */
+		if (strstr(title, ": worker") || strstr(cmd, ": worker"))
+			p->role = "worker";
+		else if (strstr(title, ": master") || strstr(cmd, ": master"))
+			p->role = "master";
+		else if (pp && pp != p && pp->server == p->server)
+			p->role = "worker";
+		else
+			p->role = "master";
+	}
+}
+
+static void pause_percentiles(struct pfs_analysis *a)
+{
+	uint64_t *d = pfs_xmalloc((a->n_pauses ? a->n_pauses : 1) * sizeof(*d));
+	for (size_t i = 0; i < a->n_procs; i++) {
+		struct pfs_an_process *p = &a->procs[i];
+		size_t n = 0;
+		for (size_t j = 0; j < a->n_pauses; j++)
+			if (a->pauses[j].pid == p->pid)
+				d[n++] = a->pauses[j].dur;
+		qsort(d, n, sizeof(*d), cmp_u64);
+		p->gc_pause_max_ns = n ? d[n - 1] : 0;
+		p->gc_pause_p50_ns = percentile(d, n, 0.50);
+		p->gc_pause_p95_ns = percentile(d, n, 0.95);
+	}
+	free(d);
+}
+
+void pfs_analysis_finish(struct pfs_analysis *a, const struct pfs_an_capture *cap)
+{
+	uint64_t open_gil = 0, open_gc = 0, open_sw = 0;
+	if (a->finished)
+		return;
+	a->finished = true;
+	for (size_t i = 0; i < a->n_th; i++) {
+		open_sw += a->th[i].switch_time != 0;
+		open_gil += a->th[i].gil_open != 0;
+		open_gc += a->th[i].gc_open != 0;
+	}
+	pfs_diag_addn(&a->diag, PFS_NOTE, "gil-wait-unended", open_sw, PFS_NO_OFF,
+		      "a GIL wait at a switch had no later event of its thread: not counted");
+	pfs_diag_addn(&a->diag, PFS_NOTE, "probe-unpaired", open_gil + open_gc, PFS_NO_OFF,
+		      "a take_gil or GC probe entry had no return before the capture ended");
+	if (cap) {
+		const char *label = cap->label ? cap->label : cap->source;
+		a->label = label ? pfs_xstrdup(label) : NULL;
+		a->source = cap->source ? pfs_xstrdup(cap->source) : NULL;
+		a->lost_samples = cap->lost_samples;
+		if (cap->first_time || cap->last_time) {
+			a->first_time = cap->first_time;
+			a->last_time = cap->last_time;
+		}
+	}
+	if (!a->have_ver)
+		pfs_diag_add(
+		    &a->diag, PFS_NOTE, "no-python", PFS_NO_OFF,
+		    "no CPython binary (python3.X or libpython3.X) in the capture's stacks: "
+		    "GC, GIL and Python categories do not apply");
+	else if (!a->ver.known)
+		pfs_diag_add(&a->diag, PFS_WARN, "python-version-unknown", PFS_NO_OFF,
+			     "CPython %d.%d is not in perfsight's tables (3.8 to 3.14): GC and GIL "
+			     "functions were matched by the names of every known version",
+			     a->ver.major, a->ver.minor);
+	if (a->have_ver && a->ver.free_threaded)
+		pfs_diag_add(&a->diag, PFS_NOTE, "free-threaded", PFS_NO_OFF,
+			     "CPython %d.%dt is free-threaded: no GIL unless run with PYTHON_GIL=1",
+			     a->ver.major, a->ver.minor);
+	if (!a->seen_cpu)
+		pfs_diag_add(
+		    &a->diag, PFS_NOTE, "no-cpu-event", PFS_NO_OFF,
+		    "no cpu-clock, task-clock or cycles samples: CPU figures not computed");
+	if (!a->seen_switch)
+		pfs_diag_add(&a->diag, PFS_NOTE, "no-sched-switch", PFS_NO_OFF,
+			     "sched:sched_switch was not recorded: GIL waits from switches not "
+			     "computed (perfsight record adds it)");
+	build_processes(a, cap);
+	assign_roles(a);
+	pause_percentiles(a);
+}
+
+const struct pfs_pyver *pfs_analysis_python(const struct pfs_analysis *a)
+{
+	return a->have_ver ? &a->ver : NULL;
+}
+
+size_t pfs_analysis_n_processes(const struct pfs_analysis *a)
+{
+	return a->n_procs;
+}
+
+const struct pfs_an_process *pfs_analysis_process(const struct pfs_analysis *a, size_t i)
+{
+	return i < a->n_procs ? &a->procs[i] : NULL;
+}
+
+const struct pfs_an_thread *pfs_analysis_thread(const struct pfs_analysis *a, size_t i)
+{
+	return i < a->n_th ? &a->th[i] : NULL;
+}
+
+size_t pfs_analysis_n_pauses(const struct pfs_analysis *a)
+{
+	return a->n_pauses;
+}
+
+const struct pfs_an_pause *pfs_analysis_pause(const struct pfs_analysis *a, size_t i)
+{
+	return i < a->n_pauses ? &a->pauses[i] : NULL;
+}
+
+bool pfs_analysis_has_switch_waits(const struct pfs_analysis *a)
+{
+	return a->seen_switch && a->tp;
+}
+
+bool pfs_analysis_has_gil_probes(const struct pfs_analysis *a)
+{
+	return a->seen_gil_probe;
+}
+
+bool pfs_analysis_has_gc_probes(const struct pfs_analysis *a)
+{
+	return a->seen_gc_probe;
+}
+
+const struct pfs_diag *pfs_analysis_diag(const struct pfs_analysis *a)
+{
+	return &a->diag;
+}
+
+static int cmp_stackwait(const void *x, const void *y)
+{
+	const struct pfs_an_stackwait *a = x, *b = y;
+	if (a->ns != b->ns)
+		return a->ns > b->ns ? -1 : 1;
+	return a->pypath < b->pypath ? -1 : a->pypath > b->pypath;
+}
+
+size_t pfs_analysis_top_waits(const struct pfs_analysis *a, uint32_t pid,
+			      struct pfs_an_stackwait *out, size_t max)
+{
+	size_t n = 0;
+	struct pfs_an_stackwait *all = pfs_xmalloc((a->n_sw ? a->n_sw : 1) * sizeof(*all));
+	for (size_t i = 0; i < a->n_sw; i++)
+		if (a->sw[i].pid == pid)
+			all[n++] = a->sw[i];
+	qsort(all, n, sizeof(*all), cmp_stackwait);
+	if (n > max)
+		n = max;
+	memcpy(out, all, n * sizeof(*out));
+	free(all);
+	return n;
+}
+
+static const struct pfs_analysis *pause_ctx;
+
+static int cmp_pause_idx(const void *x, const void *y)
+{
+	const struct pfs_an_pause *a = &pause_ctx->pauses[*(const size_t *)x];
+	const struct pfs_an_pause *b = &pause_ctx->pauses[*(const size_t *)y];
+	if (a->dur != b->dur)
+		return a->dur > b->dur ? -1 : 1;
+	return a->start < b->start ? -1 : a->start > b->start;
+}
+
+/* Pauses of pid, longest first (indices into the pause list), up to max. */
+static size_t longest_pauses(const struct pfs_analysis *a, uint32_t pid, size_t *out, size_t max)
+{
+	size_t n = 0;
+	size_t *all = pfs_xmalloc((a->n_pauses ? a->n_pauses : 1) * sizeof(*all));
+	for (size_t i = 0; i < a->n_pauses; i++)
+		if (a->pauses[i].pid == pid)
+			all[n++] = i;
+	pause_ctx = a;
+	qsort(all, n, sizeof(*all), cmp_pause_idx);
+	if (n > max)
+		n = max;
+	memcpy(out, all, n * sizeof(*out));
+	free(all);
+	return n;
+}
+
+/* ---- output ---- */
+
+#define TOP 5
+
+static double secs(uint64_t ns)
+{
+	return (double)ns / 1e9;
+}
+
+static double share(uint64_t n, uint64_t d)
+{
+	return d ? (double)n / (double)d : 0.0;
+}
+
+static void json_stack(const struct pfs_analysis *a, struct pfs_jsonw *w, uint32_t path)
+{
+	uint32_t ids[512];
+	size_t n = 0;
+	while (path && n < sizeof(ids) / sizeof(ids[0])) {
+		const struct pfs_path_node *node = pfs_profile_pathget(a->p, path);
+		ids[n++] = node->frame;
+		path = node->parent;
+	}
+	pfs_jsonw_arr(w);
+	while (n--) {
+		const struct pfs_frame *f = pfs_profile_frameget(a->p, ids[n]);
+		const char *name = pfs_profile_strget(a->p, f->name, NULL);
+		const char *fn, *file;
+		size_t fl, filel;
+		pfs_jsonw_obj(w);
+		pfs_jsonw_key(w, "function");
+		if (pfs_pyclass_split_pyname(name, &fn, &fl, &file, &filel)) {
+			pfs_jsonw_strn(w, fn, fl);
+			pfs_jsonw_key(w, "file");
+			pfs_jsonw_strn(w, file, filel);
+		} else {
+			pfs_jsonw_str(w, name);
+			pfs_jsonw_key(w, "file");
+			pfs_jsonw_str(w, f->file ? pfs_profile_strget(a->p, f->file, NULL) : NULL);
+		}
+		pfs_jsonw_end_obj(w);
+	}
+	pfs_jsonw_end_arr(w);
+}
+
+static void json_opt_secs(struct pfs_jsonw *w, bool have, uint64_t ns)
+{
+	if (have)
+		pfs_jsonw_dbl(w, secs(ns));
+	else
+		pfs_jsonw_null(w);
+}
+
+static void json_opt_u64(struct pfs_jsonw *w, bool have, uint64_t v)
+{
+	if (have)
+		pfs_jsonw_u64(w, v);
+	else
+		pfs_jsonw_null(w);
+}
+
+static void json_thread(const struct pfs_analysis *a, struct pfs_jsonw *w,
+			const struct pfs_an_thread *t)
+{
+	bool sw = pfs_analysis_has_switch_waits(a), gp = a->seen_gil_probe, cp = a->seen_gc_probe;
+	pfs_jsonw_obj(w);
+	pfs_jsonw_key(w, "tid");
+	pfs_jsonw_u64(w, t->tid);
+	pfs_jsonw_key(w, "comm");
+	pfs_jsonw_str(w, t->comm ? pfs_profile_strget(a->p, t->comm, NULL) : NULL);
+	pfs_jsonw_key(w, "cpu_samples");
+	pfs_jsonw_u64(w, t->cpu_samples);
+	pfs_jsonw_key(w, "gc_samples");
+	pfs_jsonw_u64(w, t->gc_samples);
+	pfs_jsonw_key(w, "gil_wait_s");
+	json_opt_secs(w, sw, t->gil_wait_ns);
+	pfs_jsonw_key(w, "gil_waits");
+	json_opt_u64(w, sw, t->gil_waits);
+	pfs_jsonw_key(w, "gil_probe_wait_s");
+	json_opt_secs(w, gp, t->probe_wait_ns);
+	pfs_jsonw_key(w, "gil_probe_waits");
+	json_opt_u64(w, gp, t->probe_waits);
+	pfs_jsonw_key(w, "gc_pauses");
+	json_opt_u64(w, cp, t->gc_pauses);
+	pfs_jsonw_key(w, "gc_pause_s");
+	json_opt_secs(w, cp, t->gc_pause_ns);
+	pfs_jsonw_end_obj(w);
+}
+
+static void json_process(const struct pfs_analysis *a, struct pfs_jsonw *w,
+			 const struct pfs_an_process *p)
+{
+	bool sw = pfs_analysis_has_switch_waits(a), gp = a->seen_gil_probe, cp = a->seen_gc_probe;
+	struct pfs_an_stackwait top[TOP];
+	size_t longest[TOP], n;
+	pfs_jsonw_obj(w);
+	pfs_jsonw_key(w, "pid");
+	pfs_jsonw_u64(w, p->pid);
+	pfs_jsonw_key(w, "ppid");
+	pfs_jsonw_u64(w, p->ppid);
+	pfs_jsonw_key(w, "comm");
+	pfs_jsonw_str(w, p->comm ? pfs_profile_strget(a->p, p->comm, NULL) : NULL);
+	pfs_jsonw_key(w, "cmdline");
+	pfs_jsonw_str(w, p->cmdline ? pfs_profile_strget(a->p, p->cmdline, NULL) : NULL);
+	pfs_jsonw_key(w, "role");
+	pfs_jsonw_str(w, p->role);
+	pfs_jsonw_key(w, "server");
+	pfs_jsonw_str(w, p->server);
+	pfs_jsonw_key(w, "cpu_samples");
+	pfs_jsonw_u64(w, p->cpu_samples);
+	pfs_jsonw_key(w, "cpu_s");
+	json_opt_secs(w, a->clock_cpu, p->cpu_period);
+	pfs_jsonw_key(w, "categories");
+	pfs_jsonw_obj(w);
+	for (int c = 0; c < PFS_CAT_COUNT; c++) {
+		if (!p->cat[c])
+			continue;
+		pfs_jsonw_key(w, pfs_pycat_name(c));
+		pfs_jsonw_dbl(w, share(p->cat[c], p->cpu_samples));
+	}
+	pfs_jsonw_end_obj(w);
+
+	pfs_jsonw_key(w, "gc");
+	pfs_jsonw_obj(w);
+	pfs_jsonw_key(w, "share");
+	pfs_jsonw_dbl(w, share(p->gc_samples, p->cpu_samples));
+	pfs_jsonw_key(w, "samples");
+	pfs_jsonw_u64(w, p->gc_samples);
+	pfs_jsonw_key(w, "pauses");
+	json_opt_u64(w, cp, p->gc_pauses);
+	pfs_jsonw_key(w, "pause_s");
+	json_opt_secs(w, cp, p->gc_pause_ns);
+	pfs_jsonw_key(w, "pause_max_ms");
+	if (cp)
+		pfs_jsonw_dbl(w, (double)p->gc_pause_max_ns / 1e6);
+	else
+		pfs_jsonw_null(w);
+	pfs_jsonw_key(w, "pause_p50_ms");
+	if (cp)
+		pfs_jsonw_dbl(w, (double)p->gc_pause_p50_ns / 1e6);
+	else
+		pfs_jsonw_null(w);
+	pfs_jsonw_key(w, "pause_p95_ms");
+	if (cp)
+		pfs_jsonw_dbl(w, (double)p->gc_pause_p95_ns / 1e6);
+	else
+		pfs_jsonw_null(w);
+	pfs_jsonw_key(w, "longest");
+	pfs_jsonw_arr(w);
+	n = longest_pauses(a, p->pid, longest, TOP);
+	for (size_t i = 0; i < n; i++) {
+		const struct pfs_an_pause *ps = &a->pauses[longest[i]];
+		pfs_jsonw_obj(w);
+		pfs_jsonw_key(w, "tid");
+		pfs_jsonw_u64(w, ps->tid);
+		pfs_jsonw_key(w, "start_s");
+		pfs_jsonw_dbl(w, secs(ps->start));
+		pfs_jsonw_key(w, "ms");
+		pfs_jsonw_dbl(w, (double)ps->dur / 1e6);
+		pfs_jsonw_key(w, "python_stack");
+		json_stack(a, w, ps->pypath);
+		pfs_jsonw_end_obj(w);
+	}
+	pfs_jsonw_end_arr(w);
+	pfs_jsonw_end_obj(w);
+
+	pfs_jsonw_key(w, "gil");
+	pfs_jsonw_obj(w);
+	pfs_jsonw_key(w, "wait_s");
+	json_opt_secs(w, sw, p->gil_wait_ns);
+	pfs_jsonw_key(w, "waits");
+	json_opt_u64(w, sw, p->gil_waits);
+	pfs_jsonw_key(w, "probe_wait_s");
+	json_opt_secs(w, gp, p->probe_wait_ns);
+	pfs_jsonw_key(w, "probe_waits");
+	json_opt_u64(w, gp, p->probe_waits);
+	pfs_jsonw_key(w, "overhead_share");
+	pfs_jsonw_dbl(w, share(p->gil_samples, p->cpu_samples));
+	pfs_jsonw_key(w, "top_waits");
+	pfs_jsonw_arr(w);
+	n = pfs_analysis_top_waits(a, p->pid, top, TOP);
+	for (size_t i = 0; i < n; i++) {
+		pfs_jsonw_obj(w);
+		pfs_jsonw_key(w, "wait_s");
+		pfs_jsonw_dbl(w, secs(top[i].ns));
+		pfs_jsonw_key(w, "waits");
+		pfs_jsonw_u64(w, top[i].n);
+		pfs_jsonw_key(w, "python_stack");
+		json_stack(a, w, top[i].pypath);
+		pfs_jsonw_end_obj(w);
+	}
+	pfs_jsonw_end_arr(w);
+	pfs_jsonw_end_obj(w);
+
+	pfs_jsonw_key(w, "threads");
+	pfs_jsonw_arr(w);
+	for (size_t i = 0; i < p->n_threads; i++)
+		json_thread(a, w, &a->th[p->threads[i]]);
+	pfs_jsonw_end_arr(w);
+	pfs_jsonw_end_obj(w);
+}
+
+void pfs_analysis_json_capture(const struct pfs_analysis *a, struct pfs_jsonw *w)
+{
+	pfs_jsonw_obj(w);
+	pfs_jsonw_key(w, "label");
+	pfs_jsonw_str(w, a->label);
+	pfs_jsonw_key(w, "source");
+	pfs_jsonw_str(w, a->source);
+	pfs_jsonw_key(w, "duration_s");
+	pfs_jsonw_dbl(w, a->last_time > a->first_time ? secs(a->last_time - a->first_time) : 0.0);
+	pfs_jsonw_key(w, "events");
+	pfs_jsonw_obj(w);
+	for (size_t i = 0; i < a->cap_ev && i < pfs_profile_n_events(a->p); i++) {
+		const struct pfs_event *e;
+		if (!a->ev_count[i])
+			continue;
+		e = pfs_profile_event(a->p, (uint32_t)i);
+		pfs_jsonw_key(w, pfs_profile_strget(a->p, e->name, NULL));
+		pfs_jsonw_u64(w, a->ev_count[i]);
+	}
+	pfs_jsonw_end_obj(w);
+	pfs_jsonw_key(w, "lost_samples");
+	pfs_jsonw_u64(w, a->lost_samples);
+	pfs_jsonw_key(w, "python");
+	if (a->have_ver) {
+		char v[32];
+		snprintf(v, sizeof(v), "%d.%d%s", a->ver.major, a->ver.minor,
+			 a->ver.free_threaded ? "t" : "");
+		pfs_jsonw_obj(w);
+		pfs_jsonw_key(w, "version");
+		pfs_jsonw_str(w, v);
+		pfs_jsonw_key(w, "free_threaded");
+		pfs_jsonw_bool(w, a->ver.free_threaded);
+		pfs_jsonw_key(w, "known");
+		pfs_jsonw_bool(w, a->ver.known);
+		pfs_jsonw_end_obj(w);
+	} else {
+		pfs_jsonw_null(w);
+	}
+	pfs_jsonw_key(w, "notes");
+	pfs_jsonw_arr(w);
+	for (size_t i = 0; i < a->diag.n; i++) {
+		const struct pfs_diag_entry *e = &a->diag.v[i];
+		pfs_jsonw_obj(w);
+		pfs_jsonw_key(w, "code");
+		pfs_jsonw_str(w, e->code);
+		pfs_jsonw_key(w, "severity");
+		pfs_jsonw_str(w, pfs_severity_name(e->sev));
+		pfs_jsonw_key(w, "count");
+		pfs_jsonw_u64(w, e->count);
+		pfs_jsonw_key(w, "message");
+		pfs_jsonw_str(w, e->msg);
+		pfs_jsonw_end_obj(w);
+	}
+	pfs_jsonw_end_arr(w);
+	pfs_jsonw_key(w, "processes");
+	pfs_jsonw_arr(w);
+	for (size_t i = 0; i < a->n_procs; i++)
+		json_process(a, w, &a->procs[i]);
+	pfs_jsonw_end_arr(w);
+	pfs_jsonw_end_obj(w);
+}
+
+static int flush_check(FILE *f, struct pfs_err *err)
+{
+	if (fflush(f) || ferror(f))
+		return pfs_err_set(err, PFS_EIO, PFS_NO_OFF, "cannot write the summary: %s",
+				   strerror(errno));
+	return 0;
+}
+
+int pfs_analysis_write_json(struct pfs_analysis *const *v, size_t n, FILE *f, bool pretty,
+			    struct pfs_err *err)
+{
+	struct pfs_jsonw w;
+	pfs_jsonw_init(&w, f, pretty);
+	pfs_jsonw_obj(&w);
+	pfs_jsonw_key(&w, "schema");
+	pfs_jsonw_str(&w, "perfsight-summary/1");
+	pfs_jsonw_key(&w, "captures");
+	pfs_jsonw_arr(&w);
+	for (size_t i = 0; i < n; i++)
+		pfs_analysis_json_capture(v[i], &w);
+	pfs_jsonw_end_arr(&w);
+	pfs_jsonw_end_obj(&w);
+	if (!pretty)
+		fputc('\n', f);
+	return flush_check(f, err);
+}
+
+/* Prints a capture string with control bytes replaced, so a hostile comm cannot drive the tty. */
+static void put_safe(FILE *f, const char *s, size_t max)
+{
+	size_t n = 0;
+	for (; s && *s && n < max; s++, n++)
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
+	if (s && *s)
+		fputs("...", f);
+}
+
+static void text_stack(const struct pfs_analysis *a, FILE *f, uint32_t path)
+{
+	uint32_t ids[4];
+	size_t n = 0;
+	bool more = false;
+	while (path) {
+		const struct pfs_path_node *node = pfs_profile_pathget(a->p, path);
+		if (n == sizeof(ids) / sizeof(ids[0])) {
+			more = true;
+			break;
+		}
+		ids[n++] = node->frame;
+		path = node->parent;
+	}
+	if (!n) {
+		fputs("(no stack)", f);
+		return;
+	}
+	if (more)
+		fputs("... > ", f);
+	while (n--) {
+		const struct pfs_frame *fr = pfs_profile_frameget(a->p, ids[n]);
+		const char *name = pfs_profile_strget(a->p, fr->name, NULL);
+		const char *fn, *file;
+		size_t fl, filel;
+		if (pfs_pyclass_split_pyname(name, &fn, &fl, &file, &filel)) {
+			char buf[512];
+			snprintf(buf, sizeof(buf), "%.*s (%s)", (int)fl, fn,
+				 pfs_pyclass_basename(file));
+			put_safe(f, buf, 80);
+		} else {
+			put_safe(f, name, 80);
+		}
+		if (n)
+			fputs(" > ", f);
+	}
+}
+
+static void text_process(const struct pfs_analysis *a, FILE *f, const struct pfs_an_process *p)
+{
+	bool sw = pfs_analysis_has_switch_waits(a), gp = a->seen_gil_probe, cp = a->seen_gc_probe;
+	struct pfs_an_stackwait top[3];
+	size_t longest[3], n;
+	fprintf(f, "\npid %u (ppid %u) ", p->pid, p->ppid);
+	put_safe(f, p->comm ? pfs_profile_strget(a->p, p->comm, NULL) : "?", 32);
+	if (p->server)
+		fprintf(f, "  %s %s", p->server, p->role);
+	if (p->cmdline) {
+		fputs("  cmd: ", f);
+		put_safe(f, pfs_profile_strget(a->p, p->cmdline, NULL), 60);
+	}
+	fprintf(f, "\n  cpu: %llu samples", (unsigned long long)p->cpu_samples);
+	if (a->clock_cpu)
+		fprintf(f, " (%.3f s)", secs(p->cpu_period));
+	fprintf(f, "   gc: %.1f%% (%llu samples)   gil handoffs on-CPU: %.1f%%\n",
+		100 * share(p->gc_samples, p->cpu_samples), (unsigned long long)p->gc_samples,
+		100 * share(p->gil_samples, p->cpu_samples));
+	if (p->cpu_samples) {
+		fputs("  categories:", f);
+		for (int c = 0; c < PFS_CAT_COUNT; c++)
+			if (p->cat[c])
+				fprintf(f, " %s %.1f%%", pfs_pycat_name(c),
+					100 * share(p->cat[c], p->cpu_samples));
+		fputc('\n', f);
+	}
+	if (sw)
+		fprintf(f, "  gil wait (sched_switch): %.3f s in %llu waits\n",
+			secs(p->gil_wait_ns), (unsigned long long)p->gil_waits);
+	if (gp)
+		fprintf(f, "  gil wait (take_gil probes): %.3f s in %llu waits\n",
+			secs(p->probe_wait_ns), (unsigned long long)p->probe_waits);
+	if (cp)
+		fprintf(f,
+			"  gc pauses (probes): %llu, %.3f s total, max %.3f ms, p50 %.3f ms, "
+			"p95 %.3f ms\n",
+			(unsigned long long)p->gc_pauses, secs(p->gc_pause_ns),
+			(double)p->gc_pause_max_ns / 1e6, (double)p->gc_pause_p50_ns / 1e6,
+			(double)p->gc_pause_p95_ns / 1e6);
+	fprintf(f, "  %-8s %-16s %7s %7s %10s %6s %10s %6s %9s\n", "tid", "comm", "cpu", "gc",
+		"gil-wait", "waits", "probe-wait", "waits", "gc-pauses");
+	for (size_t i = 0; i < p->n_threads; i++) {
+		const struct pfs_an_thread *t = &a->th[p->threads[i]];
+		char comm[17];
+		snprintf(comm, sizeof(comm), "%s",
+			 t->comm ? pfs_profile_strget(a->p, t->comm, NULL) : "?");
+		for (char *c = comm; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				*c = '?';
+		fprintf(f, "  %-8u %-16s %7llu %7llu ", t->tid, comm,
+			(unsigned long long)t->cpu_samples, (unsigned long long)t->gc_samples);
+		if (sw)
+			fprintf(f, "%9.3fs %6llu ", secs(t->gil_wait_ns),
+				(unsigned long long)t->gil_waits);
+		else
+			fprintf(f, "%10s %6s ", "-", "-");
+		if (gp)
+			fprintf(f, "%9.3fs %6llu ", secs(t->probe_wait_ns),
+				(unsigned long long)t->probe_waits);
+		else
+			fprintf(f, "%10s %6s ", "-", "-");
+		if (cp)
+			fprintf(f, "%9llu\n", (unsigned long long)t->gc_pauses);
+		else
+			fprintf(f, "%9s\n", "-");
+	}
+	n = longest_pauses(a, p->pid, longest, 3);
+	for (size_t i = 0; i < n; i++) {
+		const struct pfs_an_pause *ps = &a->pauses[longest[i]];
+		fprintf(f, "  %s %8.3f ms  tid %u  ",
+			i ? "              " : "longest GC:  ", (double)ps->dur / 1e6, ps->tid);
+		text_stack(a, f, ps->pypath);
+		fputc('\n', f);
+	}
+	n = pfs_analysis_top_waits(a, p->pid, top, 3);
+	for (size_t i = 0; i < n; i++) {
+		fprintf(f, "  %s %8.3f s  %4llu waits  ",
+			i ? "              " : "most GIL wait:", secs(top[i].ns),
+			(unsigned long long)top[i].n);
+		text_stack(a, f, top[i].pypath);
+		fputc('\n', f);
+	}
+}
+
+int pfs_analysis_write_text(const struct pfs_analysis *a, FILE *f, struct pfs_err *err)
+{
+	fputs("capture ", f);
+	put_safe(f, a->label ? a->label : "?", 200);
+	fprintf(f, ": %.3f s",
+		a->last_time > a->first_time ? secs(a->last_time - a->first_time) : 0.0);
+	if (a->have_ver)
+		fprintf(f, ", CPython %d.%d%s%s", a->ver.major, a->ver.minor,
+			a->ver.free_threaded ? "t (no GIL)" : "",
+			a->ver.known ? "" : " (not in the tables)");
+	else
+		fputs(", no CPython found", f);
+	if (a->lost_samples)
+		fprintf(f, ", %llu samples lost", (unsigned long long)a->lost_samples);
+	fputc('\n', f);
+	for (size_t i = 0; i < a->diag.n; i++) {
+		fprintf(f, "  %s: ", pfs_severity_name(a->diag.v[i].sev));
+		put_safe(f, a->diag.v[i].msg, 400);
+		if (a->diag.v[i].count > 1)
+			fprintf(f, " (x%llu)", (unsigned long long)a->diag.v[i].count);
+		fputc('\n', f);
+	}
+	for (size_t i = 0; i < a->n_procs; i++)
+		text_process(a, f, &a->procs[i]);
+	return flush_check(f, err);
+}

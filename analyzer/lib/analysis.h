@@ -1,0 +1,177 @@
+/*
+ * analysis: the Python findings of one capture, per process and per thread: CPU categories,
+ * GC share and pauses, GIL waits, worker roles; written as `perfsight-summary/1` JSON or as a
+ * terminal summary.
+ *
+ * It consumes the stream ingest produces: every sample row (all events, in time order), with the
+ * RAW bytes of tracepoint samples, and optionally PERF_RECORD_SWITCH records. A sample's stack
+ * is its call path in the profile; pyclass says what it means. Definitions (docs/categories.md
+ * and docs/summary.md):
+ *  - a GC sample is a CPU sample with a GC entry of the capture's CPython anywhere on its stack;
+ *  - a GIL wait (switches) is a sched_switch of the thread with prev_state not R/R+ and take_gil
+ *    on its stack, from the switch to the thread's next recorded event (a sample of any event or
+ *    a switch-in record); dropped if none follows;
+ *  - a GIL wait (probes) is a take_gil entry -> take_gil__return uprobe pair of one thread;
+ *  - a GC pause is a GC-collector entry -> __return uprobe pair of one thread.
+ *
+ * Memory is bounded by threads, processes and distinct call paths, never by samples (GC pauses
+ * are kept one by one: there are few). Things that cannot be computed (no tracing data, no
+ * Python, a Python version outside the tables, probes on other functions) are diagnostics and
+ * "not computed" notes in the summary, and their figures are null.
+ *
+ * Ownership: pfs_analysis_new() / pfs_analysis_free(). The profile is borrowed (it must outlive
+ * the analysis) and gains the python-view paths and pseudo-frames the analysis interns.
+ */
+#ifndef PFS_ANALYSIS_H
+#define PFS_ANALYSIS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "diag.h"
+#include "err.h"
+#include "jsonw.h"
+#include "perfdata.h"
+#include "profile.h"
+#include "pyclass.h"
+
+/* The RAW payload of a tracepoint sample (attr.type 2). */
+struct pfs_an_tp {
+	uint64_t id;	 /* attr.config: the format id */
+	const void *raw; /* file byte order */
+	size_t raw_size;
+};
+
+/* What the capture is, for the summary's header. Strings are borrowed. */
+struct pfs_an_capture {
+	const char *label;   /* a short name (the directory), NULL: source */
+	const char *source;  /* the input path */
+	const char *command; /* the recorded command line (perf's argv after --), or NULL */
+	uint64_t lost_samples;
+	uint64_t first_time, last_time; /* ns; 0/0: taken from the samples */
+};
+
+/* A GC pause measured by uprobes. */
+struct pfs_an_pause {
+	uint32_t pid, tid;
+	uint64_t start, dur; /* ns */
+	uint32_t pypath;     /* python-view path of the entry sample (ends in [gc]), 0 if none */
+};
+
+/* Figures of one thread. Seconds are derived from the ns counters when written. */
+struct pfs_an_thread {
+	uint32_t pid, tid;
+	uint32_t comm; /* string id */
+	uint64_t cpu_samples, gc_samples, gil_samples;
+	uint64_t cat[PFS_CAT_COUNT];
+	uint64_t cpu_period;
+	uint64_t gil_wait_ns, gil_waits;
+	uint64_t probe_wait_ns, probe_waits;
+	uint64_t gc_pauses, gc_pause_ns;
+	/* streaming state */
+	uint64_t last_time;
+	uint64_t switch_time; /* pending GIL wait since this time, 0 when none */
+	uint32_t switch_pypath;
+	uint64_t gil_open, gc_open; /* open probe entries (ns), 0 when none */
+	uint32_t gil_open_pypath, gc_open_pypath;
+};
+
+/* Figures of one process, after pfs_analysis_finish(). */
+struct pfs_an_process {
+	uint32_t pid, ppid;
+	uint32_t comm, cmdline; /* string ids, 0 when unknown */
+	const char *role;	/* "master", "worker" or "process" */
+	const char *server;	/* "gunicorn", "uwsgi" or NULL */
+	uint64_t cpu_samples, gc_samples, gil_samples;
+	uint64_t cat[PFS_CAT_COUNT];
+	uint64_t cpu_period;
+	uint64_t gil_wait_ns, gil_waits;
+	uint64_t probe_wait_ns, probe_waits;
+	uint64_t gc_pauses, gc_pause_ns, gc_pause_max_ns, gc_pause_p50_ns, gc_pause_p95_ns;
+	size_t *threads; /* indices for pfs_analysis_thread(), by tid */
+	size_t n_threads;
+};
+
+/* A python-view stack and the GIL wait that began on it, for the "waits most" lists. */
+struct pfs_an_stackwait {
+	uint32_t pid;
+	uint32_t pypath;
+	uint64_t ns, n;
+};
+
+struct pfs_analysis;
+
+/* A new, empty analysis over profile p. Never fails. */
+struct pfs_analysis *pfs_analysis_new(struct pfs_profile *p);
+void pfs_analysis_free(struct pfs_analysis *a);
+
+/*
+ * Gives the capture's tracing-data blob (len bytes; NULL/0 when it has none). Returns 0, or the
+ * negative code of a blob that cannot be parsed; either way the analysis goes on, recording
+ * why sched_switch figures are missing as a diagnostic. The blob is not kept.
+ */
+int pfs_analysis_tracing(struct pfs_analysis *a, const void *blob, size_t len);
+/* A binary the capture maps (a hint for the CPython version before any stack names it). */
+void pfs_analysis_dso(struct pfs_analysis *a, const char *path);
+
+/*
+ * One sample, in time order; tp carries the RAW payload of a tracepoint sample, NULL otherwise.
+ * Returns 0 (bad RAW data is a diagnostic, not an error).
+ */
+int pfs_analysis_sample(struct pfs_analysis *a, const struct pfs_sample_row *row,
+			const struct pfs_an_tp *tp);
+/* pfs_sample_cb adapter for samples without RAW data; payload is the analysis. */
+int pfs_analysis_sample_cb(void *payload, const struct pfs_sample_row *row);
+/* A PERF_RECORD_SWITCH of tid at time (ns): a switch-in ends the thread's pending GIL wait. */
+void pfs_analysis_switch(struct pfs_analysis *a, uint32_t pid, uint32_t tid, uint64_t time,
+			 bool out);
+
+/*
+ * Glue for perf.data ingest (the reader's records, perfdata.h): hand every record that is not a
+ * sample here (it picks the tracing data, the binaries mapped and the switch records it needs),
+ * and every sample to pfs_analysis_perf_sample() with the row ingest made of it.
+ */
+void pfs_analysis_perf_record(struct pfs_analysis *a, struct pfs_reader *r,
+			      const struct pfs_record *rec);
+/* pfs_analysis_sample() with the RAW payload of rec when it is a tracepoint sample. */
+int pfs_analysis_perf_sample(struct pfs_analysis *a, const struct pfs_sample_row *row,
+			     const struct pfs_record *rec);
+/*
+ * pfs_analysis_finish() with what the reader knows: the recorded command (perf's argv after
+ * "--"), lost samples, the sample time range. label and source as in struct pfs_an_capture.
+ */
+void pfs_analysis_perf_finish(struct pfs_analysis *a, struct pfs_reader *r, const char *label,
+			      const char *source);
+
+/* Ends the stream: closes the books, groups processes and roles. Call once, before reading. */
+void pfs_analysis_finish(struct pfs_analysis *a, const struct pfs_an_capture *cap);
+
+/* Results, valid after pfs_analysis_finish() and until pfs_analysis_free(). */
+const struct pfs_pyver *pfs_analysis_python(const struct pfs_analysis *a); /* NULL: no Python */
+size_t pfs_analysis_n_processes(const struct pfs_analysis *a);
+const struct pfs_an_process *pfs_analysis_process(const struct pfs_analysis *a, size_t i);
+const struct pfs_an_thread *pfs_analysis_thread(const struct pfs_analysis *a, size_t i);
+size_t pfs_analysis_n_pauses(const struct pfs_analysis *a);
+const struct pfs_an_pause *pfs_analysis_pause(const struct pfs_analysis *a, size_t i);
+/* Which figures exist: sched_switch GIL waits, take_gil probes, GC probes. */
+bool pfs_analysis_has_switch_waits(const struct pfs_analysis *a);
+bool pfs_analysis_has_gil_probes(const struct pfs_analysis *a);
+bool pfs_analysis_has_gc_probes(const struct pfs_analysis *a);
+/* Stacks of pid by GIL wait, most first (up to max); returns how many were written to out. */
+size_t pfs_analysis_top_waits(const struct pfs_analysis *a, uint32_t pid,
+			      struct pfs_an_stackwait *out, size_t max);
+/* Diagnostics: what could not be computed and why. */
+const struct pfs_diag *pfs_analysis_diag(const struct pfs_analysis *a);
+
+/* Writes the capture object of the perfsight-summary/1 "captures" array to w. */
+void pfs_analysis_json_capture(const struct pfs_analysis *a, struct pfs_jsonw *w);
+/* Writes a whole perfsight-summary/1 document of n analyses to f. Returns 0 or PFS_EIO. */
+int pfs_analysis_write_json(struct pfs_analysis *const *v, size_t n, FILE *f, bool pretty,
+			    struct pfs_err *err) PFS_MUST_CHECK;
+/* Writes the terminal summary of one capture to f. Returns 0 or PFS_EIO. */
+int pfs_analysis_write_text(const struct pfs_analysis *a, FILE *f,
+			    struct pfs_err *err) PFS_MUST_CHECK;
+
+#endif

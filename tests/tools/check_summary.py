@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""Compares a perfsight-summary/1 document with the reference figures of perf-script-reference.py.
+
+usage: check_summary.py SUMMARY.json PERF_SCRIPT_TXT[.zst] [--report]
+
+Per thread (the issue's acceptance rules): cpu_samples equal, gc_samples within 2%, gil_wait_s
+within 5%, gc_pauses and gil_probe_waits equal, probe seconds within 1%. Figures perfsight
+reports as null (not measured) must be zero in the reference. Exit 0 when all agree; else prints
+each difference and exits 1. --report prints every thread side by side.
+"""
+import json, os, subprocess, sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def close(ours, ref, rel, floor):
+    return abs(ours - ref) <= max(rel * abs(ref), floor)
+
+
+def main():
+    summary, script = sys.argv[1], sys.argv[2]
+    report = "--report" in sys.argv
+    ref = json.loads(subprocess.run([sys.executable, os.path.join(HERE, "perf-script-reference.py"), script],
+                                    capture_output=True, text=True, check=True).stdout)["threads"]
+    doc = json.load(open(summary))
+    ours = {}
+    for cap in doc["captures"]:
+        for p in cap["processes"]:
+            for t in p["threads"]:
+                ours[str(t["tid"])] = t
+    bad = []
+    for tid, r in sorted(ref.items()):
+        o = ours.get(tid)
+        if o is None:
+            if r["cpu_samples"] or r["gc_pauses"] or r["gil_probe_waits"]:
+                bad.append(f"thread {tid}: missing from the summary")
+            continue
+        def num(k):
+            return o[k] if o[k] is not None else 0
+        checks = [
+            ("cpu_samples", num("cpu_samples") == r["cpu_samples"]),
+            # 2% of the thread's samples, at least one sample (tiny threads)
+            ("gc_samples", close(num("gc_samples"), r["gc_samples"], 0.02, 1)),
+            ("gil_wait_s", close(num("gil_wait_s"), r["gil_wait_s"], 0.05, 1e-4)),
+            ("gil_waits", close(num("gil_waits"), r["gil_waits"], 0.05, 1)),
+            ("gil_probe_waits", num("gil_probe_waits") == r["gil_probe_waits"]),
+            ("gil_probe_wait_s", close(num("gil_probe_wait_s"), r["gil_probe_wait_s"], 0.01, 2e-6)),
+            ("gc_pauses", num("gc_pauses") == r["gc_pauses"]),
+            ("gc_pause_s", close(num("gc_pause_s"), r["gc_pause_s"], 0.01, 2e-6)),
+        ]
+        for k, good in checks:
+            if not good:
+                bad.append(f"thread {tid} {k}: perfsight {o[k]}, reference {r[k]}")
+        if report:
+            print(f"{tid}: " + ", ".join(f"{k} {o[k]}/{r[k]}" for k, _ in checks))
+    for b in bad:
+        print(b)
+    sys.exit(1 if bad else 0)
+
+
+if __name__ == "__main__":
+    main()
