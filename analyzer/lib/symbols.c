@@ -25,7 +25,7 @@ struct plt_range {
 
 struct dso {
 	uint32_t name;  /* string id, recorded path */
-	const char *base; /* file name part of the recorded path (borrowed from the profile) */
+	char *base;     /* file name part of the recorded path */
 	int state;
 	char *path;     /* the file found */
 	int fd;
@@ -164,6 +164,7 @@ static void dso_close(struct dso *d)
 	free(d->syms);
 	free(d->segs);
 	free(d->path);
+	free(d->base);
 }
 
 void pfs_symbols_free(struct pfs_symbols *s)
@@ -453,7 +454,7 @@ static struct dso *dso_get(struct pfs_symbols *s, const struct pfs_map *m)
 	memset(d, 0, sizeof(*d));
 	d->fd = -1;
 	d->name = m->name;
-	d->base = base_name(pfs_profile_strget(s->prof, m->name, NULL));
+	d->base = pfs_xstrdup(base_name(pfs_profile_strget(s->prof, m->name, NULL)));
 	const char *rec = pfs_profile_strget(s->prof, m->name, NULL);
 	if (m->build_id_size) {
 		d->want_bid_size = m->build_id_size;
