@@ -23,6 +23,17 @@ struct plt_range {
 	uint64_t start, end, first; /* entries from first, 16 bytes each */
 };
 
+struct fn_range {
+	uint64_t low, high;
+	Dwarf_Off die_off;
+};
+
+struct cu_fns {
+	Dwarf_Off cu_off;
+	struct fn_range *v; /* by low */
+	size_t n, cap;
+};
+
 struct dso {
 	uint32_t name;  /* string id, recorded path */
 	char *base;     /* file name part of the recorded path */
@@ -50,6 +61,8 @@ struct dso {
 	} *syms; /* functions by start, one per address */
 	size_t n_syms;
 	bool syms_loaded;
+	struct cu_fns *cus; /* function index of each CU looked at */
+	size_t n_cus, cap_cus;
 	uint8_t want_bid[20];
 	uint8_t want_bid_size;
 	bool dwarf_bad, syms_bad;
@@ -162,6 +175,9 @@ static void dso_close(struct dso *d)
 		free(d->plt_names[i]);
 	free(d->plt_names);
 	free(d->syms);
+	for (size_t i = 0; i < d->n_cus; i++)
+		free(d->cus[i].v);
+	free(d->cus);
 	free(d->segs);
 	free(d->path);
 	free(d->base);
@@ -583,6 +599,105 @@ static uint32_t src_file(struct pfs_symbols *s, Dwarf_Files *files, Dwarf_Word i
 }
 
 /* The inline chain at addr as addr2line -i reports it; n frames into out, innermost first. */
+static int cmp_fn(const void *x, const void *y)
+{
+	const struct fn_range *a = x, *b = y;
+	return a->low < b->low ? -1 : a->low > b->low;
+}
+
+static void index_fns(struct cu_fns *c, Dwarf_Die *parent, int depth)
+{
+	Dwarf_Die die;
+	if (depth > 8 || dwarf_child(parent, &die))
+		return;
+	do {
+		int tag = dwarf_tag(&die);
+		if (tag == DW_TAG_namespace || tag == DW_TAG_class_type ||
+		    tag == DW_TAG_structure_type || tag == DW_TAG_module) {
+			index_fns(c, &die, depth + 1);
+			continue;
+		}
+		if (tag != DW_TAG_subprogram)
+			continue;
+		Dwarf_Addr base, lo, hi;
+		ptrdiff_t off = 0;
+		while ((off = dwarf_ranges(&die, off, &base, &lo, &hi)) > 0) {
+			if (hi <= lo)
+				continue;
+			PFS_GROW(c->v, c->cap, c->n + 1);
+			c->v[c->n++] = (struct fn_range){lo, hi, dwarf_dieoffset(&die)};
+		}
+	} while (dwarf_siblingof(&die, &die) == 0);
+}
+
+/* The functions of a CU by address, built on first use: one pass over its top-level DIEs. */
+static struct cu_fns *cu_index(struct dso *d, Dwarf_Die *cu)
+{
+	Dwarf_Off off = dwarf_dieoffset(cu);
+	for (size_t i = 0; i < d->n_cus; i++)
+		if (d->cus[i].cu_off == off)
+			return &d->cus[i];
+	PFS_GROW(d->cus, d->cap_cus, d->n_cus + 1);
+	struct cu_fns *c = &d->cus[d->n_cus++];
+	memset(c, 0, sizeof(*c));
+	c->cu_off = off;
+	index_fns(c, cu, 0);
+	qsort(c->v, c->n, sizeof(*c->v), cmp_fn);
+	return c;
+}
+
+/*
+ * The DIEs of the function holding pc and of the inline expansions around pc, innermost
+ * first, into scopes (at most max); descends from the function only through the blocks that
+ * hold pc, so the cost follows the depth of inlining, not the size of the CU.
+ */
+static int scopes_at(struct dso *d, Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die *scopes, int max)
+{
+	struct cu_fns *c = cu_index(d, cu);
+	size_t lo = 0, hi = c->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (c->v[mid].low <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo || pc >= c->v[lo - 1].high)
+		return 0;
+	Dwarf_Addr bias;
+	Dwarf *dw = dwfl_module_getdwarf(d->mod, &bias);
+	Dwarf_Die chain[64];
+	int n = 0;
+	if (!dw || !dwarf_offdie(dw, c->v[lo - 1].die_off, &chain[0]))
+		return -1;
+	n = 1;
+	Dwarf_Die cur = chain[0];
+	for (int depth = 0; depth < 256 && n < 64; depth++) {
+		Dwarf_Die child;
+		bool found = false;
+		if (dwarf_child(&cur, &child))
+			break;
+		do {
+			int tag = dwarf_tag(&child);
+			if ((tag == DW_TAG_inlined_subroutine || tag == DW_TAG_lexical_block ||
+			     tag == DW_TAG_try_block || tag == DW_TAG_catch_block) &&
+			    dwarf_haspc(&child, pc) == 1) {
+				found = true;
+				break;
+			}
+		} while (dwarf_siblingof(&child, &child) == 0);
+		if (!found)
+			break;
+		cur = child;
+		if (dwarf_tag(&cur) == DW_TAG_inlined_subroutine)
+			chain[n++] = cur;
+	}
+	int k = 0;
+	for (int i = n; i-- > 0 && k < max;)
+		scopes[k++] = chain[i];
+	return k;
+}
+
 static size_t inline_chain(struct pfs_symbols *s, struct dso *d, uint64_t addr,
 			   const struct fsym *fs, uint32_t *out, size_t max)
 {
@@ -591,24 +706,15 @@ static size_t inline_chain(struct pfs_symbols *s, struct dso *d, uint64_t addr,
 	Dwarf_Die *cu = dwfl_module_addrdie(d->mod, addr, &bias);
 	if (!cu)
 		return 0;
-	Dwarf_Die *scopes = NULL;
-	int n = dwarf_getscopes(cu, addr - bias, &scopes);
+	Dwarf_Die scopes[64];
+	int n = scopes_at(d, cu, addr - bias, scopes, 64);
 	if (n <= 0) {
 		if (n < 0 && !d->dwarf_bad) {
 			d->dwarf_bad = true;
 			pfs_diag_add(s->diag, PFS_WARN, "dwarf-unreadable", PFS_NO_OFF,
-				     "%s: cannot read DWARF scopes (%s); inline frames skipped",
-				     d->path, dwarf_errmsg(-1));
+				     "%s: cannot read DWARF (%s); inline frames skipped", d->path,
+				     dwarf_errmsg(-1));
 		}
-		free(scopes);
-		return 0;
-	}
-	Dwarf_Die inner = scopes[0];
-	free(scopes);
-	scopes = NULL;
-	n = dwarf_getscopes_die(&inner, &scopes);
-	if (n <= 0) {
-		free(scopes);
 		return 0;
 	}
 	int lang = dwarf_srclang(cu);
@@ -659,7 +765,6 @@ static size_t inline_chain(struct pfs_symbols *s, struct dso *d, uint64_t addr,
 		if (dwarf_attr(&scopes[i], DW_AT_call_line, &a) && !dwarf_formudata(&a, &w))
 			line = (uint32_t)w;
 	}
-	free(scopes);
 	return k;
 }
 
