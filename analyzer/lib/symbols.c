@@ -592,12 +592,6 @@ static const char *die_name(Dwarf_Die *die)
 	return n;
 }
 
-static uint32_t src_file(struct pfs_symbols *s, Dwarf_Files *files, Dwarf_Word idx)
-{
-	const char *f = files ? dwarf_filesrc(files, idx, NULL, NULL) : NULL;
-	return f ? pfs_profile_cstr(s->prof, f) : 0;
-}
-
 /* The inline chain at addr as addr2line -i reports it; n frames into out, innermost first. */
 static int cmp_fn(const void *x, const void *y)
 {
@@ -720,18 +714,6 @@ static size_t inline_chain(struct pfs_symbols *s, struct dso *d, uint64_t addr,
 	int lang = dwarf_srclang(cu);
 	bool c_lang = lang == DW_LANG_C89 || lang == DW_LANG_C || lang == DW_LANG_C99 ||
 		      lang == DW_LANG_C11 || lang == 0x2c /* DW_LANG_C17 */;
-	Dwarf_Files *files = NULL;
-	if (dwarf_getsrcfiles(cu, &files, NULL))
-		files = NULL;
-	/* the innermost frame's line is the address's; each outer one's is its callee's call site */
-	uint32_t file = 0, line = 0;
-	Dwfl_Line *dl = dwfl_module_getsrc(d->mod, addr);
-	if (dl) {
-		int ln = 0;
-		const char *fn = dwfl_lineinfo(dl, NULL, &ln, NULL, NULL, NULL);
-		file = fn ? pfs_profile_cstr(s->prof, fn) : 0;
-		line = ln > 0 ? (uint32_t)ln : 0;
-	}
 	size_t k = 0;
 	for (int i = 0; i < n && k < max; i++) {
 		int tag = dwarf_tag(&scopes[i]);
@@ -753,17 +735,17 @@ static size_t inline_chain(struct pfs_symbols *s, struct dso *d, uint64_t addr,
 			nm = sym_name;
 		uint32_t name = nm ? pfs_profile_cstr(s->prof, nm) : s->s_unknown;
 		bool inl = tag == DW_TAG_inlined_subroutine;
+		/*
+		 * A frame is a function, not an address: file:line is where the function is
+		 * defined, so every sample in it shares one frame and one call-path node.
+		 */
+		const char *df = dwarf_decl_file(&scopes[i]);
+		int dl = 0;
+		uint32_t file = df ? pfs_profile_cstr(s->prof, df) : 0;
+		uint32_t line = dwarf_decl_line(&scopes[i], &dl) == 0 && dl > 0 ? (uint32_t)dl : 0;
 		out[k++] = frame(s, name, file, line, d->name, PFS_FK_NATIVE, inl);
 		if (!inl)
 			break;
-		Dwarf_Attribute a;
-		Dwarf_Word w;
-		file = 0;
-		line = 0;
-		if (dwarf_attr(&scopes[i], DW_AT_call_file, &a) && !dwarf_formudata(&a, &w))
-			file = src_file(s, files, w);
-		if (dwarf_attr(&scopes[i], DW_AT_call_line, &a) && !dwarf_formudata(&a, &w))
-			line = (uint32_t)w;
 	}
 	return k;
 }
@@ -881,16 +863,7 @@ static size_t resolve_file_addr(struct pfs_symbols *s, struct dso *d, uint64_t a
 		out[0] = unknown_frame(s, d->name, addr, false);
 		return 1;
 	}
-	uint32_t file = 0, line = 0;
-	Dwfl_Line *dl = dwfl_module_getsrc(d->mod, addr);
-	if (dl) {
-		int ln = 0;
-		const char *fn = dwfl_lineinfo(dl, NULL, &ln, NULL, NULL, NULL);
-		file = fn ? pfs_profile_cstr(s->prof, fn) : 0;
-		line = ln > 0 ? (uint32_t)ln : 0;
-	}
-	out[0] = frame(s, pfs_profile_cstr(s->prof, sname), file, line, d->name, PFS_FK_NATIVE,
-		       false);
+	out[0] = frame(s, pfs_profile_cstr(s->prof, sname), 0, 0, d->name, PFS_FK_NATIVE, false);
 	return 1;
 }
 
