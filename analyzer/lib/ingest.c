@@ -158,14 +158,15 @@ static void side_band(struct ingest *in, const struct pfs_record *rec)
 }
 
 /* Appends the frames of one address; false when the stack is full. */
-static bool push(struct ingest *in, size_t *n, struct pfs_proc *p, uint64_t addr, bool kernel)
+static bool push(struct ingest *in, size_t *n, struct pfs_proc *p, uint64_t addr, bool kernel,
+		 bool inlines)
 {
 	if (*n >= in->max_frames)
 		return false;
 	size_t room = in->max_frames - *n;
 	*n += kernel ? pfs_symbols_kernel(in->sym, pfs_procmap_kernel(in->pm), addr,
 					  in->frames + *n, room)
-		     : pfs_symbols_user(in->sym, p, addr, in->frames + *n, room);
+		     : pfs_symbols_user(in->sym, p, addr, inlines, in->frames + *n, room);
 	return *n < in->max_frames;
 }
 
@@ -179,7 +180,7 @@ static size_t build_stack(struct ingest *in, const struct pfs_record *rec, struc
 	if (!(a->sample_type & PFS_S_CALLCHAIN) || !smp->n_callchain) {
 		bool k = mode == PFS_MISC_KERNEL || mode == PFS_MISC_GUEST_KERNEL;
 		if (k || !dwarf) {
-			push(in, &n, p, smp->ip, k);
+			push(in, &n, p, smp->ip, k, false);
 			if (k && !dwarf)
 				return n;
 		}
@@ -199,7 +200,7 @@ static size_t build_stack(struct ingest *in, const struct pfs_record *rec, struc
 				break;
 			if (!kernel)
 				user_frames++;
-			if (!push(in, &n, p, ip, kernel))
+			if (!push(in, &n, p, ip, kernel, false))
 				return n;
 		}
 		if (!dwarf) {
@@ -214,8 +215,10 @@ static size_t build_stack(struct ingest *in, const struct pfs_record *rec, struc
 		}
 	}
 	size_t np = pfs_unwind_user(in->uw, p, rec->sid.tid, a, smp, in->pcs, in->max_frames);
+	if (!np && mode == PFS_MISC_USER)
+		push(in, &n, p, smp->ip, false, true);
 	for (size_t i = 0; i < np; i++)
-		if (!push(in, &n, p, in->pcs[i], false))
+		if (!push(in, &n, p, in->pcs[i], false, true))
 			break;
 	return n;
 }

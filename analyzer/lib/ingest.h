@@ -6,7 +6,10 @@
  * the kernel part from the callchain (context markers decide kernel or user), the user part
  * unwound from the registers and stack dump when the event recorded them (--call-graph dwarf),
  * else from the callchain (frame pointers). Every address becomes frames through symbols
- * (inline frames, JIT maps, kernel symbols); the stack is interned as a call path in the
+ * (JIT maps, kernel symbols; inline frames for DWARF-unwound addresses: like perf 6.1,
+ * callchain addresses are named by their symbol only, so frame-pointer stacks read as perf's
+ * and a return address is never named after the inline block that follows the call); the
+ * stack is interned as a call path in the
  * profile, and one struct pfs_sample_row goes to the sink. Memory grows with distinct frames
  * and stacks, never with samples.
  *

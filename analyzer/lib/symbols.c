@@ -838,7 +838,7 @@ static const struct fsym *sym_at(struct pfs_symbols *s, struct dso *d, uint64_t 
 }
 
 static size_t resolve_file_addr(struct pfs_symbols *s, struct dso *d, uint64_t addr,
-				uint32_t *out, size_t max)
+				bool inlines, uint32_t *out, size_t max)
 {
 	if (d->n_plt && addr >= d->plt.start && addr < d->plt.end) {
 		if (addr >= d->plt.first) {
@@ -854,7 +854,7 @@ static size_t resolve_file_addr(struct pfs_symbols *s, struct dso *d, uint64_t a
 	}
 	const struct fsym *fs = sym_at(s, d, addr);
 	const char *sname = fs ? fs->name : NULL;
-	if (!s->o.no_inline && max > 0) {
+	if (inlines && max > 0) {
 		size_t k = inline_chain(s, d, addr, fs, out, max);
 		if (k)
 			return k;
@@ -898,8 +898,8 @@ static size_t resolve_jit(struct pfs_symbols *s, struct pfs_proc *p, const struc
 	return 1;
 }
 
-size_t pfs_symbols_user(struct pfs_symbols *s, struct pfs_proc *p, uint64_t addr, uint32_t *out,
-			size_t max)
+size_t pfs_symbols_user(struct pfs_symbols *s, struct pfs_proc *p, uint64_t addr, bool inlines,
+			uint32_t *out, size_t max)
 {
 	if (!max)
 		return 0;
@@ -913,7 +913,8 @@ size_t pfs_symbols_user(struct pfs_symbols *s, struct pfs_proc *p, uint64_t addr
 		return 1;
 	}
 	uint64_t va = addr - bias;
-	uint32_t di = (uint32_t)(d - s->dsos) + 1;
+	inlines = inlines && !s->o.no_inline;
+	uint32_t di = ((uint32_t)(d - s->dsos) + 1) | (inlines ? 0 : 1u << 31);
 	struct cache_slot *c = cache_find(s, di, va);
 	if (c->dso) {
 		size_t n = c->n < max ? c->n : max;
@@ -921,7 +922,7 @@ size_t pfs_symbols_user(struct pfs_symbols *s, struct pfs_proc *p, uint64_t addr
 		return n;
 	}
 	uint32_t tmp[64];
-	size_t n = resolve_file_addr(s, d, va, tmp, sizeof(tmp) / sizeof(tmp[0]));
+	size_t n = resolve_file_addr(s, d, va, inlines, tmp, sizeof(tmp) / sizeof(tmp[0]));
 	cache_put(s, di, va, tmp, n);
 	if (n > max)
 		n = max;

@@ -70,12 +70,12 @@ void pfs_symbols_set_capture(struct pfs_symbols *s, const char *hostname, const 
 			     const struct pfs_build_id *build_ids, size_t n_build_ids);
 
 /*
- * Frames for a user address of process p, innermost first (inline frames, then the function),
- * written to out (at most max). Always at least one frame ("[unknown]" when unresolved) when
- * max > 0. Returns the number written.
+ * Frames for a user address of process p, innermost first (inline frames when inlines and not
+ * no_inline, then the function), written to out (at most max). Always at least one frame
+ * ("[unknown]" when unresolved) when max > 0. Returns the number written.
  */
-size_t pfs_symbols_user(struct pfs_symbols *s, struct pfs_proc *p, uint64_t addr, uint32_t *out,
-			size_t max);
+size_t pfs_symbols_user(struct pfs_symbols *s, struct pfs_proc *p, uint64_t addr, bool inlines,
+			uint32_t *out, size_t max);
 /* As pfs_symbols_user for a kernel address; kernel is pfs_procmap_kernel(). */
 size_t pfs_symbols_kernel(struct pfs_symbols *s, struct pfs_proc *kernel, uint64_t addr,
 			  uint32_t *out, size_t max);

@@ -3,8 +3,7 @@
 #
 # The fixtures were recorded on a kernel whose symbols are not on this machine, so perfsight
 # prints their kernel frames as [kernel]; the comparison masks perf's kernel frame names the
-# same way (--mask-kernel). perf 6.1 expands inline frames only in DWARF-unwound stacks, not
-# in frame-pointer callchains, so the frame-pointer capture is compared with --no-inline.
+# same way (--mask-kernel).
 T_SUITE=collapse
 . tests/e2e/lib.sh
 AGREE="python3 tests/tools/folded-agree.py"
@@ -29,7 +28,7 @@ else
 	agree threads-dwarf py312-threads-dwarf 0.97
 	agree threads-probes py312-threads-probes 0.97
 	agree native-pipe native-pipe-tracepoints 0.97
-	agree threads-fp py312-threads-fp 0.99 --no-inline
+	agree threads-fp py312-threads-fp 0.99
 	# perf 6.1 fails to unwind about one sample in six of this capture (a lone leaf frame in
 	# ld.so or a libc string function: __tls_get_addr, memcpy, memset, memcmp, futex waits)
 	# where perfsight unwinds the whole stack; the rest agrees

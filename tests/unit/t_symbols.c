@@ -178,7 +178,7 @@ static void test_symbols_inline_chain(void)
 	/* somewhere in leaf_hash mix() is inlined: the chain ends in leaf_hash, inner frames are
 	 * flagged inlined */
 	for (uint64_t a = leaf; a < walk; a++) {
-		size_t n = pfs_symbols_user(e.s, pr, BIAS + a, f, 16);
+		size_t n = pfs_symbols_user(e.s, pr, true, BIAS + a, f, 16);
 		T_ASSERT(n >= 1);
 		T_STREQ(fname(&e, f[n - 1]), "leaf_hash");
 		T_EQ(pfs_profile_frameget(e.p, f[n - 1])->inlined, 0);
@@ -195,7 +195,7 @@ static void test_symbols_inline_chain(void)
 	env_open(&e, &o);
 	pr = with_cycles(&e, t_fixture(CYCLES));
 	for (uint64_t a = leaf; a < walk; a++) {
-		T_EQ(pfs_symbols_user(e.s, pr, BIAS + a, f, 16), 1);
+		T_EQ(pfs_symbols_user(e.s, pr, true, BIAS + a, f, 16), 1);
 		T_STREQ(fname(&e, f[0]), "leaf_hash");
 	}
 	env_close(&e);
@@ -209,19 +209,19 @@ static void test_symbols_app_dir_and_missing(void)
 	uint32_t f[4];
 	env_open(&e, &o);
 	struct pfs_proc *pr = with_cycles(&e, "/nonexistent/build/dir/cycles");
-	T_EQ(pfs_symbols_user(e.s, pr, BIAS + main_a, f, 4), 1);
+	T_EQ(pfs_symbols_user(e.s, pr, true, BIAS + main_a, f, 4), 1);
 	T_STREQ(fname(&e, f[0]), "[unknown]");
 	T_EQ(pfs_diag_count(&e.d, "dso-not-found"), 1);
 	T_ASSERT(strstr(e.d.v[0].msg, "/nonexistent/build/dir/cycles") != NULL);
 	/* once per file, not per frame */
-	pfs_symbols_user(e.s, pr, BIAS + main_a + 1, f, 4);
+	pfs_symbols_user(e.s, pr, true, BIAS + main_a + 1, f, 4);
 	T_EQ(pfs_diag_count(&e.d, "dso-not-found"), 1);
 	env_close(&e);
 
 	o.app_dir = "fixtures/native-pipe-tracepoints";
 	env_open(&e, &o);
 	pr = with_cycles(&e, "/nonexistent/build/dir/cycles");
-	pfs_symbols_user(e.s, pr, BIAS + main_a, f, 4);
+	pfs_symbols_user(e.s, pr, true, BIAS + main_a, f, 4);
 	T_STREQ(fname(&e, f[0]), "main");
 	T_EQ(e.d.n, 0);
 	env_close(&e);
@@ -239,7 +239,7 @@ static void test_symbols_build_id_mismatch(void)
 	memset(m.build_id, 0xab, 20);
 	pfs_procmap_mmap(e.pm, 42, &m);
 	struct pfs_proc *pr = pfs_procmap_find(e.pm, 42);
-	pfs_symbols_user(e.s, pr, BIAS + main_a, f, 4);
+	pfs_symbols_user(e.s, pr, true, BIAS + main_a, f, 4);
 	T_STREQ(fname(&e, f[0]), "[unknown]");
 	T_EQ(pfs_diag_count(&e.d, "build-id-mismatch"), 1);
 	T_ASSERT(strstr(e.d.v[0].msg, "cycles") != NULL);
@@ -255,7 +255,7 @@ static void test_symbols_bad_files(void)
 	const char *txt = write_file("notelf.so", "this is not an ELF file\n");
 	env_open(&e, &o);
 	struct pfs_proc *pr = with_cycles(&e, txt);
-	pfs_symbols_user(e.s, pr, BIAS + 0x1100, f, 4);
+	pfs_symbols_user(e.s, pr, true, BIAS + 0x1100, f, 4);
 	T_STREQ(fname(&e, f[0]), "[unknown]");
 	T_EQ(pfs_diag_count(&e.d, "dso-not-elf"), 1);
 	env_close(&e);
@@ -268,7 +268,7 @@ static void test_symbols_bad_files(void)
 	env_open(&e, &o);
 	pr = with_cycles(&e, path);
 	for (uint64_t a = 0x1000; a < 0x1300; a += 7) {
-		T_EQ(pfs_symbols_user(e.s, pr, BIAS + a, f, 4), 1);
+		T_EQ(pfs_symbols_user(e.s, pr, true, BIAS + a, f, 4), 1);
 		T_STREQ(fname(&e, f[0]), "[unknown]");
 	}
 	T_ASSERT(e.d.n >= 1);
@@ -296,14 +296,14 @@ static void test_symbols_jit_parent_fallback(void)
 	pfs_procmap_fork(e.pm, 900102, 900100);
 	struct pfs_proc *w1 = pfs_procmap_find(e.pm, 900101);
 	struct pfs_proc *w2 = pfs_procmap_find(e.pm, 900102);
-	pfs_symbols_user(e.s, w1, 0x7f0000001010, f, 4);
+	pfs_symbols_user(e.s, w1, true, 0x7f0000001010, f, 4);
 	T_STREQ(fname(&e, f[0]), "py::crunch:/srv/app/threads.py");
 	T_EQ(pfs_profile_frameget(e.p, f[0])->kind, PFS_FK_PYTHON);
-	pfs_symbols_user(e.s, w1, 0x7f0000002000, f, 4);
+	pfs_symbols_user(e.s, w1, true, 0x7f0000002000, f, 4);
 	T_STREQ(fname(&e, f[0]), "py::late:/srv/app/w.py");
-	pfs_symbols_user(e.s, w2, 0x7f0000001000, f, 4);
+	pfs_symbols_user(e.s, w2, true, 0x7f0000001000, f, 4);
 	T_STREQ(fname(&e, f[0]), "py::crunch:/srv/app/threads.py");
-	pfs_symbols_user(e.s, w2, 0x7f0000003000, f, 4);
+	pfs_symbols_user(e.s, w2, true, 0x7f0000003000, f, 4);
 	T_STREQ(fname(&e, f[0]), "[unknown]");
 	T_EQ(pfs_diag_count(&e.d, "jit-map-malformed"), 1);
 	env_close(&e);
