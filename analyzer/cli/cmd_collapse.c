@@ -15,29 +15,29 @@
 #include "profile.h"
 
 const char cmd_collapse_usage[] =
-	"usage: perfsight collapse FILE [-o OUT] [--event NAME] [--no-inline] [--pid] [--tid]\n"
-	"                          [--weight samples|period] [--addrs] [--symfs DIR]\n"
-	"                          [--app-dir DIR] [--jit-maps DIR] [--kallsyms FILE]\n"
-	"\n"
-	"Writes one line per distinct stack, \"comm;root;...;leaf COUNT\", sorted, as\n"
-	"stackcollapse-perf.pl does from perf script output. Frames are function names without\n"
-	"offsets, inline frames included, [unknown] when unresolved, [kernel] for kernel frames\n"
-	"when the capture's kernel symbols are not available. FILE may be - (pipe mode).\n"
-	"\n"
-	"  -o OUT            write to OUT (atomically) instead of standard output\n"
-	"  --event NAME      the sampling event to fold (default: the capture's first one)\n"
-	"  --no-inline       do not expand inline frames\n"
-	"  --pid, --tid      root frame comm-PID or comm-PID/TID\n"
-	"  --weight W        samples (default) or period (summed sample periods)\n"
-	"  --addrs           unresolved frames as [dso <0xaddr>] instead of [unknown]\n"
-	"  --symfs DIR       look for recorded paths under DIR first\n"
-	"  --app-dir DIR     look for binaries by file name in DIR (the capture's own directory\n"
-	"                    is always searched)\n"
-	"  --jit-maps DIR    perf-PID.map files (then the capture's directory, its maps/, /tmp)\n"
-	"  --kallsyms FILE   kernel symbols of the machine that recorded the capture\n"
-	"\n"
-	"exit status: 0 ok, 1 done with data-dropping diagnostics, 2 usage, 3 unreadable input\n"
-	"example: perfsight collapse fixtures/py312-threads-dwarf/perf.data --event cpu-clock\n";
+    "usage: perfsight collapse FILE [-o OUT] [--event NAME] [--no-inline] [--pid] [--tid]\n"
+    "                          [--weight samples|period] [--addrs] [--symfs DIR]\n"
+    "                          [--app-dir DIR] [--jit-maps DIR] [--kallsyms FILE]\n"
+    "\n"
+    "Writes one line per distinct stack, \"comm;root;...;leaf COUNT\", sorted, as\n"
+    "stackcollapse-perf.pl does from perf script output. Frames are function names without\n"
+    "offsets, inline frames included, [unknown] when unresolved, [kernel] for kernel frames\n"
+    "when the capture's kernel symbols are not available. FILE may be - (pipe mode).\n"
+    "\n"
+    "  -o OUT            write to OUT (atomically) instead of standard output\n"
+    "  --event NAME      the sampling event to fold (default: the capture's first one)\n"
+    "  --no-inline       do not expand inline frames\n"
+    "  --pid, --tid      root frame comm-PID or comm-PID/TID\n"
+    "  --weight W        samples (default) or period (summed sample periods)\n"
+    "  --addrs           unresolved frames as [dso <0xaddr>] instead of [unknown]\n"
+    "  --symfs DIR       look for recorded paths under DIR first\n"
+    "  --app-dir DIR     look for binaries by file name in DIR (the capture's own directory\n"
+    "                    is always searched)\n"
+    "  --jit-maps DIR    perf-PID.map files (then the capture's directory, its maps/, /tmp)\n"
+    "  --kallsyms FILE   kernel symbols of the machine that recorded the capture\n"
+    "\n"
+    "exit status: 0 ok, 1 done with data-dropping diagnostics, 2 usage, 3 unreadable input\n"
+    "example: perfsight collapse fixtures/py312-threads-dwarf/perf.data --event cpu-clock\n";
 
 static const struct cli_cmd *self(void)
 {
@@ -46,21 +46,32 @@ static const struct cli_cmd *self(void)
 
 int cmd_collapse(int argc, char **argv)
 {
-	enum { O_EVENT = 256, O_NOINL, O_PID, O_TID, O_WEIGHT, O_ADDRS, O_SYMFS, O_APP, O_JIT, O_KSYM };
+	enum {
+		O_EVENT = 256,
+		O_NOINL,
+		O_PID,
+		O_TID,
+		O_WEIGHT,
+		O_ADDRS,
+		O_SYMFS,
+		O_APP,
+		O_JIT,
+		O_KSYM
+	};
 	static const struct option opts[] = {
-		{"output", required_argument, NULL, 'o'},
-		{"event", required_argument, NULL, O_EVENT},
-		{"no-inline", no_argument, NULL, O_NOINL},
-		{"pid", no_argument, NULL, O_PID},
-		{"tid", no_argument, NULL, O_TID},
-		{"weight", required_argument, NULL, O_WEIGHT},
-		{"addrs", no_argument, NULL, O_ADDRS},
-		{"symfs", required_argument, NULL, O_SYMFS},
-		{"app-dir", required_argument, NULL, O_APP},
-		{"jit-maps", required_argument, NULL, O_JIT},
-		{"kallsyms", required_argument, NULL, O_KSYM},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"output", required_argument, NULL, 'o'},
+	    {"event", required_argument, NULL, O_EVENT},
+	    {"no-inline", no_argument, NULL, O_NOINL},
+	    {"pid", no_argument, NULL, O_PID},
+	    {"tid", no_argument, NULL, O_TID},
+	    {"weight", required_argument, NULL, O_WEIGHT},
+	    {"addrs", no_argument, NULL, O_ADDRS},
+	    {"symfs", required_argument, NULL, O_SYMFS},
+	    {"app-dir", required_argument, NULL, O_APP},
+	    {"jit-maps", required_argument, NULL, O_JIT},
+	    {"kallsyms", required_argument, NULL, O_KSYM},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	if (cli_is_help(self(), argc, argv))
 		return cli_finish_stdout(EXIT_OK);
@@ -94,8 +105,8 @@ int cmd_collapse(int argc, char **argv)
 			else if (!strcmp(optarg, "period"))
 				fo.weight = PFS_FOLD_PERIOD;
 			else
-				return cli_usage_error(self(), "--weight is samples or period, not '%s'",
-						       optarg);
+				return cli_usage_error(
+				    self(), "--weight is samples or period, not '%s'", optarg);
 			break;
 		case O_ADDRS:
 			io.addr_names = true;

@@ -29,8 +29,8 @@ struct ingest {
 	int want_attr; /* attr index streamed, -1 every one */
 	int first_sampling;
 
-	uint64_t *pcs;     /* unwound user addresses */
-	uint32_t *frames;  /* the stack being built, leaf first */
+	uint64_t *pcs;	  /* unwound user addresses */
+	uint32_t *frames; /* the stack being built, leaf first */
 	size_t max_frames;
 	uint64_t fp_user, fp_broken;
 };
@@ -86,8 +86,9 @@ static int events_init(struct ingest *in, struct pfs_err *err)
 		size_t k = 0;
 		list[0] = 0;
 		for (size_t i = 0; i < n && k < sizeof(list); i++)
-			k += (size_t)snprintf(list + k, sizeof(list) - k, "%s%s", i ? ", " : "",
-					      attr_name(pfs_reader_attr(in->r, i), buf, sizeof(buf)));
+			k += (size_t)snprintf(
+			    list + k, sizeof(list) - k, "%s%s", i ? ", " : "",
+			    attr_name(pfs_reader_attr(in->r, i), buf, sizeof(buf)));
 		return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF,
 				   "no event '%s' in the capture (it has: %s)", in->o->event, list);
 	}
@@ -192,8 +193,8 @@ static size_t build_stack(struct ingest *in, const struct pfs_record *rec, struc
 		for (uint64_t i = 0; i < smp->n_callchain; i++) {
 			uint64_t ip = smp->callchain[i];
 			if (ip >= PFS_CONTEXT_MAX) {
-				kernel = ip == PFS_CONTEXT_KERNEL || ip == PFS_CONTEXT_GUEST_KERNEL ||
-					 ip == PFS_CONTEXT_HV;
+				kernel = ip == PFS_CONTEXT_KERNEL ||
+					 ip == PFS_CONTEXT_GUEST_KERNEL || ip == PFS_CONTEXT_HV;
 				continue;
 			}
 			if (!kernel && dwarf)
@@ -208,7 +209,7 @@ static size_t build_stack(struct ingest *in, const struct pfs_record *rec, struc
 				in->fp_user++;
 				if (in->frames[n - 1] &&
 				    pfs_profile_frameget(in->prof, in->frames[n - 1])->kind ==
-					    PFS_FK_UNKNOWN)
+					PFS_FK_UNKNOWN)
 					in->fp_broken++;
 			}
 			return n;
@@ -258,15 +259,15 @@ static int sample(struct ingest *in, const struct pfs_record *rec, struct pfs_er
 	while (n--)
 		path = pfs_profile_path(in->prof, path, in->frames[n]);
 	struct pfs_sample_row row = {
-		.event = ev,
-		.pid = sid->pid,
-		.tid = sid->tid,
-		.cpu = sid->has & PFS_S_CPU ? sid->cpu : UINT32_MAX,
-		.time = t,
-		.path = path,
-		.period = rec->u.sample.period,
-		.weight = 1,
-		.comm = comm,
+	    .event = ev,
+	    .pid = sid->pid,
+	    .tid = sid->tid,
+	    .cpu = sid->has & PFS_S_CPU ? sid->cpu : UINT32_MAX,
+	    .time = t,
+	    .path = path,
+	    .period = rec->u.sample.period,
+	    .weight = 1,
+	    .comm = comm,
 	};
 	return in->cb ? in->cb(in->payload, &row) : 0;
 }
@@ -307,14 +308,14 @@ int pfs_ingest_perf(const char *path, const struct pfs_ingest_opts *o, struct pf
 		jit_dirs[nj++] = maps_dir;
 	}
 	struct pfs_symbols_opts so = {
-		.symfs = o->symfs,
-		.app_dir = o->app_dir,
-		.capture_dir = cap_dir,
-		.jit_dirs = jit_dirs,
-		.n_jit_dirs = nj,
-		.kallsyms = o->kallsyms,
-		.no_inline = o->no_inline,
-		.addr_names = o->addr_names,
+	    .symfs = o->symfs,
+	    .app_dir = o->app_dir,
+	    .capture_dir = cap_dir,
+	    .jit_dirs = jit_dirs,
+	    .n_jit_dirs = nj,
+	    .kallsyms = o->kallsyms,
+	    .no_inline = o->no_inline,
+	    .addr_names = o->addr_names,
 	};
 	in.pm = pfs_procmap_new(prof, pfs_symbols_release_space);
 	in.sym = pfs_symbols_new(&so, prof, in.pm, diag);

@@ -35,7 +35,7 @@ struct pfs_ingest_opts {
 	const char *app_dir;  /* binaries searched by file name */
 	const char *jit_maps; /* perf-PID.map directory, searched first */
 	const char *kallsyms; /* kernel symbols file */
-	bool no_inline;       /* no inline frames */
+	bool no_inline;	      /* no inline frames */
 	bool addr_names;      /* unresolved frames named "[dso <0xaddr>]" */
 	const char *event;    /* only this event's samples; NULL: see first_sampling */
 	bool first_sampling;  /* with event NULL: only the capture's first sampling event */
@@ -48,7 +48,7 @@ struct pfs_ingest_opts {
  * asked for is not in the capture (PFS_EUSAGE), or cb's own negative code.
  */
 int pfs_ingest_perf(const char *path, const struct pfs_ingest_opts *o, struct pfs_profile *prof,
-		    pfs_sample_cb cb, void *payload, struct pfs_diag *diag, struct pfs_err *err)
-	PFS_MUST_CHECK;
+		    pfs_sample_cb cb, void *payload, struct pfs_diag *diag,
+		    struct pfs_err *err) PFS_MUST_CHECK;
 
 #endif

@@ -33,17 +33,17 @@
 
 struct pfs_map {
 	uint64_t start, end; /* [start, end) */
-	uint64_t pgoff;      /* file offset of start; for the kernel _text map, its address */
-	uint32_t name;       /* string id of the file name as recorded */
-	uint32_t prot;       /* PROT_* when MMAP2 said, else PROT_EXEC assumed for MMAP */
+	uint64_t pgoff;	     /* file offset of start; for the kernel _text map, its address */
+	uint32_t name;	     /* string id of the file name as recorded */
+	uint32_t prot;	     /* PROT_* when MMAP2 said, else PROT_EXEC assumed for MMAP */
 	uint8_t build_id[20];
 	uint8_t build_id_size; /* 0 when the record carried none */
-	bool anon;             /* no file behind it: //anon, [heap], [anon:...], memfd, ... */
+	bool anon;	       /* no file behind it: //anon, [heap], [anon:...], memfd, ... */
 };
 
 struct pfs_proc {
 	uint32_t pid, ppid; /* ppid 0 when unknown */
-	uint32_t comm;      /* string id of the last name of the main thread, 0 if none */
+	uint32_t comm;	    /* string id of the last name of the main thread, 0 if none */
 	uint32_t exec_comm; /* string id of the name given at the last exec, 0 if none */
 	bool exited;
 	struct pfs_map *maps; /* sorted by start, non-overlapping */

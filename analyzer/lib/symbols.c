@@ -35,10 +35,10 @@ struct cu_fns {
 };
 
 struct dso {
-	uint32_t name;  /* string id, recorded path */
-	char *base;     /* file name part of the recorded path */
+	uint32_t name; /* string id, recorded path */
+	char *base;    /* file name part of the recorded path */
 	int state;
-	char *path;     /* the file found */
+	char *path; /* the file found */
 	int fd;
 	Elf *elf;
 	const uint8_t *raw;
@@ -46,7 +46,7 @@ struct dso {
 	uint16_t e_type;
 	struct load_seg {
 		uint64_t vaddr, offset, filesz;
-	} *segs;
+	} * segs;
 	size_t n_segs;
 	Dwfl *dwfl; /* symbolization: the file alone at bias 0, so addresses are file vaddrs */
 	Dwfl_Module *mod;
@@ -58,7 +58,7 @@ struct dso {
 		const char *name; /* in the module's string table */
 		uint32_t order;
 		bool sized;
-	} *syms; /* functions by start, one per address */
+	} * syms; /* functions by start, one per address */
 	size_t n_syms;
 	bool syms_loaded;
 	struct cu_fns *cus; /* function index of each CU looked at */
@@ -571,7 +571,8 @@ static uint32_t unknown_frame(struct pfs_symbols *s, uint32_t dso, uint64_t addr
 	uint32_t name = kernel ? s->s_kernel : s->s_unknown;
 	if (s->o.addr_names) {
 		char buf[300];
-		const char *dn = dso ? base_name(pfs_profile_strget(s->prof, dso, NULL)) : "unknown";
+		const char *dn =
+		    dso ? base_name(pfs_profile_strget(s->prof, dso, NULL)) : "unknown";
 		snprintf(buf, sizeof(buf), "[%s <%" PRIx64 ">]", *dn ? dn : "unknown", addr);
 		name = pfs_profile_cstr(s->prof, buf);
 	}
@@ -799,14 +800,15 @@ static void load_syms(struct pfs_symbols *s, struct dso *d)
 		GElf_Sym sym;
 		GElf_Addr addr;
 		GElf_Word shndx;
-		const char *nm = dwfl_module_getsym_info(d->mod, i, &sym, &addr, &shndx, NULL, NULL);
+		const char *nm =
+		    dwfl_module_getsym_info(d->mod, i, &sym, &addr, &shndx, NULL, NULL);
 		int type = GELF_ST_TYPE(sym.st_info);
 		if (!nm || !*nm || shndx == SHN_UNDEF || !addr ||
 		    (type != STT_FUNC && type != STT_GNU_IFUNC))
 			continue;
 		PFS_GROW(d->syms, cap, d->n_syms + 1);
-		d->syms[d->n_syms++] = (struct fsym){addr, addr + sym.st_size, nm, (uint32_t)i,
-						     sym.st_size > 0};
+		d->syms[d->n_syms++] =
+		    (struct fsym){addr, addr + sym.st_size, nm, (uint32_t)i, sym.st_size > 0};
 	}
 	qsort(d->syms, d->n_syms, sizeof(*d->syms), cmp_fsym);
 	size_t w = 0;
@@ -837,8 +839,8 @@ static const struct fsym *sym_at(struct pfs_symbols *s, struct dso *d, uint64_t 
 	return NULL;
 }
 
-static size_t resolve_file_addr(struct pfs_symbols *s, struct dso *d, uint64_t addr,
-				bool inlines, uint32_t *out, size_t max)
+static size_t resolve_file_addr(struct pfs_symbols *s, struct dso *d, uint64_t addr, bool inlines,
+				uint32_t *out, size_t max)
 {
 	if (d->n_plt && addr >= d->plt.start && addr < d->plt.end) {
 		if (addr >= d->plt.first) {
@@ -943,7 +945,8 @@ static bool load_kallsyms(struct pfs_symbols *s, const char *path)
 	FILE *f = fopen(path, "r");
 	if (!f) {
 		pfs_diag_add(s->diag, PFS_WARN, "kallsyms-unreadable", PFS_NO_OFF,
-			     "%s: cannot open: %s; kernel frames are [kernel]", path, strerror(errno));
+			     "%s: cannot open: %s; kernel frames are [kernel]", path,
+			     strerror(errno));
 		return false;
 	}
 	char *line = NULL;

@@ -43,14 +43,14 @@
 #include "profile.h"
 
 struct pfs_symbols_opts {
-	const char *symfs;       /* root prefixed to recorded paths, or NULL */
-	const char *app_dir;     /* searched by file name, or NULL */
-	const char *capture_dir; /* the capture's directory, searched by file name, or NULL */
+	const char *symfs;	     /* root prefixed to recorded paths, or NULL */
+	const char *app_dir;	     /* searched by file name, or NULL */
+	const char *capture_dir;     /* the capture's directory, searched by file name, or NULL */
 	const char *const *jit_dirs; /* searched for perf-PID.map before /tmp */
 	size_t n_jit_dirs;
-	const char *kallsyms;    /* kernel symbols file, or NULL */
-	bool no_inline;          /* do not expand inline frames */
-	bool addr_names;         /* name unresolved frames "[dso <0xaddr>]" instead of "[unknown]" */
+	const char *kallsyms; /* kernel symbols file, or NULL */
+	bool no_inline;	      /* do not expand inline frames */
+	bool addr_names;      /* name unresolved frames "[dso <0xaddr>]" instead of "[unknown]" */
 };
 
 struct pfs_symbols;

@@ -8,15 +8,22 @@
 
 /* perf's x86_64 register numbers */
 enum {
-	PR_AX = 0, PR_BX = 1, PR_CX = 2, PR_DX = 3, PR_SI = 4, PR_DI = 5, PR_BP = 6, PR_SP = 7,
-	PR_IP = 8, PR_R8 = 16,
+	PR_AX = 0,
+	PR_BX = 1,
+	PR_CX = 2,
+	PR_DX = 3,
+	PR_SI = 4,
+	PR_DI = 5,
+	PR_BP = 6,
+	PR_SP = 7,
+	PR_IP = 8,
+	PR_R8 = 16,
 };
 
 /* DWARF x86_64 register n is perf register dwarf_to_perf[n] */
 static const int dwarf_to_perf[17] = {
-	PR_AX, PR_DX, PR_CX, PR_BX, PR_SI, PR_DI, PR_BP, PR_SP,
-	PR_R8, PR_R8 + 1, PR_R8 + 2, PR_R8 + 3, PR_R8 + 4, PR_R8 + 5, PR_R8 + 6, PR_R8 + 7,
-	PR_IP,
+    PR_AX,     PR_DX,	  PR_CX,     PR_BX,	PR_SI,	   PR_DI,     PR_BP,	 PR_SP, PR_R8,
+    PR_R8 + 1, PR_R8 + 2, PR_R8 + 3, PR_R8 + 4, PR_R8 + 5, PR_R8 + 6, PR_R8 + 7, PR_IP,
 };
 
 struct pfs_unwind {
@@ -70,7 +77,7 @@ static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *a
 	struct pfs_unwind *u = arg;
 	const struct pfs_sample *smp = u->smp;
 	uint64_t have = smp->stack_user_dyn_size < smp->stack_user_size ? smp->stack_user_dyn_size
-									  : smp->stack_user_size;
+									: smp->stack_user_size;
 	if (addr >= u->sp && addr - u->sp <= have && have - (addr - u->sp) >= 8) {
 		uint64_t v;
 		memcpy(&v, smp->stack_user + (addr - u->sp), 8);
@@ -100,9 +107,9 @@ static bool set_initial_registers(Dwfl_Thread *thread, void *arg)
 }
 
 static const Dwfl_Thread_Callbacks callbacks = {
-	.next_thread = next_thread,
-	.memory_read = memory_read,
-	.set_initial_registers = set_initial_registers,
+    .next_thread = next_thread,
+    .memory_read = memory_read,
+    .set_initial_registers = set_initial_registers,
 };
 
 static int frame_cb(Dwfl_Frame *state, void *arg)

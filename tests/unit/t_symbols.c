@@ -86,11 +86,14 @@ static void test_jitmap_parse(void)
 	pfs_diag_release(&d);
 }
 
-static struct pfs_map map_of(struct pfs_profile *p, const char *name, uint64_t start,
-			     uint64_t end, uint64_t pgoff)
+static struct pfs_map map_of(struct pfs_profile *p, const char *name, uint64_t start, uint64_t end,
+			     uint64_t pgoff)
 {
-	struct pfs_map m = {.start = start, .end = end, .pgoff = pgoff,
-			    .name = pfs_profile_cstr(p, name), .prot = PROT_READ | PROT_EXEC,
+	struct pfs_map m = {.start = start,
+			    .end = end,
+			    .pgoff = pgoff,
+			    .name = pfs_profile_cstr(p, name),
+			    .prot = PROT_READ | PROT_EXEC,
 			    .anon = pfs_map_name_is_anon(name)};
 	return m;
 }
@@ -178,7 +181,7 @@ static void test_symbols_inline_chain(void)
 	/* somewhere in leaf_hash mix() is inlined: the chain ends in leaf_hash, inner frames are
 	 * flagged inlined */
 	for (uint64_t a = leaf; a < walk; a++) {
-		size_t n = pfs_symbols_user(e.s, pr, true, BIAS + a, f, 16);
+		size_t n = pfs_symbols_user(e.s, pr, BIAS + a, true, f, 16);
 		T_ASSERT(n >= 1);
 		T_STREQ(fname(&e, f[n - 1]), "leaf_hash");
 		T_EQ(pfs_profile_frameget(e.p, f[n - 1])->inlined, 0);
@@ -186,6 +189,9 @@ static void test_symbols_inline_chain(void)
 			T_EQ(pfs_profile_frameget(e.p, f[i])->inlined, 1);
 		if (n > best)
 			best = n;
+		/* a callchain address: the symbol alone, as perf 6.1 names it */
+		T_EQ(pfs_symbols_user(e.s, pr, BIAS + a, false, f, 16), 1);
+		T_STREQ(fname(&e, f[0]), "leaf_hash");
 	}
 	T_ASSERT(best >= 2);
 	T_EQ(e.d.n, 0);
@@ -195,7 +201,7 @@ static void test_symbols_inline_chain(void)
 	env_open(&e, &o);
 	pr = with_cycles(&e, t_fixture(CYCLES));
 	for (uint64_t a = leaf; a < walk; a++) {
-		T_EQ(pfs_symbols_user(e.s, pr, true, BIAS + a, f, 16), 1);
+		T_EQ(pfs_symbols_user(e.s, pr, BIAS + a, true, f, 16), 1);
 		T_STREQ(fname(&e, f[0]), "leaf_hash");
 	}
 	env_close(&e);
@@ -209,19 +215,19 @@ static void test_symbols_app_dir_and_missing(void)
 	uint32_t f[4];
 	env_open(&e, &o);
 	struct pfs_proc *pr = with_cycles(&e, "/nonexistent/build/dir/cycles");
-	T_EQ(pfs_symbols_user(e.s, pr, true, BIAS + main_a, f, 4), 1);
+	T_EQ(pfs_symbols_user(e.s, pr, BIAS + main_a, true, f, 4), 1);
 	T_STREQ(fname(&e, f[0]), "[unknown]");
 	T_EQ(pfs_diag_count(&e.d, "dso-not-found"), 1);
 	T_ASSERT(strstr(e.d.v[0].msg, "/nonexistent/build/dir/cycles") != NULL);
 	/* once per file, not per frame */
-	pfs_symbols_user(e.s, pr, true, BIAS + main_a + 1, f, 4);
+	pfs_symbols_user(e.s, pr, BIAS + main_a + 1, true, f, 4);
 	T_EQ(pfs_diag_count(&e.d, "dso-not-found"), 1);
 	env_close(&e);
 
 	o.app_dir = "fixtures/native-pipe-tracepoints";
 	env_open(&e, &o);
 	pr = with_cycles(&e, "/nonexistent/build/dir/cycles");
-	pfs_symbols_user(e.s, pr, true, BIAS + main_a, f, 4);
+	pfs_symbols_user(e.s, pr, BIAS + main_a, true, f, 4);
 	T_STREQ(fname(&e, f[0]), "main");
 	T_EQ(e.d.n, 0);
 	env_close(&e);
@@ -239,7 +245,7 @@ static void test_symbols_build_id_mismatch(void)
 	memset(m.build_id, 0xab, 20);
 	pfs_procmap_mmap(e.pm, 42, &m);
 	struct pfs_proc *pr = pfs_procmap_find(e.pm, 42);
-	pfs_symbols_user(e.s, pr, true, BIAS + main_a, f, 4);
+	pfs_symbols_user(e.s, pr, BIAS + main_a, true, f, 4);
 	T_STREQ(fname(&e, f[0]), "[unknown]");
 	T_EQ(pfs_diag_count(&e.d, "build-id-mismatch"), 1);
 	T_ASSERT(strstr(e.d.v[0].msg, "cycles") != NULL);
@@ -255,7 +261,7 @@ static void test_symbols_bad_files(void)
 	const char *txt = write_file("notelf.so", "this is not an ELF file\n");
 	env_open(&e, &o);
 	struct pfs_proc *pr = with_cycles(&e, txt);
-	pfs_symbols_user(e.s, pr, true, BIAS + 0x1100, f, 4);
+	pfs_symbols_user(e.s, pr, BIAS + 0x1100, true, f, 4);
 	T_STREQ(fname(&e, f[0]), "[unknown]");
 	T_EQ(pfs_diag_count(&e.d, "dso-not-elf"), 1);
 	env_close(&e);
@@ -268,7 +274,7 @@ static void test_symbols_bad_files(void)
 	env_open(&e, &o);
 	pr = with_cycles(&e, path);
 	for (uint64_t a = 0x1000; a < 0x1300; a += 7) {
-		T_EQ(pfs_symbols_user(e.s, pr, true, BIAS + a, f, 4), 1);
+		T_EQ(pfs_symbols_user(e.s, pr, BIAS + a, true, f, 4), 1);
 		T_STREQ(fname(&e, f[0]), "[unknown]");
 	}
 	T_ASSERT(e.d.n >= 1);
@@ -296,14 +302,14 @@ static void test_symbols_jit_parent_fallback(void)
 	pfs_procmap_fork(e.pm, 900102, 900100);
 	struct pfs_proc *w1 = pfs_procmap_find(e.pm, 900101);
 	struct pfs_proc *w2 = pfs_procmap_find(e.pm, 900102);
-	pfs_symbols_user(e.s, w1, true, 0x7f0000001010, f, 4);
+	pfs_symbols_user(e.s, w1, 0x7f0000001010, true, f, 4);
 	T_STREQ(fname(&e, f[0]), "py::crunch:/srv/app/threads.py");
 	T_EQ(pfs_profile_frameget(e.p, f[0])->kind, PFS_FK_PYTHON);
-	pfs_symbols_user(e.s, w1, true, 0x7f0000002000, f, 4);
+	pfs_symbols_user(e.s, w1, 0x7f0000002000, true, f, 4);
 	T_STREQ(fname(&e, f[0]), "py::late:/srv/app/w.py");
-	pfs_symbols_user(e.s, w2, true, 0x7f0000001000, f, 4);
+	pfs_symbols_user(e.s, w2, 0x7f0000001000, true, f, 4);
 	T_STREQ(fname(&e, f[0]), "py::crunch:/srv/app/threads.py");
-	pfs_symbols_user(e.s, w2, true, 0x7f0000003000, f, 4);
+	pfs_symbols_user(e.s, w2, 0x7f0000003000, true, f, 4);
 	T_STREQ(fname(&e, f[0]), "[unknown]");
 	T_EQ(pfs_diag_count(&e.d, "jit-map-malformed"), 1);
 	env_close(&e);
@@ -391,15 +397,15 @@ static void test_unwind_bad_samples(void)
 int main(int argc, char **argv)
 {
 	static const struct t_case cases[] = {
-		T_CASE(jitmap_parse),
-		T_CASE(procmap_overlap_fork_exec),
-		T_CASE(symbols_inline_chain),
-		T_CASE(symbols_app_dir_and_missing),
-		T_CASE(symbols_build_id_mismatch),
-		T_CASE(symbols_bad_files),
-		T_CASE(symbols_jit_parent_fallback),
-		T_CASE(symbols_kallsyms_kaslr),
-		T_CASE(unwind_bad_samples),
+	    T_CASE(jitmap_parse),
+	    T_CASE(procmap_overlap_fork_exec),
+	    T_CASE(symbols_inline_chain),
+	    T_CASE(symbols_app_dir_and_missing),
+	    T_CASE(symbols_build_id_mismatch),
+	    T_CASE(symbols_bad_files),
+	    T_CASE(symbols_jit_parent_fallback),
+	    T_CASE(symbols_kallsyms_kaslr),
+	    T_CASE(unwind_bad_samples),
 	};
 	return t_main(argc, argv, "symbols", cases, sizeof(cases) / sizeof(cases[0]));
 }
