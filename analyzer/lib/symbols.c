@@ -66,6 +66,7 @@ struct dso {
 	uint8_t want_bid[20];
 	uint8_t want_bid_size;
 	bool dwarf_bad, syms_bad;
+	bool debug_only; /* a separate debug file: symbols and DWARF, no code or CFI to trust */
 };
 
 struct cache_slot {
@@ -383,16 +384,15 @@ static void dso_open(struct pfs_symbols *s, struct dso *d)
 	const char *rec = pfs_profile_strget(s->prof, d->name, NULL);
 	char path[4096];
 	int worst = TRY_MISSING, r = TRY_MISSING;
-	const char *worst_path = rec;
+	bool debug_try = false;
 #define TRY(...)                                                                                   \
 	do {                                                                                       \
 		snprintf(path, sizeof(path), __VA_ARGS__);                                         \
 		r = try_file(d, path);                                                             \
-		if (r == TRY_OK)                                                                   \
+		if (r == TRY_OK && !debug_try)                                                     \
 			goto found;                                                                \
-		if (r > worst || (r == worst && worst == TRY_MISSING && !worst_path)) {            \
+		if (r > worst)                                                                     \
 			worst = r;                                                                 \
-		}                                                                                  \
 	} while (0)
 	if (s->symfs && rec[0] == '/')
 		TRY("%s%s", s->symfs, rec);
@@ -407,6 +407,19 @@ static void dso_open(struct pfs_symbols *s, struct dso *d)
 		hex(d->want_bid, d->want_bid_size, h);
 		TRY("%s/.build-id/%.2s/%s/elf", s->home_debug, h, h + 2);
 	}
+	if (d->want_bid_size) {
+		/* the separate debug file alone still names functions; its bytes are not code */
+		char h[41];
+		hex(d->want_bid, d->want_bid_size, h);
+		debug_try = true;
+		TRY("%s/usr/lib/debug/.build-id/%.2s/%s.debug", s->symfs ? s->symfs : "", h, h + 2);
+		if (r == TRY_OK) {
+			d->raw = NULL;
+			d->raw_len = 0;
+			d->debug_only = true;
+			goto found;
+		}
+	}
 #undef TRY
 	d->state = DSO_FAILED;
 	switch (worst) {
@@ -415,21 +428,21 @@ static void dso_open(struct pfs_symbols *s, struct dso *d)
 		hex(d->want_bid, d->want_bid_size, h);
 		pfs_diag_add(s->diag, PFS_WARN, "build-id-mismatch", PFS_NO_OFF,
 			     "%s: no file with the recorded build-id %s; its frames are [unknown]",
-			     worst_path, h);
+			     rec, h);
 		break;
 	}
 	case TRY_NOT_ELF:
 		pfs_diag_add(s->diag, PFS_WARN, "dso-not-elf", PFS_NO_OFF,
-			     "%s: not an ELF file; its frames are [unknown]", worst_path);
+			     "%s: not an ELF file; its frames are [unknown]", rec);
 		break;
 	case TRY_UNREADABLE:
 		pfs_diag_add(s->diag, PFS_WARN, "dso-unreadable", PFS_NO_OFF,
-			     "%s: cannot be read; its frames are [unknown]", worst_path);
+			     "%s: cannot be read; its frames are [unknown]", rec);
 		break;
 	default:
 		pfs_diag_add(s->diag, PFS_WARN, "dso-not-found", PFS_NO_OFF,
 			     "%s: not found (try --symfs or --app-dir); its frames are [unknown]",
-			     worst_path);
+			     rec);
 	}
 	return;
 found:

@@ -252,6 +252,51 @@ static void test_symbols_build_id_mismatch(void)
 	env_close(&e);
 }
 
+/* A binary that is gone but whose separate debug file is installed still gets names. */
+static void test_symbols_debug_file_alone(void)
+{
+	const char *lib = "/usr/lib/x86_64-linux-gnu/libc.so.6";
+	char cmd[512], line[512], bid[64] = "";
+	snprintf(cmd, sizeof(cmd), "readelf -n %s 2>/dev/null", lib);
+	FILE *p = popen(cmd, "r");
+	if (!p)
+		t_skip("readelf not available");
+	while (fgets(line, sizeof(line), p))
+		if (sscanf(line, " Build ID: %63s", bid) == 1)
+			break;
+	pclose(p);
+	if (strlen(bid) != 40)
+		t_skip("no libc build-id");
+	char dbg[256];
+	snprintf(dbg, sizeof(dbg), "/usr/lib/debug/.build-id/%.2s/%s.debug", bid, bid + 2);
+	FILE *f = fopen(dbg, "r");
+	if (!f)
+		t_skip("libc debug file not installed (libc6-dbg)");
+	fclose(f);
+	uint64_t size = 0, a = nm_addr_size(dbg, "__libc_malloc", &size);
+	struct pfs_symbols_opts o = {0};
+	struct env e;
+	uint32_t fr[8];
+	env_open(&e, &o);
+	struct pfs_map m = map_of(e.p, "/gone/libc.so.6", BIAS + (a & ~0xfffull),
+				  BIAS + (a & ~0xfffull) + 0x10000, a & ~0xfffull);
+	m.build_id_size = 20;
+	for (int i = 0; i < 20; i++) {
+		unsigned v;
+		sscanf(bid + 2 * i, "%2x", &v);
+		m.build_id[i] = (uint8_t)v;
+	}
+	pfs_procmap_mmap(e.pm, 42, &m);
+	struct pfs_proc *pr = pfs_procmap_find(e.pm, 42);
+	size_t n = pfs_symbols_user(e.s, pr, BIAS + a + size / 2, false, fr, 8);
+	T_EQ(n, 1);
+	T_ASSERT(strcmp(fname(&e, fr[0]), "[unknown]") != 0);
+	T_EQ(e.d.n, 0);
+	uint64_t v;
+	T_ASSERT(!pfs_symbols_read_file_mem(e.s, pr, BIAS + a, &v));
+	env_close(&e);
+}
+
 static void test_symbols_bad_files(void)
 {
 	struct pfs_symbols_opts o = {0};
