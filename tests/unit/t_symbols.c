@@ -274,6 +274,8 @@ static void test_symbols_debug_file_alone(void)
 		t_skip("libc debug file not installed (libc6-dbg)");
 	fclose(f);
 	uint64_t size = 0, a = nm_addr_size(dbg, "__libc_malloc", &size);
+	/* no perf build-id cache (~/.debug) to find a copy of the binary in */
+	setenv("HOME", t_tmpdir(), 1);
 	struct pfs_symbols_opts o = {0};
 	struct env e;
 	uint32_t fr[8];
@@ -447,6 +449,7 @@ int main(int argc, char **argv)
 	    T_CASE(symbols_inline_chain),
 	    T_CASE(symbols_app_dir_and_missing),
 	    T_CASE(symbols_build_id_mismatch),
+	    T_CASE(symbols_debug_file_alone),
 	    T_CASE(symbols_bad_files),
 	    T_CASE(symbols_jit_parent_fallback),
 	    T_CASE(symbols_kallsyms_kaslr),
