@@ -263,8 +263,14 @@ bool pfs_procmap_apply(struct pfs_procmap *pm, const struct pfs_record *rec)
 		pfs_procmap_fork(pm, rec->u.task.pid, rec->u.task.ppid);
 		return true;
 	case PFS_REC_EXIT:
-		if (rec->u.task.pid == rec->u.task.tid)
-			pfs_procmap_proc(pm, rec->u.task.pid)->exited = true;
+		if (rec->u.task.pid == rec->u.task.tid) {
+			struct pfs_proc *p = pfs_procmap_proc(pm, rec->u.task.pid);
+			p->exited = true;
+			/* its maps stay for stragglers; what was built from them can go */
+			if (p->sym && pm->release)
+				pm->release(p->sym);
+			p->sym = NULL;
+		}
 		return true;
 	default:
 		return false;

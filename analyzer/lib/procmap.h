@@ -12,7 +12,8 @@
  *  4. Kernel mappings (MMAP with pid -1, "[kernel.kallsyms]_text" and modules) live in one
  *     kernel space, pfs_procmap_kernel().
  *  5. Each change to a process's maps bumps its gen, so caches built from the maps (the
- *     symbolizer's Dwfl) know when to rebuild.
+ *     symbolizer's Dwfl) know when to rebuild. EXIT of a process releases them (its maps stay,
+ *     for samples that arrive after it).
  *
  * File names are interned in the caller's profile (struct pfs_map.name is a string id), so
  * every later stage can key on it. Ownership: pfs_procmap_new() / pfs_procmap_free(); struct

@@ -100,7 +100,8 @@ struct pfs_symbols {
 	struct pfs_procmap *pm;
 	struct pfs_diag *diag;
 	struct pfs_jitmaps *jit;
-	Dwfl_Callbacks cb;
+	Dwfl_Callbacks cb;       /* symbolization: finds separate debug info */
+	Dwfl_Callbacks space_cb; /* unwinding: .eh_frame of the mapped files is enough */
 	char *debuginfo_path;
 
 	struct dso *dsos;
@@ -125,6 +126,17 @@ struct pfs_symbols {
 
 	uint32_t s_unknown, s_kernel;
 };
+
+/*
+ * Address spaces only unwind: loading (and decompressing) every library's debug info once per
+ * process would cost more than the unwinding; the symbolizer loads it once per file.
+ */
+static int no_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+			const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
+			char **debuginfo_file_name)
+{
+	return -1;
+}
 
 static char *xstrdup_or_null(const char *s)
 {
@@ -157,6 +169,8 @@ struct pfs_symbols *pfs_symbols_new(const struct pfs_symbols_opts *opts, struct 
 	s->cb.find_debuginfo = dwfl_standard_find_debuginfo;
 	s->cb.section_address = dwfl_offline_section_address;
 	s->cb.debuginfo_path = &s->debuginfo_path;
+	s->space_cb = s->cb;
+	s->space_cb.find_debuginfo = no_debuginfo;
 	s->cache_cap = 1024;
 	s->cache = pfs_xcalloc(s->cache_cap, sizeof(*s->cache));
 	s->s_unknown = pfs_profile_cstr(prof, "[unknown]");
@@ -1140,7 +1154,7 @@ struct Dwfl *pfs_symbols_space_dwfl(struct pfs_symbols *s, struct pfs_proc *p)
 	 */
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (!sp->dwfl) {
-			sp->dwfl = dwfl_begin(&s->cb);
+			sp->dwfl = dwfl_begin(&s->space_cb);
 			sp->n_mods = 0;
 			if (!sp->dwfl)
 				return NULL;
