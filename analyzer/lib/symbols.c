@@ -78,7 +78,8 @@ struct cache_slot {
 
 struct ksym {
 	uint64_t addr;
-	uint32_t name; /* string id */
+	uint32_t name;  /* offset into the kallsyms name pool */
+	uint32_t frame; /* frame id once used, 0 before */
 };
 
 struct space_mod {
@@ -121,6 +122,8 @@ struct pfs_symbols {
 	char *hostname, *osrelease;
 	struct ksym *ksyms;
 	size_t n_ksyms;
+	char *kpool; /* kallsyms names: most are never used, so they are interned only on use */
+	size_t kpool_len, kpool_cap;
 	int64_t kdelta;
 	bool kdelta_set;
 
@@ -212,6 +215,7 @@ void pfs_symbols_free(struct pfs_symbols *s)
 		free(s->bids[i].filename);
 	free(s->bids);
 	free(s->ksyms);
+	free(s->kpool);
 	pfs_jitmaps_free(s->jit);
 	free(s->symfs);
 	free(s->app_dir);
@@ -1007,8 +1011,14 @@ static bool load_kallsyms(struct pfs_symbols *s, const char *path)
 			all_zero = false;
 		if (type != 't' && type != 'T' && type != 'w' && type != 'W')
 			continue;
+		if (s->kpool_len + len + 1 > UINT32_MAX)
+			break;
+		PFS_GROW(s->kpool, s->kpool_cap, s->kpool_len + len + 1);
+		memcpy(s->kpool + s->kpool_len, nm, len);
+		s->kpool[s->kpool_len + len] = 0;
 		PFS_GROW(s->ksyms, cap_k, s->n_ksyms + 1);
-		s->ksyms[s->n_ksyms++] = (struct ksym){a, pfs_profile_str(s->prof, nm, len)};
+		s->ksyms[s->n_ksyms++] = (struct ksym){a, (uint32_t)s->kpool_len, 0};
+		s->kpool_len += len + 1;
 	}
 	free(line);
 	fclose(f);
@@ -1100,7 +1110,11 @@ size_t pfs_symbols_kernel(struct pfs_symbols *s, struct pfs_proc *kernel, uint64
 		out[0] = unknown_frame(s, dso, addr, true);
 		return 1;
 	}
-	out[0] = frame(s, s->ksyms[lo - 1].name, 0, 0, dso, PFS_FK_KERNEL, false);
+	struct ksym *k = &s->ksyms[lo - 1];
+	if (!k->frame)
+		k->frame = frame(s, pfs_profile_cstr(s->prof, s->kpool + k->name), 0, 0, dso,
+				 PFS_FK_KERNEL, false);
+	out[0] = k->frame;
 	return 1;
 }
 
