@@ -1311,8 +1311,11 @@ static bool decode_sample(struct pfs_reader *r, const struct pfs_attr *a, const 
 		if (c.bad || nr > pfs_cursor_left(&c) / 8)
 			return false;
 		cc_at = used;
-		{
-			/* the hot loop of frame-pointer captures: one memcpy, then swap if needed */
+		if (nr) {
+			/*
+			 * the hot loop of frame-pointer captures: one memcpy, then swap if needed;
+			 * an empty chain must not reach memcpy, the scratch may still be NULL
+			 */
 			uint64_t *dst = scratch_u64(r, used, (size_t)nr);
 			if (nr)
 				memcpy(dst, pfs_cursor_bytes(&c, (size_t)nr * 8), (size_t)nr * 8);
