@@ -78,7 +78,7 @@ struct cache_slot {
 
 struct ksym {
 	uint64_t addr;
-	uint32_t name;  /* offset into the kallsyms name pool */
+	uint32_t name;	/* offset into the kallsyms name pool */
 	uint32_t frame; /* frame id once used, 0 before */
 };
 
@@ -101,7 +101,7 @@ struct pfs_symbols {
 	struct pfs_procmap *pm;
 	struct pfs_diag *diag;
 	struct pfs_jitmaps *jit;
-	Dwfl_Callbacks cb;       /* symbolization: finds separate debug info */
+	Dwfl_Callbacks cb;	 /* symbolization: finds separate debug info */
 	Dwfl_Callbacks space_cb; /* unwinding: .eh_frame of the mapped files is enough */
 	char *debuginfo_path;
 
