@@ -35,6 +35,7 @@ struct pfs_unwind {
 	uint64_t mask;
 	const struct pfs_sample *smp;
 	uint64_t sp;
+	bool beyond_dump; /* the last unwind step wanted stack above the dump */
 	uint64_t *pcs;
 	size_t n, max;
 };
@@ -89,6 +90,8 @@ static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *a
 		*result = v;
 		return true;
 	}
+	if (addr >= u->sp)
+		u->beyond_dump = true;
 	return false;
 }
 
@@ -122,6 +125,7 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 	if (!act)
 		pc--;
 	u->pcs[u->n++] = pc;
+	u->beyond_dump = false;
 	return u->n < u->max ? DWARF_CB_OK : DWARF_CB_ABORT;
 }
 
@@ -165,8 +169,16 @@ size_t pfs_unwind_user(struct pfs_unwind *u, struct pfs_proc *p, uint32_t tid,
 			     "cannot unwind process %u: %s", p->pid, dwfl_errmsg(-1));
 		return 1;
 	}
+	u->beyond_dump = false;
 	/* it ends in an error where the CFI or the stack dump runs out: what came before stands */
 	(void)dwfl_getthread_frames(dwfl, (pid_t)tid, frame_cb, u);
+	/*
+	 * A caller whose return address lies above the stack dump: the stack goes on but we
+	 * cannot see it. One unresolvable frame says so (perf shows the same [unknown]) rather
+	 * than passing the truncated stack off as complete.
+	 */
+	if (u->beyond_dump && u->n && u->n < max)
+		u->pcs[u->n++] = UINT64_MAX;
 	if (!u->n) {
 		pcs[0] = ip;
 		return 1;

@@ -10,6 +10,9 @@
  * each return address minus one (so a call at the end of an inline block names the caller's
  * inline chain, not what follows the call).
  *
+ * A stack deeper than its dump ends in one extra address, UINT64_MAX (named [unknown]), as in
+ * perf: the caller whose return address lies beyond the dump.
+ *
  * Bad samples are diagnostics, counted: "regs-missing" (no user registers, e.g. a kernel
  * thread or an ABI we do not know), "stack-dump-empty" (dyn_size 0: only the sampled pc is
  * known), "unwind-arch-unsupported" (the registers lack ip or sp).
