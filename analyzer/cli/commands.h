@@ -9,6 +9,8 @@
 
 int cmd_info(int argc, char **argv);
 extern const char cmd_info_usage[];
+int cmd_import(int argc, char **argv);
+extern const char cmd_import_usage[];
 int cmd_record(int argc, char **argv);
 extern const char cmd_record_usage[];
 
@@ -18,6 +20,8 @@ extern const char cmd_collapse_usage[];
 #define CLI_COMMANDS                                                                               \
 	{"info", cmd_info, "what a capture holds: host, events, records, samples, diagnostics",     \
 	 cmd_info_usage},                                                                          \
+	{"import", cmd_import, "add captures to an SQLite database (one transaction each)",       \
+	 cmd_import_usage},                                                                        \
 	{"record", cmd_record, "run perf record with what the Python analysis needs (and probes)",  \
 	 cmd_record_usage},                                                                        \
 	{"collapse", cmd_collapse, "folded stacks of a perf.data capture, symbolized and unwound",  \

@@ -853,7 +853,6 @@ static int open_file_mode(struct pfs_reader *r, struct pfs_err *err)
 							     0xffffffffu) |
 				 (uint64_t)__builtin_bswap32((uint32_t)(__builtin_bswap64(v) >> 32))
 					 << 32;
-			alt[i] = __builtin_bswap64(alt[i]);
 		}
 		if (alt[0] >> FEAT_HOSTNAME & 1)
 			memcpy(bitmap, alt, sizeof(bitmap));
@@ -1317,8 +1316,7 @@ static bool decode_sample(struct pfs_reader *r, const struct pfs_attr *a, const 
 			 * an empty chain must not reach memcpy, the scratch may still be NULL
 			 */
 			uint64_t *dst = scratch_u64(r, used, (size_t)nr);
-			if (nr)
-				memcpy(dst, pfs_cursor_bytes(&c, (size_t)nr * 8), (size_t)nr * 8);
+			memcpy(dst, pfs_cursor_bytes(&c, (size_t)nr * 8), (size_t)nr * 8);
 			if (r->swap)
 				for (uint64_t i = 0; i < nr; i++)
 					dst[i] = __builtin_bswap64(dst[i]);
@@ -1767,8 +1765,15 @@ static void absorb(struct pfs_reader *r, const struct raw *x)
 				     (unsigned long long)feat);
 			return;
 		}
+		if (feat >= FEAT_KNOWN_MAX && len > 8) {
+			pfs_diag_add(&r->diag, PFS_NOTE, "unknown-feature", x->off,
+				     "FEATURE record with id %llu is unknown; its %zu bytes were "
+				     "skipped",
+				     (unsigned long long)feat, len - 8);
+			return;
+		}
 		if (feat == 0 || feat >= FEAT_KNOWN_MAX)
-			return; /* the end marker (the writer's HEADER_LAST_FEATURE) or newer */
+			return; /* the end marker: the writer's HEADER_LAST_FEATURE, no payload */
 		parse_feature(r, (unsigned)feat, body + 8, len - 8, x->off + 16);
 		return;
 	}
@@ -1982,6 +1987,8 @@ int pfs_reader_next(struct pfs_reader *r, struct pfs_record *rec, struct pfs_err
 		int rc;
 		/* release queued records whose time has come */
 		if (r->n_heap && (r->flushing_all || r->heap[0].time <= r->flush_limit)) {
+			/* a record dropped on the previous turn may still own its copy */
+			qrec_release(&r->cur);
 			q_pop(r, &r->cur);
 			if (r->cur.time < r->last_out_time)
 				r->stats.out_of_order++;
@@ -2033,6 +2040,7 @@ int pfs_reader_next(struct pfs_reader *r, struct pfs_record *rec, struct pfs_err
 			q.p = x.p;
 			q.extra = x.extra;
 			q.extra_len = x.extra_len;
+			qrec_release(&r->cur);
 			r->cur = q;
 			fill_record(r, &r->cur, rec);
 			if (rec->type == 0 && x.type != 0)

@@ -360,15 +360,32 @@ static void compress_into_records(struct pfs_w *w, const uint8_t *p, size_t n)
 		if (ZSTD_isError(left))
 			die(ZSTD_getErrorName(left));
 	} while (left || in.pos < in.size);
-	if (out.pos + 8 > 65535)
+	if (out.pos + 24 > 65535)
 		die("compressed chunk does not fit a record");
 	w->cur = &h;
-	pfs_w_u32(w, PFS_REC_COMPRESSED);
-	pfs_w_u16(w, 0);
-	pfs_w_u16(w, (uint16_t)(out.pos + 8));
-	w->cur = saved;
-	emit_raw(w, hdr, 8);
-	emit_raw(w, zb, out.pos);
+	if (w->o.compressed2) {
+		/* u64 data_size, the bytes, zero padding to 8 (perf 6.16+) */
+		size_t padded = (out.pos + 7) & ~(size_t)7;
+		uint8_t sz[8], zero[8] = {0};
+		pfs_w_u32(w, PFS_REC_COMPRESSED2);
+		pfs_w_u16(w, 0);
+		pfs_w_u16(w, (uint16_t)(16 + padded));
+		h.p = sz;
+		h.n = 0;
+		pfs_w_u64(w, out.pos);
+		w->cur = saved;
+		emit_raw(w, hdr, 8);
+		emit_raw(w, sz, 8);
+		emit_raw(w, zb, out.pos);
+		emit_raw(w, zero, padded - out.pos);
+	} else {
+		pfs_w_u32(w, PFS_REC_COMPRESSED);
+		pfs_w_u16(w, 0);
+		pfs_w_u16(w, (uint16_t)(out.pos + 8));
+		w->cur = saved;
+		emit_raw(w, hdr, 8);
+		emit_raw(w, zb, out.pos);
+	}
 	free(zb);
 }
 

@@ -33,6 +33,7 @@ struct pfs_w_opts {
 	bool swap;           /* write the byte order that is not the host's */
 	bool pipe;           /* pipe mode: 16-byte header, everything as records */
 	bool compressed;     /* kernel records go into COMPRESSED records */
+	bool compressed2;    /* ... into COMPRESSED2 records (with compressed) */
 	size_t chunk;        /* uncompressed bytes per COMPRESSED record; 0 means 4096 */
 	bool data_size_zero; /* file mode: a killed perf (data.size 0, no features) */
 	uint64_t attr_size;  /* file mode attrs entry size; 0 means the largest attr.size + 16 */

@@ -1,0 +1,595 @@
+/*
+ * perfsight import: captures into a database, one transaction each (store.h). Input kinds are
+ * told apart by content: perf.data (file or pipe mode) goes through ingest, pyinstrument,
+ * speedscope and folded files (or a directory of them) through pyprof.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "perfdata.h"
+#include "profile.h"
+#include "pyprof.h"
+#include "store.h"
+#include "xalloc.h"
+#if __has_include("ingest.h")
+#include "ingest.h"
+#define HAVE_INGEST 1
+#else
+#define HAVE_INGEST 0
+#endif
+
+const char cmd_import_usage[] =
+	"usage: perfsight import INPUT... -o DB [--label NAME] [--replace]\n"
+	"\n"
+	"Adds each INPUT to the SQLite database DB (created when missing) as one capture:\n"
+	"a perf.data file (file or pipe mode), a pyinstrument session, JSON or HTML file, a\n"
+	"speedscope file, a folded-stacks file, or a directory of per-request pyinstrument dumps\n"
+	"(merged into one capture). Each capture is written in one transaction: an import that\n"
+	"fails or is killed leaves DB exactly as it was. docs/schema.md describes the tables and\n"
+	"views; open DB with sqlite3, Datasette or pandas.\n"
+	"\n"
+	"  -o, --output DB  the database\n"
+	"  --label NAME     the capture's name in DB (one INPUT only); default: INPUT as given\n"
+	"  --replace        replace a capture of the same content or label instead of refusing\n"
+	"\n"
+	"On a terminal a progress line (bytes, samples, rate, ETA) is drawn on standard error.\n"
+	"A one-paragraph summary per capture goes to standard output.\n"
+	"\n"
+	"exit status: 0 ok, 1 imported with data-dropping diagnostics, 2 usage, 3 bad input\n"
+	"(nothing of it imported), 4 database error (DB unchanged by the failed capture)\n"
+	"example: perfsight import fixtures/py312-threads-fp/perf.data -o runs.db --label fp\n";
+
+enum input_kind { IN_PERF, IN_PYPROF };
+
+struct progress {
+	struct pfs_store *st;
+	struct pfs_profile *prof;
+	const char *path; /* input, for the bytes-done figure */
+	uint64_t size;    /* 0: unknown (a directory, a pipe) */
+	bool tty;
+	uint64_t samples, unresolved;
+	uint64_t first_time, last_time; /* over rows that carry one; 0: none yet */
+	double t0, last_draw;
+	bool drawn;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* How far the input has been read: the file position of the descriptor open on it. */
+static uint64_t bytes_done(const char *path)
+{
+	char real[PATH_MAX], link[PATH_MAX], name[320], line[128];
+	uint64_t pos = 0;
+	DIR *d;
+	struct dirent *e;
+	if (!realpath(path, real) || !(d = opendir("/proc/self/fd")))
+		return 0;
+	while ((e = readdir(d))) {
+		ssize_t n;
+		FILE *f;
+		snprintf(name, sizeof(name), "/proc/self/fd/%s", e->d_name);
+		n = readlink(name, link, sizeof(link) - 1);
+		if (n <= 0)
+			continue;
+		link[n] = 0;
+		if (strcmp(link, real))
+			continue;
+		snprintf(name, sizeof(name), "/proc/self/fdinfo/%s", e->d_name);
+		if (!(f = fopen(name, "r")))
+			continue;
+		while (fgets(line, sizeof(line), f))
+			if (!strncmp(line, "pos:", 4) && strtoull(line + 4, NULL, 10) > pos)
+				pos = strtoull(line + 4, NULL, 10);
+		fclose(f);
+	}
+	closedir(d);
+	return pos;
+}
+
+static void draw(struct progress *p, double t)
+{
+	double el = t - p->t0, rate = el > 0 ? (double)p->samples / el : 0;
+	uint64_t done = p->size ? bytes_done(p->path) : 0;
+	fprintf(stderr, "\r\033[Kimporting %s: ", p->path);
+	if (done && p->size) {
+		double frac = (double)done / (double)p->size;
+		fprintf(stderr, "%3.0f%% %.1f/%.1f MB, ", frac * 100, (double)done / 1e6,
+			(double)p->size / 1e6);
+		if (frac > 0.01 && frac < 1) {
+			double eta = el / frac - el;
+			fprintf(stderr, "ETA %d:%02d, ", (int)eta / 60, (int)eta % 60);
+		}
+	}
+	fprintf(stderr, "%" PRIu64 " samples, %.0fk samples/s", p->samples, rate / 1000);
+	p->drawn = true;
+	p->last_draw = t;
+}
+
+static void clear_progress(struct progress *p)
+{
+	if (p->drawn)
+		fprintf(stderr, "\r\033[K");
+	p->drawn = false;
+}
+
+/* The sink ingest streams to: counts what the summary needs, redraws, hands on to the store. */
+static int progress_cb(void *payload, const struct pfs_sample_row *row)
+{
+	struct progress *p = payload;
+	if (row->time && (!p->first_time || row->time < p->first_time))
+		p->first_time = row->time;
+	if (row->time > p->last_time)
+		p->last_time = row->time;
+	if (row->path) {
+		const struct pfs_frame *f =
+			pfs_profile_frameget(p->prof, pfs_profile_pathget(p->prof, row->path)->frame);
+		p->unresolved += f->kind == PFS_FK_UNKNOWN;
+	} else {
+		p->unresolved++;
+	}
+	if (p->tty && !(++p->samples & 0x3fff)) {
+		double t = now_s();
+		if (t - p->last_draw > 0.1)
+			draw(p, t);
+	} else if (!p->tty) {
+		p->samples++;
+	}
+	return pfs_store_sample_cb(p->st, row);
+}
+
+/* A content hash for duplicate detection (not a security boundary): two 64-bit multiply-mix
+ * lanes over 8-byte words, then the length, printed as 32 hex digits. */
+struct hash {
+	uint64_t a, b, len;
+	unsigned char tail[8];
+	size_t ntail;
+};
+
+static uint64_t mix(uint64_t h, uint64_t w, uint64_t k)
+{
+	h ^= w * k;
+	h = (h << 31 | h >> 33) * 0x9e3779b97f4a7c15ull;
+	return h ^ (h >> 29);
+}
+
+static void hash_word(struct hash *h, const unsigned char *p)
+{
+	uint64_t w;
+	memcpy(&w, p, 8);
+	h->a = mix(h->a, w, 0xff51afd7ed558ccdull);
+	h->b = mix(h->b + w, w ^ h->a, 0xc4ceb9fe1a85ec53ull);
+}
+
+static void hash_bytes(struct hash *h, const unsigned char *p, size_t n)
+{
+	h->len += n;
+	while (n && h->ntail) {
+		h->tail[h->ntail++] = *p++;
+		n--;
+		if (h->ntail == 8) {
+			hash_word(h, h->tail);
+			h->ntail = 0;
+		}
+	}
+	for (; n >= 8; p += 8, n -= 8)
+		hash_word(h, p);
+	memcpy(h->tail, p, n);
+	h->ntail = n;
+}
+
+static void hash_hex(struct hash *h, char out[33])
+{
+	unsigned char last[8] = {0};
+	memcpy(last, h->tail, h->ntail);
+	hash_word(h, last);
+	h->a = mix(h->a, h->len, 0x87c37b91114253d5ull);
+	h->b = mix(h->b, h->a, 0x4cf5ad432745937full);
+	snprintf(out, 33, "%016" PRIx64 "%016" PRIx64, h->a, h->b);
+}
+
+static int hash_file(struct hash *h, const char *path, struct pfs_err *err)
+{
+	static unsigned char buf[1 << 20];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+	if (fd < 0)
+		return pfs_err_sys(err, "cannot open");
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		hash_bytes(h, buf, (size_t)n);
+	if (n < 0) {
+		int rc = pfs_err_sys(err, "cannot read");
+		close(fd);
+		return rc;
+	}
+	close(fd);
+	return 0;
+}
+
+static int name_cmp(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+/* A directory's hash covers its regular files' names and contents, in name order. */
+static int hash_input(const char *path, bool is_dir, char out[33], struct pfs_err *err)
+{
+	struct hash h = {0x243f6a8885a308d3ull, 0x13198a2e03707344ull, 0, {0}, 0};
+	int rc = 0;
+	if (!is_dir) {
+		rc = hash_file(&h, path, err);
+	} else {
+		struct dirent **v;
+		int n = scandir(path, &v, NULL, name_cmp);
+		if (n < 0)
+			return pfs_err_sys(err, "cannot list the directory");
+		for (int i = 0; i < n; i++) {
+			char *full;
+			struct stat sb;
+			if (!rc && asprintf(&full, "%s/%s", path, v[i]->d_name) > 0) {
+				if (stat(full, &sb) == 0 && S_ISREG(sb.st_mode)) {
+					hash_bytes(&h, (const unsigned char *)v[i]->d_name,
+						   strlen(v[i]->d_name) + 1);
+					rc = hash_file(&h, full, err);
+				}
+				free(full);
+			}
+			free(v[i]);
+		}
+		free(v);
+	}
+	if (!rc)
+		hash_hex(&h, out);
+	return rc;
+}
+
+static bool is_perf_data(const char *path)
+{
+	char magic[8];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool yes;
+	if (fd < 0)
+		return false;
+	yes = read(fd, magic, 8) == 8 &&
+	      (!memcmp(magic, "PERFILE2", 8) || !memcmp(magic, "2ELIFREP", 8));
+	close(fd);
+	return yes;
+}
+
+/* What the capture's header says (host, versions, command line, time span, build-ids). Pipe
+ * mode carries these as records ahead of the data: read until the first kernel record. */
+struct perf_meta {
+	struct pfs_capture_meta m;
+	char *cmdline;
+	struct pfs_reader *r;
+};
+
+static int read_perf_meta(const char *path, struct perf_meta *pm, struct pfs_err *err)
+{
+	const struct pfs_reader_opts ro = {.file_order = true, .no_decode = true};
+	const struct pfs_info *in;
+	struct pfs_record rec;
+	int rc = pfs_reader_open(&pm->r, path, &ro, err);
+	if (rc)
+		return rc;
+	in = pfs_reader_info(pm->r);
+	if (in->pipe)
+		while ((rc = pfs_reader_next(pm->r, &rec, err)) == 1 && rec.type >= 64)
+			;
+	if (rc < 0)
+		return rc;
+	pm->m.host = in->hostname;
+	pm->m.os_release = in->osrelease;
+	pm->m.perf_version = in->version;
+	pm->m.cpus = in->nr_cpus_online;
+	if (in->n_cmdline) {
+		size_t len = 0;
+		for (size_t i = 0; i < in->n_cmdline; i++)
+			len += strlen(in->cmdline[i]) + 1;
+		pm->cmdline = pfs_xcalloc(1, len + 1);
+		for (size_t i = 0; i < in->n_cmdline; i++) {
+			if (i)
+				strcat(pm->cmdline, " ");
+			strcat(pm->cmdline, in->cmdline[i]);
+		}
+		pm->m.cmdline = pm->cmdline;
+	}
+	if (in->has_sample_time && in->last_sample_time >= in->first_sample_time) {
+		pm->m.duration = (double)(in->last_sample_time - in->first_sample_time) / 1e9;
+		if (in->has_clock_data)
+			pm->m.start_time = ((double)in->wall_clock_ns +
+					    ((double)in->first_sample_time - (double)in->clockid_time_ns)) /
+					   1e9;
+	}
+	return 0;
+}
+
+static int put_buildids(struct pfs_store *st, const struct pfs_info *in, struct pfs_err *err)
+{
+	for (size_t i = 0; i < in->n_build_ids; i++) {
+		const struct pfs_build_id *b = &in->build_ids[i];
+		char hex[41];
+		int rc;
+		if (!b->filename)
+			continue;
+		for (unsigned k = 0; k < b->size && k < 20; k++)
+			snprintf(hex + 2 * k, 3, "%02x", b->id[k]);
+		hex[2 * (b->size < 20 ? b->size : 20)] = 0;
+		if ((rc = pfs_store_put_buildid(st, b->filename, hex, err)))
+			return rc;
+	}
+	return 0;
+}
+
+static const char *pyprof_kind(enum pfs_pyprof_kind k)
+{
+	switch (k) {
+	case PFS_PYPROF_SPEEDSCOPE:
+		return "speedscope";
+	case PFS_PYPROF_FOLDED:
+		return "folded";
+	default:
+		return "pyinstrument";
+	}
+}
+
+struct import_result {
+	int64_t id;
+	uint64_t samples, unresolved;
+	double seconds;
+};
+
+/* Imports one input; returns 0 or a negative code with err set (the capture rolled back).
+ * *input_err tells whether the input (not the database) was at fault. */
+static int import_one(struct pfs_store *st, const char *path, const char *label, bool replace,
+		      bool tty, struct pfs_diag *diag, struct import_result *res, bool *input_err,
+		      struct pfs_err *err)
+{
+	struct pfs_profile *prof = pfs_profile_new();
+	struct perf_meta pm = {.m = {.start_time = NAN, .duration = NAN}};
+	struct pfs_pyprof_meta pym = {0};
+	struct progress pr = {.st = st, .prof = prof, .path = path, .tty = tty};
+	struct stat sb;
+	char hash[33];
+	enum input_kind kind;
+	int rc, pykind = PFS_PYPROF_NONE;
+
+	*input_err = true;
+	if (stat(path, &sb) != 0) {
+		rc = pfs_err_sys(err, "cannot open");
+		goto out;
+	}
+	if (!S_ISDIR(sb.st_mode) && is_perf_data(path)) {
+		kind = IN_PERF;
+	} else {
+		pykind = pfs_pyprof_detect(path, err);
+		if (pykind < 0) {
+			rc = pykind;
+			goto out;
+		}
+		if (pykind == PFS_PYPROF_NONE) {
+			rc = pfs_err_set(err, PFS_EFORMAT, 0,
+					 "not a capture import reads (perf.data, pyinstrument, "
+					 "speedscope, folded stacks)");
+			goto out;
+		}
+		kind = IN_PYPROF;
+	}
+	if ((rc = hash_input(path, S_ISDIR(sb.st_mode), hash, err)))
+		goto out;
+	pm.m.label = label;
+	pm.m.source = path;
+	pm.m.content_hash = hash;
+	pm.m.tool_version = PFS_VERSION;
+	if (kind == IN_PERF) {
+		pm.m.kind = "perf";
+		pm.m.weight_unit = "samples";
+		if ((rc = read_perf_meta(path, &pm, err)))
+			goto out;
+	} else {
+		pm.m.kind = pykind == PFS_PYPROF_DIR ? "pyinstrument" : pyprof_kind(pykind);
+	}
+	pr.size = S_ISREG(sb.st_mode) ? (uint64_t)sb.st_size : 0;
+	pr.t0 = pr.last_draw = now_s();
+
+	*input_err = false;
+	if ((rc = pfs_store_begin_capture(st, &pm.m, replace, &res->id, err)))
+		goto out;
+	if (kind == IN_PERF && (rc = put_buildids(st, pfs_reader_info(pm.r), err)))
+		goto abort;
+	*input_err = true;
+	if (kind == IN_PERF) {
+#if HAVE_INGEST
+		const struct pfs_ingest_opts io = {.first_sampling = false};
+		rc = pfs_ingest_perf(path, &io, prof, progress_cb, &pr, diag, err);
+		/* a pipe-mode capture has no time span in its header: the samples give it */
+		if (!rc && (isnan(pm.m.duration) || pm.m.duration == 0) &&
+		    pr.last_time > pr.first_time) {
+			struct pfs_capture_meta up = {.start_time = NAN};
+			up.duration = (double)(pr.last_time - pr.first_time) / 1e9;
+			*input_err = false;
+			rc = pfs_store_update_capture(st, &up, err);
+		}
+#else
+		rc = pfs_err_set(err, PFS_EUNSUPP, PFS_NO_OFF,
+				 "this build of perfsight cannot symbolize perf.data (no ingest "
+				 "stage); import pyinstrument, speedscope or folded files");
+#endif
+	} else {
+		const struct pfs_pyprof_opts po = {.merge = true, .label = label};
+		rc = pfs_pyprof_load(path, &po, prof, progress_cb, &pr, &pym, diag, err);
+		if (!rc) {
+			struct pfs_capture_meta up = {.start_time = NAN, .duration = NAN};
+			up.weight_unit = pym.unit == PFS_PYPROF_SECONDS   ? "seconds"
+					 : pym.unit == PFS_PYPROF_SAMPLES ? "samples"
+									  : "mixed";
+			if (pym.n_caps == 1) {
+				up.kind = pyprof_kind(pym.caps[0].kind);
+				up.start_time = pym.caps[0].start_time;
+				up.duration = pym.caps[0].duration;
+				if (pym.caps[0].program)
+					up.cmdline = pfs_profile_strget(prof, pym.caps[0].program,
+									NULL);
+			}
+			*input_err = false;
+			rc = pfs_store_update_capture(st, &up, err);
+		}
+	}
+	clear_progress(&pr);
+	if (rc) {
+		/* A sink failure is the database's: its message is the useful one. */
+		if (pfs_store_last_error(st)->code) {
+			*input_err = false;
+			if (err)
+				*err = *pfs_store_last_error(st);
+		}
+		goto abort;
+	}
+	*input_err = false;
+	if ((rc = pfs_store_put_diags(st, diag, err)) || (rc = pfs_store_end_capture(st, prof, err)))
+		goto out;
+	res->samples = pr.samples;
+	res->unresolved = pr.unresolved;
+	res->seconds = now_s() - pr.t0;
+	goto out;
+abort:
+	pfs_store_abort_capture(st);
+out:
+	clear_progress(&pr);
+	pfs_pyprof_meta_release(&pym);
+	if (pm.r)
+		pfs_reader_close(pm.r);
+	free(pm.cmdline);
+	pfs_profile_free(prof);
+	return rc;
+}
+
+static void print_summary(const char *path, const char *db, const struct import_result *r,
+			  struct pfs_store *st, const struct pfs_diag *d)
+{
+	struct pfs_store_capture *caps;
+	int n = pfs_store_captures(st, &caps, NULL);
+	const struct pfs_store_capture *c = NULL;
+	size_t errors = 0, warnings = 0;
+	for (int i = 0; i < n; i++)
+		if (caps[i].id == r->id)
+			c = &caps[i];
+	for (size_t i = 0; i < d->n; i++) {
+		errors += d->v[i].sev == PFS_ERROR;
+		warnings += d->v[i].sev == PFS_WARN;
+	}
+	printf("%s: capture %lld", path, (long long)r->id);
+	if (c)
+		printf(" '%s' (%s)", c->label, c->kind);
+	printf(" in %s: %" PRIu64 " samples", db, r->samples);
+	if (c && !isnan(c->duration))
+		printf(" over %.2f s", c->duration);
+	if (c && c->host)
+		printf(" on %s", c->host);
+	printf("; %.1f%% of them end in an unresolved frame; %zu diagnostic%s (%zu error%s, "
+	       "%zu warning%s)%s. Imported in %.2f s (%.0f samples/s).\n",
+	       r->samples ? 100.0 * (double)r->unresolved / (double)r->samples : 0.0, d->n,
+	       d->n == 1 ? "" : "s", errors, errors == 1 ? "" : "s", warnings,
+	       warnings == 1 ? "" : "s", d->n ? ", listed above" : "", r->seconds,
+	       r->seconds > 0 ? (double)r->samples / r->seconds : 0.0);
+	if (n > 0)
+		pfs_store_captures_free(caps, (size_t)n);
+}
+
+int cmd_import(int argc, char **argv)
+{
+	const struct cli_cmd *self = cli_find("import");
+	const char *db = NULL, *label = NULL;
+	const char **inputs = pfs_xcalloc((size_t)argc, sizeof(*inputs));
+	size_t n_in = 0;
+	bool replace = false, tty = isatty(STDERR_FILENO);
+	struct pfs_store *st = NULL;
+	struct pfs_err err;
+	int exit_rc = EXIT_OK;
+
+	for (int i = 1; i < argc; i++) {
+		if ((!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")) && i + 1 < argc)
+			db = argv[++i];
+		else if (!strncmp(argv[i], "--output=", 9))
+			db = argv[i] + 9;
+		else if (!strcmp(argv[i], "--label") && i + 1 < argc)
+			label = argv[++i];
+		else if (!strncmp(argv[i], "--label=", 8))
+			label = argv[i] + 8;
+		else if (!strcmp(argv[i], "--replace"))
+			replace = true;
+		else if (!strcmp(argv[i], "--"))
+			while (++i < argc)
+				inputs[n_in++] = argv[i];
+		else if (argv[i][0] == '-' && argv[i][1])
+			exit_rc = cli_usage_error(self, "unknown option or missing value '%s'",
+						  argv[i]);
+		else
+			inputs[n_in++] = argv[i];
+		if (exit_rc)
+			goto out;
+	}
+	if (!db || !*db) {
+		exit_rc = cli_usage_error(self, "no database: give -o DB");
+		goto out;
+	}
+	if (!n_in) {
+		exit_rc = cli_usage_error(self, "no INPUT to import");
+		goto out;
+	}
+	if (label && n_in > 1) {
+		exit_rc = cli_usage_error(self, "--label names one capture; %zu inputs given", n_in);
+		goto out;
+	}
+	/* A file size limit must be an error SQLite rolls back, not a signal that kills us. */
+	signal(SIGXFSZ, SIG_IGN);
+	if (pfs_store_open(&st, db, PFS_STORE_CREATE, &err)) {
+		exit_rc = cli_fail(db, &err);
+		goto out;
+	}
+	for (size_t i = 0; i < n_in; i++) {
+		struct pfs_diag diag;
+		struct import_result res = {0};
+		bool input_err;
+		int rc;
+		pfs_diag_init(&diag);
+		rc = import_one(st, inputs[i], label ? label : inputs[i], replace, tty, &diag, &res,
+				&input_err, &err);
+		cli_print_diags(stderr, inputs[i], &diag);
+		if (rc) {
+			int code = cli_fail(input_err ? inputs[i] : db, &err);
+			if (code > exit_rc)
+				exit_rc = code;
+			pfs_diag_release(&diag);
+			/* a database error ends the run; a bad input or a duplicate only skips */
+			if (!input_err && err.code != PFS_EUSAGE)
+				break;
+			continue;
+		}
+		print_summary(inputs[i], db, &res, st, &diag);
+		if (cli_diag_exit(&diag) > exit_rc)
+			exit_rc = cli_diag_exit(&diag);
+		pfs_diag_release(&diag);
+	}
+out:
+	pfs_store_close(st);
+	free(inputs);
+	return cli_finish_stdout(exit_rc);
+}

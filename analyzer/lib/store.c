@@ -1,0 +1,1246 @@
+/*
+ * store: the SQLite database. See store.h for the model and docs/schema.md for the schema.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "store.h"
+#include "xalloc.h"
+
+/* The application_id stamped in the header tells our databases from other SQLite files. */
+#define PFS_STORE_APP_ID 0x70667331 /* "pfs1" */
+
+static const char schema_sql[] =
+	"CREATE TABLE captures(\n"
+	"  id INTEGER PRIMARY KEY,\n"
+	"  label TEXT NOT NULL UNIQUE,\n"
+	"  source TEXT,\n"
+	"  content_hash TEXT NOT NULL UNIQUE,\n"
+	"  kind TEXT NOT NULL,\n"
+	"  host TEXT, os_release TEXT, perf_version TEXT, cmdline TEXT,\n"
+	"  start_time REAL, duration REAL, cpus INTEGER,\n"
+	"  tool_version TEXT NOT NULL,\n"
+	"  imported_at TEXT NOT NULL,\n"
+	"  weight_unit TEXT NOT NULL CHECK (weight_unit IN ('samples', 'seconds', 'mixed')),\n"
+	"  string_base INTEGER NOT NULL, n_strings INTEGER NOT NULL DEFAULT 0,\n"
+	"  frame_base INTEGER NOT NULL, n_frames INTEGER NOT NULL DEFAULT 0,\n"
+	"  path_base INTEGER NOT NULL, n_paths INTEGER NOT NULL DEFAULT 0,\n"
+	"  event_base INTEGER NOT NULL,\n"
+	"  sample_first INTEGER, sample_last INTEGER, n_samples INTEGER NOT NULL DEFAULT 0\n"
+	");\n"
+	"CREATE TABLE frame_kinds(id INTEGER PRIMARY KEY, name TEXT NOT NULL);\n"
+	"INSERT INTO frame_kinds VALUES (0, 'unknown'), (1, 'native'), (2, 'kernel'),\n"
+	"  (3, 'python'), (4, 'jit'), (5, 'pyinstrument'), (6, 'pseudo');\n"
+	"CREATE TABLE strings(id INTEGER PRIMARY KEY, capture INTEGER NOT NULL, text TEXT NOT NULL);\n"
+	"CREATE TABLE events(id INTEGER PRIMARY KEY, capture INTEGER NOT NULL, name TEXT NOT NULL,\n"
+	"  sampling INTEGER NOT NULL, samples INTEGER NOT NULL);\n"
+	"CREATE TABLE processes(id INTEGER PRIMARY KEY, capture INTEGER NOT NULL,\n"
+	"  pid INTEGER NOT NULL, ppid INTEGER, comm TEXT, cmdline TEXT, start INTEGER, end INTEGER);\n"
+	"CREATE TABLE threads(id INTEGER PRIMARY KEY, capture INTEGER NOT NULL,\n"
+	"  pid INTEGER NOT NULL, tid INTEGER NOT NULL, comm TEXT, start INTEGER, end INTEGER,\n"
+	"  samples INTEGER NOT NULL DEFAULT 0);\n"
+	"CREATE TABLE buildids(capture INTEGER NOT NULL, path TEXT NOT NULL, build_id TEXT NOT NULL);\n"
+	"CREATE TABLE frames(id INTEGER PRIMARY KEY, capture INTEGER NOT NULL,\n"
+	"  name INTEGER NOT NULL, file INTEGER, line INTEGER, dso INTEGER,\n"
+	"  kind INTEGER NOT NULL, inlined INTEGER NOT NULL);\n"
+	"CREATE TABLE paths(id INTEGER PRIMARY KEY, capture INTEGER NOT NULL, parent INTEGER,\n"
+	"  frame INTEGER NOT NULL, depth INTEGER NOT NULL);\n"
+	"CREATE TABLE samples(id INTEGER PRIMARY KEY, capture INTEGER NOT NULL,\n"
+	"  event INTEGER NOT NULL, time INTEGER, thread INTEGER NOT NULL, cpu INTEGER,\n"
+	"  path INTEGER, period INTEGER NOT NULL, weight REAL NOT NULL, comm INTEGER);\n"
+	"CREATE TABLE offcpu(id INTEGER PRIMARY KEY, capture INTEGER NOT NULL,\n"
+	"  thread INTEGER NOT NULL, t_out INTEGER NOT NULL, t_in INTEGER NOT NULL, state TEXT,\n"
+	"  path INTEGER);\n"
+	"CREATE TABLE probes(id INTEGER PRIMARY KEY, capture INTEGER NOT NULL,\n"
+	"  event INTEGER NOT NULL, time INTEGER, thread INTEGER NOT NULL, cpu INTEGER,\n"
+	"  path INTEGER, fields TEXT);\n"
+	"CREATE TABLE diagnostics(capture INTEGER NOT NULL, code TEXT NOT NULL,\n"
+	"  severity TEXT NOT NULL, count INTEGER NOT NULL, first_offset INTEGER,\n"
+	"  message TEXT NOT NULL);\n"
+	"CREATE TABLE summaries(capture INTEGER PRIMARY KEY, json TEXT NOT NULL);\n"
+	"CREATE TABLE gc_functions(name TEXT PRIMARY KEY);\n"
+	"INSERT INTO gc_functions VALUES ('collect'), ('collect_with_callback'),\n"
+	"  ('collect_generations'), ('gc_collect_main'), ('gc_collect_with_callback'),\n"
+	"  ('gc_collect_generations'), ('gc_collect_internal'), ('gc_collect_region'),\n"
+	"  ('gc_collect_young'), ('gc_collect_increment');\n"
+	/* Views: readable frames first, the others build on it. */
+	"CREATE VIEW frames_text AS\n"
+	"  SELECT f.id, f.capture, n.text AS function, fl.text AS file, f.line, d.text AS dso,\n"
+	"    k.name AS kind, f.inlined\n"
+	"  FROM frames f JOIN strings n ON n.id = f.name JOIN frame_kinds k ON k.id = f.kind\n"
+	"  LEFT JOIN strings fl ON fl.id = f.file LEFT JOIN strings d ON d.id = f.dso;\n"
+	"CREATE VIEW dsos AS\n"
+	"  SELECT DISTINCT f.capture, d.text AS path, b.build_id\n"
+	"  FROM frames f JOIN strings d ON d.id = f.dso\n"
+	"  LEFT JOIN buildids b ON b.capture = f.capture AND b.path = d.text;\n"
+	"CREATE VIEW top_self AS\n"
+	"  SELECT s.capture, e.name AS event, n.text AS function, count(*) AS samples,\n"
+	"    sum(s.weight) AS weight\n"
+	"  FROM samples s JOIN events e ON e.id = s.event JOIN paths p ON p.id = s.path\n"
+	"  JOIN frames f ON f.id = p.frame JOIN strings n ON n.id = f.name\n"
+	"  GROUP BY s.capture, s.event, f.name;\n"
+	"CREATE VIEW top_total AS\n"
+	"  WITH RECURSIVE\n"
+	"  leaf(capture, event, path, samples, weight) AS (\n"
+	"    SELECT capture, event, path, count(*), sum(weight) FROM samples\n"
+	"    WHERE path IS NOT NULL GROUP BY capture, event, path),\n"
+	"  anc(leaf, node) AS (\n"
+	"    SELECT DISTINCT path, path FROM leaf\n"
+	"    UNION ALL\n"
+	"    SELECT a.leaf, p.parent FROM anc a JOIN paths p ON p.id = a.node\n"
+	"    WHERE p.parent IS NOT NULL),\n"
+	"  fn(leaf, name) AS (\n"
+	"    SELECT DISTINCT a.leaf, f.name FROM anc a JOIN paths p ON p.id = a.node\n"
+	"    JOIN frames f ON f.id = p.frame)\n"
+	"  SELECT l.capture, e.name AS event, n.text AS function, sum(l.samples) AS samples,\n"
+	"    sum(l.weight) AS weight\n"
+	"  FROM fn JOIN leaf l ON l.path = fn.leaf JOIN events e ON e.id = l.event\n"
+	"  JOIN strings n ON n.id = fn.name\n"
+	"  GROUP BY l.capture, l.event, fn.name;\n"
+	"CREATE VIEW thread_cpu AS\n"
+	"  SELECT s.capture, e.name AS event, t.pid, t.tid, t.comm, count(*) AS samples,\n"
+	"    sum(s.weight) AS weight,\n"
+	"    100.0 * sum(s.weight) / sum(sum(s.weight)) OVER (PARTITION BY s.capture, s.event)\n"
+	"      AS percent\n"
+	"  FROM samples s JOIN events e ON e.id = s.event JOIN threads t ON t.id = s.thread\n"
+	"  GROUP BY s.capture, s.event, s.thread;\n"
+	"CREATE VIEW folded AS\n"
+	"  WITH RECURSIVE stack(id, text) AS (\n"
+	"    SELECT p.id, replace(replace(n.text, char(10), ' '), char(13), ' ')\n"
+	"    FROM paths p JOIN frames f ON f.id = p.frame JOIN strings n ON n.id = f.name\n"
+	"    WHERE p.parent IS NULL\n"
+	"    UNION ALL\n"
+	"    SELECT p.id, stack.text || ';' || replace(replace(n.text, char(10), ' '), char(13), ' ')\n"
+	"    FROM stack JOIN paths p ON p.parent = stack.id JOIN frames f ON f.id = p.frame\n"
+	"    JOIN strings n ON n.id = f.name)\n"
+	"  SELECT s.capture, e.name AS event,\n"
+	"    replace(replace(coalesce(c.text, t.comm, '[unknown]'), char(10), ' '), char(13), ' ')\n"
+	"      || coalesce(';' || stack.text, '') AS stack,\n"
+	"    count(*) AS samples, sum(s.period) AS period, sum(s.weight) AS weight\n"
+	"  FROM samples s JOIN events e ON e.id = s.event JOIN threads t ON t.id = s.thread\n"
+	"  LEFT JOIN strings c ON c.id = s.comm LEFT JOIN stack ON stack.id = s.path\n"
+	"  GROUP BY s.capture, s.event, 3;\n"
+	"CREATE VIEW gc_share AS\n"
+	"  WITH RECURSIVE gc_path(id) AS (\n"
+	"    SELECT p.id FROM paths p JOIN frames f ON f.id = p.frame\n"
+	"    JOIN strings n ON n.id = f.name JOIN strings d ON d.id = f.dso\n"
+	"    WHERE d.text GLOB '*python*' AND EXISTS (SELECT 1 FROM gc_functions g\n"
+	"      WHERE n.text = g.name OR n.text GLOB g.name || '.*')\n"
+	"    UNION\n"
+	"    SELECT p.id FROM gc_path JOIN paths p ON p.parent = gc_path.id)\n"
+	"  SELECT s.capture, e.name AS event, t.pid, pr.comm, count(*) AS samples,\n"
+	"    count(g.id) AS gc_samples, 100.0 * count(g.id) / count(*) AS gc_percent\n"
+	"  FROM samples s JOIN events e ON e.id = s.event JOIN threads t ON t.id = s.thread\n"
+	"  LEFT JOIN processes pr ON pr.capture = s.capture AND pr.pid = t.pid\n"
+	"  LEFT JOIN gc_path g ON g.id = s.path\n"
+	"  WHERE e.sampling\n"
+	"  GROUP BY s.capture, s.event, t.pid;\n";
+
+/* Built after the first capture's rows are in (cheaper than maintaining them row by row). */
+static const char index_sql[] =
+	"CREATE INDEX IF NOT EXISTS paths_parent ON paths(parent);\n"
+	"CREATE INDEX IF NOT EXISTS strings_capture ON strings(capture);\n"
+	"CREATE INDEX IF NOT EXISTS events_capture ON events(capture);\n"
+	"CREATE INDEX IF NOT EXISTS threads_capture ON threads(capture, pid, tid);\n"
+	"CREATE INDEX IF NOT EXISTS processes_capture ON processes(capture, pid);\n"
+	"CREATE INDEX IF NOT EXISTS frames_capture ON frames(capture);\n"
+	"CREATE INDEX IF NOT EXISTS offcpu_capture ON offcpu(capture, thread);\n"
+	"CREATE INDEX IF NOT EXISTS probes_capture ON probes(capture, event);\n"
+	"CREATE INDEX IF NOT EXISTS diagnostics_capture ON diagnostics(capture);\n"
+	"CREATE INDEX IF NOT EXISTS buildids_capture ON buildids(capture);\n";
+
+/* (pid, tid) -> thread id, open addressing; grows with threads only. */
+struct tmap_slot {
+	uint32_t pid, tid;
+	int64_t id; /* 0: empty */
+};
+
+struct pfs_store {
+	sqlite3 *db;
+	char *path;
+	int64_t cap; /* the capture being written, 0 when none */
+	int64_t string_base, frame_base, path_base, event_base, next_thread;
+	int64_t sample_first, sample_last, n_samples;
+	sqlite3_stmt *ins_sample, *ins_offcpu, *ins_probe;
+	struct tmap_slot *tmap;
+	size_t tmap_n, tmap_cap;
+	struct pfs_err sink_err;
+};
+
+static int need_capture(struct pfs_store *st, struct pfs_err *err);
+
+static int db_err(struct pfs_store *st, struct pfs_err *err, const char *what)
+{
+	int code = sqlite3_extended_errcode(st->db);
+	const char *msg = sqlite3_errmsg(st->db);
+	if ((code & 0xff) == SQLITE_NOTADB)
+		return pfs_err_set(err, PFS_EUNSUPP, PFS_NO_OFF,
+				   "not a perfsight database (%s)", msg);
+	if ((code & 0xff) == SQLITE_BUSY)
+		return pfs_err_set(err, PFS_EDB, PFS_NO_OFF,
+				   "%s: database is locked by another process (%s)", what, msg);
+	if ((code & 0xff) == SQLITE_FULL)
+		return pfs_err_set(err, PFS_EDB, PFS_NO_OFF,
+				   "%s: disk or file size limit full (%s); the database is "
+				   "unchanged",
+				   what, msg);
+	if (sqlite3_system_errno(st->db) && (code & 0xff) == SQLITE_IOERR) {
+		int e = sqlite3_system_errno(st->db);
+		return pfs_err_set(err, PFS_EDB, PFS_NO_OFF, "%s: %s: %s%s", what,
+				   msg, strerror(e),
+				   e == EFBIG || e == ENOSPC ? "; the database is unchanged" : "");
+	}
+	return pfs_err_set(err, PFS_EDB, PFS_NO_OFF, "%s: %s", what, msg);
+}
+
+static int exec(struct pfs_store *st, const char *sql, const char *what, struct pfs_err *err)
+{
+	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return db_err(st, err, what);
+	return 0;
+}
+
+static int prepare(struct pfs_store *st, const char *sql, sqlite3_stmt **s, struct pfs_err *err)
+{
+	if (sqlite3_prepare_v2(st->db, sql, -1, s, NULL) != SQLITE_OK)
+		return db_err(st, err, "cannot prepare a statement");
+	return 0;
+}
+
+/* One integer from a query, 0 when no row or NULL. */
+static int query_int(struct pfs_store *st, const char *sql, int64_t arg, int64_t *out,
+		     struct pfs_err *err)
+{
+	sqlite3_stmt *s;
+	int rc = prepare(st, sql, &s, err);
+	if (rc)
+		return rc;
+	if (strchr(sql, '?'))
+		sqlite3_bind_int64(s, 1, arg);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int64(s, 0);
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		*out = 0;
+		rc = 0;
+	} else {
+		rc = db_err(st, err, "cannot read the database");
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* A clearer message than SQLite's "unable to open database file" for the common causes. */
+static int open_fail(const char *path, int flags, int sqlite_rc, const char *msg,
+		     struct pfs_err *err)
+{
+	char *dir = pfs_xstrdup(path), *slash = strrchr(dir, '/');
+	struct stat sb;
+	int rc;
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = 0;
+	else
+		strcpy(dir, ".");
+	if (stat(dir, &sb) != 0) {
+		errno = errno ? errno : ENOENT;
+		rc = pfs_err_sys(err, "cannot create the database: directory %s", dir);
+	} else if (!S_ISDIR(sb.st_mode)) {
+		errno = ENOTDIR;
+		rc = pfs_err_sys(err, "cannot create the database: %s", dir);
+	} else if ((flags & PFS_STORE_CREATE) && access(dir, W_OK) != 0) {
+		rc = pfs_err_sys(err, "cannot create the database: directory %s is not writable",
+				 dir);
+	} else if (!(flags & PFS_STORE_CREATE) && access(path, F_OK) != 0) {
+		rc = pfs_err_sys(err, "cannot open the database");
+	} else {
+		rc = pfs_err_set(err, sqlite_rc == SQLITE_READONLY ? PFS_EIO : PFS_EDB, PFS_NO_OFF,
+				 "cannot open the database: %s", msg);
+	}
+	free(dir);
+	return rc;
+}
+
+/* Creates the schema in an empty database, or checks the one there. Runs in a write
+ * transaction so that two first imports cannot both create it. */
+static int check_schema(struct pfs_store *st, int flags, struct pfs_err *err)
+{
+	int64_t ver, app, ntab;
+	int rc;
+	if ((rc = query_int(st, "PRAGMA user_version", 0, &ver, err)) ||
+	    (rc = query_int(st, "PRAGMA application_id", 0, &app, err)) ||
+	    (rc = query_int(st, "SELECT count(*) FROM sqlite_schema", 0, &ntab, err)))
+		return rc;
+	if (ver > PFS_STORE_SCHEMA_VERSION && app == PFS_STORE_APP_ID)
+		return pfs_err_set(err, PFS_EUNSUPP, PFS_NO_OFF,
+				   "written by a newer perfsight (schema version %" PRId64
+				   ", this build reads up to %d); upgrade perfsight to read it",
+				   ver, PFS_STORE_SCHEMA_VERSION);
+	if (app == PFS_STORE_APP_ID && ver == PFS_STORE_SCHEMA_VERSION)
+		return 0;
+	if (ntab > 0 || app != 0 || ver != 0)
+		return pfs_err_set(err, PFS_EUNSUPP, PFS_NO_OFF,
+				   "an SQLite database, but not one perfsight wrote "
+				   "(application_id 0x%" PRIx64 ", user_version %" PRId64 ")",
+				   (uint64_t)app, ver);
+	if (!(flags & PFS_STORE_CREATE))
+		return pfs_err_set(err, PFS_EUNSUPP, PFS_NO_OFF,
+				   "an empty database, not one perfsight wrote");
+	char pragma[96];
+	snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d; PRAGMA application_id = %d;",
+		 PFS_STORE_SCHEMA_VERSION, PFS_STORE_APP_ID);
+	if ((rc = exec(st, "BEGIN IMMEDIATE", "cannot create the schema", err)))
+		return rc;
+	/* Re-checked under the write lock: another import may have just created it. */
+	if ((rc = query_int(st, "SELECT count(*) FROM sqlite_schema", 0, &ntab, err)))
+		goto fail;
+	if (ntab == 0 && ((rc = exec(st, schema_sql, "cannot create the schema", err)) ||
+			  (rc = exec(st, pragma, "cannot create the schema", err))))
+		goto fail;
+	if ((rc = exec(st, "COMMIT", "cannot create the schema", err)))
+		goto fail;
+	return ntab == 0 ? 0 : check_schema(st, flags & ~PFS_STORE_CREATE, err);
+fail:
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+int pfs_store_open(struct pfs_store **out, const char *path, int flags, struct pfs_err *err)
+{
+	struct pfs_store *st = pfs_xcalloc(1, sizeof(*st));
+	int oflags = (flags & PFS_STORE_READONLY) ? SQLITE_OPEN_READONLY
+						  : SQLITE_OPEN_READWRITE |
+							    ((flags & PFS_STORE_CREATE) ? SQLITE_OPEN_CREATE
+											: 0);
+	int rc;
+	*out = NULL;
+	st->path = pfs_xstrdup(path);
+	errno = 0;
+	rc = sqlite3_open_v2(path, &st->db, oflags | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		rc = open_fail(path, flags, rc, st->db ? sqlite3_errmsg(st->db) : "out of memory",
+			       err);
+		pfs_store_close(st);
+		return rc;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	/* A locked database waits a little for the other writer, then fails clearly. */
+	sqlite3_busy_timeout(st->db, 2000);
+	/* Reading the header first: a file that is not SQLite is refused before any write. */
+	if ((rc = check_schema(st, flags, err)))
+		goto fail;
+	if (!(flags & PFS_STORE_READONLY) &&
+	    (rc = exec(st, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+		       "cannot set the journal mode", err)))
+		goto fail;
+	if ((rc = exec(st, "PRAGMA cache_size = -32768; PRAGMA temp_store = FILE;",
+		       "cannot set the cache size", err)))
+		goto fail;
+	*out = st;
+	return 0;
+fail:
+	pfs_store_close(st);
+	return rc;
+}
+
+static void finalize_writers(struct pfs_store *st)
+{
+	sqlite3_finalize(st->ins_sample);
+	sqlite3_finalize(st->ins_offcpu);
+	sqlite3_finalize(st->ins_probe);
+	st->ins_sample = st->ins_offcpu = st->ins_probe = NULL;
+	free(st->tmap);
+	st->tmap = NULL;
+	st->tmap_n = st->tmap_cap = 0;
+}
+
+void pfs_store_close(struct pfs_store *st)
+{
+	if (!st)
+		return;
+	pfs_store_abort_capture(st);
+	finalize_writers(st);
+	sqlite3_close(st->db);
+	free(st->path);
+	free(st);
+}
+
+static void bind_text_or_null(sqlite3_stmt *s, int i, const char *t)
+{
+	if (t)
+		sqlite3_bind_text(s, i, t, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+static void bind_real_or_null(sqlite3_stmt *s, int i, double v)
+{
+	if (isnan(v))
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_double(s, i, v);
+}
+
+static void bind_u64_or_null(sqlite3_stmt *s, int i, uint64_t v, uint64_t none)
+{
+	if (v == none)
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_int64(s, i, (int64_t)v);
+}
+
+static void bind_id(sqlite3_stmt *s, int i, int64_t base, uint32_t local)
+{
+	if (local)
+		sqlite3_bind_int64(s, i, base + local);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+/* Runs a one-shot statement to completion. */
+static int step_done(struct pfs_store *st, sqlite3_stmt *s, const char *what, struct pfs_err *err)
+{
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return db_err(st, err, what);
+	return 0;
+}
+
+/* Deletes the captures that share meta's hash or label (replace), or names one (refuse). */
+static int drop_duplicates(struct pfs_store *st, const struct pfs_capture_meta *meta, bool replace,
+			   struct pfs_err *err)
+{
+	static const char *const del[] = {
+		"DELETE FROM samples WHERE id BETWEEN (SELECT sample_first FROM captures WHERE "
+		"id = ?1) AND (SELECT sample_last FROM captures WHERE id = ?1)",
+		"DELETE FROM strings WHERE capture = ?1",
+		"DELETE FROM frames WHERE capture = ?1",
+		"DELETE FROM paths WHERE id BETWEEN (SELECT path_base + 1 FROM captures WHERE "
+		"id = ?1) AND (SELECT path_base + n_paths FROM captures WHERE id = ?1)",
+		"DELETE FROM events WHERE capture = ?1",
+		"DELETE FROM threads WHERE capture = ?1",
+		"DELETE FROM processes WHERE capture = ?1",
+		"DELETE FROM buildids WHERE capture = ?1",
+		"DELETE FROM offcpu WHERE capture = ?1",
+		"DELETE FROM probes WHERE capture = ?1",
+		"DELETE FROM diagnostics WHERE capture = ?1",
+		"DELETE FROM summaries WHERE capture = ?1",
+		"DELETE FROM captures WHERE id = ?1",
+	};
+	sqlite3_stmt *s;
+	int rc = prepare(st,
+			 "SELECT id, label, content_hash = ?1 FROM captures "
+			 "WHERE content_hash = ?1 OR label = ?2",
+			 &s, err);
+	int64_t ids[2];
+	size_t n = 0;
+	if (rc)
+		return rc;
+	sqlite3_bind_text(s, 1, meta->content_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, meta->label, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (!replace) {
+			bool same = sqlite3_column_int(s, 2);
+			rc = pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF,
+					 same ? "already holds this content as capture %lld "
+						"('%s'); --replace replaces it"
+					      : "the label is taken by capture %lld ('%s'); "
+						"choose another or --replace",
+					 (long long)sqlite3_column_int64(s, 0),
+					 (const char *)sqlite3_column_text(s, 1));
+			sqlite3_finalize(s);
+			return rc;
+		}
+		if (n < 2)
+			ids[n++] = sqlite3_column_int64(s, 0);
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return db_err(st, err, "cannot look for duplicate captures");
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < sizeof(del) / sizeof(del[0]); j++) {
+			if ((rc = prepare(st, del[j], &s, err)))
+				return rc;
+			sqlite3_bind_int64(s, 1, ids[i]);
+			rc = step_done(st, s, "cannot delete the replaced capture", err);
+			sqlite3_finalize(s);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+int pfs_store_begin_capture(struct pfs_store *st, const struct pfs_capture_meta *meta,
+			    bool replace, int64_t *capture_id, struct pfs_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	char now[32];
+	time_t t = time(NULL);
+	struct tm tm;
+	int rc;
+	if (st->cap)
+		return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF, "a capture is already open");
+	if (!meta->label || !meta->content_hash || !meta->kind)
+		return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF,
+				   "a capture needs a label, a content hash and a kind");
+	gmtime_r(&t, &tm);
+	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if ((rc = exec(st, "BEGIN IMMEDIATE", "cannot start the import", err)))
+		return rc;
+	if ((rc = drop_duplicates(st, meta, replace, err)))
+		goto fail;
+	if ((rc = query_int(st, "SELECT max(id) FROM strings", 0, &st->string_base, err)) ||
+	    (rc = query_int(st, "SELECT max(id) FROM frames", 0, &st->frame_base, err)) ||
+	    (rc = query_int(st, "SELECT max(id) FROM paths", 0, &st->path_base, err)) ||
+	    (rc = query_int(st, "SELECT max(id) FROM events", 0, &st->event_base, err)) ||
+	    (rc = query_int(st, "SELECT max(id) FROM threads", 0, &st->next_thread, err)))
+		goto fail;
+	if ((rc = prepare(st,
+			  "INSERT INTO captures(label, source, content_hash, kind, host, "
+			  "os_release, perf_version, cmdline, start_time, duration, cpus, "
+			  "tool_version, imported_at, weight_unit, string_base, frame_base, "
+			  "path_base, event_base) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+			  &s, err)))
+		goto fail;
+	bind_text_or_null(s, 1, meta->label);
+	bind_text_or_null(s, 2, meta->source);
+	bind_text_or_null(s, 3, meta->content_hash);
+	bind_text_or_null(s, 4, meta->kind);
+	bind_text_or_null(s, 5, meta->host);
+	bind_text_or_null(s, 6, meta->os_release);
+	bind_text_or_null(s, 7, meta->perf_version);
+	bind_text_or_null(s, 8, meta->cmdline);
+	bind_real_or_null(s, 9, meta->start_time);
+	bind_real_or_null(s, 10, meta->duration);
+	bind_u64_or_null(s, 11, meta->cpus, 0);
+	bind_text_or_null(s, 12, meta->tool_version ? meta->tool_version : "unknown");
+	sqlite3_bind_text(s, 13, now, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 14, meta->weight_unit ? meta->weight_unit : "samples", -1,
+			  SQLITE_STATIC);
+	sqlite3_bind_int64(s, 15, st->string_base);
+	sqlite3_bind_int64(s, 16, st->frame_base);
+	sqlite3_bind_int64(s, 17, st->path_base);
+	sqlite3_bind_int64(s, 18, st->event_base);
+	rc = step_done(st, s, "cannot add the capture", err);
+	sqlite3_finalize(s);
+	if (rc)
+		goto fail;
+	st->cap = sqlite3_last_insert_rowid(st->db);
+	if ((rc = prepare(st,
+			  "INSERT INTO samples(capture, event, time, thread, cpu, path, period, "
+			  "weight, comm) VALUES (?,?,?,?,?,?,?,?,?)",
+			  &st->ins_sample, err)) ||
+	    (rc = prepare(st,
+			  "INSERT INTO offcpu(capture, thread, t_out, t_in, state, path) "
+			  "VALUES (?,?,?,?,?,?)",
+			  &st->ins_offcpu, err)) ||
+	    (rc = prepare(st,
+			  "INSERT INTO probes(capture, event, time, thread, cpu, path, fields) "
+			  "VALUES (?,?,?,?,?,?,?)",
+			  &st->ins_probe, err)))
+		goto fail;
+	st->sample_first = st->sample_last = st->n_samples = 0;
+	pfs_err_clear(&st->sink_err);
+	*capture_id = st->cap;
+	return 0;
+fail:
+	st->cap = 0;
+	finalize_writers(st);
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+int pfs_store_update_capture(struct pfs_store *st, const struct pfs_capture_meta *meta,
+			     struct pfs_err *err)
+{
+	sqlite3_stmt *s;
+	int rc = need_capture(st, err);
+	if (rc || (rc = prepare(st,
+				"UPDATE captures SET source = coalesce(?1, source), "
+				"kind = coalesce(?2, kind), host = coalesce(?3, host), "
+				"os_release = coalesce(?4, os_release), "
+				"perf_version = coalesce(?5, perf_version), "
+				"cmdline = coalesce(?6, cmdline), start_time = coalesce(?7, start_time), "
+				"duration = coalesce(?8, duration), cpus = coalesce(?9, cpus), "
+				"weight_unit = coalesce(?10, weight_unit) WHERE id = ?11",
+				&s, err)))
+		return rc;
+	bind_text_or_null(s, 1, meta->source);
+	bind_text_or_null(s, 2, meta->kind);
+	bind_text_or_null(s, 3, meta->host);
+	bind_text_or_null(s, 4, meta->os_release);
+	bind_text_or_null(s, 5, meta->perf_version);
+	bind_text_or_null(s, 6, meta->cmdline);
+	bind_real_or_null(s, 7, meta->start_time);
+	bind_real_or_null(s, 8, meta->duration);
+	bind_u64_or_null(s, 9, meta->cpus, 0);
+	bind_text_or_null(s, 10, meta->weight_unit);
+	sqlite3_bind_int64(s, 11, st->cap);
+	rc = step_done(st, s, "cannot update the capture", err);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static size_t tmap_hash(uint32_t pid, uint32_t tid)
+{
+	uint64_t h = ((uint64_t)pid << 32 | tid) * 0x9e3779b97f4a7c15ull;
+	return (size_t)(h >> 32);
+}
+
+/* The thread id of (pid, tid) in this capture, assigned on first mention. */
+static int64_t thread_id(struct pfs_store *st, uint32_t pid, uint32_t tid)
+{
+	size_t i;
+	if ((st->tmap_n + 1) * 2 > st->tmap_cap) {
+		size_t nc = st->tmap_cap ? st->tmap_cap * 2 : 64;
+		struct tmap_slot *nv = pfs_xcalloc(nc, sizeof(*nv));
+		for (size_t j = 0; j < st->tmap_cap; j++) {
+			struct tmap_slot *o = &st->tmap[j];
+			if (!o->id)
+				continue;
+			for (i = tmap_hash(o->pid, o->tid) & (nc - 1); nv[i].id; i = (i + 1) & (nc - 1))
+				;
+			nv[i] = *o;
+		}
+		free(st->tmap);
+		st->tmap = nv;
+		st->tmap_cap = nc;
+	}
+	for (i = tmap_hash(pid, tid) & (st->tmap_cap - 1); st->tmap[i].id;
+	     i = (i + 1) & (st->tmap_cap - 1))
+		if (st->tmap[i].pid == pid && st->tmap[i].tid == tid)
+			return st->tmap[i].id;
+	st->tmap[i].pid = pid;
+	st->tmap[i].tid = tid;
+	st->tmap[i].id = ++st->next_thread;
+	st->tmap_n++;
+	return st->tmap[i].id;
+}
+
+int pfs_store_sample_cb(void *payload, const struct pfs_sample_row *row)
+{
+	struct pfs_store *st = payload;
+	sqlite3_stmt *s = st->ins_sample;
+	int64_t id;
+	if (!st->cap)
+		return pfs_err_set(&st->sink_err, PFS_EUSAGE, PFS_NO_OFF,
+				   "no capture is open");
+	sqlite3_bind_int64(s, 1, st->cap);
+	sqlite3_bind_int64(s, 2, st->event_base + row->event + 1);
+	bind_u64_or_null(s, 3, row->time, 0);
+	sqlite3_bind_int64(s, 4, thread_id(st, row->pid, row->tid));
+	bind_u64_or_null(s, 5, row->cpu, UINT32_MAX);
+	bind_id(s, 6, st->path_base, row->path);
+	sqlite3_bind_int64(s, 7, (int64_t)row->period);
+	sqlite3_bind_double(s, 8, row->weight);
+	bind_id(s, 9, st->string_base, row->comm);
+	if (sqlite3_step(s) != SQLITE_DONE) {
+		sqlite3_reset(s);
+		return db_err(st, &st->sink_err, "cannot write a sample");
+	}
+	sqlite3_reset(s);
+	id = sqlite3_last_insert_rowid(st->db);
+	if (!st->n_samples++)
+		st->sample_first = id;
+	st->sample_last = id;
+	return 0;
+}
+
+static int need_capture(struct pfs_store *st, struct pfs_err *err)
+{
+	if (!st->cap)
+		return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF, "no capture is open");
+	return 0;
+}
+
+int pfs_store_put_offcpu(struct pfs_store *st, const struct pfs_store_offcpu *o,
+			 struct pfs_err *err)
+{
+	sqlite3_stmt *s = st->ins_offcpu;
+	int rc = need_capture(st, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(s, 1, st->cap);
+	sqlite3_bind_int64(s, 2, thread_id(st, o->pid, o->tid));
+	sqlite3_bind_int64(s, 3, (int64_t)o->t_out);
+	sqlite3_bind_int64(s, 4, (int64_t)o->t_in);
+	bind_text_or_null(s, 5, o->state);
+	bind_id(s, 6, st->path_base, o->path);
+	return step_done(st, s, "cannot write an off-CPU interval", err);
+}
+
+int pfs_store_put_probe(struct pfs_store *st, const struct pfs_store_probe *p, struct pfs_err *err)
+{
+	sqlite3_stmt *s = st->ins_probe;
+	int rc = need_capture(st, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(s, 1, st->cap);
+	sqlite3_bind_int64(s, 2, st->event_base + p->event + 1);
+	bind_u64_or_null(s, 3, p->time, 0);
+	sqlite3_bind_int64(s, 4, thread_id(st, p->pid, p->tid));
+	bind_u64_or_null(s, 5, p->cpu, UINT32_MAX);
+	bind_id(s, 6, st->path_base, p->path);
+	bind_text_or_null(s, 7, p->fields);
+	return step_done(st, s, "cannot write a probe event", err);
+}
+
+int pfs_store_put_buildid(struct pfs_store *st, const char *dso, const char *build_id,
+			  struct pfs_err *err)
+{
+	sqlite3_stmt *s;
+	int rc = need_capture(st, err);
+	if (rc || (rc = prepare(st, "INSERT INTO buildids VALUES (?,?,?)", &s, err)))
+		return rc;
+	sqlite3_bind_int64(s, 1, st->cap);
+	sqlite3_bind_text(s, 2, dso, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, build_id, -1, SQLITE_STATIC);
+	rc = step_done(st, s, "cannot write a build-id", err);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int pfs_store_put_diags(struct pfs_store *st, const struct pfs_diag *d, struct pfs_err *err)
+{
+	sqlite3_stmt *s;
+	int rc = need_capture(st, err);
+	if (rc || (rc = prepare(st, "INSERT INTO diagnostics VALUES (?,?,?,?,?,?)", &s, err)))
+		return rc;
+	for (size_t i = 0; i < d->n && !rc; i++) {
+		const struct pfs_diag_entry *e = &d->v[i];
+		sqlite3_bind_int64(s, 1, st->cap);
+		sqlite3_bind_text(s, 2, e->code, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 3, pfs_severity_name(e->sev), -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 4, (int64_t)e->count);
+		bind_u64_or_null(s, 5, e->first_off, PFS_NO_OFF);
+		sqlite3_bind_text(s, 6, e->msg, -1, SQLITE_STATIC);
+		rc = step_done(st, s, "cannot write diagnostics", err);
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int pfs_store_put_summary(struct pfs_store *st, int64_t capture_id, const char *json,
+			  struct pfs_err *err)
+{
+	sqlite3_stmt *s;
+	int rc = prepare(st, "INSERT OR REPLACE INTO summaries VALUES (?,?)", &s, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(s, 1, capture_id);
+	sqlite3_bind_text(s, 2, json, -1, SQLITE_STATIC);
+	rc = step_done(st, s, "cannot write the summary", err);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static int write_profile(struct pfs_store *st, const struct pfs_profile *p, struct pfs_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	size_t n;
+	int rc;
+
+	if ((rc = prepare(st, "INSERT INTO strings VALUES (?,?,?)", &s, err)))
+		return rc;
+	n = pfs_profile_n_strs(p);
+	for (uint32_t i = 1; i <= n && !rc; i++) {
+		size_t len;
+		const char *t = pfs_profile_strget(p, i, &len);
+		sqlite3_bind_int64(s, 1, st->string_base + i);
+		sqlite3_bind_int64(s, 2, st->cap);
+		sqlite3_bind_text(s, 3, t, (int)len, SQLITE_STATIC);
+		rc = step_done(st, s, "cannot write strings", err);
+	}
+	sqlite3_finalize(s);
+	if (rc || (rc = prepare(st, "INSERT INTO frames VALUES (?,?,?,?,?,?,?,?)", &s, err)))
+		return rc;
+	n = pfs_profile_n_frames(p);
+	for (uint32_t i = 1; i <= n && !rc; i++) {
+		const struct pfs_frame *f = pfs_profile_frameget(p, i);
+		sqlite3_bind_int64(s, 1, st->frame_base + i);
+		sqlite3_bind_int64(s, 2, st->cap);
+		sqlite3_bind_int64(s, 3, st->string_base + f->name);
+		bind_id(s, 4, st->string_base, f->file);
+		bind_u64_or_null(s, 5, f->line, 0);
+		bind_id(s, 6, st->string_base, f->dso);
+		sqlite3_bind_int(s, 7, f->kind);
+		sqlite3_bind_int(s, 8, f->inlined);
+		rc = step_done(st, s, "cannot write frames", err);
+	}
+	sqlite3_finalize(s);
+	if (rc || (rc = prepare(st, "INSERT INTO paths VALUES (?,?,?,?,?)", &s, err)))
+		return rc;
+	n = pfs_profile_n_paths(p);
+	for (uint32_t i = 1; i <= n && !rc; i++) {
+		const struct pfs_path_node *q = pfs_profile_pathget(p, i);
+		sqlite3_bind_int64(s, 1, st->path_base + i);
+		sqlite3_bind_int64(s, 2, st->cap);
+		bind_id(s, 3, st->path_base, q->parent);
+		sqlite3_bind_int64(s, 4, st->frame_base + q->frame);
+		sqlite3_bind_int64(s, 5, q->depth);
+		rc = step_done(st, s, "cannot write call paths", err);
+	}
+	sqlite3_finalize(s);
+	if (rc || (rc = prepare(st, "INSERT INTO events VALUES (?,?,?,?,?)", &s, err)))
+		return rc;
+	n = pfs_profile_n_events(p);
+	for (uint32_t i = 0; i < n && !rc; i++) {
+		const struct pfs_event *e = pfs_profile_event((struct pfs_profile *)p, i);
+		sqlite3_bind_int64(s, 1, st->event_base + i + 1);
+		sqlite3_bind_int64(s, 2, st->cap);
+		sqlite3_bind_text(s, 3, pfs_profile_strget(p, e->name, NULL), -1, SQLITE_STATIC);
+		sqlite3_bind_int(s, 4, e->sampling);
+		sqlite3_bind_int64(s, 5, (int64_t)e->samples);
+		rc = step_done(st, s, "cannot write events", err);
+	}
+	sqlite3_finalize(s);
+	if (rc || (rc = prepare(st, "INSERT INTO processes VALUES (NULL,?,?,?,?,?,?,?)", &s, err)))
+		return rc;
+	n = pfs_profile_n_processes(p);
+	for (size_t i = 0; i < n && !rc; i++) {
+		const struct pfs_process *q = pfs_profile_process_at(p, i);
+		sqlite3_bind_int64(s, 1, st->cap);
+		sqlite3_bind_int64(s, 2, q->pid);
+		sqlite3_bind_int64(s, 3, q->ppid);
+		bind_text_or_null(s, 4, q->comm ? pfs_profile_strget(p, q->comm, NULL) : NULL);
+		bind_text_or_null(s, 5, q->cmdline ? pfs_profile_strget(p, q->cmdline, NULL) : NULL);
+		bind_u64_or_null(s, 6, q->start, 0);
+		bind_u64_or_null(s, 7, q->end, 0);
+		rc = step_done(st, s, "cannot write processes", err);
+	}
+	sqlite3_finalize(s);
+	if (rc)
+		return rc;
+	/* Profile threads get their ids (those samples named first already have one), then
+	 * every id handed out is written, so samples of a thread the profile lacks still join. */
+	n = pfs_profile_n_threads(p);
+	for (size_t i = 0; i < n; i++) {
+		const struct pfs_thread *t = pfs_profile_thread_at(p, i);
+		thread_id(st, t->pid, t->tid);
+	}
+	if ((rc = prepare(st, "INSERT INTO threads VALUES (?,?,?,?,?,?,?,?)", &s, err)))
+		return rc;
+	for (size_t i = 0; i < st->tmap_cap && !rc; i++) {
+		const struct tmap_slot *m = &st->tmap[i];
+		const struct pfs_thread *t = NULL;
+		if (!m->id)
+			continue;
+		for (size_t j = 0; j < n && !t; j++) {
+			const struct pfs_thread *c = pfs_profile_thread_at(p, j);
+			if (c->pid == m->pid && c->tid == m->tid)
+				t = c;
+		}
+		sqlite3_bind_int64(s, 1, m->id);
+		sqlite3_bind_int64(s, 2, st->cap);
+		sqlite3_bind_int64(s, 3, m->pid);
+		sqlite3_bind_int64(s, 4, m->tid);
+		bind_text_or_null(s, 5, t && t->comm ? pfs_profile_strget(p, t->comm, NULL) : NULL);
+		bind_u64_or_null(s, 6, t ? t->start : 0, 0);
+		bind_u64_or_null(s, 7, t ? t->end : 0, 0);
+		sqlite3_bind_int64(s, 8, t ? (int64_t)t->samples : 0);
+		rc = step_done(st, s, "cannot write threads", err);
+	}
+	sqlite3_finalize(s);
+	if (rc || (rc = prepare(st,
+				"UPDATE captures SET n_strings = ?, n_frames = ?, n_paths = ?, "
+				"sample_first = ?, sample_last = ?, n_samples = ? WHERE id = ?",
+				&s, err)))
+		return rc;
+	sqlite3_bind_int64(s, 1, (int64_t)pfs_profile_n_strs(p));
+	sqlite3_bind_int64(s, 2, (int64_t)pfs_profile_n_frames(p));
+	sqlite3_bind_int64(s, 3, (int64_t)pfs_profile_n_paths(p));
+	bind_u64_or_null(s, 4, (uint64_t)st->sample_first, 0);
+	bind_u64_or_null(s, 5, (uint64_t)st->sample_last, 0);
+	sqlite3_bind_int64(s, 6, st->n_samples);
+	sqlite3_bind_int64(s, 7, st->cap);
+	rc = step_done(st, s, "cannot finish the capture", err);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int pfs_store_end_capture(struct pfs_store *st, const struct pfs_profile *prof,
+			  struct pfs_err *err)
+{
+	int rc = need_capture(st, err);
+	if (rc)
+		return rc;
+	if (st->sink_err.code) {
+		rc = st->sink_err.code;
+		if (err)
+			*err = st->sink_err;
+		goto fail;
+	}
+	if ((rc = write_profile(st, prof, err)) ||
+	    (rc = exec(st, index_sql, "cannot build indexes", err)))
+		goto fail;
+	finalize_writers(st);
+	if ((rc = exec(st, "COMMIT", "cannot commit the capture", err)))
+		goto fail;
+	st->cap = 0;
+	return 0;
+fail:
+	pfs_store_abort_capture(st);
+	return rc;
+}
+
+void pfs_store_abort_capture(struct pfs_store *st)
+{
+	if (!st->cap)
+		return;
+	finalize_writers(st);
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	st->cap = 0;
+}
+
+const struct pfs_err *pfs_store_last_error(const struct pfs_store *st)
+{
+	return &st->sink_err;
+}
+
+static char *col_dup(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+	return t ? pfs_xstrdup((const char *)t) : NULL;
+}
+
+static double col_real(sqlite3_stmt *s, int i)
+{
+	return sqlite3_column_type(s, i) == SQLITE_NULL ? NAN : sqlite3_column_double(s, i);
+}
+
+int pfs_store_captures(struct pfs_store *st, struct pfs_store_capture **out, struct pfs_err *err)
+{
+	sqlite3_stmt *s;
+	struct pfs_store_capture *v = NULL;
+	size_t n = 0, cap = 0;
+	int rc = prepare(st,
+			 "SELECT id, label, source, content_hash, kind, host, os_release, "
+			 "perf_version, cmdline, tool_version, imported_at, weight_unit, "
+			 "start_time, duration, cpus, n_samples FROM captures ORDER BY id",
+			 &s, err);
+	*out = NULL;
+	if (rc)
+		return rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct pfs_store_capture *c;
+		PFS_GROW(v, cap, n + 1);
+		c = &v[n++];
+		c->id = sqlite3_column_int64(s, 0);
+		c->label = col_dup(s, 1);
+		c->source = col_dup(s, 2);
+		c->content_hash = col_dup(s, 3);
+		c->kind = col_dup(s, 4);
+		c->host = col_dup(s, 5);
+		c->os_release = col_dup(s, 6);
+		c->perf_version = col_dup(s, 7);
+		c->cmdline = col_dup(s, 8);
+		c->tool_version = col_dup(s, 9);
+		c->imported_at = col_dup(s, 10);
+		c->weight_unit = col_dup(s, 11);
+		c->start_time = col_real(s, 12);
+		c->duration = col_real(s, 13);
+		c->cpus = (uint32_t)sqlite3_column_int64(s, 14);
+		c->n_samples = (uint64_t)sqlite3_column_int64(s, 15);
+	}
+	if (rc != SQLITE_DONE) {
+		rc = db_err(st, err, "cannot list captures");
+		sqlite3_finalize(s);
+		pfs_store_captures_free(v, n);
+		return rc;
+	}
+	sqlite3_finalize(s);
+	*out = v;
+	return (int)n;
+}
+
+void pfs_store_captures_free(struct pfs_store_capture *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct pfs_store_capture *c = &v[i];
+		free(c->label);
+		free(c->source);
+		free(c->content_hash);
+		free(c->kind);
+		free(c->host);
+		free(c->os_release);
+		free(c->perf_version);
+		free(c->cmdline);
+		free(c->tool_version);
+		free(c->imported_at);
+		free(c->weight_unit);
+	}
+	free(v);
+}
+
+int pfs_store_find(struct pfs_store *st, const char *which, int64_t *id, struct pfs_err *err)
+{
+	struct pfs_store_capture *v;
+	int n = pfs_store_captures(st, &v, err), rc = PFS_EUSAGE;
+	char list[256] = "";
+	size_t used = 0;
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n; i++) {
+		char num[24];
+		snprintf(num, sizeof(num), "%lld", (long long)v[i].id);
+		if (which ? !strcmp(which, v[i].label) || !strcmp(which, num) : n == 1) {
+			*id = v[i].id;
+			rc = 0;
+			break;
+		}
+		if (used < sizeof(list) - 1)
+			used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s (%s)",
+						 i ? ", " : "", num, v[i].label);
+	}
+	pfs_store_captures_free(v, (size_t)n);
+	if (rc == 0)
+		return 0;
+	if (n == 0)
+		return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF, "holds no capture");
+	if (!which)
+		return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF,
+				   "holds %d captures, choose one with --capture: %s",
+				   n, list);
+	return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF,
+			   "no capture '%s'; it holds: %s", which, list);
+}
+
+/* Bases of a capture, as begin_capture recorded them. */
+static int capture_bases(struct pfs_store *st, int64_t cap, int64_t b[4], struct pfs_err *err)
+{
+	sqlite3_stmt *s;
+	int rc = prepare(st,
+			 "SELECT string_base, frame_base, path_base, event_base FROM captures "
+			 "WHERE id = ?",
+			 &s, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(s, 1, cap);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		for (int i = 0; i < 4; i++)
+			b[i] = sqlite3_column_int64(s, i);
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		rc = pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF, "no capture %lld", (long long)cap);
+	} else {
+		rc = db_err(st, err, "cannot read the capture");
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* An id column as the profile's id: 0 for NULL, else value - base, checked to be in range. */
+static int local_id(sqlite3_stmt *s, int i, int64_t base, size_t n, uint32_t *out)
+{
+	int64_t v;
+	if (sqlite3_column_type(s, i) == SQLITE_NULL) {
+		*out = 0;
+		return 0;
+	}
+	v = sqlite3_column_int64(s, i) - base;
+	if (v < 1 || (uint64_t)v > n)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int bad_rows(struct pfs_store *st, int64_t cap, const char *table, struct pfs_err *err)
+{
+	return pfs_err_set(err, PFS_EFORMAT, PFS_NO_OFF,
+			   "capture %lld: %s rows do not form a profile (ids out of order or "
+			   "out of range)",
+			   (long long)cap, table);
+}
+
+int pfs_store_load_profile(struct pfs_store *st, int64_t cap, struct pfs_profile *p,
+			   struct pfs_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int64_t b[4];
+	int rc = capture_bases(st, cap, b, err);
+	size_t nstr = 0, nfr = 0, npath = 0;
+	if (rc)
+		return rc;
+
+#define LOAD_QUERY(sql)                                                                            \
+	do {                                                                                       \
+		if ((rc = prepare(st, sql, &s, err)))                                              \
+			return rc;                                                                 \
+		sqlite3_bind_int64(s, 1, cap);                                                     \
+	} while (0)
+#define LOAD_DONE(what)                                                                            \
+	do {                                                                                       \
+		if (rc != SQLITE_DONE)                                                             \
+			rc = rc < 0 ? rc : db_err(st, err, "cannot read " what);                   \
+		else                                                                               \
+			rc = 0;                                                                    \
+		sqlite3_finalize(s);                                                               \
+		if (rc)                                                                            \
+			return rc;                                                                 \
+	} while (0)
+
+	LOAD_QUERY("SELECT id, text FROM strings WHERE capture = ? ORDER BY id");
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(s, 1);
+		int len = sqlite3_column_bytes(s, 1);
+		if (sqlite3_column_int64(s, 0) - b[0] != (int64_t)nstr + 1 ||
+		    pfs_profile_str(p, t ? t : "", (size_t)len) != nstr + 1) {
+			rc = bad_rows(st, cap, "strings", err);
+			break;
+		}
+		nstr++;
+	}
+	LOAD_DONE("strings");
+
+	LOAD_QUERY("SELECT id, name, file, line, dso, kind, inlined FROM frames "
+		   "WHERE capture = ? ORDER BY id");
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct pfs_frame f = {0};
+		int kind = sqlite3_column_int(s, 5);
+		if (sqlite3_column_int64(s, 0) - b[1] != (int64_t)nfr + 1 ||
+		    local_id(s, 1, b[0], nstr, &f.name) || !f.name ||
+		    local_id(s, 2, b[0], nstr, &f.file) || local_id(s, 4, b[0], nstr, &f.dso) ||
+		    kind < 0 || kind >= PFS_FK_COUNT) {
+			rc = bad_rows(st, cap, "frames", err);
+			break;
+		}
+		f.line = (uint32_t)sqlite3_column_int64(s, 3);
+		f.kind = (uint8_t)kind;
+		f.inlined = sqlite3_column_int(s, 6) != 0;
+		if (pfs_profile_frame(p, &f) != nfr + 1) {
+			rc = bad_rows(st, cap, "frames", err);
+			break;
+		}
+		nfr++;
+	}
+	LOAD_DONE("frames");
+
+	LOAD_QUERY("SELECT p.id, p.parent, p.frame FROM paths p JOIN captures c ON c.id = ?1 "
+		   "WHERE p.id BETWEEN c.path_base + 1 AND c.path_base + c.n_paths ORDER BY p.id");
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		uint32_t parent, frame;
+		if (sqlite3_column_int64(s, 0) - b[2] != (int64_t)npath + 1 ||
+		    local_id(s, 1, b[2], npath, &parent) || local_id(s, 2, b[1], nfr, &frame) ||
+		    !frame || pfs_profile_path(p, parent, frame) != npath + 1) {
+			rc = bad_rows(st, cap, "paths", err);
+			break;
+		}
+		npath++;
+	}
+	LOAD_DONE("call paths");
+
+	LOAD_QUERY("SELECT id, name, sampling, samples FROM events WHERE capture = ? ORDER BY id");
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		size_t n = pfs_profile_n_events(p);
+		const char *name = (const char *)sqlite3_column_text(s, 1);
+		if (sqlite3_column_int64(s, 0) - b[3] != (int64_t)n + 1) {
+			rc = bad_rows(st, cap, "events", err);
+			break;
+		}
+		uint32_t i = pfs_profile_add_event(p, name ? name : "", sqlite3_column_int(s, 2));
+		pfs_profile_event(p, i)->samples = (uint64_t)sqlite3_column_int64(s, 3);
+	}
+	LOAD_DONE("events");
+
+	LOAD_QUERY("SELECT pid, ppid, comm, cmdline, start, end FROM processes WHERE capture = ? "
+		   "ORDER BY id");
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct pfs_process *q = pfs_profile_process(p, (uint32_t)sqlite3_column_int64(s, 0));
+		const char *comm = (const char *)sqlite3_column_text(s, 2);
+		const char *cmdline = (const char *)sqlite3_column_text(s, 3);
+		q->ppid = (uint32_t)sqlite3_column_int64(s, 1);
+		q->comm = comm ? pfs_profile_cstr(p, comm) : 0;
+		q->cmdline = cmdline ? pfs_profile_cstr(p, cmdline) : 0;
+		q->start = (uint64_t)sqlite3_column_int64(s, 4);
+		q->end = (uint64_t)sqlite3_column_int64(s, 5);
+	}
+	LOAD_DONE("processes");
+
+	LOAD_QUERY("SELECT pid, tid, comm, start, end, samples FROM threads WHERE capture = ? "
+		   "ORDER BY id");
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct pfs_thread *t = pfs_profile_thread(p, (uint32_t)sqlite3_column_int64(s, 0),
+							  (uint32_t)sqlite3_column_int64(s, 1));
+		const char *comm = (const char *)sqlite3_column_text(s, 2);
+		t->comm = comm ? pfs_profile_cstr(p, comm) : 0;
+		t->start = (uint64_t)sqlite3_column_int64(s, 3);
+		t->end = (uint64_t)sqlite3_column_int64(s, 4);
+		t->samples = (uint64_t)sqlite3_column_int64(s, 5);
+	}
+	LOAD_DONE("threads");
+#undef LOAD_QUERY
+#undef LOAD_DONE
+	return 0;
+}
+
+int64_t pfs_store_fill_agg(struct pfs_store *st, int64_t cap, struct pfs_agg *agg,
+			   struct pfs_err *err)
+{
+	sqlite3_stmt *s;
+	int64_t b[4], total = 0;
+	int rc = capture_bases(st, cap, b, err);
+	if (rc)
+		return rc;
+	/* The rowid range keeps this a range scan of one capture's samples, no index needed. */
+	if ((rc = prepare(st,
+			  "SELECT s.event, t.pid, t.tid, s.path, count(*), sum(s.period), "
+			  "sum(s.weight), s.comm FROM captures c JOIN samples s ON s.id BETWEEN "
+			  "c.sample_first AND c.sample_last JOIN threads t ON t.id = s.thread "
+			  "WHERE c.id = ? GROUP BY s.event, s.thread, s.comm, s.path",
+			  &s, err)))
+		return rc;
+	sqlite3_bind_int64(s, 1, cap);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct pfs_agg_cell c = {0};
+		c.event = (uint32_t)(sqlite3_column_int64(s, 0) - b[3] - 1);
+		c.pid = (uint32_t)sqlite3_column_int64(s, 1);
+		c.tid = (uint32_t)sqlite3_column_int64(s, 2);
+		c.path = sqlite3_column_type(s, 3) == SQLITE_NULL
+				 ? 0
+				 : (uint32_t)(sqlite3_column_int64(s, 3) - b[2]);
+		c.count = (uint64_t)sqlite3_column_int64(s, 4);
+		c.period = (uint64_t)sqlite3_column_int64(s, 5);
+		c.weight = sqlite3_column_double(s, 6);
+		c.comm = sqlite3_column_type(s, 7) == SQLITE_NULL
+				 ? 0
+				 : (uint32_t)(sqlite3_column_int64(s, 7) - b[0]);
+		pfs_agg_put(agg, &c);
+		total += (int64_t)c.count;
+	}
+	if (rc != SQLITE_DONE)
+		total = db_err(st, err, "cannot read samples");
+	sqlite3_finalize(s);
+	return total;
+}
+
+int pfs_store_get_summary(struct pfs_store *st, int64_t cap, char **json, struct pfs_err *err)
+{
+	sqlite3_stmt *s;
+	int rc = prepare(st, "SELECT json FROM summaries WHERE capture = ?", &s, err);
+	*json = NULL;
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(s, 1, cap);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*json = col_dup(s, 0);
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		rc = 0;
+	} else {
+		rc = db_err(st, err, "cannot read the summary");
+	}
+	sqlite3_finalize(s);
+	return rc;
+}

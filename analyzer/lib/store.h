@@ -1,0 +1,184 @@
+/*
+ * store: perfsight's SQLite database, the contract between ingest and every report. One
+ * database holds any number of captures; docs/schema.md documents the tables, views and
+ * example queries. This is the only module that uses SQLite.
+ *
+ * Writing one capture (all of it inside one transaction, so a crash or SIGKILL leaves the
+ * database exactly as before the import):
+ *
+ *     pfs_store_begin_capture()      BEGIN IMMEDIATE, the captures row, id bases
+ *     pfs_store_sample_cb()          the pfs_sample_cb sink ingest streams rows to
+ *     pfs_store_put_offcpu/probe/buildid(), pfs_store_put_diags(), pfs_store_put_summary()
+ *     pfs_store_end_capture(profile) writes the profile's tables, builds indexes, COMMIT
+ *  or pfs_store_abort_capture()      ROLLBACK
+ *
+ * Ids: every table has a global INTEGER PRIMARY KEY. A capture's strings, frames and paths are
+ * written with id = base + the profile's own id, the bases (max id before the capture) kept in
+ * the captures row, so samples streamed before the profile is written can already name their
+ * path; events get id = event_base + index + 1; threads get ids in order of first mention.
+ * Memory while writing is bounded by the number of threads, never by samples.
+ *
+ * Ownership: pfs_store_open() / pfs_store_close(). Strings in read-back structs are owned by
+ * them and freed with the matching _free/_release. Errors: PFS_EDB with SQLite's message and
+ * the database path, PFS_EIO for a directory that is missing or cannot be written,
+ * PFS_EUNSUPP for a database written by a newer perfsight or a file that is not one of ours,
+ * PFS_EUSAGE for a duplicate capture or an unknown capture name.
+ */
+#ifndef PFS_STORE_H
+#define PFS_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agg.h"
+#include "diag.h"
+#include "err.h"
+#include "profile.h"
+
+/* PRAGMA user_version of the databases this build writes. */
+#define PFS_STORE_SCHEMA_VERSION 1
+
+enum {
+	PFS_STORE_CREATE = 1 << 0,   /* create the file and schema when missing */
+	PFS_STORE_READONLY = 1 << 1, /* open for reading only (reports, collapse) */
+};
+
+/* What the capture says about itself; NULL strings, NAN doubles and 0 counts are "unknown". */
+struct pfs_capture_meta {
+	const char *label;        /* unique name in the database; required */
+	const char *source;       /* path of the input as given */
+	const char *content_hash; /* hex digest of the input's bytes; required */
+	const char *kind;         /* "perf", "pyinstrument", "speedscope" or "folded" */
+	const char *host, *os_release, *perf_version, *cmdline;
+	double start_time; /* Unix epoch seconds */
+	double duration;   /* seconds */
+	uint32_t cpus;
+	const char *weight_unit;  /* "samples", "seconds", or "mixed" (a merge of both) */
+	const char *tool_version; /* the perfsight that imports it */
+};
+
+/* A context-switch interval: the thread was off CPU from t_out to t_in. */
+struct pfs_store_offcpu {
+	uint32_t pid, tid;
+	uint64_t t_out, t_in;
+	const char *state; /* prev_state as perf prints it ("S", "D", ...), NULL if unknown */
+	uint32_t path;     /* the profile's call path at switch-out, 0 if none */
+};
+
+/* A probe or tracepoint hit with its decoded fields. */
+struct pfs_store_probe {
+	uint32_t event; /* profile event index */
+	uint32_t pid, tid;
+	uint32_t cpu; /* UINT32_MAX if unknown */
+	uint64_t time;
+	uint32_t path;      /* 0 if none */
+	const char *fields; /* a JSON object of the decoded fields, NULL if none */
+};
+
+/* A captures row as read back. */
+struct pfs_store_capture {
+	int64_t id;
+	char *label, *source, *content_hash, *kind, *host, *os_release, *perf_version, *cmdline;
+	char *tool_version, *imported_at, *weight_unit;
+	double start_time, duration; /* NAN if unknown */
+	uint32_t cpus;
+	uint64_t n_samples;
+};
+
+struct pfs_store;
+
+/*
+ * Opens (with PFS_STORE_CREATE: creates) the database at path, checks it is a perfsight database
+ * of a version this build reads, and sets WAL mode. A file that is not SQLite, a database of
+ * another application or of a newer schema are refused without writing to them.
+ * Returns 0 and *out, or PFS_EIO, PFS_EDB, PFS_EUNSUPP (err says which, naming path).
+ */
+int pfs_store_open(struct pfs_store **out, const char *path, int flags, struct pfs_err *err)
+	PFS_MUST_CHECK;
+/* Closes; a capture still open is rolled back. NULL is a no-op. */
+void pfs_store_close(struct pfs_store *st);
+
+/*
+ * Starts a capture: one transaction until end or abort. A capture with the same content hash
+ * or label is refused (PFS_EUSAGE, naming it) unless replace, which deletes it first (inside
+ * the same transaction). *capture_id gets the new id. Returns 0, PFS_EUSAGE or PFS_EDB.
+ */
+int pfs_store_begin_capture(struct pfs_store *st, const struct pfs_capture_meta *meta,
+			    bool replace, int64_t *capture_id, struct pfs_err *err) PFS_MUST_CHECK;
+
+/*
+ * Sets the fields of meta that are known (non-NULL strings, non-NAN doubles, non-zero cpus) on
+ * the open capture, for what ingest learns while reading. label and content_hash are ignored.
+ * Returns 0, PFS_EUSAGE (no capture open) or PFS_EDB.
+ */
+int pfs_store_update_capture(struct pfs_store *st, const struct pfs_capture_meta *meta,
+			     struct pfs_err *err) PFS_MUST_CHECK;
+
+/*
+ * The sample sink (a pfs_sample_cb; payload is the struct pfs_store). Returns 0 or PFS_EDB;
+ * the SQLite message is kept for pfs_store_end_capture/pfs_store_last_error.
+ */
+int pfs_store_sample_cb(void *payload, const struct pfs_sample_row *row);
+
+/* Rows beside the samples of the open capture. Each returns 0 or PFS_EDB (or PFS_EUSAGE
+ * when no capture is open). */
+int pfs_store_put_offcpu(struct pfs_store *st, const struct pfs_store_offcpu *o,
+			 struct pfs_err *err) PFS_MUST_CHECK;
+int pfs_store_put_probe(struct pfs_store *st, const struct pfs_store_probe *p,
+			struct pfs_err *err) PFS_MUST_CHECK;
+int pfs_store_put_buildid(struct pfs_store *st, const char *dso, const char *build_id,
+			  struct pfs_err *err) PFS_MUST_CHECK;
+int pfs_store_put_diags(struct pfs_store *st, const struct pfs_diag *d,
+			struct pfs_err *err) PFS_MUST_CHECK;
+/* Sets (replaces) the summary JSON of capture_id, inside the open capture or on its own. */
+int pfs_store_put_summary(struct pfs_store *st, int64_t capture_id, const char *json,
+			  struct pfs_err *err) PFS_MUST_CHECK;
+
+/*
+ * Writes the profile's strings, frames, paths, events, threads and processes, the capture's
+ * sample range, builds the indexes that are missing and commits. On failure everything of the
+ * capture is rolled back. Returns 0 or PFS_EDB (or the error a sink call recorded).
+ */
+int pfs_store_end_capture(struct pfs_store *st, const struct pfs_profile *prof,
+			  struct pfs_err *err) PFS_MUST_CHECK;
+/* Rolls the open capture back; a no-op when none is open. */
+void pfs_store_abort_capture(struct pfs_store *st);
+/* The error a failed sink call recorded (code 0 when none). */
+const struct pfs_err *pfs_store_last_error(const struct pfs_store *st);
+
+/* Every capture, by id. Returns the count (>= 0) and *out (free with pfs_store_captures_free),
+ * or PFS_EDB. */
+int pfs_store_captures(struct pfs_store *st, struct pfs_store_capture **out,
+		       struct pfs_err *err) PFS_MUST_CHECK;
+void pfs_store_captures_free(struct pfs_store_capture *v, size_t n);
+
+/*
+ * The capture named by which: a decimal id or a label; NULL picks the only capture. Returns 0
+ * and *id, PFS_EUSAGE (no such capture, none, or NULL with several: the message lists them)
+ * or PFS_EDB.
+ */
+int pfs_store_find(struct pfs_store *st, const char *which, int64_t *id,
+		   struct pfs_err *err) PFS_MUST_CHECK;
+
+/*
+ * Rebuilds a capture's profile into prof, which must be new (empty): its ids come back equal
+ * to the ones ingest gave, so the capture's samples can be matched to it. Returns 0, PFS_EDB,
+ * or PFS_EFORMAT when the rows do not form a profile (a database edited by hand).
+ */
+int pfs_store_load_profile(struct pfs_store *st, int64_t capture_id, struct pfs_profile *prof,
+			   struct pfs_err *err) PFS_MUST_CHECK;
+
+/*
+ * Adds the capture's samples to agg, summed by (event, thread, thread name, call path) in SQL,
+ * with the ids of the profile pfs_store_load_profile() rebuilds.
+ * Returns the number of samples added, or PFS_EDB.
+ */
+int64_t pfs_store_fill_agg(struct pfs_store *st, int64_t capture_id, struct pfs_agg *agg,
+			   struct pfs_err *err) PFS_MUST_CHECK;
+
+/* The summary JSON of a capture: 0 and a malloc'd *json (NULL when none), or PFS_EDB. */
+int pfs_store_get_summary(struct pfs_store *st, int64_t capture_id, char **json,
+			  struct pfs_err *err) PFS_MUST_CHECK;
+
+#endif
