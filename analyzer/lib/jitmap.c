@@ -122,7 +122,8 @@ int pfs_jitmap_load(struct pfs_jitmap **out, const char *path, struct pfs_diag *
 		pfs_jitmap_free(jm);
 		return pfs_err_set(err, PFS_EIO, PFS_NO_OFF, "cannot read JIT map %s", path);
 	}
-	qsort(jm->v, jm->n, sizeof(*jm->v), cmp_entry);
+	if (jm->n)
+		qsort(jm->v, jm->n, sizeof(*jm->v), cmp_entry);
 	size_t w = 0;
 	for (size_t i = 0; i < jm->n; i++) {
 		if (w && jm->v[w - 1].start == jm->v[i].start)

@@ -191,6 +191,8 @@ void pfs_procmap_fork(struct pfs_procmap *pm, uint32_t pid, uint32_t ppid)
 	if (!par)
 		return;
 	c->comm = par->comm;
+	if (!par->n_maps)
+		return;
 	PFS_GROW(c->maps, c->cap_maps, par->n_maps);
 	memcpy(c->maps, par->maps, par->n_maps * sizeof(*c->maps));
 	c->n_maps = par->n_maps;

@@ -668,7 +668,8 @@ static struct cu_fns *cu_index(struct dso *d, Dwarf_Die *cu)
 	memset(c, 0, sizeof(*c));
 	c->cu_off = off;
 	index_fns(c, cu, 0);
-	qsort(c->v, c->n, sizeof(*c->v), cmp_fn);
+	if (c->n)
+		qsort(c->v, c->n, sizeof(*c->v), cmp_fn);
 	return c;
 }
 
@@ -841,7 +842,8 @@ static void load_syms(struct pfs_symbols *s, struct dso *d)
 		d->syms[d->n_syms++] =
 		    (struct fsym){addr, addr + sym.st_size, nm, (uint32_t)i, sym.st_size > 0};
 	}
-	qsort(d->syms, d->n_syms, sizeof(*d->syms), cmp_fsym);
+	if (d->n_syms)
+		qsort(d->syms, d->n_syms, sizeof(*d->syms), cmp_fsym);
 	size_t w = 0;
 	for (size_t i = 0; i < d->n_syms; i++)
 		if (!w || d->syms[w - 1].start != d->syms[i].start)
