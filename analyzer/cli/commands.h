@@ -19,6 +19,8 @@ int cmd_report(int argc, char **argv);
 extern const char cmd_report_usage[];
 int cmd_flamegraph(int argc, char **argv);
 extern const char cmd_flamegraph_usage[];
+int cmd_collapse(int argc, char **argv);
+extern const char cmd_collapse_usage[];
 
 #define CLI_COMMANDS                                                                               \
 	{"export", cmd_export, "folded stacks, speedscope or a JSON summary for other tools",       \
@@ -29,9 +31,11 @@ extern const char cmd_flamegraph_usage[];
 	 cmd_import_usage},                                                                        \
 	{"record", cmd_record, "run perf record with what the Python analysis needs (and probes)",  \
 	 cmd_record_usage},                                                                        \
-	{"report", cmd_report, "one self-contained HTML report from report data (JSON)",          \
+	{"collapse", cmd_collapse, "folded stacks of a capture, symbolized and unwound",           \
+	 cmd_collapse_usage},                                                                      \
+	{"report", cmd_report, "one self-contained HTML report",                                  \
 	 cmd_report_usage},                                                                        \
-	{"flamegraph", cmd_flamegraph, "an interactive SVG flame graph of folded stacks",           \
+	{"flamegraph", cmd_flamegraph, "an interactive SVG flame graph",                            \
 	 cmd_flamegraph_usage},
 
 #endif

@@ -1,0 +1,166 @@
+/*
+ * perfsight collapse: folded stacks (FlameGraph's stackcollapse-perf.pl format) straight from
+ * a perf.data capture, symbolized and unwound by perfsight itself.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agg.h"
+#include "cli.h"
+#include "commands.h"
+#include "ingest.h"
+#include "outfile.h"
+#include "profile.h"
+
+const char cmd_collapse_usage[] =
+    "usage: perfsight collapse FILE [-o OUT] [--event NAME] [--no-inline] [--pid] [--tid]\n"
+    "                          [--weight samples|period] [--addrs] [--symfs DIR]\n"
+    "                          [--app-dir DIR] [--jit-maps DIR] [--kallsyms FILE]\n"
+    "\n"
+    "Writes one line per distinct stack, \"comm;root;...;leaf COUNT\", sorted, as\n"
+    "stackcollapse-perf.pl does from perf script output. Frames are function names without\n"
+    "offsets, inline frames included, [unknown] when unresolved, [kernel] for kernel frames\n"
+    "when the capture's kernel symbols are not available. FILE may be - (pipe mode).\n"
+    "\n"
+    "  -o OUT            write to OUT (atomically) instead of standard output\n"
+    "  --event NAME      the sampling event to fold (default: the capture's first one)\n"
+    "  --no-inline       do not expand inline frames\n"
+    "  --pid, --tid      root frame comm-PID or comm-PID/TID\n"
+    "  --weight W        samples (default) or period (summed sample periods)\n"
+    "  --addrs           unresolved frames as [dso <0xaddr>] instead of [unknown]\n"
+    "  --symfs DIR       look for recorded paths under DIR first\n"
+    "  --app-dir DIR     look for binaries by file name in DIR (the capture's own directory\n"
+    "                    is always searched)\n"
+    "  --jit-maps DIR    perf-PID.map files (then the capture's directory, its maps/, /tmp)\n"
+    "  --kallsyms FILE   kernel symbols of the machine that recorded the capture\n"
+    "\n"
+    "exit status: 0 ok, 1 done with data-dropping diagnostics, 2 usage, 3 unreadable input\n"
+    "example: perfsight collapse fixtures/py312-threads-dwarf/perf.data --event cpu-clock\n";
+
+static const struct cli_cmd *self(void)
+{
+	return cli_find("collapse");
+}
+
+int cmd_collapse(int argc, char **argv)
+{
+	enum {
+		O_EVENT = 256,
+		O_NOINL,
+		O_PID,
+		O_TID,
+		O_WEIGHT,
+		O_ADDRS,
+		O_SYMFS,
+		O_APP,
+		O_JIT,
+		O_KSYM
+	};
+	static const struct option opts[] = {
+	    {"output", required_argument, NULL, 'o'},
+	    {"event", required_argument, NULL, O_EVENT},
+	    {"no-inline", no_argument, NULL, O_NOINL},
+	    {"pid", no_argument, NULL, O_PID},
+	    {"tid", no_argument, NULL, O_TID},
+	    {"weight", required_argument, NULL, O_WEIGHT},
+	    {"addrs", no_argument, NULL, O_ADDRS},
+	    {"symfs", required_argument, NULL, O_SYMFS},
+	    {"app-dir", required_argument, NULL, O_APP},
+	    {"jit-maps", required_argument, NULL, O_JIT},
+	    {"kallsyms", required_argument, NULL, O_KSYM},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	if (cli_is_help(self(), argc, argv))
+		return cli_finish_stdout(EXIT_OK);
+	struct pfs_ingest_opts io = {.first_sampling = true};
+	struct pfs_fold_opts fo = {.event = -1, .root = PFS_FOLD_COMM};
+	const char *out = "-";
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			out = optarg;
+			break;
+		case O_EVENT:
+			io.event = optarg;
+			break;
+		case O_NOINL:
+			io.no_inline = true;
+			break;
+		case O_PID:
+			if (fo.root != PFS_FOLD_TID)
+				fo.root = PFS_FOLD_PID;
+			break;
+		case O_TID:
+			fo.root = PFS_FOLD_TID;
+			break;
+		case O_WEIGHT:
+			if (!strcmp(optarg, "samples"))
+				fo.weight = PFS_FOLD_SAMPLES;
+			else if (!strcmp(optarg, "period"))
+				fo.weight = PFS_FOLD_PERIOD;
+			else
+				return cli_usage_error(
+				    self(), "--weight is samples or period, not '%s'", optarg);
+			break;
+		case O_ADDRS:
+			io.addr_names = true;
+			break;
+		case O_SYMFS:
+			io.symfs = optarg;
+			break;
+		case O_APP:
+			io.app_dir = optarg;
+			break;
+		case O_JIT:
+			io.jit_maps = optarg;
+			break;
+		case O_KSYM:
+			io.kallsyms = optarg;
+			break;
+		default:
+			return cli_usage_error(self(), "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind != argc - 1)
+		return cli_usage_error(self(), "expects one FILE");
+	const char *file = argv[optind];
+
+	struct pfs_profile *prof = pfs_profile_new();
+	struct pfs_agg *agg = pfs_agg_new();
+	struct pfs_diag diag;
+	struct pfs_err err;
+	struct pfs_outfile of = {0};
+	pfs_diag_init(&diag);
+	pfs_err_clear(&err);
+	int rc = pfs_ingest_perf(file, &io, prof, pfs_agg_add, agg, &diag, &err);
+	int ex;
+	if (rc == PFS_EUSAGE) {
+		ex = cli_usage_error(self(), "%s: %s", file, err.msg);
+		goto out;
+	}
+	if (rc < 0) {
+		cli_print_diags(stderr, file, &diag);
+		ex = cli_fail(file, &err);
+		goto out;
+	}
+	if (pfs_outfile_open(&of, out, &err) < 0 ||
+	    pfs_agg_write_folded(agg, prof, NULL, &fo, of.f, &err) < 0 ||
+	    pfs_outfile_commit(&of, &err) < 0) {
+		pfs_outfile_abort(&of);
+		ex = cli_fail(out, &err);
+		goto out;
+	}
+	cli_print_diags(stderr, file, &diag);
+	ex = cli_diag_exit(&diag);
+out:
+	pfs_diag_release(&diag);
+	pfs_agg_free(agg);
+	pfs_profile_free(prof);
+	return cli_finish_stdout(ex);
+}

@@ -1,0 +1,357 @@
+#include "ingest.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "perfdata.h"
+#include "procmap.h"
+#include "symbols.h"
+#include "unwind.h"
+#include "xalloc.h"
+
+#define PERF_TYPE_TRACEPOINT 2
+
+struct ingest {
+	const struct pfs_ingest_opts *o;
+	struct pfs_reader *r;
+	struct pfs_profile *prof;
+	struct pfs_procmap *pm;
+	struct pfs_symbols *sym;
+	struct pfs_unwind *uw;
+	struct pfs_diag *diag;
+	pfs_sample_cb cb;
+	void *payload;
+
+	bool events_ready;
+	uint32_t *ev_of_attr; /* attr index -> event index + 1 */
+	size_t n_ev_of_attr;
+	int want_attr; /* attr index streamed, -1 every one */
+	int first_sampling;
+
+	uint64_t *pcs;	  /* unwound user addresses */
+	uint32_t *frames; /* the stack being built, leaf first */
+	size_t max_frames;
+	uint64_t fp_user, fp_broken;
+};
+
+static bool is_sampling(const struct pfs_attr *a)
+{
+	return a->type != PERF_TYPE_TRACEPOINT;
+}
+
+static const char *attr_name(const struct pfs_attr *a, char *buf, size_t len)
+{
+	return a->name ? a->name : pfs_attr_default_name(a, buf, len);
+}
+
+static uint32_t event_of(struct ingest *in, const struct pfs_attr *a)
+{
+	size_t i = pfs_reader_attr_index(in->r, a);
+	if (i >= in->n_ev_of_attr) {
+		size_t nc = i + 1;
+		in->ev_of_attr = pfs_xreallocarray(in->ev_of_attr, nc, sizeof(*in->ev_of_attr));
+		memset(in->ev_of_attr + in->n_ev_of_attr, 0,
+		       (nc - in->n_ev_of_attr) * sizeof(*in->ev_of_attr));
+		in->n_ev_of_attr = nc;
+	}
+	if (!in->ev_of_attr[i]) {
+		char buf[128];
+		in->ev_of_attr[i] = pfs_profile_add_event(in->prof, attr_name(a, buf, sizeof(buf)),
+							  is_sampling(a)) +
+				    1;
+	}
+	return in->ev_of_attr[i] - 1;
+}
+
+/* At the first sample every attr is known (pipe mode sends them first): name the events. */
+static int events_init(struct ingest *in, struct pfs_err *err)
+{
+	size_t n = pfs_reader_n_attrs(in->r);
+	in->events_ready = true;
+	in->want_attr = -1;
+	in->first_sampling = -1;
+	for (size_t i = 0; i < n; i++) {
+		const struct pfs_attr *a = pfs_reader_attr(in->r, i);
+		char buf[128];
+		event_of(in, a);
+		if (in->first_sampling < 0 && is_sampling(a))
+			in->first_sampling = (int)i;
+		if (in->o->event && in->want_attr < 0 &&
+		    !strcmp(attr_name(a, buf, sizeof(buf)), in->o->event))
+			in->want_attr = (int)i;
+	}
+	if (in->o->event && in->want_attr < 0) {
+		char list[512], buf[128];
+		size_t k = 0;
+		list[0] = 0;
+		for (size_t i = 0; i < n && k < sizeof(list); i++)
+			k += (size_t)snprintf(
+			    list + k, sizeof(list) - k, "%s%s", i ? ", " : "",
+			    attr_name(pfs_reader_attr(in->r, i), buf, sizeof(buf)));
+		return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF,
+				   "no event '%s' in the capture (it has: %s)", in->o->event, list);
+	}
+	if (!in->o->event && in->o->first_sampling) {
+		if (in->first_sampling < 0)
+			return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF,
+					   "the capture has no sampling event (only tracepoints)");
+		in->want_attr = in->first_sampling;
+	}
+	return 0;
+}
+
+static struct pfs_thread *thread_seen(struct ingest *in, uint32_t pid, uint32_t tid, uint64_t t)
+{
+	struct pfs_thread *th = pfs_profile_thread(in->prof, pid, tid);
+	if (t) {
+		if (!th->start || t < th->start)
+			th->start = t;
+		if (t > th->end)
+			th->end = t;
+	}
+	return th;
+}
+
+static void side_band(struct ingest *in, const struct pfs_record *rec)
+{
+	uint64_t t = rec->sid.has & PFS_S_TIME ? rec->sid.time : 0;
+	switch (rec->type) {
+	case PFS_REC_COMM: {
+		const struct pfs_rec_comm *c = &rec->u.comm;
+		uint32_t name = pfs_profile_cstr(in->prof, c->comm ? c->comm : "");
+		thread_seen(in, c->pid, c->tid, t)->comm = name;
+		if (c->pid == c->tid || c->exec) {
+			struct pfs_process *pr = pfs_profile_process(in->prof, c->pid);
+			pr->comm = name;
+			if (c->exec)
+				pr->cmdline = name;
+		}
+		break;
+	}
+	case PFS_REC_FORK: {
+		const struct pfs_rec_task *k = &rec->u.task;
+		uint32_t pcomm = pfs_profile_thread(in->prof, k->ppid, k->ptid)->comm;
+		struct pfs_thread *th = thread_seen(in, k->pid, k->tid, k->time);
+		if (!th->comm)
+			th->comm = pcomm;
+		if (k->pid != k->ppid) {
+			struct pfs_process *pr = pfs_profile_process(in->prof, k->pid);
+			pr->ppid = k->ppid;
+			if (!pr->comm)
+				pr->comm = pcomm;
+			if (!pr->start || (k->time && k->time < pr->start))
+				pr->start = k->time;
+		}
+		break;
+	}
+	case PFS_REC_EXIT: {
+		const struct pfs_rec_task *k = &rec->u.task;
+		thread_seen(in, k->pid, k->tid, k->time);
+		if (k->pid == k->tid && k->time)
+			pfs_profile_process(in->prof, k->pid)->end = k->time;
+		break;
+	}
+	default:
+		break;
+	}
+	pfs_procmap_apply(in->pm, rec);
+}
+
+/* Appends the frames of one address; false when the stack is full. */
+static bool push(struct ingest *in, size_t *n, struct pfs_proc *p, uint64_t addr, bool kernel,
+		 bool inlines)
+{
+	if (*n >= in->max_frames)
+		return false;
+	size_t room = in->max_frames - *n;
+	*n += kernel ? pfs_symbols_kernel(in->sym, pfs_procmap_kernel(in->pm), addr,
+					  in->frames + *n, room)
+		     : pfs_symbols_user(in->sym, p, addr, inlines, in->frames + *n, room);
+	return *n < in->max_frames;
+}
+
+static size_t build_stack(struct ingest *in, const struct pfs_record *rec, struct pfs_proc *p)
+{
+	const struct pfs_sample *smp = &rec->u.sample;
+	const struct pfs_attr *a = rec->attr;
+	unsigned mode = rec->misc & PFS_MISC_CPUMODE_MASK;
+	bool dwarf = (a->sample_type & PFS_S_REGS_USER) && (a->sample_type & PFS_S_STACK_USER);
+	size_t n = 0;
+	if (!(a->sample_type & PFS_S_CALLCHAIN) || !smp->n_callchain) {
+		bool k = mode == PFS_MISC_KERNEL || mode == PFS_MISC_GUEST_KERNEL;
+		if (k || !dwarf) {
+			push(in, &n, p, smp->ip, k, false);
+			if (k && !dwarf)
+				return n;
+		}
+		if (!dwarf)
+			return n;
+	} else {
+		bool kernel = mode == PFS_MISC_KERNEL || mode == PFS_MISC_GUEST_KERNEL;
+		size_t user_frames = 0;
+		for (uint64_t i = 0; i < smp->n_callchain; i++) {
+			uint64_t ip = smp->callchain[i];
+			if (ip >= PFS_CONTEXT_MAX) {
+				kernel = ip == PFS_CONTEXT_KERNEL ||
+					 ip == PFS_CONTEXT_GUEST_KERNEL || ip == PFS_CONTEXT_HV;
+				continue;
+			}
+			if (!kernel && dwarf)
+				break;
+			if (!kernel)
+				user_frames++;
+			if (!push(in, &n, p, ip, kernel, false))
+				return n;
+		}
+		if (!dwarf) {
+			if (user_frames) {
+				in->fp_user++;
+				if (in->frames[n - 1] &&
+				    pfs_profile_frameget(in->prof, in->frames[n - 1])->kind ==
+					PFS_FK_UNKNOWN)
+					in->fp_broken++;
+			}
+			return n;
+		}
+	}
+	size_t np = pfs_unwind_user(in->uw, p, rec->sid.tid, a, smp, in->pcs, in->max_frames);
+	if (!np && mode == PFS_MISC_USER)
+		push(in, &n, p, smp->ip, false, true);
+	for (size_t i = 0; i < np; i++)
+		if (!push(in, &n, p, in->pcs[i], false, true))
+			break;
+	return n;
+}
+
+static int sample(struct ingest *in, const struct pfs_record *rec, struct pfs_err *err)
+{
+	if (!rec->attr)
+		return 0;
+	if (!in->events_ready) {
+		/* pipe mode: the features (hostname, build-ids) arrive before the first sample */
+		const struct pfs_info *info = pfs_reader_info(in->r);
+		pfs_symbols_set_capture(in->sym, info->hostname, info->osrelease, info->build_ids,
+					info->n_build_ids);
+		int rc = events_init(in, err);
+		if (rc < 0)
+			return rc;
+	}
+	const struct pfs_sample_id *sid = &rec->sid;
+	uint32_t ev = event_of(in, rec->attr);
+	pfs_profile_event(in->prof, ev)->samples++;
+	size_t ai = pfs_reader_attr_index(in->r, rec->attr);
+	uint64_t t = sid->has & PFS_S_TIME ? sid->time : 0;
+	struct pfs_thread *th = thread_seen(in, sid->pid, sid->tid, t);
+	if (in->first_sampling >= 0 && ai == (size_t)in->first_sampling)
+		th->samples++;
+	if (in->want_attr >= 0 && ai != (size_t)in->want_attr)
+		return 0;
+	if (!th->comm) {
+		char buf[24];
+		snprintf(buf, sizeof(buf), ":%u", sid->tid);
+		th->comm = pfs_profile_cstr(in->prof, buf);
+	}
+	uint32_t comm = th->comm;
+	struct pfs_proc *p = pfs_procmap_proc(in->pm, sid->pid);
+	size_t n = build_stack(in, rec, p);
+	uint32_t path = 0;
+	while (n--)
+		path = pfs_profile_path(in->prof, path, in->frames[n]);
+	struct pfs_sample_row row = {
+	    .event = ev,
+	    .pid = sid->pid,
+	    .tid = sid->tid,
+	    .cpu = sid->has & PFS_S_CPU ? sid->cpu : UINT32_MAX,
+	    .time = t,
+	    .path = path,
+	    .period = rec->u.sample.period,
+	    .weight = 1,
+	    .comm = comm,
+	};
+	return in->cb ? in->cb(in->payload, &row) : 0;
+}
+
+static char *dir_of(const char *path)
+{
+	const char *sl = strrchr(path, '/');
+	if (!sl)
+		return pfs_xstrdup(".");
+	if (sl == path)
+		return pfs_xstrdup("/");
+	return pfs_xstrndup(path, (size_t)(sl - path));
+}
+
+int pfs_ingest_perf(const char *path, const struct pfs_ingest_opts *o, struct pfs_profile *prof,
+		    pfs_sample_cb cb, void *payload, struct pfs_diag *diag, struct pfs_err *err)
+{
+	struct pfs_ingest_opts defaults = {0};
+	if (!o)
+		o = &defaults;
+	struct ingest in = {.o = o, .prof = prof, .diag = diag, .cb = cb, .payload = payload};
+	int rc = pfs_reader_open(&in.r, path, NULL, err);
+	if (rc < 0)
+		return rc;
+	char *cap_dir = strcmp(path, "-") ? dir_of(path) : NULL;
+	char *maps_dir = NULL;
+	if (cap_dir) {
+		size_t len = strlen(cap_dir) + 6;
+		maps_dir = pfs_xmalloc(len);
+		snprintf(maps_dir, len, "%s/maps", cap_dir);
+	}
+	const char *jit_dirs[3];
+	size_t nj = 0;
+	if (o->jit_maps)
+		jit_dirs[nj++] = o->jit_maps;
+	if (cap_dir) {
+		jit_dirs[nj++] = cap_dir;
+		jit_dirs[nj++] = maps_dir;
+	}
+	struct pfs_symbols_opts so = {
+	    .symfs = o->symfs,
+	    .app_dir = o->app_dir,
+	    .capture_dir = cap_dir,
+	    .jit_dirs = jit_dirs,
+	    .n_jit_dirs = nj,
+	    .kallsyms = o->kallsyms,
+	    .no_inline = o->no_inline,
+	    .addr_names = o->addr_names,
+	};
+	in.pm = pfs_procmap_new(prof, pfs_symbols_release_space);
+	in.sym = pfs_symbols_new(&so, prof, in.pm, diag);
+	in.uw = pfs_unwind_new(in.sym, diag);
+	in.max_frames = o->max_stack ? o->max_stack : 1024;
+	in.pcs = pfs_xmalloc(in.max_frames * sizeof(*in.pcs));
+	in.frames = pfs_xmalloc(in.max_frames * sizeof(*in.frames));
+	in.want_attr = -1;
+	in.first_sampling = -1;
+
+	struct pfs_record rec;
+	while ((rc = pfs_reader_next(in.r, &rec, err)) > 0) {
+		if (rec.type == PFS_REC_SAMPLE) {
+			rc = sample(&in, &rec, err);
+			if (rc < 0)
+				break;
+		} else {
+			side_band(&in, &rec);
+		}
+	}
+	if (rc >= 0 && !in.events_ready)
+		rc = events_init(&in, err);
+	if (in.fp_user >= 10 && in.fp_broken * 2 > in.fp_user)
+		pfs_diag_addn(diag, PFS_WARN, "fp-chains-broken", in.fp_broken, PFS_NO_OFF,
+			      "%llu of %llu frame-pointer user stacks end in [unknown]: the code "
+			      "was built without frame pointers; record with --call-graph dwarf",
+			      (unsigned long long)in.fp_broken, (unsigned long long)in.fp_user);
+	pfs_diag_merge(diag, pfs_reader_diag(in.r));
+	pfs_unwind_free(in.uw);
+	pfs_procmap_free(in.pm);
+	pfs_symbols_free(in.sym);
+	pfs_reader_close(in.r);
+	free(in.ev_of_attr);
+	free(in.pcs);
+	free(in.frames);
+	free(cap_dir);
+	free(maps_dir);
+	return rc < 0 ? rc : 0;
+}

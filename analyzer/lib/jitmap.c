@@ -1,0 +1,223 @@
+#include "jitmap.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xalloc.h"
+
+struct jit_entry {
+	uint64_t start, end;
+	size_t name;  /* offset into the name pool */
+	size_t order; /* line order, so a later entry wins on equal starts */
+};
+
+struct pfs_jitmap {
+	char *path;
+	struct jit_entry *v;
+	size_t n, cap;
+	char *pool;
+	size_t pool_len, pool_cap;
+};
+
+struct jit_slot {
+	uint32_t pid;
+	struct pfs_jitmap *map; /* NULL: searched, none found */
+};
+
+struct pfs_jitmaps {
+	char **dirs;
+	size_t n_dirs;
+	struct jit_slot *slots;
+	size_t n_slots, cap_slots;
+	struct pfs_diag *diag;
+};
+
+static int parse_hex(const char **p, uint64_t *out)
+{
+	const char *s = *p;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+		s += 2;
+	uint64_t v = 0;
+	int nd = 0;
+	for (;; s++, nd++) {
+		int c = *s, d;
+		if (c >= '0' && c <= '9')
+			d = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			d = c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			d = c - 'A' + 10;
+		else
+			break;
+		if (nd >= 16)
+			return -1;
+		v = v << 4 | (uint64_t)d;
+	}
+	if (!nd)
+		return -1;
+	*p = s;
+	*out = v;
+	return 0;
+}
+
+/* One "START SIZE NAME" line; 0 when well formed. */
+static int parse_line(struct pfs_jitmap *jm, const char *line, size_t len, size_t order)
+{
+	const char *p = line;
+	uint64_t start, size;
+	if (parse_hex(&p, &start) || *p != ' ')
+		return -1;
+	p++;
+	if (parse_hex(&p, &size) || *p != ' ')
+		return -1;
+	p++;
+	size_t nlen = len - (size_t)(p - line);
+	if (!nlen || !size || start + size < start)
+		return -1;
+	PFS_GROW(jm->pool, jm->pool_cap, jm->pool_len + nlen + 1);
+	memcpy(jm->pool + jm->pool_len, p, nlen);
+	jm->pool[jm->pool_len + nlen] = 0;
+	PFS_GROW(jm->v, jm->cap, jm->n + 1);
+	jm->v[jm->n++] = (struct jit_entry){start, start + size, jm->pool_len, order};
+	jm->pool_len += nlen + 1;
+	return 0;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	const struct jit_entry *x = a, *y = b;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+int pfs_jitmap_load(struct pfs_jitmap **out, const char *path, struct pfs_diag *diag,
+		    struct pfs_err *err)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return pfs_err_sys(err, "cannot open JIT map %s", path);
+	struct pfs_jitmap *jm = pfs_xcalloc(1, sizeof(*jm));
+	jm->path = pfs_xstrdup(path);
+	char *line = NULL;
+	size_t cap = 0, lineno = 0;
+	ssize_t n;
+	while ((n = getline(&line, &cap, f)) >= 0) {
+		lineno++;
+		size_t len = (size_t)n;
+		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			len--;
+		if (!len)
+			continue;
+		if (memchr(line, 0, len) || parse_line(jm, line, len, lineno))
+			pfs_diag_add(diag, PFS_WARN, "jit-map-malformed", PFS_NO_OFF,
+				     "%s:%zu: not \"START SIZE NAME\"; line skipped", path, lineno);
+	}
+	free(line);
+	int rd_err = ferror(f);
+	fclose(f);
+	if (rd_err) {
+		pfs_jitmap_free(jm);
+		return pfs_err_set(err, PFS_EIO, PFS_NO_OFF, "cannot read JIT map %s", path);
+	}
+	if (jm->n)
+		qsort(jm->v, jm->n, sizeof(*jm->v), cmp_entry);
+	size_t w = 0;
+	for (size_t i = 0; i < jm->n; i++) {
+		if (w && jm->v[w - 1].start == jm->v[i].start)
+			w--;
+		jm->v[w++] = jm->v[i];
+	}
+	jm->n = w;
+	*out = jm;
+	return 0;
+}
+
+void pfs_jitmap_free(struct pfs_jitmap *jm)
+{
+	if (!jm)
+		return;
+	free(jm->path);
+	free(jm->v);
+	free(jm->pool);
+	free(jm);
+}
+
+const char *pfs_jitmap_lookup(const struct pfs_jitmap *jm, uint64_t addr)
+{
+	size_t lo = 0, hi = jm->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (jm->v[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* Regions may overlap when code memory was reused: the nearest start that covers wins. */
+	for (size_t i = lo; i-- > 0;) {
+		if (addr < jm->v[i].end)
+			return jm->pool + jm->v[i].name;
+		if (lo - i > 4)
+			break;
+	}
+	return NULL;
+}
+
+const char *pfs_jitmap_path(const struct pfs_jitmap *jm)
+{
+	return jm->path;
+}
+
+size_t pfs_jitmap_size(const struct pfs_jitmap *jm)
+{
+	return jm->n;
+}
+
+struct pfs_jitmaps *pfs_jitmaps_new(const char *const *dirs, size_t n, struct pfs_diag *diag)
+{
+	struct pfs_jitmaps *m = pfs_xcalloc(1, sizeof(*m));
+	m->dirs = pfs_xcalloc(n + 1, sizeof(*m->dirs));
+	for (size_t i = 0; i < n; i++)
+		if (dirs[i])
+			m->dirs[m->n_dirs++] = pfs_xstrdup(dirs[i]);
+	m->dirs[m->n_dirs++] = pfs_xstrdup("/tmp");
+	m->diag = diag;
+	return m;
+}
+
+void pfs_jitmaps_free(struct pfs_jitmaps *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->n_dirs; i++)
+		free(m->dirs[i]);
+	free(m->dirs);
+	for (size_t i = 0; i < m->n_slots; i++)
+		pfs_jitmap_free(m->slots[i].map);
+	free(m->slots);
+	free(m);
+}
+
+const struct pfs_jitmap *pfs_jitmaps_get(struct pfs_jitmaps *m, uint32_t pid)
+{
+	for (size_t i = 0; i < m->n_slots; i++)
+		if (m->slots[i].pid == pid)
+			return m->slots[i].map;
+	struct pfs_jitmap *jm = NULL;
+	for (size_t i = 0; i < m->n_dirs && !jm; i++) {
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/perf-%u.map", m->dirs[i], pid);
+		struct pfs_err err;
+		if (pfs_jitmap_load(&jm, path, m->diag, &err) < 0) {
+			jm = NULL;
+			if (err.sys_errno != ENOENT && err.sys_errno != ENOTDIR)
+				pfs_diag_add(m->diag, PFS_WARN, "jit-map-unreadable", PFS_NO_OFF,
+					     "%s", err.msg);
+		}
+	}
+	PFS_GROW(m->slots, m->cap_slots, m->n_slots + 1);
+	m->slots[m->n_slots++] = (struct jit_slot){pid, jm};
+	return jm;
+}

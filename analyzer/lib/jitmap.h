@@ -1,0 +1,49 @@
+/*
+ * jitmap: the symbol maps JIT compilers write for perf, /tmp/perf-PID.map, one line per
+ * generated code region: "START SIZE NAME" (hex, with or without 0x). CPython's -X perf
+ * trampolines name Python functions there ("py::crunch:/srv/app/threads.py"); nothing else in
+ * the capture knows them.
+ *
+ * A struct pfs_jitmaps finds and loads the map of each pid once, searching, in order, the
+ * directories it was given (--jit-maps, the capture's directory and its maps/ subdirectory),
+ * then /tmp. A pid without a map is remembered as such. Malformed lines are skipped and counted
+ * as "jit-map-malformed" diagnostics naming the file and line; a later entry for the same start
+ * replaces an earlier one, as the JIT reuses code memory.
+ *
+ * Ownership: pfs_jitmaps_new() / pfs_jitmaps_free(); names returned are borrowed until the free.
+ * The diagnostics sink is caller-owned and must outlive the struct.
+ */
+#ifndef PFS_JITMAP_H
+#define PFS_JITMAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diag.h"
+
+struct pfs_jitmap;
+struct pfs_jitmaps;
+
+/* dirs (n entries, may be 0) are searched in order before /tmp; copied. */
+struct pfs_jitmaps *pfs_jitmaps_new(const char *const *dirs, size_t n, struct pfs_diag *diag);
+void pfs_jitmaps_free(struct pfs_jitmaps *m);
+
+/* The map of pid, loaded on first use; NULL when no directory holds perf-PID.map. */
+const struct pfs_jitmap *pfs_jitmaps_get(struct pfs_jitmaps *m, uint32_t pid);
+
+/* The name of the region holding addr, or NULL. */
+const char *pfs_jitmap_lookup(const struct pfs_jitmap *jm, uint64_t addr);
+/* The file the map was read from. */
+const char *pfs_jitmap_path(const struct pfs_jitmap *jm);
+/* Number of entries kept. */
+size_t pfs_jitmap_size(const struct pfs_jitmap *jm);
+
+/*
+ * Parses one map file. Returns 0 and *out (possibly with no entries), or PFS_EIO when it
+ * cannot be read. Malformed lines go to diag.
+ */
+int pfs_jitmap_load(struct pfs_jitmap **out, const char *path, struct pfs_diag *diag,
+		    struct pfs_err *err) PFS_MUST_CHECK;
+void pfs_jitmap_free(struct pfs_jitmap *jm);
+
+#endif

@@ -1,0 +1,1200 @@
+#include "symbols.h"
+
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwelf.h>
+#include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "jitmap.h"
+#include "xalloc.h"
+
+enum dso_state { DSO_UNTRIED = 0, DSO_OK = 1, DSO_FAILED = -1 };
+
+struct plt_range {
+	uint64_t start, end, first; /* entries from first, 16 bytes each */
+};
+
+struct fn_range {
+	uint64_t low, high;
+	Dwarf_Off die_off;
+};
+
+struct cu_fns {
+	Dwarf_Off cu_off;
+	struct fn_range *v; /* by low */
+	size_t n, cap;
+};
+
+struct dso {
+	uint32_t name; /* string id, recorded path */
+	char *base;    /* file name part of the recorded path */
+	int state;
+	char *path; /* the file found */
+	int fd;
+	Elf *elf;
+	const uint8_t *raw;
+	size_t raw_len;
+	uint16_t e_type;
+	struct load_seg {
+		uint64_t vaddr, offset, filesz;
+	} * segs;
+	size_t n_segs;
+	Dwfl *dwfl; /* symbolization: the file alone at bias 0, so addresses are file vaddrs */
+	Dwfl_Module *mod;
+	struct plt_range plt;
+	char **plt_names; /* by .rela.plt index */
+	size_t n_plt;
+	struct fsym {
+		uint64_t start, end;
+		const char *name; /* in the module's string table */
+		uint32_t order;
+		bool sized;
+	} * syms; /* functions by start, one per address */
+	size_t n_syms;
+	bool syms_loaded;
+	struct cu_fns *cus; /* function index of each CU looked at */
+	size_t n_cus, cap_cus;
+	uint8_t want_bid[20];
+	uint8_t want_bid_size;
+	bool dwarf_bad, syms_bad;
+	bool debug_only; /* a separate debug file: symbols and DWARF, no code or CFI to trust */
+};
+
+struct cache_slot {
+	uint64_t addr;
+	uint32_t dso; /* index + 1; 0 = empty */
+	uint32_t off; /* into the frame pool */
+	uint32_t n;
+};
+
+struct ksym {
+	uint64_t addr;
+	uint32_t name;	/* offset into the kallsyms name pool */
+	uint32_t frame; /* frame id once used, 0 before */
+};
+
+struct space_mod {
+	uint32_t dso;
+	uint64_t bias;
+};
+
+struct space {
+	Dwfl *dwfl;
+	uint32_t gen;
+	struct space_mod *mods; /* reported to dwfl */
+	size_t n_mods, cap_mods;
+};
+
+struct pfs_symbols {
+	struct pfs_symbols_opts o;
+	char *symfs, *app_dir, *capture_dir, *kallsyms_path, *home_debug;
+	struct pfs_profile *prof;
+	struct pfs_procmap *pm;
+	struct pfs_diag *diag;
+	struct pfs_jitmaps *jit;
+	Dwfl_Callbacks cb;	 /* symbolization: finds separate debug info */
+	Dwfl_Callbacks space_cb; /* unwinding: .eh_frame of the mapped files is enough */
+	char *debuginfo_path;
+
+	struct dso *dsos;
+	size_t n_dsos, cap_dsos;
+	uint32_t *dso_by_name; /* string id -> index + 1 */
+	size_t cap_by_name;
+
+	struct cache_slot *cache;
+	size_t cache_cap, cache_n;
+	uint32_t *pool;
+	size_t pool_n, pool_cap;
+
+	struct pfs_build_id *bids; /* copies of HEADER_BUILD_ID entries */
+	size_t n_bids, cap_bids;
+
+	bool kernel_tried, kernel_ok;
+	char *hostname, *osrelease;
+	struct ksym *ksyms;
+	size_t n_ksyms;
+	char *kpool; /* kallsyms names: most are never used, so they are interned only on use */
+	size_t kpool_len, kpool_cap;
+	int64_t kdelta;
+	bool kdelta_set;
+
+	uint32_t s_unknown, s_kernel;
+};
+
+/*
+ * Address spaces only unwind: loading (and decompressing) every library's debug info once per
+ * process would cost more than the unwinding; the symbolizer loads it once per file.
+ */
+static int no_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+			const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
+			char **debuginfo_file_name)
+{
+	return -1;
+}
+
+static char *xstrdup_or_null(const char *s)
+{
+	return s ? pfs_xstrdup(s) : NULL;
+}
+
+struct pfs_symbols *pfs_symbols_new(const struct pfs_symbols_opts *opts, struct pfs_profile *prof,
+				    struct pfs_procmap *pm, struct pfs_diag *diag)
+{
+	struct pfs_symbols *s = pfs_xcalloc(1, sizeof(*s));
+	elf_version(EV_CURRENT);
+	if (opts)
+		s->o = *opts;
+	s->symfs = xstrdup_or_null(s->o.symfs);
+	s->app_dir = xstrdup_or_null(s->o.app_dir);
+	s->capture_dir = xstrdup_or_null(s->o.capture_dir);
+	s->kallsyms_path = xstrdup_or_null(s->o.kallsyms);
+	const char *home = getenv("HOME");
+	if (home && *home) {
+		size_t n = strlen(home) + 8;
+		s->home_debug = pfs_xmalloc(n);
+		snprintf(s->home_debug, n, "%s/.debug", home);
+	}
+	s->prof = prof;
+	s->pm = pm;
+	s->diag = diag;
+	s->jit = pfs_jitmaps_new(s->o.jit_dirs, s->o.n_jit_dirs, diag);
+	s->debuginfo_path = pfs_xstrdup(":.debug:/usr/lib/debug");
+	s->cb.find_elf = dwfl_build_id_find_elf;
+	s->cb.find_debuginfo = dwfl_standard_find_debuginfo;
+	s->cb.section_address = dwfl_offline_section_address;
+	s->cb.debuginfo_path = &s->debuginfo_path;
+	s->space_cb = s->cb;
+	s->space_cb.find_debuginfo = no_debuginfo;
+	s->cache_cap = 1024;
+	s->cache = pfs_xcalloc(s->cache_cap, sizeof(*s->cache));
+	s->s_unknown = pfs_profile_cstr(prof, "[unknown]");
+	s->s_kernel = pfs_profile_cstr(prof, "[kernel]");
+	return s;
+}
+
+static void dso_close(struct dso *d)
+{
+	if (d->dwfl)
+		dwfl_end(d->dwfl);
+	if (d->elf)
+		elf_end(d->elf);
+	if (d->fd >= 0)
+		close(d->fd);
+	for (size_t i = 0; i < d->n_plt; i++)
+		free(d->plt_names[i]);
+	free(d->plt_names);
+	free(d->syms);
+	for (size_t i = 0; i < d->n_cus; i++)
+		free(d->cus[i].v);
+	free(d->cus);
+	free(d->segs);
+	free(d->path);
+	free(d->base);
+}
+
+void pfs_symbols_free(struct pfs_symbols *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n_dsos; i++)
+		dso_close(&s->dsos[i]);
+	free(s->dsos);
+	free(s->dso_by_name);
+	free(s->cache);
+	free(s->pool);
+	for (size_t i = 0; i < s->n_bids; i++)
+		free(s->bids[i].filename);
+	free(s->bids);
+	free(s->ksyms);
+	free(s->kpool);
+	pfs_jitmaps_free(s->jit);
+	free(s->symfs);
+	free(s->app_dir);
+	free(s->capture_dir);
+	free(s->kallsyms_path);
+	free(s->home_debug);
+	free(s->hostname);
+	free(s->osrelease);
+	free(s->debuginfo_path);
+	free(s);
+}
+
+void pfs_symbols_release_space(void *sym)
+{
+	struct space *sp = sym;
+	if (!sp)
+		return;
+	if (sp->dwfl)
+		dwfl_end(sp->dwfl);
+	free(sp->mods);
+	free(sp);
+}
+
+void pfs_symbols_set_capture(struct pfs_symbols *s, const char *hostname, const char *osrelease,
+			     const struct pfs_build_id *build_ids, size_t n_build_ids)
+{
+	free(s->hostname);
+	free(s->osrelease);
+	s->hostname = xstrdup_or_null(hostname);
+	s->osrelease = xstrdup_or_null(osrelease);
+	for (size_t i = 0; i < n_build_ids; i++) {
+		if (!build_ids[i].filename || !build_ids[i].size)
+			continue;
+		PFS_GROW(s->bids, s->cap_bids, s->n_bids + 1);
+		s->bids[s->n_bids] = build_ids[i];
+		s->bids[s->n_bids++].filename = pfs_xstrdup(build_ids[i].filename);
+	}
+}
+
+/* ---- finding and opening files ---- */
+
+static int read_build_id(Elf *elf, uint8_t *out, size_t max)
+{
+	const void *p;
+	ssize_t n = dwelf_elf_gnu_build_id(elf, &p);
+	if (n <= 0)
+		return 0;
+	size_t k = (size_t)n < max ? (size_t)n : max;
+	memcpy(out, p, k);
+	return (int)k;
+}
+
+static void hex(const uint8_t *b, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", b[i]);
+	out[2 * n] = 0;
+}
+
+enum { TRY_OK, TRY_MISSING, TRY_NOT_ELF, TRY_MISMATCH, TRY_UNREADABLE };
+
+/* Opens path as d's file when it is ELF and its build-id fits. */
+static int try_file(struct dso *d, const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT || errno == ENOTDIR ? TRY_MISSING : TRY_UNREADABLE;
+	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF) {
+		if (elf)
+			elf_end(elf);
+		close(fd);
+		return TRY_NOT_ELF;
+	}
+	GElf_Ehdr eh;
+	if (!gelf_getehdr(elf, &eh)) {
+		elf_end(elf);
+		close(fd);
+		return TRY_NOT_ELF;
+	}
+	if (d->want_bid_size) {
+		uint8_t bid[20];
+		int n = read_build_id(elf, bid, sizeof(bid));
+		if (n != d->want_bid_size || memcmp(bid, d->want_bid, (size_t)n)) {
+			elf_end(elf);
+			close(fd);
+			return TRY_MISMATCH;
+		}
+	}
+	d->fd = fd;
+	d->elf = elf;
+	d->e_type = eh.e_type;
+	d->path = pfs_xstrdup(path);
+	size_t len = 0;
+	d->raw = (const uint8_t *)elf_rawfile(elf, &len);
+	d->raw_len = d->raw ? len : 0;
+	return TRY_OK;
+}
+
+static void load_segments(struct dso *d)
+{
+	size_t n, cap = 0;
+	if (elf_getphdrnum(d->elf, &n))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+		if (!gelf_getphdr(d->elf, (int)i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		PFS_GROW(d->segs, cap, d->n_segs + 1);
+		d->segs[d->n_segs++] = (struct load_seg){ph.p_vaddr, ph.p_offset, ph.p_filesz};
+	}
+}
+
+/* perf's x86 PLT naming: .plt entries after a 16-byte header, in .rela.plt order. */
+static void load_plt(struct dso *d)
+{
+	size_t shstrndx;
+	if (elf_getshdrstrndx(d->elf, &shstrndx))
+		return;
+	Elf_Scn *scn = NULL, *rela = NULL;
+	GElf_Shdr plt_sh = {0}, sec_sh = {0}, rela_sh = {0};
+	bool have_plt = false, have_sec = false;
+	while ((scn = elf_nextscn(d->elf, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		const char *nm = elf_strptr(d->elf, shstrndx, sh.sh_name);
+		if (!nm)
+			continue;
+		if (!strcmp(nm, ".plt")) {
+			plt_sh = sh;
+			have_plt = true;
+		} else if (!strcmp(nm, ".plt.sec")) {
+			sec_sh = sh;
+			have_sec = true;
+		} else if (!strcmp(nm, ".rela.plt") && sh.sh_type == SHT_RELA) {
+			rela = scn;
+			rela_sh = sh;
+		}
+	}
+	if (!rela || !have_plt || !rela_sh.sh_entsize)
+		return;
+	Elf_Scn *symscn = elf_getscn(d->elf, rela_sh.sh_link);
+	GElf_Shdr sym_sh;
+	Elf_Data *rdata = elf_getdata(rela, NULL), *sdata;
+	if (!symscn || !gelf_getshdr(symscn, &sym_sh) || !rdata ||
+	    !(sdata = elf_getdata(symscn, NULL)))
+		return;
+	size_t n = rela_sh.sh_size / rela_sh.sh_entsize;
+	if (n > 1u << 20)
+		return;
+	d->plt_names = pfs_xcalloc(n ? n : 1, sizeof(*d->plt_names));
+	for (size_t i = 0; i < n; i++) {
+		GElf_Rela r;
+		GElf_Sym sym;
+		if (!gelf_getrela(rdata, (int)i, &r) ||
+		    !gelf_getsym(sdata, (int)GELF_R_SYM(r.r_info), &sym))
+			continue;
+		const char *nm = elf_strptr(d->elf, sym_sh.sh_link, sym.st_name);
+		if (!nm || !*nm)
+			continue;
+		size_t len = strlen(nm) + 5;
+		d->plt_names[i] = pfs_xmalloc(len);
+		snprintf(d->plt_names[i], len, "%s@plt", nm);
+	}
+	d->n_plt = n;
+	if (have_sec) {
+		d->plt = (struct plt_range){sec_sh.sh_addr, sec_sh.sh_addr + sec_sh.sh_size,
+					    sec_sh.sh_addr};
+	} else {
+		d->plt = (struct plt_range){plt_sh.sh_addr, plt_sh.sh_addr + plt_sh.sh_size,
+					    plt_sh.sh_addr + 16};
+	}
+}
+
+static const char *base_name(const char *p)
+{
+	const char *b = strrchr(p, '/');
+	return b ? b + 1 : p;
+}
+
+static void dso_open(struct pfs_symbols *s, struct dso *d)
+{
+	const char *rec = pfs_profile_strget(s->prof, d->name, NULL);
+	char path[4096];
+	int worst = TRY_MISSING, r = TRY_MISSING;
+	bool debug_try = false;
+#define TRY(...)                                                                                   \
+	do {                                                                                       \
+		snprintf(path, sizeof(path), __VA_ARGS__);                                         \
+		r = try_file(d, path);                                                             \
+		if (r == TRY_OK && !debug_try)                                                     \
+			goto found;                                                                \
+		if (r > worst)                                                                     \
+			worst = r;                                                                 \
+	} while (0)
+	if (s->symfs && rec[0] == '/')
+		TRY("%s%s", s->symfs, rec);
+	if (rec[0])
+		TRY("%s", rec);
+	if (s->app_dir)
+		TRY("%s/%s", s->app_dir, d->base);
+	if (s->capture_dir)
+		TRY("%s/%s", s->capture_dir, d->base);
+	if (d->want_bid_size && s->home_debug) {
+		char h[41];
+		hex(d->want_bid, d->want_bid_size, h);
+		TRY("%s/.build-id/%.2s/%s/elf", s->home_debug, h, h + 2);
+	}
+	if (d->want_bid_size) {
+		/* the separate debug file alone still names functions; its bytes are not code */
+		char h[41];
+		hex(d->want_bid, d->want_bid_size, h);
+		debug_try = true;
+		TRY("%s/usr/lib/debug/.build-id/%.2s/%s.debug", s->symfs ? s->symfs : "", h, h + 2);
+		if (r == TRY_OK) {
+			d->raw = NULL;
+			d->raw_len = 0;
+			d->debug_only = true;
+			goto found;
+		}
+	}
+#undef TRY
+	d->state = DSO_FAILED;
+	switch (worst) {
+	case TRY_MISMATCH: {
+		char h[41];
+		hex(d->want_bid, d->want_bid_size, h);
+		pfs_diag_add(s->diag, PFS_WARN, "build-id-mismatch", PFS_NO_OFF,
+			     "%s: no file with the recorded build-id %s; its frames are [unknown]",
+			     rec, h);
+		break;
+	}
+	case TRY_NOT_ELF:
+		pfs_diag_add(s->diag, PFS_WARN, "dso-not-elf", PFS_NO_OFF,
+			     "%s: not an ELF file; its frames are [unknown]", rec);
+		break;
+	case TRY_UNREADABLE:
+		pfs_diag_add(s->diag, PFS_WARN, "dso-unreadable", PFS_NO_OFF,
+			     "%s: cannot be read; its frames are [unknown]", rec);
+		break;
+	default:
+		pfs_diag_add(s->diag, PFS_WARN, "dso-not-found", PFS_NO_OFF,
+			     "%s: not found (try --symfs or --app-dir); its frames are [unknown]",
+			     rec);
+	}
+	return;
+found:
+	load_segments(d);
+	load_plt(d);
+	d->dwfl = dwfl_begin(&s->cb);
+	if (d->dwfl) {
+		dwfl_report_begin(d->dwfl);
+		d->mod = dwfl_report_elf(d->dwfl, d->base, d->path, -1, 0, true);
+		dwfl_report_end(d->dwfl, NULL, NULL);
+	}
+	if (!d->mod) {
+		pfs_diag_add(s->diag, PFS_WARN, "dso-unreadable", PFS_NO_OFF,
+			     "%s: elfutils cannot load it (%s); its frames are [unknown]", d->path,
+			     dwfl_errmsg(-1));
+		d->state = DSO_FAILED;
+		return;
+	}
+	d->state = DSO_OK;
+}
+
+static struct dso *dso_get(struct pfs_symbols *s, const struct pfs_map *m)
+{
+	if (m->name >= s->cap_by_name) {
+		size_t old = s->cap_by_name;
+		size_t nc = old ? old : 64;
+		while (nc <= m->name)
+			nc *= 2;
+		s->dso_by_name = pfs_xreallocarray(s->dso_by_name, nc, sizeof(*s->dso_by_name));
+		memset(s->dso_by_name + old, 0, (nc - old) * sizeof(*s->dso_by_name));
+		s->cap_by_name = nc;
+	}
+	uint32_t idx = s->dso_by_name[m->name];
+	if (idx)
+		return &s->dsos[idx - 1];
+	PFS_GROW(s->dsos, s->cap_dsos, s->n_dsos + 1);
+	struct dso *d = &s->dsos[s->n_dsos++];
+	memset(d, 0, sizeof(*d));
+	d->fd = -1;
+	d->name = m->name;
+	d->base = pfs_xstrdup(base_name(pfs_profile_strget(s->prof, m->name, NULL)));
+	const char *rec = pfs_profile_strget(s->prof, m->name, NULL);
+	if (m->build_id_size) {
+		d->want_bid_size = m->build_id_size;
+		memcpy(d->want_bid, m->build_id, m->build_id_size);
+	} else {
+		for (size_t i = 0; i < s->n_bids; i++)
+			if (!strcmp(s->bids[i].filename, rec)) {
+				d->want_bid_size = s->bids[i].size > 20 ? 20 : s->bids[i].size;
+				memcpy(d->want_bid, s->bids[i].id, d->want_bid_size);
+				break;
+			}
+	}
+	s->dso_by_name[m->name] = (uint32_t)s->n_dsos;
+	return d;
+}
+
+static struct dso *dso_ready(struct pfs_symbols *s, const struct pfs_map *m)
+{
+	struct dso *d = dso_get(s, m);
+	if (d->state == DSO_UNTRIED)
+		dso_open(s, d);
+	return d->state == DSO_OK ? d : NULL;
+}
+
+/* Load bias of d as mapped by m: runtime address minus file vaddr. */
+static bool map_bias(const struct dso *d, const struct pfs_map *m, uint64_t *bias)
+{
+	if (d->e_type == ET_EXEC) {
+		*bias = 0;
+		return true;
+	}
+	for (size_t i = 0; i < d->n_segs; i++) {
+		const struct load_seg *g = &d->segs[i];
+		uint64_t pg_off = g->offset & ~(uint64_t)0xfff;
+		if (m->pgoff >= pg_off && m->pgoff < g->offset + g->filesz + 0x1000) {
+			*bias = m->start - m->pgoff - (g->vaddr - g->offset);
+			return true;
+		}
+	}
+	if (!d->n_segs)
+		return false;
+	*bias = m->start - m->pgoff;
+	return true;
+}
+
+/* ---- the (dso, address) -> frames cache ---- */
+
+static uint64_t mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	return x;
+}
+
+static struct cache_slot *cache_find(struct pfs_symbols *s, uint32_t dso, uint64_t addr)
+{
+	size_t mask = s->cache_cap - 1;
+	for (size_t h = mix(addr ^ (uint64_t)dso << 40) & mask;; h = (h + 1) & mask) {
+		struct cache_slot *c = &s->cache[h];
+		if (!c->dso || (c->dso == dso && c->addr == addr))
+			return c;
+	}
+}
+
+static void cache_put(struct pfs_symbols *s, uint32_t dso, uint64_t addr, const uint32_t *f,
+		      size_t n)
+{
+	if ((s->cache_n + 1) * 2 > s->cache_cap) {
+		struct cache_slot *old = s->cache;
+		size_t oc = s->cache_cap;
+		s->cache_cap *= 2;
+		s->cache = pfs_xcalloc(s->cache_cap, sizeof(*s->cache));
+		for (size_t i = 0; i < oc; i++)
+			if (old[i].dso)
+				*cache_find(s, old[i].dso, old[i].addr) = old[i];
+		free(old);
+	}
+	struct cache_slot *c = cache_find(s, dso, addr);
+	PFS_GROW(s->pool, s->pool_cap, s->pool_n + n);
+	memcpy(s->pool + s->pool_n, f, n * sizeof(*f));
+	*c = (struct cache_slot){addr, dso, (uint32_t)s->pool_n, (uint32_t)n};
+	s->pool_n += n;
+	s->cache_n++;
+}
+
+/* ---- resolving ---- */
+
+static uint32_t frame(struct pfs_symbols *s, uint32_t name, uint32_t file, uint32_t line,
+		      uint32_t dso, enum pfs_frame_kind kind, bool inlined)
+{
+	struct pfs_frame f = {name, file, line, dso, (uint8_t)kind, inlined ? 1 : 0};
+	return pfs_profile_frame(s->prof, &f);
+}
+
+static uint32_t unknown_frame(struct pfs_symbols *s, uint32_t dso, uint64_t addr, bool kernel)
+{
+	uint32_t name = kernel ? s->s_kernel : s->s_unknown;
+	if (s->o.addr_names) {
+		char buf[300];
+		const char *dn =
+		    dso ? base_name(pfs_profile_strget(s->prof, dso, NULL)) : "unknown";
+		snprintf(buf, sizeof(buf), "[%s <%" PRIx64 ">]", *dn ? dn : "unknown", addr);
+		name = pfs_profile_cstr(s->prof, buf);
+	}
+	return frame(s, name, 0, 0, dso, kernel ? PFS_FK_KERNEL : PFS_FK_UNKNOWN, false);
+}
+
+/* The name the function has in the symbol table when the compiler said (glibc's __GI_ names),
+ * else its source name: addr2line's choice, so our stacks read as perf's. */
+static const char *die_name(Dwarf_Die *die)
+{
+	Dwarf_Attribute a;
+	const char *n = NULL;
+	if (dwarf_attr_integrate(die, DW_AT_linkage_name, &a) ||
+	    dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &a))
+		n = dwarf_formstring(&a);
+	if (!n && dwarf_attr_integrate(die, DW_AT_name, &a))
+		n = dwarf_formstring(&a);
+	return n;
+}
+
+/* The inline chain at addr as addr2line -i reports it; n frames into out, innermost first. */
+static int cmp_fn(const void *x, const void *y)
+{
+	const struct fn_range *a = x, *b = y;
+	return a->low < b->low ? -1 : a->low > b->low;
+}
+
+static void index_fns(struct cu_fns *c, Dwarf_Die *parent, int depth)
+{
+	Dwarf_Die die;
+	if (depth > 8 || dwarf_child(parent, &die))
+		return;
+	do {
+		int tag = dwarf_tag(&die);
+		if (tag == DW_TAG_namespace || tag == DW_TAG_class_type ||
+		    tag == DW_TAG_structure_type || tag == DW_TAG_module) {
+			index_fns(c, &die, depth + 1);
+			continue;
+		}
+		if (tag != DW_TAG_subprogram)
+			continue;
+		Dwarf_Addr base, lo, hi;
+		ptrdiff_t off = 0;
+		while ((off = dwarf_ranges(&die, off, &base, &lo, &hi)) > 0) {
+			if (hi <= lo)
+				continue;
+			PFS_GROW(c->v, c->cap, c->n + 1);
+			c->v[c->n++] = (struct fn_range){lo, hi, dwarf_dieoffset(&die)};
+		}
+	} while (dwarf_siblingof(&die, &die) == 0);
+}
+
+/* The functions of a CU by address, built on first use: one pass over its top-level DIEs. */
+static struct cu_fns *cu_index(struct dso *d, Dwarf_Die *cu)
+{
+	Dwarf_Off off = dwarf_dieoffset(cu);
+	for (size_t i = 0; i < d->n_cus; i++)
+		if (d->cus[i].cu_off == off)
+			return &d->cus[i];
+	PFS_GROW(d->cus, d->cap_cus, d->n_cus + 1);
+	struct cu_fns *c = &d->cus[d->n_cus++];
+	memset(c, 0, sizeof(*c));
+	c->cu_off = off;
+	index_fns(c, cu, 0);
+	if (c->n)
+		qsort(c->v, c->n, sizeof(*c->v), cmp_fn);
+	return c;
+}
+
+/*
+ * The DIEs of the function holding pc and of the inline expansions around pc, innermost
+ * first, into scopes (at most max); descends from the function only through the blocks that
+ * hold pc, so the cost follows the depth of inlining, not the size of the CU.
+ */
+static int scopes_at(struct dso *d, Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die *scopes, int max)
+{
+	struct cu_fns *c = cu_index(d, cu);
+	size_t lo = 0, hi = c->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (c->v[mid].low <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo || pc >= c->v[lo - 1].high)
+		return 0;
+	Dwarf_Addr bias;
+	Dwarf *dw = dwfl_module_getdwarf(d->mod, &bias);
+	Dwarf_Die chain[64];
+	int n = 0;
+	if (!dw || !dwarf_offdie(dw, c->v[lo - 1].die_off, &chain[0]))
+		return -1;
+	n = 1;
+	Dwarf_Die cur = chain[0];
+	for (int depth = 0; depth < 256 && n < 64; depth++) {
+		Dwarf_Die child;
+		bool found = false;
+		if (dwarf_child(&cur, &child))
+			break;
+		do {
+			int tag = dwarf_tag(&child);
+			if ((tag == DW_TAG_inlined_subroutine || tag == DW_TAG_lexical_block ||
+			     tag == DW_TAG_try_block || tag == DW_TAG_catch_block) &&
+			    dwarf_haspc(&child, pc) == 1) {
+				found = true;
+				break;
+			}
+		} while (dwarf_siblingof(&child, &child) == 0);
+		if (!found)
+			break;
+		cur = child;
+		if (dwarf_tag(&cur) == DW_TAG_inlined_subroutine)
+			chain[n++] = cur;
+	}
+	int k = 0;
+	for (int i = n; i-- > 0 && k < max;)
+		scopes[k++] = chain[i];
+	return k;
+}
+
+static size_t inline_chain(struct pfs_symbols *s, struct dso *d, uint64_t addr,
+			   const struct fsym *fs, uint32_t *out, size_t max)
+{
+	const char *sym_name = fs ? fs->name : NULL;
+	Dwarf_Addr bias = 0;
+	Dwarf_Die *cu = dwfl_module_addrdie(d->mod, addr, &bias);
+	if (!cu)
+		return 0;
+	Dwarf_Die scopes[64];
+	int n = scopes_at(d, cu, addr - bias, scopes, 64);
+	if (n <= 0) {
+		if (n < 0 && !d->dwarf_bad) {
+			d->dwarf_bad = true;
+			pfs_diag_add(s->diag, PFS_WARN, "dwarf-unreadable", PFS_NO_OFF,
+				     "%s: cannot read DWARF (%s); inline frames skipped", d->path,
+				     dwarf_errmsg(-1));
+		}
+		return 0;
+	}
+	int lang = dwarf_srclang(cu);
+	bool c_lang = lang == DW_LANG_C89 || lang == DW_LANG_C || lang == DW_LANG_C99 ||
+		      lang == DW_LANG_C11 || lang == 0x2c /* DW_LANG_C17 */;
+	size_t k = 0;
+	for (int i = 0; i < n && k < max; i++) {
+		int tag = dwarf_tag(&scopes[i]);
+		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
+			continue;
+		const char *nm = die_name(&scopes[i]);
+		Dwarf_Attribute la;
+		Dwarf_Addr low;
+		/*
+		 * addr2line takes a C function's DWARF name; in other languages (assembler:
+		 * clone3, memcpy) it prefers the symbol that starts where the function does,
+		 * unless DWARF gave a linkage name: so do we.
+		 */
+		if (tag == DW_TAG_subprogram && k == 0 && fs && !c_lang &&
+		    !dwarf_attr_integrate(&scopes[i], DW_AT_linkage_name, &la) &&
+		    !dwarf_lowpc(&scopes[i], &low) && low + bias == fs->start)
+			nm = sym_name;
+		if (!nm && tag == DW_TAG_subprogram)
+			nm = sym_name;
+		uint32_t name = nm ? pfs_profile_cstr(s->prof, nm) : s->s_unknown;
+		bool inl = tag == DW_TAG_inlined_subroutine;
+		/*
+		 * A frame is a function, not an address: file:line is where the function is
+		 * defined, so every sample in it shares one frame and one call-path node.
+		 */
+		const char *df = dwarf_decl_file(&scopes[i]);
+		int dl = 0;
+		uint32_t file = df ? pfs_profile_cstr(s->prof, df) : 0;
+		uint32_t line = dwarf_decl_line(&scopes[i], &dl) == 0 && dl > 0 ? (uint32_t)dl : 0;
+		out[k++] = frame(s, name, file, line, d->name, PFS_FK_NATIVE, inl);
+		if (!inl)
+			break;
+	}
+	return k;
+}
+
+static unsigned underscores(const char *n)
+{
+	unsigned k = 0;
+	while (n[k] == '_')
+		k++;
+	return k;
+}
+
+/*
+ * Which of two functions at one address names it: addr2line's and perf's choice in practice
+ * (clone3 over __clone3, __memcpy_avx_unaligned_erms over __memmove_avx_unaligned_erms): a
+ * sized one, then fewer leading underscores, then the shorter name, then the first listed.
+ */
+static bool better_alias(const struct fsym *a, const struct fsym *b)
+{
+	if (a->sized != b->sized)
+		return a->sized;
+	unsigned ua = underscores(a->name), ub = underscores(b->name);
+	if (ua != ub)
+		return ua < ub;
+	size_t la = strlen(a->name), lb = strlen(b->name);
+	if (la != lb)
+		return la < lb;
+	return a->order < b->order;
+}
+
+static int cmp_fsym(const void *x, const void *y)
+{
+	const struct fsym *a = x, *b = y;
+	if (a->start != b->start)
+		return a->start < b->start ? -1 : 1;
+	return better_alias(a, b) ? -1 : better_alias(b, a);
+}
+
+static void load_syms(struct pfs_symbols *s, struct dso *d)
+{
+	d->syms_loaded = true;
+	int n = dwfl_module_getsymtab(d->mod);
+	if (n <= 0) {
+		d->syms_bad = true;
+		pfs_diag_add(s->diag, PFS_WARN, "dso-no-symbols", PFS_NO_OFF,
+			     "%s: no usable symbol table; its frames are [unknown]", d->path);
+		return;
+	}
+	size_t cap = 0;
+	for (int i = 0; i < n; i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		GElf_Word shndx;
+		const char *nm =
+		    dwfl_module_getsym_info(d->mod, i, &sym, &addr, &shndx, NULL, NULL);
+		int type = GELF_ST_TYPE(sym.st_info);
+		if (!nm || !*nm || shndx == SHN_UNDEF || !addr ||
+		    (type != STT_FUNC && type != STT_GNU_IFUNC))
+			continue;
+		PFS_GROW(d->syms, cap, d->n_syms + 1);
+		d->syms[d->n_syms++] =
+		    (struct fsym){addr, addr + sym.st_size, nm, (uint32_t)i, sym.st_size > 0};
+	}
+	if (d->n_syms)
+		qsort(d->syms, d->n_syms, sizeof(*d->syms), cmp_fsym);
+	size_t w = 0;
+	for (size_t i = 0; i < d->n_syms; i++)
+		if (!w || d->syms[w - 1].start != d->syms[i].start)
+			d->syms[w++] = d->syms[i];
+	d->n_syms = w;
+	/* as perf does: a symbol without a size extends to the next one */
+	for (size_t i = 0; i < w; i++)
+		if (!d->syms[i].sized)
+			d->syms[i].end = i + 1 < w ? d->syms[i + 1].start : d->syms[i].start + 1;
+}
+
+static const struct fsym *sym_at(struct pfs_symbols *s, struct dso *d, uint64_t addr)
+{
+	if (!d->syms_loaded)
+		load_syms(s, d);
+	size_t lo = 0, hi = d->n_syms;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (d->syms[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo && addr < d->syms[lo - 1].end)
+		return &d->syms[lo - 1];
+	return NULL;
+}
+
+static size_t resolve_file_addr(struct pfs_symbols *s, struct dso *d, uint64_t addr, bool inlines,
+				uint32_t *out, size_t max)
+{
+	if (d->n_plt && addr >= d->plt.start && addr < d->plt.end) {
+		if (addr >= d->plt.first) {
+			size_t i = (addr - d->plt.first) / 16;
+			if (i < d->n_plt && d->plt_names[i]) {
+				uint32_t nm = pfs_profile_cstr(s->prof, d->plt_names[i]);
+				out[0] = frame(s, nm, 0, 0, d->name, PFS_FK_NATIVE, false);
+				return 1;
+			}
+		}
+		out[0] = unknown_frame(s, d->name, addr, false);
+		return 1;
+	}
+	const struct fsym *fs = sym_at(s, d, addr);
+	const char *sname = fs ? fs->name : NULL;
+	if (inlines && max > 0) {
+		size_t k = inline_chain(s, d, addr, fs, out, max);
+		if (k)
+			return k;
+	}
+	if (!sname) {
+		out[0] = unknown_frame(s, d->name, addr, false);
+		return 1;
+	}
+	out[0] = frame(s, pfs_profile_cstr(s->prof, sname), 0, 0, d->name, PFS_FK_NATIVE, false);
+	return 1;
+}
+
+static const struct pfs_jitmap *proc_jit(struct pfs_symbols *s, struct pfs_proc *p)
+{
+	if (!p->jit_loaded) {
+		p->jit = (void *)pfs_jitmaps_get(s->jit, p->pid);
+		p->jit_loaded = true;
+	}
+	return p->jit;
+}
+
+static size_t resolve_jit(struct pfs_symbols *s, struct pfs_proc *p, const struct pfs_map *m,
+			  uint64_t addr, uint32_t *out)
+{
+	struct pfs_proc *q = p;
+	for (int depth = 0; q && depth < 16; depth++) {
+		const struct pfs_jitmap *jm = proc_jit(s, q);
+		const char *nm = jm ? pfs_jitmap_lookup(jm, addr) : NULL;
+		if (nm) {
+			bool py = !strncmp(nm, "py::", 4);
+			out[0] = frame(s, pfs_profile_cstr(s->prof, nm), 0, 0,
+				       pfs_profile_cstr(s->prof, pfs_jitmap_path(jm)),
+				       py ? PFS_FK_PYTHON : PFS_FK_JIT, false);
+			return 1;
+		}
+		if (!q->ppid || q->ppid == q->pid)
+			break;
+		q = pfs_procmap_find(s->pm, q->ppid);
+	}
+	out[0] = unknown_frame(s, m ? m->name : 0, addr, false);
+	return 1;
+}
+
+size_t pfs_symbols_user(struct pfs_symbols *s, struct pfs_proc *p, uint64_t addr, bool inlines,
+			uint32_t *out, size_t max)
+{
+	if (!max)
+		return 0;
+	const struct pfs_map *m = pfs_proc_map_at(p, addr);
+	if (!m || m->anon)
+		return resolve_jit(s, p, m, addr, out);
+	struct dso *d = dso_ready(s, m);
+	uint64_t bias;
+	if (!d || !map_bias(d, m, &bias)) {
+		out[0] = unknown_frame(s, m->name, addr, false);
+		return 1;
+	}
+	uint64_t va = addr - bias;
+	inlines = inlines && !s->o.no_inline;
+	uint32_t di = ((uint32_t)(d - s->dsos) + 1) | (inlines ? 0 : 1u << 31);
+	struct cache_slot *c = cache_find(s, di, va);
+	if (c->dso) {
+		size_t n = c->n < max ? c->n : max;
+		memcpy(out, s->pool + c->off, n * sizeof(*out));
+		return n;
+	}
+	uint32_t tmp[64];
+	size_t n = resolve_file_addr(s, d, va, inlines, tmp, sizeof(tmp) / sizeof(tmp[0]));
+	cache_put(s, di, va, tmp, n);
+	if (n > max)
+		n = max;
+	memcpy(out, tmp, n * sizeof(*out));
+	return n;
+}
+
+/* ---- kernel ---- */
+
+static int cmp_ksym(const void *a, const void *b)
+{
+	const struct ksym *x = a, *y = b;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+static bool load_kallsyms(struct pfs_symbols *s, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		pfs_diag_add(s->diag, PFS_WARN, "kallsyms-unreadable", PFS_NO_OFF,
+			     "%s: cannot open: %s; kernel frames are [kernel]", path,
+			     strerror(errno));
+		return false;
+	}
+	char *line = NULL;
+	size_t cap = 0, cap_k = 0, bad = 0;
+	uint64_t text = 0;
+	bool have_text = false, all_zero = true;
+	while (getline(&line, &cap, f) >= 0) {
+		char *end;
+		errno = 0;
+		unsigned long long a = strtoull(line, &end, 16);
+		if (end == line || *end != ' ' || errno) {
+			bad++;
+			continue;
+		}
+		char type = end[1];
+		if (!type || end[2] != ' ') {
+			bad++;
+			continue;
+		}
+		char *nm = end + 3;
+		size_t len = strcspn(nm, " \t\n");
+		if (!len) {
+			bad++;
+			continue;
+		}
+		if (len == 5 && !memcmp(nm, "_text", 5)) {
+			text = a;
+			have_text = true;
+		}
+		if (a)
+			all_zero = false;
+		if (type != 't' && type != 'T' && type != 'w' && type != 'W')
+			continue;
+		if (s->kpool_len + len + 1 > UINT32_MAX)
+			break;
+		PFS_GROW(s->kpool, s->kpool_cap, s->kpool_len + len + 1);
+		memcpy(s->kpool + s->kpool_len, nm, len);
+		s->kpool[s->kpool_len + len] = 0;
+		PFS_GROW(s->ksyms, cap_k, s->n_ksyms + 1);
+		s->ksyms[s->n_ksyms++] = (struct ksym){a, (uint32_t)s->kpool_len, 0};
+		s->kpool_len += len + 1;
+	}
+	free(line);
+	fclose(f);
+	if (bad)
+		pfs_diag_addn(s->diag, PFS_WARN, "kallsyms-malformed", bad, PFS_NO_OFF,
+			      "%s: lines not \"ADDR TYPE NAME\" skipped", path);
+	if (!s->n_ksyms || all_zero) {
+		pfs_diag_add(s->diag, PFS_WARN, "kallsyms-unusable", PFS_NO_OFF,
+			     "%s: no kernel text symbols with addresses (kptr_restrict?); kernel "
+			     "frames are [kernel]",
+			     path);
+		free(s->ksyms);
+		s->ksyms = NULL;
+		s->n_ksyms = 0;
+		return false;
+	}
+	qsort(s->ksyms, s->n_ksyms, sizeof(*s->ksyms), cmp_ksym);
+	if (have_text) {
+		s->kdelta = (int64_t)text;
+		s->kdelta_set = true;
+	}
+	return true;
+}
+
+static bool same_machine(const struct pfs_symbols *s)
+{
+	struct utsname u;
+	if (!s->hostname || !s->osrelease || uname(&u))
+		return false;
+	return !strcmp(u.nodename, s->hostname) && !strcmp(u.release, s->osrelease);
+}
+
+static void kernel_init(struct pfs_symbols *s, struct pfs_proc *kernel)
+{
+	s->kernel_tried = true;
+	if (s->kallsyms_path) {
+		s->kernel_ok = load_kallsyms(s, s->kallsyms_path);
+	} else if (same_machine(s)) {
+		s->kernel_ok = load_kallsyms(s, "/proc/kallsyms");
+	} else {
+		pfs_diag_add(s->diag, PFS_NOTE, "kernel-symbols-unavailable", PFS_NO_OFF,
+			     "the capture was made on %s %s, not this machine: kernel frames are "
+			     "[kernel] (give its kallsyms with --kallsyms)",
+			     s->hostname ? s->hostname : "(unknown host)",
+			     s->osrelease ? s->osrelease : "(unknown release)");
+	}
+	/* KASLR: the capture's _text map carries the runtime _text address in pgoff */
+	int64_t file_text = s->kdelta_set ? s->kdelta : 0;
+	s->kdelta = 0;
+	for (size_t i = 0; s->kdelta_set && i < kernel->n_maps; i++) {
+		const char *nm = pfs_profile_strget(s->prof, kernel->maps[i].name, NULL);
+		if (!strncmp(nm, "[kernel.kallsyms]", 17)) {
+			s->kdelta = (int64_t)(kernel->maps[i].pgoff - (uint64_t)file_text);
+			break;
+		}
+	}
+}
+
+bool pfs_symbols_have_kernel(const struct pfs_symbols *s)
+{
+	return s->kernel_ok;
+}
+
+size_t pfs_symbols_kernel(struct pfs_symbols *s, struct pfs_proc *kernel, uint64_t addr,
+			  uint32_t *out, size_t max)
+{
+	if (!max)
+		return 0;
+	if (!s->kernel_tried)
+		kernel_init(s, kernel);
+	const struct pfs_map *m = pfs_proc_map_at(kernel, addr);
+	uint32_t dso = m ? m->name : 0;
+	if (!s->kernel_ok) {
+		pfs_diag_add(s->diag, PFS_NOTE, "kernel-unresolved", PFS_NO_OFF,
+			     "kernel frames without kernel symbols, shown as [kernel]");
+		out[0] = unknown_frame(s, dso, addr, true);
+		return 1;
+	}
+	uint64_t a = addr - (uint64_t)s->kdelta;
+	size_t lo = 0, hi = s->n_ksyms;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->ksyms[mid].addr <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo) {
+		out[0] = unknown_frame(s, dso, addr, true);
+		return 1;
+	}
+	struct ksym *k = &s->ksyms[lo - 1];
+	if (!k->frame)
+		k->frame = frame(s, pfs_profile_cstr(s->prof, s->kpool + k->name), 0, 0, dso,
+				 PFS_FK_KERNEL, false);
+	out[0] = k->frame;
+	return 1;
+}
+
+/* ---- address spaces for unwinding ---- */
+
+/* Reports the modules of p not yet in sp; false when one cannot be added. */
+static bool report_new(struct pfs_symbols *s, struct space *sp, const struct pfs_proc *p)
+{
+	bool ok = true;
+	dwfl_report_begin_add(sp->dwfl);
+	for (size_t i = 0; i < p->n_maps && ok; i++) {
+		const struct pfs_map *m = &p->maps[i];
+		if (m->anon || !(m->prot & 4 /* PROT_EXEC */))
+			continue;
+		struct dso *d = dso_ready(s, m);
+		uint64_t bias;
+		if (!d || !map_bias(d, m, &bias))
+			continue;
+		uint32_t di = (uint32_t)(d - s->dsos);
+		size_t k = 0;
+		while (k < sp->n_mods && (sp->mods[k].dso != di || sp->mods[k].bias != bias))
+			k++;
+		if (k < sp->n_mods)
+			continue;
+		if (dwfl_report_elf(sp->dwfl, d->base, d->path, -1, bias, true)) {
+			PFS_GROW(sp->mods, sp->cap_mods, sp->n_mods + 1);
+			sp->mods[sp->n_mods++] = (struct space_mod){di, bias};
+		} else {
+			/* usually an overlap with a module this space no longer maps */
+			ok = false;
+		}
+	}
+	dwfl_report_end(sp->dwfl, NULL, NULL);
+	return ok;
+}
+
+struct Dwfl *pfs_symbols_space_dwfl(struct pfs_symbols *s, struct pfs_proc *p)
+{
+	struct space *sp = p->sym;
+	if (!sp) {
+		sp = pfs_xcalloc(1, sizeof(*sp));
+		sp->gen = p->gen - 1;
+		p->sym = sp;
+	}
+	if (sp->gen == p->gen && sp->dwfl)
+		return sp->n_mods ? sp->dwfl : NULL;
+	sp->gen = p->gen;
+	/*
+	 * Maps only grow between execs (an exec drops the whole space), so new modules are added
+	 * to the Dwfl; a file mapped over another one's range needs a fresh Dwfl.
+	 */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (!sp->dwfl) {
+			sp->dwfl = dwfl_begin(&s->space_cb);
+			sp->n_mods = 0;
+			if (!sp->dwfl)
+				return NULL;
+		}
+		if (report_new(s, sp, p) || attempt)
+			break;
+		dwfl_end(sp->dwfl);
+		sp->dwfl = NULL;
+	}
+	return sp->dwfl && sp->n_mods ? sp->dwfl : NULL;
+}
+
+bool pfs_symbols_read_file_mem(struct pfs_symbols *s, const struct pfs_proc *p, uint64_t addr,
+			       uint64_t *val)
+{
+	const struct pfs_map *m = pfs_proc_map_at(p, addr);
+	if (!m || m->anon || addr + 8 > m->end || addr + 8 < addr)
+		return false;
+	struct dso *d = dso_ready(s, m);
+	if (!d || !d->raw)
+		return false;
+	uint64_t off = addr - m->start + m->pgoff;
+	if (off + 8 > d->raw_len || off + 8 < off)
+		return false;
+	memcpy(val, d->raw + off, 8);
+	return true;
+}

@@ -1,0 +1,92 @@
+/*
+ * symbols: names for addresses, with elfutils (libdwfl/libdw/libelf, together with unwind.c
+ * the only users of elfutils).
+ *
+ * Files (struct dso, one per recorded file name) are found on first use, in this order: the
+ * recorded path under --symfs, the recorded path, the file name in --app-dir and in the
+ * capture's directory (a binary copied beside its capture), then the build-id caches
+ * (~/.debug/.build-id/xx/rest/elf). Separate debug info is found by elfutils itself
+ * (/usr/lib/debug/.build-id, .gnu_debuglink, and debuginfod when DEBUGINFOD_URLS is set). When
+ * the capture recorded a build-id for the file (HEADER_BUILD_ID or MMAP2), a candidate with
+ * another build-id is refused; if none fits, the dso's frames are "[unknown]" and a
+ * "build-id-mismatch" diagnostic names the file. A missing, unreadable or non-ELF file is a
+ * "dso-not-found" / "dso-not-elf" diagnostic, counted once per file.
+ *
+ * Names: each (dso, file address) is resolved once and cached: the ELF symbol
+ * (dwfl_module_addrinfo; PLT stubs named "func@plt" as perf does), then, unless no_inline, the
+ * inline chain from the DWARF scopes (innermost first, names and call-site file:line from
+ * DWARF, as addr2line -i prints them). Frames are interned in the caller's profile.
+ * Addresses in anonymous memory are looked up in the process's JIT map (perf-PID.map), then in
+ * its parent's (a forked worker runs code its parent generated). Kernel addresses use kallsyms:
+ * --kallsyms FILE, or /proc/kallsyms only when the capture's hostname and os release are this
+ * machine's; KASLR is undone through the pgoff of the capture's "[kernel.kallsyms]_text" map.
+ * Without symbols kernel frames are "[kernel]" and counted ("kernel-unresolved").
+ *
+ * Address spaces: pfs_symbols_space_dwfl() keeps one Dwfl per process (in pfs_proc.sym), with
+ * a module for each mapped ELF file at its load bias, rebuilt when the process's maps change.
+ * unwind.c unwinds through it.
+ *
+ * Ownership: pfs_symbols_new() / pfs_symbols_free(); the profile, procmap and diag passed to
+ * _new are borrowed and must outlive it. Free the procmap first or pass pfs_symbols_release_space
+ * as its release hook (it is only a free of the Dwfl).
+ */
+#ifndef PFS_SYMBOLS_H
+#define PFS_SYMBOLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diag.h"
+#include "perfdata.h"
+#include "procmap.h"
+#include "profile.h"
+
+struct pfs_symbols_opts {
+	const char *symfs;	     /* root prefixed to recorded paths, or NULL */
+	const char *app_dir;	     /* searched by file name, or NULL */
+	const char *capture_dir;     /* the capture's directory, searched by file name, or NULL */
+	const char *const *jit_dirs; /* searched for perf-PID.map before /tmp */
+	size_t n_jit_dirs;
+	const char *kallsyms; /* kernel symbols file, or NULL */
+	bool no_inline;	      /* do not expand inline frames */
+	bool addr_names;      /* name unresolved frames "[dso <0xaddr>]" instead of "[unknown]" */
+};
+
+struct pfs_symbols;
+
+struct pfs_symbols *pfs_symbols_new(const struct pfs_symbols_opts *opts, struct pfs_profile *prof,
+				    struct pfs_procmap *pm, struct pfs_diag *diag);
+void pfs_symbols_free(struct pfs_symbols *s);
+/* The procmap release hook for pfs_proc.sym. */
+void pfs_symbols_release_space(void *sym);
+
+/*
+ * Sets what the capture says about the machine and its files: hostname/osrelease decide
+ * whether /proc/kallsyms may be used (NULL: unknown, never); build_ids are the
+ * HEADER_BUILD_ID entries. Call once, before the first lookup.
+ */
+void pfs_symbols_set_capture(struct pfs_symbols *s, const char *hostname, const char *osrelease,
+			     const struct pfs_build_id *build_ids, size_t n_build_ids);
+
+/*
+ * Frames for a user address of process p, innermost first (inline frames when inlines and not
+ * no_inline, then the function), written to out (at most max). Always at least one frame
+ * ("[unknown]" when unresolved) when max > 0. Returns the number written.
+ */
+size_t pfs_symbols_user(struct pfs_symbols *s, struct pfs_proc *p, uint64_t addr, bool inlines,
+			uint32_t *out, size_t max);
+/* As pfs_symbols_user for a kernel address; kernel is pfs_procmap_kernel(). */
+size_t pfs_symbols_kernel(struct pfs_symbols *s, struct pfs_proc *kernel, uint64_t addr,
+			  uint32_t *out, size_t max);
+
+/* The Dwfl of p's address space, up to date with its maps; NULL when it has no ELF module. */
+struct Dwfl *pfs_symbols_space_dwfl(struct pfs_symbols *s, struct pfs_proc *p);
+/* Reads 8 bytes of p's memory at addr from the file mapped there; false when not file-backed. */
+bool pfs_symbols_read_file_mem(struct pfs_symbols *s, const struct pfs_proc *p, uint64_t addr,
+			       uint64_t *val);
+
+/* Whether kernel addresses can be named (kallsyms loaded and accepted). */
+bool pfs_symbols_have_kernel(const struct pfs_symbols *s);
+
+#endif

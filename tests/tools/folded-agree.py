@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Agreement of perfsight's folded stacks with perf's own view: the weighted overlap, i.e. the
+sum over stacks of the smaller of the two sample fractions (1.0 = the same stacks in the same
+proportions), as issue 3 defines it.
+
+usage: folded-agree.py OURS (REFERENCE.folded | --script PERF_SCRIPT[.zst] --event EVENT)
+                       [--mask-kernel] [--min FRACTION] [--show N]
+
+--script      build the reference from perf script output exactly as
+              perf-script-reference.py --folded does (same parser)
+--mask-kernel with --script: every kernel frame (address in the kernel half) becomes
+              [kernel], as perfsight prints kernel frames when the capture's kernel symbols
+              are not on this machine
+--min F       exit 1 unless the overlap is at least F
+--show N      print the N largest differences
+"""
+import importlib.util
+import os
+import re
+import sys
+from collections import Counter
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+spec = importlib.util.spec_from_file_location("ref", os.path.join(HERE, "perf-script-reference.py"))
+ref = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(ref)
+ADDR = re.compile(r"^\s+([0-9a-f]+)\s")
+
+
+def load(path):
+    c = Counter()
+    for line in open(path, errors="replace"):
+        line = line.rstrip("\n")
+        if not line:
+            continue
+        stack, _, n = line.rpartition(" ")
+        c[stack] += int(n)
+    return c
+
+
+def from_script(path, event, mask):
+    """The reference parser, plus the frame addresses to tell kernel frames apart."""
+    c = Counter()
+    cur = None
+    for line in ref.read(path).split("\n") + [""]:
+        if not line.strip():
+            if cur and cur[0] == event:
+                c[";".join([cur[1]] + list(reversed(cur[2])))] += 1
+            cur = None
+            continue
+        if not line[0].isspace():
+            if cur and cur[0] == event:
+                c[";".join([cur[1]] + list(reversed(cur[2])))] += 1
+            m = ref.HDR.match(line)
+            cur = (m["event"], m["comm"].strip(), []) if m else None
+            continue
+        if cur is None:
+            continue
+        f = ref.FRAME.match(line)
+        a = ADDR.match(line)
+        name = f["sym"] if f else "[unknown]"
+        # kernel frames: perf names their dso [kernel.kallsyms] (or prints none, -F ip,sym)
+        if mask and a and int(a.group(1), 16) >= 0xFFFF800000000000 and (
+                f is None and "(" not in line or f is not None and f["dso"].startswith("[kernel")):
+            name = "[kernel]"
+        cur[2].append(name)
+    return c
+
+
+def overlap(a, b):
+    ta, tb = sum(a.values()), sum(b.values())
+    if not ta or not tb:
+        return 0.0
+    return sum(min(a[k] / ta, b[k] / tb) for k in a.keys() & b.keys())
+
+
+def opt(args, name, default=None):
+    return args[args.index(name) + 1] if name in args else default
+
+
+def main():
+    args = sys.argv[1:]
+    ours = load(args[0])
+    if "--script" in args:
+        theirs = from_script(opt(args, "--script"), opt(args, "--event"), "--mask-kernel" in args)
+    else:
+        theirs = load(args[1])
+    ov = overlap(ours, theirs)
+    print(f"{ov:.4f} ours={sum(ours.values())} reference={sum(theirs.values())}")
+    if "--show" in args:
+        ta, tb = sum(ours.values()) or 1, sum(theirs.values()) or 1
+        diff = {k: ours[k] / ta - theirs[k] / tb for k in ours.keys() | theirs.keys()}
+        for k, d in sorted(diff.items(), key=lambda kv: -abs(kv[1]))[: int(opt(args, "--show"))]:
+            print(f"{d:+.4f} ours={ours[k]} ref={theirs[k]} {k[:400]}")
+    if "--min" in args and ov < float(opt(args, "--min")):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
