@@ -10,25 +10,32 @@
 #include "agg.h"
 #include "cli.h"
 #include "commands.h"
-#include "ingest.h"
+#include "capture.h"
 #include "outfile.h"
 #include "profile.h"
 
 const char cmd_collapse_usage[] =
-    "usage: perfsight collapse FILE [-o OUT] [--event NAME] [--no-inline] [--pid] [--tid]\n"
-    "                          [--weight samples|period] [--addrs] [--symfs DIR]\n"
+    "usage: perfsight collapse INPUT [-o OUT] [--event NAME] [--no-inline] [--pid] [--tid]\n"
+    "                          [--weight samples|period|seconds] [--addrs] [--symfs DIR]\n"
     "                          [--app-dir DIR] [--jit-maps DIR] [--kallsyms FILE]\n"
+    "                          [--capture ID|LABEL]\n"
     "\n"
     "Writes one line per distinct stack, \"comm;root;...;leaf COUNT\", sorted, as\n"
     "stackcollapse-perf.pl does from perf script output. Frames are function names without\n"
     "offsets, inline frames included, [unknown] when unresolved, [kernel] for kernel frames\n"
-    "when the capture's kernel symbols are not available. FILE may be - (pipe mode).\n"
+    "when the capture's kernel symbols are not available.\n"
+    "\n"
+    "INPUT is told by its content: a perf.data capture (- reads pipe mode from standard\n"
+    "input), a perfsight database (the capture named by --capture when it holds several),\n"
+    "or a profiler dump (pyinstrument, speedscope, folded stacks, or a directory of them,\n"
+    "merged; no comm root, weights in the dump's own unit: seconds for pyinstrument).\n"
     "\n"
     "  -o OUT            write to OUT (atomically) instead of standard output\n"
     "  --event NAME      the sampling event to fold (default: the capture's first one)\n"
     "  --no-inline       do not expand inline frames\n"
     "  --pid, --tid      root frame comm-PID or comm-PID/TID\n"
-    "  --weight W        samples (default) or period (summed sample periods)\n"
+    "  --weight W        samples (default), period (summed sample periods) or seconds\n"
+    "  --capture WHICH   the capture of a database, by id or label\n"
     "  --addrs           unresolved frames as [dso <0xaddr>] instead of [unknown]\n"
     "  --symfs DIR       look for recorded paths under DIR first\n"
     "  --app-dir DIR     look for binaries by file name in DIR (the capture's own directory\n"
@@ -56,7 +63,8 @@ int cmd_collapse(int argc, char **argv)
 		O_SYMFS,
 		O_APP,
 		O_JIT,
-		O_KSYM
+		O_KSYM,
+		O_CAPTURE
 	};
 	static const struct option opts[] = {
 	    {"output", required_argument, NULL, 'o'},
@@ -70,6 +78,7 @@ int cmd_collapse(int argc, char **argv)
 	    {"app-dir", required_argument, NULL, O_APP},
 	    {"jit-maps", required_argument, NULL, O_JIT},
 	    {"kallsyms", required_argument, NULL, O_KSYM},
+	    {"capture", required_argument, NULL, O_CAPTURE},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -77,7 +86,8 @@ int cmd_collapse(int argc, char **argv)
 		return cli_finish_stdout(EXIT_OK);
 	struct pfs_ingest_opts io = {.first_sampling = true};
 	struct pfs_fold_opts fo = {.event = -1, .root = PFS_FOLD_COMM};
-	const char *out = "-";
+	const char *out = "-", *which = NULL;
+	bool weight_set = false;
 	int c;
 	optind = 1;
 	opterr = 0;
@@ -100,13 +110,16 @@ int cmd_collapse(int argc, char **argv)
 			fo.root = PFS_FOLD_TID;
 			break;
 		case O_WEIGHT:
+			weight_set = true;
 			if (!strcmp(optarg, "samples"))
 				fo.weight = PFS_FOLD_SAMPLES;
 			else if (!strcmp(optarg, "period"))
 				fo.weight = PFS_FOLD_PERIOD;
+			else if (!strcmp(optarg, "seconds"))
+				fo.weight = PFS_FOLD_SECONDS;
 			else
 				return cli_usage_error(
-				    self(), "--weight is samples or period, not '%s'", optarg);
+				    self(), "--weight is samples, period or seconds, not '%s'", optarg);
 			break;
 		case O_ADDRS:
 			io.addr_names = true;
@@ -123,44 +136,57 @@ int cmd_collapse(int argc, char **argv)
 		case O_KSYM:
 			io.kallsyms = optarg;
 			break;
+		case O_CAPTURE:
+			which = optarg;
+			break;
 		default:
 			return cli_usage_error(self(), "unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind != argc - 1)
-		return cli_usage_error(self(), "expects one FILE");
+		return cli_usage_error(self(), "expects one INPUT");
 	const char *file = argv[optind];
 
-	struct pfs_profile *prof = pfs_profile_new();
-	struct pfs_agg *agg = pfs_agg_new();
-	struct pfs_diag diag;
+	struct pfs_capture_opts co = {.ingest = io, .which = which};
+	struct pfs_capture cap;
 	struct pfs_err err;
 	struct pfs_outfile of = {0};
-	pfs_diag_init(&diag);
 	pfs_err_clear(&err);
-	int rc = pfs_ingest_perf(file, &io, prof, pfs_agg_add, agg, &diag, &err);
-	int ex;
+	int ex, rc = pfs_capture_load(&cap, file, &co, &err);
 	if (rc == PFS_EUSAGE) {
 		ex = cli_usage_error(self(), "%s: %s", file, err.msg);
 		goto out;
 	}
 	if (rc < 0) {
-		cli_print_diags(stderr, file, &diag);
+		cli_print_diags(stderr, file, &cap.diag);
 		ex = cli_fail(file, &err);
 		goto out;
 	}
+	if (cap.kind == PFS_CAPTURE_PYPROF) {
+		/* a dump has no comm to root its stacks on, and its own weight unit */
+		if (fo.root == PFS_FOLD_COMM)
+			fo.root = PFS_FOLD_NONE;
+		if (!weight_set && cap.pyprof.unit == PFS_PYPROF_SECONDS)
+			fo.weight = PFS_FOLD_SECONDS;
+	} else if (cap.kind == PFS_CAPTURE_DB) {
+		fo.event = io.event ? pfs_capture_event(&cap, io.event)
+				    : pfs_capture_first_sampling(&cap);
+		if (fo.event < 0) {
+			ex = cli_usage_error(self(), "%s: no event '%s' in capture %s", file,
+					     io.event ? io.event : "(sampling)", cap.info.label);
+			goto out;
+		}
+	}
 	if (pfs_outfile_open(&of, out, &err) < 0 ||
-	    pfs_agg_write_folded(agg, prof, NULL, &fo, of.f, &err) < 0 ||
+	    pfs_agg_write_folded(cap.agg, cap.prof, NULL, &fo, of.f, &err) < 0 ||
 	    pfs_outfile_commit(&of, &err) < 0) {
 		pfs_outfile_abort(&of);
 		ex = cli_fail(out, &err);
 		goto out;
 	}
-	cli_print_diags(stderr, file, &diag);
-	ex = cli_diag_exit(&diag);
+	cli_print_diags(stderr, file, &cap.diag);
+	ex = cli_diag_exit(&cap.diag);
 out:
-	pfs_diag_release(&diag);
-	pfs_agg_free(agg);
-	pfs_profile_free(prof);
+	pfs_capture_release(&cap);
 	return cli_finish_stdout(ex);
 }

@@ -269,7 +269,10 @@ static int sample(struct ingest *in, const struct pfs_record *rec, struct pfs_er
 	    .weight = 1,
 	    .comm = comm,
 	};
-	return in->cb ? in->cb(in->payload, &row) : 0;
+	int rc = in->cb ? in->cb(in->payload, &row) : 0;
+	if (rc >= 0 && in->o->hooks && in->o->hooks->sample)
+		rc = in->o->hooks->sample(in->o->hooks->payload, &row, rec);
+	return rc;
 }
 
 static char *dir_of(const char *path)
@@ -334,10 +337,14 @@ int pfs_ingest_perf(const char *path, const struct pfs_ingest_opts *o, struct pf
 				break;
 		} else {
 			side_band(&in, &rec);
+			if (o->hooks && o->hooks->record)
+				o->hooks->record(o->hooks->payload, in.r, &rec);
 		}
 	}
 	if (rc >= 0 && !in.events_ready)
 		rc = events_init(&in, err);
+	if (rc >= 0 && o->hooks && o->hooks->end)
+		o->hooks->end(o->hooks->payload, in.r);
 	if (in.fp_user >= 10 && in.fp_broken * 2 > in.fp_user)
 		pfs_diag_addn(diag, PFS_WARN, "fp-chains-broken", in.fp_broken, PFS_NO_OFF,
 			      "%llu of %llu frame-pointer user stacks end in [unknown]: the code "

@@ -30,6 +30,24 @@
 #include "err.h"
 #include "profile.h"
 
+struct pfs_reader;
+struct pfs_record;
+
+/*
+ * What a consumer needs beyond the rows (the Python analysis: tracing data, the binaries mapped,
+ * switch records, RAW payloads, the reader's statistics at the end). Every member may be NULL.
+ */
+struct pfs_ingest_hooks {
+	void *payload;
+	/* every record that is not a sample, after ingest has applied it */
+	void (*record)(void *payload, struct pfs_reader *r, const struct pfs_record *rec);
+	/* every streamed sample, after the sink, with the record it was made of; < 0 stops */
+	int (*sample)(void *payload, const struct pfs_sample_row *row,
+		      const struct pfs_record *rec);
+	/* once, after the last record, while the reader is still open */
+	void (*end)(void *payload, struct pfs_reader *r);
+};
+
 struct pfs_ingest_opts {
 	const char *symfs;    /* root prefixed to recorded paths */
 	const char *app_dir;  /* binaries searched by file name */
@@ -40,6 +58,7 @@ struct pfs_ingest_opts {
 	const char *event;    /* only this event's samples; NULL: see first_sampling */
 	bool first_sampling;  /* with event NULL: only the capture's first sampling event */
 	unsigned max_stack;   /* frames kept per sample, leaf first; 0: 1024 */
+	const struct pfs_ingest_hooks *hooks; /* NULL: none */
 };
 
 /*

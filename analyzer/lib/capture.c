@@ -1,0 +1,356 @@
+#include "capture.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "perfdata.h"
+#include "store.h"
+#include "xalloc.h"
+
+int pfs_capture_detect(const char *path, struct pfs_err *err)
+{
+	unsigned char head[16] = {0};
+	struct stat sb;
+	if (!strcmp(path, "-"))
+		return PFS_CAPTURE_PERF;
+	if (stat(path, &sb) < 0)
+		return pfs_err_sys(err, "cannot open %s", path);
+	if (S_ISDIR(sb.st_mode))
+		return PFS_CAPTURE_PYPROF;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return pfs_err_sys(err, "cannot open %s", path);
+	ssize_t n = read(fd, head, sizeof(head));
+	int saved = errno;
+	close(fd);
+	if (n < 0) {
+		errno = saved;
+		return pfs_err_sys(err, "cannot read %s", path);
+	}
+	if (n >= 8 && (!memcmp(head, "PERFILE2", 8) || !memcmp(head, "2ELIFREP", 8)))
+		return PFS_CAPTURE_PERF;
+	if (n == 16 && !memcmp(head, "SQLite format 3", 16))
+		return PFS_CAPTURE_DB;
+	return PFS_CAPTURE_PYPROF;
+}
+
+/* The row fan-out: agg, the caller's sink, the timeline (made at the first row, see below). */
+struct loader {
+	struct pfs_capture *c;
+	const struct pfs_capture_opts *o;
+	bool want_timeline;
+};
+
+static void timeline_start(struct loader *l)
+{
+	struct pfs_capture *c = l->c;
+	const struct pfs_pyver *ver = c->analysis ? pfs_analysis_python(c->analysis) : NULL;
+	/*
+	 * The analysis names the CPython from the binaries mapped before the first sample; the
+	 * views classify the timeline's stacks with that version's tables.
+	 */
+	c->views = pfs_views_new(c->prof, ver);
+	c->timeline = pfs_reportdata_tl_new(c->prof, c->views, -1);
+	l->want_timeline = false;
+}
+
+static int row_cb(void *payload, const struct pfs_sample_row *row)
+{
+	struct loader *l = payload;
+	struct pfs_capture *c = l->c;
+	int rc = 0;
+	c->rows++;
+	if (row->time) {
+		if (!c->info.first_time || row->time < c->info.first_time)
+			c->info.first_time = row->time;
+		if (row->time > c->info.last_time)
+			c->info.last_time = row->time;
+	}
+	if (c->agg)
+		pfs_agg_add(c->agg, row);
+	if (l->o->sink && (rc = l->o->sink(l->o->payload, row)) < 0)
+		return rc;
+	if (l->want_timeline)
+		timeline_start(l);
+	if (c->timeline)
+		pfs_reportdata_tl_add(c->timeline, row);
+	return 0;
+}
+
+static void hook_record(void *payload, struct pfs_reader *r, const struct pfs_record *rec)
+{
+	struct loader *l = payload;
+	if (l->c->analysis)
+		pfs_analysis_perf_record(l->c->analysis, r, rec);
+}
+
+static int hook_sample(void *payload, const struct pfs_sample_row *row,
+		       const struct pfs_record *rec)
+{
+	struct loader *l = payload;
+	return l->c->analysis ? pfs_analysis_perf_sample(l->c->analysis, row, rec) : 0;
+}
+
+static char *dupnz(const char *s)
+{
+	return s && *s ? pfs_xstrdup(s) : NULL;
+}
+
+/* The recorded command line, perf's own arguments included, as `perf report --header` shows. */
+static char *join_cmdline(const struct pfs_info *info)
+{
+	size_t len = 1;
+	for (size_t i = 0; i < info->n_cmdline; i++)
+		len += (info->cmdline[i] ? strlen(info->cmdline[i]) : 0) + 1;
+	if (!info->n_cmdline)
+		return NULL;
+	char *s = pfs_xmalloc(len), *p = s;
+	for (size_t i = 0; i < info->n_cmdline; i++) {
+		const char *a = info->cmdline[i] ? info->cmdline[i] : "";
+		size_t n = strlen(a);
+		if (i)
+			*p++ = ' ';
+		memcpy(p, a, n);
+		p += n;
+	}
+	*p = 0;
+	return s;
+}
+
+static void hook_end(void *payload, struct pfs_reader *r)
+{
+	struct loader *l = payload;
+	struct pfs_capture *c = l->c;
+	const struct pfs_info *info = pfs_reader_info(r);
+	const struct pfs_stats *st = pfs_reader_stats(r);
+	c->info.host = dupnz(info->hostname);
+	c->info.os_release = dupnz(info->osrelease);
+	c->info.perf_version = dupnz(info->version);
+	c->info.cmdline = join_cmdline(info);
+	c->info.cpus = info->nr_cpus_online;
+	c->info.lost_samples = st->lost_samples;
+	if (st->last_time > st->first_time)
+		c->info.duration_s = (double)(st->last_time - st->first_time) / 1e9;
+	if (info->has_clock_data && info->wall_clock_ns) {
+		/* the capture's clock reference gives the wall time it was recorded at */
+		time_t t = (time_t)(info->wall_clock_ns / 1000000000u);
+		struct tm tm;
+		char buf[64];
+		if (gmtime_r(&t, &tm) && strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm))
+			c->info.recorded = pfs_xstrdup(buf);
+	}
+	if (c->analysis)
+		pfs_analysis_perf_finish(c->analysis, r, c->info.label, c->info.source);
+}
+
+static const char *base_name(const char *path)
+{
+	const char *sl = strrchr(path, '/');
+	return sl && sl[1] ? sl + 1 : path;
+}
+
+/* A capture's label: its directory when the file has perf's default name, else its name. */
+static char *label_of(const char *path)
+{
+	const char *b = base_name(path);
+	if (!strcmp(path, "-"))
+		return pfs_xstrdup("stdin");
+	if (!strcmp(b, "perf.data") && b > path) {
+		const char *end = b - 1, *start = end;
+		while (start > path && start[-1] != '/')
+			start--;
+		if (end > start)
+			return pfs_xstrndup(start, (size_t)(end - start));
+	}
+	return pfs_xstrdup(b);
+}
+
+static int load_perf(struct pfs_capture *c, const char *path, const struct pfs_capture_opts *o,
+		     struct loader *l, struct pfs_err *err)
+{
+	struct pfs_ingest_opts io = o->ingest;
+	struct pfs_ingest_hooks hooks = {
+	    .payload = l, .record = hook_record, .sample = hook_sample, .end = hook_end};
+	if (o->analysis) {
+		c->analysis = pfs_analysis_new(c->prof);
+		io.event = NULL;
+		io.first_sampling = false;
+	}
+	io.hooks = &hooks;
+	l->want_timeline = o->timeline;
+	int rc = pfs_ingest_perf(path, &io, c->prof, row_cb, l, &c->diag, err);
+	if (rc < 0)
+		return rc;
+	if (!c->views)
+		c->views = pfs_views_new(c->prof,
+					 c->analysis ? pfs_analysis_python(c->analysis) : NULL);
+	return 0;
+}
+
+static int load_db(struct pfs_capture *c, const char *path, const struct pfs_capture_opts *o,
+		   struct pfs_err *err)
+{
+	struct pfs_store *st = NULL;
+	struct pfs_store_capture *caps = NULL;
+	int n = 0, rc = pfs_store_open(&st, path, PFS_STORE_READONLY, err);
+	if (rc < 0)
+		return rc;
+	if ((rc = pfs_store_find(st, o->which, &c->db_id, err)) < 0 ||
+	    (rc = pfs_store_load_profile(st, c->db_id, c->prof, err)) < 0)
+		goto out;
+	if (c->agg) {
+		int64_t ns = pfs_store_fill_agg(st, c->db_id, c->agg, err);
+		if (ns < 0) {
+			rc = (int)ns;
+			goto out;
+		}
+		c->rows = (uint64_t)ns;
+	}
+	if ((rc = pfs_store_get_summary(st, c->db_id, &c->summary_json, err)) < 0)
+		goto out;
+	if ((n = pfs_store_captures(st, &caps, err)) < 0) {
+		rc = n;
+		n = 0;
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		const struct pfs_store_capture *k = &caps[i];
+		if (k->id != c->db_id)
+			continue;
+		free(c->info.label);
+		c->info.label = dupnz(k->label);
+		c->info.source = dupnz(k->source);
+		c->info.host = dupnz(k->host);
+		c->info.os_release = dupnz(k->os_release);
+		c->info.perf_version = dupnz(k->perf_version);
+		c->info.cmdline = dupnz(k->cmdline);
+		c->info.duration_s = k->duration;
+		c->info.cpus = k->cpus;
+		if (!isnan(k->start_time) && k->start_time > 0) {
+			time_t t = (time_t)k->start_time;
+			struct tm tm;
+			char buf[64];
+			if (gmtime_r(&t, &tm) &&
+			    strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm))
+				c->info.recorded = pfs_xstrdup(buf);
+		}
+	}
+	c->views = pfs_views_new(c->prof, NULL);
+out:
+	pfs_store_captures_free(caps, (size_t)n);
+	pfs_store_close(st);
+	return rc;
+}
+
+static int load_pyprof(struct pfs_capture *c, const char *path, const struct pfs_capture_opts *o,
+		       struct loader *l, struct pfs_err *err)
+{
+	struct pfs_pyprof_opts po = {.merge = !o->no_merge, .label = o->label};
+	int kind = pfs_pyprof_detect(path, err);
+	if (kind < 0)
+		return kind;
+	if (kind == PFS_PYPROF_NONE)
+		return pfs_err_set(err, PFS_EFORMAT, 0,
+				   "not a capture perfsight reads (perf.data, a perfsight database, "
+				   "pyinstrument, speedscope or folded stacks)");
+	c->pyprof_kind = (enum pfs_pyprof_kind)kind;
+	int rc = pfs_pyprof_load(path, &po, c->prof, row_cb, l, &c->pyprof, &c->diag, err);
+	if (rc < 0)
+		return rc;
+	if (c->pyprof.n_caps == 1) {
+		const struct pfs_pyprof_capture *k = &c->pyprof.caps[0];
+		c->info.duration_s = k->duration;
+		if (k->program)
+			c->info.cmdline = dupnz(pfs_profile_strget(c->prof, k->program, NULL));
+	}
+	c->views = pfs_views_new(c->prof, NULL);
+	return 0;
+}
+
+int pfs_capture_load(struct pfs_capture *c, const char *path, const struct pfs_capture_opts *o,
+		     struct pfs_err *err)
+{
+	static const struct pfs_capture_opts none;
+	if (!o)
+		o = &none;
+	memset(c, 0, sizeof(*c));
+	pfs_diag_init(&c->diag);
+	c->prof = pfs_profile_new();
+	if (!o->no_agg)
+		c->agg = pfs_agg_new();
+	c->info.duration_s = NAN;
+	c->info.lost_samples = UINT64_MAX;
+	c->info.source = pfs_xstrdup(path);
+	c->info.label = label_of(path);
+	struct loader l = {.c = c, .o = o};
+	int kind = pfs_capture_detect(path, err);
+	if (kind < 0)
+		return kind;
+	c->kind = (enum pfs_capture_kind)kind;
+	switch (c->kind) {
+	case PFS_CAPTURE_PERF:
+		return load_perf(c, path, o, &l, err);
+	case PFS_CAPTURE_DB:
+		return load_db(c, path, o, err);
+	case PFS_CAPTURE_PYPROF:
+		return load_pyprof(c, path, o, &l, err);
+	}
+	return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF, "unknown capture kind %d", kind);
+}
+
+void pfs_capture_release(struct pfs_capture *c)
+{
+	pfs_reportdata_tl_free(c->timeline);
+	pfs_views_free(c->views);
+	pfs_analysis_free(c->analysis);
+	pfs_pyprof_meta_release(&c->pyprof);
+	pfs_agg_free(c->agg);
+	pfs_profile_free(c->prof);
+	pfs_diag_release(&c->diag);
+	free(c->summary_json);
+	free(c->info.label);
+	free(c->info.source);
+	free(c->info.host);
+	free(c->info.os_release);
+	free(c->info.perf_version);
+	free(c->info.cmdline);
+	free(c->info.recorded);
+	memset(c, 0, sizeof(*c));
+}
+
+int pfs_capture_event(const struct pfs_capture *c, const char *name)
+{
+	for (size_t i = 0; i < pfs_profile_n_events(c->prof); i++)
+		if (!strcmp(pfs_profile_strget(c->prof, pfs_profile_event(c->prof, (uint32_t)i)->name,
+					       NULL),
+			    name))
+			return (int)i;
+	return -1;
+}
+
+int pfs_capture_first_sampling(const struct pfs_capture *c)
+{
+	for (size_t i = 0; i < pfs_profile_n_events(c->prof); i++)
+		if (pfs_profile_event(c->prof, (uint32_t)i)->sampling)
+			return (int)i;
+	return -1;
+}
+
+void pfs_capture_report_meta(const struct pfs_capture *c, struct pfs_reportdata_meta *m)
+{
+	m->host = c->info.host;
+	m->command = c->info.cmdline;
+	m->perf_version = c->info.perf_version;
+	m->kernel = c->info.os_release;
+	m->recorded = c->info.recorded;
+	m->source = c->kind == PFS_CAPTURE_PYPROF ? "pyinstrument" : "perf.data";
+	m->duration_s = c->info.duration_s;
+	m->lost = c->info.lost_samples;
+}

@@ -1,0 +1,98 @@
+/*
+ * capture: any input perfsight reads, loaded by its content into one profile. Every command
+ * that reads captures (collapse, summary, report, flamegraph, export) goes through here, so
+ * they all take the same inputs:
+ *
+ *  - a perf.data capture (file or pipe mode, magic "PERFILE2" in either byte order, or "-"),
+ *    through ingest, optionally with the Python analysis fed every record (analysis.h);
+ *  - a perfsight database (SQLite magic), one capture of it picked by id or label, read back
+ *    through store: the profile, the samples summed by thread and call path, the stored summary;
+ *  - a profiler dump pyprof reads (pyinstrument, speedscope, folded stacks, a directory of them).
+ *
+ * The rows go to the capture's agg (sums by event, thread and call path) unless opts.no_agg,
+ * and to opts.sink as well; a report timeline (reportdata) is fed from the same rows when asked.
+ *
+ * Ownership: pfs_capture_load() fills a struct the caller owns; pfs_capture_release() frees
+ * everything in it, whether the load succeeded or not.
+ */
+#ifndef PFS_CAPTURE_H
+#define PFS_CAPTURE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "agg.h"
+#include "analysis.h"
+#include "diag.h"
+#include "err.h"
+#include "ingest.h"
+#include "profile.h"
+#include "pyprof.h"
+#include "reportdata.h"
+#include "views.h"
+
+enum pfs_capture_kind {
+	PFS_CAPTURE_PERF = 1,
+	PFS_CAPTURE_DB,
+	PFS_CAPTURE_PYPROF,
+};
+
+struct pfs_capture_opts {
+	struct pfs_ingest_opts ingest; /* perf.data: symbol search, event choice (hooks unused) */
+	bool analysis;		       /* perf.data: run the Python analysis (streams every event) */
+	bool timeline;		       /* feed a report timeline (perf.data and databases: no) */
+	bool no_agg;		       /* rows go to sink only */
+	pfs_sample_cb sink;	       /* NULL: none */
+	void *payload;
+	const char *which; /* database: the capture's id or label; NULL: the only one */
+	const char *label; /* pyprof: the label of a single file; NULL: its name */
+	bool no_merge;	   /* pyprof: a directory is refused instead of merged */
+};
+
+/* What the input says about itself; owned strings, NULL/NAN/UINT64_MAX when unknown. */
+struct pfs_capture_info {
+	char *label, *source, *host, *os_release, *perf_version, *cmdline, *recorded;
+	double duration_s;
+	uint64_t lost_samples;
+	uint64_t first_time, last_time; /* ns of the samples read (0/0: none with a time) */
+	uint32_t cpus;
+};
+
+struct pfs_capture {
+	enum pfs_capture_kind kind;
+	struct pfs_profile *prof;
+	struct pfs_agg *agg; /* NULL with opts.no_agg */
+	struct pfs_analysis *analysis; /* perf.data with opts.analysis, finished; else NULL */
+	struct pfs_views *views;       /* made for the capture's CPython; never NULL after a load */
+	struct pfs_reportdata_tl *timeline; /* with opts.timeline on perf.data; else NULL */
+	struct pfs_pyprof_meta pyprof;	    /* PYPROF only */
+	enum pfs_pyprof_kind pyprof_kind;   /* PYPROF: what was detected */
+	char *summary_json; /* DB: the summary stored by import (NULL: none) */
+	int64_t db_id;	    /* DB: the capture's id */
+	struct pfs_capture_info info;
+	struct pfs_diag diag; /* the load's diagnostics (the analysis keeps its own) */
+	uint64_t rows;	      /* rows streamed */
+};
+
+/* Tells what path holds by its first bytes: a pfs_capture_kind, or a negative code. */
+int pfs_capture_detect(const char *path, struct pfs_err *err) PFS_MUST_CHECK;
+
+/*
+ * Loads path into c (zeroed by the caller or not: it is initialised here). Returns 0, or
+ * a negative code with err naming the file and the offset or field: PFS_EFORMAT and friends for
+ * bad input, PFS_EUSAGE for an event or database capture that does not exist (the message lists
+ * what does), PFS_EDB for a database error, or the sink's own code.
+ */
+int pfs_capture_load(struct pfs_capture *c, const char *path, const struct pfs_capture_opts *o,
+		     struct pfs_err *err) PFS_MUST_CHECK;
+void pfs_capture_release(struct pfs_capture *c);
+
+/* The index of the event named name in c's profile, or -1. */
+int pfs_capture_event(const struct pfs_capture *c, const char *name);
+/* The index of the first sampling (not tracepoint) event, or -1. */
+int pfs_capture_first_sampling(const struct pfs_capture *c);
+
+/* Fills the report's meta from what the capture says (strings borrowed from c). */
+void pfs_capture_report_meta(const struct pfs_capture *c, struct pfs_reportdata_meta *m);
+
+#endif
