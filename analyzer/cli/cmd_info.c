@@ -7,13 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <math.h>
+
+#include "capture.h"
 #include "cli.h"
 #include "commands.h"
 #include "jsonw.h"
 #include "perfdata.h"
+#include "store.h"
 
 const char cmd_info_usage[] =
-	"usage: perfsight info FILE [--json] [--time-order]\n"
+	"usage: perfsight info FILE|DB [--json] [--time-order]\n"
 	"\n"
 	"Describes a perf.data capture (file or pipe mode, either byte order, compressed or not):\n"
 	"host, os release, perf version, arch, cpus, command line, each event (name, type, config,\n"
@@ -21,7 +25,9 @@ const char cmd_info_usage[] =
 	"byte order, compression ratio, first/last sample time and duration, record counts per type\n"
 	"as 'perf report --stats' prints them, samples per event, lost samples, and every diagnostic\n"
 	"with its count. Every sample is decoded, so a malformed one shows up as a diagnostic.\n"
-	"FILE may be - for a pipe-mode stream on standard input.\n"
+	"FILE may be - for a pipe-mode stream on standard input. A perfsight database (made by\n"
+	"'perfsight import') is described by its captures: id, label, kind, samples, host,\n"
+	"duration, source and when it was imported.\n"
 	"\n"
 	"  --json        one JSON object; these fields are fixed: \"records\": {TYPE: COUNT},\n"
 	"                \"events\": [{\"name\", \"samples\", ...}], \"lost_samples\",\n"
@@ -305,6 +311,85 @@ static void print_json(const char *file, struct pfs_reader *r)
 	pfs_jsonw_end_obj(&w);
 }
 
+static void print_db_text(const char *file, const struct pfs_store_capture *v, size_t n)
+{
+	printf("database:     %s\n", file);
+	printf("captures:     %zu\n", n);
+	for (size_t i = 0; i < n; i++) {
+		const struct pfs_store_capture *c = &v[i];
+		printf("  %" PRId64 "  %-24s %-12s %10" PRIu64 " samples", c->id, c->label,
+		       c->kind ? c->kind : "?", c->n_samples);
+		if (!isnan(c->duration))
+			printf("  %.2f s", c->duration);
+		if (c->host)
+			printf("  host %s", c->host);
+		printf("\n      source %s, imported %s\n", c->source ? c->source : "?",
+		       c->imported_at ? c->imported_at : "?");
+	}
+}
+
+static void print_db_json(const char *file, const struct pfs_store_capture *v, size_t n)
+{
+	struct pfs_jsonw w;
+	pfs_jsonw_init(&w, stdout, true);
+	pfs_jsonw_obj(&w);
+	pfs_jsonw_key(&w, "database");
+	pfs_jsonw_str(&w, file);
+	pfs_jsonw_key(&w, "captures");
+	pfs_jsonw_arr(&w);
+	for (size_t i = 0; i < n; i++) {
+		const struct pfs_store_capture *c = &v[i];
+		pfs_jsonw_obj(&w);
+		pfs_jsonw_key(&w, "id");
+		pfs_jsonw_u64(&w, (uint64_t)c->id);
+		pfs_jsonw_key(&w, "label");
+		pfs_jsonw_str(&w, c->label);
+		pfs_jsonw_key(&w, "kind");
+		pfs_jsonw_str(&w, c->kind);
+		pfs_jsonw_key(&w, "source");
+		pfs_jsonw_str(&w, c->source);
+		pfs_jsonw_key(&w, "host");
+		pfs_jsonw_str(&w, c->host);
+		pfs_jsonw_key(&w, "os_release");
+		pfs_jsonw_str(&w, c->os_release);
+		pfs_jsonw_key(&w, "perf_version");
+		pfs_jsonw_str(&w, c->perf_version);
+		pfs_jsonw_key(&w, "samples");
+		pfs_jsonw_u64(&w, c->n_samples);
+		pfs_jsonw_key(&w, "duration_s");
+		pfs_jsonw_dbl(&w, c->duration);
+		pfs_jsonw_key(&w, "weight_unit");
+		pfs_jsonw_str(&w, c->weight_unit);
+		pfs_jsonw_key(&w, "imported_at");
+		pfs_jsonw_str(&w, c->imported_at);
+		pfs_jsonw_end_obj(&w);
+	}
+	pfs_jsonw_end_arr(&w);
+	pfs_jsonw_end_obj(&w);
+	fputc('\n', stdout);
+}
+
+static int info_db(const char *file, bool json)
+{
+	struct pfs_store *st = NULL;
+	struct pfs_store_capture *v = NULL;
+	struct pfs_err err;
+	int n;
+	pfs_err_clear(&err);
+	if (pfs_store_open(&st, file, PFS_STORE_READONLY, &err) < 0)
+		return cli_fail(file, &err);
+	n = pfs_store_captures(st, &v, &err);
+	pfs_store_close(st);
+	if (n < 0)
+		return cli_fail(file, &err);
+	if (json)
+		print_db_json(file, v, (size_t)n);
+	else
+		print_db_text(file, v, (size_t)n);
+	pfs_store_captures_free(v, (size_t)n);
+	return cli_finish_stdout(EXIT_OK);
+}
+
 int cmd_info(int argc, char **argv)
 {
 	const struct cli_cmd *self = cli_find("info");
@@ -330,6 +415,8 @@ int cmd_info(int argc, char **argv)
 	if (!file)
 		return cli_usage_error(self, "missing FILE");
 	pfs_err_clear(&err);
+	if (strcmp(file, "-") && pfs_capture_detect(file, NULL) == PFS_CAPTURE_DB)
+		return info_db(file, json);
 	if (pfs_reader_open(&r, file, &opts, &err) < 0)
 		return cli_fail(file, &err);
 	while ((rc = pfs_reader_next(r, &rec, &err)) > 0)

@@ -63,3 +63,28 @@ head -c 60000 fixtures/py312-threads-fp/perf.data > "$OUT/cut60k.data"
 "$PERFSIGHT" info --json "$OUT/cut60k.data" > "$OUT/cut60k.json" 2>/dev/null
 rc=$?
 if [ $rc -eq 1 ] && grep -q '"truncated-record"' "$OUT/cut60k.json"; then ok "truncated-last-record-is-a-diagnostic"; else nok "truncated-last-record-is-a-diagnostic" "exit $rc"; fi
+
+# a database is described by its captures, with the sample count each import stored
+rm -f "$OUT/two.db"
+"$PERFSIGHT" import fixtures/py312-threads-fp/perf.data --label fp -o "$OUT/two.db" > /dev/null 2>&1
+"$PERFSIGHT" import fixtures/py312-threads-probes/perf.data --label probes -o "$OUT/two.db" > /dev/null 2>&1
+"$PERFSIGHT" info --json "$OUT/two.db" > "$OUT/two-db.json" 2> "$OUT/two-db.err"
+rc=$?
+fp=$("$PERFSIGHT" info --json fixtures/py312-threads-fp/perf.data 2>/dev/null |
+	python3 -c 'import json,sys; print(sum(e["samples"] for e in json.load(sys.stdin)["events"]))')
+if [ $rc -eq 0 ] && python3 -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+caps = {c["label"]: c for c in j["captures"]}
+sys.exit(0 if sorted(caps) == ["fp", "probes"] and caps["fp"]["samples"] == int(sys.argv[2])
+         and caps["fp"]["host"] and caps["fp"]["kind"] == "perf" else 1)' "$OUT/two-db.json" "$fp"; then
+	ok "database-lists-captures"
+else
+	nok "database-lists-captures" "exit $rc: $(cat "$OUT/two-db.err")"
+fi
+"$PERFSIGHT" info "$OUT/two.db" > "$OUT/two-db.txt" 2>&1
+if grep -q "captures:     2" "$OUT/two-db.txt" && grep -q " fp " "$OUT/two-db.txt"; then
+	ok "database-text"
+else
+	nok "database-text" "$(head -5 "$OUT/two-db.txt")"
+fi
