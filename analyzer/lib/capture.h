@@ -6,7 +6,8 @@
  *  - a perf.data capture (file or pipe mode, magic "PERFILE2" in either byte order, or "-"),
  *    through ingest, optionally with the Python analysis fed every record (analysis.h);
  *  - a perfsight database (SQLite magic), one capture of it picked by id or label, read back
- *    through store: the profile, the samples summed by thread and call path, the stored summary;
+ *    through store: the profile, the samples summed by thread and call path, the stored summary
+ *    and the analysis import stored (restored whatever opts.analysis says: it costs no records);
  *  - a profiler dump pyprof reads (pyinstrument, speedscope, folded stacks, a directory of them).
  *
  * The rows go to the capture's agg (sums by event, thread and call path) unless opts.no_agg,
@@ -40,6 +41,7 @@ enum pfs_capture_kind {
 struct pfs_capture_opts {
 	struct pfs_ingest_opts ingest; /* perf.data: symbol search, event choice (hooks unused) */
 	bool analysis;		       /* perf.data: run the Python analysis (streams every event) */
+	const struct pfs_an_sink *an_sink; /* with analysis: off-CPU intervals, probe hits */
 	bool timeline;		       /* feed a report timeline (perf.data and databases: no) */
 	bool no_agg;		       /* rows go to sink only */
 	pfs_sample_cb sink;	       /* NULL: none */
@@ -62,7 +64,8 @@ struct pfs_capture {
 	enum pfs_capture_kind kind;
 	struct pfs_profile *prof;
 	struct pfs_agg *agg; /* NULL with opts.no_agg */
-	struct pfs_analysis *analysis; /* perf.data with opts.analysis, finished; else NULL */
+	struct pfs_analysis *analysis; /* perf.data with opts.analysis, or a database capture
+					  import analysed; finished; else NULL */
 	struct pfs_views *views;       /* made for the capture's CPython; never NULL after a load */
 	struct pfs_reportdata_tl *timeline; /* with opts.timeline on perf.data; else NULL */
 	struct pfs_pyprof_meta pyprof;	    /* PYPROF only */
