@@ -51,6 +51,8 @@ struct pfs_analysis {
 	bool clock_cpu;
 	bool switch_waits; /* set by finish: restored analyses have no tracing data to ask */
 
+	uint16_t *pc;	  /* per path: PC_ bits and category, the classification the books need */
+	size_t cap_pc;
 	uint8_t *scanned; /* per path: looked at for a CPython dso (until the version is known) */
 	size_t cap_scanned;
 	struct umap dso_seen;
@@ -145,6 +147,7 @@ void pfs_analysis_free(struct pfs_analysis *a)
 	free(a->ev_kind);
 	free(a->ev_count);
 	free(a->scanned);
+	free(a->pc);
 	umap_release(&a->dso_seen);
 	free(a->th);
 	umap_release(&a->th_map);
@@ -207,6 +210,8 @@ static void set_version(struct pfs_analysis *a, const struct pfs_pyver *v, const
 	/* the memo was built with every version's names: start over with this version's */
 	pfs_views_free(a->views);
 	a->views = NULL;
+	if (a->pc)
+		memset(a->pc, 0, a->cap_pc * sizeof(*a->pc));
 }
 
 void pfs_analysis_dso(struct pfs_analysis *a, const char *path)
@@ -221,6 +226,45 @@ static struct pfs_views *views(struct pfs_analysis *a)
 	if (!a->views)
 		a->views = pfs_views_new(a->p, a->have_ver ? &a->ver : NULL);
 	return a->views;
+}
+
+enum {
+	PC_VALID = 1 << 15,
+	PC_GC = 1 << 14,
+	PC_GIL_TAKE = 1 << 13,
+	PC_GIL_DROP = 1 << 12,
+	PC_CAT = 0xff,
+};
+_Static_assert((int)PFS_CAT_COUNT <= (int)PC_CAT, "categories fit the low byte of a path's class");
+
+/*
+ * What the books need of a path's classification, memoised here: a sample's path is mostly
+ * one seen before, and a byte lookup is much cheaper than the views' full classification.
+ */
+static uint16_t path_class(struct pfs_analysis *a, uint32_t path)
+{
+	const struct pfs_pystack *st;
+	uint16_t c;
+	if (path >= a->cap_pc) {
+		size_t ncap = a->cap_pc ? a->cap_pc : 1024;
+		while (ncap <= path)
+			ncap *= 2;
+		a->pc = pfs_xreallocarray(a->pc, ncap, sizeof(*a->pc));
+		memset(a->pc + a->cap_pc, 0, (ncap - a->cap_pc) * sizeof(*a->pc));
+		a->cap_pc = ncap;
+	}
+	if (a->pc[path] & PC_VALID)
+		return a->pc[path];
+	st = pfs_views_stack(views(a), path);
+	c = (uint16_t)(PC_VALID | ((unsigned)st->cat & PC_CAT));
+	if (st->gc)
+		c |= PC_GC;
+	if (st->gil_take)
+		c |= PC_GIL_TAKE;
+	if (st->gil_drop)
+		c |= PC_GIL_DROP;
+	a->pc[path] = c;
+	return c;
 }
 
 /* Looks for a versioned CPython binary among the frames of a path not seen before. */
@@ -444,7 +488,6 @@ static void on_switch(struct pfs_analysis *a, struct pfs_an_thread *t,
 {
 	struct pfs_tp_switch sw;
 	struct pfs_err err;
-	const struct pfs_pystack *st;
 	int rc;
 	if (!a->tp || !tp)
 		return;
@@ -460,8 +503,7 @@ static void on_switch(struct pfs_analysis *a, struct pfs_an_thread *t,
 	}
 	if (rc == 0 || sw.runnable || !row->time)
 		return;
-	st = pfs_views_stack(views(a), row->path);
-	if (!st->gil_take)
+	if (!(path_class(a, row->path) & PC_GIL_TAKE))
 		return;
 	t->switch_time = row->time;
 	t->switch_pypath = pyview(a, row->path);
@@ -470,13 +512,13 @@ static void on_switch(struct pfs_analysis *a, struct pfs_an_thread *t,
 static void on_cpu(struct pfs_analysis *a, struct pfs_an_thread *t,
 		   const struct pfs_sample_row *row)
 {
-	const struct pfs_pystack *st = pfs_views_stack(views(a), row->path);
+	uint16_t c = path_class(a, row->path);
 	t->cpu_samples++;
 	t->cpu_period += row->period;
-	t->cat[st->cat]++;
-	if (st->gc)
+	t->cat[c & PC_CAT]++;
+	if (c & PC_GC)
 		t->gc_samples++;
-	if (st->gil_take || st->gil_drop)
+	if (c & (PC_GIL_TAKE | PC_GIL_DROP))
 		t->gil_samples++;
 }
 
@@ -748,7 +790,9 @@ static void build_processes(struct pfs_analysis *a, const struct pfs_an_capture 
 			p->pid = t->pid;
 			p->ppid = pp->ppid;
 			p->comm = pp->comm;
-			p->cmdline = pp->cmdline;
+			/* ingest names an exec by its comm: that is no command line, the recorded
+			 * one (below) says more and tells gunicorn from any python3.12 */
+			p->cmdline = pp->cmdline != pp->comm ? pp->cmdline : 0;
 			p->threads = &idx[i];
 		}
 		p = &a->procs[a->n_procs - 1];
@@ -1146,14 +1190,15 @@ void pfs_analysis_restore_finish(struct pfs_analysis *a, const struct pfs_an_cap
 		c.label = cap->label;
 		c.source = cap->source;
 	}
-	c.command = a->command;
+	char *cmd = a->command;
+	c.command = cmd;
 	c.lost_samples = a->lost_samples;
 	c.first_time = a->first_time;
 	c.last_time = a->last_time;
 	a->command = NULL;
 	take_capture(a, &c);
-	free((char *)c.command);
 	close_books(a, &c);
+	free(cmd);
 }
 
 static int cmp_stackwait(const void *x, const void *y)

@@ -25,7 +25,7 @@ else
 fi
 check three_captures test "$(ncap "$DB")" = 3
 check integrity test "$(q "$DB" 'PRAGMA integrity_check')" = ok
-check schema_version test "$(q "$DB" 'PRAGMA user_version')" = 1
+check schema_version test "$(q "$DB" 'PRAGMA user_version')" = 2
 check summary_paragraph_per_capture test "$(grep -c ' samples' "$OUT/multi.out")" = 3
 check no_progress_when_not_a_tty test "$(grep -c importing "$OUT/multi.err")" = 0
 # every capture's samples sum to what its captures row says, and threads account for them all
