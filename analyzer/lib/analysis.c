@@ -51,7 +51,7 @@ struct pfs_analysis {
 	bool clock_cpu;
 	bool switch_waits; /* set by finish: restored analyses have no tracing data to ask */
 
-	uint16_t *pc;	  /* per path: PC_ bits and category, the classification the books need */
+	uint16_t *pc; /* per path: PC_ bits and category, the classification the books need */
 	size_t cap_pc;
 	uint8_t *scanned; /* per path: looked at for a CPython dso (until the version is known) */
 	size_t cap_scanned;
@@ -1166,11 +1166,11 @@ void pfs_analysis_restore_note(struct pfs_analysis *a, const char *code, enum pf
 {
 	/* diag codes are literals compared by pointer: a stored code maps back to its literal */
 	static const char *const codes[] = {
-	    "bad-sample-row",	  "bad-switch-sample",	 "free-threaded",
-	    "gil-wait-unended",	  "no-cpu-event",	 "no-python",
-	    "no-sched-switch",	  "other-tracepoint",	 "probe-unpaired",
-	    "python-versions",	  "switch-state-format", "tracepoint-format",
-	    "no-tracing-data",	  "out-of-order-sample", "probe-without-time",
+	    "bad-sample-row",	      "bad-switch-sample",   "free-threaded",
+	    "gil-wait-unended",	      "no-cpu-event",	     "no-python",
+	    "no-sched-switch",	      "other-tracepoint",    "probe-unpaired",
+	    "python-versions",	      "switch-state-format", "tracepoint-format",
+	    "no-tracing-data",	      "out-of-order-sample", "probe-without-time",
 	    "python-version-unknown", "tracing-data",
 	};
 	const char *lit = "stored-note";

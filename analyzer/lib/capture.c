@@ -243,7 +243,7 @@ static int load_db(struct pfs_capture *c, const char *path, const struct pfs_cap
 				c->info.recorded = pfs_xstrdup(buf);
 		}
 	}
-	/* the analysis import stored: the same figures as the raw file gives, without its records */
+	/* what import stored: the same figures as the raw file gives, without its records */
 	if ((rc = pfs_store_load_analysis(st, c->db_id, c->prof, c->info.label, c->info.source,
 					  &c->analysis, err)) < 0)
 		goto out;

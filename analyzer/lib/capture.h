@@ -41,7 +41,6 @@ enum pfs_capture_kind {
 struct pfs_capture_opts {
 	struct pfs_ingest_opts ingest; /* perf.data: symbol search, event choice (hooks unused) */
 	bool analysis;		       /* perf.data: run the Python analysis (streams every event) */
-	const struct pfs_an_sink *an_sink; /* with analysis: off-CPU intervals, probe hits */
 	bool timeline;		       /* feed a report timeline (perf.data and databases: no) */
 	bool no_agg;		       /* rows go to sink only */
 	pfs_sample_cb sink;	       /* NULL: none */
@@ -49,6 +48,8 @@ struct pfs_capture_opts {
 	const char *which; /* database: the capture's id or label; NULL: the only one */
 	const char *label; /* pyprof: the label of a single file; NULL: its name */
 	bool no_merge;	   /* pyprof: a directory is refused instead of merged */
+	/* perf.data with analysis: where its off-CPU intervals and probe hits go (NULL: none) */
+	const struct pfs_an_sink *an_sink;
 };
 
 /* What the input says about itself; owned strings, NULL/NAN/UINT64_MAX when unknown. */

@@ -862,7 +862,8 @@ static int put_an_header(struct pfs_store *st, const struct pfs_analysis *a, str
 	struct pfs_an_header h;
 	sqlite3_stmt *s;
 	char ver[32];
-	int rc = prepare(st, "INSERT INTO py_analysis VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &s, err);
+	int rc =
+	    prepare(st, "INSERT INTO py_analysis VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &s, err);
 	if (rc)
 		return rc;
 	pfs_analysis_header(a, &h);
@@ -892,7 +893,8 @@ static int put_an_header(struct pfs_store *st, const struct pfs_analysis *a, str
 static int put_an_threads(struct pfs_store *st, const struct pfs_analysis *a, struct pfs_err *err)
 {
 	sqlite3_stmt *s, *c = NULL;
-	int rc = prepare(st, "INSERT INTO py_threads VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &s, err);
+	int rc =
+	    prepare(st, "INSERT INTO py_threads VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &s, err);
 	if (rc || (rc = prepare(st, "INSERT INTO py_categories VALUES (?,?,?,?,?)", &c, err)))
 		goto out;
 	for (size_t i = 0; i < pfs_analysis_n_threads(a) && !rc; i++) {
@@ -983,8 +985,7 @@ static int put_an_lists(struct pfs_store *st, const struct pfs_analysis *a, stru
 	return rc;
 }
 
-int pfs_store_put_analysis(struct pfs_store *st, const struct pfs_analysis *a,
-			   struct pfs_err *err)
+int pfs_store_put_analysis(struct pfs_store *st, const struct pfs_analysis *a, struct pfs_err *err)
 {
 	int rc = need_capture(st, err);
 	if (rc || (rc = put_an_header(st, a, err)) || (rc = put_an_threads(st, a, err)))

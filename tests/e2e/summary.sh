@@ -95,7 +95,9 @@ fi
 # several inputs: one document, one capture each, in order
 "$PERFSIGHT" summary --json fixtures/py312-threads-fp/perf.data fixtures/pyinstrument/per-request \
 	> "$OUT/two.json" 2>/dev/null
-check two_inputs_one_document py 'assert [x["label"] for x in d["captures"]] == ["py312-threads-fp", "per-request"]' "$OUT/two.json"
+check two_inputs_one_document py '
+assert [x["label"] for x in d["captures"]] == ["py312-threads-fp", "per-request"]' \
+	"$OUT/two.json"
 
 # gunicorn: the master and each worker are rows with their own figures, plus the workers' sum
 G=$OUT/gunicorn-gthread-pipe.json
@@ -120,8 +122,10 @@ for x in d["captures"]:
 
 # no Python at all: said, and the Python figures are not invented
 N=$OUT/native-pipe-tracepoints.json
-check no_python_note py 'assert c["python"] is None and "no-python" in [n["code"] for n in c["notes"]]' "$N"
-check no_python_text sh -c "'$PERFSIGHT' summary fixtures/native-pipe-tracepoints/perf.data 2>/dev/null | grep -q 'no CPython found'"
+check no_python_note py '
+assert c["python"] is None and "no-python" in [n["code"] for n in c["notes"]]' "$N"
+check no_python_text sh -c "'$PERFSIGHT' summary fixtures/native-pipe-tracepoints/perf.data \
+	2>/dev/null | grep -q 'no CPython found'"
 # no probes: their figures are null, not 0
 check no_probes_null py '
 for p in c["processes"]:
@@ -138,13 +142,15 @@ open(sys.argv[2], 'wb').write(b)" "$1" "$2"
 P=fixtures/py312-threads-probes/perf.data
 # a CPython perfsight has no table for (the same length keeps the file's layout; the probes
 # capture's records are compressed, the fp one's are not)
-mk fixtures/py312-threads-fp/perf.data "$OUT/py319.data" 'b = b.replace(b"python3.12", b"python3.19")'
+mk fixtures/py312-threads-fp/perf.data "$OUT/py319.data" \
+	'b = b.replace(b"python3.12", b"python3.19")'
 "$PERFSIGHT" summary --json "$OUT/py319.data" > "$OUT/py319.json" 2>/dev/null
 check unknown_python_note py '
 assert c["python"]["version"] == "3.19" and not c["python"]["known"]
 assert "python-version-unknown" in [n["code"] for n in c["notes"]]' "$OUT/py319.json"
 # probes on another function than take_gil and the collector
-mk "$P" "$OUT/otherprobe.data" 'b = b.replace(b"take_gil", b"make_gil").replace(b"gc_collect_main", b"gc_kollect_main")'
+mk "$P" "$OUT/otherprobe.data" \
+	'b = b.replace(b"take_gil", b"make_gil").replace(b"gc_collect_main", b"gc_kollect_main")'
 "$PERFSIGHT" summary --json "$OUT/otherprobe.data" > "$OUT/otherprobe.json" 2>/dev/null
 check other_probes_said py '
 codes = [n["code"] for n in c["notes"]]
@@ -177,7 +183,8 @@ out.append(b[pos:])
 open(sys.argv[2], "wb").write(b"".join(out))
 EOF
 "$PERFSIGHT" summary --json "$OUT/notracing.data" > "$OUT/notracing.json" 2>/dev/null
-if py 'assert "sched:sched_switch" in c["events"]' "$OUT/native-pipe-tracepoints.json" 2>/dev/null; then
+if py 'assert "sched:sched_switch" in c["events"]' "$OUT/native-pipe-tracepoints.json" \
+	2>/dev/null; then
 	check no_tracing_data_said py '
 assert "no-tracing-data" in [n["code"] for n in c["notes"]]
 for p in c["processes"]:
@@ -190,13 +197,15 @@ fi
 S=fixtures/pyinstrument/flask-testclient.pyisession
 "$PERFSIGHT" summary --json "$S" > "$OUT/session.json" 2>/dev/null
 check dump_gc_gil_unavailable py '
-assert "gc-gil-unavailable" in [n["code"] for n in c["notes"]] and c["processes"] == []' "$OUT/session.json"
+assert "gc-gil-unavailable" in [n["code"] for n in c["notes"]] and c["processes"] == []' \
+	"$OUT/session.json"
 check dump_utilisation py '
 import math
 p = c["pyprof"]
 assert p["duration_s"] > 0 and p["cpu_time_s"] > 0
 assert math.isclose(p["cpu_utilisation"], p["cpu_time_s"] / p["duration_s"])
-assert p["top_functions"] and p["top_functions"][0]["self"] >= p["top_functions"][-1]["self"]' "$OUT/session.json"
+top = p["top_functions"]
+assert top and top[0]["self"] >= top[-1]["self"]' "$OUT/session.json"
 "$PERFSIGHT" summary "$S" > "$OUT/session.txt" 2>/dev/null
 check dump_text_says_gc_gil grep -q 'GC/GIL: not available' "$OUT/session.txt"
 R=fixtures/pyinstrument/per-request
@@ -204,7 +213,8 @@ R=fixtures/pyinstrument/per-request
 check requests_listed py '
 r = c["pyprof"]["requests"]
 assert len(r) == c["pyprof"]["files"] > 1
-assert [x["duration_s"] for x in r] == sorted((x["duration_s"] for x in r), reverse=True)' "$OUT/requests.json"
+assert [x["duration_s"] for x in r] == sorted((x["duration_s"] for x in r), reverse=True)' \
+	"$OUT/requests.json"
 # the slowest file by the dumps' own durations is the first one listed
 want=$(python3 - "$R" <<'EOF'
 import json, os, sys
