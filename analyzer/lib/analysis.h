@@ -27,6 +27,11 @@
  *     pfs_analysis_perf_finish(a, reader, label, path);
  *     pfs_analysis_write_json(&a, 1, stdout, pretty, &err) or pfs_analysis_write_text()
  *
+ * A sink (pfs_analysis_set_sink) receives what the analysis decodes for others to keep: each
+ * thread's off-CPU intervals and every tracepoint sample with its fields (import stores them).
+ * A finished analysis can be written out through its accessors and rebuilt with
+ * pfs_analysis_restore() (the store keeps it so that a database gives the same summary).
+ *
  * Ownership: pfs_analysis_new() / pfs_analysis_free(). The profile is borrowed (it must outlive
  * the analysis) and gains the python-view paths and pseudo-frames the analysis interns.
  */

@@ -8,7 +8,8 @@
  *
  *     pfs_store_begin_capture()      BEGIN IMMEDIATE, the captures row, id bases
  *     pfs_store_sample_cb()          the pfs_sample_cb sink ingest streams rows to
- *     pfs_store_put_offcpu/probe/buildid(), pfs_store_put_diags(), pfs_store_put_summary()
+ *     pfs_store_put_offcpu/probe/buildid(), pfs_store_put_diags(), pfs_store_put_summary(),
+ *     pfs_store_put_analysis()       the analysis' books, which pfs_store_load_analysis() reads
  *     pfs_store_end_capture(profile) writes the profile's tables, builds indexes, COMMIT
  *  or pfs_store_abort_capture()      ROLLBACK
  *
