@@ -53,6 +53,8 @@ struct pfs_analysis {
 
 	uint16_t *pc; /* per path: PC_ bits and category, the classification the books need */
 	size_t cap_pc;
+	struct pfs_pyframe *fr; /* path_class's scratch stack */
+	size_t cap_fr;
 	uint8_t *scanned; /* per path: looked at for a CPython dso (until the version is known) */
 	size_t cap_scanned;
 	struct umap dso_seen;
@@ -148,6 +150,7 @@ void pfs_analysis_free(struct pfs_analysis *a)
 	free(a->ev_count);
 	free(a->scanned);
 	free(a->pc);
+	free(a->fr);
 	umap_release(&a->dso_seen);
 	free(a->th);
 	umap_release(&a->th_map);
@@ -238,12 +241,14 @@ enum {
 _Static_assert((int)PFS_CAT_COUNT <= (int)PC_CAT, "categories fit the low byte of a path's class");
 
 /*
- * What the books need of a path's classification, memoised here: a sample's path is mostly
- * one seen before, and a byte lookup is much cheaper than the views' full classification.
+ * What the books need of a path's classification, memoised here in two bytes per path: a
+ * sample's path is mostly one seen before, and the views' memo (which keeps every view of a
+ * path) would cost some 70 bytes per path id of a capture with a million distinct stacks.
  */
 static uint16_t path_class(struct pfs_analysis *a, uint32_t path)
 {
-	const struct pfs_pystack *st;
+	struct pfs_pystack st;
+	size_t n = 0, depth;
 	uint16_t c;
 	if (path >= a->cap_pc) {
 		size_t ncap = a->cap_pc ? a->cap_pc : 1024;
@@ -255,13 +260,26 @@ static uint16_t path_class(struct pfs_analysis *a, uint32_t path)
 	}
 	if (a->pc[path] & PC_VALID)
 		return a->pc[path];
-	st = pfs_views_stack(views(a), path);
-	c = (uint16_t)(PC_VALID | ((unsigned)st->cat & PC_CAT));
-	if (st->gc)
+	depth = path ? pfs_profile_pathget(a->p, path)->depth : 0;
+	PFS_GROW(a->fr, a->cap_fr, depth + 1);
+	/* leaf first, as pyclass reads stacks; the strings stay put: nothing is interned here */
+	for (uint32_t id = path; id && n < depth; n++) {
+		const struct pfs_path_node *node = pfs_profile_pathget(a->p, id);
+		const struct pfs_frame *f = pfs_profile_frameget(a->p, node->frame);
+		a->fr[n].name = pfs_profile_strget(a->p, f->name, NULL);
+		a->fr[n].file = f->file ? pfs_profile_strget(a->p, f->file, NULL) : NULL;
+		a->fr[n].dso = f->dso ? pfs_profile_strget(a->p, f->dso, NULL) : NULL;
+		a->fr[n].kind = f->kind;
+		a->fr[n].inlined = f->inlined;
+		id = node->parent;
+	}
+	pfs_pyclass_stack(a->have_ver ? &a->ver : NULL, a->fr, n, &st);
+	c = (uint16_t)(PC_VALID | ((unsigned)st.cat & PC_CAT));
+	if (st.gc)
 		c |= PC_GC;
-	if (st->gil_take)
+	if (st.gil_take)
 		c |= PC_GIL_TAKE;
-	if (st->gil_drop)
+	if (st.gil_drop)
 		c |= PC_GIL_DROP;
 	a->pc[path] = c;
 	return c;
