@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "capture.h"
 #include "cli.h"
 #include "commands.h"
 #include "perfdata.h"
@@ -24,12 +25,6 @@
 #include "pyprof.h"
 #include "store.h"
 #include "xalloc.h"
-#if __has_include("ingest.h")
-#include "ingest.h"
-#define HAVE_INGEST 1
-#else
-#define HAVE_INGEST 0
-#endif
 
 const char cmd_import_usage[] =
     "usage: perfsight import INPUT... -o DB [--label NAME] [--replace]\n"
@@ -38,7 +33,9 @@ const char cmd_import_usage[] =
     "a perf.data file (file or pipe mode), a pyinstrument session, JSON or HTML file, a\n"
     "speedscope file, a folded-stacks file, or a directory of per-request pyinstrument dumps\n"
     "(merged into one capture). Each capture is written in one transaction: an import that\n"
-    "fails or is killed leaves DB exactly as it was. docs/schema.md describes the tables and\n"
+    "fails or is killed leaves DB exactly as it was. A perf.data capture is also analysed\n"
+    "(perfsight summary): its GC and GIL figures, off-CPU intervals and probe hits are stored\n"
+    "so that summary and report read them back. docs/schema.md describes the tables and\n"
     "views; open DB with sqlite3, Datasette or pandas.\n"
     "\n"
     "  -o, --output DB  the database\n"
@@ -57,8 +54,10 @@ enum input_kind { IN_PERF, IN_PYPROF };
 struct progress {
 	struct pfs_store *st;
 	struct pfs_profile *prof;
-	const char *path; /* input, for the bytes-done figure */
-	uint64_t size;	  /* 0: unknown (a directory, a pipe) */
+	struct pfs_capture *cap; /* perf.data: its profile is the one rows name */
+	struct pfs_err sink_err; /* an off-CPU or probe row the store refused */
+	const char *path;	 /* input, for the bytes-done figure */
+	uint64_t size;		 /* 0: unknown (a directory, a pipe) */
 	bool tty;
 	uint64_t samples, unresolved;
 	uint64_t first_time, last_time; /* over rows that carry one; 0: none yet */
@@ -139,8 +138,9 @@ static int progress_cb(void *payload, const struct pfs_sample_row *row)
 	if (row->time > p->last_time)
 		p->last_time = row->time;
 	if (row->path) {
+		struct pfs_profile *prof = p->cap ? p->cap->prof : p->prof;
 		const struct pfs_frame *f =
-		    pfs_profile_frameget(p->prof, pfs_profile_pathget(p->prof, row->path)->frame);
+		    pfs_profile_frameget(prof, pfs_profile_pathget(prof, row->path)->frame);
 		p->unresolved += f->kind == PFS_FK_UNKNOWN;
 	} else {
 		p->unresolved++;
@@ -153,6 +153,51 @@ static int progress_cb(void *payload, const struct pfs_sample_row *row)
 		p->samples++;
 	}
 	return pfs_store_sample_cb(p->st, row);
+}
+
+/* The analysis' off-CPU intervals and probe hits, to their tables. */
+static int offcpu_cb(void *payload, const struct pfs_an_offcpu *o)
+{
+	struct progress *p = payload;
+	const struct pfs_store_offcpu so = {.pid = o->pid,
+					    .tid = o->tid,
+					    .t_out = o->t_out,
+					    .t_in = o->t_in,
+					    .state = o->state,
+					    .path = o->path};
+	return pfs_store_put_offcpu(p->st, &so, &p->sink_err);
+}
+
+static int probe_cb(void *payload, const struct pfs_sample_row *row, const char *fields)
+{
+	struct progress *p = payload;
+	const struct pfs_store_probe sp = {.event = row->event,
+					   .pid = row->pid,
+					   .tid = row->tid,
+					   .cpu = row->cpu,
+					   .time = row->time,
+					   .path = row->path,
+					   .fields = fields};
+	return pfs_store_put_probe(p->st, &sp, &p->sink_err);
+}
+
+/* The analysis' books and its perfsight-summary/1 document, into the open capture. */
+static int put_analysis(struct pfs_store *st, int64_t id, struct pfs_analysis *a,
+			struct pfs_err *err)
+{
+	char *json = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&json, &len);
+	int rc;
+	if (!f)
+		return pfs_err_sys(err, "cannot write the summary");
+	rc = pfs_analysis_write_json(&a, 1, f, false, err);
+	if (fclose(f) && !rc)
+		rc = pfs_err_sys(err, "cannot write the summary");
+	if (!rc && !(rc = pfs_store_put_analysis(st, a, err)))
+		rc = pfs_store_put_summary(st, id, json, err);
+	free(json);
+	return rc;
 }
 
 /* A content hash for duplicate detection (not a security boundary): two 64-bit multiply-mix
@@ -366,7 +411,9 @@ static int import_one(struct pfs_store *st, const char *path, const char *label,
 	struct pfs_profile *prof = pfs_profile_new();
 	struct perf_meta pm = {.m = {.start_time = NAN, .duration = NAN}};
 	struct pfs_pyprof_meta pym = {0};
+	struct pfs_capture cap = {0};
 	struct progress pr = {.st = st, .prof = prof, .path = path, .tty = tty};
+	const struct pfs_an_sink an_sink = {.payload = &pr, .offcpu = offcpu_cb, .probe = probe_cb};
 	struct stat sb;
 	char hash[33];
 	enum input_kind kind;
@@ -417,9 +464,16 @@ static int import_one(struct pfs_store *st, const char *path, const char *label,
 		goto abort;
 	*input_err = true;
 	if (kind == IN_PERF) {
-#if HAVE_INGEST
-		const struct pfs_ingest_opts io = {.first_sampling = false};
-		rc = pfs_ingest_perf(path, &io, prof, progress_cb, &pr, diag, err);
+		const struct pfs_capture_opts co = {.analysis = true,
+						    .an_sink = &an_sink,
+						    .no_agg = true,
+						    .sink = progress_cb,
+						    .payload = &pr};
+		pr.cap = &cap;
+		rc = pfs_capture_load(&cap, path, &co, err);
+		pfs_diag_merge(diag, &cap.diag);
+		if (rc && pr.sink_err.code)
+			*err = pr.sink_err;
 		/* a pipe-mode capture has no time span in its header: the samples give it */
 		if (!rc && (isnan(pm.m.duration) || pm.m.duration == 0) &&
 		    pr.last_time > pr.first_time) {
@@ -428,11 +482,10 @@ static int import_one(struct pfs_store *st, const char *path, const char *label,
 			*input_err = false;
 			rc = pfs_store_update_capture(st, &up, err);
 		}
-#else
-		rc = pfs_err_set(err, PFS_EUNSUPP, PFS_NO_OFF,
-				 "this build of perfsight cannot symbolize perf.data (no ingest "
-				 "stage); import pyinstrument, speedscope or folded files");
-#endif
+		if (!rc) {
+			*input_err = false;
+			rc = put_analysis(st, res->id, cap.analysis, err);
+		}
 	} else {
 		const struct pfs_pyprof_opts po = {.merge = true, .label = label};
 		rc = pfs_pyprof_load(path, &po, prof, progress_cb, &pr, &pym, diag, err);
@@ -460,12 +513,14 @@ static int import_one(struct pfs_store *st, const char *path, const char *label,
 			*input_err = false;
 			if (err)
 				*err = *pfs_store_last_error(st);
+		} else if (pr.sink_err.code) {
+			*input_err = false;
 		}
 		goto abort;
 	}
 	*input_err = false;
 	if ((rc = pfs_store_put_diags(st, diag, err)) ||
-	    (rc = pfs_store_end_capture(st, prof, err)))
+	    (rc = pfs_store_end_capture(st, kind == IN_PERF ? cap.prof : prof, err)))
 		goto out;
 	res->samples = pr.samples;
 	res->unresolved = pr.unresolved;
@@ -476,6 +531,8 @@ abort:
 out:
 	clear_progress(&pr);
 	pfs_pyprof_meta_release(&pym);
+	if (pr.cap)
+		pfs_capture_release(&cap);
 	if (pm.r)
 		pfs_reader_close(pm.r);
 	free(pm.cmdline);

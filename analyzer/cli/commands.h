@@ -21,6 +21,8 @@ int cmd_flamegraph(int argc, char **argv);
 extern const char cmd_flamegraph_usage[];
 int cmd_collapse(int argc, char **argv);
 extern const char cmd_collapse_usage[];
+int cmd_summary(int argc, char **argv);
+extern const char cmd_summary_usage[];
 
 #define CLI_COMMANDS                                                                               \
 	{"export", cmd_export, "folded stacks, speedscope or a JSON summary for other tools",       \
@@ -33,6 +35,8 @@ extern const char cmd_collapse_usage[];
 	 cmd_record_usage},                                                                        \
 	{"collapse", cmd_collapse, "folded stacks of a capture, symbolized and unwound",           \
 	 cmd_collapse_usage},                                                                      \
+	{"summary", cmd_summary, "GC, GIL and CPU categories per process and thread",             \
+	 cmd_summary_usage},                                                                       \
 	{"report", cmd_report, "one self-contained HTML report",                                  \
 	 cmd_report_usage},                                                                        \
 	{"flamegraph", cmd_flamegraph, "an interactive SVG flame graph",                            \

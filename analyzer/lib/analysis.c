@@ -38,6 +38,10 @@ struct pfs_analysis {
 	struct pfs_diag diag;
 	struct pfs_tpevent *tp;
 	bool tracing_given, tracing_bad;
+	struct pfs_an_sink sink;
+	char *fields; /* the probe sink's JSON text */
+	size_t fields_cap;
+	int sink_rc; /* a sink error met in a switch record, returned by the next sample */
 
 	uint8_t *ev_kind;
 	size_t cap_ev;
@@ -45,7 +49,12 @@ struct pfs_analysis {
 	bool ev_clock[256]; /* the CPU event counts time in ns (cpu-clock, task-clock) */
 	bool seen_switch, seen_gil_probe, seen_gc_probe, seen_cpu;
 	bool clock_cpu;
+	bool switch_waits; /* set by finish: restored analyses have no tracing data to ask */
 
+	uint16_t *pc; /* per path: PC_ bits and category, the classification the books need */
+	size_t cap_pc;
+	struct pfs_pyframe *fr; /* path_class's scratch stack */
+	size_t cap_fr;
 	uint8_t *scanned; /* per path: looked at for a CPython dso (until the version is known) */
 	size_t cap_scanned;
 	struct umap dso_seen;
@@ -68,6 +77,7 @@ struct pfs_analysis {
 	size_t *proc_threads; /* storage of every process's thread list */
 
 	char *label, *source; /* copies: the caller's strings need not outlive the analysis */
+	char *command;	      /* the recorded command, kept for the store (restore needs it) */
 	uint64_t lost_samples;
 	uint64_t first_time, last_time;
 	bool finished;
@@ -139,6 +149,8 @@ void pfs_analysis_free(struct pfs_analysis *a)
 	free(a->ev_kind);
 	free(a->ev_count);
 	free(a->scanned);
+	free(a->pc);
+	free(a->fr);
 	umap_release(&a->dso_seen);
 	free(a->th);
 	umap_release(&a->th_map);
@@ -152,7 +164,15 @@ void pfs_analysis_free(struct pfs_analysis *a)
 	free(a->proc_threads);
 	free(a->label);
 	free(a->source);
+	free(a->command);
+	free(a->fields);
 	free(a);
+}
+
+void pfs_analysis_set_sink(struct pfs_analysis *a, const struct pfs_an_sink *s)
+{
+	static const struct pfs_an_sink none;
+	a->sink = s ? *s : none;
 }
 
 int pfs_analysis_tracing(struct pfs_analysis *a, const void *blob, size_t len)
@@ -193,6 +213,8 @@ static void set_version(struct pfs_analysis *a, const struct pfs_pyver *v, const
 	/* the memo was built with every version's names: start over with this version's */
 	pfs_views_free(a->views);
 	a->views = NULL;
+	if (a->pc)
+		memset(a->pc, 0, a->cap_pc * sizeof(*a->pc));
 }
 
 void pfs_analysis_dso(struct pfs_analysis *a, const char *path)
@@ -207,6 +229,60 @@ static struct pfs_views *views(struct pfs_analysis *a)
 	if (!a->views)
 		a->views = pfs_views_new(a->p, a->have_ver ? &a->ver : NULL);
 	return a->views;
+}
+
+enum {
+	PC_VALID = 1 << 15,
+	PC_GC = 1 << 14,
+	PC_GIL_TAKE = 1 << 13,
+	PC_GIL_DROP = 1 << 12,
+	PC_CAT = 0xff,
+};
+_Static_assert((int)PFS_CAT_COUNT <= (int)PC_CAT, "categories fit the low byte of a path's class");
+
+/*
+ * What the books need of a path's classification, memoised here in two bytes per path: a
+ * sample's path is mostly one seen before, and the views' memo (which keeps every view of a
+ * path) would cost some 70 bytes per path id of a capture with a million distinct stacks.
+ */
+static uint16_t path_class(struct pfs_analysis *a, uint32_t path)
+{
+	struct pfs_pystack st;
+	size_t n = 0, depth;
+	uint16_t c;
+	if (path >= a->cap_pc) {
+		size_t ncap = a->cap_pc ? a->cap_pc : 1024;
+		while (ncap <= path)
+			ncap *= 2;
+		a->pc = pfs_xreallocarray(a->pc, ncap, sizeof(*a->pc));
+		memset(a->pc + a->cap_pc, 0, (ncap - a->cap_pc) * sizeof(*a->pc));
+		a->cap_pc = ncap;
+	}
+	if (a->pc[path] & PC_VALID)
+		return a->pc[path];
+	depth = path ? pfs_profile_pathget(a->p, path)->depth : 0;
+	PFS_GROW(a->fr, a->cap_fr, depth + 1);
+	/* leaf first, as pyclass reads stacks; the strings stay put: nothing is interned here */
+	for (uint32_t id = path; id && n < depth; n++) {
+		const struct pfs_path_node *node = pfs_profile_pathget(a->p, id);
+		const struct pfs_frame *f = pfs_profile_frameget(a->p, node->frame);
+		a->fr[n].name = pfs_profile_strget(a->p, f->name, NULL);
+		a->fr[n].file = f->file ? pfs_profile_strget(a->p, f->file, NULL) : NULL;
+		a->fr[n].dso = f->dso ? pfs_profile_strget(a->p, f->dso, NULL) : NULL;
+		a->fr[n].kind = f->kind;
+		a->fr[n].inlined = f->inlined;
+		id = node->parent;
+	}
+	pfs_pyclass_stack(a->have_ver ? &a->ver : NULL, a->fr, n, &st);
+	c = (uint16_t)(PC_VALID | ((unsigned)st.cat & PC_CAT));
+	if (st.gc)
+		c |= PC_GC;
+	if (st.gil_take)
+		c |= PC_GIL_TAKE;
+	if (st.gil_drop)
+		c |= PC_GIL_DROP;
+	a->pc[path] = c;
+	return c;
 }
 
 /* Looks for a versioned CPython binary among the frames of a path not seen before. */
@@ -268,22 +344,28 @@ static bool is_return_probe(const char *name)
 	return l > 8 && !strcmp(name + l - 8, "__return");
 }
 
+static void grow_events(struct pfs_analysis *a, uint32_t ev)
+{
+	size_t ncap;
+	if (ev < a->cap_ev)
+		return;
+	ncap = a->cap_ev ? a->cap_ev * 2 : 16;
+	while (ncap <= ev)
+		ncap *= 2;
+	a->ev_kind = pfs_xrealloc(a->ev_kind, ncap);
+	memset(a->ev_kind + a->cap_ev, 0, ncap - a->cap_ev);
+	a->ev_count = pfs_xreallocarray(a->ev_count, ncap, sizeof(*a->ev_count));
+	memset(a->ev_count + a->cap_ev, 0, (ncap - a->cap_ev) * sizeof(*a->ev_count));
+	a->cap_ev = ncap;
+}
+
 static enum ev_kind event_kind(struct pfs_analysis *a, uint32_t ev, const struct pfs_an_tp *tp)
 {
 	const char *name = NULL;
 	const struct pfs_event *e;
 	enum ev_kind k = EK_OTHER;
 	bool ns = false;
-	if (ev >= a->cap_ev) {
-		size_t ncap = a->cap_ev ? a->cap_ev * 2 : 16;
-		while (ncap <= ev)
-			ncap *= 2;
-		a->ev_kind = pfs_xrealloc(a->ev_kind, ncap);
-		memset(a->ev_kind + a->cap_ev, 0, ncap - a->cap_ev);
-		a->ev_count = pfs_xreallocarray(a->ev_count, ncap, sizeof(*a->ev_count));
-		memset(a->ev_count + a->cap_ev, 0, (ncap - a->cap_ev) * sizeof(*a->ev_count));
-		a->cap_ev = ncap;
-	}
+	grow_events(a, ev);
 	if (a->ev_kind[ev] != EK_UNSEEN)
 		return a->ev_kind[ev];
 	if (tp && a->tp)
@@ -386,12 +468,44 @@ static void end_wait(struct pfs_analysis *a, struct pfs_an_thread *t, uint64_t t
 	t->switch_time = 0;
 }
 
+/* Any recorded event of the thread ends its pending off-CPU interval (for the sink). */
+static int end_offcpu(struct pfs_analysis *a, struct pfs_an_thread *t, uint64_t time)
+{
+	struct pfs_an_offcpu o;
+	if (!t->off_time || !time || time < t->off_time)
+		return 0;
+	o.pid = t->pid;
+	o.tid = t->tid;
+	o.t_out = t->off_time;
+	o.t_in = time;
+	o.state = t->off_state;
+	o.path = t->off_path;
+	t->off_time = 0;
+	return a->sink.offcpu(a->sink.payload, &o);
+}
+
+/* Hands a tracepoint sample to the probe sink with its fields as JSON. */
+static int sink_probe(struct pfs_analysis *a, const struct pfs_sample_row *row,
+		      const struct pfs_an_tp *tp)
+{
+	struct pfs_err err;
+	FILE *f;
+	int rc = -1;
+	free(a->fields);
+	a->fields = NULL;
+	if (a->tp && tp && (f = open_memstream(&a->fields, &a->fields_cap))) {
+		rc = pfs_tpevent_fields_json(a->tp, tp->id, tp->raw, tp->raw_size, f, &err);
+		if (fclose(f) || !a->fields)
+			rc = -1;
+	}
+	return a->sink.probe(a->sink.payload, row, rc == 0 ? a->fields : NULL);
+}
+
 static void on_switch(struct pfs_analysis *a, struct pfs_an_thread *t,
 		      const struct pfs_sample_row *row, const struct pfs_an_tp *tp)
 {
 	struct pfs_tp_switch sw;
 	struct pfs_err err;
-	const struct pfs_pystack *st;
 	int rc;
 	if (!a->tp || !tp)
 		return;
@@ -400,10 +514,14 @@ static void on_switch(struct pfs_analysis *a, struct pfs_an_thread *t,
 		pfs_diag_add(&a->diag, PFS_ERROR, "bad-switch-sample", PFS_NO_OFF, "%s", err.msg);
 		return;
 	}
+	if (rc == 1 && row->time && a->sink.offcpu) {
+		t->off_time = row->time;
+		t->off_path = row->path;
+		snprintf(t->off_state, sizeof(t->off_state), "%s", sw.prev_state_s);
+	}
 	if (rc == 0 || sw.runnable || !row->time)
 		return;
-	st = pfs_views_stack(views(a), row->path);
-	if (!st->gil_take)
+	if (!(path_class(a, row->path) & PC_GIL_TAKE))
 		return;
 	t->switch_time = row->time;
 	t->switch_pypath = pyview(a, row->path);
@@ -412,13 +530,13 @@ static void on_switch(struct pfs_analysis *a, struct pfs_an_thread *t,
 static void on_cpu(struct pfs_analysis *a, struct pfs_an_thread *t,
 		   const struct pfs_sample_row *row)
 {
-	const struct pfs_pystack *st = pfs_views_stack(views(a), row->path);
+	uint16_t c = path_class(a, row->path);
 	t->cpu_samples++;
 	t->cpu_period += row->period;
-	t->cat[st->cat]++;
-	if (st->gc)
+	t->cat[c & PC_CAT]++;
+	if (c & PC_GC)
 		t->gc_samples++;
-	if (st->gil_take || st->gil_drop)
+	if (c & (PC_GIL_TAKE | PC_GIL_DROP))
 		t->gil_samples++;
 }
 
@@ -470,6 +588,7 @@ int pfs_analysis_sample(struct pfs_analysis *a, const struct pfs_sample_row *row
 {
 	struct pfs_an_thread *t;
 	enum ev_kind k;
+	int rc;
 	/* ids index arrays sized by them: one from outside the profile must not size them */
 	if (row->path > pfs_profile_n_paths(a->p) || row->event >= pfs_profile_n_events(a->p)) {
 		pfs_diag_add(&a->diag, PFS_ERROR, "bad-sample-row", PFS_NO_OFF,
@@ -494,7 +613,13 @@ int pfs_analysis_sample(struct pfs_analysis *a, const struct pfs_sample_row *row
 				     row->tid);
 		t->last_time = row->time;
 	}
+	if (a->sink_rc < 0)
+		return a->sink_rc;
 	end_wait(a, t, row->time);
+	if (a->sink.offcpu && (rc = end_offcpu(a, t, row->time)) < 0)
+		return rc;
+	if (tp && a->sink.probe && (rc = sink_probe(a, row, tp)) < 0)
+		return rc;
 	switch (k) {
 	case EK_CPU:
 		on_cpu(a, t, row);
@@ -538,6 +663,8 @@ void pfs_analysis_switch(struct pfs_analysis *a, uint32_t pid, uint32_t tid, uin
 		return;
 	}
 	end_wait(a, &a->th[*slot], time);
+	if (a->sink.offcpu && !a->sink_rc)
+		a->sink_rc = end_offcpu(a, &a->th[*slot], time);
 }
 
 void pfs_analysis_perf_record(struct pfs_analysis *a, struct pfs_reader *r,
@@ -681,7 +808,9 @@ static void build_processes(struct pfs_analysis *a, const struct pfs_an_capture 
 			p->pid = t->pid;
 			p->ppid = pp->ppid;
 			p->comm = pp->comm;
-			p->cmdline = pp->cmdline;
+			/* ingest names an exec by its comm: that is no command line, the recorded
+			 * one (below) says more and tells gunicorn from any python3.12 */
+			p->cmdline = pp->cmdline != pp->comm ? pp->cmdline : 0;
 			p->threads = &idx[i];
 		}
 		p = &a->procs[a->n_procs - 1];
@@ -839,6 +968,31 @@ static void group_workers(struct pfs_analysis *a)
 	}
 }
 
+static void take_capture(struct pfs_analysis *a, const struct pfs_an_capture *cap)
+{
+	const char *label;
+	if (!cap)
+		return;
+	label = cap->label ? cap->label : cap->source;
+	a->label = label ? pfs_xstrdup(label) : NULL;
+	a->source = cap->source ? pfs_xstrdup(cap->source) : NULL;
+	a->command = cap->command ? pfs_xstrdup(cap->command) : NULL;
+	a->lost_samples = cap->lost_samples;
+	if (cap->first_time || cap->last_time) {
+		a->first_time = cap->first_time;
+		a->last_time = cap->last_time;
+	}
+}
+
+/* From the threads' books to processes, roles, worker groups and percentiles. */
+static void close_books(struct pfs_analysis *a, const struct pfs_an_capture *cap)
+{
+	build_processes(a, cap);
+	assign_roles(a);
+	group_workers(a);
+	pause_percentiles(a);
+}
+
 void pfs_analysis_finish(struct pfs_analysis *a, const struct pfs_an_capture *cap)
 {
 	uint64_t open_gil = 0, open_gc = 0, open_sw = 0;
@@ -854,16 +1008,7 @@ void pfs_analysis_finish(struct pfs_analysis *a, const struct pfs_an_capture *ca
 		      "a GIL wait at a switch had no later event of its thread: not counted");
 	pfs_diag_addn(&a->diag, PFS_NOTE, "probe-unpaired", open_gil + open_gc, PFS_NO_OFF,
 		      "a take_gil or GC probe entry had no return before the capture ended");
-	if (cap) {
-		const char *label = cap->label ? cap->label : cap->source;
-		a->label = label ? pfs_xstrdup(label) : NULL;
-		a->source = cap->source ? pfs_xstrdup(cap->source) : NULL;
-		a->lost_samples = cap->lost_samples;
-		if (cap->first_time || cap->last_time) {
-			a->first_time = cap->first_time;
-			a->last_time = cap->last_time;
-		}
-	}
+	take_capture(a, cap);
 	if (!a->have_ver)
 		pfs_diag_add(
 		    &a->diag, PFS_NOTE, "no-python", PFS_NO_OFF,
@@ -886,10 +1031,8 @@ void pfs_analysis_finish(struct pfs_analysis *a, const struct pfs_an_capture *ca
 		pfs_diag_add(&a->diag, PFS_NOTE, "no-sched-switch", PFS_NO_OFF,
 			     "sched:sched_switch was not recorded: GIL waits from switches not "
 			     "computed (perfsight record adds it)");
-	build_processes(a, cap);
-	assign_roles(a);
-	group_workers(a);
-	pause_percentiles(a);
+	a->switch_waits = a->seen_switch && a->tp;
+	close_books(a, cap);
 }
 
 const struct pfs_pyver *pfs_analysis_python(const struct pfs_analysis *a)
@@ -934,7 +1077,7 @@ const struct pfs_an_pause *pfs_analysis_pause(const struct pfs_analysis *a, size
 
 bool pfs_analysis_has_switch_waits(const struct pfs_analysis *a)
 {
-	return a->seen_switch && a->tp;
+	return a->finished ? a->switch_waits : a->seen_switch && a->tp;
 }
 
 bool pfs_analysis_has_gil_probes(const struct pfs_analysis *a)
@@ -950,6 +1093,130 @@ bool pfs_analysis_has_gc_probes(const struct pfs_analysis *a)
 const struct pfs_diag *pfs_analysis_diag(const struct pfs_analysis *a)
 {
 	return &a->diag;
+}
+
+void pfs_analysis_header(const struct pfs_analysis *a, struct pfs_an_header *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->have_python = a->have_ver;
+	h->python = a->ver;
+	h->switch_waits = pfs_analysis_has_switch_waits(a);
+	h->gil_probes = a->seen_gil_probe;
+	h->gc_probes = a->seen_gc_probe;
+	h->cpu_clock = a->clock_cpu;
+	h->lost_samples = a->lost_samples;
+	h->first_time = a->first_time;
+	h->last_time = a->last_time;
+	h->command = a->command;
+}
+
+size_t pfs_analysis_n_threads(const struct pfs_analysis *a)
+{
+	return a->n_th;
+}
+
+size_t pfs_analysis_n_stackwaits(const struct pfs_analysis *a)
+{
+	return a->n_sw;
+}
+
+const struct pfs_an_stackwait *pfs_analysis_stackwait(const struct pfs_analysis *a, size_t i)
+{
+	return i < a->n_sw ? &a->sw[i] : NULL;
+}
+
+size_t pfs_analysis_n_events(const struct pfs_analysis *a)
+{
+	return a->cap_ev;
+}
+
+uint64_t pfs_analysis_event_samples(const struct pfs_analysis *a, uint32_t ev)
+{
+	return ev < a->cap_ev ? a->ev_count[ev] : 0;
+}
+
+struct pfs_analysis *pfs_analysis_restore(struct pfs_profile *p, const struct pfs_an_header *h)
+{
+	struct pfs_analysis *a = pfs_analysis_new(p);
+	a->have_ver = h->have_python;
+	if (h->have_python)
+		a->ver = h->python;
+	a->seen_switch = a->switch_waits = h->switch_waits;
+	a->seen_gil_probe = h->gil_probes;
+	a->seen_gc_probe = h->gc_probes;
+	a->clock_cpu = h->cpu_clock;
+	a->lost_samples = h->lost_samples;
+	a->first_time = h->first_time;
+	a->last_time = h->last_time;
+	a->command = h->command ? pfs_xstrdup(h->command) : NULL;
+	return a;
+}
+
+void pfs_analysis_restore_thread(struct pfs_analysis *a, const struct pfs_an_thread *t)
+{
+	struct pfs_an_thread *d = thread_of(a, t->pid, t->tid);
+	*d = *t;
+	d->comm = 0;
+	d->switch_time = d->gil_open = d->gc_open = 0;
+	d->switch_pypath = d->gil_open_pypath = d->gc_open_pypath = 0;
+}
+
+void pfs_analysis_restore_pause(struct pfs_analysis *a, const struct pfs_an_pause *ps)
+{
+	PFS_GROW(a->pauses, a->cap_pauses, a->n_pauses + 1);
+	a->pauses[a->n_pauses++] = *ps;
+}
+
+void pfs_analysis_restore_stackwait(struct pfs_analysis *a, const struct pfs_an_stackwait *s)
+{
+	PFS_GROW(a->sw, a->cap_sw, a->n_sw + 1);
+	a->sw[a->n_sw++] = *s;
+}
+
+void pfs_analysis_restore_events(struct pfs_analysis *a, uint32_t ev, uint64_t samples)
+{
+	grow_events(a, ev);
+	a->ev_count[ev] = samples;
+}
+
+void pfs_analysis_restore_note(struct pfs_analysis *a, const char *code, enum pfs_severity sev,
+			       uint64_t count, const char *msg)
+{
+	/* diag codes are literals compared by pointer: a stored code maps back to its literal */
+	static const char *const codes[] = {
+	    "bad-sample-row",	      "bad-switch-sample",   "free-threaded",
+	    "gil-wait-unended",	      "no-cpu-event",	     "no-python",
+	    "no-sched-switch",	      "other-tracepoint",    "probe-unpaired",
+	    "python-versions",	      "switch-state-format", "tracepoint-format",
+	    "no-tracing-data",	      "out-of-order-sample", "probe-without-time",
+	    "python-version-unknown", "tracing-data",
+	};
+	const char *lit = "stored-note";
+	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+		if (code && !strcmp(code, codes[i]))
+			lit = codes[i];
+	pfs_diag_addn(&a->diag, sev, lit, count, PFS_NO_OFF, "%s", msg ? msg : "");
+}
+
+void pfs_analysis_restore_finish(struct pfs_analysis *a, const struct pfs_an_capture *cap)
+{
+	struct pfs_an_capture c = {0};
+	if (a->finished)
+		return;
+	a->finished = true;
+	if (cap) {
+		c.label = cap->label;
+		c.source = cap->source;
+	}
+	char *cmd = a->command;
+	c.command = cmd;
+	c.lost_samples = a->lost_samples;
+	c.first_time = a->first_time;
+	c.last_time = a->last_time;
+	a->command = NULL;
+	take_capture(a, &c);
+	close_books(a, &c);
+	free(cmd);
 }
 
 static int cmp_stackwait(const void *x, const void *y)

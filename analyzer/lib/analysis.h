@@ -27,6 +27,11 @@
  *     pfs_analysis_perf_finish(a, reader, label, path);
  *     pfs_analysis_write_json(&a, 1, stdout, pretty, &err) or pfs_analysis_write_text()
  *
+ * A sink (pfs_analysis_set_sink) receives what the analysis decodes for others to keep: each
+ * thread's off-CPU intervals and every tracepoint sample with its fields (import stores them).
+ * A finished analysis can be written out through its accessors and rebuilt with
+ * pfs_analysis_restore() (the store keeps it so that a database gives the same summary).
+ *
  * Ownership: pfs_analysis_new() / pfs_analysis_free(). The profile is borrowed (it must outlive
  * the analysis) and gains the python-view paths and pseudo-frames the analysis interns.
  */
@@ -84,6 +89,9 @@ struct pfs_an_thread {
 	uint32_t switch_pypath;
 	uint64_t gil_open, gc_open; /* open probe entries (ns), 0 when none */
 	uint32_t gil_open_pypath, gc_open_pypath;
+	uint64_t off_time; /* pending off-CPU interval since this time (sink only), 0 when none */
+	uint32_t off_path;
+	char off_state[8];
 };
 
 /* Figures of one process, after pfs_analysis_finish(). */
@@ -119,11 +127,34 @@ struct pfs_an_stackwait {
 	uint64_t ns, n;
 };
 
+/* A thread off CPU: its sched_switch (t_out) to its next recorded event (t_in), in ns. */
+struct pfs_an_offcpu {
+	uint32_t pid, tid;
+	uint64_t t_out, t_in;
+	const char *state; /* prev_state as perf prints it ("S", "D", "R+", ...) */
+	uint32_t path;	   /* the call path at switch-out, 0 if none */
+};
+
+/*
+ * Where the analysis hands what it decodes for others to keep (import stores them). A callback
+ * returning a negative code stops the stream with that code. Either callback may be NULL.
+ */
+struct pfs_an_sink {
+	void *payload;
+	int (*offcpu)(void *payload, const struct pfs_an_offcpu *o);
+	/* a tracepoint or uprobe sample, with its decoded fields as a JSON object (NULL when
+	 * they cannot be decoded: no tracing data, or bad RAW data, which is a diagnostic) */
+	int (*probe)(void *payload, const struct pfs_sample_row *row, const char *fields);
+};
+
 struct pfs_analysis;
 
 /* A new, empty analysis over profile p. Never fails. */
 struct pfs_analysis *pfs_analysis_new(struct pfs_profile *p);
 void pfs_analysis_free(struct pfs_analysis *a);
+
+/* Sets the sink (copied) before the first sample; NULL removes it. */
+void pfs_analysis_set_sink(struct pfs_analysis *a, const struct pfs_an_sink *s);
 
 /*
  * Gives the capture's tracing-data blob (len bytes; NULL/0 when it has none). Returns 0, or the
@@ -136,7 +167,7 @@ void pfs_analysis_dso(struct pfs_analysis *a, const char *path);
 
 /*
  * One sample, in time order; tp carries the RAW payload of a tracepoint sample, NULL otherwise.
- * Returns 0 (bad RAW data is a diagnostic, not an error).
+ * Returns 0 (bad RAW data is a diagnostic, not an error) or the negative code a sink returned.
  */
 int pfs_analysis_sample(struct pfs_analysis *a, const struct pfs_sample_row *row,
 			const struct pfs_an_tp *tp);
@@ -185,6 +216,52 @@ size_t pfs_analysis_top_waits(const struct pfs_analysis *a, uint32_t pid,
 			      struct pfs_an_stackwait *out, size_t max);
 /* Diagnostics: what could not be computed and why. */
 const struct pfs_diag *pfs_analysis_diag(const struct pfs_analysis *a);
+
+/*
+ * What a finished analysis holds beyond its threads, pauses and wait stacks: what the store
+ * keeps so that pfs_analysis_restore() can rebuild it without the capture's records.
+ */
+struct pfs_an_header {
+	bool have_python;
+	struct pfs_pyver python;
+	bool switch_waits, gil_probes, gc_probes; /* which figures exist (the has_ functions) */
+	bool cpu_clock;				  /* CPU periods are ns (cpu_s is not null) */
+	uint64_t lost_samples;
+	uint64_t first_time, last_time; /* ns */
+	const char *command;		/* the recorded command, NULL if none; borrowed */
+};
+
+void pfs_analysis_header(const struct pfs_analysis *a, struct pfs_an_header *h);
+/* Every thread with books (hidden ones, seen only in switch records, excluded by processes). */
+size_t pfs_analysis_n_threads(const struct pfs_analysis *a);
+size_t pfs_analysis_n_stackwaits(const struct pfs_analysis *a);
+const struct pfs_an_stackwait *pfs_analysis_stackwait(const struct pfs_analysis *a, size_t i);
+/* Samples of profile event ev the analysis saw (0 for events it never saw); the events it
+ * saw are below pfs_analysis_n_events(). */
+size_t pfs_analysis_n_events(const struct pfs_analysis *a);
+uint64_t pfs_analysis_event_samples(const struct pfs_analysis *a, uint32_t ev);
+
+/*
+ * Rebuilding a finished analysis from stored figures (store.c reads them back from a database):
+ *
+ *     a = pfs_analysis_restore(profile, &header);
+ *     pfs_analysis_restore_thread / _pause / _stackwait / _events / _note, any number;
+ *     pfs_analysis_restore_finish(a, &cap)    groups processes and workers as finish does
+ *
+ * Threads keep their pid, tid and counters (the streaming state is ignored; a thread is shown
+ * when it has samples or a last_time). Paths and event indices must be the profile's. Never
+ * fails; the same ownership as pfs_analysis_new().
+ */
+struct pfs_analysis *pfs_analysis_restore(struct pfs_profile *p, const struct pfs_an_header *h);
+void pfs_analysis_restore_thread(struct pfs_analysis *a, const struct pfs_an_thread *t);
+void pfs_analysis_restore_pause(struct pfs_analysis *a, const struct pfs_an_pause *ps);
+void pfs_analysis_restore_stackwait(struct pfs_analysis *a, const struct pfs_an_stackwait *s);
+void pfs_analysis_restore_events(struct pfs_analysis *a, uint32_t ev, uint64_t samples);
+/* A stored note; code is matched to the analysis' own codes ("stored-note" when unknown). */
+void pfs_analysis_restore_note(struct pfs_analysis *a, const char *code, enum pfs_severity sev,
+			       uint64_t count, const char *msg);
+/* cap gives label and source; its command, lost samples and times are the header's. */
+void pfs_analysis_restore_finish(struct pfs_analysis *a, const struct pfs_an_capture *cap);
 
 /* Writes the capture object of the perfsight-summary/1 "captures" array to w. */
 void pfs_analysis_json_capture(const struct pfs_analysis *a, struct pfs_jsonw *w);

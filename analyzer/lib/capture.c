@@ -180,6 +180,7 @@ static int load_perf(struct pfs_capture *c, const char *path, const struct pfs_c
 	    .payload = l, .record = hook_record, .sample = hook_sample, .end = hook_end};
 	if (o->analysis) {
 		c->analysis = pfs_analysis_new(c->prof);
+		pfs_analysis_set_sink(c->analysis, o->an_sink);
 		io.event = NULL;
 		io.first_sampling = false;
 	}
@@ -242,7 +243,11 @@ static int load_db(struct pfs_capture *c, const char *path, const struct pfs_cap
 				c->info.recorded = pfs_xstrdup(buf);
 		}
 	}
-	c->views = pfs_views_new(c->prof, NULL);
+	/* what import stored: the same figures as the raw file gives, without its records */
+	if ((rc = pfs_store_load_analysis(st, c->db_id, c->prof, c->info.label, c->info.source,
+					  &c->analysis, err)) < 0)
+		goto out;
+	c->views = pfs_views_new(c->prof, c->analysis ? pfs_analysis_python(c->analysis) : NULL);
 out:
 	pfs_store_captures_free(caps, (size_t)n);
 	pfs_store_close(st);

@@ -6,7 +6,8 @@
  *  - a perf.data capture (file or pipe mode, magic "PERFILE2" in either byte order, or "-"),
  *    through ingest, optionally with the Python analysis fed every record (analysis.h);
  *  - a perfsight database (SQLite magic), one capture of it picked by id or label, read back
- *    through store: the profile, the samples summed by thread and call path, the stored summary;
+ *    through store: the profile, the samples summed by thread and call path, the stored summary
+ *    and the analysis import stored (restored whatever opts.analysis says: it costs no records);
  *  - a profiler dump pyprof reads (pyinstrument, speedscope, folded stacks, a directory of them).
  *
  * The rows go to the capture's agg (sums by event, thread and call path) unless opts.no_agg,
@@ -47,6 +48,8 @@ struct pfs_capture_opts {
 	const char *which; /* database: the capture's id or label; NULL: the only one */
 	const char *label; /* pyprof: the label of a single file; NULL: its name */
 	bool no_merge;	   /* pyprof: a directory is refused instead of merged */
+	/* perf.data with analysis: where its off-CPU intervals and probe hits go (NULL: none) */
+	const struct pfs_an_sink *an_sink;
 };
 
 /* What the input says about itself; owned strings, NULL/NAN/UINT64_MAX when unknown. */
@@ -62,7 +65,8 @@ struct pfs_capture {
 	enum pfs_capture_kind kind;
 	struct pfs_profile *prof;
 	struct pfs_agg *agg; /* NULL with opts.no_agg */
-	struct pfs_analysis *analysis; /* perf.data with opts.analysis, finished; else NULL */
+	struct pfs_analysis *analysis; /* perf.data with opts.analysis, or a database capture
+					  import analysed; finished; else NULL */
 	struct pfs_views *views;       /* made for the capture's CPython; never NULL after a load */
 	struct pfs_reportdata_tl *timeline; /* with opts.timeline on perf.data; else NULL */
 	struct pfs_pyprof_meta pyprof;	    /* PYPROF only */

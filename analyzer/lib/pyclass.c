@@ -230,15 +230,41 @@ static bool entry_applies(const struct fn_entry *e, const struct pfs_pyver *v)
 	return v->minor >= e->min_minor && v->minor <= e->max_minor;
 }
 
+#define N_FN (sizeof(fn_table) / sizeof(fn_table[0]))
+
+/*
+ * fn_table's entries by first byte, in table order (the first match wins): this runs for every
+ * frame of every new stack, and most names start with a byte no entry does.
+ */
+static uint8_t by_byte[256][N_FN];
+static uint8_t n_by_byte[256];
+static bool by_byte_ready;
+
+static void index_fn_table(void)
+{
+	_Static_assert(N_FN < 256, "fn_table indices fit a byte");
+	for (size_t i = 0; i < N_FN; i++) {
+		unsigned char b = (unsigned char)fn_table[i].name[0];
+		by_byte[b][n_by_byte[b]++] = (uint8_t)i;
+	}
+	by_byte_ready = true;
+}
+
 enum pfs_pyfn pfs_pyclass_function(const struct pfs_pyver *v, const char *name, const char *dso)
 {
 	size_t n;
 	int pydso = -1; /* computed on first need */
+	unsigned char b;
 	if (!name || !*name)
 		return PFS_PYFN_NONE;
+	if (!by_byte_ready)
+		index_fn_table();
+	b = (unsigned char)name[0];
+	if (!n_by_byte[b])
+		return PFS_PYFN_NONE;
 	n = base_len(name);
-	for (size_t i = 0; i < sizeof(fn_table) / sizeof(fn_table[0]); i++) {
-		const struct fn_entry *e = &fn_table[i];
+	for (size_t k = 0; k < n_by_byte[b]; k++) {
+		const struct fn_entry *e = &fn_table[by_byte[b][k]];
 		size_t en = strlen(e->name);
 		if (e->flags & F_PREFIX) {
 			if (n < en || memcmp(name, e->name, en))

@@ -144,6 +144,34 @@ static const char schema_sql[] =
     "  WHERE e.sampling\n"
     "  GROUP BY s.capture, s.event, t.pid;\n";
 
+/*
+ * Version 2: the analysis' books (analysis.h), so a database gives back the same summary as
+ * the raw capture. A version-1 database opened for writing gains these tables.
+ */
+static const char analysis_sql[] =
+    "CREATE TABLE py_analysis(capture INTEGER PRIMARY KEY, python TEXT, py_major INTEGER,\n"
+    "  py_minor INTEGER, free_threaded INTEGER, python_known INTEGER,\n"
+    "  switch_waits INTEGER NOT NULL, gil_probes INTEGER NOT NULL, gc_probes INTEGER NOT NULL,\n"
+    "  cpu_clock INTEGER NOT NULL, lost_samples INTEGER, first_time INTEGER,\n"
+    "  last_time INTEGER, command TEXT);\n"
+    "CREATE TABLE py_threads(capture INTEGER NOT NULL, pid INTEGER NOT NULL,\n"
+    "  tid INTEGER NOT NULL, cpu_samples INTEGER NOT NULL, gc_samples INTEGER NOT NULL,\n"
+    "  gil_samples INTEGER NOT NULL, cpu_period INTEGER NOT NULL,\n"
+    "  gil_wait_ns INTEGER NOT NULL, gil_waits INTEGER NOT NULL,\n"
+    "  probe_wait_ns INTEGER NOT NULL, probe_waits INTEGER NOT NULL,\n"
+    "  gc_pauses INTEGER NOT NULL, gc_pause_ns INTEGER NOT NULL, last_time INTEGER);\n"
+    "CREATE TABLE py_categories(capture INTEGER NOT NULL, pid INTEGER NOT NULL,\n"
+    "  tid INTEGER NOT NULL, category TEXT NOT NULL, samples INTEGER NOT NULL);\n"
+    "CREATE TABLE gc_pauses(capture INTEGER NOT NULL, pid INTEGER NOT NULL,\n"
+    "  tid INTEGER NOT NULL, start INTEGER NOT NULL, duration_ns INTEGER NOT NULL,\n"
+    "  path INTEGER);\n"
+    "CREATE TABLE gil_wait_stacks(capture INTEGER NOT NULL, pid INTEGER NOT NULL,\n"
+    "  path INTEGER, wait_ns INTEGER NOT NULL, waits INTEGER NOT NULL);\n"
+    "CREATE TABLE py_events(capture INTEGER NOT NULL, event INTEGER NOT NULL,\n"
+    "  samples INTEGER NOT NULL);\n"
+    "CREATE TABLE py_notes(capture INTEGER NOT NULL, code TEXT NOT NULL,\n"
+    "  severity TEXT NOT NULL, count INTEGER NOT NULL, message TEXT NOT NULL);\n";
+
 /* Built after the first capture's rows are in (cheaper than maintaining them row by row). */
 static const char index_sql[] =
     "CREATE INDEX IF NOT EXISTS paths_parent ON paths(parent);\n"
@@ -153,7 +181,11 @@ static const char index_sql[] =
     "CREATE INDEX IF NOT EXISTS offcpu_capture ON offcpu(capture, thread);\n"
     "CREATE INDEX IF NOT EXISTS probes_capture ON probes(capture, event);\n"
     "CREATE INDEX IF NOT EXISTS diagnostics_capture ON diagnostics(capture);\n"
-    "CREATE INDEX IF NOT EXISTS buildids_capture ON buildids(capture);\n";
+    "CREATE INDEX IF NOT EXISTS buildids_capture ON buildids(capture);\n"
+    "CREATE INDEX IF NOT EXISTS py_threads_capture ON py_threads(capture);\n"
+    "CREATE INDEX IF NOT EXISTS py_categories_capture ON py_categories(capture);\n"
+    "CREATE INDEX IF NOT EXISTS gc_pauses_capture ON gc_pauses(capture);\n"
+    "CREATE INDEX IF NOT EXISTS gil_wait_stacks_capture ON gil_wait_stacks(capture);\n";
 
 /* (pid, tid) -> thread id, open addressing; grows with threads only. */
 struct tmap_slot {
@@ -165,6 +197,7 @@ struct pfs_store {
 	sqlite3 *db;
 	char *path;
 	int64_t cap; /* the capture being written, 0 when none */
+	int version; /* the schema version of the file (a read-only v1 lacks the analysis) */
 	int64_t string_base, frame_base, path_base, event_base, next_thread;
 	int64_t sample_first, sample_last, n_samples;
 	sqlite3_stmt *ins_sample, *ins_offcpu, *ins_probe;
@@ -271,6 +304,33 @@ static int open_fail(const char *path, int flags, int sqlite_rc, const char *msg
 	return rc;
 }
 
+/* A version-1 database: read as it is, or given the analysis tables when opened to write. */
+static int upgrade_v1(struct pfs_store *st, int flags, struct pfs_err *err)
+{
+	char pragma[64];
+	int64_t ver;
+	int rc;
+	st->version = 1;
+	if (flags & PFS_STORE_READONLY)
+		return 0;
+	snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d;", PFS_STORE_SCHEMA_VERSION);
+	if ((rc = exec(st, "BEGIN IMMEDIATE", "cannot upgrade the schema", err)))
+		return rc;
+	/* re-checked under the write lock: another writer may have just upgraded it */
+	if ((rc = query_int(st, "PRAGMA user_version", 0, &ver, err)))
+		goto fail;
+	if (ver == 1 && ((rc = exec(st, analysis_sql, "cannot upgrade the schema", err)) ||
+			 (rc = exec(st, pragma, "cannot upgrade the schema", err))))
+		goto fail;
+	if ((rc = exec(st, "COMMIT", "cannot upgrade the schema", err)))
+		goto fail;
+	st->version = PFS_STORE_SCHEMA_VERSION;
+	return 0;
+fail:
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
 /* Creates the schema in an empty database, or checks the one there. Runs in a write
  * transaction so that two first imports cannot both create it. */
 static int check_schema(struct pfs_store *st, int flags, struct pfs_err *err)
@@ -286,8 +346,12 @@ static int check_schema(struct pfs_store *st, int flags, struct pfs_err *err)
 				   "written by a newer perfsight (schema version %" PRId64
 				   ", this build reads up to %d); upgrade perfsight to read it",
 				   ver, PFS_STORE_SCHEMA_VERSION);
-	if (app == PFS_STORE_APP_ID && ver == PFS_STORE_SCHEMA_VERSION)
+	if (app == PFS_STORE_APP_ID && ver == PFS_STORE_SCHEMA_VERSION) {
+		st->version = (int)ver;
 		return 0;
+	}
+	if (app == PFS_STORE_APP_ID && ver == 1)
+		return upgrade_v1(st, flags, err);
 	if (ntab > 0 || app != 0 || ver != 0)
 		return pfs_err_set(err, PFS_EUNSUPP, PFS_NO_OFF,
 				   "an SQLite database, but not one perfsight wrote "
@@ -305,6 +369,7 @@ static int check_schema(struct pfs_store *st, int flags, struct pfs_err *err)
 	if ((rc = query_int(st, "SELECT count(*) FROM sqlite_schema", 0, &ntab, err)))
 		goto fail;
 	if (ntab == 0 && ((rc = exec(st, schema_sql, "cannot create the schema", err)) ||
+			  (rc = exec(st, analysis_sql, "cannot create the schema", err)) ||
 			  (rc = exec(st, pragma, "cannot create the schema", err))))
 		goto fail;
 	if ((rc = exec(st, "COMMIT", "cannot create the schema", err)))
@@ -442,6 +507,13 @@ static int drop_duplicates(struct pfs_store *st, const struct pfs_capture_meta *
 	    "DELETE FROM probes WHERE capture = ?1",
 	    "DELETE FROM diagnostics WHERE capture = ?1",
 	    "DELETE FROM summaries WHERE capture = ?1",
+	    "DELETE FROM py_analysis WHERE capture = ?1",
+	    "DELETE FROM py_threads WHERE capture = ?1",
+	    "DELETE FROM py_categories WHERE capture = ?1",
+	    "DELETE FROM gc_pauses WHERE capture = ?1",
+	    "DELETE FROM gil_wait_stacks WHERE capture = ?1",
+	    "DELETE FROM py_events WHERE capture = ?1",
+	    "DELETE FROM py_notes WHERE capture = ?1",
 	    "DELETE FROM captures WHERE id = ?1",
 	};
 	sqlite3_stmt *s;
@@ -778,6 +850,147 @@ int pfs_store_put_summary(struct pfs_store *st, int64_t capture_id, const char *
 	rc = step_done(st, s, "cannot write the summary", err);
 	sqlite3_finalize(s);
 	return rc;
+}
+
+static void bind_u64(sqlite3_stmt *s, int i, uint64_t v)
+{
+	sqlite3_bind_int64(s, i, (int64_t)v);
+}
+
+static int put_an_header(struct pfs_store *st, const struct pfs_analysis *a, struct pfs_err *err)
+{
+	struct pfs_an_header h;
+	sqlite3_stmt *s;
+	char ver[32];
+	int rc =
+	    prepare(st, "INSERT INTO py_analysis VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &s, err);
+	if (rc)
+		return rc;
+	pfs_analysis_header(a, &h);
+	sqlite3_bind_int64(s, 1, st->cap);
+	if (h.have_python) {
+		snprintf(ver, sizeof(ver), "%d.%d%s", h.python.major, h.python.minor,
+			 h.python.free_threaded ? "t" : "");
+		sqlite3_bind_text(s, 2, ver, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int(s, 3, h.python.major);
+		sqlite3_bind_int(s, 4, h.python.minor);
+		sqlite3_bind_int(s, 5, h.python.free_threaded);
+		sqlite3_bind_int(s, 6, h.python.known);
+	}
+	sqlite3_bind_int(s, 7, h.switch_waits);
+	sqlite3_bind_int(s, 8, h.gil_probes);
+	sqlite3_bind_int(s, 9, h.gc_probes);
+	sqlite3_bind_int(s, 10, h.cpu_clock);
+	bind_u64(s, 11, h.lost_samples);
+	bind_u64(s, 12, h.first_time);
+	bind_u64(s, 13, h.last_time);
+	bind_text_or_null(s, 14, h.command);
+	rc = step_done(st, s, "cannot write the analysis", err);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static int put_an_threads(struct pfs_store *st, const struct pfs_analysis *a, struct pfs_err *err)
+{
+	sqlite3_stmt *s, *c = NULL;
+	int rc =
+	    prepare(st, "INSERT INTO py_threads VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &s, err);
+	if (rc || (rc = prepare(st, "INSERT INTO py_categories VALUES (?,?,?,?,?)", &c, err)))
+		goto out;
+	for (size_t i = 0; i < pfs_analysis_n_threads(a) && !rc; i++) {
+		const struct pfs_an_thread *t = pfs_analysis_thread(a, i);
+		sqlite3_bind_int64(s, 1, st->cap);
+		sqlite3_bind_int64(s, 2, t->pid);
+		sqlite3_bind_int64(s, 3, t->tid);
+		bind_u64(s, 4, t->cpu_samples);
+		bind_u64(s, 5, t->gc_samples);
+		bind_u64(s, 6, t->gil_samples);
+		bind_u64(s, 7, t->cpu_period);
+		bind_u64(s, 8, t->gil_wait_ns);
+		bind_u64(s, 9, t->gil_waits);
+		bind_u64(s, 10, t->probe_wait_ns);
+		bind_u64(s, 11, t->probe_waits);
+		bind_u64(s, 12, t->gc_pauses);
+		bind_u64(s, 13, t->gc_pause_ns);
+		bind_u64_or_null(s, 14, t->last_time, 0);
+		rc = step_done(st, s, "cannot write the analysis' threads", err);
+		for (int k = 0; k < PFS_CAT_COUNT && !rc; k++) {
+			if (!t->cat[k])
+				continue;
+			sqlite3_bind_int64(c, 1, st->cap);
+			sqlite3_bind_int64(c, 2, t->pid);
+			sqlite3_bind_int64(c, 3, t->tid);
+			sqlite3_bind_text(c, 4, pfs_pycat_name(k), -1, SQLITE_STATIC);
+			bind_u64(c, 5, t->cat[k]);
+			rc = step_done(st, c, "cannot write the analysis' categories", err);
+		}
+	}
+out:
+	sqlite3_finalize(s);
+	sqlite3_finalize(c);
+	return rc;
+}
+
+static int put_an_lists(struct pfs_store *st, const struct pfs_analysis *a, struct pfs_err *err)
+{
+	sqlite3_stmt *s;
+	const struct pfs_diag *d = pfs_analysis_diag(a);
+	int rc = prepare(st, "INSERT INTO gc_pauses VALUES (?,?,?,?,?,?)", &s, err);
+	for (size_t i = 0; !rc && i < pfs_analysis_n_pauses(a); i++) {
+		const struct pfs_an_pause *p = pfs_analysis_pause(a, i);
+		sqlite3_bind_int64(s, 1, st->cap);
+		sqlite3_bind_int64(s, 2, p->pid);
+		sqlite3_bind_int64(s, 3, p->tid);
+		bind_u64(s, 4, p->start);
+		bind_u64(s, 5, p->dur);
+		bind_id(s, 6, st->path_base, p->pypath);
+		rc = step_done(st, s, "cannot write the GC pauses", err);
+	}
+	sqlite3_finalize(s);
+	if (rc || (rc = prepare(st, "INSERT INTO gil_wait_stacks VALUES (?,?,?,?,?)", &s, err)))
+		return rc;
+	for (size_t i = 0; !rc && i < pfs_analysis_n_stackwaits(a); i++) {
+		const struct pfs_an_stackwait *w = pfs_analysis_stackwait(a, i);
+		sqlite3_bind_int64(s, 1, st->cap);
+		sqlite3_bind_int64(s, 2, w->pid);
+		bind_id(s, 3, st->path_base, w->pypath);
+		bind_u64(s, 4, w->ns);
+		bind_u64(s, 5, w->n);
+		rc = step_done(st, s, "cannot write the GIL wait stacks", err);
+	}
+	sqlite3_finalize(s);
+	if (rc || (rc = prepare(st, "INSERT INTO py_events VALUES (?,?,?)", &s, err)))
+		return rc;
+	for (uint32_t ev = 0; !rc && ev < pfs_analysis_n_events(a); ev++) {
+		uint64_t n = pfs_analysis_event_samples(a, ev);
+		if (!n)
+			continue;
+		sqlite3_bind_int64(s, 1, st->cap);
+		sqlite3_bind_int64(s, 2, st->event_base + ev + 1);
+		bind_u64(s, 3, n);
+		rc = step_done(st, s, "cannot write the analysis' events", err);
+	}
+	sqlite3_finalize(s);
+	if (rc || (rc = prepare(st, "INSERT INTO py_notes VALUES (?,?,?,?,?)", &s, err)))
+		return rc;
+	for (size_t i = 0; !rc && i < d->n; i++) {
+		sqlite3_bind_int64(s, 1, st->cap);
+		sqlite3_bind_text(s, 2, d->v[i].code, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 3, pfs_severity_name(d->v[i].sev), -1, SQLITE_STATIC);
+		bind_u64(s, 4, d->v[i].count);
+		sqlite3_bind_text(s, 5, d->v[i].msg, -1, SQLITE_STATIC);
+		rc = step_done(st, s, "cannot write the analysis' notes", err);
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int pfs_store_put_analysis(struct pfs_store *st, const struct pfs_analysis *a, struct pfs_err *err)
+{
+	int rc = need_capture(st, err);
+	if (rc || (rc = put_an_header(st, a, err)) || (rc = put_an_threads(st, a, err)))
+		return rc;
+	return put_an_lists(st, a, err);
 }
 
 static int write_profile(struct pfs_store *st, const struct pfs_profile *p, struct pfs_err *err)
@@ -1286,4 +1499,227 @@ int pfs_store_get_summary(struct pfs_store *st, int64_t cap, char **json, struct
 	}
 	sqlite3_finalize(s);
 	return rc;
+}
+
+/* A stored path or event id back to the profile's own; false when it is not the capture's. */
+static bool an_id(sqlite3_stmt *s, int col, int64_t base, size_t n, uint32_t *out)
+{
+	int64_t v;
+	if (sqlite3_column_type(s, col) == SQLITE_NULL) {
+		*out = 0;
+		return true;
+	}
+	v = sqlite3_column_int64(s, col) - base;
+	if (v < 1 || (uint64_t)v > n)
+		return false;
+	*out = (uint32_t)v;
+	return true;
+}
+
+static uint64_t col_u64(sqlite3_stmt *s, int col)
+{
+	return (uint64_t)sqlite3_column_int64(s, col);
+}
+
+static enum pfs_severity severity_of(const char *name)
+{
+	for (int v = PFS_NOTE; v <= PFS_UNSUPP; v++)
+		if (name && !strcmp(name, pfs_severity_name((enum pfs_severity)v)))
+			return (enum pfs_severity)v;
+	return PFS_WARN;
+}
+
+static int an_header(struct pfs_store *st, int64_t cap, struct pfs_analysis **out,
+		     struct pfs_profile *prof, struct pfs_err *err)
+{
+	sqlite3_stmt *s;
+	struct pfs_an_header h = {0};
+	int rc = prepare(st,
+			 "SELECT py_major, py_minor, free_threaded, python_known, switch_waits, "
+			 "gil_probes, gc_probes, cpu_clock, lost_samples, first_time, last_time, "
+			 "command FROM py_analysis WHERE capture = ?",
+			 &s, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(s, 1, cap);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		h.have_python = sqlite3_column_type(s, 0) != SQLITE_NULL;
+		h.python.major = sqlite3_column_int(s, 0);
+		h.python.minor = sqlite3_column_int(s, 1);
+		h.python.free_threaded = sqlite3_column_int(s, 2);
+		h.python.known = sqlite3_column_int(s, 3);
+		h.switch_waits = sqlite3_column_int(s, 4);
+		h.gil_probes = sqlite3_column_int(s, 5);
+		h.gc_probes = sqlite3_column_int(s, 6);
+		h.cpu_clock = sqlite3_column_int(s, 7);
+		h.lost_samples = col_u64(s, 8);
+		h.first_time = col_u64(s, 9);
+		h.last_time = col_u64(s, 10);
+		h.command = (const char *)sqlite3_column_text(s, 11);
+		*out = pfs_analysis_restore(prof, &h);
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		rc = 0;
+	} else {
+		rc = db_err(st, err, "cannot read the analysis");
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static int an_threads(struct pfs_store *st, int64_t cap, struct pfs_analysis *a,
+		      struct pfs_err *err)
+{
+	sqlite3_stmt *s, *c = NULL;
+	int rc = prepare(st,
+			 "SELECT pid, tid, cpu_samples, gc_samples, gil_samples, cpu_period, "
+			 "gil_wait_ns, gil_waits, probe_wait_ns, probe_waits, gc_pauses, "
+			 "gc_pause_ns, last_time FROM py_threads WHERE capture = ?1 ORDER BY rowid",
+			 &s, err);
+	if (rc || (rc = prepare(st,
+				"SELECT category, samples FROM py_categories WHERE capture = ?1 "
+				"AND pid = ?2 AND tid = ?3",
+				&c, err)))
+		goto out;
+	sqlite3_bind_int64(s, 1, cap);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct pfs_an_thread t = {0};
+		t.pid = (uint32_t)sqlite3_column_int64(s, 0);
+		t.tid = (uint32_t)sqlite3_column_int64(s, 1);
+		t.cpu_samples = col_u64(s, 2);
+		t.gc_samples = col_u64(s, 3);
+		t.gil_samples = col_u64(s, 4);
+		t.cpu_period = col_u64(s, 5);
+		t.gil_wait_ns = col_u64(s, 6);
+		t.gil_waits = col_u64(s, 7);
+		t.probe_wait_ns = col_u64(s, 8);
+		t.probe_waits = col_u64(s, 9);
+		t.gc_pauses = col_u64(s, 10);
+		t.gc_pause_ns = col_u64(s, 11);
+		t.last_time = col_u64(s, 12);
+		sqlite3_bind_int64(c, 1, cap);
+		sqlite3_bind_int64(c, 2, t.pid);
+		sqlite3_bind_int64(c, 3, t.tid);
+		while ((rc = sqlite3_step(c)) == SQLITE_ROW) {
+			const char *name = (const char *)sqlite3_column_text(c, 0);
+			for (int k = 0; k < PFS_CAT_COUNT; k++)
+				if (name && !strcmp(name, pfs_pycat_name(k)))
+					t.cat[k] = col_u64(c, 1);
+		}
+		sqlite3_reset(c);
+		if (rc != SQLITE_DONE)
+			break;
+		pfs_analysis_restore_thread(a, &t);
+	}
+	rc = rc == SQLITE_DONE ? 0 : db_err(st, err, "cannot read the analysis' threads");
+out:
+	sqlite3_finalize(s);
+	sqlite3_finalize(c);
+	return rc;
+}
+
+static int an_bad_row(const char *table, int64_t cap, struct pfs_err *err)
+{
+	return pfs_err_set(err, PFS_EFORMAT, PFS_NO_OFF,
+			   "%s of capture %lld names a call path or event the capture does not "
+			   "have (a database edited by hand?)",
+			   table, (long long)cap);
+}
+
+static int an_lists(struct pfs_store *st, int64_t cap, struct pfs_analysis *a,
+		    const struct pfs_profile *prof, const int64_t b[4], struct pfs_err *err)
+{
+	size_t np = pfs_profile_n_paths(prof), ne = pfs_profile_n_events(prof);
+	sqlite3_stmt *s;
+	int rc = prepare(st,
+			 "SELECT pid, tid, start, duration_ns, path FROM gc_pauses "
+			 "WHERE capture = ? ORDER BY rowid",
+			 &s, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(s, 1, cap);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct pfs_an_pause p = {.pid = (uint32_t)sqlite3_column_int64(s, 0),
+					 .tid = (uint32_t)sqlite3_column_int64(s, 1),
+					 .start = col_u64(s, 2),
+					 .dur = col_u64(s, 3)};
+		if (!an_id(s, 4, b[2], np, &p.pypath))
+			break;
+		pfs_analysis_restore_pause(a, &p);
+	}
+	sqlite3_finalize(s);
+	if (rc == SQLITE_ROW)
+		return an_bad_row("gc_pauses", cap, err);
+	if (rc != SQLITE_DONE)
+		return db_err(st, err, "cannot read the GC pauses");
+	if ((rc = prepare(st,
+			  "SELECT pid, path, wait_ns, waits FROM gil_wait_stacks WHERE capture = ? "
+			  "ORDER BY rowid",
+			  &s, err)))
+		return rc;
+	sqlite3_bind_int64(s, 1, cap);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct pfs_an_stackwait w = {.pid = (uint32_t)sqlite3_column_int64(s, 0),
+					     .ns = col_u64(s, 2),
+					     .n = col_u64(s, 3)};
+		if (!an_id(s, 1, b[2], np, &w.pypath))
+			break;
+		pfs_analysis_restore_stackwait(a, &w);
+	}
+	sqlite3_finalize(s);
+	if (rc == SQLITE_ROW)
+		return an_bad_row("gil_wait_stacks", cap, err);
+	if (rc != SQLITE_DONE)
+		return db_err(st, err, "cannot read the GIL wait stacks");
+	if ((rc = prepare(st, "SELECT event, samples FROM py_events WHERE capture = ?", &s, err)))
+		return rc;
+	sqlite3_bind_int64(s, 1, cap);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		uint32_t ev;
+		if (sqlite3_column_type(s, 0) == SQLITE_NULL || !an_id(s, 0, b[3], ne, &ev))
+			break;
+		pfs_analysis_restore_events(a, ev - 1, col_u64(s, 1));
+	}
+	sqlite3_finalize(s);
+	if (rc == SQLITE_ROW)
+		return an_bad_row("py_events", cap, err);
+	if (rc != SQLITE_DONE)
+		return db_err(st, err, "cannot read the analysis' events");
+	if ((rc = prepare(st,
+			  "SELECT code, severity, count, message FROM py_notes WHERE capture = ? "
+			  "ORDER BY rowid",
+			  &s, err)))
+		return rc;
+	sqlite3_bind_int64(s, 1, cap);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		pfs_analysis_restore_note(a, (const char *)sqlite3_column_text(s, 0),
+					  severity_of((const char *)sqlite3_column_text(s, 1)),
+					  col_u64(s, 2), (const char *)sqlite3_column_text(s, 3));
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : db_err(st, err, "cannot read the analysis' notes");
+}
+
+int pfs_store_load_analysis(struct pfs_store *st, int64_t capture_id, struct pfs_profile *prof,
+			    const char *label, const char *source, struct pfs_analysis **out,
+			    struct pfs_err *err)
+{
+	struct pfs_analysis *a = NULL;
+	int64_t b[4];
+	int rc;
+	*out = NULL;
+	if (st->version < 2)
+		return 0;
+	if ((rc = capture_bases(st, capture_id, b, err)) ||
+	    (rc = an_header(st, capture_id, &a, prof, err)) || !a)
+		return rc;
+	if ((rc = an_threads(st, capture_id, a, err)) ||
+	    (rc = an_lists(st, capture_id, a, prof, b, err))) {
+		pfs_analysis_free(a);
+		return rc;
+	}
+	struct pfs_an_capture cap = {.label = label, .source = source};
+	pfs_analysis_restore_finish(a, &cap);
+	*out = a;
+	return 0;
 }

@@ -8,7 +8,8 @@
  *
  *     pfs_store_begin_capture()      BEGIN IMMEDIATE, the captures row, id bases
  *     pfs_store_sample_cb()          the pfs_sample_cb sink ingest streams rows to
- *     pfs_store_put_offcpu/probe/buildid(), pfs_store_put_diags(), pfs_store_put_summary()
+ *     pfs_store_put_offcpu/probe/buildid(), pfs_store_put_diags(), pfs_store_put_summary(),
+ *     pfs_store_put_analysis()       the analysis' books, which pfs_store_load_analysis() reads
  *     pfs_store_end_capture(profile) writes the profile's tables, builds indexes, COMMIT
  *  or pfs_store_abort_capture()      ROLLBACK
  *
@@ -34,12 +35,13 @@
 #include <stdint.h>
 
 #include "agg.h"
+#include "analysis.h"
 #include "diag.h"
 #include "err.h"
 #include "profile.h"
 
 /* PRAGMA user_version of the databases this build writes. */
-#define PFS_STORE_SCHEMA_VERSION 1
+#define PFS_STORE_SCHEMA_VERSION 2
 
 enum {
 	PFS_STORE_CREATE = 1 << 0,   /* create the file and schema when missing */
@@ -138,6 +140,15 @@ int pfs_store_put_summary(struct pfs_store *st, int64_t capture_id, const char *
 			  struct pfs_err *err) PFS_MUST_CHECK;
 
 /*
+ * Writes a finished analysis' books (threads, categories, GC pauses, GIL wait stacks, event
+ * counts, notes, header) for the open capture, so pfs_store_load_analysis() rebuilds it. Its
+ * paths and events are the profile's ids (the profile pfs_store_end_capture() writes).
+ * Returns 0, PFS_EUSAGE (no capture open) or PFS_EDB.
+ */
+int pfs_store_put_analysis(struct pfs_store *st, const struct pfs_analysis *a,
+			   struct pfs_err *err) PFS_MUST_CHECK;
+
+/*
  * Writes the profile's strings, frames, paths, events, threads and processes, the capture's
  * sample range, builds the indexes that are missing and commits. On failure everything of the
  * capture is rolled back. Returns 0 or PFS_EDB (or the error a sink call recorded).
@@ -179,6 +190,16 @@ int pfs_store_load_profile(struct pfs_store *st, int64_t capture_id, struct pfs_
  */
 int64_t pfs_store_fill_agg(struct pfs_store *st, int64_t capture_id, struct pfs_agg *agg,
 			   struct pfs_err *err) PFS_MUST_CHECK;
+
+/*
+ * Rebuilds the analysis pfs_store_put_analysis() stored for capture_id over prof, the profile
+ * pfs_store_load_profile() rebuilt; label and source name it in the summary. Returns 0 and *out
+ * (NULL when the capture has no stored analysis: a pyprof capture, a version-1 database),
+ * PFS_EDB, or PFS_EFORMAT for rows that name paths or events the capture does not have.
+ */
+int pfs_store_load_analysis(struct pfs_store *st, int64_t capture_id, struct pfs_profile *prof,
+			    const char *label, const char *source, struct pfs_analysis **out,
+			    struct pfs_err *err) PFS_MUST_CHECK;
 
 /* The summary JSON of a capture: 0 and a malloc'd *json (NULL when none), or PFS_EDB. */
 int pfs_store_get_summary(struct pfs_store *st, int64_t capture_id, char **json,

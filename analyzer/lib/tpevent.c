@@ -9,6 +9,7 @@
 #include <traceevent/event-parse.h>
 
 #include "cursor.h"
+#include "jsonw.h"
 #include "tpevent.h"
 #include "xalloc.h"
 
@@ -808,4 +809,62 @@ int pfs_tpevent_switch(struct pfs_tpevent *t, uint64_t id, const void *raw, size
 			 out->prev_state ? "?" : "R");
 	out->runnable = out->prev_state_s[0] == 'R';
 	return 1;
+}
+
+/* One field as JSON, or false when it is neither a number nor a string (left out). */
+static int field_json(struct pfs_tpevent *t, uint64_t id, const void *raw, size_t len,
+		      const struct tep_format_field *fld, struct pfs_jsonw *w, struct pfs_err *err)
+{
+	char buf[256];
+	uint64_t v;
+	int rc;
+	bool is_str = (fld->flags & (TEP_FIELD_IS_ARRAY | TEP_FIELD_IS_DYNAMIC)) && fld->type &&
+		      strstr(fld->type, "char");
+	if (is_str) {
+		if ((rc = pfs_tpevent_str(t, id, raw, len, fld->name, buf, sizeof(buf), err)) < 0)
+			return rc;
+		pfs_jsonw_key(w, fld->name);
+		pfs_jsonw_str(w, buf);
+		return 0;
+	}
+	if (fld->flags & (TEP_FIELD_IS_ARRAY | TEP_FIELD_IS_DYNAMIC))
+		return 0;
+	if ((rc = pfs_tpevent_u64(t, id, raw, len, fld->name, &v, err)) < 0)
+		return rc == PFS_EUSAGE ? 0 : rc;
+	pfs_jsonw_key(w, fld->name);
+	if (fld->flags & TEP_FIELD_IS_SIGNED)
+		pfs_jsonw_i64(w, (int64_t)v);
+	else
+		pfs_jsonw_u64(w, v);
+	return 0;
+}
+
+int pfs_tpevent_fields_json(struct pfs_tpevent *t, uint64_t id, const void *raw, size_t len,
+			    FILE *f, struct pfs_err *err)
+{
+	struct tp_fmt *fmt = find_fmt(t, id);
+	struct pfs_jsonw w;
+	int rc;
+	if (!fmt)
+		return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF,
+				   "tracepoint id %llu is not in the tracing data",
+				   (unsigned long long)id);
+	if (len < fmt->static_size)
+		return pfs_err_set(
+		    err, PFS_EFORMAT, PFS_NO_OFF,
+		    "%s sample truncated: raw data has %zu bytes, the format needs %zu", fmt->name,
+		    len, fmt->static_size);
+	/* every string is checked before anything is written: a bad one writes nothing */
+	for (struct tep_format_field *fld = fmt->ev->format.fields; fld; fld = fld->next)
+		if ((fld->flags & (TEP_FIELD_IS_ARRAY | TEP_FIELD_IS_DYNAMIC)) && fld->type &&
+		    strstr(fld->type, "char") &&
+		    (rc = pfs_tpevent_str(t, id, raw, len, fld->name, NULL, 0, err)) < 0)
+			return rc;
+	pfs_jsonw_init(&w, f, false);
+	pfs_jsonw_obj(&w);
+	for (struct tep_format_field *fld = fmt->ev->format.fields; fld; fld = fld->next)
+		if ((rc = field_json(t, id, raw, len, fld, &w, err)) < 0)
+			return rc;
+	pfs_jsonw_end_obj(&w);
+	return 0;
 }

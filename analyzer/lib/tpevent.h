@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "diag.h"
 #include "err.h"
@@ -67,6 +68,14 @@ int pfs_tpevent_u64(struct pfs_tpevent *t, uint64_t id, const void *raw, size_t 
 int pfs_tpevent_str(struct pfs_tpevent *t, uint64_t id, const void *raw, size_t len,
 		    const char *field, char *buf, size_t buflen,
 		    struct pfs_err *err) PFS_MUST_CHECK;
+/*
+ * Writes the event's own fields (not the common_ ones) of a sample of event id as one JSON
+ * object to f: numbers as numbers, char arrays and __data_loc strings as strings; other arrays
+ * are left out. Returns 0, PFS_EUSAGE for an id not in the tracing data, or PFS_EFORMAT when
+ * raw is too short for the format or a string lies outside it (nothing written then).
+ */
+int pfs_tpevent_fields_json(struct pfs_tpevent *t, uint64_t id, const void *raw, size_t len,
+			    FILE *f, struct pfs_err *err) PFS_MUST_CHECK;
 /*
  * Decodes a sched:sched_switch sample. Returns 1 and *out; 0 when id is not sched_switch;
  * PFS_EFORMAT when raw is too short for the format; PFS_EUSAGE when the capture's format lacks

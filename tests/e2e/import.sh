@@ -25,7 +25,7 @@ else
 fi
 check three_captures test "$(ncap "$DB")" = 3
 check integrity test "$(q "$DB" 'PRAGMA integrity_check')" = ok
-check schema_version test "$(q "$DB" 'PRAGMA user_version')" = 1
+check schema_version test "$(q "$DB" 'PRAGMA user_version')" = 2
 check summary_paragraph_per_capture test "$(grep -c ' samples' "$OUT/multi.out")" = 3
 check no_progress_when_not_a_tty test "$(grep -c importing "$OUT/multi.err")" = 0
 # every capture's samples sum to what its captures row says, and threads account for them all
@@ -286,4 +286,43 @@ if $PERFSIGHT import "$OUT" -o "$OUT/u.db" >/dev/null 2>"$err"; then
 	nok not_a_capture "exit 0"
 else
 	check not_a_capture grep -q "$OUT" "$err"
+fi
+
+# a perf.data import stores the analysis: its books, off-CPU intervals and probe hits
+DB=$OUT/analysis.db
+fresh "$DB"
+P=fixtures/py312-threads-probes/perf.data
+if $PERFSIGHT import "$P" -o "$DB" --label probes >/dev/null 2>"$err"; then
+	for t in py_analysis py_threads py_categories gc_pauses gil_wait_stacks py_events offcpu \
+		probes summaries; do
+		check "analysis_table_$t" test "$(q "$DB" "SELECT count(*) FROM $t")" -gt 0
+	done
+	# the books add up to the events table's own counts
+	check py_threads_cpu_samples test "$(q "$DB" "SELECT sum(cpu_samples) FROM py_threads")" = \
+		"$(q "$DB" "SELECT samples FROM events WHERE name = 'cpu-clock'")"
+	check gc_pauses_paths_in_capture test "$(q "$DB" "SELECT count(*) FROM gc_pauses g
+		JOIN captures c ON c.id = g.capture
+		WHERE g.path IS NOT NULL AND g.path NOT BETWEEN c.path_base + 1 AND
+		c.path_base + c.n_paths")" = 0
+	# a version-1 database (before the analysis tables) is read as it is and upgraded on write
+	V1=$OUT/v1.db
+	fresh "$V1"
+	cp "$DB" "$V1"
+	q "$V1" "DROP TABLE py_analysis; DROP TABLE py_threads; DROP TABLE py_categories;
+		DROP TABLE gc_pauses; DROP TABLE gil_wait_stacks; DROP TABLE py_events;
+		DROP TABLE py_notes; PRAGMA user_version = 1"
+	$PERFSIGHT summary --json "$V1" > "$OUT/v1.json" 2>"$err"
+	check v1_read_without_analysis grep -q '"no-analysis"' "$OUT/v1.json"
+	check v1_still_version_1 test "$(q "$V1" 'PRAGMA user_version')" = 1
+	if $PERFSIGHT import fixtures/py312-threads-fp/perf.data -o "$V1" --label fp \
+		>/dev/null 2>"$err"; then
+		check v1_upgraded test "$(q "$V1" 'PRAGMA user_version')" = 2
+		check v1_new_capture_analysed test "$(q "$V1" "SELECT count(*) FROM py_analysis a
+			JOIN captures c ON c.id = a.capture WHERE c.label = 'fp'")" = 1
+		check v1_old_capture_kept test "$(ncap "$V1")" = 2
+	else
+		nok v1_upgraded "$(tail -1 "$err")"
+	fi
+else
+	nok analysis_import "$(tail -1 "$err")"
 fi

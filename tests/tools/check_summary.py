@@ -2,6 +2,11 @@
 """Compares a perfsight-summary/1 document with the reference figures of perf-script-reference.py.
 
 usage: check_summary.py SUMMARY.json PERF_SCRIPT_TXT[.zst] [--report]
+       check_summary.py --same SUMMARY.json OTHER.json
+
+--same: the two documents hold the same figures, capture by capture, label and source aside
+(a database names a capture by its label; the raw file by its directory). Prints the first
+differences and exits 1 if any.
 
 Per thread (the issue's acceptance rules): cpu_samples equal, gc_samples within 2%, gil_wait_s
 within 5%, gc_pauses and gil_probe_waits equal, probe seconds within 1%. Figures perfsight
@@ -17,7 +22,38 @@ def close(ours, ref, rel, floor):
     return abs(ours - ref) <= max(rel * abs(ref), floor)
 
 
+def diff(a, b, where, out):
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b)):
+            if k not in a or k not in b:
+                out.append(f"{where}.{k}: only in {'the first' if k in a else 'the second'}")
+            else:
+                diff(a[k], b[k], f"{where}.{k}", out)
+    elif isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            out.append(f"{where}: {len(a)} entries vs {len(b)}")
+        for i, (x, y) in enumerate(zip(a, b)):
+            diff(x, y, f"{where}[{i}]", out)
+    elif a != b:
+        out.append(f"{where}: {a!r} vs {b!r}")
+
+
+def same(first, second):
+    docs = [json.load(open(first)), json.load(open(second))]
+    for d in docs:
+        for c in d["captures"]:
+            c.pop("label", None)
+            c.pop("source", None)
+    out = []
+    diff(docs[0], docs[1], "$", out)
+    for line in out[:20]:
+        print(line)
+    sys.exit(1 if out else 0)
+
+
 def main():
+    if sys.argv[1] == "--same":
+        same(sys.argv[2], sys.argv[3])
     summary, script = sys.argv[1], sys.argv[2]
     report = "--report" in sys.argv
     ref = json.loads(subprocess.run([sys.executable, os.path.join(HERE, "perf-script-reference.py"), script],

@@ -489,6 +489,188 @@ static void test_other_probes_are_reported(void)
 	cap_free(&c);
 }
 
+/* What the sink received. */
+struct sunk {
+	size_t n_off, n_probe, n_fields;
+	uint64_t off_ns;
+	char last_state[8];
+	char fields[256];
+	int fail; /* a code to return from the next call, 0: none */
+};
+
+static int sunk_offcpu(void *payload, const struct pfs_an_offcpu *o)
+{
+	struct sunk *k = payload;
+	k->n_off++;
+	k->off_ns += o->t_in - o->t_out;
+	snprintf(k->last_state, sizeof(k->last_state), "%s", o->state);
+	return k->fail;
+}
+
+static int sunk_probe(void *payload, const struct pfs_sample_row *row, const char *fields)
+{
+	struct sunk *k = payload;
+	(void)row;
+	k->n_probe++;
+	if (fields) {
+		k->n_fields++;
+		snprintf(k->fields, sizeof(k->fields), "%s", fields);
+	}
+	return k->fail;
+}
+
+static void test_sink_gets_offcpu_and_probes(void)
+{
+	struct cap c;
+	struct stacks s;
+	struct sunk k = {0};
+	const struct pfs_an_sink sink = {.payload = &k, .offcpu = sunk_offcpu, .probe = sunk_probe};
+	struct buf raw;
+	struct pfs_sample_row r = {.event = 0, .pid = 100, .tid = 101, .time = 9000, .weight = 1};
+	struct pfs_an_tp tp;
+	cap_init(&c, true);
+	s = stacks(c.p);
+	pfs_analysis_set_sink(c.a, &sink);
+	/* off CPU 1000 -> 1600 (S) and 2000 -> 2025 (ended by a switch-in record, R+) */
+	sw(&c, 100, 101, 1000, s.gil_wait, 1);
+	cpu(&c, 100, 102, 1200, s.eval); /* another thread: does not end it */
+	cpu(&c, 100, 101, 1600, s.eval);
+	sw(&c, 100, 101, 2000, s.plain_sleep, 0x100);
+	pfs_analysis_switch(c.a, 100, 101, 2025, false);
+	T_EQ(k.n_off, 2);
+	T_EQ(k.off_ns, 625);
+	T_STREQ(k.last_state, "R+");
+	/* the switch samples are probe hits with their decoded fields */
+	T_EQ(k.n_probe, 2);
+	T_EQ(k.n_fields, 2);
+	T_ASSERT(strstr(k.fields, "\"prev_comm\":\"python3.12\""));
+	T_ASSERT(strstr(k.fields, "\"prev_state\":256"));
+	/* a sink error stops the stream with its code; one met in a switch record comes back
+	 * with the next sample */
+	sw(&c, 100, 101, 3000, s.gil_wait, 1);
+	k.fail = PFS_EDB;
+	pfs_analysis_switch(c.a, 100, 101, 3100, false);
+	raw = t_switch_raw(false, "python3.12", 101, 1, "swapper/0", 0);
+	r.event = c.ev_switch;
+	r.path = s.eval;
+	tp = (struct pfs_an_tp){372, raw.p, raw.n};
+	T_EQ(pfs_analysis_sample(c.a, &r, &tp), PFS_EDB);
+	free(raw.p);
+	pfs_analysis_finish(c.a, NULL);
+	cap_free(&c);
+}
+
+static char *json_of(struct pfs_analysis *a)
+{
+	struct pfs_err err;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	T_ASSERT(f);
+	T_EQ(pfs_analysis_write_json(&a, 1, f, true, &err), 0);
+	fclose(f);
+	return buf;
+}
+
+static char *text_of(struct pfs_analysis *a)
+{
+	struct pfs_err err;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	T_ASSERT(f);
+	T_EQ(pfs_analysis_write_text(a, f, &err), 0);
+	fclose(f);
+	return buf;
+}
+
+/* Rebuilds a from what its accessors give, as the store does from its tables. */
+static struct pfs_analysis *rebuild(struct pfs_analysis *a, struct pfs_profile *p,
+				    const struct pfs_an_capture *cap)
+{
+	struct pfs_an_header h;
+	struct pfs_analysis *b;
+	const struct pfs_diag *d = pfs_analysis_diag(a);
+	pfs_analysis_header(a, &h);
+	b = pfs_analysis_restore(p, &h);
+	for (size_t i = 0; i < pfs_analysis_n_threads(a); i++)
+		pfs_analysis_restore_thread(b, pfs_analysis_thread(a, i));
+	for (size_t i = 0; i < pfs_analysis_n_pauses(a); i++)
+		pfs_analysis_restore_pause(b, pfs_analysis_pause(a, i));
+	for (size_t i = 0; i < pfs_analysis_n_stackwaits(a); i++)
+		pfs_analysis_restore_stackwait(b, pfs_analysis_stackwait(a, i));
+	for (uint32_t ev = 0; ev < pfs_analysis_n_events(a); ev++)
+		if (pfs_analysis_event_samples(a, ev))
+			pfs_analysis_restore_events(b, ev, pfs_analysis_event_samples(a, ev));
+	for (size_t i = 0; i < d->n; i++)
+		pfs_analysis_restore_note(b, d->v[i].code, d->v[i].sev, d->v[i].count, d->v[i].msg);
+	pfs_analysis_restore_finish(b, cap);
+	return b;
+}
+
+static void test_restore_gives_the_same_summary(void)
+{
+	struct cap c;
+	struct stacks s;
+	struct pfs_an_capture cap = {.label = "lab", .source = "x/perf.data",
+				     .command = "python3 -m gunicorn -w 2 app:app"};
+	struct pfs_analysis *b;
+	char *ja, *jb, *ta, *tb;
+	cap_init(&c, true);
+	s = stacks(c.p);
+	/* a gunicorn master (100) and two workers forked from it, with waits and pauses */
+	pfs_profile_process(c.p, 200)->ppid = 100;
+	pfs_profile_process(c.p, 300)->ppid = 100;
+	cpu(&c, 100, 100, 1000, s.eval);
+	for (uint32_t w = 200; w <= 300; w += 100) {
+		cpu(&c, w, w, 2000 + w, s.gc);
+		cpu(&c, w, w + 1, 2100 + w, s.alloc);
+		sw(&c, w, w + 1, 3000 + w, s.gil_wait, 1);
+		cpu(&c, w, w + 1, 3500 + w, s.eval);
+		ev(&c, c.ev_gil, w, w, 4000 + w, s.gil_wait);
+		ev(&c, c.ev_gil_ret, w, w, 4300 + w, s.eval);
+		ev(&c, c.ev_gc, w, w, 5000 + w, s.gc);
+		ev(&c, c.ev_gc_ret, w, w, 5000 + 2 * w, s.eval);
+	}
+	sw(&c, 300, 301, 9000, s.gil_wait, 1); /* unended: a note */
+	pfs_analysis_finish(c.a, &cap);
+	T_EQ(pfs_analysis_n_workers(c.a), 1);
+	b = rebuild(c.a, c.p, &cap);
+	ja = json_of(c.a);
+	jb = json_of(b);
+	T_STREQ(jb, ja);
+	ta = text_of(c.a);
+	tb = text_of(b);
+	T_STREQ(tb, ta);
+	T_ASSERT(strstr(ta, "gunicorn master"));
+	free(ja);
+	free(jb);
+	free(ta);
+	free(tb);
+	pfs_analysis_free(b);
+	cap_free(&c);
+}
+
+static void test_restored_unknown_note_keeps_its_message(void)
+{
+	struct pfs_profile *p = pfs_profile_new();
+	struct pfs_an_header h = {.cpu_clock = true};
+	struct pfs_analysis *a = pfs_analysis_restore(p, &h);
+	const struct pfs_diag *d;
+	pfs_analysis_restore_note(a, "from-a-newer-perfsight", PFS_WARN, 3, "something new");
+	pfs_analysis_restore_note(a, "no-python", PFS_NOTE, 1, "no CPython");
+	pfs_analysis_restore_finish(a, NULL);
+	d = pfs_analysis_diag(a);
+	T_EQ(d->n, 2);
+	T_STREQ(d->v[0].code, "stored-note");
+	T_EQ(d->v[0].count, 3);
+	T_STREQ(d->v[0].msg, "something new");
+	T_EQ(pfs_diag_count(d, "no-python"), 1);
+	T_EQ(pfs_analysis_n_processes(a), 0);
+	pfs_analysis_free(a);
+	pfs_profile_free(p);
+}
+
 static void test_json_and_text_outputs(void)
 {
 	struct cap c;
@@ -948,6 +1130,9 @@ int main(int argc, char **argv)
 	    T_CASE(no_python_and_unknown_version),
 	    T_CASE(other_probes_are_reported),
 	    T_CASE(json_and_text_outputs),
+	    T_CASE(sink_gets_offcpu_and_probes),
+	    T_CASE(restore_gives_the_same_summary),
+	    T_CASE(restored_unknown_note_keeps_its_message),
 	    T_CASE(rows_outside_the_profile_are_dropped),
 	    T_CASE(memory_follows_paths_not_samples),
 	    T_CASE(fixture_probes_matches_reference),

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "agg.h"
+#include "analysis.h"
 #include "harness.h"
 #include "profile.h"
 #include "store.h"
@@ -292,6 +293,118 @@ static void test_roundtrip(void)
 	pfs_profile_free(s.p);
 }
 
+/* Rows to the store and to an analysis at once. */
+struct both {
+	struct pfs_store *st;
+	struct pfs_analysis *a;
+};
+
+static int both_cb(void *payload, const struct pfs_sample_row *row)
+{
+	struct both *b = payload;
+	T_EQ(pfs_analysis_sample(b->a, row, NULL), 0);
+	return pfs_store_sample_cb(b->st, row);
+}
+
+static char *summary_json(struct pfs_analysis *a)
+{
+	struct pfs_err err;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	T_ASSERT(f);
+	T_EQ(pfs_analysis_write_json(&a, 1, f, false, &err), 0);
+	fclose(f);
+	return buf;
+}
+
+/* The analysis stored with a capture comes back with the same figures, over the profile the
+ * store rebuilds; a capture stored without one gives none. */
+static void test_analysis_roundtrip(void)
+{
+	const char *path = db_path("analysis.db");
+	struct pfs_capture_meta m = meta_of("an", "hash-an");
+	struct pfs_an_capture cap = {.label = "an", .source = "synthetic", .command = "app --x"};
+	struct pfs_store *st;
+	struct pfs_err err;
+	struct synth s, s2;
+	struct pfs_analysis *a, *back = NULL;
+	struct pfs_profile *prof;
+	int64_t id, id2;
+	char *ja, *jb;
+	synth_build(&s, "an");
+	a = pfs_analysis_new(s.p);
+	T_EQ(pfs_store_open(&st, path, PFS_STORE_CREATE, &err), 0);
+	T_EQ(pfs_store_begin_capture(st, &m, false, &id, &err), 0);
+	struct both b = {st, a};
+	T_EQ(synth_stream(&s, 3000, both_cb, &b), 0);
+	pfs_analysis_finish(a, &cap);
+	T_EQ(pfs_store_put_analysis(st, a, &err), 0);
+	T_EQ(pfs_store_end_capture(st, s.p, &err), 0);
+	synth_build(&s2, "plain");
+	id2 = import_synth(st, &s2, "plain", "hash-plain", 100);
+	pfs_store_close(st);
+
+	T_EQ(pfs_store_open(&st, path, PFS_STORE_READONLY, &err), 0);
+	prof = pfs_profile_new();
+	T_EQ(pfs_store_load_profile(st, id, prof, &err), 0);
+	T_EQ(pfs_store_load_analysis(st, id, prof, "an", "synthetic", &back, &err), 0);
+	T_ASSERT(back != NULL);
+	ja = summary_json(a);
+	jb = summary_json(back);
+	T_STREQ(jb, ja);
+	T_ASSERT(strstr(ja, "\"cpu_samples\":"));
+	T_ASSERT(pfs_analysis_python(back) && pfs_analysis_python(back)->minor == 12);
+	free(ja);
+	free(jb);
+	pfs_analysis_free(back);
+	pfs_profile_free(prof);
+	prof = pfs_profile_new();
+	T_EQ(pfs_store_load_profile(st, id2, prof, &err), 0);
+	back = a;
+	T_EQ(pfs_store_load_analysis(st, id2, prof, "plain", NULL, &back, &err), 0);
+	T_ASSERT(back == NULL);
+	pfs_profile_free(prof);
+	pfs_store_close(st);
+	pfs_analysis_free(a);
+	pfs_profile_free(s.p);
+	pfs_profile_free(s2.p);
+}
+
+/* A replaced capture takes its analysis rows with it. */
+static void test_replace_drops_the_analysis(void)
+{
+	const char *path = db_path("replace-an.db");
+	struct pfs_capture_meta m = meta_of("r", "hash-r");
+	struct pfs_store *st;
+	struct pfs_err err;
+	struct synth s;
+	struct pfs_analysis *a, *back = NULL;
+	struct pfs_profile *prof;
+	int64_t id, id2;
+	synth_build(&s, "r");
+	a = pfs_analysis_new(s.p);
+	T_EQ(pfs_store_open(&st, path, PFS_STORE_CREATE, &err), 0);
+	T_EQ(pfs_store_begin_capture(st, &m, false, &id, &err), 0);
+	struct both b = {st, a};
+	T_EQ(synth_stream(&s, 200, both_cb, &b), 0);
+	pfs_analysis_finish(a, NULL);
+	T_EQ(pfs_store_put_analysis(st, a, &err), 0);
+	T_EQ(pfs_store_end_capture(st, s.p, &err), 0);
+	/* the same content again, replaced, this time without an analysis */
+	T_EQ(pfs_store_begin_capture(st, &m, true, &id2, &err), 0);
+	T_EQ(synth_stream(&s, 200, pfs_store_sample_cb, st), 0);
+	T_EQ(pfs_store_end_capture(st, s.p, &err), 0);
+	prof = pfs_profile_new();
+	T_EQ(pfs_store_load_profile(st, id2, prof, &err), 0);
+	T_EQ(pfs_store_load_analysis(st, id2, prof, "r", NULL, &back, &err), 0);
+	T_ASSERT(back == NULL);
+	pfs_profile_free(prof);
+	pfs_store_close(st);
+	pfs_analysis_free(a);
+	pfs_profile_free(s.p);
+}
+
 static void test_several_captures_keep_their_ids(void)
 {
 	const char *path = db_path("several.db");
@@ -478,6 +591,8 @@ int main(int argc, char **argv)
 {
 	static const struct t_case cases[] = {
 	    T_CASE(roundtrip),
+	    T_CASE(analysis_roundtrip),
+	    T_CASE(replace_drops_the_analysis),
 	    T_CASE(several_captures_keep_their_ids),
 	    T_CASE(duplicates_refused_or_replaced),
 	    T_CASE(abort_leaves_nothing),

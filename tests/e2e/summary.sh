@@ -1,0 +1,244 @@
+# perfsight summary: on every perf fixture against the reference figures of perf script
+# (check_summary.py), the same summary back from a database import, gunicorn's master and
+# workers as rows of their own, profiler dumps (what they can tell, the slowest requests of a
+# per-request directory), and captures that lack what a figure needs: no Python, no tracing
+# data, a CPython outside the tables, probes on other functions.
+T_SUITE=summary
+. tests/e2e/lib.sh
+
+have_py=1
+command -v python3 >/dev/null 2>&1 || have_py=0
+# (check() keeps its name in $n: loops here use other names)
+# jq-like reads of a summary: py 'EXPR' FILE, with d the document and c its first capture
+py() {
+	python3 -c "import json, sys
+d = json.load(open(sys.argv[1])); c = d['captures'][0]
+$1" "$2"
+}
+
+"$PERFSIGHT" summary > /dev/null 2>&1
+check usage_no_input test $? = 2
+"$PERFSIGHT" summary --bogus fixtures/py312-threads-fp/perf.data > /dev/null 2>&1
+check usage_bad_option test $? = 2
+"$PERFSIGHT" help summary > "$OUT/help.txt" 2>&1
+check help_names_json grep -q -- --json "$OUT/help.txt"
+
+if [ $have_py = 0 ]; then
+	skip fixtures "python3 is missing (the reference figures and JSON checks need it)"
+	exit 0
+fi
+
+DB=$OUT/all.db
+rm -f "$DB" "$DB-wal" "$DB-shm"
+for d in fixtures/*; do
+	fx=$(basename "$d")
+	[ -f "$d/perf.data" ] || continue
+	if "$PERFSIGHT" summary --json "$d/perf.data" > "$OUT/$fx.json" 2> "$OUT/$fx.err"; then
+		ok "json_$fx"
+	else
+		nok "json_$fx" "exit $?: $(tail -1 "$OUT/$fx.err")"
+		continue
+	fi
+	check "schema_$fx" py 'assert d["schema"] == "perfsight-summary/1"' "$OUT/$fx.json"
+	check "text_$fx" sh -c "'$PERFSIGHT' summary '$d/perf.data' 2>/dev/null | grep -q '^capture $fx'"
+	if [ -f "$d/perf-script.txt.zst" ]; then
+		if python3 tests/tools/check_summary.py "$OUT/$fx.json" "$d/perf-script.txt.zst" \
+			> "$OUT/$fx.ref" 2>&1; then
+			ok "reference_$fx"
+		else
+			nok "reference_$fx" "$(head -3 "$OUT/$fx.ref" | tr '\n' ' ')"
+		fi
+	else
+		skip "reference_$fx" "no perf-script.txt.zst beside the capture"
+	fi
+	# import stores the analysis; the database gives back the same figures
+	if "$PERFSIGHT" import "$d/perf.data" -o "$DB" --label "$fx" > /dev/null 2> "$OUT/$fx.imp"; then
+		"$PERFSIGHT" summary --json --capture "$fx" "$DB" > "$OUT/$fx.db.json" 2> /dev/null
+		if python3 tests/tools/check_summary.py --same "$OUT/$fx.json" "$OUT/$fx.db.json" \
+			> "$OUT/$fx.same" 2>&1; then
+			ok "db_equals_raw_$fx"
+		else
+			nok "db_equals_raw_$fx" "$(head -3 "$OUT/$fx.same" | tr '\n' ' ')"
+		fi
+	else
+		nok "db_equals_raw_$fx" "import failed: $(tail -1 "$OUT/$fx.imp")"
+	fi
+done
+
+# the stored document is the raw file's (label aside: the database names it by its label)
+if command -v sqlite3 >/dev/null 2>&1; then
+	sqlite3 "$DB" "SELECT s.json FROM summaries s JOIN captures c ON c.id = s.capture
+		WHERE c.label = 'py312-threads-probes'" > "$OUT/stored.json"
+	check stored_summary_equals_raw python3 tests/tools/check_summary.py --same \
+		"$OUT/py312-threads-probes.json" "$OUT/stored.json"
+	# off-CPU intervals and probe hits of the probes capture are in their tables
+	n_off=$(sqlite3 "$DB" "SELECT count(*) FROM offcpu o JOIN captures c ON c.id = o.capture
+		WHERE c.label = 'py312-threads-probes'")
+	n_sw=$(py 'print(c["events"].get("sched:sched_switch", 0))' "$OUT/py312-threads-probes.json")
+	check offcpu_rows test "$n_off" -gt 0 -a "$n_off" -le "$n_sw"
+	n_pr=$(sqlite3 "$DB" "SELECT count(*) FROM probes p JOIN captures c ON c.id = p.capture
+		WHERE c.label = 'py312-threads-probes'")
+	n_tp=$(py 'print(sum(v for k, v in c["events"].items() if ":" in k))' \
+		"$OUT/py312-threads-probes.json")
+	check probe_rows_every_tracepoint_sample test "$n_pr" = "$n_tp"
+	st=$(sqlite3 "$DB" "SELECT count(*) FROM probes p JOIN captures c ON c.id = p.capture
+		WHERE c.label = 'py312-threads-probes'
+		AND json_extract(p.fields, '\$.prev_state') IS NOT NULL")
+	check probe_fields_decoded test "$st" -gt 0
+	# the text summary of a database capture is the analysis', not a stand-in
+	"$PERFSIGHT" summary --capture py312-threads-probes "$DB" > "$OUT/db.txt" 2>/dev/null
+	check db_text_has_gc_pauses grep -q 'gc pauses (probes)' "$OUT/db.txt"
+else
+	skip stored_summary "the sqlite3 command is missing"
+fi
+
+# several inputs: one document, one capture each, in order
+"$PERFSIGHT" summary --json fixtures/py312-threads-fp/perf.data fixtures/pyinstrument/per-request \
+	> "$OUT/two.json" 2>/dev/null
+check two_inputs_one_document py '
+assert [x["label"] for x in d["captures"]] == ["py312-threads-fp", "per-request"]' \
+	"$OUT/two.json"
+
+# gunicorn: the master and each worker are rows with their own figures, plus the workers' sum
+G=$OUT/gunicorn-gthread-pipe.json
+check gunicorn_one_master py 'assert [p["role"] for p in c["processes"]].count("master") == 1' "$G"
+check gunicorn_workers_rows py '
+w = [p for p in c["processes"] if p["role"] == "worker"]
+assert len(w) >= 2 and all(p["cpu_samples"] > 0 for p in w)
+assert len({p["pid"] for p in w}) == len(w)' "$G"
+check gunicorn_workers_sum py '
+w = [p for p in c["processes"] if p["role"] == "worker"]
+(g,) = c["workers"]
+assert sorted(g["worker_pids"]) == sorted(p["pid"] for p in w)
+assert g["cpu_samples"] == sum(p["cpu_samples"] for p in w)' "$G"
+
+# categories are shares of the CPU samples: they sum to 1
+check categories_sum_to_one py '
+for x in d["captures"]:
+    for p in x["processes"]:
+        if p["cpu_samples"]:
+            assert abs(sum(p["categories"].values()) - 1) < 1e-9, p["pid"]' \
+	"$OUT/py312-threads-probes.json"
+
+# no Python at all: said, and the Python figures are not invented
+N=$OUT/native-pipe-tracepoints.json
+check no_python_note py '
+assert c["python"] is None and "no-python" in [n["code"] for n in c["notes"]]' "$N"
+check no_python_text sh -c "'$PERFSIGHT' summary fixtures/native-pipe-tracepoints/perf.data \
+	2>/dev/null | grep -q 'no CPython found'"
+# no probes: their figures are null, not 0
+check no_probes_null py '
+for p in c["processes"]:
+    assert p["gc"]["pauses"] is None and p["gil"]["probe_wait_s"] is None' \
+	"$OUT/py312-threads-fp.json"
+
+# captures made from the fixtures by byte edits that keep every offset
+mk() { # SRC DST python-bytes-edit
+	python3 -c "import sys
+b = open(sys.argv[1], 'rb').read()
+$3
+open(sys.argv[2], 'wb').write(b)" "$1" "$2"
+}
+P=fixtures/py312-threads-probes/perf.data
+# a CPython perfsight has no table for (the same length keeps the file's layout; the probes
+# capture's records are compressed, the fp one's are not)
+mk fixtures/py312-threads-fp/perf.data "$OUT/py319.data" \
+	'b = b.replace(b"python3.12", b"python3.19")'
+"$PERFSIGHT" summary --json "$OUT/py319.data" > "$OUT/py319.json" 2>/dev/null
+check unknown_python_note py '
+assert c["python"]["version"] == "3.19" and not c["python"]["known"]
+assert "python-version-unknown" in [n["code"] for n in c["notes"]]' "$OUT/py319.json"
+# probes on another function than take_gil and the collector
+mk "$P" "$OUT/otherprobe.data" \
+	'b = b.replace(b"take_gil", b"make_gil").replace(b"gc_collect_main", b"gc_kollect_main")'
+"$PERFSIGHT" summary --json "$OUT/otherprobe.data" > "$OUT/otherprobe.json" 2>/dev/null
+check other_probes_said py '
+codes = [n["code"] for n in c["notes"]]
+assert "other-tracepoint" in codes, codes
+for p in c["processes"]:
+    assert p["gil"]["probe_wait_s"] is None and p["gc"]["pauses"] is None' "$OUT/otherprobe.json"
+# tracing data that does not parse: no GIL waits from switches, and the reason
+mk "$P" "$OUT/badtracing.data" 'b = b.replace(b"\x17\x08\x44tracing", b"\x17\x08\x44tracinX")'
+"$PERFSIGHT" summary --json "$OUT/badtracing.data" > "$OUT/badtracing.json" 2>/dev/null
+check bad_tracing_data_said py '
+assert "tracing-data" in [n["code"] for n in c["notes"]]
+for p in c["processes"]:
+    assert p["gil"]["wait_s"] is None' "$OUT/badtracing.json"
+# no tracing data at all: a pipe-mode capture with its HEADER_TRACING_DATA record dropped
+python3 - fixtures/native-pipe-tracepoints/perf.data "$OUT/notracing.data" <<'EOF'
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+out, pos = [b[:16]], 16
+while pos + 8 <= len(b):
+    typ, misc, size = struct.unpack_from("<IHH", b, pos)
+    if size < 8:
+        break
+    end = pos + size
+    if typ == 66:  # PERF_RECORD_HEADER_TRACING_DATA: its payload follows the record
+        end += struct.unpack_from("<I", b, pos + 8)[0]
+    else:
+        out.append(b[pos:end])
+    pos = end
+out.append(b[pos:])
+open(sys.argv[2], "wb").write(b"".join(out))
+EOF
+"$PERFSIGHT" summary --json "$OUT/notracing.data" > "$OUT/notracing.json" 2>/dev/null
+if py 'assert "sched:sched_switch" in c["events"]' "$OUT/native-pipe-tracepoints.json" \
+	2>/dev/null; then
+	check no_tracing_data_said py '
+assert "no-tracing-data" in [n["code"] for n in c["notes"]]
+for p in c["processes"]:
+    assert p["gil"]["wait_s"] is None' "$OUT/notracing.json"
+else
+	skip no_tracing_data_said "native-pipe-tracepoints has no sched_switch samples"
+fi
+
+# profiler dumps: what they tell, and that GC/GIL figures are not in them
+S=fixtures/pyinstrument/flask-testclient.pyisession
+"$PERFSIGHT" summary --json "$S" > "$OUT/session.json" 2>/dev/null
+check dump_gc_gil_unavailable py '
+assert "gc-gil-unavailable" in [n["code"] for n in c["notes"]] and c["processes"] == []' \
+	"$OUT/session.json"
+check dump_utilisation py '
+import math
+p = c["pyprof"]
+assert p["duration_s"] > 0 and p["cpu_time_s"] > 0
+assert math.isclose(p["cpu_utilisation"], p["cpu_time_s"] / p["duration_s"])
+top = p["top_functions"]
+assert top and top[0]["self"] >= top[-1]["self"]' "$OUT/session.json"
+"$PERFSIGHT" summary "$S" > "$OUT/session.txt" 2>/dev/null
+check dump_text_says_gc_gil grep -q 'GC/GIL: not available' "$OUT/session.txt"
+R=fixtures/pyinstrument/per-request
+"$PERFSIGHT" summary --json "$R" > "$OUT/requests.json" 2>/dev/null
+check requests_listed py '
+r = c["pyprof"]["requests"]
+assert len(r) == c["pyprof"]["files"] > 1
+assert [x["duration_s"] for x in r] == sorted((x["duration_s"] for x in r), reverse=True)' \
+	"$OUT/requests.json"
+# the slowest file by the dumps' own durations is the first one listed
+want=$(python3 - "$R" <<'EOF'
+import json, os, sys
+best = None
+for f in sorted(os.listdir(sys.argv[1])):
+    if f.endswith(".pyisession"):
+        s = json.load(open(os.path.join(sys.argv[1], f)))
+        dur = s.get("duration", s.get("session", {}).get("duration"))
+        if dur is not None and (best is None or dur > best[0]):
+            best = (dur, f)
+print(best[1] if best else "")
+EOF
+)
+got=$(py 'print(c["pyprof"]["requests"][0]["file"])' "$OUT/requests.json")
+if [ -n "$want" ]; then
+	check slowest_request_first test "$got" = "$want"
+else
+	skip slowest_request_first "no .pyisession with a duration in $R"
+fi
+"$PERFSIGHT" summary "$R" > "$OUT/requests.txt" 2>/dev/null
+check requests_text grep -q "slowest requests (of" "$OUT/requests.txt"
+
+# bad input: a clear error, exit 3
+printf 'not a capture\0\1\2' > "$OUT/junk.bin"
+"$PERFSIGHT" summary "$OUT/junk.bin" > /dev/null 2> "$OUT/junk.err"
+check junk_exit_3 test $? = 3
+check junk_names_file grep -q junk.bin "$OUT/junk.err"
