@@ -6,13 +6,19 @@
 #include "xalloc.h"
 
 /*
- * Interning uses one open-addressing table per kind of object: slots hold ids (0 = empty)
- * and the full hash of what they name, so a probe compares hashes before contents and a
- * resize never re-hashes contents. Objects themselves live in dense arrays indexed by id.
+ * Interning uses one open-addressing table per kind of object: slots hold the full hash of
+ * what they name next to its id (0 = empty), so a probe touches one cache line before it
+ * compares contents and a resize never re-hashes contents. Where the hash is a bijection of
+ * the key (paths, threads, processes: mix64 of at most 64 bits), equal hashes are equal keys
+ * and the contents are not compared at all. Objects live in dense arrays indexed by id.
  */
+struct islot {
+	uint64_t hash;
+	uint32_t id;
+};
+
 struct itab {
-	uint32_t *ids;
-	uint64_t *hashes;
+	struct islot *slots;
 	size_t cap; /* power of two */
 	size_t n;
 };
@@ -80,28 +86,25 @@ static uint64_t hash_bytes(const void *p, size_t len)
 static void itab_grow(struct itab *t)
 {
 	size_t ncap = t->cap ? t->cap * 2 : 1024;
-	uint32_t *ids = pfs_xcalloc(ncap, sizeof(*ids));
-	uint64_t *hs = pfs_xcalloc(ncap, sizeof(*hs));
+	struct islot *slots = pfs_xcalloc(ncap, sizeof(*slots));
 	for (size_t i = 0; i < t->cap; i++) {
 		size_t j;
-		if (!t->ids[i])
+		if (!t->slots[i].id)
 			continue;
-		j = t->hashes[i] & (ncap - 1);
-		while (ids[j])
+		j = t->slots[i].hash & (ncap - 1);
+		while (slots[j].id)
 			j = (j + 1) & (ncap - 1);
-		ids[j] = t->ids[i];
-		hs[j] = t->hashes[i];
+		slots[j] = t->slots[i];
 	}
-	free(t->ids);
-	free(t->hashes);
-	t->ids = ids;
-	t->hashes = hs;
+	free(t->slots);
+	t->slots = slots;
 	t->cap = ncap;
 }
 
 /*
- * Finds the slot for hash h: returns the id there whose contents eq() accepts, or 0 and the
- * empty slot to fill in *slot.
+ * Finds the slot for hash h: returns the id there whose contents eq() accepts (any id with
+ * hash h when eq is NULL: the hash is a bijection of the key), or 0 and the empty slot to fill
+ * in *slot.
  */
 typedef int (*eq_fn)(const struct pfs_profile *p, uint32_t id, const void *key);
 
@@ -112,9 +115,9 @@ static uint32_t itab_find(const struct pfs_profile *p, struct itab *t, uint64_t 
 	if ((t->n + 1) * 4 > t->cap * 3)
 		itab_grow(t);
 	j = h & (t->cap - 1);
-	while (t->ids[j]) {
-		if (t->hashes[j] == h && eq(p, t->ids[j], key))
-			return t->ids[j];
+	while (t->slots[j].id) {
+		if (t->slots[j].hash == h && (!eq || eq(p, t->slots[j].id, key)))
+			return t->slots[j].id;
 		j = (j + 1) & (t->cap - 1);
 	}
 	*slot = j;
@@ -123,15 +126,14 @@ static uint32_t itab_find(const struct pfs_profile *p, struct itab *t, uint64_t 
 
 static void itab_put(struct itab *t, size_t slot, uint64_t h, uint32_t id)
 {
-	t->ids[slot] = id;
-	t->hashes[slot] = h;
+	t->slots[slot].id = id;
+	t->slots[slot].hash = h;
 	t->n++;
 }
 
 static void itab_release(struct itab *t)
 {
-	free(t->ids);
-	free(t->hashes);
+	free(t->slots);
 }
 
 struct pfs_profile *pfs_profile_new(void)
@@ -263,12 +265,6 @@ struct pathkey {
 	uint32_t parent, frame;
 };
 
-static int path_eq(const struct pfs_profile *p, uint32_t id, const void *key)
-{
-	const struct pathkey *k = key;
-	return p->paths[id].parent == k->parent && p->paths[id].frame == k->frame;
-}
-
 uint32_t pfs_profile_path(struct pfs_profile *p, uint32_t parent, uint32_t frame)
 {
 	struct pathkey k;
@@ -280,7 +276,7 @@ uint32_t pfs_profile_path(struct pfs_profile *p, uint32_t parent, uint32_t frame
 	k.parent = parent;
 	k.frame = frame;
 	h = mix64(((uint64_t)parent << 32) | frame);
-	id = itab_find(p, &p->path_tab, h, path_eq, &k, &slot);
+	id = itab_find(p, &p->path_tab, h, NULL, &k, &slot);
 	if (id)
 		return id;
 	PFS_GROW(p->paths, p->cap_paths, p->n_paths + 1);
@@ -321,18 +317,12 @@ size_t pfs_profile_n_events(const struct pfs_profile *p)
 	return p->n_events;
 }
 
-static int thread_eq(const struct pfs_profile *p, uint32_t id, const void *key)
-{
-	const struct pfs_thread *k = key;
-	return p->threads[id - 1].pid == k->pid && p->threads[id - 1].tid == k->tid;
-}
-
 struct pfs_thread *pfs_profile_thread(struct pfs_profile *p, uint32_t pid, uint32_t tid)
 {
 	struct pfs_thread k = {.pid = pid, .tid = tid};
 	uint64_t h = mix64(((uint64_t)pid << 32) | tid);
 	size_t slot = 0;
-	uint32_t id = itab_find(p, &p->thread_tab, h, thread_eq, &k, &slot);
+	uint32_t id = itab_find(p, &p->thread_tab, h, NULL, &k, &slot);
 	if (id)
 		return &p->threads[id - 1];
 	PFS_GROW(p->threads, p->cap_threads, p->n_threads + 1);
@@ -343,16 +333,11 @@ struct pfs_thread *pfs_profile_thread(struct pfs_profile *p, uint32_t pid, uint3
 	return &p->threads[id - 1];
 }
 
-static int proc_eq(const struct pfs_profile *p, uint32_t id, const void *key)
-{
-	return p->procs[id - 1].pid == *(const uint32_t *)key;
-}
-
 struct pfs_process *pfs_profile_process(struct pfs_profile *p, uint32_t pid)
 {
 	uint64_t h = mix64(pid);
 	size_t slot = 0;
-	uint32_t id = itab_find(p, &p->proc_tab, h, proc_eq, &pid, &slot);
+	uint32_t id = itab_find(p, &p->proc_tab, h, NULL, &pid, &slot);
 	if (id)
 		return &p->procs[id - 1];
 	PFS_GROW(p->procs, p->cap_procs, p->n_procs + 1);
