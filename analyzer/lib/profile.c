@@ -24,12 +24,17 @@ struct itab {
 };
 
 struct strrec {
-	size_t off, len; /* in the string pool */
+	const char *s; /* NUL-terminated, in a pool chunk */
+	size_t len;
 };
 
+/* Strings never move once interned (getters hand out pointers): the pool grows by chunks. */
+#define POOL_CHUNK (64u << 10)
+
 struct pfs_profile {
-	char *pool;
-	size_t pool_len, pool_cap;
+	char **chunks;
+	size_t n_chunks, cap_chunks;
+	size_t chunk_used, chunk_size; /* of the last chunk */
 	struct strrec *strs; /* index id; [0] is "" */
 	size_t n_strs, cap_strs;
 	struct itab str_tab;
@@ -140,11 +145,8 @@ struct pfs_profile *pfs_profile_new(void)
 {
 	struct pfs_profile *p = pfs_xcalloc(1, sizeof(*p));
 	PFS_GROW(p->strs, p->cap_strs, 1);
-	p->strs[0].off = 0;
+	p->strs[0].s = "";
 	p->strs[0].len = 0;
-	PFS_GROW(p->pool, p->pool_cap, 1);
-	p->pool[0] = 0;
-	p->pool_len = 1;
 	p->n_strs = 1;
 	PFS_GROW(p->frames, p->cap_frames, 1);
 	memset(&p->frames[0], 0, sizeof(p->frames[0]));
@@ -159,7 +161,9 @@ void pfs_profile_free(struct pfs_profile *p)
 {
 	if (!p)
 		return;
-	free(p->pool);
+	for (size_t i = 0; i < p->n_chunks; i++)
+		free(p->chunks[i]);
+	free(p->chunks);
 	free(p->strs);
 	itab_release(&p->str_tab);
 	free(p->frames);
@@ -182,7 +186,21 @@ struct strkey {
 static int str_eq(const struct pfs_profile *p, uint32_t id, const void *key)
 {
 	const struct strkey *k = key;
-	return p->strs[id].len == k->len && !memcmp(p->pool + p->strs[id].off, k->s, k->len);
+	return p->strs[id].len == k->len && !memcmp(p->strs[id].s, k->s, k->len);
+}
+
+/* Room for n bytes that will not move: in the last chunk, else in a new one. */
+static char *pool_alloc(struct pfs_profile *p, size_t n)
+{
+	if (!p->n_chunks || p->chunk_size - p->chunk_used < n) {
+		size_t size = n > POOL_CHUNK ? n : POOL_CHUNK;
+		PFS_GROW(p->chunks, p->cap_chunks, p->n_chunks + 1);
+		p->chunks[p->n_chunks++] = pfs_xmalloc(size);
+		p->chunk_size = size;
+		p->chunk_used = 0;
+	}
+	p->chunk_used += n;
+	return p->chunks[p->n_chunks - 1] + p->chunk_used - n;
 }
 
 uint32_t pfs_profile_str(struct pfs_profile *p, const char *s, size_t len)
@@ -193,13 +211,12 @@ uint32_t pfs_profile_str(struct pfs_profile *p, const char *s, size_t len)
 	uint32_t id = itab_find(p, &p->str_tab, h, str_eq, &k, &slot);
 	if (id)
 		return id;
-	PFS_GROW(p->pool, p->pool_cap, p->pool_len + len + 1);
-	memcpy(p->pool + p->pool_len, s, len);
-	p->pool[p->pool_len + len] = 0;
+	char *copy = pool_alloc(p, len + 1);
+	memcpy(copy, s, len);
+	copy[len] = 0;
 	PFS_GROW(p->strs, p->cap_strs, p->n_strs + 1);
-	p->strs[p->n_strs].off = p->pool_len;
+	p->strs[p->n_strs].s = copy;
 	p->strs[p->n_strs].len = len;
-	p->pool_len += len + 1;
 	id = (uint32_t)p->n_strs++;
 	itab_put(&p->str_tab, slot, h, id);
 	return id;
@@ -211,7 +228,7 @@ const char *pfs_profile_strget(const struct pfs_profile *p, uint32_t id, size_t 
 		id = 0;
 	if (len_out)
 		*len_out = p->strs[id].len;
-	return p->pool + p->strs[id].off;
+	return p->strs[id].s;
 }
 
 size_t pfs_profile_n_strs(const struct pfs_profile *p)
