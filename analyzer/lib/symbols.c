@@ -911,10 +911,19 @@ static const struct pfs_jitmap *proc_jit(struct pfs_symbols *s, struct pfs_proc 
 	return p->jit;
 }
 
+/* JIT entries found are cached under their process: the maps files do not change. */
+#define JIT_CACHE_KEY (1u << 30)
+
 static size_t resolve_jit(struct pfs_symbols *s, struct pfs_proc *p, const struct pfs_map *m,
 			  uint64_t addr, uint32_t *out)
 {
 	struct pfs_proc *q = p;
+	uint32_t key = JIT_CACHE_KEY | (p->pid & (JIT_CACHE_KEY - 1));
+	struct cache_slot *c = p->pid < JIT_CACHE_KEY ? cache_find(s, key, addr) : NULL;
+	if (c && c->dso) {
+		out[0] = s->pool[c->off];
+		return 1;
+	}
 	for (int depth = 0; q && depth < 16; depth++) {
 		const struct pfs_jitmap *jm = proc_jit(s, q);
 		const char *nm = jm ? pfs_jitmap_lookup(jm, addr) : NULL;
@@ -923,6 +932,8 @@ static size_t resolve_jit(struct pfs_symbols *s, struct pfs_proc *p, const struc
 			out[0] = frame(s, pfs_profile_cstr(s->prof, nm), 0, 0,
 				       pfs_profile_cstr(s->prof, pfs_jitmap_path(jm)),
 				       py ? PFS_FK_PYTHON : PFS_FK_JIT, false);
+			if (c)
+				cache_put(s, key, addr, out, 1);
 			return 1;
 		}
 		if (!q->ppid || q->ppid == q->pid)
