@@ -28,6 +28,16 @@ struct strrec {
 	size_t len;
 };
 
+/*
+ * A small direct-mapped cache of call-path edges in front of the path table: stacks repeat
+ * their hot edges, and a table of a million paths misses the CPU caches on every probe.
+ */
+#define EDGE_SLOTS (1u << 15)
+
+struct edge {
+	uint32_t parent, frame, child;
+};
+
 /* Strings never move once interned (getters hand out pointers): the pool grows by chunks. */
 #define POOL_CHUNK (64u << 10)
 
@@ -46,6 +56,7 @@ struct pfs_profile {
 	struct pfs_path_node *paths; /* index id; [0] is the root */
 	size_t n_paths, cap_paths;
 	struct itab path_tab;
+	struct edge *edges; /* EDGE_SLOTS recently used (parent, frame) -> child, 0 = empty */
 
 	struct pfs_event *events;
 	size_t n_events, cap_events;
@@ -170,6 +181,7 @@ void pfs_profile_free(struct pfs_profile *p)
 	itab_release(&p->frame_tab);
 	free(p->paths);
 	itab_release(&p->path_tab);
+	free(p->edges);
 	free(p->events);
 	free(p->threads);
 	itab_release(&p->thread_tab);
@@ -288,20 +300,27 @@ uint32_t pfs_profile_path(struct pfs_profile *p, uint32_t parent, uint32_t frame
 	uint64_t h;
 	size_t slot = 0;
 	uint32_t id;
+	struct edge *e;
 	if (parent >= p->n_paths)
 		parent = 0;
 	k.parent = parent;
 	k.frame = frame;
 	h = mix64(((uint64_t)parent << 32) | frame);
+	if (!p->edges)
+		p->edges = pfs_xcalloc(EDGE_SLOTS, sizeof(*p->edges));
+	e = &p->edges[(h >> 40) & (EDGE_SLOTS - 1)];
+	if (e->child && e->parent == parent && e->frame == frame)
+		return e->child;
 	id = itab_find(p, &p->path_tab, h, NULL, &k, &slot);
-	if (id)
-		return id;
-	PFS_GROW(p->paths, p->cap_paths, p->n_paths + 1);
-	p->paths[p->n_paths].parent = parent;
-	p->paths[p->n_paths].frame = frame;
-	p->paths[p->n_paths].depth = p->paths[parent].depth + 1;
-	id = (uint32_t)p->n_paths++;
-	itab_put(&p->path_tab, slot, h, id);
+	if (!id) {
+		PFS_GROW(p->paths, p->cap_paths, p->n_paths + 1);
+		p->paths[p->n_paths].parent = parent;
+		p->paths[p->n_paths].frame = frame;
+		p->paths[p->n_paths].depth = p->paths[parent].depth + 1;
+		id = (uint32_t)p->n_paths++;
+		itab_put(&p->path_tab, slot, h, id);
+	}
+	*e = (struct edge){parent, frame, id};
 	return id;
 }
 
