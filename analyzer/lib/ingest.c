@@ -44,6 +44,7 @@ struct ingest {
 	void *payload;
 
 	bool events_ready;
+	bool capture_set; /* the symbolizer knows the capture's host and build-ids */
 	uint32_t *ev_of_attr; /* attr index -> event index + 1 */
 	size_t n_ev_of_attr;
 	int want_attr; /* attr index streamed, -1 every one */
@@ -351,15 +352,26 @@ static uint32_t sample_path(struct ingest *in, const struct pfs_record *rec, str
 	return path_of(in, build_stack(in, rec, p));
 }
 
+/*
+ * Tells the symbolizer about the capture's machine and build-ids: at open in file mode (so
+ * that kallsyms loads while the first records are read), at the first sample in pipe mode
+ * (the features arrive as records before it).
+ */
+static void capture_set(struct ingest *in)
+{
+	const struct pfs_info *info = pfs_reader_info(in->r);
+	pfs_symbols_set_capture(in->sym, info->hostname, info->osrelease, info->build_ids,
+				info->n_build_ids);
+	in->capture_set = true;
+}
+
 static int sample(struct ingest *in, const struct pfs_record *rec, struct pfs_err *err)
 {
 	if (!rec->attr)
 		return 0;
+	if (!in->capture_set)
+		capture_set(in);
 	if (!in->events_ready) {
-		/* pipe mode: the features (hostname, build-ids) arrive before the first sample */
-		const struct pfs_info *info = pfs_reader_info(in->r);
-		pfs_symbols_set_capture(in->sym, info->hostname, info->osrelease, info->build_ids,
-					info->n_build_ids);
 		int rc = events_init(in, err);
 		if (rc < 0)
 			return rc;
@@ -453,6 +465,8 @@ int pfs_ingest_perf(const char *path, const struct pfs_ingest_opts *o, struct pf
 	in.ctx = pfs_xmalloc(in.max_frames * sizeof(*in.ctx));
 	in.want_attr = -1;
 	in.first_sampling = -1;
+	if (!pfs_reader_info(in.r)->pipe)
+		capture_set(&in);
 
 	struct pfs_record rec;
 	while ((rc = pfs_reader_next(in.r, &rec, err)) > 0) {
