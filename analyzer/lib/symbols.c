@@ -83,6 +83,18 @@ struct ksym {
 	uint32_t frame; /* frame id once used, 0 before */
 };
 
+/*
+ * The file mapping the last user address fell in: consecutive addresses of a stack mostly fall
+ * in the same one, and the maps of a process at one gen do not change.
+ */
+struct last_map {
+	const struct pfs_proc *p;
+	uint32_t gen;
+	uint64_t start, end;
+	size_t dso; /* index: the dso array grows */
+	uint64_t bias;
+};
+
 /* a kallsyms file being read (see kallsyms_start) */
 struct kload {
 	char *path;
@@ -127,6 +139,7 @@ struct pfs_symbols {
 	uint32_t *dso_by_name; /* string id -> index + 1 */
 	size_t cap_by_name;
 
+	struct last_map last;
 	struct cache_slot *cache;
 	size_t cache_cap, cache_n;
 	uint32_t *pool;
@@ -981,14 +994,22 @@ size_t pfs_symbols_user(struct pfs_symbols *s, struct pfs_proc *p, uint64_t addr
 {
 	if (!max)
 		return 0;
-	const struct pfs_map *m = pfs_proc_map_at(p, addr);
-	if (!m || m->anon)
-		return resolve_jit(s, p, m, addr, out);
-	struct dso *d = dso_ready(s, m);
+	struct dso *d;
 	uint64_t bias;
-	if (!d || !map_bias(d, m, &bias)) {
-		out[0] = unknown_frame(s, m->name, addr, false);
-		return 1;
+	struct last_map *lm = &s->last;
+	if (lm->p == p && lm->gen == p->gen && addr >= lm->start && addr < lm->end) {
+		d = &s->dsos[lm->dso];
+		bias = lm->bias;
+	} else {
+		const struct pfs_map *m = pfs_proc_map_at(p, addr);
+		if (!m || m->anon)
+			return resolve_jit(s, p, m, addr, out);
+		d = dso_ready(s, m);
+		if (!d || !map_bias(d, m, &bias)) {
+			out[0] = unknown_frame(s, m->name, addr, false);
+			return 1;
+		}
+		*lm = (struct last_map){p, p->gen, m->start, m->end, (size_t)(d - s->dsos), bias};
 	}
 	uint64_t va = addr - bias;
 	inlines = inlines && !s->o.no_inline;
