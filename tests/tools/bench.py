@@ -60,7 +60,7 @@ def row(case, m, peer_name, verdicts, **extra):
     peer = (f"{peer_name:<24} {s_p:8.3f} {r_p:7.0f}" if s_p is not None
             else f"{'-':<24} {'-':>8} {'-':>7}")
     rs = f"{ratio:6.2f}" if ratio is not None else f"{'-':>6}"
-    out(f"{case:<34} {s_o:8.3f} {r_o:7.0f} | {peer} | {rs} | {'; '.join(verdicts)}")
+    out(f"{case:<38} {s_o:8.3f} {r_o:7.0f} | {peer} | {rs} | {'; '.join(verdicts)}")
     results.append(dict(case=case, perfsight_s=s_o, perfsight_mb=r_o, peer=peer_name,
                         peer_s=s_p, peer_mb=r_p, ratio=ratio, verdicts=verdicts, **extra))
 
@@ -90,7 +90,7 @@ def main():
     big = [d for d in caps if os.path.basename(os.path.normpath(d)).startswith("big-")]
     name = lambda d: os.path.basename(os.path.normpath(d))
     out(f"perfsight vs peers: median of {runs} alternating runs; wall seconds, peak RSS MB")
-    out(f"{'case':<34} {'s':>8} {'MB':>7} | {'peer':<24} {'s':>8} {'MB':>7} | {'ratio':>6} | verdicts")
+    out(f"{'case':<38} {'s':>8} {'MB':>7} | {'peer':<24} {'s':>8} {'MB':>7} | {'ratio':>6} | verdicts")
     if not have_perf:
         out("SKIP every perf peer: perf is not installed (ratios cannot be measured)")
 
@@ -120,7 +120,7 @@ def main():
             m2 = measure(col, ["perf", "script", "-i", f], max(1, runs // 2))
             if m2:
                 rss_peers.append(m2[3])
-                row(f"collapse {name(d)} (inline)", m2, "perf script",
+                row(f"collapse {name(d)}", m2, "perf script",
                     [verdict(m2[0] <= 0.1 * m2[2], "<= 0.1x perf script")])
             v.append(verdict(m[1] < min(rss_peers), "RSS below both perf scripts"))
         row(f"collapse {name(d)}", m, "perf script --no-inline", v)
