@@ -108,7 +108,7 @@ def main():
     # issue 3: collapse against perf script
     for d in big:
         f = os.path.join(d, "perf.data")
-        col = [ps, "collapse", "--event", "cpu-clock", f, "-o", "/dev/null"]
+        col = [ps, "collapse", "--event", "cpu-clock", f]
         noinl = ["perf", "script", "--no-inline", "-i", f] if have_perf else None
         m = measure(col, noinl, runs)
         if not m:
@@ -162,7 +162,7 @@ def main():
                     os.unlink(x)
         for what, cmd, before in (
                 ("import", [ps, "import", pyprof, "-o", db], fresh),
-                ("collapse", [ps, "collapse", pyprof, "-o", "/dev/null"], None)):
+                ("collapse", [ps, "collapse", pyprof], None)):
             m = measure(cmd, None, max(1, runs // 2), before)
             if m:
                 rate = mb / m[0]
