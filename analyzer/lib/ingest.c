@@ -279,8 +279,6 @@ static bool memo_path(struct ingest *in, const struct pfs_record *rec, struct pf
 	unsigned mode = rec->misc & PFS_MISC_CPUMODE_MASK;
 	bool kernel = mode == PFS_MISC_KERNEL || mode == PFS_MISC_GUEST_KERNEL;
 	size_t m = 0, user_frames = 0;
-	if (smp->n_callchain > in->max_frames)
-		return false;
 	for (uint64_t i = 0; i < smp->n_callchain; i++) {
 		uint64_t ip = smp->callchain[i];
 		if (ip >= PFS_CONTEXT_MAX) {
@@ -288,6 +286,9 @@ static bool memo_path(struct ingest *in, const struct pfs_record *rec, struct pf
 				 ip == PFS_CONTEXT_HV;
 			continue;
 		}
+		/* one frame per address without inlines: this many would be truncated */
+		if (m + 1 >= in->max_frames)
+			return false;
 		in->pcs[m] = ip;
 		in->ctx[m++] = kernel;
 		user_frames += !kernel;
@@ -314,6 +315,7 @@ static bool memo_path(struct ingest *in, const struct pfs_record *rec, struct pf
 							      in->pcs[at], in->frames, room)
 					: pfs_symbols_user(in->sym, p, in->pcs[at], false, in->frames,
 							   room);
+		/* a resolver giving several frames for one address could still reach the limit */
 		if (depth + nf >= in->max_frames)
 			return false;
 		if (j == 0)
