@@ -1,8 +1,10 @@
 #!/bin/sh
-# make bench: perfsight side by side with perf on the same captures, as ratios.
-# The big captures (big-dwarf: ~100 MB DWARF; big-fp: ~1M frame-pointer samples) are too large
-# for the repository: they are recorded on demand with tests/tools/record/record-fixtures.sh
-# (needs root and perf) into $PFS_BENCH_DIR, default /var/tmp/perfsight-bench, and reused.
+# make bench: perfsight side by side with perf on the same captures, as ratios, with a verdict
+# per target; the table is also written to tests/out/bench.txt.
+# The big captures (big-dwarf: ~100 MB DWARF; big-fp: 1M+ frame-pointer samples) and the large
+# pyinstrument session are too large for the repository: they are made on demand into
+# $PFS_BENCH_DIR (default /var/tmp/perfsight-bench) and reused. Recording needs root and perf;
+# without them the capture cases are skipped with the reason, and without perf every peer is.
 set -e
 B=${B:-build}
 dir=${PFS_BENCH_DIR:-/var/tmp/perfsight-bench}
@@ -15,10 +17,13 @@ for set in big-dwarf big-fp; do
 			bash tests/tools/record/record-fixtures.sh "$dir" "$set" > "$dir/$set.log" 2>&1 ||
 				echo "recording $set failed: see $dir/$set.log" >&2
 		else
-			echo "skipping $set: recording it needs root and perf" >&2
+			echo "SKIP $set: recording it needs root and perf" >&2
 		fi
 	fi
 done
+pyprof=$dir/pyprof-200.pyisession
+[ -s "$pyprof" ] ||
+	python3 tests/tools/pyprof-bigsession.py fixtures/pyinstrument/flask-testclient.pyisession \
+		"$pyprof" 200 >&2
 for set in big-dwarf big-fp; do cp "$dir/$set"/maps/perf-*.map /tmp/ 2>/dev/null || true; done  # perf script names Python frames from /tmp
-command -v perf >/dev/null || { echo "bench needs perf for the side-by-side figures" >&2; exit 1; }
-python3 tests/tools/bench.py --runs "${RUNS:-5}" fixtures/*/ "$dir"/big-dwarf "$dir"/big-fp
+python3 tests/tools/bench.py --runs "${RUNS:-5}" --pyprof "$pyprof" fixtures/*/ "$dir"/big-dwarf "$dir"/big-fp

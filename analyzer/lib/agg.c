@@ -203,24 +203,48 @@ static int line_cmp(const void *x, const void *y, void *text)
 	return a->len < b->len ? -1 : a->len > b->len;
 }
 
+/*
+ * The cells a folded listing prints, merged on what the line shows (root name, pid or tid when
+ * the root names them, the path in the chosen view) before any text is built: most cells differ
+ * only in what the line does not show.
+ */
+static struct pfs_agg *fold_keys(const struct pfs_agg *a, struct pfs_profile *p,
+				 struct pfs_views *v, const struct pfs_fold_opts *o)
+{
+	struct pfs_agg *m = pfs_agg_new();
+	for (size_t i = 0; i < a->n; i++) {
+		struct pfs_agg_cell c = a->cells[i];
+		if (o->event >= 0 && c.event != (uint32_t)o->event)
+			continue;
+		if (o->only_pid && c.pid != o->only_pid)
+			continue;
+		if (v && o->view != PFS_VIEW_NATIVE)
+			c.path = pfs_views_path(v, o->view, c.path);
+		if (!c.comm)
+			c.comm = pfs_profile_thread(p, c.pid, c.tid)->comm;
+		c.event = 0;
+		if (o->root != PFS_FOLD_TID)
+			c.tid = 0;
+		if (o->root != PFS_FOLD_PID && o->root != PFS_FOLD_TID)
+			c.pid = 0;
+		if (o->root == PFS_FOLD_NONE)
+			c.comm = 0;
+		pfs_agg_put(m, &c);
+	}
+	return m;
+}
+
 int pfs_agg_write_folded(const struct pfs_agg *a, struct pfs_profile *p, struct pfs_views *v,
 			 const struct pfs_fold_opts *o, FILE *out, struct pfs_err *err)
 {
 	struct fold f = {0};
 	char num[64];
 	int rc = 0;
-	for (size_t i = 0; i < a->n; i++) {
-		const struct pfs_agg_cell *c = &a->cells[i];
-		uint32_t path = c->path, comm = c->comm;
+	struct pfs_agg *keys = fold_keys(a, p, v, o);
+	for (size_t i = 0; i < keys->n; i++) {
+		const struct pfs_agg_cell *c = &keys->cells[i];
+		uint32_t comm = c->comm;
 		size_t start = f.len, depth = 0;
-		if (o->event >= 0 && c->event != (uint32_t)o->event)
-			continue;
-		if (o->only_pid && c->pid != o->only_pid)
-			continue;
-		if (v && o->view != PFS_VIEW_NATIVE)
-			path = pfs_views_path(v, o->view, path);
-		if (!comm)
-			comm = pfs_profile_thread(p, c->pid, c->tid)->comm;
 		if (o->root != PFS_FOLD_NONE) {
 			const char *s = comm ? pfs_profile_strget(p, comm, NULL) : "[unknown]";
 			put_name(&f, s, strlen(s));
@@ -232,7 +256,7 @@ int pfs_agg_write_folded(const struct pfs_agg *a, struct pfs_profile *p, struct 
 				num[0] = 0;
 			put_name(&f, num, strlen(num));
 		}
-		for (uint32_t q = path; q; q = pfs_profile_pathget(p, q)->parent) {
+		for (uint32_t q = c->path; q; q = pfs_profile_pathget(p, q)->parent) {
 			PFS_GROW(f.stack, f.cap_stack, depth + 1);
 			f.stack[depth++] = pfs_profile_pathget(p, q)->frame;
 		}
@@ -247,6 +271,7 @@ int pfs_agg_write_folded(const struct pfs_agg *a, struct pfs_profile *p, struct 
 		commit_line(&f, start, o->weight == PFS_FOLD_PERIOD ? c->period : c->count,
 			    c->weight);
 	}
+	pfs_agg_free(keys);
 	if (f.n)
 		qsort_r(f.lines, f.n, sizeof(*f.lines), line_cmp, f.text);
 	for (size_t i = 0; i < f.n; i++) {

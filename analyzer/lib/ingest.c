@@ -11,6 +11,26 @@
 #include "xalloc.h"
 
 #define PERF_TYPE_TRACEPOINT 2
+/* threads whose last frame-pointer stack is remembered (a power of two) */
+#define MEMO_SLOTS 1024u
+
+/*
+ * The last frame-pointer stack of a thread, root first: consecutive samples of a thread
+ * share most of their stack from the root down, so a new sample reuses the call path of the
+ * longest common root-side run of raw addresses and resolves only the rest. Valid only for the
+ * same address space (pid and the gen of its maps and of the kernel's): the same addresses
+ * then resolve to the same frames.
+ */
+struct stack_memo {
+	uint32_t tid, pid, gen, kgen;
+	bool valid;
+	bool root_unknown; /* the outermost frame is [unknown] (fp-chains-broken) */
+	size_t n, cap;
+	uint64_t *ips;	   /* root first */
+	bool *kernel;	   /* the context each address was in */
+	uint32_t *path;	   /* call path after the frames of ips[0..i] */
+	uint32_t *depth;   /* frames in that path */
+};
 
 struct ingest {
 	const struct pfs_ingest_opts *o;
@@ -24,6 +44,7 @@ struct ingest {
 	void *payload;
 
 	bool events_ready;
+	bool capture_set; /* the symbolizer knows the capture's host and build-ids */
 	uint32_t *ev_of_attr; /* attr index -> event index + 1 */
 	size_t n_ev_of_attr;
 	int want_attr; /* attr index streamed, -1 every one */
@@ -33,6 +54,9 @@ struct ingest {
 	uint32_t *frames; /* the stack being built, leaf first */
 	size_t max_frames;
 	uint64_t fp_user, fp_broken;
+
+	struct stack_memo *memo; /* MEMO_SLOTS, allocated at the first frame-pointer stack */
+	bool *ctx;		 /* scratch: kernel context of each address in pcs */
 };
 
 static bool is_sampling(const struct pfs_attr *a)
@@ -224,15 +248,132 @@ static size_t build_stack(struct ingest *in, const struct pfs_record *rec, struc
 	return n;
 }
 
+static uint32_t path_of(struct ingest *in, size_t n)
+{
+	uint32_t path = 0;
+	while (n--)
+		path = pfs_profile_path(in->prof, path, in->frames[n]);
+	return path;
+}
+
+static void memo_reserve(struct stack_memo *m, size_t n)
+{
+	if (n <= m->cap)
+		return;
+	m->ips = pfs_xreallocarray(m->ips, n, sizeof(*m->ips));
+	m->kernel = pfs_xreallocarray(m->kernel, n, sizeof(*m->kernel));
+	m->path = pfs_xreallocarray(m->path, n, sizeof(*m->path));
+	m->depth = pfs_xreallocarray(m->depth, n, sizeof(*m->depth));
+	m->cap = n;
+}
+
+/*
+ * The call path of a frame-pointer callchain through the thread's memo; the same frames, in
+ * the same order, and the same diagnostics as build_stack() gives. Returns false (and leaves
+ * the memo empty) when the stack would reach max_frames: build_stack() truncates it there.
+ */
+static bool memo_path(struct ingest *in, const struct pfs_record *rec, struct pfs_proc *p,
+		      uint32_t *path_out)
+{
+	const struct pfs_sample *smp = &rec->u.sample;
+	unsigned mode = rec->misc & PFS_MISC_CPUMODE_MASK;
+	bool kernel = mode == PFS_MISC_KERNEL || mode == PFS_MISC_GUEST_KERNEL;
+	size_t m = 0, user_frames = 0;
+	for (uint64_t i = 0; i < smp->n_callchain; i++) {
+		uint64_t ip = smp->callchain[i];
+		if (ip >= PFS_CONTEXT_MAX) {
+			kernel = ip == PFS_CONTEXT_KERNEL || ip == PFS_CONTEXT_GUEST_KERNEL ||
+				 ip == PFS_CONTEXT_HV;
+			continue;
+		}
+		/* one frame per address without inlines: this many would be truncated */
+		if (m + 1 >= in->max_frames)
+			return false;
+		in->pcs[m] = ip;
+		in->ctx[m++] = kernel;
+		user_frames += !kernel;
+	}
+	if (!in->memo)
+		in->memo = pfs_xcalloc(MEMO_SLOTS, sizeof(*in->memo));
+	uint32_t tid = rec->sid.tid, kgen = pfs_procmap_kernel(in->pm)->gen;
+	struct stack_memo *mm = &in->memo[(tid * 0x9e3779b1u) >> 22 & (MEMO_SLOTS - 1)];
+	size_t common = 0, kernel_reused = 0;
+	if (mm->valid && mm->tid == tid && mm->pid == p->pid && mm->gen == p->gen &&
+	    mm->kgen == kgen)
+		while (common < mm->n && common < m && mm->ips[common] == in->pcs[m - 1 - common] &&
+		       mm->kernel[common] == in->ctx[m - 1 - common])
+			kernel_reused += mm->kernel[common++];
+	uint32_t path = common ? mm->path[common - 1] : 0;
+	size_t depth = common ? mm->depth[common - 1] : 0;
+	bool root_unknown = common && mm->root_unknown;
+	mm->valid = false;
+	memo_reserve(mm, m);
+	for (size_t j = common; j < m; j++) {
+		size_t at = m - 1 - j;
+		size_t room = in->max_frames - depth;
+		size_t nf = in->ctx[at] ? pfs_symbols_kernel(in->sym, pfs_procmap_kernel(in->pm),
+							      in->pcs[at], in->frames, room)
+					: pfs_symbols_user(in->sym, p, in->pcs[at], false, in->frames,
+							   room);
+		/* a resolver giving several frames for one address could still reach the limit */
+		if (depth + nf >= in->max_frames)
+			return false;
+		if (j == 0)
+			root_unknown = nf && pfs_profile_frameget(in->prof, in->frames[nf - 1])->kind ==
+						 PFS_FK_UNKNOWN;
+		while (nf--)
+			path = pfs_profile_path(in->prof, path, in->frames[nf]);
+		depth = pfs_profile_pathget(in->prof, path)->depth;
+		mm->ips[j] = in->pcs[at];
+		mm->kernel[j] = in->ctx[at];
+		mm->path[j] = path;
+		mm->depth[j] = (uint32_t)depth;
+	}
+	if (kernel_reused && !pfs_symbols_have_kernel(in->sym))
+		pfs_diag_addn(in->diag, PFS_NOTE, "kernel-unresolved", kernel_reused, PFS_NO_OFF,
+			      "kernel frames without kernel symbols, shown as [kernel]");
+	if (user_frames) {
+		in->fp_user++;
+		in->fp_broken += root_unknown;
+	}
+	*mm = (struct stack_memo){tid, p->pid, p->gen, kgen, true, root_unknown, m, mm->cap,
+				  mm->ips, mm->kernel, mm->path, mm->depth};
+	*path_out = path;
+	return true;
+}
+
+/* A DWARF stack depends on the stack dump, not only on addresses: only fp chains are memoized. */
+static uint32_t sample_path(struct ingest *in, const struct pfs_record *rec, struct pfs_proc *p)
+{
+	const struct pfs_attr *a = rec->attr;
+	bool dwarf = (a->sample_type & PFS_S_REGS_USER) && (a->sample_type & PFS_S_STACK_USER);
+	uint32_t path;
+	if (!dwarf && (a->sample_type & PFS_S_CALLCHAIN) && rec->u.sample.n_callchain &&
+	    memo_path(in, rec, p, &path))
+		return path;
+	return path_of(in, build_stack(in, rec, p));
+}
+
+/*
+ * Tells the symbolizer about the capture's machine and build-ids: at open in file mode (so
+ * that kallsyms loads while the first records are read), at the first sample in pipe mode
+ * (the features arrive as records before it).
+ */
+static void capture_set(struct ingest *in)
+{
+	const struct pfs_info *info = pfs_reader_info(in->r);
+	pfs_symbols_set_capture(in->sym, info->hostname, info->osrelease, info->build_ids,
+				info->n_build_ids);
+	in->capture_set = true;
+}
+
 static int sample(struct ingest *in, const struct pfs_record *rec, struct pfs_err *err)
 {
 	if (!rec->attr)
 		return 0;
+	if (!in->capture_set)
+		capture_set(in);
 	if (!in->events_ready) {
-		/* pipe mode: the features (hostname, build-ids) arrive before the first sample */
-		const struct pfs_info *info = pfs_reader_info(in->r);
-		pfs_symbols_set_capture(in->sym, info->hostname, info->osrelease, info->build_ids,
-					info->n_build_ids);
 		int rc = events_init(in, err);
 		if (rc < 0)
 			return rc;
@@ -254,10 +395,7 @@ static int sample(struct ingest *in, const struct pfs_record *rec, struct pfs_er
 	}
 	uint32_t comm = th->comm;
 	struct pfs_proc *p = pfs_procmap_proc(in->pm, sid->pid);
-	size_t n = build_stack(in, rec, p);
-	uint32_t path = 0;
-	while (n--)
-		path = pfs_profile_path(in->prof, path, in->frames[n]);
+	uint32_t path = sample_path(in, rec, p);
 	struct pfs_sample_row row = {
 	    .event = ev,
 	    .pid = sid->pid,
@@ -326,8 +464,11 @@ int pfs_ingest_perf(const char *path, const struct pfs_ingest_opts *o, struct pf
 	in.max_frames = o->max_stack ? o->max_stack : 1024;
 	in.pcs = pfs_xmalloc(in.max_frames * sizeof(*in.pcs));
 	in.frames = pfs_xmalloc(in.max_frames * sizeof(*in.frames));
+	in.ctx = pfs_xmalloc(in.max_frames * sizeof(*in.ctx));
 	in.want_attr = -1;
 	in.first_sampling = -1;
+	if (!pfs_reader_info(in.r)->pipe)
+		capture_set(&in);
 
 	struct pfs_record rec;
 	while ((rc = pfs_reader_next(in.r, &rec, err)) > 0) {
@@ -355,6 +496,14 @@ int pfs_ingest_perf(const char *path, const struct pfs_ingest_opts *o, struct pf
 	pfs_procmap_free(in.pm);
 	pfs_symbols_free(in.sym);
 	pfs_reader_close(in.r);
+	for (size_t i = 0; in.memo && i < MEMO_SLOTS; i++) {
+		free(in.memo[i].ips);
+		free(in.memo[i].kernel);
+		free(in.memo[i].path);
+		free(in.memo[i].depth);
+	}
+	free(in.memo);
+	free(in.ctx);
 	free(in.ev_of_attr);
 	free(in.pcs);
 	free(in.frames);

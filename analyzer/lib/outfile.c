@@ -19,6 +19,18 @@ int pfs_outfile_open(struct pfs_outfile *o, const char *path, struct pfs_err *er
 		return 0;
 	}
 	o->path = pfs_xstrdup(path);
+	struct stat st;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+		o->f = fopen(path, "w");
+		if (!o->f) {
+			int rc = pfs_err_sys(err, "cannot open %s", path);
+			free(o->path);
+			memset(o, 0, sizeof(*o));
+			return rc;
+		}
+		o->direct = true;
+		return 0;
+	}
 	o->tmp = pfs_xmalloc(strlen(path) + 16);
 	sprintf(o->tmp, "%s.tmp.XXXXXX", path);
 	fd = mkstemp(o->tmp);
@@ -50,8 +62,12 @@ int pfs_outfile_commit(struct pfs_outfile *o, struct pfs_err *err)
 		return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF, "output not open");
 	if (!o->tmp) {
 		if (fflush(o->f) || ferror(o->f))
-			rc = pfs_err_sys(err, "cannot write standard output");
+			rc = pfs_err_sys(err, "cannot write %s",
+					 o->direct ? o->path : "standard output");
+		if (o->direct && fclose(o->f) && !rc)
+			rc = pfs_err_sys(err, "cannot write %s", o->path);
 		o->f = NULL;
+		o->direct = false;
 		free(o->path);
 		o->path = NULL;
 		return rc;
@@ -73,7 +89,7 @@ int pfs_outfile_commit(struct pfs_outfile *o, struct pfs_err *err)
 
 void pfs_outfile_abort(struct pfs_outfile *o)
 {
-	if (o->f && o->tmp)
+	if (o->f && (o->tmp || o->direct))
 		fclose(o->f);
 	if (o->tmp)
 		unlink(o->tmp);

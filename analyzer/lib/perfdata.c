@@ -48,6 +48,8 @@
 #define MAX_IDS (1u << 22)
 #define MAX_FEATURE_SIZE (256u << 20)
 #define MAX_STRINGS 65536
+/* how far reading runs ahead before consumed pages of the mapping are handed back */
+#define RELEASE_STEP (4u << 20)
 
 enum { FEAT_TRACING_DATA = 1, FEAT_BUILD_ID, FEAT_HOSTNAME, FEAT_OSRELEASE, FEAT_VERSION,
        FEAT_ARCH, FEAT_NRCPUS, FEAT_CPUDESC, FEAT_CPUID, FEAT_TOTAL_MEM, FEAT_CMDLINE,
@@ -84,6 +86,8 @@ struct pfs_reader {
 	const uint8_t *map; /* whole file (mapping or caller buffer); NULL when streaming */
 	size_t map_len;
 	bool unmap;
+	uint64_t released; /* mapped bytes [0, released) were handed back to the page cache */
+	uint64_t release_at; /* reading position of the last look for what can be released */
 	int fd;                 /* stream fd, -1 when mapped */
 	uint8_t *win;           /* stream window holding [win_off, win_off + win_len) */
 	size_t win_len, win_cap;
@@ -452,6 +456,31 @@ static const uint8_t *src_get(struct pfs_reader *r, uint64_t off, size_t n, size
 	}
 	*have = r->win_len;
 	return r->win_len >= n ? r->win : NULL;
+}
+
+/*
+ * Hands the pages of the mapping that no record still needs back to the page cache, so that
+ * resident memory follows the two-round queue and not the file size. What remains referenced
+ * is the data from the oldest queued record on (copies are not in the mapping); the bytes stay
+ * readable afterwards (a private read-only file mapping faults them back in), so a pointer that
+ * outlives this only costs a re-read.
+ */
+static void release_consumed(struct pfs_reader *r)
+{
+	uint64_t floor = r->pos, page = (uint64_t)sysconf(_SC_PAGESIZE);
+	r->release_at = r->pos;
+	for (size_t i = 0; i < r->n_heap; i++)
+		if (!r->heap[i].owned && !r->heap[i].compressed && r->heap[i].off < floor)
+			floor = r->heap[i].off;
+	if (!r->cur.owned && r->cur.p && !r->cur.compressed && r->cur.off < floor)
+		floor = r->cur.off;
+	floor &= ~(page - 1);
+	if (floor > r->map_len)
+		floor = r->map_len & ~(page - 1);
+	if (floor <= r->released)
+		return;
+	madvise((void *)(r->map + r->released), (size_t)(floor - r->released), MADV_DONTNEED);
+	r->released = floor;
 }
 
 /* ---- features (§1.3, §1.4): shared by file mode sections and pipe HEADER_FEATURE ---- */
@@ -2005,6 +2034,8 @@ int pfs_reader_next(struct pfs_reader *r, struct pfs_record *rec, struct pfs_err
 		if (rc < 0)
 			return rc;
 		r->stats.bytes_read = r->pos;
+		if (r->unmap && r->map && r->pos - r->release_at >= RELEASE_STEP)
+			release_consumed(r);
 		if (rc == 0) {
 			if (r->stats.out_of_order)
 				pfs_diag_addn(&r->diag, PFS_NOTE, "out-of-order", 1, PFS_NO_OFF,

@@ -6,24 +6,45 @@
 #include "xalloc.h"
 
 /*
- * Interning uses one open-addressing table per kind of object: slots hold ids (0 = empty)
- * and the full hash of what they name, so a probe compares hashes before contents and a
- * resize never re-hashes contents. Objects themselves live in dense arrays indexed by id.
+ * Interning uses one open-addressing table per kind of object: slots hold the full hash of
+ * what they name next to its id (0 = empty), so a probe touches one cache line before it
+ * compares contents and a resize never re-hashes contents. Where the hash is a bijection of
+ * the key (paths, threads, processes: mix64 of at most 64 bits), equal hashes are equal keys
+ * and the contents are not compared at all. Objects live in dense arrays indexed by id.
  */
+struct islot {
+	uint64_t hash;
+	uint32_t id;
+};
+
 struct itab {
-	uint32_t *ids;
-	uint64_t *hashes;
+	struct islot *slots;
 	size_t cap; /* power of two */
 	size_t n;
 };
 
 struct strrec {
-	size_t off, len; /* in the string pool */
+	const char *s; /* NUL-terminated, in a pool chunk */
+	size_t len;
 };
 
+/*
+ * A small direct-mapped cache of call-path edges in front of the path table: stacks repeat
+ * their hot edges, and a table of a million paths misses the CPU caches on every probe.
+ */
+#define EDGE_SLOTS (1u << 15)
+
+struct edge {
+	uint32_t parent, frame, child;
+};
+
+/* Strings never move once interned (getters hand out pointers): the pool grows by chunks. */
+#define POOL_CHUNK (64u << 10)
+
 struct pfs_profile {
-	char *pool;
-	size_t pool_len, pool_cap;
+	char **chunks;
+	size_t n_chunks, cap_chunks;
+	size_t chunk_used, chunk_size; /* of the last chunk */
 	struct strrec *strs; /* index id; [0] is "" */
 	size_t n_strs, cap_strs;
 	struct itab str_tab;
@@ -35,6 +56,7 @@ struct pfs_profile {
 	struct pfs_path_node *paths; /* index id; [0] is the root */
 	size_t n_paths, cap_paths;
 	struct itab path_tab;
+	struct edge *edges; /* EDGE_SLOTS recently used (parent, frame) -> child, 0 = empty */
 
 	struct pfs_event *events;
 	size_t n_events, cap_events;
@@ -80,28 +102,25 @@ static uint64_t hash_bytes(const void *p, size_t len)
 static void itab_grow(struct itab *t)
 {
 	size_t ncap = t->cap ? t->cap * 2 : 1024;
-	uint32_t *ids = pfs_xcalloc(ncap, sizeof(*ids));
-	uint64_t *hs = pfs_xcalloc(ncap, sizeof(*hs));
+	struct islot *slots = pfs_xcalloc(ncap, sizeof(*slots));
 	for (size_t i = 0; i < t->cap; i++) {
 		size_t j;
-		if (!t->ids[i])
+		if (!t->slots[i].id)
 			continue;
-		j = t->hashes[i] & (ncap - 1);
-		while (ids[j])
+		j = t->slots[i].hash & (ncap - 1);
+		while (slots[j].id)
 			j = (j + 1) & (ncap - 1);
-		ids[j] = t->ids[i];
-		hs[j] = t->hashes[i];
+		slots[j] = t->slots[i];
 	}
-	free(t->ids);
-	free(t->hashes);
-	t->ids = ids;
-	t->hashes = hs;
+	free(t->slots);
+	t->slots = slots;
 	t->cap = ncap;
 }
 
 /*
- * Finds the slot for hash h: returns the id there whose contents eq() accepts, or 0 and the
- * empty slot to fill in *slot.
+ * Finds the slot for hash h: returns the id there whose contents eq() accepts (any id with
+ * hash h when eq is NULL: the hash is a bijection of the key), or 0 and the empty slot to fill
+ * in *slot.
  */
 typedef int (*eq_fn)(const struct pfs_profile *p, uint32_t id, const void *key);
 
@@ -112,9 +131,9 @@ static uint32_t itab_find(const struct pfs_profile *p, struct itab *t, uint64_t 
 	if ((t->n + 1) * 4 > t->cap * 3)
 		itab_grow(t);
 	j = h & (t->cap - 1);
-	while (t->ids[j]) {
-		if (t->hashes[j] == h && eq(p, t->ids[j], key))
-			return t->ids[j];
+	while (t->slots[j].id) {
+		if (t->slots[j].hash == h && (!eq || eq(p, t->slots[j].id, key)))
+			return t->slots[j].id;
 		j = (j + 1) & (t->cap - 1);
 	}
 	*slot = j;
@@ -123,26 +142,22 @@ static uint32_t itab_find(const struct pfs_profile *p, struct itab *t, uint64_t 
 
 static void itab_put(struct itab *t, size_t slot, uint64_t h, uint32_t id)
 {
-	t->ids[slot] = id;
-	t->hashes[slot] = h;
+	t->slots[slot].id = id;
+	t->slots[slot].hash = h;
 	t->n++;
 }
 
 static void itab_release(struct itab *t)
 {
-	free(t->ids);
-	free(t->hashes);
+	free(t->slots);
 }
 
 struct pfs_profile *pfs_profile_new(void)
 {
 	struct pfs_profile *p = pfs_xcalloc(1, sizeof(*p));
 	PFS_GROW(p->strs, p->cap_strs, 1);
-	p->strs[0].off = 0;
+	p->strs[0].s = "";
 	p->strs[0].len = 0;
-	PFS_GROW(p->pool, p->pool_cap, 1);
-	p->pool[0] = 0;
-	p->pool_len = 1;
 	p->n_strs = 1;
 	PFS_GROW(p->frames, p->cap_frames, 1);
 	memset(&p->frames[0], 0, sizeof(p->frames[0]));
@@ -157,13 +172,16 @@ void pfs_profile_free(struct pfs_profile *p)
 {
 	if (!p)
 		return;
-	free(p->pool);
+	for (size_t i = 0; i < p->n_chunks; i++)
+		free(p->chunks[i]);
+	free(p->chunks);
 	free(p->strs);
 	itab_release(&p->str_tab);
 	free(p->frames);
 	itab_release(&p->frame_tab);
 	free(p->paths);
 	itab_release(&p->path_tab);
+	free(p->edges);
 	free(p->events);
 	free(p->threads);
 	itab_release(&p->thread_tab);
@@ -180,7 +198,21 @@ struct strkey {
 static int str_eq(const struct pfs_profile *p, uint32_t id, const void *key)
 {
 	const struct strkey *k = key;
-	return p->strs[id].len == k->len && !memcmp(p->pool + p->strs[id].off, k->s, k->len);
+	return p->strs[id].len == k->len && !memcmp(p->strs[id].s, k->s, k->len);
+}
+
+/* Room for n bytes that will not move: in the last chunk, else in a new one. */
+static char *pool_alloc(struct pfs_profile *p, size_t n)
+{
+	if (!p->n_chunks || p->chunk_size - p->chunk_used < n) {
+		size_t size = n > POOL_CHUNK ? n : POOL_CHUNK;
+		PFS_GROW(p->chunks, p->cap_chunks, p->n_chunks + 1);
+		p->chunks[p->n_chunks++] = pfs_xmalloc(size);
+		p->chunk_size = size;
+		p->chunk_used = 0;
+	}
+	p->chunk_used += n;
+	return p->chunks[p->n_chunks - 1] + p->chunk_used - n;
 }
 
 uint32_t pfs_profile_str(struct pfs_profile *p, const char *s, size_t len)
@@ -191,13 +223,12 @@ uint32_t pfs_profile_str(struct pfs_profile *p, const char *s, size_t len)
 	uint32_t id = itab_find(p, &p->str_tab, h, str_eq, &k, &slot);
 	if (id)
 		return id;
-	PFS_GROW(p->pool, p->pool_cap, p->pool_len + len + 1);
-	memcpy(p->pool + p->pool_len, s, len);
-	p->pool[p->pool_len + len] = 0;
+	char *copy = pool_alloc(p, len + 1);
+	memcpy(copy, s, len);
+	copy[len] = 0;
 	PFS_GROW(p->strs, p->cap_strs, p->n_strs + 1);
-	p->strs[p->n_strs].off = p->pool_len;
+	p->strs[p->n_strs].s = copy;
 	p->strs[p->n_strs].len = len;
-	p->pool_len += len + 1;
 	id = (uint32_t)p->n_strs++;
 	itab_put(&p->str_tab, slot, h, id);
 	return id;
@@ -209,7 +240,7 @@ const char *pfs_profile_strget(const struct pfs_profile *p, uint32_t id, size_t 
 		id = 0;
 	if (len_out)
 		*len_out = p->strs[id].len;
-	return p->pool + p->strs[id].off;
+	return p->strs[id].s;
 }
 
 size_t pfs_profile_n_strs(const struct pfs_profile *p)
@@ -263,32 +294,33 @@ struct pathkey {
 	uint32_t parent, frame;
 };
 
-static int path_eq(const struct pfs_profile *p, uint32_t id, const void *key)
-{
-	const struct pathkey *k = key;
-	return p->paths[id].parent == k->parent && p->paths[id].frame == k->frame;
-}
-
 uint32_t pfs_profile_path(struct pfs_profile *p, uint32_t parent, uint32_t frame)
 {
 	struct pathkey k;
 	uint64_t h;
 	size_t slot = 0;
 	uint32_t id;
+	struct edge *e;
 	if (parent >= p->n_paths)
 		parent = 0;
 	k.parent = parent;
 	k.frame = frame;
 	h = mix64(((uint64_t)parent << 32) | frame);
-	id = itab_find(p, &p->path_tab, h, path_eq, &k, &slot);
-	if (id)
-		return id;
-	PFS_GROW(p->paths, p->cap_paths, p->n_paths + 1);
-	p->paths[p->n_paths].parent = parent;
-	p->paths[p->n_paths].frame = frame;
-	p->paths[p->n_paths].depth = p->paths[parent].depth + 1;
-	id = (uint32_t)p->n_paths++;
-	itab_put(&p->path_tab, slot, h, id);
+	if (!p->edges)
+		p->edges = pfs_xcalloc(EDGE_SLOTS, sizeof(*p->edges));
+	e = &p->edges[(h >> 40) & (EDGE_SLOTS - 1)];
+	if (e->child && e->parent == parent && e->frame == frame)
+		return e->child;
+	id = itab_find(p, &p->path_tab, h, NULL, &k, &slot);
+	if (!id) {
+		PFS_GROW(p->paths, p->cap_paths, p->n_paths + 1);
+		p->paths[p->n_paths].parent = parent;
+		p->paths[p->n_paths].frame = frame;
+		p->paths[p->n_paths].depth = p->paths[parent].depth + 1;
+		id = (uint32_t)p->n_paths++;
+		itab_put(&p->path_tab, slot, h, id);
+	}
+	*e = (struct edge){parent, frame, id};
 	return id;
 }
 
@@ -321,18 +353,12 @@ size_t pfs_profile_n_events(const struct pfs_profile *p)
 	return p->n_events;
 }
 
-static int thread_eq(const struct pfs_profile *p, uint32_t id, const void *key)
-{
-	const struct pfs_thread *k = key;
-	return p->threads[id - 1].pid == k->pid && p->threads[id - 1].tid == k->tid;
-}
-
 struct pfs_thread *pfs_profile_thread(struct pfs_profile *p, uint32_t pid, uint32_t tid)
 {
 	struct pfs_thread k = {.pid = pid, .tid = tid};
 	uint64_t h = mix64(((uint64_t)pid << 32) | tid);
 	size_t slot = 0;
-	uint32_t id = itab_find(p, &p->thread_tab, h, thread_eq, &k, &slot);
+	uint32_t id = itab_find(p, &p->thread_tab, h, NULL, &k, &slot);
 	if (id)
 		return &p->threads[id - 1];
 	PFS_GROW(p->threads, p->cap_threads, p->n_threads + 1);
@@ -343,16 +369,11 @@ struct pfs_thread *pfs_profile_thread(struct pfs_profile *p, uint32_t pid, uint3
 	return &p->threads[id - 1];
 }
 
-static int proc_eq(const struct pfs_profile *p, uint32_t id, const void *key)
-{
-	return p->procs[id - 1].pid == *(const uint32_t *)key;
-}
-
 struct pfs_process *pfs_profile_process(struct pfs_profile *p, uint32_t pid)
 {
 	uint64_t h = mix64(pid);
 	size_t slot = 0;
-	uint32_t id = itab_find(p, &p->proc_tab, h, proc_eq, &pid, &slot);
+	uint32_t id = itab_find(p, &p->proc_tab, h, NULL, &pid, &slot);
 	if (id)
 		return &p->procs[id - 1];
 	PFS_GROW(p->procs, p->cap_procs, p->n_procs + 1);

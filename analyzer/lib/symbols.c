@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,34 @@ struct ksym {
 	uint32_t frame; /* frame id once used, 0 before */
 };
 
+/*
+ * The file mapping the last user address fell in: consecutive addresses of a stack mostly fall
+ * in the same one, and the maps of a process at one gen do not change.
+ */
+struct last_map {
+	const struct pfs_proc *p;
+	uint32_t gen;
+	uint64_t start, end;
+	size_t dso; /* index: the dso array grows */
+	uint64_t bias;
+};
+
+/* a kallsyms file being read (see kallsyms_start) */
+struct kload {
+	char *path;
+	pthread_t thread;
+	bool started; /* the thread runs or ran and was not joined */
+	bool pending; /* read (or being read), not taken yet */
+	struct ksym *ksyms;
+	size_t n_ksyms;
+	char *kpool;
+	size_t kpool_len, kpool_cap;
+	uint64_t text;
+	bool have_text, all_zero;
+	size_t bad;
+	int open_errno;
+};
+
 struct space_mod {
 	uint32_t dso;
 	uint64_t bias;
@@ -110,6 +139,7 @@ struct pfs_symbols {
 	uint32_t *dso_by_name; /* string id -> index + 1 */
 	size_t cap_by_name;
 
+	struct last_map last;
 	struct cache_slot *cache;
 	size_t cache_cap, cache_n;
 	uint32_t *pool;
@@ -123,7 +153,8 @@ struct pfs_symbols {
 	struct ksym *ksyms;
 	size_t n_ksyms;
 	char *kpool; /* kallsyms names: most are never used, so they are interned only on use */
-	size_t kpool_len, kpool_cap;
+	size_t kpool_len;
+	struct kload kload;
 	int64_t kdelta;
 	bool kdelta_set;
 
@@ -214,6 +245,11 @@ void pfs_symbols_free(struct pfs_symbols *s)
 	for (size_t i = 0; i < s->n_bids; i++)
 		free(s->bids[i].filename);
 	free(s->bids);
+	if (s->kload.started)
+		pthread_join(s->kload.thread, NULL);
+	free(s->kload.ksyms);
+	free(s->kload.kpool);
+	free(s->kload.path);
 	free(s->ksyms);
 	free(s->kpool);
 	pfs_jitmaps_free(s->jit);
@@ -239,6 +275,9 @@ void pfs_symbols_release_space(void *sym)
 	free(sp);
 }
 
+static void kallsyms_start(struct pfs_symbols *s, const char *path);
+static bool same_machine(const struct pfs_symbols *s);
+
 void pfs_symbols_set_capture(struct pfs_symbols *s, const char *hostname, const char *osrelease,
 			     const struct pfs_build_id *build_ids, size_t n_build_ids)
 {
@@ -253,6 +292,12 @@ void pfs_symbols_set_capture(struct pfs_symbols *s, const char *hostname, const 
 		s->bids[s->n_bids] = build_ids[i];
 		s->bids[s->n_bids++].filename = pfs_xstrdup(build_ids[i].filename);
 	}
+	if (s->kernel_tried || s->kload.pending)
+		return;
+	if (s->kallsyms_path)
+		kallsyms_start(s, s->kallsyms_path);
+	else if (same_machine(s))
+		kallsyms_start(s, "/proc/kallsyms");
 }
 
 /* ---- finding and opening files ---- */
@@ -911,10 +956,19 @@ static const struct pfs_jitmap *proc_jit(struct pfs_symbols *s, struct pfs_proc 
 	return p->jit;
 }
 
+/* JIT entries found are cached under their process: the maps files do not change. */
+#define JIT_CACHE_KEY (1u << 30)
+
 static size_t resolve_jit(struct pfs_symbols *s, struct pfs_proc *p, const struct pfs_map *m,
 			  uint64_t addr, uint32_t *out)
 {
 	struct pfs_proc *q = p;
+	uint32_t key = JIT_CACHE_KEY | (p->pid & (JIT_CACHE_KEY - 1));
+	struct cache_slot *c = p->pid < JIT_CACHE_KEY ? cache_find(s, key, addr) : NULL;
+	if (c && c->dso) {
+		out[0] = s->pool[c->off];
+		return 1;
+	}
 	for (int depth = 0; q && depth < 16; depth++) {
 		const struct pfs_jitmap *jm = proc_jit(s, q);
 		const char *nm = jm ? pfs_jitmap_lookup(jm, addr) : NULL;
@@ -923,6 +977,8 @@ static size_t resolve_jit(struct pfs_symbols *s, struct pfs_proc *p, const struc
 			out[0] = frame(s, pfs_profile_cstr(s->prof, nm), 0, 0,
 				       pfs_profile_cstr(s->prof, pfs_jitmap_path(jm)),
 				       py ? PFS_FK_PYTHON : PFS_FK_JIT, false);
+			if (c)
+				cache_put(s, key, addr, out, 1);
 			return 1;
 		}
 		if (!q->ppid || q->ppid == q->pid)
@@ -938,14 +994,22 @@ size_t pfs_symbols_user(struct pfs_symbols *s, struct pfs_proc *p, uint64_t addr
 {
 	if (!max)
 		return 0;
-	const struct pfs_map *m = pfs_proc_map_at(p, addr);
-	if (!m || m->anon)
-		return resolve_jit(s, p, m, addr, out);
-	struct dso *d = dso_ready(s, m);
+	struct dso *d;
 	uint64_t bias;
-	if (!d || !map_bias(d, m, &bias)) {
-		out[0] = unknown_frame(s, m->name, addr, false);
-		return 1;
+	struct last_map *lm = &s->last;
+	if (lm->p == p && lm->gen == p->gen && addr >= lm->start && addr < lm->end) {
+		d = &s->dsos[lm->dso];
+		bias = lm->bias;
+	} else {
+		const struct pfs_map *m = pfs_proc_map_at(p, addr);
+		if (!m || m->anon)
+			return resolve_jit(s, p, m, addr, out);
+		d = dso_ready(s, m);
+		if (!d || !map_bias(d, m, &bias)) {
+			out[0] = unknown_frame(s, m->name, addr, false);
+			return 1;
+		}
+		*lm = (struct last_map){p, p->gen, m->start, m->end, (size_t)(d - s->dsos), bias};
 	}
 	uint64_t va = addr - bias;
 	inlines = inlines && !s->o.no_inline;
@@ -973,73 +1037,111 @@ static int cmp_ksym(const void *a, const void *b)
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
-static bool load_kallsyms(struct pfs_symbols *s, const char *path)
+/* Reads a kallsyms file into k; touches nothing else, so it can run on its own thread. */
+static void *kallsyms_read(void *arg)
 {
-	FILE *f = fopen(path, "r");
+	struct kload *k = arg;
+	FILE *f = fopen(k->path, "r");
 	if (!f) {
-		pfs_diag_add(s->diag, PFS_WARN, "kallsyms-unreadable", PFS_NO_OFF,
-			     "%s: cannot open: %s; kernel frames are [kernel]", path,
-			     strerror(errno));
-		return false;
+		k->open_errno = errno ? errno : EIO;
+		return NULL;
 	}
 	char *line = NULL;
-	size_t cap = 0, cap_k = 0, bad = 0;
-	uint64_t text = 0;
-	bool have_text = false, all_zero = true;
+	size_t cap = 0, cap_k = 0;
+	bool sorted = true;
+	k->all_zero = true;
 	while (getline(&line, &cap, f) >= 0) {
 		char *end;
 		errno = 0;
 		unsigned long long a = strtoull(line, &end, 16);
 		if (end == line || *end != ' ' || errno) {
-			bad++;
+			k->bad++;
 			continue;
 		}
 		char type = end[1];
 		if (!type || end[2] != ' ') {
-			bad++;
+			k->bad++;
 			continue;
 		}
 		char *nm = end + 3;
 		size_t len = strcspn(nm, " \t\n");
 		if (!len) {
-			bad++;
+			k->bad++;
 			continue;
 		}
 		if (len == 5 && !memcmp(nm, "_text", 5)) {
-			text = a;
-			have_text = true;
+			k->text = a;
+			k->have_text = true;
 		}
 		if (a)
-			all_zero = false;
+			k->all_zero = false;
 		if (type != 't' && type != 'T' && type != 'w' && type != 'W')
 			continue;
-		if (s->kpool_len + len + 1 > UINT32_MAX)
+		if (k->kpool_len + len + 1 > UINT32_MAX)
 			break;
-		PFS_GROW(s->kpool, s->kpool_cap, s->kpool_len + len + 1);
-		memcpy(s->kpool + s->kpool_len, nm, len);
-		s->kpool[s->kpool_len + len] = 0;
-		PFS_GROW(s->ksyms, cap_k, s->n_ksyms + 1);
-		s->ksyms[s->n_ksyms++] = (struct ksym){a, (uint32_t)s->kpool_len, 0};
-		s->kpool_len += len + 1;
+		PFS_GROW(k->kpool, k->kpool_cap, k->kpool_len + len + 1);
+		memcpy(k->kpool + k->kpool_len, nm, len);
+		k->kpool[k->kpool_len + len] = 0;
+		PFS_GROW(k->ksyms, cap_k, k->n_ksyms + 1);
+		if (k->n_ksyms && a < k->ksyms[k->n_ksyms - 1].addr)
+			sorted = false;
+		k->ksyms[k->n_ksyms++] = (struct ksym){a, (uint32_t)k->kpool_len, 0};
+		k->kpool_len += len + 1;
 	}
 	free(line);
 	fclose(f);
-	if (bad)
-		pfs_diag_addn(s->diag, PFS_WARN, "kallsyms-malformed", bad, PFS_NO_OFF,
-			      "%s: lines not \"ADDR TYPE NAME\" skipped", path);
-	if (!s->n_ksyms || all_zero) {
+	/* /proc/kallsyms comes sorted: the sort is for files written otherwise */
+	if (!sorted)
+		qsort(k->ksyms, k->n_ksyms, sizeof(*k->ksyms), cmp_ksym);
+	return NULL;
+}
+
+/*
+ * Starts reading the kallsyms file the capture will need, on a thread of its own: reading
+ * /proc/kallsyms costs the kernel tens of milliseconds of formatting, which then overlap with
+ * the first samples' symbolization instead of preceding it.
+ */
+static void kallsyms_start(struct pfs_symbols *s, const char *path)
+{
+	struct kload *k = &s->kload;
+	k->path = pfs_xstrdup(path);
+	k->started = pthread_create(&k->thread, NULL, kallsyms_read, k) == 0;
+	if (!k->started)
+		kallsyms_read(k);
+	k->pending = true;
+}
+
+/* Waits for the kallsyms file and takes its symbols; false (and a diagnostic) when unusable. */
+static bool kallsyms_take(struct pfs_symbols *s)
+{
+	struct kload *k = &s->kload;
+	if (k->started)
+		pthread_join(k->thread, NULL);
+	k->started = k->pending = false;
+	if (k->open_errno) {
+		pfs_diag_add(s->diag, PFS_WARN, "kallsyms-unreadable", PFS_NO_OFF,
+			     "%s: cannot open: %s; kernel frames are [kernel]", k->path,
+			     strerror(k->open_errno));
+		return false;
+	}
+	if (k->bad)
+		pfs_diag_addn(s->diag, PFS_WARN, "kallsyms-malformed", k->bad, PFS_NO_OFF,
+			      "%s: lines not \"ADDR TYPE NAME\" skipped", k->path);
+	if (!k->n_ksyms || k->all_zero) {
 		pfs_diag_add(s->diag, PFS_WARN, "kallsyms-unusable", PFS_NO_OFF,
 			     "%s: no kernel text symbols with addresses (kptr_restrict?); kernel "
 			     "frames are [kernel]",
-			     path);
-		free(s->ksyms);
-		s->ksyms = NULL;
-		s->n_ksyms = 0;
+			     k->path);
 		return false;
 	}
-	qsort(s->ksyms, s->n_ksyms, sizeof(*s->ksyms), cmp_ksym);
-	if (have_text) {
-		s->kdelta = (int64_t)text;
+	s->ksyms = k->ksyms;
+	s->n_ksyms = k->n_ksyms;
+	s->kpool = k->kpool;
+	s->kpool_len = k->kpool_len;
+	k->ksyms = NULL;
+	k->kpool = NULL;
+	if (k->have_text) {
+		s->kdelta = (int64_t)k->text;
 		s->kdelta_set = true;
 	}
 	return true;
@@ -1056,10 +1158,12 @@ static bool same_machine(const struct pfs_symbols *s)
 static void kernel_init(struct pfs_symbols *s, struct pfs_proc *kernel)
 {
 	s->kernel_tried = true;
-	if (s->kallsyms_path) {
-		s->kernel_ok = load_kallsyms(s, s->kallsyms_path);
-	} else if (same_machine(s)) {
-		s->kernel_ok = load_kallsyms(s, "/proc/kallsyms");
+	if (!s->kload.pending && s->kallsyms_path)
+		kallsyms_start(s, s->kallsyms_path);
+	else if (!s->kload.pending && same_machine(s))
+		kallsyms_start(s, "/proc/kallsyms");
+	if (s->kload.pending) {
+		s->kernel_ok = kallsyms_take(s);
 	} else {
 		pfs_diag_add(s->diag, PFS_NOTE, "kernel-symbols-unavailable", PFS_NO_OFF,
 			     "the capture was made on %s %s, not this machine: kernel frames are "

@@ -64,7 +64,9 @@ void pfs_symbols_release_space(void *sym);
 /*
  * Sets what the capture says about the machine and its files: hostname/osrelease decide
  * whether /proc/kallsyms may be used (NULL: unknown, never); build_ids are the
- * HEADER_BUILD_ID entries. Call once, before the first lookup.
+ * HEADER_BUILD_ID entries. Call once, before the first lookup. The kallsyms file the kernel
+ * frames will need (--kallsyms, or /proc/kallsyms of this machine) starts loading here on a
+ * thread of its own, which the first kernel lookup (or pfs_symbols_free) joins.
  */
 void pfs_symbols_set_capture(struct pfs_symbols *s, const char *hostname, const char *osrelease,
 			     const struct pfs_build_id *build_ids, size_t n_build_ids);

@@ -87,6 +87,42 @@ static void test_comm_at_sample_time_and_hostile_names(void)
 	pfs_profile_free(p);
 }
 
+/* Cells are merged on what the line shows: paths that print alike are one line. */
+static void test_lines_merge_by_what_they_show(void)
+{
+	struct pfs_profile *p = pfs_profile_new();
+	struct pfs_agg *a = pfs_agg_new();
+	struct pfs_frame fa = {.name = pfs_profile_cstr(p, "f"), .dso = pfs_profile_cstr(p, "a.so")};
+	struct pfs_frame fb = fa;
+	fb.dso = pfs_profile_cstr(p, "b.so");
+	uint32_t m = pfs_profile_path(p, 0, frame(p, "main"));
+	uint32_t xa = pfs_profile_path(p, m, pfs_profile_frame(p, &fa));
+	uint32_t xb = pfs_profile_path(p, m, pfs_profile_frame(p, &fb));
+	struct pfs_fold_opts o = {.event = -1, .root = PFS_FOLD_NONE};
+	char *out;
+	T_ASSERT(xa != xb);
+	pfs_profile_thread(p, 1, 1)->comm = pfs_profile_cstr(p, "w");
+	pfs_profile_thread(p, 2, 2)->comm = pfs_profile_cstr(p, "w");
+	pfs_agg_add(a, &(struct pfs_sample_row){.pid = 1, .tid = 1, .path = xa, .period = 3});
+	pfs_agg_add(a, &(struct pfs_sample_row){.pid = 2, .tid = 2, .path = xb, .period = 4});
+	pfs_agg_add(a, &(struct pfs_sample_row){.pid = 2, .tid = 2, .path = m, .period = 5});
+	out = fold(a, p, &o);
+	T_STREQ(out, "main 1\nmain;f 2\n");
+	free(out);
+	o.root = PFS_FOLD_COMM;
+	o.weight = PFS_FOLD_PERIOD;
+	out = fold(a, p, &o);
+	T_STREQ(out, "w;main 5\nw;main;f 7\n");
+	free(out);
+	o.root = PFS_FOLD_PID;
+	o.only_pid = 2;
+	out = fold(a, p, &o);
+	T_STREQ(out, "w-2;main 5\nw-2;main;f 4\n");
+	free(out);
+	pfs_agg_free(a);
+	pfs_profile_free(p);
+}
+
 static void test_many_cells_survive_rehash(void)
 {
 	struct pfs_profile *p = pfs_profile_new();
@@ -115,6 +151,7 @@ int main(int argc, char **argv)
 	static const struct t_case cases[] = {
 		T_CASE(sums_and_folds_like_stackcollapse),
 		T_CASE(comm_at_sample_time_and_hostile_names),
+		T_CASE(lines_merge_by_what_they_show),
 		T_CASE(many_cells_survive_rehash),
 	};
 	return t_main(argc, argv, "agg", cases, sizeof(cases) / sizeof(cases[0]));

@@ -2,10 +2,14 @@
  * ingest on the fixtures: what it puts in the profile besides the stacks (events, threads,
  * processes) and that every sample of the chosen event reaches the sink once.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "harness.h"
+#include "pfs_writer.h"
 #include "ingest.h"
 #include "profile.h"
 
@@ -102,12 +106,110 @@ static void test_every_event_when_asked(void)
 	pfs_profile_free(p);
 }
 
+struct paths {
+	uint32_t path[8];
+	size_t n;
+};
+
+static int path_sink(void *payload, const struct pfs_sample_row *row)
+{
+	struct paths *ps = payload;
+	if (ps->n < 8)
+		ps->path[ps->n] = row->path;
+	ps->n++;
+	return 0;
+}
+
+/* "leaf;mid;root" of a path, root first as folded stacks print it */
+static void path_text(struct pfs_profile *p, uint32_t path, char *buf, size_t len)
+{
+	char tmp[256];
+	buf[0] = 0;
+	for (; path; path = pfs_profile_pathget(p, path)->parent) {
+		const struct pfs_frame *f = pfs_profile_frameget(p, pfs_profile_pathget(p, path)->frame);
+		snprintf(tmp, sizeof(tmp), "%s%s%s", pfs_profile_strget(p, f->name, NULL),
+			 buf[0] ? ";" : "", buf);
+		snprintf(buf, len, "%s", tmp);
+	}
+}
+
+/*
+ * Frame-pointer stacks of one thread share their root side, which ingest reuses from the
+ * thread's previous sample: the reuse must give what a fresh resolve gives, and must stop when
+ * the maps under the same addresses change (here a JIT region is replaced by a file mapping).
+ */
+static void test_fp_stacks_follow_maps(void)
+{
+	char dir[512], path[600], map[600], a[256], event[] = "cpu-clock";
+	struct pfs_attr at = {.type = 1, .size = 128, .sample_type = PFS_S_IP | PFS_S_TID |
+								PFS_S_TIME | PFS_S_CALLCHAIN |
+								PFS_S_PERIOD,
+			      .flags = PFS_ATTR_FLAG(PFS_AF_SAMPLE_ID_ALL), .name = event};
+	struct pfs_w_opts wo = {0};
+	struct pfs_w *w = pfs_w_new(&wo, &at, 1, NULL);
+	struct pfs_sample_id sid = {.pid = 42, .tid = 43, .time = 1};
+	struct pfs_rec_mmap anon = {.pid = 42, .tid = 42, .start = 0x10000, .len = 0x1000,
+				    .prot = 5, .filename = "//anon"};
+	struct pfs_rec_mmap file = anon;
+	const uint64_t chains[][5] = {
+	    {PFS_CONTEXT_USER, 0x10030, 0x10020, 0x10010, 0}, /* root, mid, leaf a */
+	    {PFS_CONTEXT_USER, 0x10040, 0x10020, 0x10010, 0}, /* same root side, leaf b */
+	    {PFS_CONTEXT_USER, 0x10030, 0x10020, 0x10010, 0}, /* the first again */
+	};
+	const char *want[] = {"py::root;py::mid;py::a", "py::root;py::mid;py::b",
+			      "py::root;py::mid;py::a"};
+	snprintf(dir, sizeof(dir), "%s/fpmemo", t_tmpdir());
+	snprintf(path, sizeof(path), "%s/perf.data", dir);
+	snprintf(map, sizeof(map), "%s/perf-42.map", dir);
+	T_EQ(mkdir(dir, 0755) == 0 || errno == EEXIST, 1);
+	FILE *f = fopen(map, "w");
+	T_ASSERT(f != NULL);
+	fputs("10010 10 py::root\n10020 10 py::mid\n10030 10 py::a\n10040 10 py::b\n", f);
+	fclose(f);
+	file.filename = "/nonexistent/replaced.so";
+	pfs_w_mmap2(w, 0, PFS_MISC_USER, &sid, &anon);
+	for (size_t i = 0; i < 3; i++) {
+		struct pfs_sample s = {.ip = chains[i][1], .period = 1,
+				       .callchain = chains[i], .n_callchain = 4};
+		sid.time++;
+		pfs_w_sample(w, 0, PFS_MISC_USER, &sid, &s);
+	}
+	sid.time++;
+	pfs_w_mmap2(w, 0, PFS_MISC_USER, &sid, &file);
+	struct pfs_sample s = {.ip = 0x10030, .period = 1, .callchain = chains[2], .n_callchain = 4};
+	sid.time++;
+	pfs_w_sample(w, 0, PFS_MISC_USER, &sid, &s);
+	T_EQ(pfs_w_finish_file(w, path), 0);
+
+	struct pfs_profile *p = pfs_profile_new();
+	struct pfs_diag d;
+	struct pfs_err err;
+	struct paths ps = {0};
+	struct pfs_ingest_opts o = {0};
+	pfs_diag_init(&d);
+	T_EQ(pfs_ingest_perf(path, &o, p, path_sink, &ps, &d, &err), 0);
+	T_EQ(ps.n, 4);
+	for (size_t i = 0; i < 3; i++) {
+		path_text(p, ps.path[i], a, sizeof(a));
+		T_STREQ(a, want[i]);
+	}
+	T_EQ(ps.path[2], ps.path[0]);
+	path_text(p, ps.path[3], a, sizeof(a));
+	T_STREQ(a, "[unknown];[unknown];[unknown]");
+	pfs_diag_release(&d);
+	pfs_profile_free(p);
+	unlink(map);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct t_case cases[] = {
 	    T_CASE(gunicorn_processes),
 	    T_CASE(unknown_event_is_usage_error),
 	    T_CASE(every_event_when_asked),
+	    T_CASE(fp_stacks_follow_maps),
 	};
 	return t_main(argc, argv, "ingest", cases, sizeof(cases) / sizeof(cases[0]));
 }

@@ -1060,6 +1060,75 @@ static void test_open_path(void)
 	free(buf);
 }
 
+/*
+ * A mapped file larger than the reader's release step: the pages behind the oldest queued
+ * record are handed back while reading, so every record must still come out whole, in time
+ * order, whether rounds release records as they go (pipe: a round every 500 samples) or never
+ * do (one open round: every record stays queued and nothing may be released under it).
+ */
+static void big_file(bool rounds, bool pipe)
+{
+	enum { N = 40000, DEPTH = 48 };
+	struct pfs_attr at = {.type = 1, .size = 128, .sample_type = PFS_S_IP | PFS_S_TID |
+								PFS_S_TIME | PFS_S_CALLCHAIN,
+			      .flags = PFS_ATTR_FLAG(PFS_AF_SAMPLE_ID_ALL)};
+	struct pfs_w_opts o = {.pipe = pipe};
+	struct pfs_w *w = pfs_w_new(&o, &at, 1, NULL);
+	uint64_t chain[DEPTH];
+	char path[600];
+	snprintf(path, sizeof(path), "%s/big_%d%d.data", t_tmpdir(), rounds, pipe);
+	for (uint64_t i = 0; i < N; i++) {
+		/* each group of 10 written newest first: the reader must reorder within rounds */
+		uint64_t t = 1000 + (i / 10) * 10 + (9 - i % 10);
+		struct pfs_sample_id sid = {.pid = 1, .tid = 2, .time = t};
+		for (size_t k = 0; k < DEPTH; k++)
+			chain[k] = t * 1000 + k;
+		struct pfs_sample smp = {.ip = t, .callchain = chain, .n_callchain = DEPTH};
+		pfs_w_sample(w, 0, PFS_MISC_USER, &sid, &smp);
+		if (rounds && i % 500 == 499)
+			pfs_w_finished_round(w);
+	}
+	T_EQ(pfs_w_finish_file(w, path), 0);
+	struct pfs_reader *r;
+	struct pfs_record rec;
+	struct pfs_err err;
+	uint64_t n = 0, last = 0, bad = 0;
+	int rc;
+	T_EQ(pfs_reader_open(&r, path, NULL, &err), 0);
+	T_ASSERT(pfs_reader_info(r)->file_size > 3 * (4u << 20));
+	while ((rc = pfs_reader_next(r, &rec, &err)) == 1) {
+		if (rec.type != PFS_REC_SAMPLE)
+			continue;
+		uint64_t t = rec.sid.time;
+		n++;
+		bad += t < last || rec.u.sample.ip != t || rec.u.sample.n_callchain != DEPTH;
+		for (size_t k = 0; k < rec.u.sample.n_callchain && k < DEPTH; k++)
+			bad += rec.u.sample.callchain[k] != t * 1000 + k;
+		last = t;
+	}
+	T_EQ(rc, 0);
+	T_EQ(n, N);
+	T_EQ(bad, 0);
+	T_EQ(pfs_reader_stats(r)->out_of_order, 0);
+	pfs_reader_close(r);
+	unlink(path);
+}
+
+static void test_big_file_rounds(void)
+{
+	big_file(true, false);
+}
+
+static void test_big_file_one_round(void)
+{
+	big_file(false, false);
+}
+
+static void test_big_pipe_file_rounds(void)
+{
+	big_file(true, true);
+}
+
 /* The counting pass (no_decode) sees the same records, samples per event and times. */
 static void test_no_decode_counts(void)
 {
@@ -1821,6 +1890,9 @@ int main(int argc, char **argv)
 		T_CASE(damaged_be_pipe),
 		T_CASE(damaged_le_pipe_zstd),
 		T_CASE(damaged_be_file_zstd),
+		T_CASE(big_file_rounds),
+		T_CASE(big_file_one_round),
+		T_CASE(big_pipe_file_rounds),
 	};
 	return t_main(argc, argv, "perfdata", cases, sizeof(cases) / sizeof(cases[0]));
 }

@@ -1,4 +1,5 @@
 #include <stdio.h>
+#include <string.h>
 
 #include "harness.h"
 #include "profile.h"
@@ -35,6 +36,47 @@ static void test_many_strings_survive_growth(void)
 		T_STREQ(pfs_profile_strget(p, (uint32_t)i + 1, NULL), buf);
 		T_EQ(pfs_profile_cstr(p, buf), (uint64_t)i + 1);
 	}
+	pfs_profile_free(p);
+}
+
+/* profile.h: strings returned by getters stay valid until the free, whatever is added later */
+static void test_string_pointers_do_not_move(void)
+{
+	struct pfs_profile *p = pfs_profile_new();
+	char buf[32], big[100000];
+	const char *first = pfs_profile_strget(p, pfs_profile_cstr(p, "first"), NULL);
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	const char *huge = pfs_profile_strget(p, pfs_profile_cstr(p, big), NULL);
+	for (int i = 0; i < 100000; i++) {
+		int n = snprintf(buf, sizeof(buf), "s%d", i);
+		pfs_profile_str(p, buf, (size_t)n);
+	}
+	T_STREQ(first, "first");
+	T_EQ(strlen(huge), sizeof(big) - 1);
+	T_ASSERT(first == pfs_profile_strget(p, pfs_profile_cstr(p, "first"), NULL));
+	T_ASSERT(huge == pfs_profile_strget(p, pfs_profile_cstr(p, big), NULL));
+	pfs_profile_free(p);
+}
+
+/* paths and threads are found by hash alone: many of them must still come back distinct */
+static void test_many_paths_distinct(void)
+{
+	struct pfs_profile *p = pfs_profile_new();
+	uint32_t parent = 0;
+	for (uint32_t i = 1; i <= 20000; i++) {
+		uint32_t a = pfs_profile_path(p, parent, i), b = pfs_profile_path(p, parent, i + 1);
+		T_ASSERT(a != b);
+		T_EQ(pfs_profile_path(p, parent, i), a);
+		T_EQ(pfs_profile_pathget(p, a)->parent, parent);
+		T_EQ(pfs_profile_pathget(p, a)->frame, i);
+		parent = a;
+	}
+	for (uint32_t t = 1; t <= 5000; t++)
+		pfs_profile_thread(p, t % 7, t)->samples = t;
+	for (uint32_t t = 1; t <= 5000; t++)
+		T_EQ(pfs_profile_thread(p, t % 7, t)->samples, t);
+	T_EQ(pfs_profile_n_threads(p), 5000);
 	pfs_profile_free(p);
 }
 
@@ -89,6 +131,8 @@ int main(int argc, char **argv)
 	static const struct t_case cases[] = {
 		T_CASE(strings_intern),
 		T_CASE(many_strings_survive_growth),
+		T_CASE(string_pointers_do_not_move),
+		T_CASE(many_paths_distinct),
 		T_CASE(frames_and_paths),
 		T_CASE(threads_processes_events),
 	};

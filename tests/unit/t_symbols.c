@@ -399,6 +399,41 @@ static void test_symbols_kallsyms_kaslr(void)
 	env_close(&e);
 }
 
+/* kallsyms read on its own thread from set_capture: unsorted, missing, or never needed */
+static void test_symbols_kallsyms_background(void)
+{
+	const char *ks = write_file("kallsyms-unsorted", "ffffffff81003000 T do_three\n"
+							  "ffffffff81000000 T _text\n"
+							  "ffffffff81001000 T do_one\n");
+	struct pfs_symbols_opts o = {.kallsyms = ks};
+	struct env e;
+	uint32_t f[4];
+	env_open(&e, &o);
+	pfs_symbols_set_capture(e.s, "some-other-host", "0.0-none", NULL, 0);
+	pfs_symbols_kernel(e.s, pfs_procmap_kernel(e.pm), 0xffffffff81003010, f, 4);
+	T_STREQ(fname(&e, f[0]), "do_three");
+	pfs_symbols_kernel(e.s, pfs_procmap_kernel(e.pm), 0xffffffff81001010, f, 4);
+	T_STREQ(fname(&e, f[0]), "do_one");
+	T_ASSERT(pfs_symbols_have_kernel(e.s));
+	env_close(&e);
+
+	/* started, never needed: freeing joins it */
+	env_open(&e, &o);
+	pfs_symbols_set_capture(e.s, "some-other-host", "0.0-none", NULL, 0);
+	env_close(&e);
+
+	/* a file that cannot be opened: [kernel], and the reason once */
+	struct pfs_symbols_opts missing = {.kallsyms = "no/such/kallsyms"};
+	env_open(&e, &missing);
+	pfs_symbols_set_capture(e.s, "some-other-host", "0.0-none", NULL, 0);
+	pfs_symbols_kernel(e.s, pfs_procmap_kernel(e.pm), 0xffffffff81001010, f, 4);
+	T_STREQ(fname(&e, f[0]), "[kernel]");
+	pfs_symbols_kernel(e.s, pfs_procmap_kernel(e.pm), 0xffffffff81001010, f, 4);
+	T_EQ(pfs_diag_count(&e.d, "kallsyms-unreadable"), 1);
+	T_ASSERT(!pfs_symbols_have_kernel(e.s));
+	env_close(&e);
+}
+
 static void test_unwind_bad_samples(void)
 {
 	struct pfs_symbols_opts o = {0};
@@ -453,6 +488,7 @@ int main(int argc, char **argv)
 	    T_CASE(symbols_bad_files),
 	    T_CASE(symbols_jit_parent_fallback),
 	    T_CASE(symbols_kallsyms_kaslr),
+	    T_CASE(symbols_kallsyms_background),
 	    T_CASE(unwind_bad_samples),
 	};
 	return t_main(argc, argv, "symbols", cases, sizeof(cases) / sizeof(cases[0]));
