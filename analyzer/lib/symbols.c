@@ -58,6 +58,7 @@ struct dso {
 		const char *name; /* in the module's string table */
 		uint32_t order;
 		bool sized;
+		uint8_t bind; /* STB_GLOBAL, STB_WEAK, STB_LOCAL */
 	} * syms; /* functions by start, one per address */
 	size_t n_syms;
 	bool syms_loaded;
@@ -800,6 +801,10 @@ static bool better_alias(const struct fsym *a, const struct fsym *b)
 {
 	if (a->sized != b->sized)
 		return a->sized;
+	if ((a->bind == STB_WEAK) != (b->bind == STB_WEAK))
+		return b->bind == STB_WEAK;
+	if ((a->bind == STB_GLOBAL) != (b->bind == STB_GLOBAL))
+		return a->bind == STB_GLOBAL;
 	unsigned ua = underscores(a->name), ub = underscores(b->name);
 	if (ua != ub)
 		return ua < ub;
@@ -840,7 +845,8 @@ static void load_syms(struct pfs_symbols *s, struct dso *d)
 			continue;
 		PFS_GROW(d->syms, cap, d->n_syms + 1);
 		d->syms[d->n_syms++] =
-		    (struct fsym){addr, addr + sym.st_size, nm, (uint32_t)i, sym.st_size > 0};
+		    (struct fsym){addr, addr + sym.st_size, nm, (uint32_t)i, sym.st_size > 0,
+				  (uint8_t)GELF_ST_BIND(sym.st_info)};
 	}
 	if (d->n_syms)
 		qsort(d->syms, d->n_syms, sizeof(*d->syms), cmp_fsym);
