@@ -795,7 +795,8 @@ static unsigned underscores(const char *n)
 /*
  * Which of two functions at one address names it: addr2line's and perf's choice in practice
  * (clone3 over __clone3, __memcpy_avx_unaligned_erms over __memmove_avx_unaligned_erms): a
- * sized one, then fewer leading underscores, then the shorter name, then the first listed.
+ * sized one, then not weak, then global (perf: __munmap over the weak munmap), then fewer
+ * leading underscores, then the shorter name, then the first listed.
  */
 static bool better_alias(const struct fsym *a, const struct fsym *b)
 {
