@@ -731,9 +731,23 @@ static size_t inline_chain(struct pfs_symbols *s, struct dso *d, uint64_t addr,
 {
 	const char *sym_name = fs ? fs->name : NULL;
 	Dwarf_Addr bias = 0;
+	/* an error left over from an earlier lookup is not this one's */
+	(void)dwfl_errno();
 	Dwarf_Die *cu = dwfl_module_addrdie(d->mod, addr, &bias);
-	if (!cu)
+	if (!cu) {
+		/*
+		 * libdwfl passes on libdw's and libelf's errors with their origin in the upper 16
+		 * bits; its own (an address outside every CU: code without DWARF) have none.
+		 */
+		int e = dwfl_errno();
+		if (e >> 16 && !d->dwarf_bad) {
+			d->dwarf_bad = true;
+			pfs_diag_add(s->diag, PFS_WARN, "dwarf-unreadable", PFS_NO_OFF,
+				     "%s: cannot read DWARF (%s); inline frames skipped", d->path,
+				     dwfl_errmsg(e));
+		}
 		return 0;
+	}
 	Dwarf_Die scopes[64];
 	int n = scopes_at(d, cu, addr - bias, scopes, 64);
 	if (n <= 0) {
