@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -398,6 +399,30 @@ static const char *base_name(const char *p)
 	return b ? b + 1 : p;
 }
 
+/*
+ * How far the ELF headers say the file goes: the section header table (at the end of what
+ * linkers write) and every loaded segment. A file cut short (a copy interrupted, a full disk)
+ * still opens, but libelf then quietly sees no sections: without this nothing would say why
+ * its frames are [unknown].
+ */
+static uint64_t elf_extent(Elf *elf)
+{
+	GElf_Ehdr eh;
+	if (!gelf_getehdr(elf, &eh))
+		return 0;
+	uint64_t end = eh.e_shnum ? eh.e_shoff + (uint64_t)eh.e_shnum * eh.e_shentsize : 0;
+	size_t n;
+	if (elf_getphdrnum(elf, &n))
+		return end;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD &&
+		    ph.p_offset + ph.p_filesz > end)
+			end = ph.p_offset + ph.p_filesz;
+	}
+	return end;
+}
+
 static void dso_open(struct pfs_symbols *s, struct dso *d)
 {
 	const char *rec = pfs_profile_strget(s->prof, d->name, NULL);
@@ -464,7 +489,15 @@ static void dso_open(struct pfs_symbols *s, struct dso *d)
 			     rec);
 	}
 	return;
-found:
+found:;
+	struct stat st;
+	uint64_t want = elf_extent(d->elf);
+	if (!fstat(d->fd, &st) && want > (uint64_t)st.st_size)
+		pfs_diag_add(s->diag, PFS_WARN, "dso-truncated", PFS_NO_OFF,
+			     "%s: truncated: its ELF headers reach offset 0x%" PRIx64
+			     " but the file has 0x%" PRIx64 " bytes; frames it cannot name are "
+			     "[unknown]",
+			     d->path, want, (uint64_t)st.st_size);
 	load_segments(d);
 	load_plt(d);
 	d->dwfl = dwfl_begin(&s->cb);
