@@ -56,7 +56,8 @@ struct dso {
 	size_t n_plt;
 	struct fsym {
 		uint64_t start, end;
-		const char *name; /* in the module's string table */
+		const char *name;      /* in the module's string table: addr2line's choice */
+		const char *perf_name; /* perf's choice among the aliases at start */
 		uint32_t order;
 		bool sized;
 		uint8_t bind; /* STB_GLOBAL, STB_WEAK, STB_LOCAL */
@@ -862,6 +863,28 @@ static bool better_alias(const struct fsym *a, const struct fsym *b)
 	return a->order < b->order;
 }
 
+/*
+ * perf's own choice (choose_best_symbol) for addresses it names from its symbol table alone,
+ * callchain entries: the same up to the underscores, then the longer name
+ * (__GI___libc_open over __GI___open, __memmove_avx512_unaligned_erms over __memcpy_...).
+ */
+static bool perf_better(const struct fsym *a, const struct fsym *b)
+{
+	if (a->sized != b->sized)
+		return a->sized;
+	if ((a->bind == STB_WEAK) != (b->bind == STB_WEAK))
+		return b->bind == STB_WEAK;
+	if ((a->bind == STB_GLOBAL) != (b->bind == STB_GLOBAL))
+		return a->bind == STB_GLOBAL;
+	unsigned ua = underscores(a->name), ub = underscores(b->name);
+	if (ua != ub)
+		return ua < ub;
+	size_t la = strlen(a->name), lb = strlen(b->name);
+	if (la != lb)
+		return la > lb;
+	return a->order < b->order;
+}
+
 static int cmp_fsym(const void *x, const void *y)
 {
 	const struct fsym *a = x, *b = y;
@@ -893,15 +916,26 @@ static void load_syms(struct pfs_symbols *s, struct dso *d)
 			continue;
 		PFS_GROW(d->syms, cap, d->n_syms + 1);
 		d->syms[d->n_syms++] =
-		    (struct fsym){addr, addr + sym.st_size, nm, (uint32_t)i, sym.st_size > 0,
+		    (struct fsym){addr, addr + sym.st_size, nm, nm, (uint32_t)i, sym.st_size > 0,
 				  (uint8_t)GELF_ST_BIND(sym.st_info)};
 	}
 	if (d->n_syms)
 		qsort(d->syms, d->n_syms, sizeof(*d->syms), cmp_fsym);
 	size_t w = 0;
-	for (size_t i = 0; i < d->n_syms; i++)
-		if (!w || d->syms[w - 1].start != d->syms[i].start)
-			d->syms[w++] = d->syms[i];
+	struct fsym pbest = {0};
+	for (size_t i = 0; i < d->n_syms; i++) {
+		const struct fsym f = d->syms[i];
+		if (w && d->syms[w - 1].start == f.start) {
+			if (perf_better(&f, &pbest)) {
+				pbest = f;
+				d->syms[w - 1].perf_name = f.name;
+			}
+			continue;
+		}
+		pbest = f;
+		d->syms[w] = f;
+		d->syms[w++].perf_name = f.name;
+	}
 	d->n_syms = w;
 	/* as perf does: a symbol without a size extends to the next one */
 	for (size_t i = 0; i < w; i++)
@@ -942,7 +976,7 @@ static size_t resolve_file_addr(struct pfs_symbols *s, struct dso *d, uint64_t a
 		return 1;
 	}
 	const struct fsym *fs = sym_at(s, d, addr);
-	const char *sname = fs ? fs->name : NULL;
+	const char *sname = fs ? (inlines ? fs->name : fs->perf_name) : NULL;
 	if (inlines && max > 0) {
 		size_t k = inline_chain(s, d, addr, fs, out, max);
 		if (k)
