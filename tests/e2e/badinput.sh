@@ -93,7 +93,8 @@ smash() {
 import subprocess, sys
 src, dst, name = sys.argv[1:]
 d = bytearray(open(src, "rb").read())
-for line in subprocess.run(["readelf", "-SW", src], capture_output=True, text=True).stdout.split("\n"):
+sections = subprocess.run(["readelf", "-SW", src], capture_output=True, text=True).stdout
+for line in sections.split("\n"):
     f = line.replace("[ ", "[").split()
     if len(f) > 5 and f[1] == name:
         off, size = int(f[4], 16), int(f[5], 16)
@@ -171,4 +172,5 @@ rc=$?
 check jit-map-ends-cleanly sh -c "[ $rc -le 1 ] && ! grep -Eq '$SAN' '$J/out.err'"
 check jit-map-malformed-counted grep -q "jit-map-malformed (x13).*$m" "$J/out.err"
 check jit-map-good-lines-used grep -q ';py::crunch:/srv/app/threads.py;' "$J/out.folded"
-check jit-map-no-bad-names sh -c "! grep -Eq 'py::(x|zero|wraps|long|nul|tabs|neg):' '$J/out.folded'"
+check jit-map-no-bad-names \
+	sh -c "! grep -Eq 'py::(x|zero|wraps|long|nul|tabs|neg):' '$J/out.folded'"
