@@ -893,6 +893,22 @@ static int cmp_fsym(const void *x, const void *y)
 	return better_alias(a, b) ? -1 : better_alias(b, a);
 }
 
+/*
+ * perf keeps the functions of sections named like text only (.text, .text.hot, not .init,
+ * .fini or glibc's __libc_freeres_fn): an unsized _init would otherwise name every address up
+ * to the next symbol (.plt.got, stray frame-pointer addresses) where perf says [unknown].
+ */
+static bool in_text_section(Elf *elf, GElf_Word shndx)
+{
+	size_t shstrndx;
+	GElf_Shdr sh;
+	Elf_Scn *scn = elf ? elf_getscn(elf, shndx) : NULL;
+	if (!scn || !gelf_getshdr(scn, &sh) || elf_getshdrstrndx(elf, &shstrndx))
+		return true;
+	const char *name = elf_strptr(elf, shstrndx, sh.sh_name);
+	return !name || strstr(name, "text") != NULL;
+}
+
 static void load_syms(struct pfs_symbols *s, struct dso *d)
 {
 	d->syms_loaded = true;
@@ -908,11 +924,12 @@ static void load_syms(struct pfs_symbols *s, struct dso *d)
 		GElf_Sym sym;
 		GElf_Addr addr;
 		GElf_Word shndx;
+		Elf *elf = NULL;
 		const char *nm =
-		    dwfl_module_getsym_info(d->mod, i, &sym, &addr, &shndx, NULL, NULL);
+		    dwfl_module_getsym_info(d->mod, i, &sym, &addr, &shndx, &elf, NULL);
 		int type = GELF_ST_TYPE(sym.st_info);
 		if (!nm || !*nm || shndx == SHN_UNDEF || !addr ||
-		    (type != STT_FUNC && type != STT_GNU_IFUNC))
+		    (type != STT_FUNC && type != STT_GNU_IFUNC) || !in_text_section(elf, shndx))
 			continue;
 		PFS_GROW(d->syms, cap, d->n_syms + 1);
 		d->syms[d->n_syms++] =
