@@ -61,7 +61,7 @@ struct dso {
 		uint32_t order;
 		bool sized;
 		uint8_t bind; /* STB_GLOBAL, STB_WEAK, STB_LOCAL */
-	} * syms; /* functions by start, one per address */
+	} * syms;	      /* functions by start, one per address */
 	size_t n_syms;
 	bool syms_loaded;
 	struct cu_fns *cus; /* function index of each CU looked at */
@@ -932,9 +932,13 @@ static void load_syms(struct pfs_symbols *s, struct dso *d)
 		    (type != STT_FUNC && type != STT_GNU_IFUNC) || !in_text_section(elf, shndx))
 			continue;
 		PFS_GROW(d->syms, cap, d->n_syms + 1);
-		d->syms[d->n_syms++] =
-		    (struct fsym){addr, addr + sym.st_size, nm, nm, (uint32_t)i, sym.st_size > 0,
-				  (uint8_t)GELF_ST_BIND(sym.st_info)};
+		d->syms[d->n_syms++] = (struct fsym){addr,
+						     addr + sym.st_size,
+						     nm,
+						     nm,
+						     (uint32_t)i,
+						     sym.st_size > 0,
+						     (uint8_t)GELF_ST_BIND(sym.st_info)};
 	}
 	if (d->n_syms)
 		qsort(d->syms, d->n_syms, sizeof(*d->syms), cmp_fsym);

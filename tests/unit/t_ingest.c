@@ -46,7 +46,8 @@ static void test_gunicorn_processes(void)
 	T_EQ(pfs_profile_event(p, 0)->sampling, 1);
 	T_EQ(c.events_seen[0], c.rows);
 	T_EQ(pfs_profile_event(p, 0)->samples, c.rows);
-	/* the workers were forked by the master: each sampled process but one has a sampled parent */
+	/* the workers were forked by the master: every sampled process but one has a sampled
+	 * parent */
 	uint32_t pids[64];
 	size_t sampled = 0, with_parent = 0;
 	for (size_t j = 0; j < pfs_profile_n_threads(p); j++) {
@@ -194,8 +195,7 @@ static void test_dwarf_samples_without_regs_or_stack(void)
 		T_EQ(st.leaf[i], st.leaf[0]);
 	}
 	/* the pc itself still resolves in the program */
-	const char *name =
-	    pfs_profile_strget(p, pfs_profile_frameget(p, st.leaf[0])->name, NULL);
+	const char *name = pfs_profile_strget(p, pfs_profile_frameget(p, st.leaf[0])->name, NULL);
 	T_ASSERT(strcmp(name, "[unknown]") != 0);
 	pfs_diag_release(&d);
 	pfs_profile_free(p);
