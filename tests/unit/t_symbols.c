@@ -329,6 +329,45 @@ static void test_symbols_bad_files(void)
 	env_close(&e);
 }
 
+/*
+ * Only functions of text sections name addresses, as perf has it: _init (in .init, without a
+ * size) must not stretch over .plt.got up to main.
+ */
+static void test_symbols_text_sections_only(void)
+{
+	uint64_t init = 0;
+	{
+		/* _init has no size: nm -S leaves that column out */
+		char cmd[1024], line[512], name[256], type;
+		unsigned long long v;
+		snprintf(cmd, sizeof(cmd), "nm %s", t_fixture(CYCLES));
+		FILE *p = popen(cmd, "r");
+		if (!p)
+			t_skip("nm not available");
+		while (fgets(line, sizeof(line), p))
+			if (sscanf(line, "%llx %c %255s", &v, &type, name) == 3 &&
+			    !strcmp(name, "_init"))
+				init = v;
+		pclose(p);
+		if (!init)
+			t_skip("nm did not list _init");
+	}
+	uint64_t main_a = nm_addr(t_fixture(CYCLES), "main");
+	struct pfs_symbols_opts o = {0};
+	struct env e;
+	uint32_t f[4];
+	env_open(&e, &o);
+	struct pfs_proc *pr = with_cycles(&e, t_fixture(CYCLES));
+	T_EQ(pfs_symbols_user(e.s, pr, BIAS + init + 4, false, f, 4), 1);
+	T_STREQ(fname(&e, f[0]), "[unknown]");
+	/* .plt.got, just below main */
+	T_EQ(pfs_symbols_user(e.s, pr, BIAS + main_a - 8, false, f, 4), 1);
+	T_STREQ(fname(&e, f[0]), "[unknown]");
+	T_EQ(pfs_symbols_user(e.s, pr, BIAS + main_a, false, f, 4), 1);
+	T_STREQ(fname(&e, f[0]), "main");
+	env_close(&e);
+}
+
 static void test_symbols_jit_parent_fallback(void)
 {
 	char dir[512];
@@ -451,6 +490,7 @@ int main(int argc, char **argv)
 	    T_CASE(symbols_build_id_mismatch),
 	    T_CASE(symbols_debug_file_alone),
 	    T_CASE(symbols_bad_files),
+	    T_CASE(symbols_text_sections_only),
 	    T_CASE(symbols_jit_parent_fallback),
 	    T_CASE(symbols_kallsyms_kaslr),
 	    T_CASE(unwind_bad_samples),
