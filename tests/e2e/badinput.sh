@@ -59,7 +59,7 @@ unusable() {
 	else
 		ok "$1-no-program-names"
 	fi
-	check "$1-diagnostic-$2" grep -Eq "warning $2 \(x1\): [^ ]*cyclez" "$T/$1.err"
+	check "$1-diagnostic" grep -Eq "warning $2 \(x1\): [^ ]*cyclez" "$T/$1.err"
 }
 
 mkdir -p "$T/missing"
