@@ -760,6 +760,26 @@ static int scopes_at(struct dso *d, Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die *sco
 	return k;
 }
 
+/*
+ * GNU as gives every function symbol of an assembler file its own DW_TAG_subprogram (glibc's
+ * munmap: __munmap, __GI___munmap, munmap, __GI_munmap); addr2line, and so perf, names the
+ * address after the last one that covers it.
+ */
+static const char *asm_subprogram_name(Dwarf_Die *cu, Dwarf_Addr pc)
+{
+	Dwarf_Die child;
+	const char *nm = NULL;
+	if (dwarf_child(cu, &child))
+		return NULL;
+	do {
+		const char *n;
+		if (dwarf_tag(&child) == DW_TAG_subprogram && dwarf_haspc(&child, pc) == 1 &&
+		    (n = dwarf_diename(&child)))
+			nm = n;
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return nm;
+}
+
 static size_t inline_chain(struct pfs_symbols *s, struct dso *d, uint64_t addr,
 			   const struct fsym *fs, uint32_t *out, size_t max)
 {
@@ -809,10 +829,15 @@ static size_t inline_chain(struct pfs_symbols *s, struct dso *d, uint64_t addr,
 		 * clone3, memcpy) it prefers the symbol that starts where the function does,
 		 * unless DWARF gave a linkage name: so do we.
 		 */
-		if (tag == DW_TAG_subprogram && k == 0 && fs && !c_lang &&
-		    !dwarf_attr_integrate(&scopes[i], DW_AT_linkage_name, &la) &&
-		    !dwarf_lowpc(&scopes[i], &low) && low + bias == fs->start)
+		if (tag == DW_TAG_subprogram && k == 0 && lang == DW_LANG_Mips_Assembler) {
+			const char *an = asm_subprogram_name(cu, addr - bias);
+			if (an)
+				nm = an;
+		} else if (tag == DW_TAG_subprogram && k == 0 && fs && !c_lang &&
+			   !dwarf_attr_integrate(&scopes[i], DW_AT_linkage_name, &la) &&
+			   !dwarf_lowpc(&scopes[i], &low) && low + bias == fs->start) {
 			nm = sym_name;
+		}
 		if (!nm && tag == DW_TAG_subprogram)
 			nm = sym_name;
 		uint32_t name = nm ? pfs_profile_cstr(s->prof, nm) : s->s_unknown;
