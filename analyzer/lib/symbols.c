@@ -921,7 +921,9 @@ static int cmp_fsym(const void *x, const void *y)
 /*
  * perf keeps the functions of sections named like text only (.text, .text.hot, not .init,
  * .fini or glibc's __libc_freeres_fn): an unsized _init would otherwise name every address up
- * to the next symbol (.plt.got, stray frame-pointer addresses) where perf says [unknown].
+ * to the next symbol (.plt.got, stray frame-pointer addresses) where perf says [unknown]. In
+ * those sections it also takes labels without a type (ld.so's _start and _dl_start_user),
+ * as addr2line does.
  */
 static bool in_text_section(Elf *elf, GElf_Word shndx)
 {
@@ -954,7 +956,8 @@ static void load_syms(struct pfs_symbols *s, struct dso *d)
 		    dwfl_module_getsym_info(d->mod, i, &sym, &addr, &shndx, &elf, NULL);
 		int type = GELF_ST_TYPE(sym.st_info);
 		if (!nm || !*nm || shndx == SHN_UNDEF || !addr ||
-		    (type != STT_FUNC && type != STT_GNU_IFUNC) || !in_text_section(elf, shndx))
+		    (type != STT_FUNC && type != STT_GNU_IFUNC && type != STT_NOTYPE) ||
+		    !in_text_section(elf, shndx))
 			continue;
 		PFS_GROW(d->syms, cap, d->n_syms + 1);
 		d->syms[d->n_syms++] = (struct fsym){addr,
