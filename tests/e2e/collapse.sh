@@ -35,9 +35,9 @@ else
 	agree native-pipe native-pipe-tracepoints 0.97
 	agree threads-fp py312-threads-fp 0.99
 	# perf 6.1 here unwinds with libunwind, not libdw: in this capture it stops after the leaf
-	# in 87 of 685 samples (ld.so's __tls_get_addr, libc's memcpy/memset/memcmp/strlen,
+	# in 89 of 685 samples (ld.so's __tls_get_addr, libc's memcpy/memset/memcmp/strlen,
 	# futex waits) where perfsight unwinds the whole stack to the Python frames: the strict
-	# figure stays near 0.87, and those stacks account for all but 1% of the rest
+	# figure stays near 0.87, and those stacks account for all but 0.3% of the rest
 	# (docs/collapse-agreement.md)
 	agree gunicorn gunicorn-gthread-pipe 0.85 --explain-min 0.99
 fi
