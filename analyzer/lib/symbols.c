@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -56,10 +57,12 @@ struct dso {
 	size_t n_plt;
 	struct fsym {
 		uint64_t start, end;
-		const char *name; /* in the module's string table */
+		const char *name;      /* in the module's string table: addr2line's choice */
+		const char *perf_name; /* perf's choice among the aliases at start */
 		uint32_t order;
 		bool sized;
-	} * syms; /* functions by start, one per address */
+		uint8_t bind; /* STB_GLOBAL, STB_WEAK, STB_LOCAL */
+	} * syms;	      /* functions by start, one per address */
 	size_t n_syms;
 	bool syms_loaded;
 	struct cu_fns *cus; /* function index of each CU looked at */
@@ -442,6 +445,30 @@ static const char *base_name(const char *p)
 	return b ? b + 1 : p;
 }
 
+/*
+ * How far the ELF headers say the file goes: the section header table (at the end of what
+ * linkers write) and every loaded segment. A file cut short (a copy interrupted, a full disk)
+ * still opens, but libelf then quietly sees no sections: without this nothing would say why
+ * its frames are [unknown].
+ */
+static uint64_t elf_extent(Elf *elf)
+{
+	GElf_Ehdr eh;
+	if (!gelf_getehdr(elf, &eh))
+		return 0;
+	uint64_t end = eh.e_shnum ? eh.e_shoff + (uint64_t)eh.e_shnum * eh.e_shentsize : 0;
+	size_t n;
+	if (elf_getphdrnum(elf, &n))
+		return end;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD &&
+		    ph.p_offset + ph.p_filesz > end)
+			end = ph.p_offset + ph.p_filesz;
+	}
+	return end;
+}
+
 static void dso_open(struct pfs_symbols *s, struct dso *d)
 {
 	const char *rec = pfs_profile_strget(s->prof, d->name, NULL);
@@ -508,7 +535,15 @@ static void dso_open(struct pfs_symbols *s, struct dso *d)
 			     rec);
 	}
 	return;
-found:
+found:;
+	struct stat st;
+	uint64_t want = elf_extent(d->elf);
+	if (!fstat(d->fd, &st) && want > (uint64_t)st.st_size)
+		pfs_diag_add(s->diag, PFS_WARN, "dso-truncated", PFS_NO_OFF,
+			     "%s: truncated: its ELF headers reach offset 0x%" PRIx64
+			     " but the file has 0x%" PRIx64 " bytes; frames it cannot name are "
+			     "[unknown]",
+			     d->path, want, (uint64_t)st.st_size);
 	load_segments(d);
 	load_plt(d);
 	d->dwfl = dwfl_begin(&s->cb);
@@ -770,14 +805,48 @@ static int scopes_at(struct dso *d, Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die *sco
 	return k;
 }
 
+/*
+ * GNU as gives every function symbol of an assembler file its own DW_TAG_subprogram (glibc's
+ * munmap: __munmap, __GI___munmap, munmap, __GI_munmap); addr2line, and so perf, names the
+ * address after the last one that covers it.
+ */
+static const char *asm_subprogram_name(Dwarf_Die *cu, Dwarf_Addr pc)
+{
+	Dwarf_Die child;
+	const char *nm = NULL;
+	if (dwarf_child(cu, &child))
+		return NULL;
+	do {
+		const char *n;
+		if (dwarf_tag(&child) == DW_TAG_subprogram && dwarf_haspc(&child, pc) == 1 &&
+		    (n = dwarf_diename(&child)))
+			nm = n;
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return nm;
+}
+
 static size_t inline_chain(struct pfs_symbols *s, struct dso *d, uint64_t addr,
 			   const struct fsym *fs, uint32_t *out, size_t max)
 {
 	const char *sym_name = fs ? fs->name : NULL;
 	Dwarf_Addr bias = 0;
+	/* an error left over from an earlier lookup is not this one's */
+	(void)dwfl_errno();
 	Dwarf_Die *cu = dwfl_module_addrdie(d->mod, addr, &bias);
-	if (!cu)
+	if (!cu) {
+		/*
+		 * libdwfl passes on libdw's and libelf's errors with their origin in the upper 16
+		 * bits; its own (an address outside every CU: code without DWARF) have none.
+		 */
+		int e = dwfl_errno();
+		if (e >> 16 && !d->dwarf_bad) {
+			d->dwarf_bad = true;
+			pfs_diag_add(s->diag, PFS_WARN, "dwarf-unreadable", PFS_NO_OFF,
+				     "%s: cannot read DWARF (%s); inline frames skipped", d->path,
+				     dwfl_errmsg(e));
+		}
 		return 0;
+	}
 	Dwarf_Die scopes[64];
 	int n = scopes_at(d, cu, addr - bias, scopes, 64);
 	if (n <= 0) {
@@ -805,10 +874,15 @@ static size_t inline_chain(struct pfs_symbols *s, struct dso *d, uint64_t addr,
 		 * clone3, memcpy) it prefers the symbol that starts where the function does,
 		 * unless DWARF gave a linkage name: so do we.
 		 */
-		if (tag == DW_TAG_subprogram && k == 0 && fs && !c_lang &&
-		    !dwarf_attr_integrate(&scopes[i], DW_AT_linkage_name, &la) &&
-		    !dwarf_lowpc(&scopes[i], &low) && low + bias == fs->start)
+		if (tag == DW_TAG_subprogram && k == 0 && lang == DW_LANG_Mips_Assembler) {
+			const char *an = asm_subprogram_name(cu, addr - bias);
+			if (an)
+				nm = an;
+		} else if (tag == DW_TAG_subprogram && k == 0 && fs && !c_lang &&
+			   !dwarf_attr_integrate(&scopes[i], DW_AT_linkage_name, &la) &&
+			   !dwarf_lowpc(&scopes[i], &low) && low + bias == fs->start) {
 			nm = sym_name;
+		}
 		if (!nm && tag == DW_TAG_subprogram)
 			nm = sym_name;
 		uint32_t name = nm ? pfs_profile_cstr(s->prof, nm) : s->s_unknown;
@@ -839,12 +913,17 @@ static unsigned underscores(const char *n)
 /*
  * Which of two functions at one address names it: addr2line's and perf's choice in practice
  * (clone3 over __clone3, __memcpy_avx_unaligned_erms over __memmove_avx_unaligned_erms): a
- * sized one, then fewer leading underscores, then the shorter name, then the first listed.
+ * sized one, then not weak, then global (perf: __munmap over the weak munmap), then fewer
+ * leading underscores, then the shorter name, then the first listed.
  */
 static bool better_alias(const struct fsym *a, const struct fsym *b)
 {
 	if (a->sized != b->sized)
 		return a->sized;
+	if ((a->bind == STB_WEAK) != (b->bind == STB_WEAK))
+		return b->bind == STB_WEAK;
+	if ((a->bind == STB_GLOBAL) != (b->bind == STB_GLOBAL))
+		return a->bind == STB_GLOBAL;
 	unsigned ua = underscores(a->name), ub = underscores(b->name);
 	if (ua != ub)
 		return ua < ub;
@@ -854,12 +933,52 @@ static bool better_alias(const struct fsym *a, const struct fsym *b)
 	return a->order < b->order;
 }
 
+/*
+ * perf's own choice (choose_best_symbol) for addresses it names from its symbol table alone,
+ * callchain entries: the same up to the underscores, then the longer name
+ * (__GI___libc_open over __GI___open, __memmove_avx512_unaligned_erms over __memcpy_...).
+ */
+static bool perf_better(const struct fsym *a, const struct fsym *b)
+{
+	if (a->sized != b->sized)
+		return a->sized;
+	if ((a->bind == STB_WEAK) != (b->bind == STB_WEAK))
+		return b->bind == STB_WEAK;
+	if ((a->bind == STB_GLOBAL) != (b->bind == STB_GLOBAL))
+		return a->bind == STB_GLOBAL;
+	unsigned ua = underscores(a->name), ub = underscores(b->name);
+	if (ua != ub)
+		return ua < ub;
+	size_t la = strlen(a->name), lb = strlen(b->name);
+	if (la != lb)
+		return la > lb;
+	return a->order < b->order;
+}
+
 static int cmp_fsym(const void *x, const void *y)
 {
 	const struct fsym *a = x, *b = y;
 	if (a->start != b->start)
 		return a->start < b->start ? -1 : 1;
 	return better_alias(a, b) ? -1 : better_alias(b, a);
+}
+
+/*
+ * perf keeps the functions of sections named like text only (.text, .text.hot, not .init,
+ * .fini or glibc's __libc_freeres_fn): an unsized _init would otherwise name every address up
+ * to the next symbol (.plt.got, stray frame-pointer addresses) where perf says [unknown]. In
+ * those sections it also takes labels without a type (ld.so's _start and _dl_start_user),
+ * as addr2line does.
+ */
+static bool in_text_section(Elf *elf, GElf_Word shndx)
+{
+	size_t shstrndx;
+	GElf_Shdr sh;
+	Elf_Scn *scn = elf ? elf_getscn(elf, shndx) : NULL;
+	if (!scn || !gelf_getshdr(scn, &sh) || elf_getshdrstrndx(elf, &shstrndx))
+		return true;
+	const char *name = elf_strptr(elf, shstrndx, sh.sh_name);
+	return !name || strstr(name, "text") != NULL;
 }
 
 static void load_syms(struct pfs_symbols *s, struct dso *d)
@@ -877,22 +996,40 @@ static void load_syms(struct pfs_symbols *s, struct dso *d)
 		GElf_Sym sym;
 		GElf_Addr addr;
 		GElf_Word shndx;
+		Elf *elf = NULL;
 		const char *nm =
-		    dwfl_module_getsym_info(d->mod, i, &sym, &addr, &shndx, NULL, NULL);
+		    dwfl_module_getsym_info(d->mod, i, &sym, &addr, &shndx, &elf, NULL);
 		int type = GELF_ST_TYPE(sym.st_info);
 		if (!nm || !*nm || shndx == SHN_UNDEF || !addr ||
-		    (type != STT_FUNC && type != STT_GNU_IFUNC))
+		    (type != STT_FUNC && type != STT_GNU_IFUNC && type != STT_NOTYPE) ||
+		    !in_text_section(elf, shndx))
 			continue;
 		PFS_GROW(d->syms, cap, d->n_syms + 1);
-		d->syms[d->n_syms++] =
-		    (struct fsym){addr, addr + sym.st_size, nm, (uint32_t)i, sym.st_size > 0};
+		d->syms[d->n_syms++] = (struct fsym){addr,
+						     addr + sym.st_size,
+						     nm,
+						     nm,
+						     (uint32_t)i,
+						     sym.st_size > 0,
+						     (uint8_t)GELF_ST_BIND(sym.st_info)};
 	}
 	if (d->n_syms)
 		qsort(d->syms, d->n_syms, sizeof(*d->syms), cmp_fsym);
 	size_t w = 0;
-	for (size_t i = 0; i < d->n_syms; i++)
-		if (!w || d->syms[w - 1].start != d->syms[i].start)
-			d->syms[w++] = d->syms[i];
+	struct fsym pbest = {0};
+	for (size_t i = 0; i < d->n_syms; i++) {
+		const struct fsym f = d->syms[i];
+		if (w && d->syms[w - 1].start == f.start) {
+			if (perf_better(&f, &pbest)) {
+				pbest = f;
+				d->syms[w - 1].perf_name = f.name;
+			}
+			continue;
+		}
+		pbest = f;
+		d->syms[w] = f;
+		d->syms[w++].perf_name = f.name;
+	}
 	d->n_syms = w;
 	/* as perf does: a symbol without a size extends to the next one */
 	for (size_t i = 0; i < w; i++)
@@ -933,7 +1070,7 @@ static size_t resolve_file_addr(struct pfs_symbols *s, struct dso *d, uint64_t a
 		return 1;
 	}
 	const struct fsym *fs = sym_at(s, d, addr);
-	const char *sname = fs ? fs->name : NULL;
+	const char *sname = fs ? (inlines ? fs->name : fs->perf_name) : NULL;
 	if (inlines && max > 0) {
 		size_t k = inline_chain(s, d, addr, fs, out, max);
 		if (k)

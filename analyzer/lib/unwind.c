@@ -120,12 +120,17 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 	struct pfs_unwind *u = arg;
 	Dwarf_Addr pc;
 	bool act;
+	/*
+	 * dwfl_frame_pc unwinds one step ahead to tell an activation from a call: the reads
+	 * of the caller's frame happen here, so whether they ran past the dump is known after
+	 * it, not before.
+	 */
+	u->beyond_dump = false;
 	if (!dwfl_frame_pc(state, &pc, &act))
 		return DWARF_CB_ABORT;
 	if (!act)
 		pc--;
 	u->pcs[u->n++] = pc;
-	u->beyond_dump = false;
 	return u->n < u->max ? DWARF_CB_OK : DWARF_CB_ABORT;
 }
 

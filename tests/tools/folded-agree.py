@@ -5,6 +5,7 @@ proportions), as issue 3 defines it.
 
 usage: folded-agree.py OURS (REFERENCE.folded | --script PERF_SCRIPT[.zst] --event EVENT)
                        [--mask-kernel] [--min FRACTION] [--show N]
+                       [--explain] [--min-explained FRACTION]
 
 --script      build the reference from perf script output exactly as
               perf-script-reference.py --folded does (same parser)
@@ -13,6 +14,12 @@ usage: folded-agree.py OURS (REFERENCE.folded | --script PERF_SCRIPT[.zst] --eve
               are not on this machine
 --min F       exit 1 unless the overlap is at least F
 --show N      print the N largest differences
+--explain     also print the share of the difference where perf stopped unwinding early:
+              a reference stack with more samples than ours whose frames are the leaf end of
+              a stack we have more samples of (perf 6.1's libunwind gives up after the leaf
+              in ld.so and libc's assembler functions, where libdw reads the CFI on), as
+              "explained E stopped-early S" (E = overlap + S)
+--min-explained F  exit 1 unless that explained agreement is at least F
 """
 import importlib.util
 import os
@@ -74,6 +81,31 @@ def overlap(a, b):
     return sum(min(a[k] / ta, b[k] / tb) for k in a.keys() & b.keys())
 
 
+def stopped_early(a, b):
+    """The mass of b's excess stacks that are leaf-side suffixes of a's excess stacks."""
+    ta, tb = sum(a.values()), sum(b.values())
+    if not ta or not tb:
+        return 0.0
+    ours = {k: a[k] / ta - b[k] / tb for k in a if a[k] / ta > b[k] / tb}
+    moved = 0.0
+    # the shortest of perf's stacks first: a bare leaf matches the most of ours
+    for k in sorted((k for k in b if b[k] / tb > a[k] / ta), key=lambda k: k.count(";")):
+        want = b[k] / tb - a[k] / ta
+        comm, _, frames = k.partition(";")
+        if not frames:
+            continue
+        for o in ours:
+            if want <= 0:
+                break
+            if ours[o] > 0 and o.startswith(comm + ";") and o.endswith(";" + frames) and \
+                    len(o) > len(k):
+                m = min(want, ours[o])
+                ours[o] -= m
+                want -= m
+                moved += m
+    return moved
+
+
 def opt(args, name, default=None):
     return args[args.index(name) + 1] if name in args else default
 
@@ -86,13 +118,19 @@ def main():
     else:
         theirs = load(args[1])
     ov = overlap(ours, theirs)
-    print(f"{ov:.4f} ours={sum(ours.values())} reference={sum(theirs.values())}")
+    line = f"{ov:.4f} ours={sum(ours.values())} reference={sum(theirs.values())}"
+    early = stopped_early(ours, theirs) if "--explain" in args or "--min-explained" in args else 0
+    if "--explain" in args or "--min-explained" in args:
+        line += f" explained {ov + early:.4f} stopped-early {early:.4f}"
+    print(line)
     if "--show" in args:
         ta, tb = sum(ours.values()) or 1, sum(theirs.values()) or 1
         diff = {k: ours[k] / ta - theirs[k] / tb for k in ours.keys() | theirs.keys()}
         for k, d in sorted(diff.items(), key=lambda kv: -abs(kv[1]))[: int(opt(args, "--show"))]:
             print(f"{d:+.4f} ours={ours[k]} ref={theirs[k]} {k[:400]}")
     if "--min" in args and ov < float(opt(args, "--min")):
+        sys.exit(1)
+    if "--min-explained" in args and ov + early < float(opt(args, "--min-explained")):
         sys.exit(1)
 
 

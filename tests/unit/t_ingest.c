@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -203,6 +204,101 @@ static void test_fp_stacks_follow_maps(void)
 	rmdir(dir);
 }
 
+struct stacks {
+	struct pfs_profile *p;
+	size_t rows;
+	uint32_t depth[8], leaf[8];
+};
+
+static int keep(void *payload, const struct pfs_sample_row *row)
+{
+	struct stacks *st = payload;
+	if (st->rows < 8) {
+		st->depth[st->rows] = pfs_profile_pathget(st->p, row->path)->depth;
+		st->leaf[st->rows] = pfs_profile_pathget(st->p, row->path)->frame;
+	}
+	st->rows++;
+	return 0;
+}
+
+/*
+ * --call-graph dwarf samples whose registers were not captured (abi 0), or whose stack dump is
+ * empty (size 0, or nothing valid: dyn_size 0), as a process in a syscall or a kernel thread
+ * gives: each is counted, keeps its pc as a one-frame stack, and the file reads to the end.
+ */
+static void test_dwarf_samples_without_regs_or_stack(void)
+{
+	uint64_t bias = 0x555555554000ull;
+	struct pfs_attr at = {0};
+	at.type = 1; /* cpu-clock */
+	at.size = 136;
+	at.sample_period = 4000;
+	at.sample_type = PFS_S_IP | PFS_S_TID | PFS_S_TIME | PFS_S_PERIOD | PFS_S_CALLCHAIN |
+			 PFS_S_REGS_USER | PFS_S_STACK_USER;
+	at.flags = PFS_ATTR_FLAG(PFS_AF_SAMPLE_ID_ALL);
+	at.sample_regs_user = 0xff0fff;
+	at.sample_stack_user = 4096;
+	at.name = (char *)"cpu-clock";
+	static uint64_t ids[] = {7};
+	at.ids = ids;
+	at.n_ids = 1;
+	struct pfs_w_opts wo = {0};
+	struct pfs_w *w = pfs_w_new(&wo, &at, 1, NULL);
+	struct pfs_sample_id sid = {.pid = 42, .tid = 42, .time = 1};
+	struct pfs_rec_comm c = {.pid = 42, .tid = 42, .comm = "cycles"};
+	pfs_w_comm(w, 0, &sid, &c);
+	struct pfs_rec_mmap m = {.pid = 42,
+				 .tid = 42,
+				 .start = bias + 0x1000,
+				 .len = 0x1000,
+				 .pgoff = 0x1000,
+				 .prot = PROT_READ | PROT_EXEC,
+				 .filename = t_fixture("native-pipe-tracepoints/cycles")};
+	pfs_w_mmap2(w, 0, PFS_MISC_USER, &sid, &m);
+	uint64_t ip = bias + 0x1100, regs[20] = {0};
+	regs[7] = 0x7ffc00001000; /* sp: perf register 7 */
+	regs[8] = ip;		  /* ip: perf register 8 */
+	uint64_t cc[] = {PFS_CONTEXT_USER, ip};
+	uint8_t stack[64] = {0};
+	struct pfs_sample smp = {.ip = ip, .period = 4000, .callchain = cc, .n_callchain = 2};
+	/* no registers */
+	sid.time = 2;
+	pfs_w_sample(w, 0, PFS_MISC_USER, &sid, &smp);
+	/* registers, a stack dump of size 0 */
+	smp.regs_user_abi = 2;
+	smp.regs_user = regs;
+	sid.time = 3;
+	pfs_w_sample(w, 0, PFS_MISC_USER, &sid, &smp);
+	/* registers, 64 bytes of stack of which none valid */
+	smp.stack_user = stack;
+	smp.stack_user_size = sizeof(stack);
+	sid.time = 4;
+	pfs_w_sample(w, 0, PFS_MISC_USER, &sid, &smp);
+	char path[512];
+	snprintf(path, sizeof(path), "%s/noregs.data", t_tmpdir());
+	T_EQ(pfs_w_finish_file(w, path), 0);
+
+	struct pfs_profile *p = pfs_profile_new();
+	struct pfs_diag d;
+	struct pfs_err err;
+	struct stacks st = {.p = p};
+	struct pfs_ingest_opts o = {.first_sampling = true};
+	pfs_diag_init(&d);
+	T_EQ(pfs_ingest_perf(path, &o, p, keep, &st, &d, &err), 0);
+	T_EQ(st.rows, 3);
+	T_EQ(pfs_diag_count(&d, "regs-missing"), 1);
+	T_EQ(pfs_diag_count(&d, "stack-dump-empty"), 2);
+	for (size_t i = 0; i < 3; i++) {
+		T_EQ(st.depth[i], 1);
+		T_EQ(st.leaf[i], st.leaf[0]);
+	}
+	/* the pc itself still resolves in the program */
+	const char *name = pfs_profile_strget(p, pfs_profile_frameget(p, st.leaf[0])->name, NULL);
+	T_ASSERT(strcmp(name, "[unknown]") != 0);
+	pfs_diag_release(&d);
+	pfs_profile_free(p);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct t_case cases[] = {
@@ -210,6 +306,7 @@ int main(int argc, char **argv)
 	    T_CASE(unknown_event_is_usage_error),
 	    T_CASE(every_event_when_asked),
 	    T_CASE(fp_stacks_follow_maps),
+	    T_CASE(dwarf_samples_without_regs_or_stack),
 	};
 	return t_main(argc, argv, "ingest", cases, sizeof(cases) / sizeof(cases[0]));
 }

@@ -299,6 +299,68 @@ static void test_symbols_debug_file_alone(void)
 	env_close(&e);
 }
 
+/*
+ * glibc's assembler functions carry one DWARF subprogram per alias; a DWARF-unwound address
+ * in one is named as addr2line names it (perf takes addr2line's name), which is the oracle
+ * here: __munmap comes out __GI_munmap.
+ */
+static void test_symbols_asm_alias_as_addr2line(void)
+{
+	const char *lib = "/usr/lib/x86_64-linux-gnu/libc.so.6";
+	static const char *const syms[] = {"__munmap", "__mmap", "__close"};
+	char cmd[1024], want[256];
+	FILE *f = fopen(lib, "r");
+	if (!f)
+		t_skip("no x86_64 glibc here");
+	fclose(f);
+	setenv("HOME", t_tmpdir(), 1);
+	struct pfs_symbols_opts o = {0};
+	struct env e;
+	uint32_t fr[8];
+	env_open(&e, &o);
+	/* the whole file mapped at BIAS, as ld.so maps it (text is at its file offset) */
+	struct pfs_map m = map_of(e.p, lib, BIAS, BIAS + 0x400000, 0);
+	pfs_procmap_mmap(e.pm, 42, &m);
+	struct pfs_proc *pr = pfs_procmap_find(e.pm, 42);
+	size_t checked = 0;
+	for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
+		uint64_t a = 0;
+		snprintf(cmd, sizeof(cmd), "nm -D %s", lib);
+		FILE *p = popen(cmd, "r");
+		if (!p)
+			t_skip("nm not available");
+		char line[512], name[256], type;
+		unsigned long long v;
+		while (fgets(line, sizeof(line), p))
+			if (sscanf(line, "%llx %c %255[^@\n]", &v, &type, name) == 3 &&
+			    !strcmp(name, syms[i]))
+				a = v;
+		pclose(p);
+		if (!a)
+			continue;
+		snprintf(cmd, sizeof(cmd), "addr2line -f -e %s 0x%llx 2>/dev/null", lib,
+			 (unsigned long long)a + 1);
+		p = popen(cmd, "r");
+		if (!p || !fgets(want, sizeof(want), p)) {
+			if (p)
+				pclose(p);
+			t_skip("addr2line not available");
+		}
+		pclose(p);
+		want[strcspn(want, "\n")] = 0;
+		/* without glibc's debug file there is no DWARF and addr2line says ?? */
+		if (!strcmp(want, "??"))
+			continue;
+		size_t n = pfs_symbols_user(e.s, pr, BIAS + a + 1, true, fr, 8);
+		T_ASSERT(n >= 1);
+		T_STREQ(fname(&e, fr[n - 1]), want);
+		checked++;
+	}
+	env_close(&e);
+	if (!checked)
+		t_skip("glibc's debug file is not installed (libc6-dbg): no DWARF to name from");
+}
+
 static void test_symbols_bad_files(void)
 {
 	struct pfs_symbols_opts o = {0};
@@ -326,6 +388,45 @@ static void test_symbols_bad_files(void)
 	}
 	T_ASSERT(e.d.n >= 1);
 	T_ASSERT(strstr(e.d.v[0].msg, "truncated") != NULL);
+	env_close(&e);
+}
+
+/*
+ * Only functions of text sections name addresses, as perf has it: _init (in .init, without a
+ * size) must not stretch over .plt.got up to main.
+ */
+static void test_symbols_text_sections_only(void)
+{
+	uint64_t init = 0;
+	{
+		/* _init has no size: nm -S leaves that column out */
+		char cmd[1024], line[512], name[256], type;
+		unsigned long long v;
+		snprintf(cmd, sizeof(cmd), "nm %s", t_fixture(CYCLES));
+		FILE *p = popen(cmd, "r");
+		if (!p)
+			t_skip("nm not available");
+		while (fgets(line, sizeof(line), p))
+			if (sscanf(line, "%llx %c %255s", &v, &type, name) == 3 &&
+			    !strcmp(name, "_init"))
+				init = v;
+		pclose(p);
+		if (!init)
+			t_skip("nm did not list _init");
+	}
+	uint64_t main_a = nm_addr(t_fixture(CYCLES), "main");
+	struct pfs_symbols_opts o = {0};
+	struct env e;
+	uint32_t f[4];
+	env_open(&e, &o);
+	struct pfs_proc *pr = with_cycles(&e, t_fixture(CYCLES));
+	T_EQ(pfs_symbols_user(e.s, pr, BIAS + init + 4, false, f, 4), 1);
+	T_STREQ(fname(&e, f[0]), "[unknown]");
+	/* .plt.got, just below main */
+	T_EQ(pfs_symbols_user(e.s, pr, BIAS + main_a - 8, false, f, 4), 1);
+	T_STREQ(fname(&e, f[0]), "[unknown]");
+	T_EQ(pfs_symbols_user(e.s, pr, BIAS + main_a, false, f, 4), 1);
+	T_STREQ(fname(&e, f[0]), "main");
 	env_close(&e);
 }
 
@@ -485,7 +586,9 @@ int main(int argc, char **argv)
 	    T_CASE(symbols_app_dir_and_missing),
 	    T_CASE(symbols_build_id_mismatch),
 	    T_CASE(symbols_debug_file_alone),
+	    T_CASE(symbols_asm_alias_as_addr2line),
 	    T_CASE(symbols_bad_files),
+	    T_CASE(symbols_text_sections_only),
 	    T_CASE(symbols_jit_parent_fallback),
 	    T_CASE(symbols_kallsyms_kaslr),
 	    T_CASE(symbols_kallsyms_background),
