@@ -265,8 +265,8 @@ async function report(ctx, data, hostile) {
 				.reduce((a, t) => a + t.trees.mixed.total[0], 0);
 			const who = String(thread ? thread.tid : worker.pid);
 			check('report::worker_filter', figs2 !== figs && top2 !== top && filt.includes(who) &&
-				figs2.includes(total.toLocaleString('en-US') + ' samples'),
-				'figures "' + figs + '" -> "' + figs2 + '", want ' + total + ' samples');
+				figs2.includes(total.toLocaleString('en-US')),
+				'figures "' + figs + '" -> "' + figs2 + '", want ' + total);
 			const gcRows = await page.$$eval('#gc-long tbody tr td:nth-child(3)',
 				(t) => t.map((x) => x.textContent));
 			const want = thread ? worker.pid + '/' + thread.tid : worker.pid + '/';
