@@ -22,3 +22,7 @@ done
 for set in big-dwarf big-fp; do cp "$dir/$set"/maps/perf-*.map /tmp/ 2>/dev/null || true; done  # perf script names Python frames from /tmp
 command -v perf >/dev/null || { echo "bench needs perf for the side-by-side figures" >&2; exit 1; }
 python3 tests/tools/bench.py --runs "${RUNS:-5}" fixtures/*/ "$dir"/big-dwarf "$dir"/big-fp
+# the report's budget (issue 7) on the 1M-sample frame-pointer capture
+if [ -s "$dir/big-fp/perf.data" ]; then
+	sh tests/tools/bench-report.sh "$dir/big-fp" || echo "bench-report: a report budget is exceeded" >&2
+fi
