@@ -1259,46 +1259,65 @@ static void write_processes(struct ctx *c, struct pfs_jsonw *w)
 	pfs_jsonw_end_arr(w);
 }
 
+/* One GC pause or GIL wait: who, when, how long, the Python stack (outermost first). */
+static void write_interval(struct ctx *c, struct pfs_jsonw *w, uint32_t pid, uint32_t tid,
+			   uint64_t start, uint64_t dur, uint32_t pypath)
+{
+	uint32_t *stack = NULL;
+	size_t d = 0, cap = 0;
+	for (uint32_t q = pypath; q; q = pfs_profile_pathget(c->p, q)->parent) {
+		uint32_t fid = pfs_profile_pathget(c->p, q)->frame;
+		uint8_t k = pfs_profile_frameget(c->p, fid)->kind;
+		if (k != PFS_FK_PYTHON && k != PFS_FK_PYINSTRUMENT)
+			continue;
+		PFS_GROW(stack, cap, d + 1);
+		stack[d++] = disp_of(c, fid);
+	}
+	pfs_jsonw_obj(w);
+	/* a small process's interval is the small processes' entry's */
+	pfs_jsonw_key(w, "pid");
+	pfs_jsonw_i64(w, is_small(c, pid) ? -1 : (int64_t)pid);
+	pfs_jsonw_key(w, "tid");
+	pfs_jsonw_i64(w, is_small(c, pid) ? -1 : (int64_t)tid);
+	pfs_jsonw_key(w, "start_s");
+	pfs_jsonw_dbl(w, start > c->t_first ? (double)(start - c->t_first) / 1e9 : 0);
+	pfs_jsonw_key(w, "dur_ms");
+	pfs_jsonw_dbl(w, (double)dur / 1e6);
+	pfs_jsonw_key(w, "stack");
+	pfs_jsonw_arr(w);
+	while (d--)
+		pfs_jsonw_u64(w, stack[d]);
+	pfs_jsonw_end_arr(w);
+	pfs_jsonw_end_obj(w);
+	free(stack);
+}
+
 static void write_pauses(struct ctx *c, struct pfs_jsonw *w)
 {
 	const struct pfs_analysis *a = c->in->analysis;
-	uint32_t *stack = NULL;
-	size_t cap = 0;
 	if (!a || !pfs_analysis_has_gc_probes(a))
 		return;
 	pfs_jsonw_key(w, "gc_pauses");
 	pfs_jsonw_arr(w);
 	for (size_t i = 0; i < pfs_analysis_n_pauses(a); i++) {
 		const struct pfs_an_pause *ps = pfs_analysis_pause(a, i);
-		size_t d = 0;
-		for (uint32_t q = ps->pypath; q; q = pfs_profile_pathget(c->p, q)->parent) {
-			uint32_t fid = pfs_profile_pathget(c->p, q)->frame;
-			uint8_t k = pfs_profile_frameget(c->p, fid)->kind;
-			if (k != PFS_FK_PYTHON && k != PFS_FK_PYINSTRUMENT)
-				continue;
-			PFS_GROW(stack, cap, d + 1);
-			stack[d++] = disp_of(c, fid);
-		}
-		pfs_jsonw_obj(w);
-		/* a small process's pause is the small processes' entry's */
-		pfs_jsonw_key(w, "pid");
-		pfs_jsonw_i64(w, is_small(c, ps->pid) ? -1 : (int64_t)ps->pid);
-		pfs_jsonw_key(w, "tid");
-		pfs_jsonw_i64(w, is_small(c, ps->pid) ? -1 : (int64_t)ps->tid);
-		pfs_jsonw_key(w, "start_s");
-		pfs_jsonw_dbl(w,
-			      ps->start > c->t_first ? (double)(ps->start - c->t_first) / 1e9 : 0);
-		pfs_jsonw_key(w, "dur_ms");
-		pfs_jsonw_dbl(w, (double)ps->dur / 1e6);
-		pfs_jsonw_key(w, "stack");
-		pfs_jsonw_arr(w);
-		while (d--)
-			pfs_jsonw_u64(w, stack[d]);
-		pfs_jsonw_end_arr(w);
-		pfs_jsonw_end_obj(w);
+		write_interval(c, w, ps->pid, ps->tid, ps->start, ps->dur, ps->pypath);
 	}
 	pfs_jsonw_end_arr(w);
-	free(stack);
+}
+
+static void write_waits(struct ctx *c, struct pfs_jsonw *w)
+{
+	const struct pfs_analysis *a = c->in->analysis;
+	if (!a || !(pfs_analysis_has_switch_waits(a) || pfs_analysis_has_gil_probes(a)))
+		return;
+	pfs_jsonw_key(w, "gil_waits");
+	pfs_jsonw_arr(w);
+	for (size_t i = 0; i < pfs_analysis_n_waits(a); i++) {
+		const struct pfs_an_wait *x = pfs_analysis_wait(a, i);
+		write_interval(c, w, x->pid, x->tid, x->start, x->dur, x->pypath);
+	}
+	pfs_jsonw_end_arr(w);
 }
 
 static double frac(double v)
@@ -1635,6 +1654,7 @@ int pfs_reportdata_write(const struct pfs_reportdata_input *in,
 	pfs_jsonw_end_arr(&w);
 	write_processes(&c, &w);
 	write_pauses(&c, &w);
+	write_waits(&c, &w);
 	write_timeline(&c, &w);
 	write_sessions(&c, &w);
 	/* last: every name above is in the table by now */

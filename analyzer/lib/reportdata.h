@@ -31,7 +31,7 @@
  *	rc = pfs_reportdata_write(&in, NULL, f, &err);
  *
  * GIL waits are in the timeline (sched_switch samples with take_gil on the stack, until the
- * thread's next row), not in `gil_waits`: the analysis keeps their sums, not each wait.
+ * thread's next row) and, the longest the analysis kept (PFS_AN_MAX_WAITS), in `gil_waits`.
  *
  * Ownership: everything passed in is borrowed. Writing may add view paths and frames to the
  * profile (through the views). Strings are written as JSON text through jsonw, which escapes

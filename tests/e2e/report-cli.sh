@@ -116,6 +116,13 @@ check gunicorn-processes test "$(fact "$OUT/gunicorn-gthread-pipe.json" '" ".joi
 o="$OUT/py312-threads-probes.json"
 check probes-gc-pauses test "$(fact "$o" 'len(d.get("gc_pauses", [])) > 0')" = True
 check probes-gc-pause-stacks test "$(fact "$o" 'any(p["stack"] for p in d["gc_pauses"])')" = True
+# the GIL waits the switches measured: each one listed (up to 2000), adding up to the figures
+for fx in py312-threads-dwarf py312-threads-probes; do
+	o="$OUT/$fx.json"
+	check "$fx-gil-waits-listed" test "$(fact "$o" 'len(d.get("gil_waits", [])) == min(2000, sum(p.get("gil", {}).get("waits", 0) for p in d["processes"])) > 0')" = True
+	check "$fx-gil-waits-add-up" test "$(fact "$o" 'len(d["gil_waits"]) == 2000 or abs(sum(x["dur_ms"] for x in d["gil_waits"]) / 1e3 - sum(p["gil"]["wait_s"] for p in d["processes"] if "gil" in p)) < 1e-6')" = True
+	check "$fx-gil-waits-longest-first" test "$(fact "$o" 'all(a["dur_ms"] >= b["dur_ms"] for a, b in zip(d["gil_waits"], d["gil_waits"][1:]))')" = True
+done
 check probes-gc-figures test "$(fact "$o" 'any("gc" in p for p in d["processes"])')" = True
 
 # hostile names never appear as markup: the JSON escapes <, libxml2 the title
