@@ -255,6 +255,7 @@ async function report(ctx, data, hostile) {
 		if (thread === undefined) {
 			skip('report::worker_filter', 'one process with one thread: nothing to filter');
 			skip('report::filter_gc_list', 'one process with one thread: nothing to filter');
+			skip('report::filter_gil_list', 'one process with one thread: nothing to filter');
 		} else {
 			await page.click(thread ? '#workers-table tr.thread[data-tid="' + thread.tid + '"]'
 				: '#workers-table tr.process[data-pid="' + worker.pid + '"]');
@@ -272,6 +273,14 @@ async function report(ctx, data, hostile) {
 			const want = thread ? worker.pid + '/' + thread.tid : worker.pid + '/';
 			check('report::filter_gc_list', gcRows.every((r) => r.startsWith(want)),
 				'GC rows of others: ' + gcRows.filter((r) => !r.startsWith(want)));
+			const gilRows = await page.$$eval('#gil-long tbody tr td:nth-child(3)',
+				(t) => t.map((x) => x.textContent));
+			const gilWant = (data.gil_waits || []).filter((x) => x.pid === worker.pid &&
+				(!thread || x.tid === thread.tid)).length;
+			check('report::filter_gil_list', gilRows.every((r) => r.startsWith(want)) &&
+				(gilWant === 0) === (gilRows.length === 0),
+				gilRows.length + ' rows for ' + gilWant + ' waits of the selection, others: ' +
+				gilRows.filter((r) => !r.startsWith(want)));
 		}
 		await page.screenshot({path: path.join(shotdir, 'worker.png'), fullPage: true});
 		/* the state survives a reload through the URL hash */
