@@ -126,7 +126,7 @@ static void write_summary(struct pfs_jsonw *w, const struct pfs_capture *s)
 	pfs_jsonw_str(w, in->label);
 	if (s->kind == PFS_CAPTURE_PYPROF) {
 		pfs_jsonw_key(w, "unit");
-		pfs_jsonw_str(w, s->pyprof.unit == PFS_PYPROF_SECONDS   ? "seconds"
+		pfs_jsonw_str(w, s->pyprof.unit == PFS_PYPROF_SECONDS	? "seconds"
 				 : s->pyprof.unit == PFS_PYPROF_SAMPLES ? "samples"
 									: "mixed");
 		pfs_jsonw_key(w, "rows");
@@ -195,7 +195,17 @@ static int write_json(FILE *f, struct pfs_capture *s, const struct pfs_export_op
 
 int cmd_export(int argc, char **argv)
 {
-	enum { O_FORMAT = 256, O_VIEW, O_EVENT, O_WEIGHT, O_CAPTURE, O_SYMFS, O_APP, O_JIT, O_KSYM };
+	enum {
+		O_FORMAT = 256,
+		O_VIEW,
+		O_EVENT,
+		O_WEIGHT,
+		O_CAPTURE,
+		O_SYMFS,
+		O_APP,
+		O_JIT,
+		O_KSYM
+	};
 	static const struct option opts[] = {
 	    {"output", required_argument, NULL, 'o'},
 	    {"format", required_argument, NULL, O_FORMAT},
@@ -291,7 +301,7 @@ int cmd_export(int argc, char **argv)
 		goto out;
 	}
 	/* a perf capture's default is its first sampling event, as collapse folds it */
-	ev = event ? pfs_capture_event(&s, event)
+	ev = event			    ? pfs_capture_event(&s, event)
 	     : s.kind == PFS_CAPTURE_PYPROF ? -1
 					    : pfs_capture_first_sampling(&s);
 	if (event && ev < 0) {

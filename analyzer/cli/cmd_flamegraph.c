@@ -85,9 +85,9 @@ static int tree_from_folded(const char *in, struct pfs_fg_tree *t, struct pfs_di
  * Folds a capture the way `export --format folded` does and reads that text back, so that the
  * graph and the export cannot disagree on a single count.
  */
-static int tree_from_capture(const char *in, const struct pfs_capture_opts *co,
-			     const char *event, const char *weight, enum pfs_view view,
-			     struct pfs_fg_opts *o, struct pfs_fg_tree *t, struct pfs_diag *d)
+static int tree_from_capture(const char *in, const struct pfs_capture_opts *co, const char *event,
+			     const char *weight, enum pfs_view view, struct pfs_fg_opts *o,
+			     struct pfs_fg_tree *t, struct pfs_diag *d)
 {
 	struct pfs_capture cap;
 	struct pfs_err err;
@@ -263,8 +263,8 @@ int cmd_flamegraph(int argc, char **argv)
 		case O_WEIGHT:
 			weight = optarg;
 			if (strcmp(weight, "samples") && strcmp(weight, "period"))
-				return cli_usage_error(self(), "--weight is samples or period, not '%s'",
-						       weight);
+				return cli_usage_error(
+				    self(), "--weight is samples or period, not '%s'", weight);
 			capture_opts = true;
 			break;
 		case O_SYMFS:
@@ -293,8 +293,10 @@ int cmd_flamegraph(int argc, char **argv)
 	const char *in = argv[optind];
 	bool folded = is_folded(in);
 	if (folded && capture_opts)
-		return cli_usage_error(self(), "%s is folded stacks: --view, --event, --capture and "
-					       "--weight apply to captures only", in);
+		return cli_usage_error(self(),
+				       "%s is folded stacks: --view, --event, --capture and "
+				       "--weight apply to captures only",
+				       in);
 	if (!tdir) {
 		if (pfs_html_find_templates(&found, &err) < 0)
 			return cli_fail("flamegraph", &err);

@@ -401,9 +401,12 @@ static void add_wait(struct pfs_analysis *a, const struct pfs_an_thread *t, uint
 	if (a->n_waits == 2 * PFS_AN_MAX_WAITS)
 		trim_waits(a);
 	PFS_GROW(a->waits, a->cap_waits, a->n_waits + 1);
-	a->waits[a->n_waits++] = (struct pfs_an_wait){
-	    .pid = t->pid, .tid = t->tid, .start = start, .dur = end - start, .pypath = pypath,
-	    .probe = probe};
+	a->waits[a->n_waits++] = (struct pfs_an_wait){.pid = t->pid,
+						      .tid = t->tid,
+						      .start = start,
+						      .dur = end - start,
+						      .pypath = pypath,
+						      .probe = probe};
 }
 
 /* Any recorded event of the thread ends its pending switch wait. */

@@ -21,10 +21,10 @@
 #include "views.h"
 
 struct pfs_export_opts {
-	int event;             /* event index, -1 for all */
+	int event; /* event index, -1 for all */
 	enum pfs_view view;
 	enum pfs_fold_weight weight; /* samples, period or seconds */
-	const char *name;      /* the profile's name (capture label) */
+	const char *name;	     /* the profile's name (capture label) */
 };
 
 /*
@@ -36,13 +36,13 @@ enum pfs_fold_weight pfs_export_default_weight(const struct pfs_capture *c);
 
 /* Writes a speedscope JSON document. Returns 0 or PFS_EIO. */
 int pfs_export_speedscope(const struct pfs_agg *a, struct pfs_profile *p, struct pfs_views *v,
-			  const struct pfs_export_opts *o, FILE *out, struct pfs_err *err)
-	PFS_MUST_CHECK;
+			  const struct pfs_export_opts *o, FILE *out,
+			  struct pfs_err *err) PFS_MUST_CHECK;
 
 struct pfs_topfn {
-	uint32_t name;  /* string id of the function name */
-	uint8_t kind;   /* enum pfs_frame_kind of its first frame seen */
-	uint32_t dso;   /* string id, 0 if none */
+	uint32_t name; /* string id of the function name */
+	uint8_t kind;  /* enum pfs_frame_kind of its first frame seen */
+	uint32_t dso;  /* string id, 0 if none */
 	double self, total;
 };
 

@@ -916,9 +916,8 @@ static void build_threads(struct ctx *c, double minwidth, size_t max_nodes)
 		struct rthread *t = &c->th[c->n_th++];
 		bool small = is_small(c, c0->pid);
 		size_t j = i;
-		while (j < c->n_order &&
-		       (small || (pfs_agg_cell(a, c->order[j])->pid == c0->pid &&
-				  pfs_agg_cell(a, c->order[j])->tid == c0->tid)))
+		while (j < c->n_order && (small || (pfs_agg_cell(a, c->order[j])->pid == c0->pid &&
+						    pfs_agg_cell(a, c->order[j])->tid == c0->tid)))
 			j++;
 		t->pid = small ? UINT32_MAX : c0->pid;
 		t->tid = small ? UINT32_MAX : c0->tid;
