@@ -82,8 +82,8 @@ capture pyinstrument fixtures/pyinstrument/per-request
 # a database import: no Python analysis yet, the same trees
 db="$OUT/import.db"
 rm -f "$db"
-if "$PERFSIGHT" import fixtures/gunicorn-gthread-pipe/perf.data -o "$db" >/dev/null 2>"$OUT/import.err"
-then
+if "$PERFSIGHT" import fixtures/gunicorn-gthread-pipe/perf.data -o "$db" \
+	>/dev/null 2>"$OUT/import.err"; then
 	capture database "$db"
 else
 	nok database::import "$(tail -3 "$OUT/import.err")"

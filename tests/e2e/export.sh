@@ -140,7 +140,8 @@ if "$PERFSIGHT" import "$cap" -o "$db" >/dev/null 2>"$OUT/import.err"; then
 		check "database-folded-$view-equal" cmp -s "$OUT/perf.$view.folded" "$OUT/db.$view.folded"
 	done
 	"$PERFSIGHT" export "$db" --format json -o "$OUT/db.json" 2>/dev/null
-	check database-json-source test "$(json_field "$OUT/db.json" 'd["summary"]["source"]')" = "'database'"
+	check database-json-source test \
+		"$(json_field "$OUT/db.json" 'd["summary"]["source"]')" = "'database'"
 	expect_db_rc=0
 	"$PERFSIGHT" export "$db" --capture no-such-capture --format folded -o "$OUT/x" 2>/dev/null ||
 		expect_db_rc=$?
