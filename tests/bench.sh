@@ -27,3 +27,7 @@ pyprof=$dir/pyprof-200.pyisession
 		"$pyprof" 200 >&2
 for set in big-dwarf big-fp; do cp "$dir/$set"/maps/perf-*.map /tmp/ 2>/dev/null || true; done  # perf script names Python frames from /tmp
 python3 tests/tools/bench.py --runs "${RUNS:-5}" --pyprof "$pyprof" fixtures/*/ "$dir"/big-dwarf "$dir"/big-fp
+# the report's budget (issue 7) on the 1M-sample frame-pointer capture
+if [ -s "$dir/big-fp/perf.data" ]; then
+	sh tests/tools/bench-report.sh "$dir/big-fp" || echo "bench-report: a report budget is exceeded" >&2
+fi

@@ -1,33 +1,53 @@
 /*
- * perfsight report: the self-contained HTML report, rendered from report data
- * (docs/report-data.md) through the templates in report-templates/.
+ * perfsight report: the self-contained HTML report of a capture (perf.data, a perfsight
+ * database or a profiler dump, loaded through capture), or of report data made elsewhere
+ * (--data), rendered through the templates in report-templates/.
  */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "capture.h"
 #include "cli.h"
 #include "commands.h"
 #include "html.h"
+#include "reportdata.h"
 #include "slurp.h"
+#include "xalloc.h"
 
 const char cmd_report_usage[] =
-    "usage: perfsight report --data DATA.json -o REPORT.html [--title T] [--templates DIR]\n"
+    "usage: perfsight report INPUT -o REPORT.html [--title T] [--capture ID|LABEL]\n"
+    "                        [--event NAME] [--symfs DIR] [--app-dir DIR] [--jit-maps DIR]\n"
+    "                        [--kallsyms FILE] [--templates DIR]\n"
+    "       perfsight report --data DATA.json -o REPORT.html [--title T] [--templates DIR]\n"
     "\n"
     "Writes one self-contained HTML file (no network fetch; a Content-Security-Policy forbids\n"
-    "it) from report data in the JSON model of docs/report-data.md: summary and warnings,\n"
-    "workers, flame graph (python/mixed/native, zoom, search), top functions with callers and\n"
-    "callees, GC and GIL pauses with their Python stacks, per-thread timeline, and the\n"
-    "pyinstrument call tree when the data has one.\n"
+    "it): summary with headline findings and warnings, workers (click one to filter the whole\n"
+    "report), flame graph (python/mixed/native views, zoom, search, flame or icicle), top\n"
+    "functions with callers and callees, GC pauses and GIL waits with their Python stacks, a\n"
+    "per-thread timeline, and the call tree and slowest requests of pyinstrument dumps.\n"
     "\n"
-    "  --data FILE      the report data (- for standard input)\n"
+    "INPUT is told by its content, as in perfsight collapse: a perf.data capture (- reads pipe\n"
+    "mode from standard input; the Python analysis runs on it), a perfsight database (the\n"
+    "capture named by --capture when it holds several), or a profiler dump (pyinstrument,\n"
+    "speedscope, folded stacks, or a directory of them, merged).\n"
+    "\n"
     "  -o, --output F   the HTML file, written atomically (- for standard output)\n"
-    "  --title T        the report title (default \"perfsight report\")\n"
+    "  --title T        the report title (default: perfsight: the capture's label)\n"
+    "  --capture WHICH  the capture of a database, by id or label\n"
+    "  --event NAME     the event whose samples the flame graphs count (default: every\n"
+    "                   sampling event)\n"
+    "  --symfs DIR, --app-dir DIR, --jit-maps DIR, --kallsyms FILE\n"
+    "                   where symbols are found, as in perfsight collapse\n"
+    "  --data FILE      render report data (the JSON model of docs/report-data.md) instead\n"
+    "                   of a capture (- for standard input)\n"
     "  --templates DIR  report templates (default: $PERFSIGHT_TEMPLATES, the source tree's\n"
     "                   report-templates/, or PREFIX/share/perfsight/report-templates)\n"
     "\n"
-    "exit status: 0 ok, 2 usage, 3 unreadable data, 4 templates or output failed\n"
-    "example: perfsight report --data report.json -o report.html\n";
+    "exit status: 0 ok, 1 written but the input had data-dropping diagnostics (listed),\n"
+    "2 usage, 3 unreadable input, 4 templates or output failed\n"
+    "example: perfsight report fixtures/gunicorn-gthread-pipe/perf.data -o report.html\n";
 
 /* Report data larger than this is not a report anyone can open in a browser. */
 #define DATA_MAX ((size_t)1 << 30)
@@ -37,29 +57,164 @@ static const struct cli_cmd *self(void)
 	return cli_find("report");
 }
 
-int cmd_report(int argc, char **argv)
+static int render_data(const char *tdir, const char *data, const char *title, const char *out)
 {
-	const char *data = NULL, *out = NULL, *title = NULL, *tdir = NULL;
-	char *found = NULL, *buf = NULL;
+	char *buf = NULL;
 	size_t len;
 	struct pfs_err err;
-	int rc;
+	if (cli_slurp(data, DATA_MAX, &buf, &len, &err) < 0)
+		return cli_fail(data, &err);
+	int rc = pfs_html_write_report(tdir, buf, len, title, out, &err);
+	free(buf);
+	if (rc < 0)
+		return cli_fail(!strncmp(err.msg, "report data", 11) ? data : out, &err);
+	return EXIT_OK;
+}
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (i + 1 < argc && !strcmp(a, "--data"))
-			data = argv[++i];
-		else if (i + 1 < argc && (!strcmp(a, "-o") || !strcmp(a, "--output")))
-			out = argv[++i];
-		else if (i + 1 < argc && !strcmp(a, "--title"))
-			title = argv[++i];
-		else if (i + 1 < argc && !strcmp(a, "--templates"))
-			tdir = argv[++i];
-		else
-			return cli_usage_error(self(), "unexpected argument '%s'", a);
+/* Loads file, writes its report data to memory, renders it. */
+static int render_capture(const char *tdir, const char *file, const struct pfs_capture_opts *co,
+			  const char *event, const char *title, const char *out)
+{
+	struct pfs_capture cap;
+	struct pfs_err err;
+	struct pfs_reportdata_opts ro = {.event = -1};
+	char *json = NULL, *deftitle = NULL;
+	size_t len = 0;
+	FILE *mem = NULL;
+	int ex, rc;
+	pfs_err_clear(&err);
+	rc = pfs_capture_load(&cap, file, co, &err);
+	if (rc == PFS_EUSAGE) {
+		ex = cli_usage_error(self(), "%s: %s", file, err.msg);
+		goto out;
 	}
-	if (!data)
-		return cli_usage_error(self(), "--data is required (the report data JSON)");
+	if (rc < 0) {
+		cli_print_diags(stderr, file, &cap.diag);
+		ex = cli_fail(file, &err);
+		goto out;
+	}
+	if (event && (ro.event = pfs_capture_event(&cap, event)) < 0) {
+		ex = cli_usage_error(self(), "%s: no event '%s' in capture %s", file, event,
+				     cap.info.label);
+		goto out;
+	}
+	/* a pyinstrument dump counts wall time: its weights are ns periods */
+	if (cap.kind == PFS_CAPTURE_PYPROF && cap.pyprof.unit == PFS_PYPROF_SECONDS)
+		ro.weight = PFS_FOLD_PERIOD;
+	struct pfs_reportdata_input in = {
+	    .profile = cap.prof,
+	    .agg = cap.agg,
+	    .views = cap.views,
+	    .analysis = cap.analysis,
+	    .timeline = cap.timeline,
+	    .pyprof = cap.kind == PFS_CAPTURE_PYPROF ? &cap.pyprof : NULL,
+	    .diag = &cap.diag,
+	};
+	pfs_reportdata_meta_init(&in.meta);
+	pfs_capture_report_meta(&cap, &in.meta);
+	if (!title) {
+		size_t n = strlen(cap.info.label) + sizeof("perfsight: ");
+		deftitle = pfs_xmalloc(n);
+		snprintf(deftitle, n, "perfsight: %s", cap.info.label);
+		title = deftitle;
+	}
+	in.meta.title = title;
+	mem = open_memstream(&json, &len);
+	if (!mem) {
+		pfs_err_sys(&err, "cannot make the report data in memory");
+		ex = cli_fail(file, &err);
+		goto out;
+	}
+	rc = pfs_reportdata_write(&in, &ro, mem, &err);
+	if (fclose(mem) != 0 && rc == 0)
+		rc = pfs_err_sys(&err, "cannot make the report data in memory");
+	if (rc < 0) {
+		ex = cli_fail(file, &err);
+		goto out;
+	}
+	if (pfs_html_write_report(tdir, json, len, title, out, &err) < 0) {
+		ex = cli_fail(out, &err);
+		goto out;
+	}
+	cli_print_diags(stderr, file, &cap.diag);
+	if (cap.analysis)
+		cli_print_diags(stderr, file, pfs_analysis_diag(cap.analysis));
+	ex = cli_diag_exit(&cap.diag);
+out:
+	free(json);
+	free(deftitle);
+	pfs_capture_release(&cap);
+	return ex;
+}
+
+int cmd_report(int argc, char **argv)
+{
+	enum { O_DATA = 256, O_TITLE, O_TEMPL, O_CAPTURE, O_EVENT, O_SYMFS, O_APP, O_JIT, O_KSYM };
+	static const struct option opts[] = {
+	    {"output", required_argument, NULL, 'o'},
+	    {"data", required_argument, NULL, O_DATA},
+	    {"title", required_argument, NULL, O_TITLE},
+	    {"templates", required_argument, NULL, O_TEMPL},
+	    {"capture", required_argument, NULL, O_CAPTURE},
+	    {"event", required_argument, NULL, O_EVENT},
+	    {"symfs", required_argument, NULL, O_SYMFS},
+	    {"app-dir", required_argument, NULL, O_APP},
+	    {"jit-maps", required_argument, NULL, O_JIT},
+	    {"kallsyms", required_argument, NULL, O_KSYM},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	if (cli_is_help(self(), argc, argv))
+		return cli_finish_stdout(EXIT_OK);
+	struct pfs_capture_opts co = {.analysis = true, .timeline = true};
+	const char *data = NULL, *out = NULL, *title = NULL, *tdir = NULL, *event = NULL;
+	char *found = NULL;
+	struct pfs_err err;
+	int c, ex;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			out = optarg;
+			break;
+		case O_DATA:
+			data = optarg;
+			break;
+		case O_TITLE:
+			title = optarg;
+			break;
+		case O_TEMPL:
+			tdir = optarg;
+			break;
+		case O_CAPTURE:
+			co.which = optarg;
+			break;
+		case O_EVENT:
+			event = optarg;
+			break;
+		case O_SYMFS:
+			co.ingest.symfs = optarg;
+			break;
+		case O_APP:
+			co.ingest.app_dir = optarg;
+			break;
+		case O_JIT:
+			co.ingest.jit_maps = optarg;
+			break;
+		case O_KSYM:
+			co.ingest.kallsyms = optarg;
+			break;
+		default:
+			return cli_usage_error(self(), "unknown option or missing value '%s'",
+					       argv[optind - 1]);
+		}
+	}
+	if (data && optind != argc)
+		return cli_usage_error(self(), "--data and INPUT ('%s') exclude each other",
+				       argv[optind]);
+	if (!data && optind != argc - 1)
+		return cli_usage_error(self(), "expects one INPUT (or --data FILE)");
 	if (!out)
 		return cli_usage_error(self(), "-o is required");
 	if (!tdir) {
@@ -67,14 +222,10 @@ int cmd_report(int argc, char **argv)
 			return cli_fail("report", &err);
 		tdir = found;
 	}
-	if (cli_slurp(data, DATA_MAX, &buf, &len, &err) < 0) {
-		free(found);
-		return cli_fail(data, &err);
-	}
-	rc = pfs_html_write_report(tdir, buf, len, title, out, &err);
-	free(buf);
+	if (data)
+		ex = render_data(tdir, data, title, out);
+	else
+		ex = render_capture(tdir, argv[optind], &co, event, title, out);
 	free(found);
-	if (rc < 0)
-		return cli_fail(!strncmp(err.msg, "report data", 11) ? data : out, &err);
-	return EXIT_OK;
+	return cli_finish_stdout(ex);
 }

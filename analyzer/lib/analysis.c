@@ -65,6 +65,8 @@ struct pfs_analysis {
 
 	struct pfs_an_pause *pauses;
 	size_t n_pauses, cap_pauses;
+	struct pfs_an_wait *waits; /* the longest GIL waits, trimmed to PFS_AN_MAX_WAITS */
+	size_t n_waits, cap_waits;
 
 	struct pfs_an_stackwait *sw;
 	size_t n_sw, cap_sw;
@@ -155,6 +157,7 @@ void pfs_analysis_free(struct pfs_analysis *a)
 	free(a->th);
 	umap_release(&a->th_map);
 	free(a->pauses);
+	free(a->waits);
 	free(a->sw);
 	umap_release(&a->sw_map);
 	for (size_t i = 0; i < a->n_workers; i++)
@@ -457,11 +460,43 @@ static uint32_t pyview(struct pfs_analysis *a, uint32_t path)
 	return pfs_profile_path(a->p, 0, pfs_profile_frame(a->p, &f));
 }
 
+static int cmp_wait_desc(const void *x, const void *y)
+{
+	const struct pfs_an_wait *a = x, *b = y;
+	if (a->dur != b->dur)
+		return a->dur > b->dur ? -1 : 1;
+	return (a->start > b->start) - (a->start < b->start);
+}
+
+/* Longest first, at most PFS_AN_MAX_WAITS: memory stays bounded however many waits there are. */
+static void trim_waits(struct pfs_analysis *a)
+{
+	if (a->n_waits)
+		qsort(a->waits, a->n_waits, sizeof(*a->waits), cmp_wait_desc);
+	if (a->n_waits > PFS_AN_MAX_WAITS)
+		a->n_waits = PFS_AN_MAX_WAITS;
+}
+
+static void add_wait(struct pfs_analysis *a, const struct pfs_an_thread *t, uint64_t start,
+		     uint64_t end, uint32_t pypath, bool probe)
+{
+	if (a->n_waits == 2 * PFS_AN_MAX_WAITS)
+		trim_waits(a);
+	PFS_GROW(a->waits, a->cap_waits, a->n_waits + 1);
+	a->waits[a->n_waits++] = (struct pfs_an_wait){.pid = t->pid,
+						      .tid = t->tid,
+						      .start = start,
+						      .dur = end - start,
+						      .pypath = pypath,
+						      .probe = probe};
+}
+
 /* Any recorded event of the thread ends its pending switch wait. */
 static void end_wait(struct pfs_analysis *a, struct pfs_an_thread *t, uint64_t time)
 {
 	if (!t->switch_time || !time || time < t->switch_time)
 		return;
+	add_wait(a, t, t->switch_time, time, t->switch_pypath, false);
 	t->gil_wait_ns += time - t->switch_time;
 	t->gil_waits++;
 	add_stackwait(a, t->pid, t->switch_pypath, time - t->switch_time);
@@ -551,9 +586,11 @@ static void on_probe(struct pfs_analysis *a, struct pfs_an_thread *t,
 	switch (k) {
 	case EK_GIL_ENTER:
 		t->gil_open = row->time;
+		t->gil_open_pypath = pyview(a, row->path);
 		break;
 	case EK_GIL_RETURN:
 		if (t->gil_open && row->time >= t->gil_open) {
+			add_wait(a, t, t->gil_open, row->time, t->gil_open_pypath, true);
 			t->probe_wait_ns += row->time - t->gil_open;
 			t->probe_waits++;
 		}
@@ -999,6 +1036,16 @@ void pfs_analysis_finish(struct pfs_analysis *a, const struct pfs_an_capture *ca
 	if (a->finished)
 		return;
 	a->finished = true;
+	/* the list holds what the figures count: switch waits when there are any, else probes */
+	{
+		bool sw = pfs_analysis_has_switch_waits(a);
+		size_t n = 0;
+		for (size_t i = 0; i < a->n_waits; i++)
+			if (a->waits[i].probe != sw)
+				a->waits[n++] = a->waits[i];
+		a->n_waits = n;
+		trim_waits(a);
+	}
 	for (size_t i = 0; i < a->n_th; i++) {
 		open_sw += a->th[i].switch_time != 0;
 		open_gil += a->th[i].gil_open != 0;
@@ -1241,6 +1288,16 @@ static size_t top_waits(const struct pfs_analysis *a, const uint32_t *pids, size
 	memcpy(out, all, n * sizeof(*out));
 	free(all);
 	return n;
+}
+
+size_t pfs_analysis_n_waits(const struct pfs_analysis *a)
+{
+	return a->n_waits;
+}
+
+const struct pfs_an_wait *pfs_analysis_wait(const struct pfs_analysis *a, size_t i)
+{
+	return &a->waits[i];
 }
 
 size_t pfs_analysis_top_waits(const struct pfs_analysis *a, uint32_t pid,

@@ -73,6 +73,17 @@ struct pfs_an_pause {
 	uint32_t pypath;     /* python-view path of the entry sample (ends in [gc]), 0 if none */
 };
 
+/* One GIL wait: a sched_switch wait until the thread's next event, or a take_gil probe pair. */
+struct pfs_an_wait {
+	uint32_t pid, tid;
+	uint64_t start, dur; /* ns */
+	uint32_t pypath;     /* python-view path of the stack that waited, 0 if none */
+	bool probe;	     /* measured by the take_gil probes */
+};
+
+/* How many GIL waits the analysis keeps, the longest. */
+#define PFS_AN_MAX_WAITS 2000
+
 /* Figures of one thread. Seconds are derived from the ns counters when written. */
 struct pfs_an_thread {
 	uint32_t pid, tid;
@@ -211,6 +222,12 @@ const struct pfs_an_pause *pfs_analysis_pause(const struct pfs_analysis *a, size
 bool pfs_analysis_has_switch_waits(const struct pfs_analysis *a);
 bool pfs_analysis_has_gil_probes(const struct pfs_analysis *a);
 bool pfs_analysis_has_gc_probes(const struct pfs_analysis *a);
+/*
+ * The longest GIL waits (at most PFS_AN_MAX_WAITS), longest first, after finish: the switch
+ * waits when the capture has them, else the probe waits, as the figures count them.
+ */
+size_t pfs_analysis_n_waits(const struct pfs_analysis *a);
+const struct pfs_an_wait *pfs_analysis_wait(const struct pfs_analysis *a, size_t i);
 /* Stacks of pid by GIL wait, most first (up to max); returns how many were written to out. */
 size_t pfs_analysis_top_waits(const struct pfs_analysis *a, uint32_t pid,
 			      struct pfs_an_stackwait *out, size_t max);

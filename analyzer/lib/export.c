@@ -31,7 +31,8 @@ static int thread_cmp(const void *x, const void *y, void *arg)
 		return p->pid < q->pid ? -1 : 1;
 	if (p->tid != q->tid)
 		return p->tid < q->tid ? -1 : 1;
-	return (*(const size_t *)x > *(const size_t *)y) - (*(const size_t *)x < *(const size_t *)y);
+	return (*(const size_t *)x > *(const size_t *)y) -
+	       (*(const size_t *)x < *(const size_t *)y);
 }
 
 int pfs_export_speedscope(const struct pfs_agg *a, struct pfs_profile *p, struct pfs_views *v,
@@ -183,7 +184,7 @@ struct pfs_topfn *pfs_topfn_compute(const struct pfs_agg *a, struct pfs_profile 
 {
 	size_t n = pfs_agg_n(a);
 	uint32_t *vpath = pfs_xmalloc((n ? n : 1) * sizeof(*vpath));
-	int32_t *slot = NULL;   /* name string id -> index in out, -1 none */
+	int32_t *slot = NULL;	/* name string id -> index in out, -1 none */
 	uint64_t *stamp = NULL; /* name string id -> last cell that counted it */
 	struct pfs_topfn *out = NULL;
 	size_t n_out_ = 0, cap_out = 0, n_names;
@@ -206,7 +207,7 @@ struct pfs_topfn *pfs_topfn_compute(const struct pfs_agg *a, struct pfs_profile 
 		all += wt;
 		for (uint32_t q = vpath[i]; q; q = pfs_profile_pathget(p, q)->parent) {
 			const struct pfs_frame *f =
-				pfs_profile_frameget(p, pfs_profile_pathget(p, q)->frame);
+			    pfs_profile_frameget(p, pfs_profile_pathget(p, q)->frame);
 			struct pfs_topfn *t;
 			if (slot[f->name] < 0) {
 				PFS_GROW(out, cap_out, n_out_ + 1);
@@ -239,9 +240,8 @@ struct pfs_topfn *pfs_topfn_compute(const struct pfs_agg *a, struct pfs_profile 
 
 static const char *kind_name(uint8_t k)
 {
-	static const char *const names[PFS_FK_COUNT] = {"unknown", "native",       "kernel",
-							 "python",  "jit",          "pyinstrument",
-							 "pseudo"};
+	static const char *const names[PFS_FK_COUNT] = {
+	    "unknown", "native", "kernel", "python", "jit", "pyinstrument", "pseudo"};
 	return k < PFS_FK_COUNT ? names[k] : "unknown";
 }
 
@@ -270,4 +270,11 @@ void pfs_topfn_write_json(struct pfs_jsonw *w, const struct pfs_profile *p,
 		pfs_jsonw_end_obj(w);
 	}
 	pfs_jsonw_end_arr(w);
+}
+
+enum pfs_fold_weight pfs_export_default_weight(const struct pfs_capture *c)
+{
+	if (c->kind != PFS_CAPTURE_PYPROF)
+		return PFS_FOLD_SAMPLES;
+	return c->pyprof.unit == PFS_PYPROF_SECONDS ? PFS_FOLD_SECONDS : PFS_FOLD_PERIOD;
 }

@@ -4,7 +4,8 @@
  *  - speedscope's file format ("sampled" profiles, one per thread, frames shared), which
  *    speedscope.app and Firefox Profiler's importer open;
  *  - top functions: self and total weight per function in a view, the table every report shows;
- *    a function's total counts each sample once even when it recurses.
+ *    a function's total counts each sample once even when it recurses;
+ *  - the default weight of a capture, so that every export and flame graph of it agree.
  *
  * Ownership: pfs_topfn_compute() returns an array the caller frees with free().
  */
@@ -14,26 +15,34 @@
 #include <stdio.h>
 
 #include "agg.h"
+#include "capture.h"
 #include "err.h"
 #include "jsonw.h"
 #include "views.h"
 
 struct pfs_export_opts {
-	int event;             /* event index, -1 for all */
+	int event; /* event index, -1 for all */
 	enum pfs_view view;
 	enum pfs_fold_weight weight; /* samples, period or seconds */
-	const char *name;      /* the profile's name (capture label) */
+	const char *name;	     /* the profile's name (capture label) */
 };
+
+/*
+ * The weight a capture is exported in unless the user says otherwise: its own unit. perf.data
+ * and databases count samples; a profiler dump its seconds (pyinstrument's wall time) or, when
+ * its rows are counts, their periods (the counts themselves).
+ */
+enum pfs_fold_weight pfs_export_default_weight(const struct pfs_capture *c);
 
 /* Writes a speedscope JSON document. Returns 0 or PFS_EIO. */
 int pfs_export_speedscope(const struct pfs_agg *a, struct pfs_profile *p, struct pfs_views *v,
-			  const struct pfs_export_opts *o, FILE *out, struct pfs_err *err)
-	PFS_MUST_CHECK;
+			  const struct pfs_export_opts *o, FILE *out,
+			  struct pfs_err *err) PFS_MUST_CHECK;
 
 struct pfs_topfn {
-	uint32_t name;  /* string id of the function name */
-	uint8_t kind;   /* enum pfs_frame_kind of its first frame seen */
-	uint32_t dso;   /* string id, 0 if none */
+	uint32_t name; /* string id of the function name */
+	uint8_t kind;  /* enum pfs_frame_kind of its first frame seen */
+	uint32_t dso;  /* string id, 0 if none */
 	double self, total;
 };
 

@@ -414,8 +414,8 @@ struct acc {
 };
 
 struct rthread {
-	uint32_t pid, tid;
-	size_t first, n; /* range of the cell order */
+	uint32_t pid, tid; /* UINT32_MAX both for the small processes' entry */
+	size_t first, n;   /* range of the cell order */
 	uint64_t samples;
 	double weight;
 	double cat[K_COUNT];
@@ -451,6 +451,8 @@ struct ctx {
 	size_t n_order;
 	struct rthread *th;
 	size_t n_th;
+	uint32_t *small; /* pids folded into the small processes' entry, sorted */
+	size_t n_small;
 	struct tree *sess; /* pyinstrument sessions, one per capture */
 	double limit;	   /* nodes lighter than this go to [other] */
 	double all;	   /* the weight of every reported thread */
@@ -760,16 +762,86 @@ static uint8_t cat_kind(struct ctx *c, uint32_t path, enum pfs_pycat cat,
 	}
 }
 
+static const struct pfs_an_thread *an_thread(const struct pfs_analysis *a, uint32_t pid,
+					     uint32_t tid)
+{
+	for (size_t i = 0; a && i < pfs_analysis_n_processes(a); i++) {
+		const struct pfs_an_process *p = pfs_analysis_process(a, i);
+		if (p->pid != pid)
+			continue;
+		for (size_t j = 0; j < p->n_threads; j++) {
+			const struct pfs_an_thread *t = pfs_analysis_thread(a, p->threads[j]);
+			if (t->tid == tid)
+				return t;
+		}
+	}
+	return NULL;
+}
+
+static const struct pfs_an_process *an_process(const struct pfs_analysis *a, uint32_t pid)
+{
+	for (size_t i = 0; a && i < pfs_analysis_n_processes(a); i++)
+		if (pfs_analysis_process(a, i)->pid == pid)
+			return pfs_analysis_process(a, i);
+	return NULL;
+}
+
+static int u32_cmp(const void *x, const void *y)
+{
+	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+	return (a > b) - (a < b);
+}
+
+static bool is_small(const struct ctx *c, uint32_t pid)
+{
+	return c->n_small && bsearch(&pid, c->small, c->n_small, sizeof(pid), u32_cmp);
+}
+
+/* By thread, the small processes last (one contiguous range for their entry). */
 static int order_cmp(const void *x, const void *y, void *arg)
 {
-	const struct pfs_agg *a = arg;
+	const struct ctx *c = arg;
+	const struct pfs_agg *a = c->in->agg;
 	size_t i = *(const size_t *)x, j = *(const size_t *)y;
 	const struct pfs_agg_cell *p = pfs_agg_cell(a, i), *q = pfs_agg_cell(a, j);
+	bool ps = is_small(c, p->pid), qs = is_small(c, q->pid);
+	if (ps != qs)
+		return ps ? 1 : -1;
 	if (p->pid != q->pid)
 		return p->pid < q->pid ? -1 : 1;
 	if (p->tid != q->tid)
 		return p->tid < q->tid ? -1 : 1;
 	return (i > j) - (i < j);
+}
+
+/*
+ * A system-wide capture holds thousands of short processes (shells, compilers, daemons), each
+ * with its threads, trees and timeline: the processes lighter than PFS_REPORTDATA_PROC_MIN of
+ * the whole, other than a server's master and workers, become one entry so that the document's
+ * size depends on what matters, not on what else ran. One small process stays itself.
+ */
+static void find_small(struct ctx *c)
+{
+	const struct pfs_agg *a = c->in->agg;
+	double all = 0, w = 0;
+	size_t cap = 0;
+	for (size_t i = 0; i < c->n_order; i++)
+		all += cell_weight(c, pfs_agg_cell(a, c->order[i]));
+	for (size_t i = 0; i < c->n_order; i++) {
+		const struct pfs_agg_cell *cell = pfs_agg_cell(a, c->order[i]);
+		w += cell_weight(c, cell);
+		if (i + 1 < c->n_order && pfs_agg_cell(a, c->order[i + 1])->pid == cell->pid)
+			continue;
+		const struct pfs_an_process *ap = an_process(c->in->analysis, cell->pid);
+		bool server = ap && (!strcmp(ap->role, "master") || !strcmp(ap->role, "worker"));
+		if (w < PFS_REPORTDATA_PROC_MIN * all && !server) {
+			PFS_GROW(c->small, cap, c->n_small + 1);
+			c->small[c->n_small++] = cell->pid;
+		}
+		w = 0;
+	}
+	if (c->n_small < 2)
+		c->n_small = 0;
 }
 
 /* The (view path, weight) pairs of thread t in view vw. */
@@ -834,17 +906,21 @@ static void build_threads(struct ctx *c, double minwidth, size_t max_nodes)
 	for (size_t i = 0; i < n; i++)
 		if (event_counted(c->p, c->event, pfs_agg_cell(a, i)->event))
 			c->order[c->n_order++] = i;
-	qsort_r(c->order, c->n_order, sizeof(*c->order), order_cmp, (void *)a);
+	qsort_r(c->order, c->n_order, sizeof(*c->order), order_cmp, c);
+	find_small(c);
+	if (c->n_small)
+		qsort_r(c->order, c->n_order, sizeof(*c->order), order_cmp, c);
 	c->th = pfs_xcalloc(c->n_order ? c->n_order : 1, sizeof(*c->th));
 	for (size_t i = 0; i < c->n_order;) {
 		const struct pfs_agg_cell *c0 = pfs_agg_cell(a, c->order[i]);
 		struct rthread *t = &c->th[c->n_th++];
+		bool small = is_small(c, c0->pid);
 		size_t j = i;
-		while (j < c->n_order && pfs_agg_cell(a, c->order[j])->pid == c0->pid &&
-		       pfs_agg_cell(a, c->order[j])->tid == c0->tid)
+		while (j < c->n_order && (small || (pfs_agg_cell(a, c->order[j])->pid == c0->pid &&
+						    pfs_agg_cell(a, c->order[j])->tid == c0->tid)))
 			j++;
-		t->pid = c0->pid;
-		t->tid = c0->tid;
+		t->pid = small ? UINT32_MAX : c0->pid;
+		t->tid = small ? UINT32_MAX : c0->tid;
 		t->first = i;
 		t->n = j - i;
 		t->cap = cap_of_tid(c->in->pyprof, t->pid, t->tid);
@@ -1017,30 +1093,6 @@ static void write_cats(struct pfs_jsonw *w, const double *cat)
 	pfs_jsonw_end_obj(w);
 }
 
-static const struct pfs_an_thread *an_thread(const struct pfs_analysis *a, uint32_t pid,
-					     uint32_t tid)
-{
-	for (size_t i = 0; a && i < pfs_analysis_n_processes(a); i++) {
-		const struct pfs_an_process *p = pfs_analysis_process(a, i);
-		if (p->pid != pid)
-			continue;
-		for (size_t j = 0; j < p->n_threads; j++) {
-			const struct pfs_an_thread *t = pfs_analysis_thread(a, p->threads[j]);
-			if (t->tid == tid)
-				return t;
-		}
-	}
-	return NULL;
-}
-
-static const struct pfs_an_process *an_process(const struct pfs_analysis *a, uint32_t pid)
-{
-	for (size_t i = 0; a && i < pfs_analysis_n_processes(a); i++)
-		if (pfs_analysis_process(a, i)->pid == pid)
-			return pfs_analysis_process(a, i);
-	return NULL;
-}
-
 static void write_gc_gil(struct pfs_jsonw *w, const struct pfs_analysis *a, uint64_t pauses,
 			 uint64_t pause_ns, uint64_t longest_ns, uint64_t waits, uint64_t wait_ns,
 			 uint64_t probe_waits, uint64_t probe_ns)
@@ -1100,19 +1152,36 @@ static void write_str_id(struct ctx *c, struct pfs_jsonw *w, uint32_t id)
 	pfs_jsonw_strn(w, s, n);
 }
 
+/* The small processes' entry: pid and tid -1, named by how many it holds. */
+static bool write_small_id(struct ctx *c, struct pfs_jsonw *w, const struct rthread *t,
+			   const char *key)
+{
+	char name[64];
+	if (t->pid != UINT32_MAX)
+		return false;
+	pfs_jsonw_key(w, key);
+	pfs_jsonw_i64(w, -1);
+	pfs_jsonw_key(w, "comm");
+	snprintf(name, sizeof(name), "[%zu small processes]", c->n_small);
+	pfs_jsonw_str(w, name);
+	return true;
+}
+
 static void write_thread(struct ctx *c, struct pfs_jsonw *w, const struct rthread *t)
 {
 	const struct pfs_analysis *a = c->in->analysis;
 	const struct pfs_an_thread *at = an_thread(a, t->pid, t->tid);
-	const struct pfs_thread *pt = pfs_profile_thread(c->p, t->pid, t->tid);
 	pfs_jsonw_obj(w);
-	pfs_jsonw_key(w, "tid");
-	pfs_jsonw_u64(w, t->tid);
-	pfs_jsonw_key(w, "comm");
-	if (pt->comm)
-		write_str_id(c, w, pt->comm);
-	else
-		pfs_jsonw_str(w, "[unknown]");
+	if (!write_small_id(c, w, t, "tid")) {
+		const struct pfs_thread *pt = pfs_profile_thread(c->p, t->pid, t->tid);
+		pfs_jsonw_key(w, "tid");
+		pfs_jsonw_u64(w, t->tid);
+		pfs_jsonw_key(w, "comm");
+		if (pt->comm)
+			write_str_id(c, w, pt->comm);
+		else
+			pfs_jsonw_str(w, "[unknown]");
+	}
 	if (c->unit_s > 0 && !c->wall) {
 		pfs_jsonw_key(w, "cpu_s");
 		pfs_jsonw_dbl(w, t->weight * c->unit_s);
@@ -1152,16 +1221,19 @@ static void write_processes(struct ctx *c, struct pfs_jsonw *w)
 			samples += c->th[j].samples;
 			j++;
 		}
-		comm = comm_of_process(c, c->th[i].pid,
-				       pfs_profile_thread(c->p, c->th[i].pid, c->th[i].tid)->comm);
 		pfs_jsonw_obj(w);
-		pfs_jsonw_key(w, "pid");
-		pfs_jsonw_u64(w, c->th[i].pid);
-		pfs_jsonw_key(w, "comm");
-		if (comm)
-			write_str_id(c, w, comm);
-		else
-			pfs_jsonw_str(w, "[unknown]");
+		if (!write_small_id(c, w, &c->th[i], "pid")) {
+			comm = comm_of_process(
+			    c, c->th[i].pid,
+			    pfs_profile_thread(c->p, c->th[i].pid, c->th[i].tid)->comm);
+			pfs_jsonw_key(w, "pid");
+			pfs_jsonw_u64(w, c->th[i].pid);
+			pfs_jsonw_key(w, "comm");
+			if (comm)
+				write_str_id(c, w, comm);
+			else
+				pfs_jsonw_str(w, "[unknown]");
+		}
 		pfs_jsonw_key(w, "role");
 		pfs_jsonw_str(w, strcmp(role, "master") && strcmp(role, "worker") ? "other" : role);
 		if (c->unit_s > 0 && !c->wall) {
@@ -1186,45 +1258,65 @@ static void write_processes(struct ctx *c, struct pfs_jsonw *w)
 	pfs_jsonw_end_arr(w);
 }
 
+/* One GC pause or GIL wait: who, when, how long, the Python stack (outermost first). */
+static void write_interval(struct ctx *c, struct pfs_jsonw *w, uint32_t pid, uint32_t tid,
+			   uint64_t start, uint64_t dur, uint32_t pypath)
+{
+	uint32_t *stack = NULL;
+	size_t d = 0, cap = 0;
+	for (uint32_t q = pypath; q; q = pfs_profile_pathget(c->p, q)->parent) {
+		uint32_t fid = pfs_profile_pathget(c->p, q)->frame;
+		uint8_t k = pfs_profile_frameget(c->p, fid)->kind;
+		if (k != PFS_FK_PYTHON && k != PFS_FK_PYINSTRUMENT)
+			continue;
+		PFS_GROW(stack, cap, d + 1);
+		stack[d++] = disp_of(c, fid);
+	}
+	pfs_jsonw_obj(w);
+	/* a small process's interval is the small processes' entry's */
+	pfs_jsonw_key(w, "pid");
+	pfs_jsonw_i64(w, is_small(c, pid) ? -1 : (int64_t)pid);
+	pfs_jsonw_key(w, "tid");
+	pfs_jsonw_i64(w, is_small(c, pid) ? -1 : (int64_t)tid);
+	pfs_jsonw_key(w, "start_s");
+	pfs_jsonw_dbl(w, start > c->t_first ? (double)(start - c->t_first) / 1e9 : 0);
+	pfs_jsonw_key(w, "dur_ms");
+	pfs_jsonw_dbl(w, (double)dur / 1e6);
+	pfs_jsonw_key(w, "stack");
+	pfs_jsonw_arr(w);
+	while (d--)
+		pfs_jsonw_u64(w, stack[d]);
+	pfs_jsonw_end_arr(w);
+	pfs_jsonw_end_obj(w);
+	free(stack);
+}
+
 static void write_pauses(struct ctx *c, struct pfs_jsonw *w)
 {
 	const struct pfs_analysis *a = c->in->analysis;
-	uint32_t *stack = NULL;
-	size_t cap = 0;
 	if (!a || !pfs_analysis_has_gc_probes(a))
 		return;
 	pfs_jsonw_key(w, "gc_pauses");
 	pfs_jsonw_arr(w);
 	for (size_t i = 0; i < pfs_analysis_n_pauses(a); i++) {
 		const struct pfs_an_pause *ps = pfs_analysis_pause(a, i);
-		size_t d = 0;
-		for (uint32_t q = ps->pypath; q; q = pfs_profile_pathget(c->p, q)->parent) {
-			uint32_t fid = pfs_profile_pathget(c->p, q)->frame;
-			uint8_t k = pfs_profile_frameget(c->p, fid)->kind;
-			if (k != PFS_FK_PYTHON && k != PFS_FK_PYINSTRUMENT)
-				continue;
-			PFS_GROW(stack, cap, d + 1);
-			stack[d++] = disp_of(c, fid);
-		}
-		pfs_jsonw_obj(w);
-		pfs_jsonw_key(w, "pid");
-		pfs_jsonw_u64(w, ps->pid);
-		pfs_jsonw_key(w, "tid");
-		pfs_jsonw_u64(w, ps->tid);
-		pfs_jsonw_key(w, "start_s");
-		pfs_jsonw_dbl(w,
-			      ps->start > c->t_first ? (double)(ps->start - c->t_first) / 1e9 : 0);
-		pfs_jsonw_key(w, "dur_ms");
-		pfs_jsonw_dbl(w, (double)ps->dur / 1e6);
-		pfs_jsonw_key(w, "stack");
-		pfs_jsonw_arr(w);
-		while (d--)
-			pfs_jsonw_u64(w, stack[d]);
-		pfs_jsonw_end_arr(w);
-		pfs_jsonw_end_obj(w);
+		write_interval(c, w, ps->pid, ps->tid, ps->start, ps->dur, ps->pypath);
 	}
 	pfs_jsonw_end_arr(w);
-	free(stack);
+}
+
+static void write_waits(struct ctx *c, struct pfs_jsonw *w)
+{
+	const struct pfs_analysis *a = c->in->analysis;
+	if (!a || !(pfs_analysis_has_switch_waits(a) || pfs_analysis_has_gil_probes(a)))
+		return;
+	pfs_jsonw_key(w, "gil_waits");
+	pfs_jsonw_arr(w);
+	for (size_t i = 0; i < pfs_analysis_n_waits(a); i++) {
+		const struct pfs_an_wait *x = pfs_analysis_wait(a, i);
+		write_interval(c, w, x->pid, x->tid, x->start, x->dur, x->pypath);
+	}
+	pfs_jsonw_end_arr(w);
 }
 
 static double frac(double v)
@@ -1234,11 +1326,34 @@ static double frac(double v)
 	return v >= 1 ? 1 : round(v * 1000) / 1000;
 }
 
+static int weight_desc(const void *x, const void *y, void *arg)
+{
+	const struct rthread *th = arg;
+	double a = th[*(const size_t *)x].weight, b = th[*(const size_t *)y].weight;
+	return (a < b) - (a > b);
+}
+
+/* Marks the PFS_REPORTDATA_TL_THREADS busiest threads (the timeline's rows) in keep. */
+static bool *timeline_rows(const struct ctx *c)
+{
+	bool *keep = pfs_xcalloc(c->n_th ? c->n_th : 1, sizeof(*keep));
+	size_t *by = pfs_xmalloc((c->n_th ? c->n_th : 1) * sizeof(*by));
+	for (size_t i = 0; i < c->n_th; i++)
+		by[i] = i;
+	if (c->n_th)
+		qsort_r(by, c->n_th, sizeof(*by), weight_desc, c->th);
+	for (size_t i = 0; i < c->n_th && i < PFS_REPORTDATA_TL_THREADS; i++)
+		keep[by[i]] = true;
+	free(by);
+	return keep;
+}
+
 static void write_timeline(struct ctx *c, struct pfs_jsonw *w)
 {
 	const struct pfs_reportdata_tl *tl = c->in->timeline;
 	const struct pfs_analysis *a = c->in->analysis;
 	double bucket_s, per_sample = c->unit_s, *gcp;
+	bool *keep;
 	if (!tl || !tl->nb)
 		return;
 	bucket_s = (double)tl->width / 1e9;
@@ -1252,6 +1367,7 @@ static void write_timeline(struct ctx *c, struct pfs_jsonw *w)
 		per_sample = most ? bucket_s / most : 0;
 	}
 	gcp = pfs_xmalloc(tl->nb * sizeof(*gcp));
+	keep = timeline_rows(c);
 	pfs_jsonw_key(w, "timeline");
 	pfs_jsonw_obj(w);
 	pfs_jsonw_key(w, "bucket_s");
@@ -1259,7 +1375,7 @@ static void write_timeline(struct ctx *c, struct pfs_jsonw *w)
 	pfs_jsonw_key(w, "threads");
 	pfs_jsonw_arr(w);
 	for (size_t i = 0; i < c->n_th; i++) {
-		const struct tlthr *x = tl_find(tl, c->th[i].pid, c->th[i].tid);
+		const struct tlthr *x = keep[i] ? tl_find(tl, c->th[i].pid, c->th[i].tid) : NULL;
 		if (!x)
 			continue;
 		memset(gcp, 0, tl->nb * sizeof(*gcp));
@@ -1294,6 +1410,7 @@ static void write_timeline(struct ctx *c, struct pfs_jsonw *w)
 	}
 	pfs_jsonw_end_arr(w);
 	pfs_jsonw_end_obj(w);
+	free(keep);
 	free(gcp);
 }
 
@@ -1475,6 +1592,7 @@ static void ctx_release(struct ctx *c)
 	for (size_t s = 0; c->sess && s < c->in->pyprof->n_caps; s++)
 		tree_release(&c->sess[s]);
 	free(c->sess);
+	free(c->small);
 	free(c->th);
 	free(c->order);
 	free(c->str_of);
@@ -1535,6 +1653,7 @@ int pfs_reportdata_write(const struct pfs_reportdata_input *in,
 	pfs_jsonw_end_arr(&w);
 	write_processes(&c, &w);
 	write_pauses(&c, &w);
+	write_waits(&c, &w);
 	write_timeline(&c, &w);
 	write_sessions(&c, &w);
 	/* last: every name above is in the table by now */

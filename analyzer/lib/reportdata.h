@@ -11,6 +11,12 @@
  * weight, raised when needed so that no more than opts.max_nodes nodes are written (what keeps
  * the report of any capture within a few MB).
  *
+ * A system-wide capture holds thousands of short processes: those lighter than
+ * PFS_REPORTDATA_PROC_MIN of the whole (a server's master and workers excepted) are written as
+ * one process entry with pid and tid -1, named "[N small processes]", when there are two or
+ * more of them; their GC pauses are relabelled to it. The timeline keeps the
+ * PFS_REPORTDATA_TL_THREADS busiest threads. Both bound the document by what matters.
+ *
  * The timeline needs sample times, which the agg does not keep: a pfs_reportdata_tl is a
  * pfs_sample_cb sink fed the same rows as the agg (every event, in time order). It keeps, per
  * thread, counts in time buckets whose width doubles whenever the capture outgrows the bucket
@@ -25,7 +31,7 @@
  *	rc = pfs_reportdata_write(&in, NULL, f, &err);
  *
  * GIL waits are in the timeline (sched_switch samples with take_gil on the stack, until the
- * thread's next row), not in `gil_waits`: the analysis keeps their sums, not each wait.
+ * thread's next row) and, the longest the analysis kept (PFS_AN_MAX_WAITS), in `gil_waits`.
  *
  * Ownership: everything passed in is borrowed. Writing may add view paths and frames to the
  * profile (through the views). Strings are written as JSON text through jsonw, which escapes
@@ -49,6 +55,10 @@
 #define PFS_REPORTDATA_MINWIDTH 0.00005
 /* Default node budget over all trees of a document (about 30 bytes of JSON each). */
 #define PFS_REPORTDATA_MAX_NODES 120000
+/* Processes lighter than this share of the document are folded into one entry (pid -1). */
+#define PFS_REPORTDATA_PROC_MIN 0.001
+/* The timeline has rows for this many threads, the busiest. */
+#define PFS_REPORTDATA_TL_THREADS 64
 
 /* What the summary says about the capture. NULL strings, NAN and UINT64_MAX are "not known". */
 struct pfs_reportdata_meta {

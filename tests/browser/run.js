@@ -3,11 +3,14 @@
  * Browser checks of perfsight's HTML report and SVG flame graph in the system's headless
  * Chromium, driven by playwright-core (no browser is downloaded).
  *
- *   node run.js report FILE.html DATA.json SHOTDIR   the interactive report
- *   node run.js hostile FILE.html DATA.json SHOTDIR  hostile strings stay text, nothing runs
+ *   node run.js report FILE.html SHOTDIR             the interactive report
+ *   node run.js hostile FILE.html SHOTDIR            hostile strings stay text, nothing runs
  *   node run.js svg FILE.svg FOLDED SHOTDIR          the standalone SVG flame graph
  *   node run.js svghostile FILE.svg FOLDED SHOTDIR   the same with hostile names
  *   node run.js open FILE.html SHOTDIR               time to open and draw (prints ms)
+ *
+ * The expected facts come from the data the report embeds (docs/report-data.md), read from the
+ * file itself, never from what the page shows.
  *
  * Prints one line per check: "ok - NAME" or "not ok - NAME: WHY" (tests/e2e/browser.sh numbers
  * them). Any request the page makes is a failure: the report must be self-contained.
@@ -18,7 +21,9 @@ const path = require('path');
 const {chromium} = require('playwright-core');
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const [mode, file, aux, shotdir] = process.argv.slice(2);
+const [mode, file, aux, svgShots] = process.argv.slice(2);
+/* where screenshots go: the last argument */
+const shotdir = ['report', 'hostile', 'open'].includes(mode) ? aux : svgShots;
 let failed = 0;
 
 function skip(name, why) { console.log('ok - ' + name + ' # SKIP ' + why); }
@@ -88,6 +93,15 @@ async function bottomOfCanvas(page) {
 
 function fileUrl(f) { return 'file://' + path.resolve(f); }
 
+/* The report data embedded in an HTML report (its <, >, & are \u escapes, which JSON reads). */
+function embeddedData(html) {
+	const m = /<script type="application\/json" id="perfsight-data">([^<]*)<\/script>/
+		.exec(fs.readFileSync(html, 'utf8'));
+	if (!m)
+		throw new Error('no perfsight-data script element in ' + html);
+	return JSON.parse(m[1]);
+}
+
 /* The heaviest Python function of the data (else the heaviest frame), as a literal regex. */
 function searchTerm(data) {
 	const w = new Map();
@@ -123,15 +137,24 @@ async function report(ctx, data, hostile) {
 	await page.screenshot({path: path.join(shotdir, tag + '.png'), fullPage: true});
 
 	if (hostile) {
+		/* every payload the data holds is shown as text: frame names in the table, comms */
+		await page.click('#fg-table-box summary');
 		const text = await page.evaluate(() => document.body.innerText);
 		const titleText = await page.title();
+		const held = data.strings.concat(data.processes.map((p) => [String(p.comm)].concat(
+			p.threads.map((t) => String(t.comm)))).flat(), [String((data.meta || {}).command)]);
+		let present = 0;
 		for (const s of ['<img src=x onerror=alert(1)>', '</script><script>alert(2)</script>',
-			'"quoted" \'single\' & <b>bold</b>', '<i>\'"&x</i>'])
+			'"quoted" \'single\' & <b>bold</b>', '<i>\'"&x</i>']) {
+			if (!held.some((x) => x.includes(s)))
+				continue;
+			present++;
 			check('hostile::visible_as_text ' + JSON.stringify(s.slice(0, 12)), text.includes(s),
 				'not found in the page text');
+		}
+		check('hostile::payloads_in_data', present >= 2, present + ' payloads in the data');
 		check('hostile::title_is_text', titleText.includes('<img src=x onerror=alert(1)>'),
 			'title: ' + titleText);
-		await page.click('#fg-table-box summary');
 		const tableText = await page.textContent('#fg-table');
 		check('hostile::frame_names_as_text', tableText.includes('<img src=x onerror=alert(1)>') ||
 			tableText.includes('</script><script>'), 'no hostile frame in the table');
@@ -191,21 +214,35 @@ async function report(ctx, data, hostile) {
 		const reset = await page.$$eval('#fg-crumbs button', (b) => b.length);
 		check('report::reset_zoom', reset === 1, reset + ' breadcrumbs after reset');
 
-		/* the python view shows Python frames only; mixed shows interpreter frames too */
-		const kinds = async () => page.$$eval('#fg-table tbody tr td:nth-child(2)',
-			(tds) => Array.from(new Set(tds.map((t) => t.textContent))).sort());
-		const mixedKinds = await kinds();
-		const mixedTop = await page.textContent('#fg-table tbody');
-		await page.click('button[data-view="python"]');
-		const pyKinds = await kinds();
-		const pyTop = await page.textContent('#fg-table tbody');
-		await page.click('button[data-view="native"]');
-		const natKinds = await kinds();
-		const python = ['Python (app)', 'Python (library)'];
-		check('report::view_switch', mixedTop !== pyTop && !pyKinds.includes('interpreter') &&
-			!pyKinds.includes('GC') && !natKinds.some((k) => python.includes(k)) &&
-			(mixedKinds.some((k) => python.includes(k)) || !pyKinds.some((k) => python.includes(k))),
-			'mixed ' + mixedKinds + ' / python ' + pyKinds + ' / native ' + natKinds);
+		/*
+		 * each view shows the frames of that view's trees in the data and no other, and the
+		 * table changes with the view wherever the data's trees differ
+		 */
+		const shown = async () => page.$$eval('#fg-table tbody tr td:first-child',
+			(tds) => Array.from(new Set(tds.map((t) => t.textContent))));
+		const shownText = async () => page.textContent('#fg-table tbody');
+		const viewNames = {}, viewKey = {};
+		for (const v of ['native', 'mixed', 'python']) {
+			viewNames[v] = new Set();
+			viewKey[v] = '';
+			for (const p of data.processes)
+				for (const t of p.threads) {
+					t.trees[v].name.forEach((n) => viewNames[v].add(data.strings[n]));
+					viewKey[v] += t.trees[v].name.join(',') + '/' + t.trees[v].total.join(',') + ';';
+				}
+		}
+		const seen = {}, text = {};
+		for (const v of ['python', 'native', 'mixed']) {
+			await page.click('button[data-view="' + v + '"]');
+			seen[v] = await shown();
+			text[v] = await shownText();
+		}
+		const foreign = ['native', 'mixed', 'python'].map((v) =>
+			seen[v].filter((n) => !viewNames[v].has(n)).slice(0, 3).map((n) => v + ': ' + n)).flat();
+		const same = [['python', 'mixed'], ['native', 'mixed']].filter(([a, b]) =>
+			viewKey[a] !== viewKey[b] && text[a] === text[b]).map((x) => x.join('='));
+		check('report::view_switch', !foreign.length && !same.length && seen.python.length > 1,
+			'frames of another view ' + foreign + ', unchanged ' + same);
 		await page.click('button[data-view="mixed"]');
 
 		/* the worker filter changes the figures everywhere */
@@ -218,6 +255,7 @@ async function report(ctx, data, hostile) {
 		if (thread === undefined) {
 			skip('report::worker_filter', 'one process with one thread: nothing to filter');
 			skip('report::filter_gc_list', 'one process with one thread: nothing to filter');
+			skip('report::filter_gil_list', 'one process with one thread: nothing to filter');
 		} else {
 			await page.click(thread ? '#workers-table tr.thread[data-tid="' + thread.tid + '"]'
 				: '#workers-table tr.process[data-pid="' + worker.pid + '"]');
@@ -228,13 +266,21 @@ async function report(ctx, data, hostile) {
 				.reduce((a, t) => a + t.trees.mixed.total[0], 0);
 			const who = String(thread ? thread.tid : worker.pid);
 			check('report::worker_filter', figs2 !== figs && top2 !== top && filt.includes(who) &&
-				figs2.includes(total.toLocaleString('en-US') + ' samples'),
-				'figures "' + figs + '" -> "' + figs2 + '", want ' + total + ' samples');
+				figs2.includes(total.toLocaleString('en-US')),
+				'figures "' + figs + '" -> "' + figs2 + '", want ' + total);
 			const gcRows = await page.$$eval('#gc-long tbody tr td:nth-child(3)',
 				(t) => t.map((x) => x.textContent));
 			const want = thread ? worker.pid + '/' + thread.tid : worker.pid + '/';
 			check('report::filter_gc_list', gcRows.every((r) => r.startsWith(want)),
 				'GC rows of others: ' + gcRows.filter((r) => !r.startsWith(want)));
+			const gilRows = await page.$$eval('#gil-long tbody tr td:nth-child(3)',
+				(t) => t.map((x) => x.textContent));
+			const gilWant = (data.gil_waits || []).filter((x) => x.pid === worker.pid &&
+				(!thread || x.tid === thread.tid)).length;
+			check('report::filter_gil_list', gilRows.every((r) => r.startsWith(want)) &&
+				(gilWant === 0) === (gilRows.length === 0),
+				gilRows.length + ' rows for ' + gilWant + ' waits of the selection, others: ' +
+				gilRows.filter((r) => !r.startsWith(want)));
 		}
 		await page.screenshot({path: path.join(shotdir, 'worker.png'), fullPage: true});
 		/* the state survives a reload through the URL hash */
@@ -361,7 +407,7 @@ async function openBig(ctx) {
 		'report.js did not finish');
 	check('open::no_console_error', log.errors.length === 0, log.errors.join(' | '));
 	check('open::no_network_request', log.requests.length === 0, log.requests.join(' '));
-	await page.screenshot({path: path.join(aux, 'big.png')});
+	await page.screenshot({path: path.join(shotdir, 'big.png')});
 	await page.close();
 }
 
@@ -374,9 +420,9 @@ async function openBig(ctx) {
 		process.exit(1);
 	}
 	try {
-		fs.mkdirSync(shotdir || aux, {recursive: true});
+		fs.mkdirSync(shotdir, {recursive: true});
 		if (mode === 'report' || mode === 'hostile')
-			await report(env.ctx, JSON.parse(fs.readFileSync(aux, 'utf8')), mode === 'hostile');
+			await report(env.ctx, embeddedData(file), mode === 'hostile');
 		else if (mode === 'svg')
 			await svg(env.ctx);
 		else if (mode === 'svghostile')

@@ -1,11 +1,12 @@
 #!/bin/sh
 # Browser tests: the HTML report and the SVG flame graph opened in headless Chromium (Debian's
 # chromium, driven by playwright-core from tests/browser/; no browser is downloaded). For every
-# fixture with perf script text, tests/tools/perfscript2data.py makes report data (until the
-# native pipeline writes it), `perfsight report` renders it and tests/browser/run.js checks:
+# perf fixture, a database import of one, and a pyinstrument directory, `perfsight report`
+# renders the capture and tests/browser/run.js checks against the data the report embeds:
 # no console error, no network request, the flame graph draws, search, zoom, the views, the
-# worker filter. Hostile names (fixtures/hostile plus injected ones) must stay text. Screenshots
-# land in tests/out/browser/.
+# worker filter; `perfsight flamegraph` draws it and the SVG's root must equal the folded
+# export. Hostile names (fixtures/hostile, and a pyinstrument directory whose function names and
+# program are payloads) must stay text and never run. Screenshots land in tests/out/browser/.
 T_SUITE=browser
 . tests/e2e/lib.sh
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
@@ -47,49 +48,94 @@ browser() { # LABEL ARGS...
 	fi
 }
 
-for dir in fixtures/*/; do
-	fx=$(basename "$dir")
-	[ -f "$dir/perf-script.txt.zst" ] || continue
-	[ "$fx" = hostile ] && continue
-	pyi=
-	[ "$fx" = gunicorn-gthread-pipe ] && pyi="--pyinstrument fixtures/pyinstrument/per-request"
-	if ! zstdcat "$dir/perf-script.txt.zst" |
-		python3 tests/tools/perfscript2data.py $pyi --folded "$OUT/$fx.folded" >"$OUT/$fx.json"; then
-		nok "$fx::data" "perfscript2data.py failed"
-		continue
+# capture LABEL INPUT: the report and the SVG of a capture, checked in the browser
+capture() {
+	label=$1
+	input=$2
+	if ! "$PERFSIGHT" report "$input" --title "perfsight: $label" -o "$OUT/$label.html" \
+		2>"$OUT/$label.report.err"; then
+		nok "$label::report" "$(tail -3 "$OUT/$label.report.err")"
+		return
 	fi
-	if ! "$PERFSIGHT" report --data "$OUT/$fx.json" --title "perfsight: $fx" -o "$OUT/$fx.html" \
-		2>"$OUT/$fx.report.err"; then
-		nok "$fx::report" "$(cat "$OUT/$fx.report.err")"
-		continue
-	fi
-	ok "$fx::report"
-	browser "$fx" report "$OUT/$fx.html" "$OUT/$fx.json" "$OUT/$fx"
-	if "$PERFSIGHT" flamegraph "$OUT/$fx.folded" --title "$fx" -o "$OUT/$fx.svg" \
-		2>"$OUT/$fx.svg.err"; then
-		browser "$fx-svg" svg "$OUT/$fx.svg" "$OUT/$fx.folded" "$OUT/$fx"
+	ok "$label::report"
+	browser "$label" report "$OUT/$label.html" "$OUT/$label"
+	# the graph's root must be the folded export's total (run.js sums the file it is given)
+	weight=
+	case $label in pyinstrument*) weight="--weight period" ;; esac
+	if "$PERFSIGHT" export "$input" --format folded --view mixed $weight \
+		-o "$OUT/$label.folded" 2>/dev/null &&
+		"$PERFSIGHT" flamegraph "$input" --view mixed --title "$label" -o "$OUT/$label.svg" \
+			2>"$OUT/$label.svg.err"; then
+		browser "$label-svg" svg "$OUT/$label.svg" "$OUT/$label.folded" "$OUT/$label"
 	else
-		nok "$fx::flamegraph" "$(cat "$OUT/$fx.svg.err")"
+		nok "$label::flamegraph" "$(tail -3 "$OUT/$label.svg.err")"
 	fi
-done
+}
 
-# hostile: the recorded fixture (comm, JIT names) plus hostile meta, warnings, pyinstrument names
-zstdcat fixtures/hostile/perf-script.txt.zst |
-	python3 tests/tools/perfscript2data.py --hostile --pyinstrument fixtures/pyinstrument/per-request \
-		--folded "$OUT/hostile.folded" >"$OUT/hostile.json" &&
-	"$PERFSIGHT" report --data "$OUT/hostile.json" --title "<img src=x onerror=alert(1)> report" \
-		-o "$OUT/hostile.html" 2>"$OUT/hostile.err"
-if [ $? -eq 0 ]; then
+for cap in fixtures/*/perf.data; do
+	fx=$(basename "$(dirname "$cap")")
+	[ "$fx" = hostile ] && continue
+	capture "$fx" "$cap"
+done
+capture pyinstrument fixtures/pyinstrument/per-request
+
+# a database import: no Python analysis yet, the same trees
+db="$OUT/import.db"
+rm -f "$db"
+if "$PERFSIGHT" import fixtures/gunicorn-gthread-pipe/perf.data -o "$db" \
+	>/dev/null 2>"$OUT/import.err"; then
+	capture database "$db"
+else
+	nok database::import "$(tail -3 "$OUT/import.err")"
+fi
+
+# hostile: the recorded fixture (comm, JIT names), a hostile title
+if "$PERFSIGHT" report fixtures/hostile/perf.data --title "<img src=x onerror=alert(1)> report" \
+	-o "$OUT/hostile.html" 2>"$OUT/hostile.err"; then
 	ok hostile::report
-	browser hostile hostile "$OUT/hostile.html" "$OUT/hostile.json" "$OUT/hostile"
+	browser hostile hostile "$OUT/hostile.html" "$OUT/hostile"
 else
 	nok hostile::report "$(cat "$OUT/hostile.err")"
 fi
-if "$PERFSIGHT" flamegraph "$OUT/hostile.folded" --title "</script><script>alert(3)</script>" \
-	--subtitle "<i>'\"&x</i>" -o "$OUT/hostile.svg" 2>"$OUT/hostile.svg.err"; then
+if "$PERFSIGHT" export fixtures/hostile/perf.data --format folded -o "$OUT/hostile.folded" \
+	2>/dev/null &&
+	"$PERFSIGHT" flamegraph fixtures/hostile/perf.data \
+		--title "</script><script>alert(3)</script>" --subtitle "<i>'\"&x</i>" \
+		-o "$OUT/hostile.svg" 2>"$OUT/hostile.svg.err"; then
 	browser hostile-svg svghostile "$OUT/hostile.svg" "$OUT/hostile.folded" "$OUT/hostile"
 else
 	nok hostile::flamegraph "$(cat "$OUT/hostile.svg.err")"
+fi
+
+# hostile pyinstrument dumps: function names and the program are payloads
+rm -rf "$OUT/hostile-pyi"
+mkdir -p "$OUT/hostile-pyi"
+if python3 - fixtures/pyinstrument/per-request "$OUT/hostile-pyi" <<'PY'
+import glob, json, os, sys
+payloads = ['<img src=x onerror=alert(1)>', '"quoted" \'single\' & <b>bold</b>',
+            '</script><script>alert(2)</script>']
+for f in sorted(glob.glob(os.path.join(sys.argv[1], "*.json"))):
+    d = json.load(open(f))
+    todo = list(payloads)
+    def walk(n, depth):
+        if depth and todo:
+            n["function"] = todo.pop(0)
+        for c in n.get("children") or []:
+            walk(c, depth + 1)
+    walk(d["root_frame"], 0)
+    d["target_description"] = "Program: <img src=x onerror=alert(1)>"
+    json.dump(d, open(os.path.join(sys.argv[2], os.path.basename(f)), "w"))
+PY
+then
+	if "$PERFSIGHT" report "$OUT/hostile-pyi" --title "<img src=x onerror=alert(1)> dumps" \
+		-o "$OUT/hostile-pyi.html" 2>"$OUT/hostile-pyi.err"; then
+		ok hostile-pyinstrument::report
+		browser hostile-pyinstrument hostile "$OUT/hostile-pyi.html" "$OUT/hostile-pyi-shots"
+	else
+		nok hostile-pyinstrument::report "$(cat "$OUT/hostile-pyi.err")"
+	fi
+else
+	nok hostile-pyinstrument::make "could not write the hostile dumps"
 fi
 
 # the least data the model allows (docs/report-data.md): every optional part missing

@@ -453,8 +453,14 @@ static void test_timeline_buckets(void)
 	bucket = YAJL_GET_DOUBLE(get(tl, "bucket_s"));
 	T_ASSERT(bucket >= 20.0 / 512);
 	T_ASSERT(fabs(bucket - pfs_reportdata_tl_bucket_s(f.tl)) < 1e-12);
-	T_EQ(alen(get(tl, "threads")), 4);
-	th = at(get(tl, "threads"), 3);
+	/* processes 10 and 20 weigh 5 of 20006 samples: one small-processes entry, no row */
+	T_EQ(alen(get(doc, "processes")), 2);
+	T_EQ(num(get(at(get(doc, "processes"), 1), "pid")), -1);
+	T_STREQ(sval(get(at(get(doc, "processes"), 1), "comm")), "[2 small processes]");
+	T_EQ(num(get(at(get(doc, "processes"), 1), "samples")), 5);
+	T_EQ(num(get(at(get(at(get(doc, "processes"), 1), "threads"), 0), "tid")), -1);
+	T_EQ(alen(get(tl, "threads")), 1);
+	th = at(get(tl, "threads"), 0);
 	T_EQ(num(get(th, "tid")), 30);
 	T_ASSERT(alen(get(th, "on_cpu")) <= 512);
 	T_EQ(alen(get(th, "gc")), alen(get(th, "on_cpu")));
@@ -724,6 +730,11 @@ static void test_analysis_figures(void)
 	T_EQ(num(get(get(pr, "gil"), "waits")), 1);
 	T_ASSERT(fabs(YAJL_GET_DOUBLE(get(get(pr, "gil"), "wait_s")) - 0.002) < 1e-12);
 	T_EQ(num(get(get(at(get(pr, "threads"), 0), "gc"), "pauses")), 2);
+	/* the probes' wait is listed with the thread and the Python stack that waited */
+	T_EQ(alen(get(doc, "gil_waits")), 1);
+	T_EQ(num(get(at(get(doc, "gil_waits"), 0), "tid")), 101);
+	T_ASSERT(fabs(YAJL_GET_DOUBLE(get(at(get(doc, "gil_waits"), 0), "dur_ms")) - 2.0) < 1e-9);
+	T_ASSERT(alen(get(at(get(doc, "gil_waits"), 0), "stack")) > 0);
 	pauses = get(doc, "gc_pauses");
 	T_EQ(alen(pauses), 2);
 	T_EQ(num(get(at(pauses, 0), "tid")), 100);
@@ -754,6 +765,60 @@ static void test_analysis_figures(void)
 	fixture_release(&f);
 }
 
+/* The weight of view vw's tree of thread i of process p. */
+static long long tree_total(yajl_val p, size_t i, const char *vw)
+{
+	return num(at(get(get(get(at(get(p, "threads"), i), "trees"), vw), "total"), 0));
+}
+
+static void test_small_processes_fold(void)
+{
+	struct fixture f = {0};
+	struct pfs_reportdata_input in;
+	yajl_val doc, procs, rest;
+	uint64_t t = 1000000000ull;
+	uint32_t path;
+	f.p = pfs_profile_new();
+	f.a = pfs_agg_new();
+	f.ev = pfs_profile_add_event(f.p, "cpu-clock", true);
+	path = mkpath(f.p, lib_stack, sizeof(lib_stack) / sizeof(lib_stack[0]));
+	f.v = pfs_views_new(f.p, NULL);
+	f.tl = pfs_reportdata_tl_new(f.p, f.v, -1);
+	for (int i = 0; i < 5000; i++)
+		feed(&f, f.ev, 1000, 1000, path, t += 1000000);
+	/* one small process alone stays itself */
+	feed(&f, f.ev, 3000, 3000, path, t += 1000000);
+	in = input_of(&f);
+	doc = write_doc(&in, NULL, NULL);
+	T_EQ(alen(get(doc, "processes")), 2);
+	T_EQ(num(get(at(get(doc, "processes"), 1), "pid")), 3000);
+	yajl_tree_free(doc);
+	/* 30 more, one with two threads: 31 processes of 32 samples in one entry, at the end */
+	for (uint32_t i = 0; i < 30; i++)
+		feed(&f, f.ev, 2000 + i, 2000 + i, path, t += 1000000);
+	feed(&f, f.ev, 2000, 2100, path, t += 1000000);
+	doc = write_doc(&in, NULL, NULL);
+	procs = get(doc, "processes");
+	T_EQ(alen(procs), 2);
+	T_EQ(num(get(at(procs, 0), "pid")), 1000);
+	T_EQ(num(get(at(procs, 0), "samples")), 5000);
+	rest = at(procs, 1);
+	T_EQ(num(get(rest, "pid")), -1);
+	T_STREQ(sval(get(rest, "comm")), "[31 small processes]");
+	T_STREQ(sval(get(rest, "role")), "other");
+	T_EQ(num(get(rest, "samples")), 32);
+	T_EQ(alen(get(rest, "threads")), 1);
+	T_EQ(num(get(at(get(rest, "threads"), 0), "tid")), -1);
+	T_EQ(tree_total(rest, 0, "native"), 32);
+	T_EQ(tree_total(rest, 0, "mixed"), 32);
+	T_EQ(tree_total(rest, 0, "python"), 32);
+	/* no timeline row: the entry is no thread */
+	for (size_t i = 0; i < alen(get(get(doc, "timeline"), "threads")); i++)
+		T_ASSERT(num(get(at(get(get(doc, "timeline"), "threads"), i), "pid")) == 1000);
+	yajl_tree_free(doc);
+	fixture_release(&f);
+}
+
 static void test_seconds_weight_refused(void)
 {
 	struct fixture f;
@@ -774,7 +839,7 @@ int main(int argc, char **argv)
 	    T_CASE(timeline_buckets),	    T_CASE(timeline_gil_wait),
 	    T_CASE(timeline_extreme_times), T_CASE(pyinstrument_sessions),
 	    T_CASE(seconds_weight_refused), T_CASE(million_samples_fit),
-	    T_CASE(analysis_figures),
+	    T_CASE(analysis_figures),	    T_CASE(small_processes_fold),
 	};
 	return t_main(argc, argv, "reportdata", cases, sizeof(cases) / sizeof(cases[0]));
 }
