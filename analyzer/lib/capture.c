@@ -227,7 +227,9 @@ static int load_db(struct pfs_capture *c, const char *path, const struct pfs_cap
 			continue;
 		free(c->info.label);
 		c->info.label = dupnz(k->label);
+		free(c->info.source);
 		c->info.source = dupnz(k->source);
+		c->info.kind = dupnz(k->kind);
 		c->info.host = dupnz(k->host);
 		c->info.os_release = dupnz(k->os_release);
 		c->info.perf_version = dupnz(k->perf_version);
@@ -327,6 +329,7 @@ void pfs_capture_release(struct pfs_capture *c)
 	free(c->info.perf_version);
 	free(c->info.cmdline);
 	free(c->info.recorded);
+	free(c->info.kind);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -355,7 +358,9 @@ void pfs_capture_report_meta(const struct pfs_capture *c, struct pfs_reportdata_
 	m->perf_version = c->info.perf_version;
 	m->kernel = c->info.os_release;
 	m->recorded = c->info.recorded;
-	m->source = c->kind == PFS_CAPTURE_PYPROF ? "pyinstrument" : "perf.data";
+	bool dump = c->kind == PFS_CAPTURE_PYPROF ||
+		    (c->kind == PFS_CAPTURE_DB && c->info.kind && strcmp(c->info.kind, "perf"));
+	m->source = dump ? "pyinstrument" : "perf.data";
 	m->duration_s = c->info.duration_s;
 	m->lost = c->info.lost_samples;
 }

@@ -55,6 +55,7 @@ struct pfs_capture_opts {
 /* What the input says about itself; owned strings, NULL/NAN/UINT64_MAX when unknown. */
 struct pfs_capture_info {
 	char *label, *source, *host, *os_release, *perf_version, *cmdline, *recorded;
+	char *kind; /* a database's: what was imported ("perf", "pyinstrument", ...) */
 	double duration_s;
 	uint64_t lost_samples;
 	uint64_t first_time, last_time; /* ns of the samples read (0/0: none with a time) */
