@@ -1038,7 +1038,8 @@ void pfs_analysis_finish(struct pfs_analysis *a, const struct pfs_an_capture *ca
 	a->finished = true;
 	/* the list holds what the figures count: switch waits when there are any, else probes */
 	{
-		bool sw = pfs_analysis_has_switch_waits(a);
+		/* finished is already set, so ask what finish will record rather than the flag */
+		bool sw = a->seen_switch && a->tp;
 		size_t n = 0;
 		for (size_t i = 0; i < a->n_waits; i++)
 			if (a->waits[i].probe != sw)
