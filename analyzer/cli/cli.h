@@ -8,8 +8,11 @@
 #ifndef PFS_CLI_H
 #define PFS_CLI_H
 
+#include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 
+#include "capture.h"
 #include "diag.h"
 #include "err.h"
 
@@ -36,5 +39,19 @@ int cli_is_help(const struct cli_cmd *cmd, int argc, char **argv);
 int cli_finish_stdout(int rc);
 
 const struct cli_cmd *cli_find(const char *name);
+
+/*
+ * The options of every command that reads captures: which capture of a database, and where the
+ * symbols are. Their getopt ids start at CLI_O_CAPTURE, above any command's own.
+ */
+enum { CLI_O_CAPTURE = 1000, CLI_O_SYMFS, CLI_O_APP, CLI_O_JIT, CLI_O_KSYM };
+#define CLI_CAPTURE_LONGOPTS                                                                       \
+	{"capture", required_argument, NULL, CLI_O_CAPTURE},                                       \
+	    {"symfs", required_argument, NULL, CLI_O_SYMFS},                                       \
+	    {"app-dir", required_argument, NULL, CLI_O_APP},                                       \
+	    {"jit-maps", required_argument, NULL, CLI_O_JIT},                                      \
+	    {"kallsyms", required_argument, NULL, CLI_O_KSYM}
+/* Applies option c (with arg) to co; false when c is not one of CLI_CAPTURE_LONGOPTS. */
+bool cli_capture_option(int c, const char *arg, struct pfs_capture_opts *co);
 
 #endif

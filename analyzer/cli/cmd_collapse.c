@@ -59,12 +59,7 @@ int cmd_collapse(int argc, char **argv)
 		O_PID,
 		O_TID,
 		O_WEIGHT,
-		O_ADDRS,
-		O_SYMFS,
-		O_APP,
-		O_JIT,
-		O_KSYM,
-		O_CAPTURE
+		O_ADDRS
 	};
 	static const struct option opts[] = {
 	    {"output", required_argument, NULL, 'o'},
@@ -74,19 +69,16 @@ int cmd_collapse(int argc, char **argv)
 	    {"tid", no_argument, NULL, O_TID},
 	    {"weight", required_argument, NULL, O_WEIGHT},
 	    {"addrs", no_argument, NULL, O_ADDRS},
-	    {"symfs", required_argument, NULL, O_SYMFS},
-	    {"app-dir", required_argument, NULL, O_APP},
-	    {"jit-maps", required_argument, NULL, O_JIT},
-	    {"kallsyms", required_argument, NULL, O_KSYM},
-	    {"capture", required_argument, NULL, O_CAPTURE},
+	    CLI_CAPTURE_LONGOPTS,
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	if (cli_is_help(self(), argc, argv))
 		return cli_finish_stdout(EXIT_OK);
-	struct pfs_ingest_opts io = {.first_sampling = true};
+	struct pfs_capture_opts co = {.ingest = {.first_sampling = true}};
+	struct pfs_ingest_opts *io = &co.ingest;
 	struct pfs_fold_opts fo = {.event = -1, .root = PFS_FOLD_COMM};
-	const char *out = "-", *which = NULL;
+	const char *out = "-";
 	bool weight_set = false;
 	int c;
 	optind = 1;
@@ -97,10 +89,10 @@ int cmd_collapse(int argc, char **argv)
 			out = optarg;
 			break;
 		case O_EVENT:
-			io.event = optarg;
+			io->event = optarg;
 			break;
 		case O_NOINL:
-			io.no_inline = true;
+			io->no_inline = true;
 			break;
 		case O_PID:
 			if (fo.root != PFS_FOLD_TID)
@@ -122,24 +114,11 @@ int cmd_collapse(int argc, char **argv)
 				    self(), "--weight is samples, period or seconds, not '%s'", optarg);
 			break;
 		case O_ADDRS:
-			io.addr_names = true;
-			break;
-		case O_SYMFS:
-			io.symfs = optarg;
-			break;
-		case O_APP:
-			io.app_dir = optarg;
-			break;
-		case O_JIT:
-			io.jit_maps = optarg;
-			break;
-		case O_KSYM:
-			io.kallsyms = optarg;
-			break;
-		case O_CAPTURE:
-			which = optarg;
+			io->addr_names = true;
 			break;
 		default:
+			if (cli_capture_option(c, optarg, &co))
+				break;
 			return cli_usage_error(self(), "unknown option '%s'", argv[optind - 1]);
 		}
 	}
@@ -147,7 +126,6 @@ int cmd_collapse(int argc, char **argv)
 		return cli_usage_error(self(), "expects one INPUT");
 	const char *file = argv[optind];
 
-	struct pfs_capture_opts co = {.ingest = io, .which = which};
 	struct pfs_capture cap;
 	struct pfs_err err;
 	struct pfs_outfile of = {0};
@@ -169,11 +147,11 @@ int cmd_collapse(int argc, char **argv)
 		if (!weight_set && cap.pyprof.unit == PFS_PYPROF_SECONDS)
 			fo.weight = PFS_FOLD_SECONDS;
 	} else if (cap.kind == PFS_CAPTURE_DB) {
-		fo.event = io.event ? pfs_capture_event(&cap, io.event)
+		fo.event = io->event ? pfs_capture_event(&cap, io->event)
 				    : pfs_capture_first_sampling(&cap);
 		if (fo.event < 0) {
 			ex = cli_usage_error(self(), "%s: no event '%s' in capture %s", file,
-					     io.event ? io.event : "(sampling)", cap.info.label);
+					     io->event ? io->event : "(sampling)", cap.info.label);
 			goto out;
 		}
 	}

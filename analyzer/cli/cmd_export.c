@@ -199,12 +199,7 @@ int cmd_export(int argc, char **argv)
 		O_FORMAT = 256,
 		O_VIEW,
 		O_EVENT,
-		O_WEIGHT,
-		O_CAPTURE,
-		O_SYMFS,
-		O_APP,
-		O_JIT,
-		O_KSYM
+		O_WEIGHT
 	};
 	static const struct option opts[] = {
 	    {"output", required_argument, NULL, 'o'},
@@ -212,11 +207,7 @@ int cmd_export(int argc, char **argv)
 	    {"view", required_argument, NULL, O_VIEW},
 	    {"event", required_argument, NULL, O_EVENT},
 	    {"weight", required_argument, NULL, O_WEIGHT},
-	    {"capture", required_argument, NULL, O_CAPTURE},
-	    {"symfs", required_argument, NULL, O_SYMFS},
-	    {"app-dir", required_argument, NULL, O_APP},
-	    {"jit-maps", required_argument, NULL, O_JIT},
-	    {"kallsyms", required_argument, NULL, O_KSYM},
+	    CLI_CAPTURE_LONGOPTS,
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -259,22 +250,9 @@ int cmd_export(int argc, char **argv)
 			    strcmp(weight, "seconds"))
 				return cli_usage_error(self, "unknown weight '%s'", weight);
 			break;
-		case O_CAPTURE:
-			co.which = optarg;
-			break;
-		case O_SYMFS:
-			co.ingest.symfs = optarg;
-			break;
-		case O_APP:
-			co.ingest.app_dir = optarg;
-			break;
-		case O_JIT:
-			co.ingest.jit_maps = optarg;
-			break;
-		case O_KSYM:
-			co.ingest.kallsyms = optarg;
-			break;
 		default:
+			if (cli_capture_option(c, optarg, &co))
+				break;
 			return cli_usage_error(self, "unknown option or missing value '%s'",
 					       argv[optind - 1]);
 		}

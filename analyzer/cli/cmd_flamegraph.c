@@ -164,12 +164,7 @@ int cmd_flamegraph(int argc, char **argv)
 		O_HASH,
 		O_VIEW,
 		O_EVENT,
-		O_CAPTURE,
-		O_WEIGHT,
-		O_SYMFS,
-		O_APP,
-		O_JIT,
-		O_KSYM
+		O_WEIGHT
 	};
 	static const struct option opts[] = {
 	    {"output", required_argument, NULL, 'o'},
@@ -184,12 +179,8 @@ int cmd_flamegraph(int argc, char **argv)
 	    {"hash", no_argument, NULL, O_HASH},
 	    {"view", required_argument, NULL, O_VIEW},
 	    {"event", required_argument, NULL, O_EVENT},
-	    {"capture", required_argument, NULL, O_CAPTURE},
+	    CLI_CAPTURE_LONGOPTS,
 	    {"weight", required_argument, NULL, O_WEIGHT},
-	    {"symfs", required_argument, NULL, O_SYMFS},
-	    {"app-dir", required_argument, NULL, O_APP},
-	    {"jit-maps", required_argument, NULL, O_JIT},
-	    {"kallsyms", required_argument, NULL, O_KSYM},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -256,7 +247,7 @@ int cmd_flamegraph(int argc, char **argv)
 			event = optarg;
 			capture_opts = true;
 			break;
-		case O_CAPTURE:
+		case CLI_O_CAPTURE:
 			co.which = optarg;
 			capture_opts = true;
 			break;
@@ -267,19 +258,9 @@ int cmd_flamegraph(int argc, char **argv)
 				    self(), "--weight is samples or period, not '%s'", weight);
 			capture_opts = true;
 			break;
-		case O_SYMFS:
-			co.ingest.symfs = optarg;
-			break;
-		case O_APP:
-			co.ingest.app_dir = optarg;
-			break;
-		case O_JIT:
-			co.ingest.jit_maps = optarg;
-			break;
-		case O_KSYM:
-			co.ingest.kallsyms = optarg;
-			break;
 		default:
+			if (cli_capture_option(c, optarg, &co))
+				break;
 			return cli_usage_error(self(), "unknown option or missing value '%s'",
 					       argv[optind - 1]);
 		}

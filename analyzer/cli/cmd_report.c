@@ -149,18 +149,14 @@ out:
 
 int cmd_report(int argc, char **argv)
 {
-	enum { O_DATA = 256, O_TITLE, O_TEMPL, O_CAPTURE, O_EVENT, O_SYMFS, O_APP, O_JIT, O_KSYM };
+	enum { O_DATA = 256, O_TITLE, O_TEMPL, O_EVENT };
 	static const struct option opts[] = {
 	    {"output", required_argument, NULL, 'o'},
 	    {"data", required_argument, NULL, O_DATA},
 	    {"title", required_argument, NULL, O_TITLE},
 	    {"templates", required_argument, NULL, O_TEMPL},
-	    {"capture", required_argument, NULL, O_CAPTURE},
+	    CLI_CAPTURE_LONGOPTS,
 	    {"event", required_argument, NULL, O_EVENT},
-	    {"symfs", required_argument, NULL, O_SYMFS},
-	    {"app-dir", required_argument, NULL, O_APP},
-	    {"jit-maps", required_argument, NULL, O_JIT},
-	    {"kallsyms", required_argument, NULL, O_KSYM},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -187,25 +183,12 @@ int cmd_report(int argc, char **argv)
 		case O_TEMPL:
 			tdir = optarg;
 			break;
-		case O_CAPTURE:
-			co.which = optarg;
-			break;
 		case O_EVENT:
 			event = optarg;
 			break;
-		case O_SYMFS:
-			co.ingest.symfs = optarg;
-			break;
-		case O_APP:
-			co.ingest.app_dir = optarg;
-			break;
-		case O_JIT:
-			co.ingest.jit_maps = optarg;
-			break;
-		case O_KSYM:
-			co.ingest.kallsyms = optarg;
-			break;
 		default:
+			if (cli_capture_option(c, optarg, &co))
+				break;
 			return cli_usage_error(self(), "unknown option or missing value '%s'",
 					       argv[optind - 1]);
 		}

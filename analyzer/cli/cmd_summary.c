@@ -352,15 +352,11 @@ static void text_dump(const struct pfs_capture *c)
 
 int cmd_summary(int argc, char **argv)
 {
-	enum { O_JSON = 256, O_CAPTURE, O_NOINL, O_SYMFS, O_APP, O_JIT, O_KSYM };
+	enum { O_JSON = 256, O_NOINL };
 	static const struct option opts[] = {
 	    {"json", no_argument, NULL, O_JSON},
-	    {"capture", required_argument, NULL, O_CAPTURE},
+	    CLI_CAPTURE_LONGOPTS,
 	    {"no-inline", no_argument, NULL, O_NOINL},
-	    {"symfs", required_argument, NULL, O_SYMFS},
-	    {"app-dir", required_argument, NULL, O_APP},
-	    {"jit-maps", required_argument, NULL, O_JIT},
-	    {"kallsyms", required_argument, NULL, O_KSYM},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -376,25 +372,12 @@ int cmd_summary(int argc, char **argv)
 		case O_JSON:
 			json = true;
 			break;
-		case O_CAPTURE:
-			co.which = optarg;
-			break;
 		case O_NOINL:
 			co.ingest.no_inline = true;
 			break;
-		case O_SYMFS:
-			co.ingest.symfs = optarg;
-			break;
-		case O_APP:
-			co.ingest.app_dir = optarg;
-			break;
-		case O_JIT:
-			co.ingest.jit_maps = optarg;
-			break;
-		case O_KSYM:
-			co.ingest.kallsyms = optarg;
-			break;
 		default:
+			if (cli_capture_option(c, optarg, &co))
+				break;
 			return cli_usage_error(self(), "unknown option '%s'", argv[optind - 1]);
 		}
 	}

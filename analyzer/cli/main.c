@@ -149,3 +149,25 @@ int main(int argc, char **argv)
 		return cli_finish_stdout(EXIT_OK);
 	return c->fn(argc - 1, argv + 1);
 }
+
+bool cli_capture_option(int c, const char *arg, struct pfs_capture_opts *co)
+{
+	switch (c) {
+	case CLI_O_CAPTURE:
+		co->which = arg;
+		return true;
+	case CLI_O_SYMFS:
+		co->ingest.symfs = arg;
+		return true;
+	case CLI_O_APP:
+		co->ingest.app_dir = arg;
+		return true;
+	case CLI_O_JIT:
+		co->ingest.jit_maps = arg;
+		return true;
+	case CLI_O_KSYM:
+		co->ingest.kallsyms = arg;
+		return true;
+	}
+	return false;
+}
