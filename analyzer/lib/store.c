@@ -1619,12 +1619,20 @@ out:
 	return rc;
 }
 
-static int an_bad_row(const char *table, int64_t cap, struct pfs_err *err)
+/*
+ * Ends one of an_lists' reading loops: rc SQLITE_ROW means the loop stopped at a row naming a
+ * call path or event the capture does not have.
+ */
+static int an_done(struct pfs_store *st, sqlite3_stmt *s, int rc, const char *table,
+		   const char *what, int64_t cap, struct pfs_err *err)
 {
-	return pfs_err_set(err, PFS_EFORMAT, PFS_NO_OFF,
-			   "%s of capture %lld names a call path or event the capture does not "
-			   "have (a database edited by hand?)",
-			   table, (long long)cap);
+	sqlite3_finalize(s);
+	if (rc == SQLITE_ROW)
+		return pfs_err_set(err, PFS_EFORMAT, PFS_NO_OFF,
+				   "%s of capture %lld names a call path or event the capture does "
+				   "not have (a database edited by hand?)",
+				   table, (long long)cap);
+	return rc == SQLITE_DONE ? 0 : db_err(st, err, what);
 }
 
 static int an_lists(struct pfs_store *st, int64_t cap, struct pfs_analysis *a,
@@ -1648,11 +1656,8 @@ static int an_lists(struct pfs_store *st, int64_t cap, struct pfs_analysis *a,
 			break;
 		pfs_analysis_restore_pause(a, &p);
 	}
-	sqlite3_finalize(s);
-	if (rc == SQLITE_ROW)
-		return an_bad_row("gc_pauses", cap, err);
-	if (rc != SQLITE_DONE)
-		return db_err(st, err, "cannot read the GC pauses");
+	if ((rc = an_done(st, s, rc, "gc_pauses", "cannot read the GC pauses", cap, err)))
+		return rc;
 	if ((rc = prepare(st,
 			  "SELECT pid, path, wait_ns, waits FROM gil_wait_stacks WHERE capture = ? "
 			  "ORDER BY rowid",
@@ -1667,11 +1672,8 @@ static int an_lists(struct pfs_store *st, int64_t cap, struct pfs_analysis *a,
 			break;
 		pfs_analysis_restore_stackwait(a, &w);
 	}
-	sqlite3_finalize(s);
-	if (rc == SQLITE_ROW)
-		return an_bad_row("gil_wait_stacks", cap, err);
-	if (rc != SQLITE_DONE)
-		return db_err(st, err, "cannot read the GIL wait stacks");
+	if ((rc = an_done(st, s, rc, "gil_wait_stacks", "cannot read the GIL wait stacks", cap, err)))
+		return rc;
 	if ((rc = prepare(st, "SELECT event, samples FROM py_events WHERE capture = ?", &s, err)))
 		return rc;
 	sqlite3_bind_int64(s, 1, cap);
@@ -1681,11 +1683,8 @@ static int an_lists(struct pfs_store *st, int64_t cap, struct pfs_analysis *a,
 			break;
 		pfs_analysis_restore_events(a, ev - 1, col_u64(s, 1));
 	}
-	sqlite3_finalize(s);
-	if (rc == SQLITE_ROW)
-		return an_bad_row("py_events", cap, err);
-	if (rc != SQLITE_DONE)
-		return db_err(st, err, "cannot read the analysis' events");
+	if ((rc = an_done(st, s, rc, "py_events", "cannot read the analysis' events", cap, err)))
+		return rc;
 	if ((rc = prepare(st,
 			  "SELECT code, severity, count, message FROM py_notes WHERE capture = ? "
 			  "ORDER BY rowid",
