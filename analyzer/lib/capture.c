@@ -67,12 +67,6 @@ static int row_cb(void *payload, const struct pfs_sample_row *row)
 	struct pfs_capture *c = l->c;
 	int rc = 0;
 	c->rows++;
-	if (row->time) {
-		if (!c->info.first_time || row->time < c->info.first_time)
-			c->info.first_time = row->time;
-		if (row->time > c->info.last_time)
-			c->info.last_time = row->time;
-	}
 	if (c->agg)
 		pfs_agg_add(c->agg, row);
 	if (l->o->sink && (rc = l->o->sink(l->o->payload, row)) < 0)

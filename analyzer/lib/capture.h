@@ -58,7 +58,6 @@ struct pfs_capture_info {
 	char *kind; /* a database's: what was imported ("perf", "pyinstrument", ...) */
 	double duration_s;
 	uint64_t lost_samples;
-	uint64_t first_time, last_time; /* ns of the samples read (0/0: none with a time) */
 	uint32_t cpus;
 };
 
