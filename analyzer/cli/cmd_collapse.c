@@ -146,14 +146,11 @@ int cmd_collapse(int argc, char **argv)
 			fo.root = PFS_FOLD_NONE;
 		if (!weight_set && cap.pyprof.unit == PFS_PYPROF_SECONDS)
 			fo.weight = PFS_FOLD_SECONDS;
-	} else if (cap.kind == PFS_CAPTURE_DB) {
-		fo.event = io->event ? pfs_capture_event(&cap, io->event)
-				    : pfs_capture_first_sampling(&cap);
-		if (fo.event < 0) {
-			ex = cli_usage_error(self(), "%s: no event '%s' in capture %s", file,
-					     io->event ? io->event : "(sampling)", cap.info.label);
-			goto out;
-		}
+	}
+	if (pfs_capture_fold_event(&cap, io->event, &fo.event) < 0) {
+		ex = cli_usage_error(self(), "%s: no event '%s' in capture %s", file,
+				     io->event ? io->event : "(sampling)", cap.info.label);
+		goto out;
 	}
 	if (pfs_outfile_open(&of, out, &err) < 0 ||
 	    pfs_agg_write_folded(cap.agg, cap.prof, NULL, &fo, of.f, &err) < 0 ||

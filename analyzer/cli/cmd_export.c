@@ -278,11 +278,7 @@ int cmd_export(int argc, char **argv)
 		rc = cli_fail(input, &err);
 		goto out;
 	}
-	/* a perf capture's default is its first sampling event, as collapse folds it */
-	ev = event			    ? pfs_capture_event(&s, event)
-	     : s.kind == PFS_CAPTURE_PYPROF ? -1
-					    : pfs_capture_first_sampling(&s);
-	if (event && ev < 0) {
+	if (pfs_capture_fold_event(&s, event, &ev) < 0) {
 		rc = cli_usage_error(self, "%s has no event '%s'", input, event);
 		goto out;
 	}

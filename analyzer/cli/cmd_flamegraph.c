@@ -105,10 +105,7 @@ static int tree_from_capture(const char *in, const struct pfs_capture_opts *co, 
 		goto out;
 	}
 	struct pfs_fold_opts fo = {.root = PFS_FOLD_NONE, .view = view};
-	fo.event = event			    ? pfs_capture_event(&cap, event)
-		   : cap.kind == PFS_CAPTURE_PYPROF ? -1
-						    : pfs_capture_first_sampling(&cap);
-	if (event && fo.event < 0) {
+	if (pfs_capture_fold_event(&cap, event, &fo.event) < 0) {
 		ex = cli_usage_error(self(), "%s has no event '%s'", in, event);
 		goto out;
 	}

@@ -305,19 +305,6 @@ static int hash_input(const char *path, bool is_dir, char out[33], struct pfs_er
 	return rc;
 }
 
-static bool is_perf_data(const char *path)
-{
-	char magic[8];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	bool yes;
-	if (fd < 0)
-		return false;
-	yes = read(fd, magic, 8) == 8 &&
-	      (!memcmp(magic, "PERFILE2", 8) || !memcmp(magic, "2ELIFREP", 8));
-	close(fd);
-	return yes;
-}
-
 /* What the capture's header says (host, versions, command line, time span, build-ids). Pipe
  * mode carries these as records ahead of the data: read until the first kernel record. */
 struct perf_meta {
@@ -424,7 +411,7 @@ static int import_one(struct pfs_store *st, const char *path, const char *label,
 		rc = pfs_err_sys(err, "cannot open");
 		goto out;
 	}
-	if (!S_ISDIR(sb.st_mode) && is_perf_data(path)) {
+	if (!S_ISDIR(sb.st_mode) && pfs_capture_detect(path, NULL) == PFS_CAPTURE_PERF) {
 		kind = IN_PERF;
 	} else {
 		pykind = pfs_pyprof_detect(path, err);

@@ -345,6 +345,14 @@ int pfs_capture_first_sampling(const struct pfs_capture *c)
 	return -1;
 }
 
+int pfs_capture_fold_event(const struct pfs_capture *c, const char *name, int *out)
+{
+	*out = name			 ? pfs_capture_event(c, name)
+	       : c->kind == PFS_CAPTURE_PYPROF ? -1
+					       : pfs_capture_first_sampling(c);
+	return *out < 0 && (name || c->kind != PFS_CAPTURE_PYPROF) ? PFS_EUSAGE : 0;
+}
+
 void pfs_capture_report_meta(const struct pfs_capture *c, struct pfs_reportdata_meta *m)
 {
 	m->host = c->info.host;

@@ -96,6 +96,13 @@ int pfs_capture_event(const struct pfs_capture *c, const char *name);
 /* The index of the first sampling (not tracepoint) event, or -1. */
 int pfs_capture_first_sampling(const struct pfs_capture *c);
 
+/*
+ * The event to fold for the user's name (NULL: the default) into *out: the named event; by
+ * default the first sampling event of a perf capture or database (as collapse folds it), and
+ * -1 (every event) for a profiler dump. Returns 0, or PFS_EUSAGE when there is no such event.
+ */
+int pfs_capture_fold_event(const struct pfs_capture *c, const char *name, int *out);
+
 /* Fills the report's meta from what the capture says (strings borrowed from c). */
 void pfs_capture_report_meta(const struct pfs_capture *c, struct pfs_reportdata_meta *m);
 
