@@ -69,9 +69,9 @@ static const char *attr_name(const struct pfs_attr *a, char *buf, size_t len)
 	return a->name ? a->name : pfs_attr_default_name(a, buf, len);
 }
 
-static uint32_t event_of(struct ingest *in, const struct pfs_attr *a)
+/* The profile's event of attr a, whose index in the reader is i. */
+static uint32_t event_of(struct ingest *in, size_t i, const struct pfs_attr *a)
 {
-	size_t i = pfs_reader_attr_index(in->r, a);
 	if (i >= in->n_ev_of_attr) {
 		size_t nc = i + 1;
 		in->ev_of_attr = pfs_xreallocarray(in->ev_of_attr, nc, sizeof(*in->ev_of_attr));
@@ -98,7 +98,7 @@ static int events_init(struct ingest *in, struct pfs_err *err)
 	for (size_t i = 0; i < n; i++) {
 		const struct pfs_attr *a = pfs_reader_attr(in->r, i);
 		char buf[128];
-		event_of(in, a);
+		event_of(in, i, a);
 		if (in->first_sampling < 0 && is_sampling(a))
 			in->first_sampling = (int)i;
 		if (in->o->event && in->want_attr < 0 &&
@@ -379,9 +379,9 @@ static int sample(struct ingest *in, const struct pfs_record *rec, struct pfs_er
 			return rc;
 	}
 	const struct pfs_sample_id *sid = &rec->sid;
-	uint32_t ev = event_of(in, rec->attr);
-	pfs_profile_event(in->prof, ev)->samples++;
 	size_t ai = pfs_reader_attr_index(in->r, rec->attr);
+	uint32_t ev = event_of(in, ai, rec->attr);
+	pfs_profile_event(in->prof, ev)->samples++;
 	uint64_t t = sid->has & PFS_S_TIME ? sid->time : 0;
 	struct pfs_thread *th = thread_seen(in, sid->pid, sid->tid, t);
 	if (in->first_sampling >= 0 && ai == (size_t)in->first_sampling)
