@@ -7,7 +7,6 @@
 #include "perfdata.h"
 #include "procmap.h"
 #include "symbols.h"
-#include "unwind.h"
 #include "xalloc.h"
 
 #define PERF_TYPE_TRACEPOINT 2
@@ -38,7 +37,6 @@ struct ingest {
 	struct pfs_profile *prof;
 	struct pfs_procmap *pm;
 	struct pfs_symbols *sym;
-	struct pfs_unwind *uw;
 	struct pfs_diag *diag;
 	pfs_sample_cb cb;
 	void *payload;
@@ -239,7 +237,7 @@ static size_t build_stack(struct ingest *in, const struct pfs_record *rec, struc
 			return n;
 		}
 	}
-	size_t np = pfs_unwind_user(in->uw, p, rec->sid.tid, a, smp, in->pcs, in->max_frames);
+	size_t np = pfs_symbols_unwind_user(in->sym, p, rec->sid.tid, a, smp, in->pcs, in->max_frames);
 	if (!np && mode == PFS_MISC_USER)
 		push(in, &n, p, smp->ip, false, true);
 	for (size_t i = 0; i < np; i++)
@@ -460,7 +458,6 @@ int pfs_ingest_perf(const char *path, const struct pfs_ingest_opts *o, struct pf
 	};
 	in.pm = pfs_procmap_new(prof, pfs_symbols_release_space);
 	in.sym = pfs_symbols_new(&so, prof, in.pm, diag);
-	in.uw = pfs_unwind_new(in.sym, diag);
 	in.max_frames = o->max_stack ? o->max_stack : 1024;
 	in.pcs = pfs_xmalloc(in.max_frames * sizeof(*in.pcs));
 	in.frames = pfs_xmalloc(in.max_frames * sizeof(*in.frames));
@@ -492,7 +489,6 @@ int pfs_ingest_perf(const char *path, const struct pfs_ingest_opts *o, struct pf
 			      "was built without frame pointers; record with --call-graph dwarf",
 			      (unsigned long long)in.fp_broken, (unsigned long long)in.fp_user);
 	pfs_diag_merge(diag, pfs_reader_diag(in.r));
-	pfs_unwind_free(in.uw);
 	pfs_procmap_free(in.pm);
 	pfs_symbols_free(in.sym);
 	pfs_reader_close(in.r);

@@ -1,6 +1,6 @@
 /*
- * symbols: names for addresses, with elfutils (libdwfl/libdw/libelf, together with unwind.c
- * the only users of elfutils).
+ * symbols: names for addresses and user stacks unwound from DWARF, with elfutils
+ * (libdwfl/libdw/libelf; the only module that uses elfutils).
  *
  * Files (struct dso, one per recorded file name) are found on first use, in this order: the
  * recorded path under --symfs, the recorded path, the file name in --app-dir and in the
@@ -22,9 +22,19 @@
  * machine's; KASLR is undone through the pgoff of the capture's "[kernel.kallsyms]_text" map.
  * Without symbols kernel frames are "[kernel]" and counted ("kernel-unresolved").
  *
- * Address spaces: pfs_symbols_space_dwfl() keeps one Dwfl per process (in pfs_proc.sym), with
- * a module for each mapped ELF file at its load bias, rebuilt when the process's maps change.
- * unwind.c unwinds through it.
+ * Address spaces: one Dwfl per process (in pfs_proc.sym), with a module for each mapped ELF
+ * file at its load bias, rebuilt when the process's maps change.
+ *
+ * Unwinding (perf record --call-graph dwarf: PERF_SAMPLE_REGS_USER + PERF_SAMPLE_STACK_USER):
+ * libdwfl's CFI interpreter runs over the process's Dwfl, dwfl_attach_state() done once per
+ * address space, with callbacks that read the sample being unwound: registers (x86_64 perf
+ * register numbering mapped to DWARF's), memory from the stack dump for [sp, sp + dyn_size) and
+ * from the mapped ELF files elsewhere. The addresses returned are lookup addresses, as perf uses
+ * them: the sampled pc itself, then each return address minus one (so a call at the end of an
+ * inline block names the caller's inline chain, not what follows the call). A stack deeper than
+ * its dump ends in one extra address, UINT64_MAX (named [unknown]), as in perf. Bad samples are
+ * counted diagnostics: "regs-missing" (no user registers), "stack-dump-empty" (dyn_size 0: only
+ * the pc is known), "unwind-arch-unsupported" (the registers lack ip or sp).
  *
  * Ownership: pfs_symbols_new() / pfs_symbols_free(); the profile, procmap and diag passed to
  * _new are borrowed and must outlive it. Free the procmap first or pass pfs_symbols_release_space
@@ -82,8 +92,14 @@ size_t pfs_symbols_user(struct pfs_symbols *s, struct pfs_proc *p, uint64_t addr
 size_t pfs_symbols_kernel(struct pfs_symbols *s, struct pfs_proc *kernel, uint64_t addr,
 			  uint32_t *out, size_t max);
 
-/* The Dwfl of p's address space, up to date with its maps; NULL when it has no ELF module. */
-struct Dwfl *pfs_symbols_space_dwfl(struct pfs_symbols *s, struct pfs_proc *p);
+/*
+ * Unwinds the user stack of sample smp (of event attr, thread tid of process p) into pcs,
+ * innermost first, at most max. Returns the number of addresses (0 when the sample has no
+ * usable registers; a diagnostic says why).
+ */
+size_t pfs_symbols_unwind_user(struct pfs_symbols *s, struct pfs_proc *p, uint32_t tid,
+			       const struct pfs_attr *attr, const struct pfs_sample *smp,
+			       uint64_t *pcs, size_t max);
 /* Reads 8 bytes of p's memory at addr from the file mapped there; false when not file-backed. */
 bool pfs_symbols_read_file_mem(struct pfs_symbols *s, const struct pfs_proc *p, uint64_t addr,
 			       uint64_t *val);
