@@ -140,13 +140,11 @@ int cmd_collapse(int argc, char **argv)
 		ex = cli_fail(file, &err);
 		goto out;
 	}
-	if (cap.kind == PFS_CAPTURE_PYPROF) {
-		/* a dump has no comm to root its stacks on, and its own weight unit */
-		if (fo.root == PFS_FOLD_COMM)
-			fo.root = PFS_FOLD_NONE;
-		if (!weight_set && cap.pyprof.unit == PFS_PYPROF_SECONDS)
-			fo.weight = PFS_FOLD_SECONDS;
-	}
+	/* a dump has no comm to root its stacks on */
+	if (cap.kind == PFS_CAPTURE_PYPROF && fo.root == PFS_FOLD_COMM)
+		fo.root = PFS_FOLD_NONE;
+	if (!weight_set)
+		fo.weight = pfs_capture_default_weight(&cap);
 	if (pfs_capture_fold_event(&cap, io->event, &fo.event) < 0) {
 		ex = cli_usage_error(self(), "%s: no event '%s' in capture %s", file,
 				     io->event ? io->event : "(sampling)", cap.info.label);

@@ -282,7 +282,7 @@ int cmd_export(int argc, char **argv)
 		rc = cli_usage_error(self, "%s has no event '%s'", input, event);
 		goto out;
 	}
-	enum pfs_fold_weight wt = pfs_export_default_weight(&s);
+	enum pfs_fold_weight wt = pfs_capture_default_weight(&s);
 	if (weight)
 		wt = !strcmp(weight, "samples")	 ? PFS_FOLD_SAMPLES
 		     : !strcmp(weight, "period") ? PFS_FOLD_PERIOD

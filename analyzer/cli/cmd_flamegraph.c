@@ -109,7 +109,7 @@ static int tree_from_capture(const char *in, const struct pfs_capture_opts *co, 
 		ex = cli_usage_error(self(), "%s has no event '%s'", in, event);
 		goto out;
 	}
-	fo.weight = pfs_export_default_weight(&cap);
+	fo.weight = pfs_capture_default_weight(&cap);
 	/* the graph counts integers: a dump's seconds are drawn as their ns periods */
 	if (fo.weight == PFS_FOLD_SECONDS)
 		fo.weight = PFS_FOLD_PERIOD;

@@ -353,6 +353,13 @@ int pfs_capture_fold_event(const struct pfs_capture *c, const char *name, int *o
 	return *out < 0 && (name || c->kind != PFS_CAPTURE_PYPROF) ? PFS_EUSAGE : 0;
 }
 
+enum pfs_fold_weight pfs_capture_default_weight(const struct pfs_capture *c)
+{
+	if (c->kind != PFS_CAPTURE_PYPROF)
+		return PFS_FOLD_SAMPLES;
+	return c->pyprof.unit == PFS_PYPROF_SECONDS ? PFS_FOLD_SECONDS : PFS_FOLD_PERIOD;
+}
+
 void pfs_capture_report_meta(const struct pfs_capture *c, struct pfs_reportdata_meta *m)
 {
 	m->host = c->info.host;

@@ -103,6 +103,13 @@ int pfs_capture_first_sampling(const struct pfs_capture *c);
  */
 int pfs_capture_fold_event(const struct pfs_capture *c, const char *name, int *out);
 
+/*
+ * The weight a capture is folded in unless the user says otherwise: its own unit. perf.data
+ * and databases count samples; a profiler dump its seconds (pyinstrument's wall time) or, when
+ * its rows are counts (folded stacks, sampled speedscope), their periods: the counts themselves.
+ */
+enum pfs_fold_weight pfs_capture_default_weight(const struct pfs_capture *c);
+
 /* Fills the report's meta from what the capture says (strings borrowed from c). */
 void pfs_capture_report_meta(const struct pfs_capture *c, struct pfs_reportdata_meta *m);
 

@@ -271,10 +271,3 @@ void pfs_topfn_write_json(struct pfs_jsonw *w, const struct pfs_profile *p,
 	}
 	pfs_jsonw_end_arr(w);
 }
-
-enum pfs_fold_weight pfs_export_default_weight(const struct pfs_capture *c)
-{
-	if (c->kind != PFS_CAPTURE_PYPROF)
-		return PFS_FOLD_SAMPLES;
-	return c->pyprof.unit == PFS_PYPROF_SECONDS ? PFS_FOLD_SECONDS : PFS_FOLD_PERIOD;
-}

@@ -4,8 +4,7 @@
  *  - speedscope's file format ("sampled" profiles, one per thread, frames shared), which
  *    speedscope.app and Firefox Profiler's importer open;
  *  - top functions: self and total weight per function in a view, the table every report shows;
- *    a function's total counts each sample once even when it recurses;
- *  - the default weight of a capture, so that every export and flame graph of it agree.
+ *    a function's total counts each sample once even when it recurses.
  *
  * Ownership: pfs_topfn_compute() returns an array the caller frees with free().
  */
@@ -15,7 +14,7 @@
 #include <stdio.h>
 
 #include "agg.h"
-#include "capture.h"
+#include "profile.h"
 #include "err.h"
 #include "jsonw.h"
 #include "views.h"
@@ -26,13 +25,6 @@ struct pfs_export_opts {
 	enum pfs_fold_weight weight; /* samples, period or seconds */
 	const char *name;	     /* the profile's name (capture label) */
 };
-
-/*
- * The weight a capture is exported in unless the user says otherwise: its own unit. perf.data
- * and databases count samples; a profiler dump its seconds (pyinstrument's wall time) or, when
- * its rows are counts, their periods (the counts themselves).
- */
-enum pfs_fold_weight pfs_export_default_weight(const struct pfs_capture *c);
 
 /* Writes a speedscope JSON document. Returns 0 or PFS_EIO. */
 int pfs_export_speedscope(const struct pfs_agg *a, struct pfs_profile *p, struct pfs_views *v,

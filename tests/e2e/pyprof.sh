@@ -164,3 +164,10 @@ else
 	nok "import-refuses-$n-bad-inputs" "$fails"
 fi
 check import-bad-database-integrity test "$(sqlite3 "$DB" 'PRAGMA integrity_check')" = ok
+
+# folded stacks weigh their counts: collapse and export give a folded file back line for line
+"$PERFSIGHT" collapse fixtures/py312-threads-fp/perf.data 2>/dev/null | sort > "$OUT/fp.folded"
+"$PERFSIGHT" collapse "$OUT/fp.folded" 2>/dev/null | sort > "$OUT/fp-again.folded"
+"$PERFSIGHT" export "$OUT/fp.folded" --format folded -o - 2>/dev/null | sort > "$OUT/fp-export.folded"
+check folded-collapse-keeps-counts cmp "$OUT/fp.folded" "$OUT/fp-again.folded"
+check folded-export-keeps-counts cmp "$OUT/fp.folded" "$OUT/fp-export.folded"
