@@ -16,6 +16,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "cursor.h"
 #include "jitmap.h"
 #include "xalloc.h"
 
@@ -34,6 +35,23 @@ struct cu_fns {
 	Dwarf_Off cu_off;
 	struct fn_range *v; /* by low */
 	size_t n, cap;
+};
+
+/* A CU's file table as dwarf_decl_file names its entries, read from the line table header. */
+struct cu_files {
+	Dwarf_CU *cu;
+	struct src_file {
+		const char *dir, *name; /* in the debug sections; dir NULL when name stands alone */
+		uint32_t id;		/* the joined path's string id, 0 until first used */
+	} * f;
+	size_t n;
+	bool bad; /* a header this reader does not follow: libdw's full parse decides */
+};
+
+/* A debug section's bytes, as libdw decompressed them. */
+struct dsec {
+	const uint8_t *p;
+	size_t len;
 };
 
 struct dso {
@@ -67,6 +85,10 @@ struct dso {
 	bool syms_loaded;
 	struct cu_fns *cus; /* function index of each CU looked at */
 	size_t n_cus, cap_cus;
+	struct cu_files *files; /* file tables of the CUs whose names were asked */
+	size_t n_files, cap_files, last_files;
+	struct dsec line, line_str, str;
+	bool secs_tried;
 	uint8_t want_bid[20];
 	uint8_t want_bid_size;
 	bool dwarf_bad, syms_bad;
@@ -265,6 +287,9 @@ static void dso_close(struct dso *d)
 	for (size_t i = 0; i < d->n_cus; i++)
 		free(d->cus[i].v);
 	free(d->cus);
+	for (size_t i = 0; i < d->n_files; i++)
+		free(d->files[i].f);
+	free(d->files);
 	free(d->segs);
 	free(d->path);
 	free(d->base);
@@ -739,6 +764,296 @@ static const char *die_name(Dwarf_Die *die)
 	return n;
 }
 
+/*
+ * ---- source file names ----
+ *
+ * dwarf_decl_file reads a CU's whole line program (every row of its line table) to name one
+ * file, which for an interpreter's eval loop is most of the cost of its inline frames. The
+ * file table is in the line program's header: read just that, and join directory and name
+ * as libdw does, so the names are the ones dwarf_decl_file would give.
+ */
+
+static void find_dsecs(struct dso *d, Dwarf *dw)
+{
+	d->secs_tried = true;
+	Elf *elf = dwarf_getelf(dw);
+	size_t shstrndx;
+	if (!elf || elf_getshdrstrndx(elf, &shstrndx))
+		return;
+	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(elf, scn));) {
+		GElf_Shdr sh;
+		const char *nm;
+		if (!gelf_getshdr(scn, &sh) || !(nm = elf_strptr(elf, shstrndx, sh.sh_name)))
+			continue;
+		struct dsec *t = !strcmp(nm, ".debug_line")	? &d->line
+				 : !strcmp(nm, ".debug_line_str") ? &d->line_str
+				 : !strcmp(nm, ".debug_str")	? &d->str
+								: NULL;
+		Elf_Data *data;
+		/* libdw decompressed the sections it opened; a still compressed one is not read */
+		if (t && !(sh.sh_flags & SHF_COMPRESSED) && (data = elf_getdata(scn, NULL)) &&
+		    data->d_buf) {
+			t->p = data->d_buf;
+			t->len = data->d_size;
+		}
+	}
+}
+
+static uint64_t uleb(struct pfs_cursor *c)
+{
+	uint64_t v = 0;
+	for (unsigned shift = 0;; shift += 7) {
+		uint8_t b = pfs_cursor_u8(c);
+		if (c->bad)
+			return 0;
+		if (shift < 64)
+			v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80))
+			return v;
+	}
+}
+
+static const char *sec_str(const struct dsec *sec, uint64_t off)
+{
+	if (!sec->p || off >= sec->len || !memchr(sec->p + off, 0, sec->len - off))
+		return NULL;
+	return (const char *)sec->p + off;
+}
+
+static const char *inline_str(struct pfs_cursor *c)
+{
+	const uint8_t *z = memchr(c->p, 0, pfs_cursor_left(c));
+	if (!z) {
+		c->bad = true;
+		return NULL;
+	}
+	const char *s = (const char *)c->p;
+	c->p = z + 1;
+	return s;
+}
+
+/* One DWARF 5 entry field of the given form: its string when it is one; false when unknown. */
+static bool entry_field(struct dso *d, struct pfs_cursor *c, uint64_t form, unsigned offset_size,
+			const char **str, uint64_t *num)
+{
+	*str = NULL;
+	*num = 0;
+	switch (form) {
+	case DW_FORM_string:
+		*str = inline_str(c);
+		return *str != NULL;
+	case DW_FORM_line_strp:
+	case DW_FORM_strp: {
+		uint64_t off = offset_size == 8 ? pfs_cursor_u64(c) : pfs_cursor_u32(c);
+		*str = sec_str(form == DW_FORM_strp ? &d->str : &d->line_str, off);
+		return !c->bad && *str;
+	}
+	case DW_FORM_udata:
+		*num = uleb(c);
+		return !c->bad;
+	case DW_FORM_data1:
+		*num = pfs_cursor_u8(c);
+		return !c->bad;
+	case DW_FORM_data2:
+		*num = pfs_cursor_u16(c);
+		return !c->bad;
+	case DW_FORM_data4:
+		*num = pfs_cursor_u32(c);
+		return !c->bad;
+	case DW_FORM_data8:
+		*num = pfs_cursor_u64(c);
+		return !c->bad;
+	case DW_FORM_data16:
+		return pfs_cursor_skip(c, 16);
+	case DW_FORM_block:
+		return pfs_cursor_skip(c, uleb(c)) && !c->bad;
+	default:
+		return false;
+	}
+}
+
+/* The directories (or files) of a DWARF 5 header: paths and directory indexes. */
+static bool v5_entries(struct dso *d, struct pfs_cursor *c, unsigned offset_size, bool need_dir,
+		       const char ***paths, uint64_t **dirs, size_t *n)
+{
+	uint64_t forms[2][32];
+	unsigned nf = pfs_cursor_u8(c);
+	if (c->bad || nf > 32)
+		return false;
+	for (unsigned i = 0; i < nf; i++) {
+		forms[0][i] = uleb(c);
+		forms[1][i] = uleb(c);
+	}
+	uint64_t count = uleb(c);
+	if (c->bad || (nf && count > pfs_cursor_left(c) / nf) || (!nf && count))
+		return false;
+	*paths = pfs_xcalloc(count ? count : 1, sizeof(**paths));
+	*dirs = pfs_xcalloc(count ? count : 1, sizeof(**dirs));
+	*n = count;
+	for (uint64_t k = 0; k < count; k++) {
+		bool have_path = false, have_dir = false;
+		for (unsigned i = 0; i < nf; i++) {
+			const char *str;
+			uint64_t num;
+			if (!entry_field(d, c, forms[1][i], offset_size, &str, &num))
+				return false;
+			if (forms[0][i] == DW_LNCT_path) {
+				(*paths)[k] = str;
+				have_path = str != NULL;
+			} else if (forms[0][i] == DW_LNCT_directory_index) {
+				(*dirs)[k] = num;
+				have_dir = true;
+			}
+		}
+		if (!have_path || (need_dir && !have_dir))
+			return false;
+	}
+	return true;
+}
+
+/* Reads the file table of the line program at off; false when it is not one this follows. */
+static bool read_file_table(struct dso *d, struct cu_files *t, uint64_t off, const char *comp_dir)
+{
+	if (off >= d->line.len)
+		return false;
+	struct pfs_cursor c = pfs_cursor_make(d->line.p + off, d->line.len - off, false);
+	unsigned offset_size = 4;
+	uint64_t unit_len = pfs_cursor_u32(&c);
+	if (unit_len == 0xffffffff) {
+		offset_size = 8;
+		unit_len = pfs_cursor_u64(&c);
+	}
+	if (c.bad || unit_len > pfs_cursor_left(&c))
+		return false;
+	c.end = c.p + unit_len;
+	unsigned version = pfs_cursor_u16(&c);
+	if (version < 2 || version > 5)
+		return false;
+	if (version >= 5) {
+		unsigned addr_size = pfs_cursor_u8(&c);
+		if ((addr_size != 4 && addr_size != 8) || pfs_cursor_u8(&c) != 0)
+			return false;
+	}
+	uint64_t header_len = offset_size == 8 ? pfs_cursor_u64(&c) : pfs_cursor_u32(&c);
+	if (c.bad || header_len > pfs_cursor_left(&c))
+		return false;
+	c.end = c.p + header_len;
+	pfs_cursor_skip(&c, version >= 4 ? 5 : 4); /* instruction lengths, is_stmt, line base */
+	unsigned opcode_base = pfs_cursor_u8(&c);
+	if (c.bad || !opcode_base || !pfs_cursor_skip(&c, opcode_base - 1u))
+		return false;
+	const char **dpath = NULL, **fpath = NULL;
+	uint64_t *ddir = NULL, *fdir = NULL;
+	size_t nd = 0, nfl = 0;
+	bool ok = false;
+	if (version >= 5) {
+		ok = v5_entries(d, &c, offset_size, false, &dpath, &ddir, &nd) &&
+		     v5_entries(d, &c, offset_size, true, &fpath, &fdir, &nfl);
+	} else {
+		/* directory 0 is the compilation directory; file 0 does not exist */
+		size_t cap = 0;
+		PFS_GROW(dpath, cap, 1);
+		dpath[nd++] = comp_dir;
+		while (!c.bad && pfs_cursor_left(&c) && *c.p) {
+			PFS_GROW(dpath, cap, nd + 1);
+			dpath[nd++] = inline_str(&c);
+		}
+		pfs_cursor_skip(&c, 1);
+		cap = 0;
+		PFS_GROW(fpath, cap, 1);
+		PFS_GROW(fdir, cap, 1);
+		fpath[0] = NULL;
+		fdir[0] = 0;
+		nfl = 1;
+		size_t capd = cap;
+		while (!c.bad && pfs_cursor_left(&c) && *c.p) {
+			PFS_GROW(fpath, cap, nfl + 1);
+			PFS_GROW(fdir, capd, nfl + 1);
+			fpath[nfl] = inline_str(&c);
+			fdir[nfl++] = uleb(&c);
+			uleb(&c);
+			uleb(&c);
+		}
+		ok = !c.bad && pfs_cursor_left(&c) && *c.p == 0;
+	}
+	for (size_t i = 0; ok && i < nfl; i++)
+		if (fdir[i] >= nd || (version >= 5 && !dpath[fdir[i]]))
+			ok = false;
+	if (ok) {
+		t->f = pfs_xcalloc(nfl ? nfl : 1, sizeof(*t->f));
+		t->n = nfl;
+		for (size_t i = 0; i < nfl; i++) {
+			const char *nm = fpath[i];
+			bool alone = !nm || nm[0] == '/';
+			t->f[i] = (struct src_file){alone ? NULL : dpath[fdir[i]], nm, 0};
+		}
+	}
+	free(dpath);
+	free(ddir);
+	free(fpath);
+	free(fdir);
+	return ok;
+}
+
+static struct cu_files *cu_files(struct dso *d, Dwarf_CU *cu)
+{
+	if (d->last_files < d->n_files && d->files[d->last_files].cu == cu)
+		return &d->files[d->last_files];
+	for (size_t i = 0; i < d->n_files; i++)
+		if (d->files[i].cu == cu) {
+			d->last_files = i;
+			return &d->files[i];
+		}
+	PFS_GROW(d->files, d->cap_files, d->n_files + 1);
+	struct cu_files *t = &d->files[d->n_files];
+	d->last_files = d->n_files++;
+	*t = (struct cu_files){cu, NULL, 0, true};
+	Dwarf_Die cudie;
+	Dwarf_Half version;
+	uint8_t unit_type;
+	Dwarf_Attribute a;
+	Dwarf_Word off;
+	if (!d->secs_tried)
+		find_dsecs(d, dwarf_cu_getdwarf(cu));
+	if (!d->line.p ||
+	    dwarf_cu_info(cu, &version, &unit_type, &cudie, NULL, NULL, NULL, NULL) ||
+	    (unit_type != DW_UT_compile && unit_type != DW_UT_partial) ||
+	    !dwarf_attr(&cudie, DW_AT_stmt_list, &a) || dwarf_formudata(&a, &off))
+		return t;
+	const char *comp_dir = dwarf_formstring(dwarf_attr(&cudie, DW_AT_comp_dir, &a));
+	t->bad = !read_file_table(d, t, off, comp_dir);
+	return t;
+}
+
+/* dwarf_decl_file's answer as a string id (0 for none), without reading the line table. */
+static uint32_t decl_file(struct pfs_symbols *s, struct dso *d, Dwarf_Die *die)
+{
+	Dwarf_Attribute a;
+	Dwarf_Word idx;
+	if (dwarf_formudata(dwarf_attr_integrate(die, DW_AT_decl_file, &a), &idx) || !idx)
+		return 0;
+	struct cu_files *t = cu_files(d, a.cu);
+	if (t->bad || idx >= t->n) {
+		const char *df = dwarf_decl_file(die);
+		return df ? pfs_profile_cstr(s->prof, df) : 0;
+	}
+	struct src_file *f = &t->f[idx];
+	if (!f->id) {
+		if (!f->dir) {
+			f->id = pfs_profile_cstr(s->prof, f->name);
+		} else {
+			size_t ld = strlen(f->dir), ln = strlen(f->name);
+			char *p = pfs_xmalloc(ld + ln + 2);
+			memcpy(p, f->dir, ld);
+			p[ld] = '/';
+			memcpy(p + ld + 1, f->name, ln + 1);
+			f->id = pfs_profile_cstr(s->prof, p);
+			free(p);
+		}
+	}
+	return f->id;
+}
+
 /* The inline chain at addr as addr2line -i reports it; n frames into out, innermost first. */
 static int cmp_fn(const void *x, const void *y)
 {
@@ -926,9 +1241,8 @@ static size_t inline_chain(struct pfs_symbols *s, struct dso *d, uint64_t addr,
 		 * A frame is a function, not an address: file:line is where the function is
 		 * defined, so every sample in it shares one frame and one call-path node.
 		 */
-		const char *df = dwarf_decl_file(&scopes[i]);
 		int dl = 0;
-		uint32_t file = df ? pfs_profile_cstr(s->prof, df) : 0;
+		uint32_t file = decl_file(s, d, &scopes[i]);
 		uint32_t line = dwarf_decl_line(&scopes[i], &dl) == 0 && dl > 0 ? (uint32_t)dl : 0;
 		out[k++] = frame(s, name, file, line, d->name, PFS_FK_NATIVE, inl);
 		if (!inl)
