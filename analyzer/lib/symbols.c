@@ -29,12 +29,32 @@ struct plt_range {
 struct fn_range {
 	uint64_t low, high;
 	Dwarf_Off die_off;
+	uint32_t tree; /* index + 1 of the function's scope tree in its dso, 0 until built */
 };
+
+/*
+ * The scopes inside one function that inline frames can come from (inlined subroutines and the
+ * blocks around them), read once: looking up an address walks these arrays, not DIEs.
+ */
+struct scope_tree {
+	struct scope {
+		Dwarf_Off off;
+		uint32_t first_child, next; /* indexes, NO_SCOPE for none */
+		uint32_t ranges, n_ranges;  /* into pcs, [lo, hi) pairs */
+		bool inlined;
+	} * v;
+	size_t n, cap;
+	uint64_t *pcs;
+	size_t n_pcs, cap_pcs;
+};
+#define NO_SCOPE UINT32_MAX
 
 struct cu_fns {
 	Dwarf_Off cu_off;
 	struct fn_range *v; /* by low */
 	size_t n, cap;
+	Dwarf_Off resume; /* the next top-level DIE to index, 0 before the first */
+	bool complete;	  /* every top-level DIE indexed */
 };
 
 /* A CU's file table as dwarf_decl_file names its entries, read from the line table header. */
@@ -85,6 +105,8 @@ struct dso {
 	bool syms_loaded;
 	struct cu_fns *cus; /* function index of each CU looked at */
 	size_t n_cus, cap_cus;
+	struct scope_tree *trees;
+	size_t n_trees, cap_trees;
 	struct cu_files *files; /* file tables of the CUs whose names were asked */
 	size_t n_files, cap_files, last_files;
 	struct dsec line, line_str, str;
@@ -127,7 +149,7 @@ struct kload {
 	bool started; /* the thread runs or ran and was not joined */
 	bool pending; /* read (or being read), not taken yet */
 	struct ksym *ksyms;
-	size_t n_ksyms;
+	size_t n_ksyms, ksyms_cap;
 	char *kpool;
 	size_t kpool_len, kpool_cap;
 	uint64_t text;
@@ -289,6 +311,11 @@ static void dso_close(struct dso *d)
 	free(d->cus);
 	for (size_t i = 0; i < d->n_files; i++)
 		free(d->files[i].f);
+	for (size_t i = 0; i < d->n_trees; i++) {
+		free(d->trees[i].v);
+		free(d->trees[i].pcs);
+	}
+	free(d->trees);
 	free(d->files);
 	free(d->segs);
 	free(d->path);
@@ -340,6 +367,40 @@ void pfs_symbols_release_space(void *sym)
 
 static void kallsyms_start(struct pfs_symbols *s, const char *path);
 static bool same_machine(const struct pfs_symbols *s);
+static struct dso *dso_get(struct pfs_symbols *s, const struct pfs_map *m);
+static void dso_open(struct pfs_symbols *s, struct dso *d);
+static void load_syms(struct pfs_symbols *s, struct dso *d);
+
+/*
+ * perf record lists the files its samples hit (HEADER_BUILD_ID, user space ones with cpumode
+ * PERF_RECORD_MISC_USER). Opening them with their symbol tables and DWARF now (decompressing
+ * a libc's debug sections is tens of milliseconds) fills the time the kernel spends formatting
+ * /proc/kallsyms for the other thread, which the first sample with a kernel frame would
+ * otherwise wait out doing nothing.
+ */
+static void preload(struct pfs_symbols *s)
+{
+	for (size_t i = 0; i < s->n_bids; i++) {
+		const struct pfs_build_id *b = &s->bids[i];
+		size_t len = strlen(b->filename);
+		if ((b->cpumode & 7) != 2 /* PERF_RECORD_MISC_USER */ || b->filename[0] != '/' ||
+		    (len > 3 && !strcmp(b->filename + len - 3, ".ko")))
+			continue;
+		struct pfs_map m = {.name = pfs_profile_cstr(s->prof, b->filename)};
+		m.build_id_size = b->size > 20 ? 20 : b->size;
+		memcpy(m.build_id, b->id, m.build_id_size);
+		struct dso *d = dso_get(s, &m);
+		if (d->state == DSO_UNTRIED)
+			dso_open(s, d);
+		if (d->state != DSO_OK)
+			continue;
+		if (!d->syms_loaded)
+			load_syms(s, d);
+		Dwarf_Addr bias;
+		if (!s->o.no_inline)
+			dwfl_module_getdwarf(d->mod, &bias);
+	}
+}
 
 void pfs_symbols_set_capture(struct pfs_symbols *s, const char *hostname, const char *osrelease,
 			     const struct pfs_build_id *build_ids, size_t n_build_ids)
@@ -355,12 +416,13 @@ void pfs_symbols_set_capture(struct pfs_symbols *s, const char *hostname, const 
 		s->bids[s->n_bids] = build_ids[i];
 		s->bids[s->n_bids++].filename = pfs_xstrdup(build_ids[i].filename);
 	}
-	if (s->kernel_tried || s->kload.pending)
-		return;
-	if (s->kallsyms_path)
-		kallsyms_start(s, s->kallsyms_path);
-	else if (same_machine(s))
-		kallsyms_start(s, "/proc/kallsyms");
+	if (!s->kernel_tried && !s->kload.pending) {
+		if (s->kallsyms_path)
+			kallsyms_start(s, s->kallsyms_path);
+		else if (same_machine(s))
+			kallsyms_start(s, "/proc/kallsyms");
+	}
+	preload(s);
 }
 
 /* ---- finding and opening files ---- */
@@ -1081,12 +1143,12 @@ static void index_fns(struct cu_fns *c, Dwarf_Die *parent, int depth)
 			if (hi <= lo)
 				continue;
 			PFS_GROW(c->v, c->cap, c->n + 1);
-			c->v[c->n++] = (struct fn_range){lo, hi, dwarf_dieoffset(&die)};
+			c->v[c->n++] = (struct fn_range){lo, hi, dwarf_dieoffset(&die), 0};
 		}
 	} while (dwarf_siblingof(&die, &die) == 0);
 }
 
-/* The functions of a CU by address, built on first use: one pass over its top-level DIEs. */
+/* The function index of a CU, empty until cu_find asks it for an address. */
 static struct cu_fns *cu_index(struct dso *d, Dwarf_Die *cu)
 {
 	Dwarf_Off off = dwarf_dieoffset(cu);
@@ -1097,20 +1159,11 @@ static struct cu_fns *cu_index(struct dso *d, Dwarf_Die *cu)
 	struct cu_fns *c = &d->cus[d->n_cus++];
 	memset(c, 0, sizeof(*c));
 	c->cu_off = off;
-	index_fns(c, cu, 0);
-	if (c->n)
-		qsort(c->v, c->n, sizeof(*c->v), cmp_fn);
 	return c;
 }
 
-/*
- * The DIEs of the function holding pc and of the inline expansions around pc, innermost
- * first, into scopes (at most max); descends from the function only through the blocks that
- * hold pc, so the cost follows the depth of inlining, not the size of the CU.
- */
-static int scopes_at(struct dso *d, Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die *scopes, int max)
+static struct fn_range *fn_at(struct cu_fns *c, Dwarf_Addr pc)
 {
-	struct cu_fns *c = cu_index(d, cu);
 	size_t lo = 0, hi = c->n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -1119,39 +1172,152 @@ static int scopes_at(struct dso *d, Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die *sco
 		else
 			hi = mid;
 	}
-	if (!lo || pc >= c->v[lo - 1].high)
+	return lo && pc < c->v[lo - 1].high ? &c->v[lo - 1] : NULL;
+}
+
+/*
+ * The function of the CU holding pc, NULL if none. The CU's top-level DIEs are indexed as far
+ * as the first lookup that needs them: a C file's types and declarations come before its
+ * functions, and the functions after the last one sampled are never read.
+ */
+static struct fn_range *cu_find(struct dso *d, Dwarf_Die *cu, Dwarf_Addr pc)
+{
+	struct cu_fns *c = cu_index(d, cu);
+	struct fn_range *f = fn_at(c, pc);
+	if (f || c->complete)
+		return f;
+	Dwarf_Die die;
+	int r;
+	if (c->resume)
+		r = dwarf_offdie(dwarf_cu_getdwarf(cu->cu), c->resume, &die) ? 0 : 1;
+	else
+		r = dwarf_child(cu, &die);
+	/* C has no functions inside types: its structs are not walked member by member */
+	int lang = dwarf_srclang(cu);
+	bool c_lang = lang == DW_LANG_C89 || lang == DW_LANG_C || lang == DW_LANG_C99 ||
+		      lang == DW_LANG_C11 || lang == 0x2c /* DW_LANG_C17 */;
+	bool hit = false;
+	while (r == 0 && !hit) {
+		int tag = dwarf_tag(&die);
+		if (tag == DW_TAG_namespace || tag == DW_TAG_module ||
+		    (!c_lang && (tag == DW_TAG_class_type || tag == DW_TAG_structure_type))) {
+			index_fns(c, &die, 1);
+		} else if (tag == DW_TAG_subprogram) {
+			Dwarf_Addr base, lo, hi;
+			ptrdiff_t off = 0;
+			while ((off = dwarf_ranges(&die, off, &base, &lo, &hi)) > 0) {
+				if (hi <= lo)
+					continue;
+				PFS_GROW(c->v, c->cap, c->n + 1);
+				c->v[c->n++] = (struct fn_range){lo, hi, dwarf_dieoffset(&die), 0};
+				hit = hit || (pc >= lo && pc < hi);
+			}
+		}
+		r = dwarf_siblingof(&die, &die);
+	}
+	if (r == 0)
+		c->resume = dwarf_dieoffset(&die);
+	else
+		c->complete = true;
+	if (c->n)
+		qsort(c->v, c->n, sizeof(*c->v), cmp_fn);
+	return fn_at(c, pc);
+}
+
+static bool scope_tag(int tag)
+{
+	return tag == DW_TAG_inlined_subroutine || tag == DW_TAG_lexical_block ||
+	       tag == DW_TAG_try_block || tag == DW_TAG_catch_block;
+}
+
+/* Adds the scopes below parent (tree index pidx) to t, depth first. */
+static void scope_children(struct scope_tree *t, Dwarf_Die *parent, uint32_t pidx, int depth)
+{
+	Dwarf_Die die;
+	uint32_t prev = NO_SCOPE;
+	if (depth > 256 || t->n >= NO_SCOPE - 1 || dwarf_child(parent, &die))
+		return;
+	do {
+		int tag = dwarf_tag(&die);
+		if (!scope_tag(tag))
+			continue;
+		PFS_GROW(t->v, t->cap, t->n + 1);
+		uint32_t i = (uint32_t)t->n++;
+		t->v[i] = (struct scope){dwarf_dieoffset(&die), NO_SCOPE, NO_SCOPE, (uint32_t)t->n_pcs,
+					 0, tag == DW_TAG_inlined_subroutine};
+		Dwarf_Addr base, lo, hi;
+		ptrdiff_t off = 0;
+		while ((off = dwarf_ranges(&die, off, &base, &lo, &hi)) > 0) {
+			PFS_GROW(t->pcs, t->cap_pcs, t->n_pcs + 2);
+			t->pcs[t->n_pcs++] = lo;
+			t->pcs[t->n_pcs++] = hi;
+			t->v[i].n_ranges++;
+		}
+		if (prev == NO_SCOPE)
+			t->v[pidx].first_child = i;
+		else
+			t->v[prev].next = i;
+		prev = i;
+		scope_children(t, &die, i, depth + 1);
+	} while (dwarf_siblingof(&die, &die) == 0);
+}
+
+static bool scope_has(const struct scope_tree *t, const struct scope *sc, uint64_t pc)
+{
+	for (uint32_t r = 0; r < sc->n_ranges; r++)
+		if (pc >= t->pcs[sc->ranges + 2 * r] && pc < t->pcs[sc->ranges + 2 * r + 1])
+			return true;
+	return false;
+}
+
+/*
+ * The DIEs of the function holding pc and of the inline expansions around pc, innermost
+ * first, into scopes (at most max). The function's scope tree is read on its first address;
+ * the descent then follows only the scopes that hold pc.
+ */
+static int scopes_at(struct dso *d, Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die *scopes, int max)
+{
+	struct fn_range *fr = cu_find(d, cu, pc);
+	if (!fr)
 		return 0;
 	Dwarf_Addr bias;
 	Dwarf *dw = dwfl_module_getdwarf(d->mod, &bias);
-	Dwarf_Die chain[64];
-	int n = 0;
-	if (!dw || !dwarf_offdie(dw, c->v[lo - 1].die_off, &chain[0]))
+	Dwarf_Die fn;
+	if (!dw || !dwarf_offdie(dw, fr->die_off, &fn))
 		return -1;
-	n = 1;
-	Dwarf_Die cur = chain[0];
-	for (int depth = 0; depth < 256 && n < 64; depth++) {
-		Dwarf_Die child;
-		bool found = false;
-		if (dwarf_child(&cur, &child))
+	if (!fr->tree) {
+		PFS_GROW(d->trees, d->cap_trees, d->n_trees + 1);
+		struct scope_tree *t = &d->trees[d->n_trees++];
+		memset(t, 0, sizeof(*t));
+		PFS_GROW(t->v, t->cap, 1);
+		t->v[t->n++] = (struct scope){fr->die_off, NO_SCOPE, NO_SCOPE, 0, 0, false};
+		scope_children(t, &fn, 0, 0);
+		fr->tree = (uint32_t)d->n_trees;
+	}
+	const struct scope_tree *t = &d->trees[fr->tree - 1];
+	uint32_t chain[64];
+	int n = 0;
+	chain[n++] = 0;
+	uint32_t cur = 0;
+	while (n < 64) {
+		uint32_t k = t->v[cur].first_child;
+		while (k != NO_SCOPE && !scope_has(t, &t->v[k], pc))
+			k = t->v[k].next;
+		if (k == NO_SCOPE)
 			break;
-		do {
-			int tag = dwarf_tag(&child);
-			if ((tag == DW_TAG_inlined_subroutine || tag == DW_TAG_lexical_block ||
-			     tag == DW_TAG_try_block || tag == DW_TAG_catch_block) &&
-			    dwarf_haspc(&child, pc) == 1) {
-				found = true;
-				break;
-			}
-		} while (dwarf_siblingof(&child, &child) == 0);
-		if (!found)
-			break;
-		cur = child;
-		if (dwarf_tag(&cur) == DW_TAG_inlined_subroutine)
-			chain[n++] = cur;
+		cur = k;
+		if (t->v[k].inlined)
+			chain[n++] = k;
 	}
 	int k = 0;
-	for (int i = n; i-- > 0 && k < max;)
-		scopes[k++] = chain[i];
+	for (int i = n; i-- > 0 && k < max;) {
+		if (i == 0)
+			scopes[k++] = fn;
+		else if (dwarf_offdie(dw, t->v[chain[i]].off, &scopes[k]))
+			k++;
+		else
+			return -1;
+	}
 	return k;
 }
 
@@ -1523,59 +1689,96 @@ static int cmp_ksym(const void *a, const void *b)
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
-/* Reads a kallsyms file into k; touches nothing else, so it can run on its own thread. */
+/* One "ADDR TYPE NAME[\t[module]]" line of a kallsyms file into k. */
+static void kallsyms_line(struct kload *k, const char *line, const char *eol, bool *sorted)
+{
+	uint64_t a = 0;
+	const char *p = line;
+	int digits = 0;
+	for (; p < eol && digits <= 16; p++, digits++) {
+		unsigned v;
+		if (*p >= '0' && *p <= '9')
+			v = (unsigned)(*p - '0');
+		else if ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'f')
+			v = (unsigned)((*p | 0x20) - 'a' + 10);
+		else
+			break;
+		a = a << 4 | v;
+	}
+	if (!digits || digits > 16 || eol - p < 4 || p[0] != ' ' || p[2] != ' ') {
+		k->bad++;
+		return;
+	}
+	char type = p[1];
+	const char *nm = p + 3;
+	size_t len = 0;
+	while (nm + len < eol && nm[len] != ' ' && nm[len] != '\t')
+		len++;
+	if (!len) {
+		k->bad++;
+		return;
+	}
+	if (len == 5 && !memcmp(nm, "_text", 5)) {
+		k->text = a;
+		k->have_text = true;
+	}
+	if (a)
+		k->all_zero = false;
+	if (type != 't' && type != 'T' && type != 'w' && type != 'W')
+		return;
+	if (k->kpool_len + len + 1 > UINT32_MAX)
+		return;
+	PFS_GROW(k->kpool, k->kpool_cap, k->kpool_len + len + 1);
+	memcpy(k->kpool + k->kpool_len, nm, len);
+	k->kpool[k->kpool_len + len] = 0;
+	PFS_GROW(k->ksyms, k->ksyms_cap, k->n_ksyms + 1);
+	if (k->n_ksyms && a < k->ksyms[k->n_ksyms - 1].addr)
+		*sorted = false;
+	k->ksyms[k->n_ksyms++] = (struct ksym){a, (uint32_t)k->kpool_len, 0};
+	k->kpool_len += len + 1;
+}
+
+/*
+ * Reads a kallsyms file into k; touches nothing else, so it can run on its own thread. Large
+ * reads: /proc/kallsyms formats symbols as it is read, and small reads make it seek again.
+ */
 static void *kallsyms_read(void *arg)
 {
 	struct kload *k = arg;
-	FILE *f = fopen(k->path, "r");
-	if (!f) {
+	int fd = open(k->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
 		k->open_errno = errno ? errno : EIO;
 		return NULL;
 	}
-	char *line = NULL;
-	size_t cap = 0, cap_k = 0;
+	size_t cap = 1 << 20, have = 0;
+	char *buf = pfs_xmalloc(cap);
 	bool sorted = true;
 	k->all_zero = true;
-	while (getline(&line, &cap, f) >= 0) {
-		char *end;
-		errno = 0;
-		unsigned long long a = strtoull(line, &end, 16);
-		if (end == line || *end != ' ' || errno) {
-			k->bad++;
+	for (;;) {
+		ssize_t r = read(fd, buf + have, cap - have);
+		if (r < 0 && errno == EINTR)
 			continue;
-		}
-		char type = end[1];
-		if (!type || end[2] != ' ') {
-			k->bad++;
-			continue;
-		}
-		char *nm = end + 3;
-		size_t len = strcspn(nm, " \t\n");
-		if (!len) {
-			k->bad++;
-			continue;
-		}
-		if (len == 5 && !memcmp(nm, "_text", 5)) {
-			k->text = a;
-			k->have_text = true;
-		}
-		if (a)
-			k->all_zero = false;
-		if (type != 't' && type != 'T' && type != 'w' && type != 'W')
-			continue;
-		if (k->kpool_len + len + 1 > UINT32_MAX)
+		if (r <= 0) {
+			if (r < 0)
+				k->open_errno = errno;
 			break;
-		PFS_GROW(k->kpool, k->kpool_cap, k->kpool_len + len + 1);
-		memcpy(k->kpool + k->kpool_len, nm, len);
-		k->kpool[k->kpool_len + len] = 0;
-		PFS_GROW(k->ksyms, cap_k, k->n_ksyms + 1);
-		if (k->n_ksyms && a < k->ksyms[k->n_ksyms - 1].addr)
-			sorted = false;
-		k->ksyms[k->n_ksyms++] = (struct ksym){a, (uint32_t)k->kpool_len, 0};
-		k->kpool_len += len + 1;
+		}
+		have += (size_t)r;
+		const char *line = buf, *end = buf + have, *eol;
+		while ((eol = memchr(line, '\n', (size_t)(end - line)))) {
+			kallsyms_line(k, line, eol, &sorted);
+			line = eol + 1;
+		}
+		have = (size_t)(end - line);
+		memmove(buf, line, have);
+		/* a line longer than the buffer: grow it */
+		if (have == cap)
+			buf = pfs_xrealloc(buf, cap *= 2);
 	}
-	free(line);
-	fclose(f);
+	if (have && !k->open_errno)
+		kallsyms_line(k, buf, buf + have, &sorted);
+	free(buf);
+	close(fd);
 	/* /proc/kallsyms comes sorted: the sort is for files written otherwise */
 	if (!sorted)
 		qsort(k->ksyms, k->n_ksyms, sizeof(*k->ksyms), cmp_ksym);
