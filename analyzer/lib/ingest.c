@@ -54,6 +54,25 @@ struct ingest {
 	uint64_t fp_user, fp_broken;
 
 	struct stack_memo *memo; /* MEMO_SLOTS, allocated at the first frame-pointer stack */
+
+	/*
+	 * Samples read while the symbolizer's threads still load kallsyms or DWARF: unwound and
+	 * located in their process's maps at their time, named once the threads are done.
+	 */
+	bool defer;		/* build_stack records items instead of frames */
+	bool fp_check;		/* the deferred stack is a frame-pointer one (fp_broken) */
+	struct pend_item {
+		uint64_t v;	/* kernel address, or file address of a user one */
+		uint32_t x;	/* the file (PEND_USER*) or the frame (PEND_FRAME) */
+		uint8_t kind;
+	} * items;
+	size_t n_items, cap_items;
+	struct pend_sample {
+		struct pfs_sample_row row;
+		size_t first, n; /* items */
+		bool fp_check;
+	} * pend;
+	size_t n_pend, cap_pend;
 	bool *ctx;		 /* scratch: kernel context of each address in pcs */
 };
 
@@ -180,12 +199,38 @@ static void side_band(struct ingest *in, const struct pfs_record *rec)
 	pfs_procmap_apply(in->pm, rec);
 }
 
+enum { PEND_KERNEL, PEND_USER, PEND_USER_INLINE, PEND_FRAME };
+
+/* Defer mode's push: one item per address (per frame when located to frames already). */
+static bool push_item(struct ingest *in, size_t *n, struct pfs_proc *p, uint64_t addr, bool kernel,
+		      bool inlines)
+{
+	uint32_t tmp[64];
+	struct pfs_symloc loc = {0, 0};
+	size_t k = kernel ? 0 : pfs_symbols_locate(in->sym, p, addr, &loc, tmp, 64);
+	size_t want = kernel || loc.dso ? 1 : k;
+	PFS_GROW(in->items, in->cap_items, in->n_items + want);
+	struct pend_item *it = in->items + in->n_items;
+	if (kernel)
+		*it = (struct pend_item){addr, 0, PEND_KERNEL};
+	else if (loc.dso)
+		*it = (struct pend_item){loc.va, loc.dso, inlines ? PEND_USER_INLINE : PEND_USER};
+	else
+		for (size_t i = 0; i < k; i++)
+			it[i] = (struct pend_item){0, tmp[i], PEND_FRAME};
+	in->n_items += want;
+	*n += want;
+	return *n < in->max_frames;
+}
+
 /* Appends the frames of one address; false when the stack is full. */
 static bool push(struct ingest *in, size_t *n, struct pfs_proc *p, uint64_t addr, bool kernel,
 		 bool inlines)
 {
 	if (*n >= in->max_frames)
 		return false;
+	if (in->defer)
+		return push_item(in, n, p, addr, kernel, inlines);
 	size_t room = in->max_frames - *n;
 	*n += kernel ? pfs_symbols_kernel(in->sym, pfs_procmap_kernel(in->pm), addr,
 					  in->frames + *n, room)
@@ -227,7 +272,9 @@ static size_t build_stack(struct ingest *in, const struct pfs_record *rec, struc
 				return n;
 		}
 		if (!dwarf) {
-			if (user_frames) {
+			if (user_frames && in->defer) {
+				in->fp_check = true;
+			} else if (user_frames) {
 				in->fp_user++;
 				if (in->frames[n - 1] &&
 				    pfs_profile_frameget(in->prof, in->frames[n - 1])->kind ==
@@ -346,8 +393,8 @@ static uint32_t sample_path(struct ingest *in, const struct pfs_record *rec, str
 	const struct pfs_attr *a = rec->attr;
 	bool dwarf = (a->sample_type & PFS_S_REGS_USER) && (a->sample_type & PFS_S_STACK_USER);
 	uint32_t path;
-	if (!dwarf && (a->sample_type & PFS_S_CALLCHAIN) && rec->u.sample.n_callchain &&
-	    memo_path(in, rec, p, &path))
+	if (!in->defer && !dwarf && (a->sample_type & PFS_S_CALLCHAIN) &&
+	    rec->u.sample.n_callchain && memo_path(in, rec, p, &path))
 		return path;
 	return path_of(in, build_stack(in, rec, p));
 }
@@ -364,6 +411,45 @@ static void capture_set(struct ingest *in)
 				info->n_build_ids);
 	in->capture_set = true;
 }
+
+/* Names the deferred samples' frames, in the order they were read, and streams their rows. */
+static int flush(struct ingest *in)
+{
+	int rc = 0;
+	for (size_t i = 0; i < in->n_pend; i++) {
+		struct pend_sample *ps = &in->pend[i];
+		size_t n = 0;
+		for (size_t j = 0; j < ps->n && n < in->max_frames; j++) {
+			const struct pend_item *it = &in->items[ps->first + j];
+			size_t room = in->max_frames - n;
+			if (it->kind == PEND_KERNEL) {
+				n += pfs_symbols_kernel(in->sym, pfs_procmap_kernel(in->pm), it->v,
+							in->frames + n, room);
+			} else if (it->kind == PEND_FRAME) {
+				in->frames[n++] = it->x;
+			} else {
+				struct pfs_symloc loc = {it->x, it->v};
+				n += pfs_symbols_resolve(in->sym, &loc, it->kind == PEND_USER_INLINE,
+							 in->frames + n, room);
+			}
+		}
+		if (ps->fp_check) {
+			in->fp_user++;
+			if (n && in->frames[n - 1] &&
+			    pfs_profile_frameget(in->prof, in->frames[n - 1])->kind == PFS_FK_UNKNOWN)
+				in->fp_broken++;
+		}
+		ps->row.path = path_of(in, n);
+		if (rc >= 0 && in->cb)
+			rc = in->cb(in->payload, &ps->row);
+	}
+	in->n_pend = in->n_items = 0;
+	return rc;
+}
+
+/* Deferred samples held at most: a bound on memory, not a tuning knob. */
+#define PEND_MAX_SAMPLES 65536
+#define PEND_MAX_ITEMS (1u << 19)
 
 static int sample(struct ingest *in, const struct pfs_record *rec, struct pfs_err *err)
 {
@@ -393,7 +479,20 @@ static int sample(struct ingest *in, const struct pfs_record *rec, struct pfs_er
 	}
 	uint32_t comm = th->comm;
 	struct pfs_proc *p = pfs_procmap_proc(in->pm, sid->pid);
-	uint32_t path = sample_path(in, rec, p);
+	/* hooks see each sample as it is read, with its call path: nothing is deferred for them */
+	bool defer = !in->o->hooks && in->n_pend < PEND_MAX_SAMPLES &&
+		     in->n_items < PEND_MAX_ITEMS && (in->n_pend || pfs_symbols_loading(in->sym));
+	if (!defer && in->n_pend) {
+		int rc = flush(in);
+		if (rc < 0)
+			return rc;
+	}
+	size_t first = in->n_items;
+	in->defer = defer;
+	in->fp_check = false;
+	uint32_t path = defer ? 0 : sample_path(in, rec, p);
+	size_t n_items = defer ? build_stack(in, rec, p) : 0;
+	in->defer = false;
 	struct pfs_sample_row row = {
 	    .event = ev,
 	    .pid = sid->pid,
@@ -405,6 +504,11 @@ static int sample(struct ingest *in, const struct pfs_record *rec, struct pfs_er
 	    .weight = 1,
 	    .comm = comm,
 	};
+	if (defer) {
+		PFS_GROW(in->pend, in->cap_pend, in->n_pend + 1);
+		in->pend[in->n_pend++] = (struct pend_sample){row, first, n_items, in->fp_check};
+		return 0;
+	}
 	int rc = in->cb ? in->cb(in->payload, &row) : 0;
 	if (rc >= 0 && in->o->hooks && in->o->hooks->sample)
 		rc = in->o->hooks->sample(in->o->hooks->payload, &row, rec);
@@ -479,6 +583,8 @@ int pfs_ingest_perf(const char *path, const struct pfs_ingest_opts *o, struct pf
 				o->hooks->record(o->hooks->payload, in.r, &rec);
 		}
 	}
+	if (rc >= 0 && in.n_pend)
+		rc = flush(&in);
 	if (rc >= 0 && !in.events_ready)
 		rc = events_init(&in, err);
 	if (rc >= 0 && o->hooks && o->hooks->end)
@@ -499,6 +605,8 @@ int pfs_ingest_perf(const char *path, const struct pfs_ingest_opts *o, struct pf
 		free(in.memo[i].depth);
 	}
 	free(in.memo);
+	free(in.items);
+	free(in.pend);
 	free(in.ctx);
 	free(in.ev_of_attr);
 	free(in.pcs);

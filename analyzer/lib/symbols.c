@@ -9,6 +9,7 @@
 #include <gelf.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +91,8 @@ struct dso {
 	size_t n_segs;
 	Dwfl *dwfl; /* symbolization: the file alone at bias 0, so addresses are file vaddrs */
 	Dwfl_Module *mod;
+	Dwfl *dw_dwfl; /* the same, its DWARF read by the preload thread (NULL: mod's is used) */
+	Dwfl_Module *dw_mod;
 	struct plt_range plt;
 	char **plt_names; /* by .rela.plt index */
 	size_t n_plt;
@@ -148,6 +151,7 @@ struct kload {
 	pthread_t thread;
 	bool started; /* the thread runs or ran and was not joined */
 	bool pending; /* read (or being read), not taken yet */
+	atomic_bool done; /* the thread has finished */
 	struct ksym *ksyms;
 	size_t n_ksyms, ksyms_cap;
 	char *kpool;
@@ -203,6 +207,24 @@ struct unwind {
 	size_t n, max;
 };
 
+/*
+ * The DWARF of the preloaded files, read on a thread of its own into Dwfls of its own (libdwfl
+ * is not safe for two threads on one Dwfl): decompressing it overlaps the main thread's work.
+ */
+struct dwload {
+	pthread_t thread;
+	bool started; /* the thread runs or ran and was not joined */
+	atomic_bool done;
+	const Dwfl_Callbacks *cb;
+	struct dwjob {
+		uint32_t dso; /* index in dsos */
+		char *base, *path;
+		Dwfl *dwfl;
+		Dwfl_Module *mod;
+	} * jobs;
+	size_t n, cap;
+};
+
 struct pfs_symbols {
 	struct unwind uw; /* the argument of every Dwfl's thread callbacks */
 	struct pfs_symbols_opts o;
@@ -236,6 +258,7 @@ struct pfs_symbols {
 	char *kpool; /* kallsyms names: most are never used, so they are interned only on use */
 	size_t kpool_len;
 	struct kload kload;
+	struct dwload dwload;
 	int64_t kdelta;
 	bool kdelta_set;
 
@@ -298,6 +321,8 @@ static void dso_close(struct dso *d)
 {
 	if (d->dwfl)
 		dwfl_end(d->dwfl);
+	if (d->dw_dwfl)
+		dwfl_end(d->dw_dwfl);
 	if (d->elf)
 		elf_end(d->elf);
 	if (d->fd >= 0)
@@ -337,6 +362,15 @@ void pfs_symbols_free(struct pfs_symbols *s)
 	free(s->bids);
 	if (s->kload.started)
 		pthread_join(s->kload.thread, NULL);
+	if (s->dwload.started)
+		pthread_join(s->dwload.thread, NULL);
+	for (size_t i = 0; i < s->dwload.n; i++) {
+		if (s->dwload.jobs[i].dwfl)
+			dwfl_end(s->dwload.jobs[i].dwfl);
+		free(s->dwload.jobs[i].base);
+		free(s->dwload.jobs[i].path);
+	}
+	free(s->dwload.jobs);
 	free(s->kload.ksyms);
 	free(s->kload.kpool);
 	free(s->kload.path);
@@ -371,6 +405,52 @@ static struct dso *dso_get(struct pfs_symbols *s, const struct pfs_map *m);
 static void dso_open(struct pfs_symbols *s, struct dso *d);
 static void load_syms(struct pfs_symbols *s, struct dso *d);
 
+/* Reads the DWARF of every job; touches nothing but the jobs, so it runs on its own thread. */
+static void *dwarf_read(void *arg)
+{
+	struct dwload *w = arg;
+	for (size_t i = 0; i < w->n; i++) {
+		struct dwjob *j = &w->jobs[i];
+		j->dwfl = dwfl_begin(w->cb);
+		if (!j->dwfl)
+			continue;
+		dwfl_report_begin(j->dwfl);
+		j->mod = dwfl_report_elf(j->dwfl, j->base, j->path, -1, 0, true);
+		dwfl_report_end(j->dwfl, NULL, NULL);
+		Dwarf_Addr bias;
+		if (j->mod)
+			dwfl_module_getdwarf(j->mod, &bias);
+	}
+	atomic_store(&w->done, true);
+	return NULL;
+}
+
+/* Waits for the preload thread and hands each file its DWARF. */
+static void dwarf_take(struct pfs_symbols *s)
+{
+	struct dwload *w = &s->dwload;
+	if (w->started)
+		pthread_join(w->thread, NULL);
+	w->started = false;
+	for (size_t i = 0; i < w->n; i++) {
+		struct dwjob *j = &w->jobs[i];
+		struct dso *d = &s->dsos[j->dso];
+		if (j->mod && !d->dw_dwfl) {
+			d->dw_dwfl = j->dwfl;
+			d->dw_mod = j->mod;
+			j->dwfl = NULL;
+		}
+	}
+}
+
+/* The module whose DWARF d's inline frames come from. */
+static Dwfl_Module *dwarf_mod(struct pfs_symbols *s, struct dso *d)
+{
+	if (s->dwload.started)
+		dwarf_take(s);
+	return d->dw_mod ? d->dw_mod : d->mod;
+}
+
 /*
  * perf record lists the files its samples hit (HEADER_BUILD_ID, user space ones with cpumode
  * PERF_RECORD_MISC_USER). Opening them with their symbol tables and DWARF now (decompressing
@@ -396,9 +476,19 @@ static void preload(struct pfs_symbols *s)
 			continue;
 		if (!d->syms_loaded)
 			load_syms(s, d);
-		Dwarf_Addr bias;
-		if (!s->o.no_inline)
-			dwfl_module_getdwarf(d->mod, &bias);
+		if (!s->o.no_inline && !s->dwload.started) {
+			struct dwload *w = &s->dwload;
+			PFS_GROW(w->jobs, w->cap, w->n + 1);
+			w->jobs[w->n++] = (struct dwjob){(uint32_t)(d - s->dsos), pfs_xstrdup(d->base),
+							 pfs_xstrdup(d->path), NULL, NULL};
+		}
+	}
+	struct dwload *w = &s->dwload;
+	if (w->n && !w->started) {
+		w->cb = &s->cb;
+		w->started = pthread_create(&w->thread, NULL, dwarf_read, w) == 0;
+		if (!w->started)
+			dwarf_read(w);
 	}
 }
 
@@ -1280,8 +1370,7 @@ static int scopes_at(struct dso *d, Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die *sco
 	struct fn_range *fr = cu_find(d, cu, pc);
 	if (!fr)
 		return 0;
-	Dwarf_Addr bias;
-	Dwarf *dw = dwfl_module_getdwarf(d->mod, &bias);
+	Dwarf *dw = dwarf_cu_getdwarf(cu->cu);
 	Dwarf_Die fn;
 	if (!dw || !dwarf_offdie(dw, fr->die_off, &fn))
 		return -1;
@@ -1348,7 +1437,7 @@ static size_t inline_chain(struct pfs_symbols *s, struct dso *d, uint64_t addr,
 	Dwarf_Addr bias = 0;
 	/* an error left over from an earlier lookup is not this one's */
 	(void)dwfl_errno();
-	Dwarf_Die *cu = dwfl_module_addrdie(d->mod, addr, &bias);
+	Dwarf_Die *cu = dwfl_module_addrdie(dwarf_mod(s, d), addr, &bias);
 	if (!cu) {
 		/*
 		 * libdwfl passes on libdw's and libelf's errors with their origin in the upper 16
@@ -1641,9 +1730,10 @@ static size_t resolve_jit(struct pfs_symbols *s, struct pfs_proc *p, const struc
 	return 1;
 }
 
-size_t pfs_symbols_user(struct pfs_symbols *s, struct pfs_proc *p, uint64_t addr, bool inlines,
-			uint32_t *out, size_t max)
+size_t pfs_symbols_locate(struct pfs_symbols *s, struct pfs_proc *p, uint64_t addr,
+			  struct pfs_symloc *loc, uint32_t *out, size_t max)
 {
+	loc->dso = 0;
 	if (!max)
 		return 0;
 	struct dso *d;
@@ -1663,22 +1753,46 @@ size_t pfs_symbols_user(struct pfs_symbols *s, struct pfs_proc *p, uint64_t addr
 		}
 		*lm = (struct last_map){p, p->gen, m->start, m->end, (size_t)(d - s->dsos), bias};
 	}
-	uint64_t va = addr - bias;
+	loc->dso = (uint32_t)(d - s->dsos) + 1;
+	loc->va = addr - bias;
+	return 0;
+}
+
+size_t pfs_symbols_resolve(struct pfs_symbols *s, const struct pfs_symloc *loc, bool inlines,
+			   uint32_t *out, size_t max)
+{
+	if (!max || !loc->dso || loc->dso > s->n_dsos)
+		return 0;
+	struct dso *d = &s->dsos[loc->dso - 1];
 	inlines = inlines && !s->o.no_inline;
-	uint32_t di = ((uint32_t)(d - s->dsos) + 1) | (inlines ? 0 : 1u << 31);
-	struct cache_slot *c = cache_find(s, di, va);
+	uint32_t di = loc->dso | (inlines ? 0 : 1u << 31);
+	struct cache_slot *c = cache_find(s, di, loc->va);
 	if (c->dso) {
 		size_t n = c->n < max ? c->n : max;
 		memcpy(out, s->pool + c->off, n * sizeof(*out));
 		return n;
 	}
 	uint32_t tmp[64];
-	size_t n = resolve_file_addr(s, d, va, inlines, tmp, sizeof(tmp) / sizeof(tmp[0]));
-	cache_put(s, di, va, tmp, n);
+	size_t n = resolve_file_addr(s, d, loc->va, inlines, tmp, sizeof(tmp) / sizeof(tmp[0]));
+	cache_put(s, di, loc->va, tmp, n);
 	if (n > max)
 		n = max;
 	memcpy(out, tmp, n * sizeof(*out));
 	return n;
+}
+
+size_t pfs_symbols_user(struct pfs_symbols *s, struct pfs_proc *p, uint64_t addr, bool inlines,
+			uint32_t *out, size_t max)
+{
+	struct pfs_symloc loc;
+	size_t n = pfs_symbols_locate(s, p, addr, &loc, out, max);
+	return loc.dso ? pfs_symbols_resolve(s, &loc, inlines, out, max) : n;
+}
+
+bool pfs_symbols_loading(const struct pfs_symbols *s)
+{
+	return (s->kload.started && !atomic_load(&s->kload.done)) ||
+	       (s->dwload.started && !atomic_load(&s->dwload.done));
 }
 
 /* ---- kernel ---- */
@@ -1748,6 +1862,7 @@ static void *kallsyms_read(void *arg)
 	int fd = open(k->path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		k->open_errno = errno ? errno : EIO;
+		atomic_store(&k->done, true);
 		return NULL;
 	}
 	size_t cap = 1 << 20, have = 0;
@@ -1782,6 +1897,7 @@ static void *kallsyms_read(void *arg)
 	/* /proc/kallsyms comes sorted: the sort is for files written otherwise */
 	if (!sorted)
 		qsort(k->ksyms, k->n_ksyms, sizeof(*k->ksyms), cmp_ksym);
+	atomic_store(&k->done, true);
 	return NULL;
 }
 

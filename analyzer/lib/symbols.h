@@ -88,6 +88,27 @@ void pfs_symbols_set_capture(struct pfs_symbols *s, const char *hostname, const 
  */
 size_t pfs_symbols_user(struct pfs_symbols *s, struct pfs_proc *p, uint64_t addr, bool inlines,
 			uint32_t *out, size_t max);
+/*
+ * pfs_symbols_user in two steps, for callers that resolve later what they read now. Locate
+ * finds the file and file address of addr in p's maps as they are now: into *loc (loc->dso
+ * nonzero) when its frames come from that file, else (JIT code, no file, unreadable file) the
+ * frames go to out at once and their number is returned, loc->dso 0. Resolve gives the frames
+ * of a located address, as pfs_symbols_user does; the process need not exist any more.
+ */
+struct pfs_symloc {
+	uint32_t dso; /* 0: nothing to resolve */
+	uint64_t va;  /* address in the file's own vaddr space */
+};
+size_t pfs_symbols_locate(struct pfs_symbols *s, struct pfs_proc *p, uint64_t addr,
+			  struct pfs_symloc *loc, uint32_t *out, size_t max);
+size_t pfs_symbols_resolve(struct pfs_symbols *s, const struct pfs_symloc *loc, bool inlines,
+			   uint32_t *out, size_t max);
+/*
+ * Whether the kallsyms file or the preloaded files' DWARF are still being read on their
+ * threads: a lookup now would wait for them. Never blocks.
+ */
+bool pfs_symbols_loading(const struct pfs_symbols *s);
+
 /* As pfs_symbols_user for a kernel address; kernel is pfs_procmap_kernel(). */
 size_t pfs_symbols_kernel(struct pfs_symbols *s, struct pfs_proc *kernel, uint64_t addr,
 			  uint32_t *out, size_t max);
