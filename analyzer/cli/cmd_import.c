@@ -181,25 +181,6 @@ static int probe_cb(void *payload, const struct pfs_sample_row *row, const char 
 	return pfs_store_put_probe(p->st, &sp, &p->sink_err);
 }
 
-/* The analysis' books and its perfsight-summary/1 document, into the open capture. */
-static int put_analysis(struct pfs_store *st, int64_t id, struct pfs_analysis *a,
-			struct pfs_err *err)
-{
-	char *json = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&json, &len);
-	int rc;
-	if (!f)
-		return pfs_err_sys(err, "cannot write the summary");
-	rc = pfs_analysis_write_json(&a, 1, f, false, err);
-	if (fclose(f) && !rc)
-		rc = pfs_err_sys(err, "cannot write the summary");
-	if (!rc && !(rc = pfs_store_put_analysis(st, a, err)))
-		rc = pfs_store_put_summary(st, id, json, err);
-	free(json);
-	return rc;
-}
-
 /* A content hash for duplicate detection (not a security boundary): two 64-bit multiply-mix
  * lanes over 8-byte words, then the length, printed as 32 hex digits. */
 struct hash {
@@ -453,7 +434,6 @@ static int import_one(struct pfs_store *st, const char *path, const char *label,
 	if (kind == IN_PERF) {
 		const struct pfs_capture_opts co = {.analysis = true,
 						    .an_sink = &an_sink,
-						    .no_agg = true,
 						    .sink = progress_cb,
 						    .payload = &pr};
 		pr.cap = &cap;
@@ -471,7 +451,7 @@ static int import_one(struct pfs_store *st, const char *path, const char *label,
 		}
 		if (!rc) {
 			*input_err = false;
-			rc = put_analysis(st, res->id, cap.analysis, err);
+			rc = pfs_store_put_analysis(st, cap.analysis, err);
 		}
 	} else {
 		const struct pfs_pyprof_opts po = {.merge = true, .label = label};
@@ -506,8 +486,12 @@ static int import_one(struct pfs_store *st, const char *path, const char *label,
 		goto abort;
 	}
 	*input_err = false;
+	/* the report data is made over the profile as written: its views add paths to it */
 	if ((rc = pfs_store_put_diags(st, diag, err)) ||
-	    (rc = pfs_store_end_capture(st, kind == IN_PERF ? cap.prof : prof, err)))
+	    (kind == IN_PERF && ((rc = pfs_store_put_profile(st, cap.prof, err)) ||
+				 (rc = pfs_capture_store_report(&cap, st, res->id, err)))))
+		goto abort;
+	if ((rc = pfs_store_end_capture(st, kind == IN_PERF ? cap.prof : prof, err)))
 		goto out;
 	res->samples = pr.samples;
 	res->unresolved = pr.unresolved;
