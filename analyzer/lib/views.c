@@ -112,16 +112,16 @@ static size_t load_stack(struct pfs_views *v, uint32_t path)
 	return n;
 }
 
-static struct memo *classify(struct pfs_views *v, uint32_t path, size_t *n_out)
+static struct memo *classify(struct pfs_views *v, uint32_t path)
 {
 	struct memo *m = memo_of(v, path);
-	size_t n = load_stack(v, path);
+	size_t n;
 	char label[256];
 	const char *l;
-	if (n_out)
-		*n_out = n;
+	/* before loading the stack: a report asks for every stack's class more than once */
 	if (m->done & 1)
 		return m;
+	n = load_stack(v, path);
 	pfs_pyclass_stack(v->have_ver ? &v->ver : NULL, v->fr, n, &m->st);
 	/* intern last: interning may move the strings the scratch points into */
 	l = pfs_pyclass_label(&m->st, label, sizeof(label));
@@ -134,7 +134,7 @@ static struct memo *classify(struct pfs_views *v, uint32_t path, size_t *n_out)
 
 const struct pfs_pystack *pfs_views_stack(struct pfs_views *v, uint32_t path)
 {
-	return &classify(v, path, NULL)->st;
+	return &classify(v, path)->st;
 }
 
 /* Whether frame i of the loaded stack survives in the mixed view. */
@@ -165,7 +165,7 @@ uint32_t pfs_views_path(struct pfs_views *v, enum pfs_view view, uint32_t path)
 	m = memo_of(v, path);
 	if (m->done & (2u << view))
 		return m->view[view];
-	m = classify(v, path, NULL);
+	m = classify(v, path);
 	/* reload: classifying may intern a label, which can move the strings */
 	n = load_stack(v, path);
 	py_leaf = m->st.py_leaf;
