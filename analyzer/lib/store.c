@@ -883,18 +883,18 @@ int pfs_store_put_summary(struct pfs_store *st, int64_t capture_id, const char *
 	return rc;
 }
 
-int pfs_store_put_report(struct pfs_store *st, const char *json, size_t len,
-			 struct pfs_err *err)
+int pfs_store_put_report(struct pfs_store *st, const char *json, size_t len, struct pfs_err *err)
 {
 	sqlite3_stmt *s;
 	size_t zlen;
 	int rc;
 	if ((rc = need_capture(st, err)))
 		return rc;
-	if ((rc = prepare(st,
-			  "INSERT OR REPLACE INTO report_data SELECT id, content_hash, imported_at, "
-			  "?2, ?3, ?4 FROM captures WHERE id = ?1",
-			  &s, err)))
+	if ((rc =
+		 prepare(st,
+			 "INSERT OR REPLACE INTO report_data SELECT id, content_hash, imported_at, "
+			 "?2, ?3, ?4 FROM captures WHERE id = ?1",
+			 &s, err)))
 		return rc;
 	void *z = pfs_zst_compress(json, len, &zlen);
 	sqlite3_bind_int64(s, 1, st->cap);

@@ -171,7 +171,8 @@ int pfs_store_put_profile(struct pfs_store *st, const struct pfs_profile *prof,
 /*
  * Writes the profile's strings, frames, paths, events, threads and processes, the capture's
  * sample range (unless pfs_store_put_profile() did; prof is then unused), builds the indexes
- * that are missing and commits. On failure everything of the capture is rolled back. Returns 0 or PFS_EDB (or the error a sink call recorded).
+ * that are missing and commits. On failure everything of the capture is rolled back. Returns 0 or
+ * PFS_EDB (or the error a sink call recorded).
  */
 int pfs_store_end_capture(struct pfs_store *st, const struct pfs_profile *prof,
 			  struct pfs_err *err) PFS_MUST_CHECK;

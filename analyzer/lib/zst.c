@@ -82,8 +82,8 @@ int pfs_zst_decompress(const void *p, size_t len, size_t max, const char *what, 
 	size_t got = ZSTD_decompress(buf, (size_t)n, p, len);
 	if (ZSTD_isError(got) || got != n) {
 		free(buf);
-		return pfs_err_set(err, PFS_EFORMAT, PFS_NO_OFF,
-				   "%s: cannot be decompressed (%s)", what,
+		return pfs_err_set(err, PFS_EFORMAT, PFS_NO_OFF, "%s: cannot be decompressed (%s)",
+				   what,
 				   ZSTD_isError(got) ? ZSTD_getErrorName(got) : "short frame");
 	}
 	buf[n] = 0;

@@ -27,7 +27,8 @@ void pfs_zst_stream_reset(struct pfs_zst_stream *s);
  * (may be NULL) set to zstd's static description of the damage.
  */
 int pfs_zst_stream_step(struct pfs_zst_stream *s, const void *in, size_t in_len, size_t *in_pos,
-			void *out, size_t out_cap, size_t *out_pos, const char **why) PFS_MUST_CHECK;
+			void *out, size_t out_cap, size_t *out_pos,
+			const char **why) PFS_MUST_CHECK;
 
 /* Compresses len bytes into one frame that records its size. Returns the malloc'd frame
  * (length in *out_len); never fails (allocation failure aborts, as pfs_xmalloc does). */
