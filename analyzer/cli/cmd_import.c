@@ -432,8 +432,11 @@ static int import_one(struct pfs_store *st, const char *path, const char *label,
 		goto abort;
 	*input_err = true;
 	if (kind == IN_PERF) {
-		const struct pfs_capture_opts co = {
-		    .analysis = true, .an_sink = &an_sink, .sink = progress_cb, .payload = &pr};
+		const struct pfs_capture_opts co = {.analysis = true,
+						    .an_sink = &an_sink,
+						    .no_agg = true,
+						    .sink = progress_cb,
+						    .payload = &pr};
 		pr.cap = &cap;
 		rc = pfs_capture_load(&cap, path, &co, err);
 		pfs_diag_merge(diag, &cap.diag);

@@ -456,13 +456,21 @@ int pfs_capture_store_report(struct pfs_capture *c, struct pfs_store *st, int64_
 	char *json = NULL;
 	size_t len = 0;
 	int rc;
-	if (c->kind != PFS_CAPTURE_PERF || !c->agg)
+	if (c->kind != PFS_CAPTURE_PERF)
 		return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF,
-				   "only a perf.data capture loaded with its agg has report data "
-				   "to store");
+				   "only a perf.data capture has report data to store");
 	/* what a report of the database would be given: the row's meta, no load diagnostics */
 	if ((rc = read_row(c, st, id, err)) < 0)
 		return rc;
+	if (!c->agg) {
+		/* summed now, from the rows written, rather than while ingest still holds its
+		 * symbol tables: the import's peak memory stays what ingest needs */
+		c->agg = pfs_agg_new();
+		int64_t n = pfs_store_scan_samples(st, id, pfs_agg_add, c->agg, err);
+		if (n < 0)
+			return (int)n;
+		c->rows = (uint64_t)n;
+	}
 	pfs_diag_init(&none);
 	rc = report_json(c, -1, NULL, &none, &json, &len, err);
 	pfs_diag_release(&none);

@@ -130,11 +130,12 @@ int pfs_capture_report_data(struct pfs_capture *c, int event, const char *title,
 			    size_t *len, struct pfs_err *err) PFS_MUST_CHECK;
 
 /*
- * Makes the report data of c, a perf.data capture loaded with its agg and analysis, exactly as
+ * Makes the report data of c, a perf.data capture loaded with its analysis, exactly as
  * a report of capture id of st will make it when import has not (the meta of id's row, no load
  * diagnostics, every sampling event, no title), and keeps it in st's open capture, whose
  * profile must be written already (pfs_store_put_profile: the views add paths to c's
- * profile). Returns 0, PFS_EUSAGE (not such a capture), PFS_EDB, or as above.
+ * profile). Without an agg (opts.no_agg), c gets one summed from the samples st holds.
+ * Returns 0, PFS_EUSAGE (not such a capture), PFS_EDB, or as above.
  */
 int pfs_capture_store_report(struct pfs_capture *c, struct pfs_store *st, int64_t id,
 			     struct pfs_err *err) PFS_MUST_CHECK;

@@ -1580,6 +1580,49 @@ int64_t pfs_store_fill_agg(struct pfs_store *st, int64_t cap, struct pfs_agg *ag
 	return total;
 }
 
+int64_t pfs_store_scan_samples(struct pfs_store *st, int64_t cap, pfs_sample_cb cb,
+			       void *payload, struct pfs_err *err)
+{
+	sqlite3_stmt *s;
+	int64_t b[4], n = 0;
+	int rc = capture_bases(st, cap, b, err);
+	if (rc)
+		return rc;
+	if ((rc = prepare(st,
+			  "SELECT s.event, t.pid, t.tid, s.cpu, s.time, s.path, s.period, s.weight "
+			  "FROM captures c JOIN samples s ON s.id BETWEEN c.sample_first AND "
+			  "c.sample_last JOIN threads t ON t.id = s.thread WHERE c.id = ? "
+			  "ORDER BY s.id",
+			  &s, err)))
+		return rc;
+	sqlite3_bind_int64(s, 1, cap);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct pfs_sample_row r = {
+		    .event = (uint32_t)(sqlite3_column_int64(s, 0) - b[3] - 1),
+		    .pid = (uint32_t)sqlite3_column_int64(s, 1),
+		    .tid = (uint32_t)sqlite3_column_int64(s, 2),
+		    .cpu = sqlite3_column_type(s, 3) == SQLITE_NULL
+			       ? UINT32_MAX
+			       : (uint32_t)sqlite3_column_int64(s, 3),
+		    .time = col_u64(s, 4),
+		    .path = sqlite3_column_type(s, 5) == SQLITE_NULL
+				? 0
+				: (uint32_t)(sqlite3_column_int64(s, 5) - b[2]),
+		    .period = col_u64(s, 6),
+		    .weight = sqlite3_column_double(s, 7),
+		};
+		if ((rc = cb(payload, &r)) < 0) {
+			sqlite3_finalize(s);
+			return rc;
+		}
+		n++;
+	}
+	if (rc != SQLITE_DONE)
+		n = db_err(st, err, "cannot read samples");
+	sqlite3_finalize(s);
+	return n;
+}
+
 int pfs_store_get_summary(struct pfs_store *st, int64_t cap, char **json, struct pfs_err *err)
 {
 	sqlite3_stmt *s;

@@ -213,6 +213,16 @@ int64_t pfs_store_fill_agg(struct pfs_store *st, int64_t capture_id, struct pfs_
 			   struct pfs_err *err) PFS_MUST_CHECK;
 
 /*
+ * Streams the capture's samples to cb in the order they were imported, with the ids of the
+ * profile pfs_store_load_profile() rebuilds (or of the profile an open capture wrote with
+ * pfs_store_put_profile(), whose rows it reads before the commit). comm is 0: the store's
+ * string numbers are not the profile's. Returns the number of rows, PFS_EDB, or cb's negative
+ * code (which stops the scan).
+ */
+int64_t pfs_store_scan_samples(struct pfs_store *st, int64_t capture_id, pfs_sample_cb cb,
+			       void *payload, struct pfs_err *err) PFS_MUST_CHECK;
+
+/*
  * Rebuilds the analysis pfs_store_put_analysis() stored for capture_id over prof, the profile
  * pfs_store_load_profile() rebuilt; label and source name it in the summary. Returns 0 and *out
  * (NULL when the capture has no stored analysis: a pyprof capture, a version-1 database),
