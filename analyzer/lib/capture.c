@@ -261,6 +261,14 @@ static int load_db(struct pfs_capture *c, const char *path, const struct pfs_cap
 	}
 	if ((rc = pfs_store_load_profile(st, c->db_id, c->prof, err)) < 0)
 		goto out;
+	/* what import stored: the same figures as the raw file gives, without its records */
+	if ((rc = pfs_store_load_analysis(st, c->db_id, c->prof, c->info.label, c->info.source,
+					  &c->analysis, err)) < 0)
+		goto out;
+	if (c->analysis && o->agg_without_analysis) {
+		pfs_agg_free(c->agg);
+		c->agg = NULL;
+	}
 	if (c->agg) {
 		int64_t ns = pfs_store_fill_agg(st, c->db_id, c->agg, err);
 		if (ns < 0) {
@@ -269,10 +277,6 @@ static int load_db(struct pfs_capture *c, const char *path, const struct pfs_cap
 		}
 		c->rows = (uint64_t)ns;
 	}
-	/* what import stored: the same figures as the raw file gives, without its records */
-	if ((rc = pfs_store_load_analysis(st, c->db_id, c->prof, c->info.label, c->info.source,
-					  &c->analysis, err)) < 0)
-		goto out;
 	c->views = pfs_views_new(c->prof, c->analysis ? pfs_analysis_python(c->analysis) : NULL);
 out:
 	pfs_store_close(st);

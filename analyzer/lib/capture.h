@@ -55,6 +55,9 @@ struct pfs_capture_opts {
 	/* database: when import kept the capture's report data, load that (report_json) and
 	 * not the profile, samples or analysis, which stay empty */
 	bool stored_report;
+	/* database: no agg (NULL) for a capture with a stored analysis, which says it all; the
+	 * samples are summed only for one without (a profiler dump, an older import) */
+	bool agg_without_analysis;
 	/* perf.data with analysis: where its off-CPU intervals and probe hits go (NULL: none) */
 	const struct pfs_an_sink *an_sink;
 };
