@@ -8,7 +8,7 @@
  *
  *     pfs_store_begin_capture()      BEGIN IMMEDIATE, the captures row, id bases
  *     pfs_store_sample_cb()          the pfs_sample_cb sink ingest streams rows to
- *     pfs_store_put_offcpu/probe/buildid(), pfs_store_put_diags(), pfs_store_put_summary(),
+ *     pfs_store_put_offcpu/probe/buildid(), pfs_store_put_diags(),
  *     pfs_store_put_analysis()       the analysis' books, which pfs_store_load_analysis() reads
  *     pfs_store_put_profile(), pfs_store_put_report()   optional: the profile's tables
  *                                    first, then the report data made over them
@@ -137,9 +137,6 @@ int pfs_store_put_buildid(struct pfs_store *st, const char *dso, const char *bui
 			  struct pfs_err *err) PFS_MUST_CHECK;
 int pfs_store_put_diags(struct pfs_store *st, const struct pfs_diag *d,
 			struct pfs_err *err) PFS_MUST_CHECK;
-/* Sets (replaces) the summary JSON of capture_id, inside the open capture or on its own. */
-int pfs_store_put_summary(struct pfs_store *st, int64_t capture_id, const char *json,
-			  struct pfs_err *err) PFS_MUST_CHECK;
 
 /*
  * Keeps the report data (docs/report-data.md) of the open capture, len bytes of JSON, zstd-
@@ -241,8 +238,5 @@ int pfs_store_load_analysis(struct pfs_store *st, int64_t capture_id, struct pfs
 int pfs_store_get_report(struct pfs_store *st, int64_t capture_id, char **json, size_t *len,
 			 struct pfs_err *err) PFS_MUST_CHECK;
 
-/* The summary JSON of a capture: 0 and a malloc'd *json (NULL when none), or PFS_EDB. */
-int pfs_store_get_summary(struct pfs_store *st, int64_t capture_id, char **json,
-			  struct pfs_err *err) PFS_MUST_CHECK;
 
 #endif

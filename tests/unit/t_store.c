@@ -254,11 +254,9 @@ static void test_roundtrip(void)
 	struct synth s;
 	struct pfs_store_capture *caps;
 	int64_t id, found;
-	char *json;
 	synth_build(&s, "rt");
 	T_EQ(pfs_store_open(&st, path, PFS_STORE_CREATE, &err), 0);
 	id = import_synth(st, &s, "first", "hash-1", 5000);
-	T_EQ(pfs_store_put_summary(st, id, "{\"schema\":\"perfsight-summary/1\"}", &err), 0);
 	pfs_store_close(st);
 
 	T_EQ(pfs_store_open(&st, path, PFS_STORE_READONLY, &err), 0);
@@ -286,9 +284,6 @@ static void test_roundtrip(void)
 	check_profile_equal(s.p, back);
 	pfs_profile_free(back);
 	check_agg(st, id, &s);
-	T_EQ(pfs_store_get_summary(st, id, &json, &err), 0);
-	T_STREQ(json, "{\"schema\":\"perfsight-summary/1\"}");
-	free(json);
 	pfs_store_close(st);
 	pfs_profile_free(s.p);
 }
