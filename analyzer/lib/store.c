@@ -1609,6 +1609,45 @@ int64_t pfs_store_scan_samples(struct pfs_store *st, int64_t cap, pfs_sample_cb 
 	return n;
 }
 
+int pfs_store_get_report(struct pfs_store *st, int64_t cap, char **json, size_t *len,
+			 struct pfs_err *err)
+{
+	sqlite3_stmt *s;
+	int64_t have;
+	int rc;
+	*json = NULL;
+	*len = 0;
+	if ((rc = query_int(st,
+			    "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND "
+			    "name = 'report_data'",
+			    0, &have, err)))
+		return rc;
+	if (!have)
+		return 0;
+	if ((rc = prepare(st,
+			  "SELECT r.data FROM report_data r JOIN captures c ON c.id = r.capture "
+			  "WHERE r.capture = ?1 AND r.format = ?2 AND "
+			  "r.content_hash = c.content_hash AND r.imported_at = c.imported_at",
+			  &s, err)))
+		return rc;
+	sqlite3_bind_int64(s, 1, cap);
+	sqlite3_bind_text(s, 2, REPORT_FORMAT, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		char what[64];
+		snprintf(what, sizeof(what), "report_data of capture %lld", (long long)cap);
+		rc = pfs_zst_decompress(sqlite3_column_blob(s, 0),
+					(size_t)sqlite3_column_bytes(s, 0), REPORT_MAX, what, json,
+					len, err);
+	} else if (rc == SQLITE_DONE) {
+		rc = 0;
+	} else {
+		rc = db_err(st, err, "cannot read the report data");
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
 /* A stored path or event id back to the profile's own; false when it is not the capture's. */
 static bool an_id(sqlite3_stmt *s, int col, int64_t base, size_t n, uint32_t *out)
 {
