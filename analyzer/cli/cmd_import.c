@@ -35,7 +35,8 @@ const char cmd_import_usage[] =
     "(merged into one capture). Each capture is written in one transaction: an import that\n"
     "fails or is killed leaves DB exactly as it was. A perf.data capture is also analysed\n"
     "(perfsight summary): its GC and GIL figures, off-CPU intervals and probe hits are stored\n"
-    "so that summary and report read them back. docs/schema.md describes the tables and\n"
+    "so that summary and report read them back, and so is its report's data (compressed), so\n"
+    "that perfsight report renders it in a moment. docs/schema.md describes the tables and\n"
     "views; open DB with sqlite3, Datasette or pandas.\n"
     "\n"
     "  -o, --output DB  the database\n"
@@ -179,25 +180,6 @@ static int probe_cb(void *payload, const struct pfs_sample_row *row, const char 
 					   .path = row->path,
 					   .fields = fields};
 	return pfs_store_put_probe(p->st, &sp, &p->sink_err);
-}
-
-/* The analysis' books and its perfsight-summary/1 document, into the open capture. */
-static int put_analysis(struct pfs_store *st, int64_t id, struct pfs_analysis *a,
-			struct pfs_err *err)
-{
-	char *json = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&json, &len);
-	int rc;
-	if (!f)
-		return pfs_err_sys(err, "cannot write the summary");
-	rc = pfs_analysis_write_json(&a, 1, f, false, err);
-	if (fclose(f) && !rc)
-		rc = pfs_err_sys(err, "cannot write the summary");
-	if (!rc && !(rc = pfs_store_put_analysis(st, a, err)))
-		rc = pfs_store_put_summary(st, id, json, err);
-	free(json);
-	return rc;
 }
 
 /* A content hash for duplicate detection (not a security boundary): two 64-bit multiply-mix
@@ -471,7 +453,7 @@ static int import_one(struct pfs_store *st, const char *path, const char *label,
 		}
 		if (!rc) {
 			*input_err = false;
-			rc = put_analysis(st, res->id, cap.analysis, err);
+			rc = pfs_store_put_analysis(st, cap.analysis, err);
 		}
 	} else {
 		const struct pfs_pyprof_opts po = {.merge = true, .label = label};
@@ -506,8 +488,12 @@ static int import_one(struct pfs_store *st, const char *path, const char *label,
 		goto abort;
 	}
 	*input_err = false;
+	/* the report data is made over the profile as written: its views add paths to it */
 	if ((rc = pfs_store_put_diags(st, diag, err)) ||
-	    (rc = pfs_store_end_capture(st, kind == IN_PERF ? cap.prof : prof, err)))
+	    (kind == IN_PERF && ((rc = pfs_store_put_profile(st, cap.prof, err)) ||
+				 (rc = pfs_capture_store_report(&cap, st, res->id, err)))))
+		goto abort;
+	if ((rc = pfs_store_end_capture(st, kind == IN_PERF ? cap.prof : prof, err)))
 		goto out;
 	res->samples = pr.samples;
 	res->unresolved = pr.unresolved;

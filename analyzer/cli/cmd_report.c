@@ -30,8 +30,9 @@ const char cmd_report_usage[] =
     "\n"
     "INPUT is told by its content, as in perfsight collapse: a perf.data capture (- reads pipe\n"
     "mode from standard input; the Python analysis runs on it), a perfsight database (the\n"
-    "capture named by --capture when it holds several), or a profiler dump (pyinstrument,\n"
-    "speedscope, folded stacks, or a directory of them, merged).\n"
+    "capture named by --capture when it holds several; the report data import made is read\n"
+    "back, or rebuilt from the samples when import did not make it or with --event), or a\n"
+    "profiler dump (pyinstrument, speedscope, folded stacks, or a directory of them, merged).\n"
     "\n"
     "  -o, --output F   the HTML file, written atomically (- for standard output)\n"
     "  --title T        the report title (default: perfsight: the capture's label)\n"
@@ -77,10 +78,9 @@ static int render_capture(const char *tdir, const char *file, const struct pfs_c
 {
 	struct pfs_capture cap;
 	struct pfs_err err;
-	struct pfs_reportdata_opts ro = {.event = -1};
+	int ev = -1;
 	char *json = NULL, *deftitle = NULL;
 	size_t len = 0;
-	FILE *mem = NULL;
 	int ex, rc;
 	pfs_err_clear(&err);
 	rc = pfs_capture_load(&cap, file, co, &err);
@@ -93,42 +93,18 @@ static int render_capture(const char *tdir, const char *file, const struct pfs_c
 		ex = cli_fail(file, &err);
 		goto out;
 	}
-	if (event && (ro.event = pfs_capture_event(&cap, event)) < 0) {
+	if (event && (ev = pfs_capture_event(&cap, event)) < 0) {
 		ex = cli_usage_error(self(), "%s: no event '%s' in capture %s", file, event,
 				     cap.info.label);
 		goto out;
 	}
-	/* a pyinstrument dump counts wall time: its weights are ns periods */
-	if (cap.kind == PFS_CAPTURE_PYPROF && cap.pyprof.unit == PFS_PYPROF_SECONDS)
-		ro.weight = PFS_FOLD_PERIOD;
-	struct pfs_reportdata_input in = {
-	    .profile = cap.prof,
-	    .agg = cap.agg,
-	    .views = cap.views,
-	    .analysis = cap.analysis,
-	    .timeline = cap.timeline,
-	    .pyprof = cap.kind == PFS_CAPTURE_PYPROF ? &cap.pyprof : NULL,
-	    .diag = &cap.diag,
-	};
-	pfs_reportdata_meta_init(&in.meta);
-	pfs_capture_report_meta(&cap, &in.meta);
 	if (!title) {
 		size_t n = strlen(cap.info.label) + sizeof("perfsight: ");
 		deftitle = pfs_xmalloc(n);
 		snprintf(deftitle, n, "perfsight: %s", cap.info.label);
 		title = deftitle;
 	}
-	in.meta.title = title;
-	mem = open_memstream(&json, &len);
-	if (!mem) {
-		pfs_err_sys(&err, "cannot make the report data in memory");
-		ex = cli_fail(file, &err);
-		goto out;
-	}
-	rc = pfs_reportdata_write(&in, &ro, mem, &err);
-	if (fclose(mem) != 0 && rc == 0)
-		rc = pfs_err_sys(&err, "cannot make the report data in memory");
-	if (rc < 0) {
+	if (pfs_capture_report_data(&cap, ev, title, &json, &len, &err) < 0) {
 		ex = cli_fail(file, &err);
 		goto out;
 	}
@@ -205,6 +181,8 @@ int cmd_report(int argc, char **argv)
 			return cli_fail("report", &err);
 		tdir = found;
 	}
+	/* the data import kept counts every sampling event: one event is made anew */
+	co.stored_report = !event;
 	if (data)
 		ex = render_data(tdir, data, title, out);
 	else

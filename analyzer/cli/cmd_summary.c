@@ -362,7 +362,7 @@ int cmd_summary(int argc, char **argv)
 	};
 	if (cli_is_help(self(), argc, argv))
 		return cli_finish_stdout(EXIT_OK);
-	struct pfs_capture_opts co = {.analysis = true};
+	struct pfs_capture_opts co = {.analysis = true, .agg_without_analysis = true};
 	bool json = false;
 	int c, ex = EXIT_OK;
 	optind = 1;

@@ -100,6 +100,14 @@ int pfs_agg_add(void *payload, const struct pfs_sample_row *row)
 	return 0;
 }
 
+void pfs_agg_widen(struct pfs_agg *a, uint64_t first, uint64_t last)
+{
+	if (first && (!a->first || first < a->first))
+		a->first = first;
+	if (last > a->last)
+		a->last = last;
+}
+
 size_t pfs_agg_n(const struct pfs_agg *a)
 {
 	return a->n;

@@ -39,6 +39,9 @@ void pfs_agg_free(struct pfs_agg *a);
 int pfs_agg_add(void *payload, const struct pfs_sample_row *row);
 /* Adds already-summed values to the cell of key (count, period and weight are added). */
 void pfs_agg_put(struct pfs_agg *a, const struct pfs_agg_cell *key_and_values);
+/* Widens the time range to first..last (0: no time), as adding rows of those times would:
+ * what a database gives with the cells it puts. */
+void pfs_agg_widen(struct pfs_agg *a, uint64_t first, uint64_t last);
 size_t pfs_agg_n(const struct pfs_agg *a);
 const struct pfs_agg_cell *pfs_agg_cell(const struct pfs_agg *a, size_t i);
 /* Time range of the rows added (0 when none had a time). */

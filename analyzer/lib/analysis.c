@@ -1215,6 +1215,15 @@ void pfs_analysis_restore_pause(struct pfs_analysis *a, const struct pfs_an_paus
 	a->pauses[a->n_pauses++] = *ps;
 }
 
+void pfs_analysis_restore_wait(struct pfs_analysis *a, const struct pfs_an_wait *w)
+{
+	/* stored longest first, as finish left them: kept in that order */
+	if (a->n_waits >= PFS_AN_MAX_WAITS)
+		return;
+	PFS_GROW(a->waits, a->cap_waits, a->n_waits + 1);
+	a->waits[a->n_waits++] = *w;
+}
+
 void pfs_analysis_restore_stackwait(struct pfs_analysis *a, const struct pfs_an_stackwait *s)
 {
 	PFS_GROW(a->sw, a->cap_sw, a->n_sw + 1);

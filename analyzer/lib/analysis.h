@@ -262,7 +262,9 @@ uint64_t pfs_analysis_event_samples(const struct pfs_analysis *a, uint32_t ev);
  * Rebuilding a finished analysis from stored figures (store.c reads them back from a database):
  *
  *     a = pfs_analysis_restore(profile, &header);
- *     pfs_analysis_restore_thread / _pause / _stackwait / _events / _note, any number;
+ *     pfs_analysis_restore_thread / _pause / _wait / _stackwait / _events / _note, any
+ *     number (waits longest first, as pfs_analysis_wait() lists them; past
+ *     PFS_AN_MAX_WAITS ignored);
  *     pfs_analysis_restore_finish(a, &cap)    groups processes and workers as finish does
  *
  * Threads keep their pid, tid and counters (the streaming state is ignored; a thread is shown
@@ -272,6 +274,7 @@ uint64_t pfs_analysis_event_samples(const struct pfs_analysis *a, uint32_t ev);
 struct pfs_analysis *pfs_analysis_restore(struct pfs_profile *p, const struct pfs_an_header *h);
 void pfs_analysis_restore_thread(struct pfs_analysis *a, const struct pfs_an_thread *t);
 void pfs_analysis_restore_pause(struct pfs_analysis *a, const struct pfs_an_pause *ps);
+void pfs_analysis_restore_wait(struct pfs_analysis *a, const struct pfs_an_wait *w);
 void pfs_analysis_restore_stackwait(struct pfs_analysis *a, const struct pfs_an_stackwait *s);
 void pfs_analysis_restore_events(struct pfs_analysis *a, uint32_t ev, uint64_t samples);
 /* A stored note; code is matched to the analysis' own codes ("stored-note" when unknown). */

@@ -189,17 +189,86 @@ static int load_perf(struct pfs_capture *c, const char *path, const struct pfs_c
 	return 0;
 }
 
+/* c->info from the capture's row, as every read of a database gives it. */
+static void info_from_row(struct pfs_capture *c, const struct pfs_store_capture *k)
+{
+	struct pfs_capture_info *i = &c->info;
+	free(i->label);
+	free(i->source);
+	free(i->kind);
+	free(i->host);
+	free(i->os_release);
+	free(i->perf_version);
+	free(i->cmdline);
+	free(i->recorded);
+	i->label = dupnz(k->label);
+	i->source = dupnz(k->source);
+	i->kind = dupnz(k->kind);
+	i->host = dupnz(k->host);
+	i->os_release = dupnz(k->os_release);
+	i->perf_version = dupnz(k->perf_version);
+	i->cmdline = dupnz(k->cmdline);
+	i->recorded = NULL;
+	i->duration_s = k->duration;
+	i->cpus = k->cpus;
+	/* the captures table does not keep lost samples: the warnings of a report come from
+	 * the analysis */
+	i->lost_samples = UINT64_MAX;
+	if (!isnan(k->start_time) && k->start_time > 0) {
+		time_t t = (time_t)k->start_time;
+		struct tm tm;
+		char buf[64];
+		if (gmtime_r(&t, &tm) && strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm))
+			i->recorded = pfs_xstrdup(buf);
+	}
+}
+
+/* Reads the row of capture id into c->info. Returns 0, PFS_EDB, or PFS_EUSAGE (no such id). */
+static int read_row(struct pfs_capture *c, struct pfs_store *st, int64_t id, struct pfs_err *err)
+{
+	struct pfs_store_capture *caps = NULL;
+	int n = pfs_store_captures(st, &caps, err), rc = PFS_EUSAGE;
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n; i++)
+		if (caps[i].id == id) {
+			info_from_row(c, &caps[i]);
+			rc = 0;
+		}
+	pfs_store_captures_free(caps, (size_t)n);
+	if (rc)
+		return pfs_err_set(err, rc, PFS_NO_OFF, "no capture %lld in the database",
+				   (long long)id);
+	return 0;
+}
+
 static int load_db(struct pfs_capture *c, const char *path, const struct pfs_capture_opts *o,
 		   struct pfs_err *err)
 {
 	struct pfs_store *st = NULL;
-	struct pfs_store_capture *caps = NULL;
-	int n = 0, rc = pfs_store_open(&st, path, PFS_STORE_READONLY, err);
+	int rc = pfs_store_open(&st, path, PFS_STORE_READONLY, err);
 	if (rc < 0)
 		return rc;
 	if ((rc = pfs_store_find(st, o->which, &c->db_id, err)) < 0 ||
-	    (rc = pfs_store_load_profile(st, c->db_id, c->prof, err)) < 0)
+	    (rc = read_row(c, st, c->db_id, err)) < 0)
 		goto out;
+	if (o->stored_report &&
+	    (rc = pfs_store_get_report(st, c->db_id, &c->report_json, &c->report_len, err)) < 0)
+		goto out;
+	if (c->report_json) {
+		c->views = pfs_views_new(c->prof, NULL);
+		goto out;
+	}
+	if ((rc = pfs_store_load_profile(st, c->db_id, c->prof, err)) < 0)
+		goto out;
+	/* what import stored: the same figures as the raw file gives, without its records */
+	if ((rc = pfs_store_load_analysis(st, c->db_id, c->prof, c->info.label, c->info.source,
+					  &c->analysis, err)) < 0)
+		goto out;
+	if (c->analysis && o->agg_without_analysis) {
+		pfs_agg_free(c->agg);
+		c->agg = NULL;
+	}
 	if (c->agg) {
 		int64_t ns = pfs_store_fill_agg(st, c->db_id, c->agg, err);
 		if (ns < 0) {
@@ -208,44 +277,8 @@ static int load_db(struct pfs_capture *c, const char *path, const struct pfs_cap
 		}
 		c->rows = (uint64_t)ns;
 	}
-	if ((rc = pfs_store_get_summary(st, c->db_id, &c->summary_json, err)) < 0)
-		goto out;
-	if ((n = pfs_store_captures(st, &caps, err)) < 0) {
-		rc = n;
-		n = 0;
-		goto out;
-	}
-	for (int i = 0; i < n; i++) {
-		const struct pfs_store_capture *k = &caps[i];
-		if (k->id != c->db_id)
-			continue;
-		free(c->info.label);
-		c->info.label = dupnz(k->label);
-		free(c->info.source);
-		c->info.source = dupnz(k->source);
-		c->info.kind = dupnz(k->kind);
-		c->info.host = dupnz(k->host);
-		c->info.os_release = dupnz(k->os_release);
-		c->info.perf_version = dupnz(k->perf_version);
-		c->info.cmdline = dupnz(k->cmdline);
-		c->info.duration_s = k->duration;
-		c->info.cpus = k->cpus;
-		if (!isnan(k->start_time) && k->start_time > 0) {
-			time_t t = (time_t)k->start_time;
-			struct tm tm;
-			char buf[64];
-			if (gmtime_r(&t, &tm) &&
-			    strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm))
-				c->info.recorded = pfs_xstrdup(buf);
-		}
-	}
-	/* what import stored: the same figures as the raw file gives, without its records */
-	if ((rc = pfs_store_load_analysis(st, c->db_id, c->prof, c->info.label, c->info.source,
-					  &c->analysis, err)) < 0)
-		goto out;
 	c->views = pfs_views_new(c->prof, c->analysis ? pfs_analysis_python(c->analysis) : NULL);
 out:
-	pfs_store_captures_free(caps, (size_t)n);
 	pfs_store_close(st);
 	return rc;
 }
@@ -315,7 +348,7 @@ void pfs_capture_release(struct pfs_capture *c)
 	pfs_agg_free(c->agg);
 	pfs_profile_free(c->prof);
 	pfs_diag_release(&c->diag);
-	free(c->summary_json);
+	free(c->report_json);
 	free(c->info.label);
 	free(c->info.source);
 	free(c->info.host);
@@ -372,4 +405,81 @@ void pfs_capture_report_meta(const struct pfs_capture *c, struct pfs_reportdata_
 	m->source = dump ? "pyinstrument" : "perf.data";
 	m->duration_s = c->info.duration_s;
 	m->lost = c->info.lost_samples;
+}
+
+/* The report data of c over the given diagnostics, titled title (NULL: none). */
+static int report_json(struct pfs_capture *c, int event, const char *title,
+		       const struct pfs_diag *diag, char **json, size_t *len, struct pfs_err *err)
+{
+	struct pfs_reportdata_opts ro = {.event = event, .weight = PFS_FOLD_SAMPLES};
+	struct pfs_reportdata_input in = {
+	    .profile = c->prof,
+	    .agg = c->agg,
+	    .views = c->views,
+	    .analysis = c->analysis,
+	    .timeline = c->timeline,
+	    .pyprof = c->kind == PFS_CAPTURE_PYPROF ? &c->pyprof : NULL,
+	    .diag = diag,
+	};
+	FILE *mem;
+	int rc;
+	*json = NULL;
+	*len = 0;
+	/* a pyinstrument dump counts wall time: its weights are ns periods */
+	if (c->kind == PFS_CAPTURE_PYPROF && c->pyprof.unit == PFS_PYPROF_SECONDS)
+		ro.weight = PFS_FOLD_PERIOD;
+	pfs_reportdata_meta_init(&in.meta);
+	pfs_capture_report_meta(c, &in.meta);
+	in.meta.title = title;
+	if (!(mem = open_memstream(json, len)))
+		return pfs_err_sys(err, "cannot make the report data in memory");
+	rc = pfs_reportdata_write(&in, &ro, mem, err);
+	if (fclose(mem) != 0 && rc == 0)
+		rc = pfs_err_sys(err, "cannot make the report data in memory");
+	if (rc < 0) {
+		free(*json);
+		*json = NULL;
+		*len = 0;
+	}
+	return rc;
+}
+
+int pfs_capture_report_data(struct pfs_capture *c, int event, const char *title, char **json,
+			    size_t *len, struct pfs_err *err)
+{
+	if (c->report_json)
+		return pfs_reportdata_set_title(c->report_json, c->report_len, title, json, len,
+						err);
+	return report_json(c, event, title, &c->diag, json, len, err);
+}
+
+int pfs_capture_store_report(struct pfs_capture *c, struct pfs_store *st, int64_t id,
+			     struct pfs_err *err)
+{
+	struct pfs_diag none;
+	char *json = NULL;
+	size_t len = 0;
+	int rc;
+	if (c->kind != PFS_CAPTURE_PERF)
+		return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF,
+				   "only a perf.data capture has report data to store");
+	/* what a report of the database would be given: the row's meta, no load diagnostics */
+	if ((rc = read_row(c, st, id, err)) < 0)
+		return rc;
+	if (!c->agg) {
+		/* summed now, from the rows written, rather than while ingest still holds its
+		 * symbol tables: the import's peak memory stays what ingest needs */
+		c->agg = pfs_agg_new();
+		int64_t n = pfs_store_scan_samples(st, id, pfs_agg_add, c->agg, err);
+		if (n < 0)
+			return (int)n;
+		c->rows = (uint64_t)n;
+	}
+	pfs_diag_init(&none);
+	rc = report_json(c, -1, NULL, &none, &json, &len, err);
+	pfs_diag_release(&none);
+	if (rc == 0)
+		rc = pfs_store_put_report(st, json, len, err);
+	free(json);
+	return rc;
 }

@@ -6,8 +6,10 @@
  *  - a perf.data capture (file or pipe mode, magic "PERFILE2" in either byte order, or "-"),
  *    through ingest, optionally with the Python analysis fed every record (analysis.h);
  *  - a perfsight database (SQLite magic), one capture of it picked by id or label, read back
- *    through store: the profile, the samples summed by thread and call path, the stored summary
- *    and the analysis import stored (restored whatever opts.analysis says: it costs no records);
+ *    through store: the profile, the samples summed by thread and call path and the analysis
+ *    import stored (restored whatever opts.analysis says: it costs no records); or, with
+ *    opts.stored_report, only the report data import made, when it did (a report needs
+ *    nothing else, and reading it is cheap whatever the capture's size);
  *  - a profiler dump pyprof reads (pyinstrument, speedscope, folded stacks, a directory of them).
  *
  * The rows go to the capture's agg (sums by event, thread and call path) unless opts.no_agg,
@@ -32,6 +34,8 @@
 #include "reportdata.h"
 #include "views.h"
 
+struct pfs_store;
+
 enum pfs_capture_kind {
 	PFS_CAPTURE_PERF = 1,
 	PFS_CAPTURE_DB,
@@ -48,6 +52,12 @@ struct pfs_capture_opts {
 	const char *which; /* database: the capture's id or label; NULL: the only one */
 	const char *label; /* pyprof: the label of a single file; NULL: its name */
 	bool no_merge;	   /* pyprof: a directory is refused instead of merged */
+	/* database: when import kept the capture's report data, load that (report_json) and
+	 * not the profile, samples or analysis, which stay empty */
+	bool stored_report;
+	/* database: no agg (NULL) for a capture with a stored analysis, which says it all; the
+	 * samples are summed only for one without (a profiler dump, an older import) */
+	bool agg_without_analysis;
 	/* perf.data with analysis: where its off-CPU intervals and probe hits go (NULL: none) */
 	const struct pfs_an_sink *an_sink;
 };
@@ -71,7 +81,8 @@ struct pfs_capture {
 	struct pfs_reportdata_tl *timeline; /* with opts.timeline on perf.data; else NULL */
 	struct pfs_pyprof_meta pyprof;	    /* PYPROF only */
 	enum pfs_pyprof_kind pyprof_kind;   /* PYPROF: what was detected */
-	char *summary_json; /* DB: the summary stored by import (NULL: none) */
+	char *report_json; /* DB with opts.stored_report: the stored report data, untitled */
+	size_t report_len;
 	int64_t db_id;	    /* DB: the capture's id */
 	struct pfs_capture_info info;
 	struct pfs_diag diag; /* the load's diagnostics (the analysis keeps its own) */
@@ -109,6 +120,28 @@ int pfs_capture_fold_event(const struct pfs_capture *c, const char *name, int *o
  * its rows are counts (folded stacks, sampled speedscope), their periods: the counts themselves.
  */
 enum pfs_fold_weight pfs_capture_default_weight(const struct pfs_capture *c);
+
+/*
+ * The report data of c (docs/report-data.md) with meta.title = title (NULL: none): the stored
+ * one when the load found it, else made from the profile, agg, views, analysis, timeline and
+ * load diagnostics, the trees counting event (-1: every sampling event). A stored document
+ * was made for every sampling event: the caller loads without opts.stored_report to count
+ * one. Returns 0 and a malloc'd *json of *len bytes, PFS_EFORMAT (stored data that is not a
+ * report's), PFS_EIO (no memory for the stream), or pfs_reportdata_write()'s code.
+ */
+int pfs_capture_report_data(struct pfs_capture *c, int event, const char *title, char **json,
+			    size_t *len, struct pfs_err *err) PFS_MUST_CHECK;
+
+/*
+ * Makes the report data of c, a perf.data capture loaded with its analysis, exactly as
+ * a report of capture id of st will make it when import has not (the meta of id's row, no load
+ * diagnostics, every sampling event, no title), and keeps it in st's open capture, whose
+ * profile must be written already (pfs_store_put_profile: the views add paths to c's
+ * profile). Without an agg (opts.no_agg), c gets one summed from the samples st holds.
+ * Returns 0, PFS_EUSAGE (not such a capture), PFS_EDB, or as above.
+ */
+int pfs_capture_store_report(struct pfs_capture *c, struct pfs_store *st, int64_t id,
+			     struct pfs_err *err) PFS_MUST_CHECK;
 
 /* Fills the report's meta from what the capture says (strings borrowed from c). */
 void pfs_capture_report_meta(const struct pfs_capture *c, struct pfs_reportdata_meta *m);

@@ -34,10 +34,10 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zstd.h>
 
 #include "cursor.h"
 #include "xalloc.h"
+#include "zst.h"
 
 #define MAGIC_LE 0x32454c4946524550ull /* "PERFILE2" read on a little-endian host */
 #define MAGIC_BE 0x50455246494c4532ull
@@ -108,7 +108,7 @@ struct pfs_reader {
 	bool saw_attr_record;
 
 	/* decompression */
-	ZSTD_DStream *zs;
+	struct pfs_zst_stream *zs;
 	uint8_t *dbuf;
 	size_t dlen, dpos, dcap;
 	uint64_t doff; /* offset of the compressed record the buffered bytes came from */
@@ -1065,8 +1065,7 @@ void pfs_reader_close(struct pfs_reader *r)
 		free(r->info.pmus[i].name);
 	free(r->info.pmus);
 	free((void *)r->info.tracing_data);
-	if (r->zs)
-		ZSTD_freeDStream(r->zs);
+	pfs_zst_stream_free(r->zs);
 	free(r->dbuf);
 	for (size_t i = 0; i < r->n_heap; i++)
 		qrec_release(&r->heap[i]);
@@ -1548,19 +1547,15 @@ static bool decode_other(struct pfs_reader *r, struct pfs_record *rec)
 
 static bool ensure_zstd(struct pfs_reader *r)
 {
-	if (r->zs)
-		return true;
-	r->zs = ZSTD_createDStream();
 	if (!r->zs)
-		return false;
-	ZSTD_initDStream(r->zs);
-	return true;
+		r->zs = pfs_zst_stream_new();
+	return r->zs != NULL;
 }
 
 /* Feeds one compressed chunk into the decompressed buffer (§3.3). */
 static void decompress(struct pfs_reader *r, const uint8_t *p, size_t len, uint64_t off)
 {
-	ZSTD_inBuffer in = {p, len, 0};
+	size_t in_pos = 0;
 	if (!ensure_zstd(r)) {
 		pfs_diag_add(&r->diag, PFS_ERROR, "zstd-init", off,
 			     "cannot initialise zstd: compressed records dropped");
@@ -1574,26 +1569,24 @@ static void decompress(struct pfs_reader *r, const uint8_t *p, size_t len, uint6
 	}
 	r->doff = off;
 	r->stats.compressed_bytes += len;
-	while (in.pos < in.size) {
-		ZSTD_outBuffer o;
-		size_t ret;
+	while (in_pos < len) {
+		const char *why = NULL;
+		size_t got = 0, room;
 		PFS_GROW(r->dbuf, r->dcap, r->dlen + (1u << 18));
-		o.dst = r->dbuf + r->dlen;
-		o.size = r->dcap - r->dlen;
-		o.pos = 0;
-		ret = ZSTD_decompressStream(r->zs, &o, &in);
-		if (ZSTD_isError(ret)) {
+		room = r->dcap - r->dlen;
+		if (pfs_zst_stream_step(r->zs, p, len, &in_pos, r->dbuf + r->dlen, room, &got,
+					&why) < 0) {
 			pfs_diag_add(&r->diag, PFS_ERROR, "zstd-error", off,
 				     "compressed record at 0x%llx cannot be decompressed (%s): its "
 				     "records were dropped",
-				     (unsigned long long)off, ZSTD_getErrorName(ret));
-			ZSTD_initDStream(r->zs);
+				     (unsigned long long)off, why);
+			pfs_zst_stream_reset(r->zs);
 			r->dlen = r->dpos = 0;
 			return;
 		}
-		r->dlen += o.pos;
-		r->stats.decompressed_bytes += o.pos;
-		if (o.pos == 0 && in.pos < in.size && o.size > 0)
+		r->dlen += got;
+		r->stats.decompressed_bytes += got;
+		if (got == 0 && in_pos < len && room > 0)
 			break;
 	}
 }

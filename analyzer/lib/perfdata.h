@@ -6,7 +6,7 @@
  * bitfield bit-reversed per byte as perf does), attr ABI sizes VER0 (64) to anything newer
  * (unknown tail ignored), the feature sections a report needs, COMPRESSED/COMPRESSED2 records
  * (one continuous zstd stream, records may straddle two compressed chunks), and the
- * FINISHED_ROUND ordering rule. libzstd is used here and nowhere else.
+ * FINISHED_ROUND ordering rule; zst decompresses.
  *
  * Reading model (pull iterator):
  *

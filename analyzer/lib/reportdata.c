@@ -811,6 +811,15 @@ static int order_cmp(const void *x, const void *y, void *arg)
 		return p->pid < q->pid ? -1 : 1;
 	if (p->tid != q->tid)
 		return p->tid < q->tid ? -1 : 1;
+	/*
+	 * Then by path and event, not by the agg's order: the cells of a database come summed
+	 * in SQL's order, those of a raw file in the order of the samples, and a document is
+	 * the same whichever (its string table is numbered in the order trees are built).
+	 */
+	if (p->path != q->path)
+		return p->path < q->path ? -1 : 1;
+	if (p->event != q->event)
+		return p->event < q->event ? -1 : 1;
 	return (i > j) - (i < j);
 }
 
@@ -1667,4 +1676,37 @@ int pfs_reportdata_write(const struct pfs_reportdata_input *in,
 		rc = pfs_err_sys(err, "cannot write the report data");
 	ctx_release(&c);
 	return rc;
+}
+
+int pfs_reportdata_set_title(const char *doc, size_t len, const char *title, char **out,
+			     size_t *out_len, struct pfs_err *err)
+{
+	/* write_meta puts the title first: it goes right after this */
+	static const char head[] = "{\"version\":1,\"meta\":{";
+	const size_t hn = sizeof(head) - 1;
+	FILE *f;
+	*out = NULL;
+	*out_len = 0;
+	if (len < hn + 1 || memcmp(doc, head, hn) || !memcmp(doc + hn, "\"title\":", 8))
+		return pfs_err_set(err, PFS_EFORMAT, 0,
+				   "report data: does not open as an untitled document of "
+				   "version 1");
+	if (!(f = open_memstream(out, out_len)))
+		return pfs_err_sys(err, "cannot make the report data in memory");
+	fwrite(doc, 1, hn, f);
+	if (title) {
+		fputs("\"title\":\"", f);
+		pfs_json_escape(f, title, strlen(title));
+		fputc('"', f);
+		if (doc[hn] != '}')
+			fputc(',', f);
+	}
+	fwrite(doc + hn, 1, len - hn, f);
+	if (fclose(f)) {
+		free(*out);
+		*out = NULL;
+		*out_len = 0;
+		return pfs_err_sys(err, "cannot make the report data in memory");
+	}
+	return 0;
 }

@@ -121,4 +121,13 @@ int pfs_reportdata_write(const struct pfs_reportdata_input *in,
 			 const struct pfs_reportdata_opts *opts, FILE *out,
 			 struct pfs_err *err) PFS_MUST_CHECK;
 
+/*
+ * The document pfs_reportdata_write() would have written with meta.title = title, from doc,
+ * one it wrote with no title (what a database keeps: the title is chosen when rendering).
+ * Returns 0 and a malloc'd *out (NUL-terminated after *out_len bytes), or PFS_EFORMAT when doc
+ * does not open as such a document does.
+ */
+int pfs_reportdata_set_title(const char *doc, size_t len, const char *title, char **out,
+			     size_t *out_len, struct pfs_err *err) PFS_MUST_CHECK;
+
 #endif

@@ -14,6 +14,7 @@
 
 #include "store.h"
 #include "xalloc.h"
+#include "zst.h"
 
 /* The application_id stamped in the header tells our databases from other SQLite files. */
 #define PFS_STORE_APP_ID 0x70667331 /* "pfs1" */
@@ -187,6 +188,31 @@ static const char index_sql[] =
     "CREATE INDEX IF NOT EXISTS gc_pauses_capture ON gc_pauses(capture);\n"
     "CREATE INDEX IF NOT EXISTS gil_wait_stacks_capture ON gil_wait_stacks(capture);\n";
 
+/*
+ * Tables added since version 2 that a reader can do without: the longest GIL waits of the
+ * analysis (pfs_analysis_wait) and a capture's report data, made once at import so a report
+ * does not rebuild it from the samples. Optional tables rather than schema version 3: older
+ * perfsight builds read and write these databases unchanged and just do not see them; every
+ * import creates them when missing. Such a build may delete a capture (--replace) without
+ * deleting its rows here and hand the id to the next capture, so a report_data row counts only
+ * while content_hash and imported_at still match its captures row. gil_waits rows have no such
+ * check: an older build's replace leaves them to the capture that takes the id next, whose
+ * reports rebuilt from samples then list waits of the deleted one (its figures are unaffected).
+ */
+static const char optional_sql[] =
+    "CREATE TABLE IF NOT EXISTS gil_waits(capture INTEGER NOT NULL, pid INTEGER NOT NULL,\n"
+    "  tid INTEGER NOT NULL, start INTEGER NOT NULL, duration_ns INTEGER NOT NULL,\n"
+    "  path INTEGER, probe INTEGER NOT NULL);\n"
+    "CREATE INDEX IF NOT EXISTS gil_waits_capture ON gil_waits(capture);\n"
+    "CREATE TABLE IF NOT EXISTS report_data(capture INTEGER PRIMARY KEY,\n"
+    "  content_hash TEXT NOT NULL, imported_at TEXT NOT NULL, format TEXT NOT NULL,\n"
+    "  size INTEGER NOT NULL, data BLOB NOT NULL);\n";
+
+/* What report_data.format says: the JSON document of docs/report-data.md in a zstd frame. */
+#define REPORT_FORMAT "report-data/1+zstd"
+/* A report's data is a few MB (issue 7 caps the HTML at 5); this bounds what a row may claim. */
+#define REPORT_MAX ((size_t)1 << 30)
+
 /* (pid, tid) -> thread id, open addressing; grows with threads only. */
 struct tmap_slot {
 	uint32_t pid, tid;
@@ -197,6 +223,7 @@ struct pfs_store {
 	sqlite3 *db;
 	char *path;
 	int64_t cap; /* the capture being written, 0 when none */
+	bool profile_done; /* the open capture's profile is written (pfs_store_put_profile) */
 	int version; /* the schema version of the file (a read-only v1 lacks the analysis) */
 	int64_t string_base, frame_base, path_base, event_base, next_thread;
 	int64_t sample_first, sample_last, n_samples;
@@ -514,6 +541,8 @@ static int drop_duplicates(struct pfs_store *st, const struct pfs_capture_meta *
 	    "DELETE FROM gil_wait_stacks WHERE capture = ?1",
 	    "DELETE FROM py_events WHERE capture = ?1",
 	    "DELETE FROM py_notes WHERE capture = ?1",
+	    "DELETE FROM gil_waits WHERE capture = ?1",
+	    "DELETE FROM report_data WHERE capture = ?1",
 	    "DELETE FROM captures WHERE id = ?1",
 	};
 	sqlite3_stmt *s;
@@ -577,7 +606,8 @@ int pfs_store_begin_capture(struct pfs_store *st, const struct pfs_capture_meta 
 	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if ((rc = exec(st, "BEGIN IMMEDIATE", "cannot start the import", err)))
 		return rc;
-	if ((rc = drop_duplicates(st, meta, replace, err)))
+	if ((rc = exec(st, optional_sql, "cannot start the import", err)) ||
+	    (rc = drop_duplicates(st, meta, replace, err)))
 		goto fail;
 	if ((rc = query_int(st, "SELECT max(id) FROM strings", 0, &st->string_base, err)) ||
 	    (rc = query_int(st, "SELECT max(id) FROM frames", 0, &st->frame_base, err)) ||
@@ -630,6 +660,7 @@ int pfs_store_begin_capture(struct pfs_store *st, const struct pfs_capture_meta 
 			  &st->ins_probe, err)))
 		goto fail;
 	st->sample_first = st->sample_last = st->n_samples = 0;
+	st->profile_done = false;
 	pfs_err_clear(&st->sink_err);
 	*capture_id = st->cap;
 	return 0;
@@ -838,17 +869,27 @@ int pfs_store_put_diags(struct pfs_store *st, const struct pfs_diag *d, struct p
 	return rc;
 }
 
-int pfs_store_put_summary(struct pfs_store *st, int64_t capture_id, const char *json,
-			  struct pfs_err *err)
+int pfs_store_put_report(struct pfs_store *st, const char *json, size_t len, struct pfs_err *err)
 {
 	sqlite3_stmt *s;
-	int rc = prepare(st, "INSERT OR REPLACE INTO summaries VALUES (?,?)", &s, err);
-	if (rc)
+	size_t zlen;
+	int rc;
+	if ((rc = need_capture(st, err)))
 		return rc;
-	sqlite3_bind_int64(s, 1, capture_id);
-	sqlite3_bind_text(s, 2, json, -1, SQLITE_STATIC);
-	rc = step_done(st, s, "cannot write the summary", err);
+	if ((rc =
+		 prepare(st,
+			 "INSERT OR REPLACE INTO report_data SELECT id, content_hash, imported_at, "
+			 "?2, ?3, ?4 FROM captures WHERE id = ?1",
+			 &s, err)))
+		return rc;
+	void *z = pfs_zst_compress(json, len, &zlen);
+	sqlite3_bind_int64(s, 1, st->cap);
+	sqlite3_bind_text(s, 2, REPORT_FORMAT, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, (int64_t)len);
+	sqlite3_bind_blob64(s, 4, z, zlen, SQLITE_STATIC);
+	rc = step_done(st, s, "cannot write the report data", err);
 	sqlite3_finalize(s);
+	free(z);
 	return rc;
 }
 
@@ -945,6 +986,20 @@ static int put_an_lists(struct pfs_store *st, const struct pfs_analysis *a, stru
 		bind_u64(s, 5, p->dur);
 		bind_id(s, 6, st->path_base, p->pypath);
 		rc = step_done(st, s, "cannot write the GC pauses", err);
+	}
+	sqlite3_finalize(s);
+	if (rc || (rc = prepare(st, "INSERT INTO gil_waits VALUES (?,?,?,?,?,?,?)", &s, err)))
+		return rc;
+	for (size_t i = 0; !rc && i < pfs_analysis_n_waits(a); i++) {
+		const struct pfs_an_wait *w = pfs_analysis_wait(a, i);
+		sqlite3_bind_int64(s, 1, st->cap);
+		sqlite3_bind_int64(s, 2, w->pid);
+		sqlite3_bind_int64(s, 3, w->tid);
+		bind_u64(s, 4, w->start);
+		bind_u64(s, 5, w->dur);
+		bind_id(s, 6, st->path_base, w->pypath);
+		sqlite3_bind_int(s, 7, w->probe);
+		rc = step_done(st, s, "cannot write the GIL waits", err);
 	}
 	sqlite3_finalize(s);
 	if (rc || (rc = prepare(st, "INSERT INTO gil_wait_stacks VALUES (?,?,?,?,?)", &s, err)))
@@ -1121,6 +1176,31 @@ static int write_profile(struct pfs_store *st, const struct pfs_profile *p, stru
 	return rc;
 }
 
+static int put_profile(struct pfs_store *st, const struct pfs_profile *prof, struct pfs_err *err)
+{
+	int rc;
+	if ((rc = write_profile(st, prof, err)) ||
+	    (rc = exec(st, index_sql, "cannot build indexes", err)))
+		return rc;
+	st->profile_done = true;
+	return 0;
+}
+
+int pfs_store_put_profile(struct pfs_store *st, const struct pfs_profile *prof, struct pfs_err *err)
+{
+	int rc = need_capture(st, err);
+	if (rc)
+		return rc;
+	if (st->profile_done)
+		return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF, "the profile is already written");
+	if (st->sink_err.code) {
+		if (err)
+			*err = st->sink_err;
+		return st->sink_err.code;
+	}
+	return put_profile(st, prof, err);
+}
+
 int pfs_store_end_capture(struct pfs_store *st, const struct pfs_profile *prof, struct pfs_err *err)
 {
 	int rc = need_capture(st, err);
@@ -1132,8 +1212,7 @@ int pfs_store_end_capture(struct pfs_store *st, const struct pfs_profile *prof, 
 			*err = st->sink_err;
 		goto fail;
 	}
-	if ((rc = write_profile(st, prof, err)) ||
-	    (rc = exec(st, index_sql, "cannot build indexes", err)))
+	if (!st->profile_done && (rc = put_profile(st, prof, err)))
 		goto fail;
 	finalize_writers(st);
 	if ((rc = exec(st, "COMMIT", "cannot commit the capture", err)))
@@ -1440,6 +1519,11 @@ int pfs_store_load_profile(struct pfs_store *st, int64_t cap, struct pfs_profile
 	return 0;
 }
 
+static uint64_t col_u64(sqlite3_stmt *s, int col)
+{
+	return (uint64_t)sqlite3_column_int64(s, col);
+}
+
 int64_t pfs_store_fill_agg(struct pfs_store *st, int64_t cap, struct pfs_agg *agg,
 			   struct pfs_err *err)
 {
@@ -1451,7 +1535,8 @@ int64_t pfs_store_fill_agg(struct pfs_store *st, int64_t cap, struct pfs_agg *ag
 	/* The rowid range keeps this a range scan of one capture's samples, no index needed. */
 	if ((rc = prepare(st,
 			  "SELECT s.event, t.pid, t.tid, s.path, count(*), sum(s.period), "
-			  "sum(s.weight), s.comm FROM captures c JOIN samples s ON s.id BETWEEN "
+			  "sum(s.weight), s.comm, min(nullif(s.time, 0)), max(s.time) "
+			  "FROM captures c JOIN samples s ON s.id BETWEEN "
 			  "c.sample_first AND c.sample_last JOIN threads t ON t.id = s.thread "
 			  "WHERE c.id = ? GROUP BY s.event, s.thread, s.comm, s.path",
 			  &s, err)))
@@ -1472,6 +1557,7 @@ int64_t pfs_store_fill_agg(struct pfs_store *st, int64_t cap, struct pfs_agg *ag
 			     ? 0
 			     : (uint32_t)(sqlite3_column_int64(s, 7) - b[0]);
 		pfs_agg_put(agg, &c);
+		pfs_agg_widen(agg, col_u64(s, 8), col_u64(s, 9));
 		total += (int64_t)c.count;
 	}
 	if (rc != SQLITE_DONE)
@@ -1480,22 +1566,83 @@ int64_t pfs_store_fill_agg(struct pfs_store *st, int64_t cap, struct pfs_agg *ag
 	return total;
 }
 
-int pfs_store_get_summary(struct pfs_store *st, int64_t cap, char **json, struct pfs_err *err)
+int64_t pfs_store_scan_samples(struct pfs_store *st, int64_t cap, pfs_sample_cb cb,
+			       void *payload, struct pfs_err *err)
 {
 	sqlite3_stmt *s;
-	int rc = prepare(st, "SELECT json FROM summaries WHERE capture = ?", &s, err);
-	*json = NULL;
+	int64_t b[4], n = 0;
+	int rc = capture_bases(st, cap, b, err);
 	if (rc)
 		return rc;
+	if ((rc = prepare(st,
+			  "SELECT s.event, t.pid, t.tid, s.cpu, s.time, s.path, s.period, s.weight "
+			  "FROM captures c JOIN samples s ON s.id BETWEEN c.sample_first AND "
+			  "c.sample_last JOIN threads t ON t.id = s.thread WHERE c.id = ? "
+			  "ORDER BY s.id",
+			  &s, err)))
+		return rc;
 	sqlite3_bind_int64(s, 1, cap);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct pfs_sample_row r = {
+		    .event = (uint32_t)(sqlite3_column_int64(s, 0) - b[3] - 1),
+		    .pid = (uint32_t)sqlite3_column_int64(s, 1),
+		    .tid = (uint32_t)sqlite3_column_int64(s, 2),
+		    .cpu = sqlite3_column_type(s, 3) == SQLITE_NULL
+			       ? UINT32_MAX
+			       : (uint32_t)sqlite3_column_int64(s, 3),
+		    .time = col_u64(s, 4),
+		    .path = sqlite3_column_type(s, 5) == SQLITE_NULL
+				? 0
+				: (uint32_t)(sqlite3_column_int64(s, 5) - b[2]),
+		    .period = col_u64(s, 6),
+		    .weight = sqlite3_column_double(s, 7),
+		};
+		if ((rc = cb(payload, &r)) < 0) {
+			sqlite3_finalize(s);
+			return rc;
+		}
+		n++;
+	}
+	if (rc != SQLITE_DONE)
+		n = db_err(st, err, "cannot read samples");
+	sqlite3_finalize(s);
+	return n;
+}
+
+int pfs_store_get_report(struct pfs_store *st, int64_t cap, char **json, size_t *len,
+			 struct pfs_err *err)
+{
+	sqlite3_stmt *s;
+	int64_t have;
+	int rc;
+	*json = NULL;
+	*len = 0;
+	if ((rc = query_int(st,
+			    "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND "
+			    "name = 'report_data'",
+			    0, &have, err)))
+		return rc;
+	if (!have)
+		return 0;
+	if ((rc = prepare(st,
+			  "SELECT r.data FROM report_data r JOIN captures c ON c.id = r.capture "
+			  "WHERE r.capture = ?1 AND r.format = ?2 AND "
+			  "r.content_hash = c.content_hash AND r.imported_at = c.imported_at",
+			  &s, err)))
+		return rc;
+	sqlite3_bind_int64(s, 1, cap);
+	sqlite3_bind_text(s, 2, REPORT_FORMAT, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
-		*json = col_dup(s, 0);
-		rc = 0;
+		char what[64];
+		snprintf(what, sizeof(what), "report_data of capture %lld", (long long)cap);
+		rc = pfs_zst_decompress(sqlite3_column_blob(s, 0),
+					(size_t)sqlite3_column_bytes(s, 0), REPORT_MAX, what, json,
+					len, err);
 	} else if (rc == SQLITE_DONE) {
 		rc = 0;
 	} else {
-		rc = db_err(st, err, "cannot read the summary");
+		rc = db_err(st, err, "cannot read the report data");
 	}
 	sqlite3_finalize(s);
 	return rc;
@@ -1514,11 +1661,6 @@ static bool an_id(sqlite3_stmt *s, int col, int64_t base, size_t n, uint32_t *ou
 		return false;
 	*out = (uint32_t)v;
 	return true;
-}
-
-static uint64_t col_u64(sqlite3_stmt *s, int col)
-{
-	return (uint64_t)sqlite3_column_int64(s, col);
 }
 
 static enum pfs_severity severity_of(const char *name)
@@ -1640,6 +1782,7 @@ static int an_lists(struct pfs_store *st, int64_t cap, struct pfs_analysis *a,
 {
 	size_t np = pfs_profile_n_paths(prof), ne = pfs_profile_n_events(prof);
 	sqlite3_stmt *s;
+	int64_t have;
 	int rc = prepare(st,
 			 "SELECT pid, tid, start, duration_ns, path FROM gc_pauses "
 			 "WHERE capture = ? ORDER BY rowid",
@@ -1674,6 +1817,31 @@ static int an_lists(struct pfs_store *st, int64_t cap, struct pfs_analysis *a,
 	}
 	if ((rc = an_done(st, s, rc, "gil_wait_stacks", "cannot read the GIL wait stacks", cap, err)))
 		return rc;
+	if ((rc = query_int(st,
+			    "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND "
+			    "name = 'gil_waits'",
+			    0, &have, err)))
+		return rc;
+	if (have && (rc = prepare(st,
+				  "SELECT pid, tid, start, duration_ns, path, probe FROM gil_waits "
+				  "WHERE capture = ? ORDER BY rowid",
+				  &s, err)))
+		return rc;
+	if (have) {
+		sqlite3_bind_int64(s, 1, cap);
+		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+			struct pfs_an_wait w = {.pid = (uint32_t)sqlite3_column_int64(s, 0),
+						.tid = (uint32_t)sqlite3_column_int64(s, 1),
+						.start = col_u64(s, 2),
+						.dur = col_u64(s, 3),
+						.probe = sqlite3_column_int(s, 5) != 0};
+			if (!an_id(s, 4, b[2], np, &w.pypath))
+				break;
+			pfs_analysis_restore_wait(a, &w);
+		}
+		if ((rc = an_done(st, s, rc, "gil_waits", "cannot read the GIL waits", cap, err)))
+			return rc;
+	}
 	if ((rc = prepare(st, "SELECT event, samples FROM py_events WHERE capture = ?", &s, err)))
 		return rc;
 	sqlite3_bind_int64(s, 1, cap);

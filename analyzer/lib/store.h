@@ -8,9 +8,11 @@
  *
  *     pfs_store_begin_capture()      BEGIN IMMEDIATE, the captures row, id bases
  *     pfs_store_sample_cb()          the pfs_sample_cb sink ingest streams rows to
- *     pfs_store_put_offcpu/probe/buildid(), pfs_store_put_diags(), pfs_store_put_summary(),
+ *     pfs_store_put_offcpu/probe/buildid(), pfs_store_put_diags(),
  *     pfs_store_put_analysis()       the analysis' books, which pfs_store_load_analysis() reads
- *     pfs_store_end_capture(profile) writes the profile's tables, builds indexes, COMMIT
+ *     pfs_store_put_profile(), pfs_store_put_report()   optional: the profile's tables
+ *                                    first, then the report data made over them
+ *     pfs_store_end_capture(profile) writes the profile's tables (unless put), indexes, COMMIT
  *  or pfs_store_abort_capture()      ROLLBACK
  *
  * Ids: every table has a global INTEGER PRIMARY KEY. A capture's frames and paths are written
@@ -135,9 +137,14 @@ int pfs_store_put_buildid(struct pfs_store *st, const char *dso, const char *bui
 			  struct pfs_err *err) PFS_MUST_CHECK;
 int pfs_store_put_diags(struct pfs_store *st, const struct pfs_diag *d,
 			struct pfs_err *err) PFS_MUST_CHECK;
-/* Sets (replaces) the summary JSON of capture_id, inside the open capture or on its own. */
-int pfs_store_put_summary(struct pfs_store *st, int64_t capture_id, const char *json,
-			  struct pfs_err *err) PFS_MUST_CHECK;
+
+/*
+ * Keeps the report data (docs/report-data.md) of the open capture, len bytes of JSON, zstd-
+ * compressed in table report_data, so a report of the capture reads it instead of rebuilding
+ * it from the samples. Returns 0, PFS_EUSAGE (no capture open) or PFS_EDB.
+ */
+int pfs_store_put_report(struct pfs_store *st, const char *json, size_t len,
+			 struct pfs_err *err) PFS_MUST_CHECK;
 
 /*
  * Writes a finished analysis' books (threads, categories, GC pauses, GIL wait stacks, event
@@ -149,9 +156,20 @@ int pfs_store_put_analysis(struct pfs_store *st, const struct pfs_analysis *a,
 			   struct pfs_err *err) PFS_MUST_CHECK;
 
 /*
+ * Writes the profile's strings, frames, paths, events, threads and processes and the capture's
+ * sample range, and builds the indexes that are missing, without committing: what is added to
+ * prof afterwards (the paths of views a report makes) is not written. Once per capture.
+ * Returns 0, PFS_EUSAGE (no capture open, or called twice) or PFS_EDB (or the error a sink
+ * call recorded); the capture stays open either way (abort it on failure).
+ */
+int pfs_store_put_profile(struct pfs_store *st, const struct pfs_profile *prof,
+			  struct pfs_err *err) PFS_MUST_CHECK;
+
+/*
  * Writes the profile's strings, frames, paths, events, threads and processes, the capture's
- * sample range, builds the indexes that are missing and commits. On failure everything of the
- * capture is rolled back. Returns 0 or PFS_EDB (or the error a sink call recorded).
+ * sample range (unless pfs_store_put_profile() did; prof is then unused), builds the indexes
+ * that are missing and commits. On failure everything of the capture is rolled back. Returns 0 or
+ * PFS_EDB (or the error a sink call recorded).
  */
 int pfs_store_end_capture(struct pfs_store *st, const struct pfs_profile *prof,
 			  struct pfs_err *err) PFS_MUST_CHECK;
@@ -185,11 +203,21 @@ int pfs_store_load_profile(struct pfs_store *st, int64_t capture_id, struct pfs_
 
 /*
  * Adds the capture's samples to agg, summed by (event, thread, thread name, call path) in SQL,
- * with the ids of the profile pfs_store_load_profile() rebuilds.
+ * with the ids of the profile pfs_store_load_profile() rebuilds, and their time range.
  * Returns the number of samples added, or PFS_EDB.
  */
 int64_t pfs_store_fill_agg(struct pfs_store *st, int64_t capture_id, struct pfs_agg *agg,
 			   struct pfs_err *err) PFS_MUST_CHECK;
+
+/*
+ * Streams the capture's samples to cb in the order they were imported, with the ids of the
+ * profile pfs_store_load_profile() rebuilds (or of the profile an open capture wrote with
+ * pfs_store_put_profile(), whose rows it reads before the commit). comm is 0: the store's
+ * string numbers are not the profile's. Returns the number of rows, PFS_EDB, or cb's negative
+ * code (which stops the scan).
+ */
+int64_t pfs_store_scan_samples(struct pfs_store *st, int64_t capture_id, pfs_sample_cb cb,
+			       void *payload, struct pfs_err *err) PFS_MUST_CHECK;
 
 /*
  * Rebuilds the analysis pfs_store_put_analysis() stored for capture_id over prof, the profile
@@ -201,8 +229,14 @@ int pfs_store_load_analysis(struct pfs_store *st, int64_t capture_id, struct pfs
 			    const char *label, const char *source, struct pfs_analysis **out,
 			    struct pfs_err *err) PFS_MUST_CHECK;
 
-/* The summary JSON of a capture: 0 and a malloc'd *json (NULL when none), or PFS_EDB. */
-int pfs_store_get_summary(struct pfs_store *st, int64_t capture_id, char **json,
-			  struct pfs_err *err) PFS_MUST_CHECK;
+/*
+ * The report data pfs_store_put_report() kept for capture_id: 0 and a malloc'd *json
+ * (NUL-terminated after *len bytes), or 0 and NULL when there is none (imported by an older
+ * perfsight, or the row is of a capture an older perfsight replaced since), PFS_EDB, or
+ * PFS_EFORMAT when the stored bytes do not decompress.
+ */
+int pfs_store_get_report(struct pfs_store *st, int64_t capture_id, char **json, size_t *len,
+			 struct pfs_err *err) PFS_MUST_CHECK;
+
 
 #endif

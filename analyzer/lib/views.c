@@ -5,12 +5,23 @@
 
 #include "xalloc.h"
 
+/*
+ * One per path id of the profile, so packed: a million distinct stacks cost 36 MB here, where
+ * a struct pfs_pystack and its padding would cost 64 (what pfs_views_stack() hands out is
+ * unpacked into the views' scratch).
+ */
 struct memo {
-	struct pfs_pystack st; /* label_dso cleared: the label lives in label_str */
-	uint32_t label_str;    /* string id of the pseudo-frame name, 0 if none */
+	uint32_t label_str; /* string id of the pseudo-frame name, 0 if none */
 	uint32_t view[PFS_VIEW_COUNT];
-	uint8_t done;           /* bit 0: classified; bit 1 + view: view computed */
+	int32_t gc_entry, py_leaf, py_under_gc;
+	uint32_t n_python;
+	uint8_t cat, label;
+	uint8_t flags; /* F_GC, F_GIL_TAKE, F_GIL_DROP */
+	uint8_t done;  /* bit 0: classified; bit 1 + view: view computed */
 };
+
+enum { F_GC = 1, F_GIL_TAKE = 2, F_GIL_DROP = 4 };
+_Static_assert(PFS_CAT_COUNT <= 256, "a category fits a byte");
 
 struct pfs_views {
 	struct pfs_profile *p;
@@ -18,6 +29,7 @@ struct pfs_views {
 	bool have_ver;
 	struct memo *m;
 	size_t cap;
+	struct pfs_pystack st; /* the last pfs_views_stack() answer */
 	/* scratch for one stack */
 	struct pfs_pyframe *fr;
 	uint32_t *fid;
@@ -112,29 +124,51 @@ static size_t load_stack(struct pfs_views *v, uint32_t path)
 	return n;
 }
 
-static struct memo *classify(struct pfs_views *v, uint32_t path, size_t *n_out)
+static struct memo *classify(struct pfs_views *v, uint32_t path)
 {
 	struct memo *m = memo_of(v, path);
-	size_t n = load_stack(v, path);
+	struct pfs_pystack st;
+	uint32_t label_str;
+	size_t n;
 	char label[256];
 	const char *l;
-	if (n_out)
-		*n_out = n;
+	/* before loading the stack: a report asks for every stack's class more than once */
 	if (m->done & 1)
 		return m;
-	pfs_pyclass_stack(v->have_ver ? &v->ver : NULL, v->fr, n, &m->st);
+	n = load_stack(v, path);
+	pfs_pyclass_stack(v->have_ver ? &v->ver : NULL, v->fr, n, &st);
 	/* intern last: interning may move the strings the scratch points into */
-	l = pfs_pyclass_label(&m->st, label, sizeof(label));
-	m->st.label_dso = NULL;
-	m->label_str = l ? pfs_profile_cstr(v->p, label) : 0;
+	l = pfs_pyclass_label(&st, label, sizeof(label));
+	label_str = l ? pfs_profile_cstr(v->p, label) : 0;
 	m = memo_of(v, path);
+	m->label_str = label_str;
+	m->gc_entry = st.gc_entry;
+	m->py_leaf = st.py_leaf;
+	m->py_under_gc = st.py_under_gc;
+	m->n_python = st.n_python;
+	m->cat = (uint8_t)st.cat;
+	m->label = (uint8_t)st.label;
+	m->flags = (uint8_t)((st.gc ? F_GC : 0) | (st.gil_take ? F_GIL_TAKE : 0) |
+			     (st.gil_drop ? F_GIL_DROP : 0));
 	m->done |= 1;
 	return m;
 }
 
 const struct pfs_pystack *pfs_views_stack(struct pfs_views *v, uint32_t path)
 {
-	return &classify(v, path, NULL)->st;
+	const struct memo *m = classify(v, path);
+	v->st = (struct pfs_pystack){
+	    .cat = (enum pfs_pycat)m->cat,
+	    .label = (enum pfs_pylabel)m->label,
+	    .gc = m->flags & F_GC,
+	    .gil_take = m->flags & F_GIL_TAKE,
+	    .gil_drop = m->flags & F_GIL_DROP,
+	    .gc_entry = m->gc_entry,
+	    .py_leaf = m->py_leaf,
+	    .py_under_gc = m->py_under_gc,
+	    .n_python = m->n_python,
+	};
+	return &v->st;
 }
 
 /* Whether frame i of the loaded stack survives in the mixed view. */
@@ -165,11 +199,11 @@ uint32_t pfs_views_path(struct pfs_views *v, enum pfs_view view, uint32_t path)
 	m = memo_of(v, path);
 	if (m->done & (2u << view))
 		return m->view[view];
-	m = classify(v, path, NULL);
+	m = classify(v, path);
 	/* reload: classifying may intern a label, which can move the strings */
 	n = load_stack(v, path);
-	py_leaf = m->st.py_leaf;
-	n_python = m->st.n_python;
+	py_leaf = m->py_leaf;
+	n_python = m->n_python;
 	label_str = m->label_str;
 	/* frame ids only from here on: creating paths and frames may move the strings */
 	if (view == PFS_VIEW_MIXED) {

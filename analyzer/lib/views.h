@@ -44,7 +44,8 @@ const struct pfs_pyver *pfs_views_pyver(const struct pfs_views *v);
 
 /* The path standing for path in view (path itself for native). Returns 0 for the root. */
 uint32_t pfs_views_path(struct pfs_views *v, enum pfs_view view, uint32_t path);
-/* What the stack ending at path was doing (pyclass's classification, memoised). */
+/* What the stack ending at path was doing (pyclass's classification, memoised; label_dso is
+ * NULL: the label is the python view's leaf). Valid until the next call on v. */
 const struct pfs_pystack *pfs_views_stack(struct pfs_views *v, uint32_t path);
 /* Parses "native", "mixed" or "python"; returns -1 otherwise. */
 int pfs_view_parse(const char *s);

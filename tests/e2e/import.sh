@@ -293,8 +293,8 @@ DB=$OUT/analysis.db
 fresh "$DB"
 P=fixtures/py312-threads-probes/perf.data
 if $PERFSIGHT import "$P" -o "$DB" --label probes >/dev/null 2>"$err"; then
-	for t in py_analysis py_threads py_categories gc_pauses gil_wait_stacks py_events offcpu \
-		probes summaries; do
+	for t in py_analysis py_threads py_categories gc_pauses gil_wait_stacks gil_waits \
+		py_events offcpu probes report_data; do
 		check "analysis_table_$t" test "$(q "$DB" "SELECT count(*) FROM $t")" -gt 0
 	done
 	# the books add up to the events table's own counts

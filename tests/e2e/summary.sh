@@ -65,12 +65,9 @@ for d in fixtures/*; do
 	fi
 done
 
-# the stored document is the raw file's (label aside: the database names it by its label)
+# the document is rebuilt from the analysis' books (db_equals_raw above), not kept as text
 if command -v sqlite3 >/dev/null 2>&1; then
-	sqlite3 "$DB" "SELECT s.json FROM summaries s JOIN captures c ON c.id = s.capture
-		WHERE c.label = 'py312-threads-probes'" > "$OUT/stored.json"
-	check stored_summary_equals_raw python3 tests/tools/check_summary.py --same \
-		"$OUT/py312-threads-probes.json" "$OUT/stored.json"
+	check no_stored_summary test "$(sqlite3 "$DB" "SELECT count(*) FROM summaries")" = 0
 	# off-CPU intervals and probe hits of the probes capture are in their tables
 	n_off=$(sqlite3 "$DB" "SELECT count(*) FROM offcpu o JOIN captures c ON c.id = o.capture
 		WHERE c.label = 'py312-threads-probes'")

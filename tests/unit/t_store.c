@@ -254,11 +254,9 @@ static void test_roundtrip(void)
 	struct synth s;
 	struct pfs_store_capture *caps;
 	int64_t id, found;
-	char *json;
 	synth_build(&s, "rt");
 	T_EQ(pfs_store_open(&st, path, PFS_STORE_CREATE, &err), 0);
 	id = import_synth(st, &s, "first", "hash-1", 5000);
-	T_EQ(pfs_store_put_summary(st, id, "{\"schema\":\"perfsight-summary/1\"}", &err), 0);
 	pfs_store_close(st);
 
 	T_EQ(pfs_store_open(&st, path, PFS_STORE_READONLY, &err), 0);
@@ -286,9 +284,6 @@ static void test_roundtrip(void)
 	check_profile_equal(s.p, back);
 	pfs_profile_free(back);
 	check_agg(st, id, &s);
-	T_EQ(pfs_store_get_summary(st, id, &json, &err), 0);
-	T_STREQ(json, "{\"schema\":\"perfsight-summary/1\"}");
-	free(json);
 	pfs_store_close(st);
 	pfs_profile_free(s.p);
 }
@@ -402,6 +397,63 @@ static void test_replace_drops_the_analysis(void)
 	pfs_profile_free(prof);
 	pfs_store_close(st);
 	pfs_analysis_free(a);
+	pfs_profile_free(s.p);
+}
+
+/* The report data kept at import comes back byte for byte, per capture; none is NULL. */
+static void test_report_data_roundtrip(void)
+{
+	const char *path = db_path("report.db");
+	struct pfs_capture_meta m = meta_of("rep", "hash-rep");
+	static const char doc[] = "{\"version\":1,\"meta\":{\"samples\":5},\"strings\":[\"all\"]}";
+	struct pfs_store *st;
+	struct pfs_err err;
+	struct synth s;
+	char *json = (char *)"x";
+	size_t len = 1;
+	int64_t id, id2;
+	synth_build(&s, "rep");
+	T_EQ(pfs_store_open(&st, path, PFS_STORE_CREATE, &err), 0);
+	/* a database no import has touched has no report_data table: nothing, no error */
+	T_EQ(pfs_store_get_report(st, 1, &json, &len, &err), 0);
+	T_ASSERT(json == NULL);
+	T_EQ(len, 0);
+	T_EQ(pfs_store_put_report(st, doc, sizeof(doc) - 1, &err), PFS_EUSAGE);
+	T_EQ(pfs_store_begin_capture(st, &m, false, &id, &err), 0);
+	T_EQ(synth_stream(&s, 300, pfs_store_sample_cb, st), 0);
+	T_EQ(pfs_store_put_profile(st, s.p, &err), 0);
+	T_EQ(pfs_store_put_profile(st, s.p, &err), PFS_EUSAGE);
+	T_EQ(pfs_store_put_report(st, doc, sizeof(doc) - 1, &err), 0);
+	T_EQ(pfs_store_end_capture(st, s.p, &err), 0);
+	/* the profile written before the report is the whole capture's */
+	struct pfs_profile *back = pfs_profile_new();
+	T_EQ(pfs_store_load_profile(st, id, back, &err), 0);
+	check_profile_equal(s.p, back);
+	pfs_profile_free(back);
+	check_agg(st, id, &s);
+	/* and the agg has the samples' time range, as rows added to it would give */
+	struct pfs_agg *a = pfs_agg_new();
+	T_EQ(pfs_store_fill_agg(st, id, a, &err), 300);
+	T_EQ(pfs_agg_first_time(a), 1000000000ull);
+	T_EQ(pfs_agg_last_time(a), 1000000000ull + 299 * 1000);
+	pfs_agg_free(a);
+	/* a second capture without report data */
+	id2 = import_synth(st, &s, "plain", "hash-plain", 100);
+	T_EQ(pfs_store_get_report(st, id, &json, &len, &err), 0);
+	T_ASSERT(json != NULL);
+	T_EQ(len, sizeof(doc) - 1);
+	T_STREQ(json, doc);
+	free(json);
+	T_EQ(pfs_store_get_report(st, id2, &json, &len, &err), 0);
+	T_ASSERT(json == NULL);
+	/* replaced: the row goes with its capture */
+	T_EQ(pfs_store_begin_capture(st, &m, true, &id2, &err), 0);
+	T_EQ(pfs_store_end_capture(st, s.p, &err), 0);
+	T_EQ(pfs_store_get_report(st, id, &json, &len, &err), 0);
+	T_ASSERT(json == NULL);
+	T_EQ(pfs_store_get_report(st, id2, &json, &len, &err), 0);
+	T_ASSERT(json == NULL);
+	pfs_store_close(st);
 	pfs_profile_free(s.p);
 }
 
@@ -593,6 +645,7 @@ int main(int argc, char **argv)
 	    T_CASE(roundtrip),
 	    T_CASE(analysis_roundtrip),
 	    T_CASE(replace_drops_the_analysis),
+	    T_CASE(report_data_roundtrip),
 	    T_CASE(several_captures_keep_their_ids),
 	    T_CASE(duplicates_refused_or_replaced),
 	    T_CASE(abort_leaves_nothing),
