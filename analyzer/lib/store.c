@@ -197,6 +197,7 @@ struct pfs_store {
 	sqlite3 *db;
 	char *path;
 	int64_t cap; /* the capture being written, 0 when none */
+	bool batch;  /* a batch transaction is open: captures are savepoints inside it */
 	int version; /* the schema version of the file (a read-only v1 lacks the analysis) */
 	int64_t string_base, frame_base, path_base, event_base, next_thread;
 	int64_t sample_first, sample_last, n_samples;
@@ -437,6 +438,7 @@ void pfs_store_close(struct pfs_store *st)
 {
 	if (!st)
 		return;
+	pfs_store_abort_batch(st);
 	pfs_store_abort_capture(st);
 	finalize_writers(st);
 	sqlite3_close(st->db);
@@ -560,6 +562,15 @@ static int drop_duplicates(struct pfs_store *st, const struct pfs_capture_meta *
 	return 0;
 }
 
+/* Undoes the capture's writes: its own transaction, or its savepoint inside a batch. */
+static void rollback_capture(struct pfs_store *st)
+{
+	if (st->batch)
+		sqlite3_exec(st->db, "ROLLBACK TO capture; RELEASE capture", NULL, NULL, NULL);
+	else
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
 int pfs_store_begin_capture(struct pfs_store *st, const struct pfs_capture_meta *meta, bool replace,
 			    int64_t *capture_id, struct pfs_err *err)
 {
@@ -575,7 +586,8 @@ int pfs_store_begin_capture(struct pfs_store *st, const struct pfs_capture_meta 
 				   "a capture needs a label, a content hash and a kind");
 	gmtime_r(&t, &tm);
 	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if ((rc = exec(st, "BEGIN IMMEDIATE", "cannot start the import", err)))
+	if ((rc = exec(st, st->batch ? "SAVEPOINT capture" : "BEGIN IMMEDIATE",
+		       "cannot start the import", err)))
 		return rc;
 	if ((rc = drop_duplicates(st, meta, replace, err)))
 		goto fail;
@@ -636,7 +648,7 @@ int pfs_store_begin_capture(struct pfs_store *st, const struct pfs_capture_meta 
 fail:
 	st->cap = 0;
 	finalize_writers(st);
-	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	rollback_capture(st);
 	return rc;
 }
 
@@ -1136,7 +1148,8 @@ int pfs_store_end_capture(struct pfs_store *st, const struct pfs_profile *prof, 
 	    (rc = exec(st, index_sql, "cannot build indexes", err)))
 		goto fail;
 	finalize_writers(st);
-	if ((rc = exec(st, "COMMIT", "cannot commit the capture", err)))
+	if ((rc = exec(st, st->batch ? "RELEASE capture" : "COMMIT", "cannot commit the capture",
+		       err)))
 		goto fail;
 	st->cap = 0;
 	return 0;
@@ -1150,8 +1163,43 @@ void pfs_store_abort_capture(struct pfs_store *st)
 	if (!st->cap)
 		return;
 	finalize_writers(st);
-	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	rollback_capture(st);
 	st->cap = 0;
+}
+
+int pfs_store_begin_batch(struct pfs_store *st, struct pfs_err *err)
+{
+	int rc;
+	if (st->cap || st->batch)
+		return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF,
+				   "a capture or batch is already open");
+	if ((rc = exec(st, "BEGIN IMMEDIATE", "cannot start the import", err)))
+		return rc;
+	st->batch = true;
+	return 0;
+}
+
+int pfs_store_commit_batch(struct pfs_store *st, struct pfs_err *err)
+{
+	int rc;
+	if (!st->batch || st->cap)
+		return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF,
+				   st->batch ? "a capture is still open" : "no batch is open");
+	if ((rc = exec(st, "COMMIT", "cannot commit the captures", err))) {
+		pfs_store_abort_batch(st);
+		return rc;
+	}
+	st->batch = false;
+	return 0;
+}
+
+void pfs_store_abort_batch(struct pfs_store *st)
+{
+	if (!st->batch)
+		return;
+	pfs_store_abort_capture(st);
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	st->batch = false;
 }
 
 const struct pfs_err *pfs_store_last_error(const struct pfs_store *st)
