@@ -1,7 +1,8 @@
 /*
  * perfsight import: captures into a database, one transaction each (store.h). Input kinds are
  * told apart by content: perf.data (file or pipe mode) goes through ingest, pyinstrument,
- * speedscope and folded files (or a directory of them) through pyprof.
+ * speedscope and folded files through pyprof. A directory is one capture per file, all in one
+ * store batch (or, with --merge, one capture through pyprof).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -27,26 +28,38 @@
 #include "xalloc.h"
 
 const char cmd_import_usage[] =
-    "usage: perfsight import INPUT... -o DB [--label NAME] [--replace]\n"
+    "usage: perfsight import INPUT... -o DB [--label NAME] [--replace] [--merge]\n"
     "\n"
     "Adds each INPUT to the SQLite database DB (created when missing) as one capture:\n"
     "a perf.data file (file or pipe mode), a pyinstrument session, JSON or HTML file, a\n"
-    "speedscope file, a folded-stacks file, or a directory of per-request pyinstrument dumps\n"
-    "(merged into one capture). Each capture is written in one transaction: an import that\n"
-    "fails or is killed leaves DB exactly as it was. A perf.data capture is also analysed\n"
-    "(perfsight summary): its GC and GIL figures, off-CPU intervals and probe hits are stored\n"
-    "so that summary and report read them back. docs/schema.md describes the tables and\n"
+    "speedscope file or a folded-stacks file. Each capture is written in one transaction: an\n"
+    "import that fails or is killed leaves DB exactly as it was. A perf.data capture is also\n"
+    "analysed (perfsight summary): its GC and GIL figures, off-CPU intervals and probe hits are\n"
+    "stored so that summary and report read them back. docs/schema.md describes the tables and\n"
     "views; open DB with sqlite3, Datasette or pandas.\n"
+    "\n"
+    "A directory of per-request dumps (a pyinstrument middleware's) becomes one capture per\n"
+    "file, labelled by the file name (NAME/FILE with --label NAME); renderings of one request\n"
+    "(0001-cpu.pyisession, 0001-cpu.json) count once, files that are no profile are skipped\n"
+    "with a note. All of a directory's captures are written in ONE transaction: a malformed\n"
+    "file, a file already in DB (without --replace), two files of one content, a full disk\n"
+    "or a kill leave nothing of the directory in DB. With --merge the directory is one capture\n"
+    "instead, each request a thread named by its file (summary lists the slowest requests).\n"
     "\n"
     "  -o, --output DB  the database\n"
     "  --label NAME     the capture's name in DB (one INPUT only); default: INPUT as given\n"
     "  --replace        replace a capture of the same content or label instead of refusing\n"
+    "  --merge          a directory INPUT becomes one merged capture, not one per file\n"
     "\n"
     "On a terminal a progress line (bytes, samples, rate, ETA) is drawn on standard error.\n"
-    "A one-paragraph summary per capture goes to standard output.\n"
+    "A one-paragraph summary per capture (per directory) goes to standard output.\n"
     "\n"
-    "exit status: 0 ok, 1 imported with data-dropping diagnostics, 2 usage, 3 bad input\n"
-    "(nothing of it imported), 4 database error (DB unchanged by the failed capture)\n"
+    "exit status: 0 ok; 1 imported with data-dropping diagnostics; 2 usage, or a capture of\n"
+    "the same content or label already in DB (--replace replaces it); 3 an INPUT unreadable\n"
+    "or malformed (nothing of it imported, the other INPUTs are); 4 DB cannot be used: its\n"
+    "directory is missing or not writable, the disk is full, another process holds it\n"
+    "locked, or it is not a perfsight database (the run stops; DB is as before the failed\n"
+    "capture, byte for byte when nothing was imported)\n"
     "example: perfsight import fixtures/py312-threads-fp/perf.data -o runs.db --label fp\n";
 
 enum input_kind { IN_PERF, IN_PYPROF };
@@ -749,6 +762,7 @@ int cmd_import(int argc, char **argv)
 	struct pfs_store *st = NULL;
 	struct pfs_err err;
 	int exit_rc = EXIT_OK;
+	bool db_new = false, imported = false;
 
 	for (int i = 1; i < argc; i++) {
 		if ((!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")) && i + 1 < argc)
@@ -793,6 +807,7 @@ int cmd_import(int argc, char **argv)
 	}
 	/* A file size limit must be an error SQLite rolls back, not a signal that kills us. */
 	signal(SIGXFSZ, SIG_IGN);
+	db_new = access(db, F_OK) != 0 && errno == ENOENT;
 	if (pfs_store_open(&st, db, PFS_STORE_CREATE, &err)) {
 		cli_fail(db, &err);
 		exit_rc = EXIT_INTERNAL;
@@ -810,6 +825,7 @@ int cmd_import(int argc, char **argv)
 			struct import_opts dio = io;
 			dio.label = label;
 			rc = import_dir(st, inputs[i], &dio);
+			imported |= rc == EXIT_OK || rc == EXIT_DIAG;
 			if (rc > exit_rc)
 				exit_rc = rc;
 			if (rc == EXIT_INTERNAL)
@@ -833,6 +849,7 @@ int cmd_import(int argc, char **argv)
 				break;
 			continue;
 		}
+		imported = true;
 		print_summary(inputs[i], db, &res, st, &diag);
 		if (cli_diag_exit(&diag) > exit_rc)
 			exit_rc = cli_diag_exit(&diag);
@@ -840,6 +857,9 @@ int cmd_import(int argc, char **argv)
 	}
 out:
 	pfs_store_close(st);
+	/* a database this run created and put nothing into is not left behind */
+	if (db_new && !imported)
+		unlink(db);
 	free(inputs);
 	return cli_finish_stdout(exit_rc);
 }

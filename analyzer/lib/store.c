@@ -2,6 +2,7 @@
  * store: the SQLite database. See store.h for the model and docs/schema.md for the schema.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -196,9 +197,10 @@ struct tmap_slot {
 struct pfs_store {
 	sqlite3 *db;
 	char *path;
-	int64_t cap; /* the capture being written, 0 when none */
-	bool batch;  /* a batch transaction is open: captures are savepoints inside it */
-	int version; /* the schema version of the file (a read-only v1 lacks the analysis) */
+	int64_t cap;   /* the capture being written, 0 when none */
+	bool batch;    /* a batch transaction is open: captures are savepoints inside it */
+	bool side_new; /* opened to write with no -wal/-shm beside the file: ours to tidy */
+	int version;   /* the schema version of the file (a read-only v1 lacks the analysis) */
 	int64_t string_base, frame_base, path_base, event_base, next_thread;
 	int64_t sample_first, sample_last, n_samples;
 	sqlite3_stmt *ins_sample, *ins_offcpu, *ins_probe;
@@ -224,6 +226,13 @@ static int db_err(struct pfs_store *st, struct pfs_err *err, const char *what)
 	if ((code & 0xff) == SQLITE_BUSY)
 		return pfs_err_set(err, PFS_EDB, PFS_NO_OFF,
 				   "%s: database is locked by another process (%s)", what, msg);
+	if ((code & 0xff) == SQLITE_IOERR && !sqlite3_system_errno(st->db) &&
+	    (code == SQLITE_IOERR_WRITE || code == SQLITE_IOERR_TRUNCATE ||
+	     code == SQLITE_IOERR_FSYNC))
+		return pfs_err_set(err, PFS_EDB, PFS_NO_OFF,
+				   "%s: cannot write the database file (%s: a full disk or a file "
+				   "size limit); the database is unchanged",
+				   what, msg);
 	if ((code & 0xff) == SQLITE_FULL)
 		return pfs_err_set(err, PFS_EDB, PFS_NO_OFF,
 				   "%s: disk or file size limit full (%s); the database is "
@@ -381,6 +390,55 @@ fail:
 	return rc;
 }
 
+/* Whether path + suffix exists, with its size in *size (may be NULL). */
+static bool side_stat(const char *path, const char *suffix, off_t *size)
+{
+	char *side = pfs_xmalloc(strlen(path) + strlen(suffix) + 1);
+	struct stat sb;
+	bool there;
+	strcpy(side, path);
+	strcat(side, suffix);
+	there = stat(side, &sb) == 0;
+	if (there && size)
+		*size = sb.st_size;
+	free(side);
+	return there;
+}
+
+static bool side_exists(const char *path, const char *suffix)
+{
+	return side_stat(path, suffix, NULL);
+}
+
+/*
+ * SQLite leaves an empty -wal and its -shm behind when it could not finish setting WAL up (a
+ * full disk, a file size limit). Those this run created are removed, unless the -wal holds
+ * something (committed data not yet checkpointed) or another process is attached: every WAL
+ * connection keeps a read lock on the -shm's "DMS" byte (offset 128, SQLite's walformat).
+ */
+static void tidy_side_files(const char *path)
+{
+	char *shm = pfs_xmalloc(strlen(path) + 5), *wal = pfs_xmalloc(strlen(path) + 5);
+	off_t wal_size = 0;
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 128, .l_len = 1};
+	int fd;
+	sprintf(shm, "%s-shm", path);
+	sprintf(wal, "%s-wal", path);
+	if (side_stat(path, "-wal", &wal_size) && wal_size > 0)
+		goto out;
+	if ((fd = open(shm, O_RDWR | O_CLOEXEC)) >= 0) {
+		bool idle = fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type == F_UNLCK;
+		close(fd);
+		if (!idle)
+			goto out;
+	}
+	unlink(wal);
+	unlink(shm);
+out:
+	free(shm);
+	free(wal);
+}
+
 int pfs_store_open(struct pfs_store **out, const char *path, int flags, struct pfs_err *err)
 {
 	struct pfs_store *st = pfs_xcalloc(1, sizeof(*st));
@@ -391,6 +449,8 @@ int pfs_store_open(struct pfs_store **out, const char *path, int flags, struct p
 	int rc;
 	*out = NULL;
 	st->path = pfs_xstrdup(path);
+	if (!(flags & PFS_STORE_READONLY))
+		st->side_new = !side_exists(path, "-wal") && !side_exists(path, "-shm");
 	errno = 0;
 	rc = sqlite3_open_v2(path, &st->db, oflags | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
@@ -400,6 +460,14 @@ int pfs_store_open(struct pfs_store **out, const char *path, int flags, struct p
 		return rc;
 	}
 	sqlite3_extended_result_codes(st->db, 1);
+	/* SQLite opens a file it may not write read-only without a word: say so before a write
+	 * fails with "attempt to write a readonly database" */
+	if (!(flags & PFS_STORE_READONLY) && sqlite3_db_readonly(st->db, "main") == 1) {
+		if (access(path, W_OK) == 0)
+			errno = EACCES;
+		rc = pfs_err_sys(err, "cannot write the database: the file is read-only here");
+		goto fail;
+	}
 	/* A locked database waits a little for the other writer, then fails clearly. */
 	sqlite3_busy_timeout(st->db, 2000);
 	/* Reading the header first: a file that is not SQLite is refused before any write. */
@@ -442,6 +510,8 @@ void pfs_store_close(struct pfs_store *st)
 	pfs_store_abort_capture(st);
 	finalize_writers(st);
 	sqlite3_close(st->db);
+	if (st->side_new)
+		tidy_side_files(st->path);
 	free(st->path);
 	free(st);
 }
@@ -1720,7 +1790,8 @@ static int an_lists(struct pfs_store *st, int64_t cap, struct pfs_analysis *a,
 			break;
 		pfs_analysis_restore_stackwait(a, &w);
 	}
-	if ((rc = an_done(st, s, rc, "gil_wait_stacks", "cannot read the GIL wait stacks", cap, err)))
+	if ((rc = an_done(st, s, rc, "gil_wait_stacks", "cannot read the GIL wait stacks", cap,
+			  err)))
 		return rc;
 	if ((rc = prepare(st, "SELECT event, samples FROM py_events WHERE capture = ?", &s, err)))
 		return rc;
