@@ -138,7 +138,7 @@ static const struct pfs_pyprof_capture **slowest(const struct pfs_capture *c)
 
 static const char *unit_name(const struct pfs_capture *c)
 {
-	if (c->kind == PFS_CAPTURE_DB)
+	if (c->kind == PFS_CAPTURE_DB && !c->pyprof.unit)
 		return NULL;
 	return c->pyprof.unit == PFS_PYPROF_SECONDS   ? "seconds"
 	       : c->pyprof.unit == PFS_PYPROF_SAMPLES ? "samples"
@@ -302,12 +302,14 @@ static void text_dump(const struct pfs_capture *c)
 {
 	size_t nf;
 	double all, cpu = dump_cpu(c), wall = dump_wall(c), u = utilisation(cpu, wall);
-	bool secs = c->kind != PFS_CAPTURE_DB && c->pyprof.unit == PFS_PYPROF_SECONDS;
+	bool secs = c->pyprof.unit == PFS_PYPROF_SECONDS;
 	struct fnw *fv = top_functions(c, &nf, &all);
 	fputs("capture ", stdout);
 	put_safe(c->info.label, 200);
 	if (c->kind == PFS_CAPTURE_DB)
-		printf(": %llu samples", (unsigned long long)dump_samples(c));
+		printf(": %s%llu samples, from the database",
+		       c->pyprof_kind == PFS_PYPROF_DIR ? "directory (merged), " : "",
+		       (unsigned long long)dump_samples(c));
 	else
 		printf(": %s%s, %llu samples", pfs_pyprof_kind_name(c->pyprof_kind),
 		       c->pyprof_kind == PFS_PYPROF_DIR ? " (merged)" : "",

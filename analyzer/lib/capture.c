@@ -184,9 +184,53 @@ static int load_perf(struct pfs_capture *c, const char *path, const struct pfs_c
 	if (rc < 0)
 		return rc;
 	if (!c->views)
-		c->views = pfs_views_new(c->prof,
-					 c->analysis ? pfs_analysis_python(c->analysis) : NULL);
+		c->views =
+		    pfs_views_new(c->prof, c->analysis ? pfs_analysis_python(c->analysis) : NULL);
 	return 0;
+}
+
+/*
+ * A profiler dump read back from a database: one pfs_pyprof_capture per thread (each file of a
+ * merged directory is a thread named by the file; its start and end are the file's span), with
+ * the rows and weight the agg summed for it. A "pyinstrument" capture of several threads is a
+ * merged directory: a pyinstrument file itself is always one thread.
+ */
+static void dump_from_db(struct pfs_capture *c, const char *weight_unit)
+{
+	size_t n = pfs_profile_n_threads(c->prof);
+	struct pfs_pyprof_meta *m = &c->pyprof;
+	if (!n)
+		return;
+	m->caps = pfs_xcalloc(n, sizeof(*m->caps));
+	m->unit = !weight_unit			    ? PFS_PYPROF_UNIT_NONE
+		  : !strcmp(weight_unit, "seconds") ? PFS_PYPROF_SECONDS
+		  : !strcmp(weight_unit, "samples") ? PFS_PYPROF_SAMPLES
+						    : PFS_PYPROF_UNIT_NONE;
+	for (size_t i = 0; i < n; i++) {
+		const struct pfs_thread *t = pfs_profile_thread_at(c->prof, i);
+		struct pfs_pyprof_capture *k = &m->caps[m->n_caps++];
+		k->unit = m->unit;
+		k->start_time = t->start ? (double)t->start / 1e9 : NAN;
+		k->duration = t->end > t->start && t->start ? (double)(t->end - t->start) / 1e9
+			      : n == 1			    ? c->info.duration_s
+							    : NAN;
+		k->cpu_time = NAN;
+		k->sample_count = UINT64_MAX;
+		k->label = t->comm;
+		k->tid = t->tid;
+		for (size_t j = 0; c->agg && j < pfs_agg_n(c->agg); j++) {
+			const struct pfs_agg_cell *cell = pfs_agg_cell(c->agg, j);
+			if (cell->pid != t->pid || cell->tid != t->tid)
+				continue;
+			k->rows += cell->count;
+			k->weight += cell->weight;
+		}
+		m->rows += k->rows;
+		m->weight += k->weight;
+	}
+	m->kind = n > 1 && c->info.kind && !strcmp(c->info.kind, "pyinstrument") ? PFS_PYPROF_DIR
+										 : PFS_PYPROF_NONE;
+	c->pyprof_kind = m->kind;
 }
 
 static int load_db(struct pfs_capture *c, const char *path, const struct pfs_capture_opts *o,
@@ -230,6 +274,8 @@ static int load_db(struct pfs_capture *c, const char *path, const struct pfs_cap
 		c->info.cmdline = dupnz(k->cmdline);
 		c->info.duration_s = k->duration;
 		c->info.cpus = k->cpus;
+		if (k->kind && strcmp(k->kind, "perf"))
+			dump_from_db(c, k->weight_unit);
 		if (!isnan(k->start_time) && k->start_time > 0) {
 			time_t t = (time_t)k->start_time;
 			struct tm tm;
@@ -258,9 +304,10 @@ static int load_pyprof(struct pfs_capture *c, const char *path, const struct pfs
 	if (kind < 0)
 		return kind;
 	if (kind == PFS_PYPROF_NONE)
-		return pfs_err_set(err, PFS_EFORMAT, 0,
-				   "not a capture perfsight reads (perf.data, a perfsight database, "
-				   "pyinstrument, speedscope or folded stacks)");
+		return pfs_err_set(
+		    err, PFS_EFORMAT, 0,
+		    "not a capture perfsight reads (perf.data, a perfsight database, "
+		    "pyinstrument, speedscope or folded stacks)");
 	c->pyprof_kind = (enum pfs_pyprof_kind)kind;
 	int rc = pfs_pyprof_load(path, &po, c->prof, row_cb, l, &c->pyprof, &c->diag, err);
 	if (rc < 0)
@@ -330,8 +377,8 @@ void pfs_capture_release(struct pfs_capture *c)
 int pfs_capture_event(const struct pfs_capture *c, const char *name)
 {
 	for (size_t i = 0; i < pfs_profile_n_events(c->prof); i++)
-		if (!strcmp(pfs_profile_strget(c->prof, pfs_profile_event(c->prof, (uint32_t)i)->name,
-					       NULL),
+		if (!strcmp(pfs_profile_strget(c->prof,
+					       pfs_profile_event(c->prof, (uint32_t)i)->name, NULL),
 			    name))
 			return (int)i;
 	return -1;
@@ -347,7 +394,7 @@ int pfs_capture_first_sampling(const struct pfs_capture *c)
 
 int pfs_capture_fold_event(const struct pfs_capture *c, const char *name, int *out)
 {
-	*out = name			 ? pfs_capture_event(c, name)
+	*out = name			       ? pfs_capture_event(c, name)
 	       : c->kind == PFS_CAPTURE_PYPROF ? -1
 					       : pfs_capture_first_sampling(c);
 	return *out < 0 && (name || c->kind != PFS_CAPTURE_PYPROF) ? PFS_EUSAGE : 0;

@@ -2063,8 +2063,15 @@ static int load_file(const char *path, const char *label, struct ld *l, int kind
 	c->event = event_for(l, c->unit);
 	{
 		struct pfs_thread *t = pfs_profile_thread(l->prof, 0, c->tid);
+		double end = c->start_time + c->duration;
 		if (!t->comm)
 			t->comm = c->label;
+		/* the request's wall span, so a database keeps each file's duration */
+		if (!t->start && isfinite(end) && c->start_time > 0 && end < 1e10 &&
+		    c->duration >= 0) {
+			t->start = (uint64_t)(c->start_time * 1e9);
+			t->end = (uint64_t)(end * 1e9);
+		}
 	}
 	if (c->program && !pfs_profile_process(l->prof, 0)->cmdline)
 		pfs_profile_process(l->prof, 0)->cmdline = c->program;

@@ -14,7 +14,8 @@
  * [self] is folded into its parent. Rows carry pid 0, tid = the capture's number (1-based;
  * one per file of a merged directory, one per profile of a speedscope file), cpu UINT32_MAX,
  * and weight in wall seconds for pyinstrument sources (period = ns) or in samples otherwise
- * (period = count).
+ * (period = count). Each capture's thread spans the file's start_time to start_time + duration
+ * (ns since the epoch) when the file gives both, so a database keeps each request's duration.
  *
  * Ownership: the caller owns the profile and the meta (pfs_pyprof_meta_release). On error
  * nothing in meta is left allocated, but rows already streamed and strings/frames/paths already
