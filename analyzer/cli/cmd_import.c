@@ -442,11 +442,17 @@ static int import_one(struct pfs_store *st, const char *path, const struct impor
 			rc = pykind;
 			goto out;
 		}
+		/* what detection cannot place may be JSON cut short (the load names the offset)
+		 * or a dump whose telling keys come late: a load tried before DB is touched */
 		if (pykind == PFS_PYPROF_NONE) {
-			rc = pfs_err_set(err, PFS_EFORMAT, 0,
-					 "not a capture import reads (perf.data, pyinstrument, "
-					 "speedscope, folded stacks)");
-			goto out;
+			struct pfs_profile *scratch = pfs_profile_new();
+			struct pfs_diag sd;
+			pfs_diag_init(&sd);
+			rc = pfs_pyprof_load(path, NULL, scratch, NULL, NULL, NULL, &sd, err);
+			pfs_diag_release(&sd);
+			pfs_profile_free(scratch);
+			if (rc)
+				goto out;
 		}
 		kind = IN_PYPROF;
 	}

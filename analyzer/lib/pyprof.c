@@ -1979,7 +1979,9 @@ static int load_file(const char *path, const char *label, struct ld *l, int kind
 		rc = json_pass(l, fd, 0, false, buf);
 		if (!rc && !l->kind)
 			rc = fail(l, PFS_EFORMAT, PFS_NO_OFF,
-				  "JSON without the keys of a pyinstrument or speedscope file");
+				  "JSON without the keys of a pyinstrument or speedscope file "
+				  "(none of 'frame_records', 'root_frame', 'frame_tree', "
+				  "'profiles')");
 		else if (!rc && kind != KIND_JSONISH && l->kind != kind)
 			rc = fail(l, PFS_EFORMAT, PFS_NO_OFF, "changed while read");
 		c->kind = l->kind;
@@ -2154,12 +2156,17 @@ int pfs_pyprof_dir_scan(const char *path, struct pfs_pyprof_dir *out, struct pfs
 			free(full);
 			continue;
 		}
-		kind = pfs_pyprof_detect(full, err);
+		bool jsonish = false;
+		kind = detect(full, &jsonish, err);
 		if (kind < 0) {
 			rc = kind;
 			free(full);
 			break;
 		}
+		/* JSON detection could not place is a dump cut short or broken: loading it says
+		 * where, rather than the directory losing a request without a word */
+		if (kind == PFS_PYPROF_NONE && jsonish)
+			kind = KIND_JSONISH;
 		if (kind == PFS_PYPROF_NONE) {
 			pfs_diag_add(diag, PFS_NOTE, "not-a-profile", PFS_NO_OFF,
 				     "%s: not a profile this reader knows, skipped", full);
