@@ -240,8 +240,12 @@ static int db_err(struct pfs_store *st, struct pfs_err *err, const char *what)
 				   what, msg);
 	if (sqlite3_system_errno(st->db) && (code & 0xff) == SQLITE_IOERR) {
 		int e = sqlite3_system_errno(st->db);
-		return pfs_err_set(err, PFS_EDB, PFS_NO_OFF, "%s: %s: %s%s", what, msg, strerror(e),
-				   e == EFBIG || e == ENOSPC ? "; the database is unchanged" : "");
+		if (e == EFBIG || e == ENOSPC)
+			return pfs_err_set(
+			    err, PFS_EDB, PFS_NO_OFF, "%s: %s (%s: %s); the database is unchanged",
+			    what, e == ENOSPC ? "the disk is full" : "a file size limit is reached",
+			    msg, strerror(e));
+		return pfs_err_set(err, PFS_EDB, PFS_NO_OFF, "%s: %s: %s", what, msg, strerror(e));
 	}
 	return pfs_err_set(err, PFS_EDB, PFS_NO_OFF, "%s: %s", what, msg);
 }
