@@ -613,6 +613,14 @@ static void print_summary(const char *path, const char *db, const struct import_
 		pfs_store_captures_free(caps, (size_t)n);
 }
 
+/* A name from the input (a file name becomes a label) with control bytes shown as '?', so a
+ * hostile name cannot drive the terminal. */
+static void put_safe(const char *s)
+{
+	for (; s && *s; s++)
+		putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
+}
+
 /* The directory's files in one paragraph: how many captures, their ids and labels, totals. */
 static void print_dir_summary(const char *dir, const char *db, const struct import_result *r,
 			      size_t n, struct pfs_store *st, const struct diag_count *dc)
@@ -639,10 +647,12 @@ static void print_dir_summary(const char *dir, const char *db, const struct impo
 				wall += caps[k].duration;
 		}
 	}
-	printf("%s: %zu captures in %s, one per file (ids %lld to %lld, '%s' to '%s'): %" PRIu64
-	       " samples",
-	       dir, n, db, (long long)r[0].id, (long long)r[n - 1].id, first ? first : "?",
-	       last ? last : "?", samples);
+	printf("%s: %zu captures in %s, one per file (ids %lld to %lld, '", dir, n, db,
+	       (long long)r[0].id, (long long)r[n - 1].id);
+	put_safe(first);
+	fputs("' to '", stdout);
+	put_safe(last);
+	printf("'): %" PRIu64 " samples", samples);
 	if (known)
 		printf(" over %.2f s of requests", wall);
 	print_diag_tail(dc, samples, unresolved, seconds);
