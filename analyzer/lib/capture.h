@@ -40,10 +40,10 @@ enum pfs_capture_kind {
 
 struct pfs_capture_opts {
 	struct pfs_ingest_opts ingest; /* perf.data: symbol search, event choice (hooks unused) */
-	bool analysis;	    /* perf.data: run the Python analysis (streams every event) */
-	bool timeline;	    /* feed a report timeline (perf.data and databases: no) */
-	bool no_agg;	    /* rows go to sink only */
-	pfs_sample_cb sink; /* NULL: none */
+	bool analysis;		       /* perf.data: run the Python analysis (streams every event) */
+	bool timeline;		       /* feed a report timeline (perf.data and databases: no) */
+	bool no_agg;		       /* rows go to sink only */
+	pfs_sample_cb sink;	       /* NULL: none */
 	void *payload;
 	const char *which; /* database: the capture's id or label; NULL: the only one */
 	const char *label; /* pyprof: the label of a single file; NULL: its name */
@@ -64,18 +64,18 @@ struct pfs_capture_info {
 struct pfs_capture {
 	enum pfs_capture_kind kind;
 	struct pfs_profile *prof;
-	struct pfs_agg *agg;	       /* NULL with opts.no_agg */
+	struct pfs_agg *agg; /* NULL with opts.no_agg */
 	struct pfs_analysis *analysis; /* perf.data with opts.analysis, or a database capture
 					  import analysed; finished; else NULL */
 	struct pfs_views *views;       /* made for the capture's CPython; never NULL after a load */
 	struct pfs_reportdata_tl *timeline; /* with opts.timeline on perf.data; else NULL */
 	struct pfs_pyprof_meta pyprof;	    /* PYPROF, and a DB capture of a dump: one entry per
-					       file (a DB gives no CPU time; durations from the
+					       file (no CPU time in a DB; durations from the
 					       files' spans) */
 	enum pfs_pyprof_kind pyprof_kind;   /* PYPROF: what was detected; DB: PFS_PYPROF_DIR for
 					       a merged directory, else NONE */
-	char *summary_json;		    /* DB: the summary stored by import (NULL: none) */
-	int64_t db_id;			    /* DB: the capture's id */
+	char *summary_json; /* DB: the summary stored by import (NULL: none) */
+	int64_t db_id;	    /* DB: the capture's id */
 	struct pfs_capture_info info;
 	struct pfs_diag diag; /* the load's diagnostics (the analysis keeps its own) */
 	uint64_t rows;	      /* rows streamed */

@@ -1794,8 +1794,7 @@ static int an_lists(struct pfs_store *st, int64_t cap, struct pfs_analysis *a,
 			break;
 		pfs_analysis_restore_stackwait(a, &w);
 	}
-	if ((rc = an_done(st, s, rc, "gil_wait_stacks", "cannot read the GIL wait stacks", cap,
-			  err)))
+	if ((rc = an_done(st, s, rc, "gil_wait_stacks", "cannot read the GIL wait stacks", cap, err)))
 		return rc;
 	if ((rc = prepare(st, "SELECT event, samples FROM py_events WHERE capture = ?", &s, err)))
 		return rc;
