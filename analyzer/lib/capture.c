@@ -222,6 +222,8 @@ static void dump_from_db(struct pfs_capture *c, const char *weight_unit)
 			const struct pfs_agg_cell *cell = pfs_agg_cell(c->agg, j);
 			if (cell->pid != t->pid || cell->tid != t->tid)
 				continue;
+			if (!k->rows)
+				k->event = cell->event;
 			k->rows += cell->count;
 			k->weight += cell->weight;
 		}
