@@ -1,7 +1,8 @@
 /*
  * perfsight import: captures into a database, one transaction each (store.h). Input kinds are
  * told apart by content: perf.data (file or pipe mode) goes through ingest, pyinstrument,
- * speedscope and folded files (or a directory of them) through pyprof.
+ * speedscope and folded files through pyprof. A directory is one capture per file, all in one
+ * store batch (or, with --merge, one capture through pyprof).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -27,27 +28,39 @@
 #include "xalloc.h"
 
 const char cmd_import_usage[] =
-    "usage: perfsight import INPUT... -o DB [--label NAME] [--replace]\n"
+    "usage: perfsight import INPUT... -o DB [--label NAME] [--replace] [--merge]\n"
     "\n"
     "Adds each INPUT to the SQLite database DB (created when missing) as one capture:\n"
     "a perf.data file (file or pipe mode), a pyinstrument session, JSON or HTML file, a\n"
-    "speedscope file, a folded-stacks file, or a directory of per-request pyinstrument dumps\n"
-    "(merged into one capture). Each capture is written in one transaction: an import that\n"
-    "fails or is killed leaves DB exactly as it was. A perf.data capture is also analysed\n"
-    "(perfsight summary): its GC and GIL figures, off-CPU intervals and probe hits are stored\n"
-    "so that summary and report read them back, and so is its report's data (compressed), so\n"
-    "that perfsight report renders it in a moment. docs/schema.md describes the tables and\n"
-    "views; open DB with sqlite3, Datasette or pandas.\n"
+    "speedscope file or a folded-stacks file. Each capture is written in one transaction: an\n"
+    "import that fails or is killed leaves DB exactly as it was. A perf.data capture is also\n"
+    "analysed (perfsight summary): its GC and GIL figures, off-CPU intervals and probe hits are\n"
+    "stored so that summary and report read them back, and so is its report's data\n"
+    "(compressed), so that perfsight report renders it in a moment. docs/schema.md describes\n"
+    "the tables and views; open DB with sqlite3, Datasette or pandas.\n"
+    "\n"
+    "A directory of per-request dumps (a pyinstrument middleware's) becomes one capture per\n"
+    "file, labelled by the file name (NAME/FILE with --label NAME); renderings of one request\n"
+    "(0001-cpu.pyisession, 0001-cpu.json) count once, files that are no profile are skipped\n"
+    "with a note. All of a directory's captures are written in ONE transaction: a malformed\n"
+    "file, a file already in DB (without --replace), two files of one content, a full disk\n"
+    "or a kill leave nothing of the directory in DB. With --merge the directory is one capture\n"
+    "instead, each request a thread named by its file (summary lists the slowest requests).\n"
     "\n"
     "  -o, --output DB  the database\n"
     "  --label NAME     the capture's name in DB (one INPUT only); default: INPUT as given\n"
     "  --replace        replace a capture of the same content or label instead of refusing\n"
+    "  --merge          a directory INPUT becomes one merged capture, not one per file\n"
     "\n"
     "On a terminal a progress line (bytes, samples, rate, ETA) is drawn on standard error.\n"
-    "A one-paragraph summary per capture goes to standard output.\n"
+    "A one-paragraph summary per capture (per directory) goes to standard output.\n"
     "\n"
-    "exit status: 0 ok, 1 imported with data-dropping diagnostics, 2 usage, 3 bad input\n"
-    "(nothing of it imported), 4 database error (DB unchanged by the failed capture)\n"
+    "exit status: 0 ok; 1 imported with data-dropping diagnostics; 2 usage, or a capture of\n"
+    "the same content or label already in DB (--replace replaces it); 3 an INPUT unreadable\n"
+    "or malformed (nothing of it imported, the other INPUTs are); 4 DB cannot be used: its\n"
+    "directory is missing or not writable, the disk is full, another process holds it\n"
+    "locked, or it is not a perfsight database (the run stops; DB is as before the failed\n"
+    "capture, byte for byte when nothing was imported)\n"
     "example: perfsight import fixtures/py312-threads-fp/perf.data -o runs.db --label fp\n";
 
 enum input_kind { IN_PERF, IN_PYPROF };
@@ -371,20 +384,30 @@ struct import_result {
 	double seconds;
 };
 
+/* How one input is imported: its label, a content hash already computed (NULL: compute it). */
+struct import_opts {
+	const char *db; /* the database's name, for messages */
+	const char *label;
+	const char *hash;
+	bool replace, tty;
+};
+
 /* Imports one input; returns 0 or a negative code with err set (the capture rolled back).
  * *input_err tells whether the input (not the database) was at fault. */
-static int import_one(struct pfs_store *st, const char *path, const char *label, bool replace,
-		      bool tty, struct pfs_diag *diag, struct import_result *res, bool *input_err,
+static int import_one(struct pfs_store *st, const char *path, const struct import_opts *io,
+		      struct pfs_diag *diag, struct import_result *res, bool *input_err,
 		      struct pfs_err *err)
 {
 	struct pfs_profile *prof = pfs_profile_new();
 	struct perf_meta pm = {.m = {.start_time = NAN, .duration = NAN}};
 	struct pfs_pyprof_meta pym = {0};
 	struct pfs_capture cap = {0};
-	struct progress pr = {.st = st, .prof = prof, .path = path, .tty = tty};
+	struct progress pr = {.st = st, .prof = prof, .path = path, .tty = io->tty};
+	const char *label = io->label;
 	const struct pfs_an_sink an_sink = {.payload = &pr, .offcpu = offcpu_cb, .probe = probe_cb};
 	struct stat sb;
-	char hash[33];
+	char hash_buf[33];
+	const char *hash = io->hash;
 	enum input_kind kind;
 	int rc, pykind = PFS_PYPROF_NONE;
 
@@ -401,16 +424,24 @@ static int import_one(struct pfs_store *st, const char *path, const char *label,
 			rc = pykind;
 			goto out;
 		}
+		/* what detection cannot place may be JSON cut short (the load names the offset)
+		 * or a dump whose telling keys come late: a load tried before DB is touched */
 		if (pykind == PFS_PYPROF_NONE) {
-			rc = pfs_err_set(err, PFS_EFORMAT, 0,
-					 "not a capture import reads (perf.data, pyinstrument, "
-					 "speedscope, folded stacks)");
-			goto out;
+			struct pfs_profile *scratch = pfs_profile_new();
+			struct pfs_diag sd;
+			pfs_diag_init(&sd);
+			rc = pfs_pyprof_load(path, NULL, scratch, NULL, NULL, NULL, &sd, err);
+			pfs_diag_release(&sd);
+			pfs_profile_free(scratch);
+			if (rc)
+				goto out;
 		}
 		kind = IN_PYPROF;
 	}
-	if ((rc = hash_input(path, S_ISDIR(sb.st_mode), hash, err)))
+	if (!hash && (rc = hash_input(path, S_ISDIR(sb.st_mode), hash_buf, err)))
 		goto out;
+	if (!hash)
+		hash = hash_buf;
 	pm.m.label = label;
 	pm.m.source = path;
 	pm.m.content_hash = hash;
@@ -427,8 +458,14 @@ static int import_one(struct pfs_store *st, const char *path, const char *label,
 	pr.t0 = pr.last_draw = now_s();
 
 	*input_err = false;
-	if ((rc = pfs_store_begin_capture(st, &pm.m, replace, &res->id, err)))
+	if ((rc = pfs_store_begin_capture(st, &pm.m, io->replace, &res->id, err))) {
+		/* a duplicate is this input's: say which database holds it */
+		if (rc == PFS_EUSAGE && err) {
+			struct pfs_err e = *err;
+			pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF, "%s: %s", io->db, e.msg);
+		}
 		goto out;
+	}
 	if (kind == IN_PERF && (rc = put_buildids(st, pfs_reader_info(pm.r), err)))
 		goto abort;
 	*input_err = true;
@@ -513,20 +550,42 @@ out:
 	return rc;
 }
 
+/* Diagnostics by severity, for the summary paragraph. */
+struct diag_count {
+	size_t n, errors, warnings;
+};
+
+static void count_diags(struct diag_count *dc, const struct pfs_diag *d)
+{
+	dc->n += d->n;
+	for (size_t i = 0; i < d->n; i++) {
+		dc->errors += d->v[i].sev == PFS_ERROR;
+		dc->warnings += d->v[i].sev == PFS_WARN;
+	}
+}
+
+static void print_diag_tail(const struct diag_count *dc, uint64_t samples, uint64_t unresolved,
+			    double seconds)
+{
+	printf("; %.1f%% of them end in an unresolved frame; %zu diagnostic%s (%zu error%s, "
+	       "%zu warning%s)%s. Imported in %.2f s (%.0f samples/s).\n",
+	       samples ? 100.0 * (double)unresolved / (double)samples : 0.0, dc->n,
+	       dc->n == 1 ? "" : "s", dc->errors, dc->errors == 1 ? "" : "s", dc->warnings,
+	       dc->warnings == 1 ? "" : "s", dc->n ? ", listed above" : "", seconds,
+	       seconds > 0 ? (double)samples / seconds : 0.0);
+}
+
 static void print_summary(const char *path, const char *db, const struct import_result *r,
 			  struct pfs_store *st, const struct pfs_diag *d)
 {
 	struct pfs_store_capture *caps;
 	int n = pfs_store_captures(st, &caps, NULL);
 	const struct pfs_store_capture *c = NULL;
-	size_t errors = 0, warnings = 0;
+	struct diag_count dc = {0};
 	for (int i = 0; i < n; i++)
 		if (caps[i].id == r->id)
 			c = &caps[i];
-	for (size_t i = 0; i < d->n; i++) {
-		errors += d->v[i].sev == PFS_ERROR;
-		warnings += d->v[i].sev == PFS_WARN;
-	}
+	count_diags(&dc, d);
 	printf("%s: capture %lld", path, (long long)r->id);
 	if (c)
 		printf(" '%s' (%s)", c->label, c->kind);
@@ -535,14 +594,164 @@ static void print_summary(const char *path, const char *db, const struct import_
 		printf(" over %.2f s", c->duration);
 	if (c && c->host)
 		printf(" on %s", c->host);
-	printf("; %.1f%% of them end in an unresolved frame; %zu diagnostic%s (%zu error%s, "
-	       "%zu warning%s)%s. Imported in %.2f s (%.0f samples/s).\n",
-	       r->samples ? 100.0 * (double)r->unresolved / (double)r->samples : 0.0, d->n,
-	       d->n == 1 ? "" : "s", errors, errors == 1 ? "" : "s", warnings,
-	       warnings == 1 ? "" : "s", d->n ? ", listed above" : "", r->seconds,
-	       r->seconds > 0 ? (double)r->samples / r->seconds : 0.0);
+	print_diag_tail(&dc, r->samples, r->unresolved, r->seconds);
 	if (n > 0)
 		pfs_store_captures_free(caps, (size_t)n);
+}
+
+/* A name from the input (a file name becomes a label) with control bytes shown as '?', so a
+ * hostile name cannot drive the terminal. */
+static void put_safe(const char *s)
+{
+	for (; s && *s; s++)
+		putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
+}
+
+/* The directory's files in one paragraph: how many captures, their ids and labels, totals. */
+static void print_dir_summary(const char *dir, const char *db, const struct import_result *r,
+			      size_t n, struct pfs_store *st, const struct diag_count *dc)
+{
+	struct pfs_store_capture *caps;
+	int nc = pfs_store_captures(st, &caps, NULL);
+	uint64_t samples = 0, unresolved = 0;
+	double seconds = 0, wall = 0;
+	const char *first = NULL, *last = NULL;
+	bool known = true;
+	for (size_t i = 0; i < n; i++) {
+		samples += r[i].samples;
+		unresolved += r[i].unresolved;
+		seconds += r[i].seconds;
+		for (int k = 0; k < nc; k++) {
+			if (caps[k].id != r[i].id)
+				continue;
+			if (!first)
+				first = caps[k].label;
+			last = caps[k].label;
+			if (isnan(caps[k].duration))
+				known = false;
+			else
+				wall += caps[k].duration;
+		}
+	}
+	printf("%s: %zu captures in %s, one per file (ids %lld to %lld, '", dir, n, db,
+	       (long long)r[0].id, (long long)r[n - 1].id);
+	put_safe(first);
+	fputs("' to '", stdout);
+	put_safe(last);
+	printf("'): %" PRIu64 " samples", samples);
+	if (known)
+		printf(" over %.2f s of requests", wall);
+	print_diag_tail(dc, samples, unresolved, seconds);
+	if (nc > 0)
+		pfs_store_captures_free(caps, (size_t)nc);
+}
+
+static int hash_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * A directory, one capture per file, all in one transaction: every file is imported or none
+ * (a bad file, a duplicate or a full disk leave DB as it was). Returns the exit code.
+ */
+static int import_dir(struct pfs_store *st, const char *dir, const struct import_opts *io)
+{
+	struct pfs_pyprof_dir d = {0};
+	struct pfs_diag sdiag;
+	struct diag_count dc = {0};
+	struct pfs_err err;
+	struct import_result *res = NULL;
+	char(*hashes)[33] = NULL, **order = NULL;
+	int n, code = EXIT_OK;
+
+	pfs_diag_init(&sdiag);
+	n = pfs_pyprof_dir_scan(dir, &d, &sdiag, &err);
+	cli_print_diags(stderr, dir, &sdiag);
+	count_diags(&dc, &sdiag);
+	if (n < 0) {
+		code = cli_fail(dir, &err);
+		goto out;
+	}
+	hashes = pfs_xcalloc((size_t)n, sizeof(*hashes));
+	order = pfs_xcalloc((size_t)n, sizeof(*order));
+	for (int i = 0; i < n; i++) {
+		struct hash h = {0x243f6a8885a308d3ull, 0x13198a2e03707344ull, 0, {0}, 0};
+		if (hash_file(&h, d.v[i].path, &err)) {
+			code = cli_fail(d.v[i].path, &err);
+			goto out;
+		}
+		hash_hex(&h, hashes[i]);
+		order[i] = hashes[i];
+	}
+	/* two files of one content would be one capture twice: refused before anything is
+	 * written, as --replace would otherwise drop the first for the second */
+	qsort(order, (size_t)n, sizeof(*order), hash_cmp);
+	for (int i = 1; i < n; i++) {
+		if (strcmp(order[i - 1], order[i]))
+			continue;
+		const char *a = NULL, *b = NULL;
+		for (int k = 0; k < n; k++)
+			if (!strcmp(hashes[k], order[i]))
+				*(a ? &b : &a) = d.v[k].label;
+		fprintf(stderr,
+			"perfsight: %s: %s and %s have the same content: one capture each is "
+			"not possible (remove one, or import the directory with --merge); "
+			"nothing imported\n",
+			dir, a, b);
+		code = EXIT_INPUT;
+		goto out;
+	}
+	if (pfs_store_begin_batch(st, &err)) {
+		cli_fail(io->db, &err);
+		code = EXIT_INTERNAL;
+		goto out;
+	}
+	res = pfs_xcalloc((size_t)n, sizeof(*res));
+	for (int i = 0; i < n; i++) {
+		struct import_opts fo = *io;
+		struct pfs_diag diag;
+		char *label = NULL;
+		bool input_err;
+		int rc;
+		if (io->label && asprintf(&label, "%s/%s", io->label, d.v[i].label) < 0)
+			label = NULL;
+		fo.label = label ? label : d.v[i].label;
+		fo.hash = hashes[i];
+		pfs_diag_init(&diag);
+		rc = import_one(st, d.v[i].path, &fo, &diag, &res[i], &input_err, &err);
+		free(label);
+		cli_print_diags(stderr, d.v[i].path, &diag);
+		count_diags(&dc, &diag);
+		pfs_diag_release(&diag);
+		if (rc) {
+			code = cli_fail(input_err || err.code == PFS_EUSAGE ? d.v[i].path : io->db,
+					&err);
+			if (!input_err && err.code != PFS_EUSAGE)
+				code = EXIT_INTERNAL;
+			pfs_store_abort_batch(st);
+			fprintf(stderr,
+				"perfsight: %s: nothing of the directory imported (%d file%s); %s "
+				"is as it was\n",
+				dir, n, n == 1 ? "" : "s", io->db);
+			goto out;
+		}
+	}
+	if (pfs_store_commit_batch(st, &err)) {
+		cli_fail(io->db, &err);
+		code = EXIT_INTERNAL;
+		fprintf(stderr, "perfsight: %s: nothing of the directory imported\n", dir);
+		goto out;
+	}
+	print_dir_summary(dir, io->db, res, (size_t)n, st, &dc);
+	code = dc.errors ? EXIT_DIAG : EXIT_OK;
+out:
+	free(res);
+	free(order);
+	free(hashes);
+	pfs_pyprof_dir_release(&d);
+	pfs_diag_release(&sdiag);
+	return code;
 }
 
 int cmd_import(int argc, char **argv)
@@ -551,10 +760,11 @@ int cmd_import(int argc, char **argv)
 	const char *db = NULL, *label = NULL;
 	const char **inputs = pfs_xcalloc((size_t)argc, sizeof(*inputs));
 	size_t n_in = 0;
-	bool replace = false, tty = isatty(STDERR_FILENO);
+	bool replace = false, merge = false, tty = isatty(STDERR_FILENO);
 	struct pfs_store *st = NULL;
 	struct pfs_err err;
 	int exit_rc = EXIT_OK;
+	bool db_new = false, imported = false;
 
 	for (int i = 1; i < argc; i++) {
 		if ((!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")) && i + 1 < argc)
@@ -567,6 +777,8 @@ int cmd_import(int argc, char **argv)
 			label = argv[i] + 8;
 		else if (!strcmp(argv[i], "--replace"))
 			replace = true;
+		else if (!strcmp(argv[i], "--merge"))
+			merge = true;
 		else if (!strcmp(argv[i], "--"))
 			while (++i < argc)
 				inputs[n_in++] = argv[i];
@@ -591,23 +803,46 @@ int cmd_import(int argc, char **argv)
 		    cli_usage_error(self, "--label names one capture; %zu inputs given", n_in);
 		goto out;
 	}
+	if (label && !*label) {
+		exit_rc = cli_usage_error(self, "--label must not be empty");
+		goto out;
+	}
 	/* A file size limit must be an error SQLite rolls back, not a signal that kills us. */
 	signal(SIGXFSZ, SIG_IGN);
+	db_new = access(db, F_OK) != 0 && errno == ENOENT;
 	if (pfs_store_open(&st, db, PFS_STORE_CREATE, &err)) {
-		exit_rc = cli_fail(db, &err);
+		cli_fail(db, &err);
+		exit_rc = EXIT_INTERNAL;
 		goto out;
 	}
 	for (size_t i = 0; i < n_in; i++) {
+		const struct import_opts io = {
+		    .db = db, .label = label ? label : inputs[i], .replace = replace, .tty = tty};
 		struct pfs_diag diag;
 		struct import_result res = {0};
+		struct stat sb;
 		bool input_err;
 		int rc;
+		if (!merge && stat(inputs[i], &sb) == 0 && S_ISDIR(sb.st_mode)) {
+			struct import_opts dio = io;
+			dio.label = label;
+			rc = import_dir(st, inputs[i], &dio);
+			imported |= rc == EXIT_OK || rc == EXIT_DIAG;
+			if (rc > exit_rc)
+				exit_rc = rc;
+			if (rc == EXIT_INTERNAL)
+				break;
+			continue;
+		}
 		pfs_diag_init(&diag);
-		rc = import_one(st, inputs[i], label ? label : inputs[i], replace, tty, &diag, &res,
-				&input_err, &err);
+		rc = import_one(st, inputs[i], &io, &diag, &res, &input_err, &err);
 		cli_print_diags(stderr, inputs[i], &diag);
 		if (rc) {
-			int code = cli_fail(input_err ? inputs[i] : db, &err);
+			int code =
+			    cli_fail(input_err || err.code == PFS_EUSAGE ? inputs[i] : db, &err);
+			/* whatever the cause, a database that cannot be written is exit 4 */
+			if (!input_err && err.code != PFS_EUSAGE)
+				code = EXIT_INTERNAL;
 			if (code > exit_rc)
 				exit_rc = code;
 			pfs_diag_release(&diag);
@@ -616,6 +851,7 @@ int cmd_import(int argc, char **argv)
 				break;
 			continue;
 		}
+		imported = true;
 		print_summary(inputs[i], db, &res, st, &diag);
 		if (cli_diag_exit(&diag) > exit_rc)
 			exit_rc = cli_diag_exit(&diag);
@@ -623,6 +859,9 @@ int cmd_import(int argc, char **argv)
 	}
 out:
 	pfs_store_close(st);
+	/* a database this run created and put nothing into is not left behind */
+	if (db_new && !imported)
+		unlink(db);
 	free(inputs);
 	return cli_finish_stdout(exit_rc);
 }

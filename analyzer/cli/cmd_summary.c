@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "jsonw.h"
+#include "store.h"
 #include "xalloc.h"
 
 const char cmd_summary_usage[] =
@@ -31,6 +32,9 @@ const char cmd_summary_usage[] =
     "of several), or a profiler dump (pyinstrument, speedscope, folded, or a directory of\n"
     "per-request dumps): for a dump, wall and CPU time, CPU utilisation, the top functions and,\n"
     "for a directory, the slowest requests by file; GC and GIL figures are not in such dumps.\n"
+    "A database of several captures without --capture lists them, slowest first (as many\n"
+    "as a directory imported one capture per file gives); with --json, every capture's\n"
+    "summary, in the order of their ids.\n"
     "\n"
     "  --json            one perfsight-summary/1 document for all INPUTs (docs/summary.md)\n"
     "  --capture WHICH   the capture of a database, by id or label\n"
@@ -138,7 +142,7 @@ static const struct pfs_pyprof_capture **slowest(const struct pfs_capture *c)
 
 static const char *unit_name(const struct pfs_capture *c)
 {
-	if (c->kind == PFS_CAPTURE_DB)
+	if (c->kind == PFS_CAPTURE_DB && !c->pyprof.unit)
 		return NULL;
 	return c->pyprof.unit == PFS_PYPROF_SECONDS   ? "seconds"
 	       : c->pyprof.unit == PFS_PYPROF_SAMPLES ? "samples"
@@ -302,12 +306,14 @@ static void text_dump(const struct pfs_capture *c)
 {
 	size_t nf;
 	double all, cpu = dump_cpu(c), wall = dump_wall(c), u = utilisation(cpu, wall);
-	bool secs = c->kind != PFS_CAPTURE_DB && c->pyprof.unit == PFS_PYPROF_SECONDS;
+	bool secs = c->pyprof.unit == PFS_PYPROF_SECONDS;
 	struct fnw *fv = top_functions(c, &nf, &all);
 	fputs("capture ", stdout);
 	put_safe(c->info.label, 200);
 	if (c->kind == PFS_CAPTURE_DB)
-		printf(": %llu samples", (unsigned long long)dump_samples(c));
+		printf(": %s%llu samples, from the database",
+		       c->pyprof_kind == PFS_PYPROF_DIR ? "directory (merged), " : "",
+		       (unsigned long long)dump_samples(c));
 	else
 		printf(": %s%s, %llu samples", pfs_pyprof_kind_name(c->pyprof_kind),
 		       c->pyprof_kind == PFS_PYPROF_DIR ? " (merged)" : "",
@@ -350,6 +356,64 @@ static void text_dump(const struct pfs_capture *c)
 	free(fv);
 }
 
+/* What to print for one INPUT: a capture's summary, or a database's captures listed. */
+struct job {
+	const char *file;
+	char *which; /* a capture id of file's database, for --json over all of them */
+	struct pfs_store_capture *list; /* text: the captures of a database, slowest first */
+	int n_list;
+	struct pfs_capture cap;
+	bool loaded;
+};
+
+static int cmp_slowest(const void *x, const void *y)
+{
+	const struct pfs_store_capture *a = x, *b = y;
+	if (isnan(a->duration) != isnan(b->duration))
+		return isnan(a->duration) ? 1 : -1;
+	if (!isnan(a->duration) && a->duration != b->duration)
+		return a->duration > b->duration ? -1 : 1;
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+
+/* The captures of the database at file when it holds several (else 0): *out and their count. */
+static int db_captures(const char *file, struct pfs_store_capture **out, struct pfs_err *err)
+{
+	struct pfs_store *st;
+	int n;
+	*out = NULL;
+	if (pfs_capture_detect(file, NULL) != PFS_CAPTURE_DB)
+		return 0;
+	if ((n = pfs_store_open(&st, file, PFS_STORE_READONLY, err)) < 0)
+		return n;
+	n = pfs_store_captures(st, out, err);
+	pfs_store_close(st);
+	if (n == 1) {
+		pfs_store_captures_free(*out, 1);
+		*out = NULL;
+		return 0;
+	}
+	return n;
+}
+
+static void text_list(const struct job *j)
+{
+	fputs("database ", stdout);
+	put_safe(j->file, 200);
+	printf(": %d captures, slowest first (perfsight summary --capture ID|LABEL gives one):\n",
+	       j->n_list);
+	for (int i = 0; i < j->n_list; i++) {
+		const struct pfs_store_capture *k = &j->list[i];
+		fputs("  ", stdout);
+		print_secs("", k->duration);
+		printf("  %4lld  ", (long long)k->id);
+		put_safe(k->label, 60);
+		fputs("  ", stdout);
+		put_safe(k->kind, 20);
+		printf("  %llu samples\n", (unsigned long long)k->n_samples);
+	}
+}
+
 int cmd_summary(int argc, char **argv)
 {
 	enum { O_JSON = 256, O_NOINL };
@@ -383,26 +447,55 @@ int cmd_summary(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return cli_usage_error(self(), "expects at least one INPUT");
-	size_t n = (size_t)(argc - optind), done = 0;
-	struct pfs_capture *caps = pfs_xcalloc(n, sizeof(*caps));
+	size_t n_jobs = 0, cap_jobs = 0;
+	struct job *jobs = NULL;
 	struct pfs_jsonw w;
-	for (size_t i = 0; i < n; i++) {
-		const char *file = argv[optind + (int)i];
+	for (int a = optind; a < argc; a++) {
+		struct pfs_store_capture *list = NULL;
 		struct pfs_err err;
+		int n = co.which ? 0 : db_captures(argv[a], &list, &err);
+		if (n < 0) {
+			ex = cli_fail(argv[a], &err);
+			goto out;
+		}
+		if (n && !json) {
+			qsort(list, (size_t)n, sizeof(*list), cmp_slowest);
+			PFS_GROW(jobs, cap_jobs, n_jobs + 1);
+			jobs[n_jobs++] = (struct job){.file = argv[a], .list = list, .n_list = n};
+			continue;
+		}
+		for (int i = 0; i < (n ? n : 1); i++) {
+			PFS_GROW(jobs, cap_jobs, n_jobs + 1);
+			jobs[n_jobs] = (struct job){.file = argv[a]};
+			if (n && asprintf(&jobs[n_jobs].which, "%lld", (long long)list[i].id) < 0)
+				jobs[n_jobs].which = NULL;
+			n_jobs++;
+		}
+		if (n)
+			pfs_store_captures_free(list, (size_t)n);
+	}
+	for (size_t i = 0; i < n_jobs; i++) {
+		struct job *j = &jobs[i];
+		struct pfs_capture_opts jo = co;
+		struct pfs_err err;
+		if (j->list)
+			continue;
+		if (j->which)
+			jo.which = j->which;
 		pfs_err_clear(&err);
-		int rc = pfs_capture_load(&caps[i], file, &co, &err);
-		done = i + 1;
-		cli_print_diags(stderr, file, &caps[i].diag);
+		int rc = pfs_capture_load(&j->cap, j->file, &jo, &err);
+		j->loaded = true;
+		cli_print_diags(stderr, j->file, &j->cap.diag);
 		if (rc == PFS_EUSAGE) {
-			ex = cli_usage_error(self(), "%s: %s", file, err.msg);
+			ex = cli_usage_error(self(), "%s: %s", j->file, err.msg);
 			goto out;
 		}
 		if (rc < 0) {
-			ex = cli_fail(file, &err);
+			ex = cli_fail(j->file, &err);
 			goto out;
 		}
-		if (cli_diag_exit(&caps[i].diag) > ex)
-			ex = cli_diag_exit(&caps[i].diag);
+		if (cli_diag_exit(&j->cap.diag) > ex)
+			ex = cli_diag_exit(&j->cap.diag);
 	}
 	if (json) {
 		pfs_jsonw_init(&w, stdout, false);
@@ -412,18 +505,21 @@ int cmd_summary(int argc, char **argv)
 		pfs_jsonw_key(&w, "captures");
 		pfs_jsonw_arr(&w);
 	}
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n_jobs; i++) {
+		struct pfs_capture *k = &jobs[i].cap;
 		struct pfs_err err;
-		if (json && caps[i].analysis) {
-			pfs_analysis_json_capture(caps[i].analysis, &w);
+		if (json && k->analysis) {
+			pfs_analysis_json_capture(k->analysis, &w);
 		} else if (json) {
-			json_dump(&caps[i], &w);
+			json_dump(k, &w);
 		} else {
 			if (i)
 				putchar('\n');
-			if (!caps[i].analysis)
-				text_dump(&caps[i]);
-			else if (pfs_analysis_write_text(caps[i].analysis, stdout, &err) < 0) {
+			if (jobs[i].list)
+				text_list(&jobs[i]);
+			else if (!k->analysis)
+				text_dump(k);
+			else if (pfs_analysis_write_text(k->analysis, stdout, &err) < 0) {
 				ex = cli_fail("standard output", &err);
 				goto out;
 			}
@@ -435,8 +531,13 @@ int cmd_summary(int argc, char **argv)
 		putchar('\n');
 	}
 out:
-	for (size_t i = 0; i < done; i++)
-		pfs_capture_release(&caps[i]);
-	free(caps);
+	for (size_t i = 0; i < n_jobs; i++) {
+		if (jobs[i].loaded)
+			pfs_capture_release(&jobs[i].cap);
+		if (jobs[i].list)
+			pfs_store_captures_free(jobs[i].list, (size_t)jobs[i].n_list);
+		free(jobs[i].which);
+	}
+	free(jobs);
 	return cli_finish_stdout(ex);
 }

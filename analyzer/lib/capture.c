@@ -223,8 +223,12 @@ static void info_from_row(struct pfs_capture *c, const struct pfs_store_capture 
 	}
 }
 
-/* Reads the row of capture id into c->info. Returns 0, PFS_EDB, or PFS_EUSAGE (no such id). */
-static int read_row(struct pfs_capture *c, struct pfs_store *st, int64_t id, struct pfs_err *err)
+/*
+ * Reads the row of capture id into c->info, and its weight unit into *weight_unit (NULL or
+ * the caller's to free). Returns 0, PFS_EDB, or PFS_EUSAGE (no such id).
+ */
+static int read_row(struct pfs_capture *c, struct pfs_store *st, int64_t id, char **weight_unit,
+		    struct pfs_err *err)
 {
 	struct pfs_store_capture *caps = NULL;
 	int n = pfs_store_captures(st, &caps, err), rc = PFS_EUSAGE;
@@ -233,6 +237,7 @@ static int read_row(struct pfs_capture *c, struct pfs_store *st, int64_t id, str
 	for (int i = 0; i < n; i++)
 		if (caps[i].id == id) {
 			info_from_row(c, &caps[i]);
+			*weight_unit = dupnz(caps[i].weight_unit);
 			rc = 0;
 		}
 	pfs_store_captures_free(caps, (size_t)n);
@@ -242,6 +247,52 @@ static int read_row(struct pfs_capture *c, struct pfs_store *st, int64_t id, str
 	return 0;
 }
 
+/*
+ * A profiler dump read back from a database: one pfs_pyprof_capture per thread (each file of a
+ * merged directory is a thread named by the file; its start and end are the file's span), with
+ * the rows and weight the agg summed for it. A "pyinstrument" capture of several threads is a
+ * merged directory: a pyinstrument file itself is always one thread.
+ */
+static void dump_from_db(struct pfs_capture *c, const char *weight_unit)
+{
+	size_t n = pfs_profile_n_threads(c->prof);
+	struct pfs_pyprof_meta *m = &c->pyprof;
+	if (!n)
+		return;
+	m->caps = pfs_xcalloc(n, sizeof(*m->caps));
+	m->unit = !weight_unit			    ? PFS_PYPROF_UNIT_NONE
+		  : !strcmp(weight_unit, "seconds") ? PFS_PYPROF_SECONDS
+		  : !strcmp(weight_unit, "samples") ? PFS_PYPROF_SAMPLES
+						    : PFS_PYPROF_UNIT_NONE;
+	for (size_t i = 0; i < n; i++) {
+		const struct pfs_thread *t = pfs_profile_thread_at(c->prof, i);
+		struct pfs_pyprof_capture *k = &m->caps[m->n_caps++];
+		k->unit = m->unit;
+		k->start_time = t->start ? (double)t->start / 1e9 : NAN;
+		k->duration = t->end > t->start && t->start ? (double)(t->end - t->start) / 1e9
+			      : n == 1			    ? c->info.duration_s
+							    : NAN;
+		k->cpu_time = NAN;
+		k->sample_count = UINT64_MAX;
+		k->label = t->comm;
+		k->tid = t->tid;
+		for (size_t j = 0; c->agg && j < pfs_agg_n(c->agg); j++) {
+			const struct pfs_agg_cell *cell = pfs_agg_cell(c->agg, j);
+			if (cell->pid != t->pid || cell->tid != t->tid)
+				continue;
+			if (!k->rows)
+				k->event = cell->event;
+			k->rows += cell->count;
+			k->weight += cell->weight;
+		}
+		m->rows += k->rows;
+		m->weight += k->weight;
+	}
+	m->kind = n > 1 && c->info.kind && !strcmp(c->info.kind, "pyinstrument") ? PFS_PYPROF_DIR
+										 : PFS_PYPROF_NONE;
+	c->pyprof_kind = m->kind;
+}
+
 static int load_db(struct pfs_capture *c, const char *path, const struct pfs_capture_opts *o,
 		   struct pfs_err *err)
 {
@@ -249,8 +300,9 @@ static int load_db(struct pfs_capture *c, const char *path, const struct pfs_cap
 	int rc = pfs_store_open(&st, path, PFS_STORE_READONLY, err);
 	if (rc < 0)
 		return rc;
+	char *weight_unit = NULL;
 	if ((rc = pfs_store_find(st, o->which, &c->db_id, err)) < 0 ||
-	    (rc = read_row(c, st, c->db_id, err)) < 0)
+	    (rc = read_row(c, st, c->db_id, &weight_unit, err)) < 0)
 		goto out;
 	if (o->stored_report &&
 	    (rc = pfs_store_get_report(st, c->db_id, &c->report_json, &c->report_len, err)) < 0)
@@ -277,8 +329,11 @@ static int load_db(struct pfs_capture *c, const char *path, const struct pfs_cap
 		}
 		c->rows = (uint64_t)ns;
 	}
+	if (c->info.kind && strcmp(c->info.kind, "perf"))
+		dump_from_db(c, weight_unit);
 	c->views = pfs_views_new(c->prof, c->analysis ? pfs_analysis_python(c->analysis) : NULL);
 out:
+	free(weight_unit);
 	pfs_store_close(st);
 	return rc;
 }
@@ -464,7 +519,10 @@ int pfs_capture_store_report(struct pfs_capture *c, struct pfs_store *st, int64_
 		return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF,
 				   "only a perf.data capture has report data to store");
 	/* what a report of the database would be given: the row's meta, no load diagnostics */
-	if ((rc = read_row(c, st, id, err)) < 0)
+	char *weight_unit = NULL;
+	rc = read_row(c, st, id, &weight_unit, err);
+	free(weight_unit);
+	if (rc < 0)
 		return rc;
 	if (!c->agg) {
 		/* summed now, from the rows written, rather than while ingest still holds its

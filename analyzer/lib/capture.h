@@ -79,8 +79,11 @@ struct pfs_capture {
 					  import analysed; finished; else NULL */
 	struct pfs_views *views;       /* made for the capture's CPython; never NULL after a load */
 	struct pfs_reportdata_tl *timeline; /* with opts.timeline on perf.data; else NULL */
-	struct pfs_pyprof_meta pyprof;	    /* PYPROF only */
-	enum pfs_pyprof_kind pyprof_kind;   /* PYPROF: what was detected */
+	struct pfs_pyprof_meta pyprof;	    /* PYPROF, and a DB capture of a dump: one entry per
+					       file (no CPU time in a DB; durations from the
+					       files' spans) */
+	enum pfs_pyprof_kind pyprof_kind;   /* PYPROF: what was detected; DB: PFS_PYPROF_DIR for
+					       a merged directory, else NONE */
 	char *report_json; /* DB with opts.stored_report: the stored report data, untitled */
 	size_t report_len;
 	int64_t db_id;	    /* DB: the capture's id */

@@ -1979,7 +1979,9 @@ static int load_file(const char *path, const char *label, struct ld *l, int kind
 		rc = json_pass(l, fd, 0, false, buf);
 		if (!rc && !l->kind)
 			rc = fail(l, PFS_EFORMAT, PFS_NO_OFF,
-				  "JSON without the keys of a pyinstrument or speedscope file");
+				  "JSON without the keys of a pyinstrument or speedscope file "
+				  "(none of 'frame_records', 'root_frame', 'frame_tree', "
+				  "'profiles')");
 		else if (!rc && kind != KIND_JSONISH && l->kind != kind)
 			rc = fail(l, PFS_EFORMAT, PFS_NO_OFF, "changed while read");
 		c->kind = l->kind;
@@ -2063,8 +2065,15 @@ static int load_file(const char *path, const char *label, struct ld *l, int kind
 	c->event = event_for(l, c->unit);
 	{
 		struct pfs_thread *t = pfs_profile_thread(l->prof, 0, c->tid);
+		double end = c->start_time + c->duration;
 		if (!t->comm)
 			t->comm = c->label;
+		/* the request's wall span, so a database keeps each file's duration */
+		if (!t->start && isfinite(end) && c->start_time > 0 && end < 1e10 &&
+		    c->duration >= 0) {
+			t->start = (uint64_t)(c->start_time * 1e9);
+			t->end = (uint64_t)(end * 1e9);
+		}
 	}
 	if (c->program && !pfs_profile_process(l->prof, 0)->cmdline)
 		pfs_profile_process(l->prof, 0)->cmdline = c->program;
@@ -2147,12 +2156,17 @@ int pfs_pyprof_dir_scan(const char *path, struct pfs_pyprof_dir *out, struct pfs
 			free(full);
 			continue;
 		}
-		kind = pfs_pyprof_detect(full, err);
+		bool jsonish = false;
+		kind = detect(full, &jsonish, err);
 		if (kind < 0) {
 			rc = kind;
 			free(full);
 			break;
 		}
+		/* JSON detection could not place is a dump cut short or broken: loading it says
+		 * where, rather than the directory losing a request without a word */
+		if (kind == PFS_PYPROF_NONE && jsonish)
+			kind = KIND_JSONISH;
 		if (kind == PFS_PYPROF_NONE) {
 			pfs_diag_add(diag, PFS_NOTE, "not-a-profile", PFS_NO_OFF,
 				     "%s: not a profile this reader knows, skipped", full);

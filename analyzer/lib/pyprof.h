@@ -14,7 +14,8 @@
  * [self] is folded into its parent. Rows carry pid 0, tid = the capture's number (1-based;
  * one per file of a merged directory, one per profile of a speedscope file), cpu UINT32_MAX,
  * and weight in wall seconds for pyinstrument sources (period = ns) or in samples otherwise
- * (period = count).
+ * (period = count). Each capture's thread spans the file's start_time to start_time + duration
+ * (ns since the epoch) when the file gives both, so a database keeps each request's duration.
  *
  * Ownership: the caller owns the profile and the meta (pfs_pyprof_meta_release). On error
  * nothing in meta is left allocated, but rows already streamed and strings/frames/paths already
@@ -106,7 +107,9 @@ int pfs_pyprof_detect(const char *path, struct pfs_err *err);
  * Lists the profile files of directory path, sorted by name, one per request: files of one
  * stem ("0001-cpu.pyisession", "0001-cpu.json") are renderings of one capture and only the
  * richest is kept (session > HTML data > speedscope > HTML > JSON > folded), the others
- * counted as diagnostic "duplicate-rendering". Other files are counted as "not-a-profile".
+ * counted as diagnostic "duplicate-rendering". A file that begins as JSON is kept even when
+ * it cannot be placed (cut short, broken): loading it fails naming the offset. Other files are
+ * counted as "not-a-profile".
  * Returns the number of entries (> 0), PFS_EIO, or PFS_EFORMAT when there is none.
  * Release out with pfs_pyprof_dir_release() (also after an error).
  */

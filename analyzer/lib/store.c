@@ -2,6 +2,7 @@
  * store: the SQLite database. See store.h for the model and docs/schema.md for the schema.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -222,9 +223,11 @@ struct tmap_slot {
 struct pfs_store {
 	sqlite3 *db;
 	char *path;
-	int64_t cap; /* the capture being written, 0 when none */
+	int64_t cap;	   /* the capture being written, 0 when none */
 	bool profile_done; /* the open capture's profile is written (pfs_store_put_profile) */
-	int version; /* the schema version of the file (a read-only v1 lacks the analysis) */
+	bool batch;	   /* a batch transaction is open: captures are savepoints inside it */
+	bool side_new;	   /* opened to write with no -wal/-shm beside the file: ours to tidy */
+	int version;	   /* the schema version of the file (a read-only v1 lacks the analysis) */
 	int64_t string_base, frame_base, path_base, event_base, next_thread;
 	int64_t sample_first, sample_last, n_samples;
 	sqlite3_stmt *ins_sample, *ins_offcpu, *ins_probe;
@@ -250,6 +253,13 @@ static int db_err(struct pfs_store *st, struct pfs_err *err, const char *what)
 	if ((code & 0xff) == SQLITE_BUSY)
 		return pfs_err_set(err, PFS_EDB, PFS_NO_OFF,
 				   "%s: database is locked by another process (%s)", what, msg);
+	if ((code & 0xff) == SQLITE_IOERR && !sqlite3_system_errno(st->db) &&
+	    (code == SQLITE_IOERR_WRITE || code == SQLITE_IOERR_TRUNCATE ||
+	     code == SQLITE_IOERR_FSYNC))
+		return pfs_err_set(err, PFS_EDB, PFS_NO_OFF,
+				   "%s: cannot write the database file (%s: a full disk or a file "
+				   "size limit); the database is unchanged",
+				   what, msg);
 	if ((code & 0xff) == SQLITE_FULL)
 		return pfs_err_set(err, PFS_EDB, PFS_NO_OFF,
 				   "%s: disk or file size limit full (%s); the database is "
@@ -257,8 +267,12 @@ static int db_err(struct pfs_store *st, struct pfs_err *err, const char *what)
 				   what, msg);
 	if (sqlite3_system_errno(st->db) && (code & 0xff) == SQLITE_IOERR) {
 		int e = sqlite3_system_errno(st->db);
-		return pfs_err_set(err, PFS_EDB, PFS_NO_OFF, "%s: %s: %s%s", what, msg, strerror(e),
-				   e == EFBIG || e == ENOSPC ? "; the database is unchanged" : "");
+		if (e == EFBIG || e == ENOSPC)
+			return pfs_err_set(
+			    err, PFS_EDB, PFS_NO_OFF, "%s: %s (%s: %s); the database is unchanged",
+			    what, e == ENOSPC ? "the disk is full" : "a file size limit is reached",
+			    msg, strerror(e));
+		return pfs_err_set(err, PFS_EDB, PFS_NO_OFF, "%s: %s: %s", what, msg, strerror(e));
 	}
 	return pfs_err_set(err, PFS_EDB, PFS_NO_OFF, "%s: %s", what, msg);
 }
@@ -407,6 +421,55 @@ fail:
 	return rc;
 }
 
+/* Whether path + suffix exists, with its size in *size (may be NULL). */
+static bool side_stat(const char *path, const char *suffix, off_t *size)
+{
+	char *side = pfs_xmalloc(strlen(path) + strlen(suffix) + 1);
+	struct stat sb;
+	bool there;
+	strcpy(side, path);
+	strcat(side, suffix);
+	there = stat(side, &sb) == 0;
+	if (there && size)
+		*size = sb.st_size;
+	free(side);
+	return there;
+}
+
+static bool side_exists(const char *path, const char *suffix)
+{
+	return side_stat(path, suffix, NULL);
+}
+
+/*
+ * SQLite leaves an empty -wal and its -shm behind when it could not finish setting WAL up (a
+ * full disk, a file size limit). Those this run created are removed, unless the -wal holds
+ * something (committed data not yet checkpointed) or another process is attached: every WAL
+ * connection keeps a read lock on the -shm's "DMS" byte (offset 128, SQLite's walformat).
+ */
+static void tidy_side_files(const char *path)
+{
+	char *shm = pfs_xmalloc(strlen(path) + 5), *wal = pfs_xmalloc(strlen(path) + 5);
+	off_t wal_size = 0;
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 128, .l_len = 1};
+	int fd;
+	sprintf(shm, "%s-shm", path);
+	sprintf(wal, "%s-wal", path);
+	if (side_stat(path, "-wal", &wal_size) && wal_size > 0)
+		goto out;
+	if ((fd = open(shm, O_RDWR | O_CLOEXEC)) >= 0) {
+		bool idle = fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type == F_UNLCK;
+		close(fd);
+		if (!idle)
+			goto out;
+	}
+	unlink(wal);
+	unlink(shm);
+out:
+	free(shm);
+	free(wal);
+}
+
 int pfs_store_open(struct pfs_store **out, const char *path, int flags, struct pfs_err *err)
 {
 	struct pfs_store *st = pfs_xcalloc(1, sizeof(*st));
@@ -417,6 +480,8 @@ int pfs_store_open(struct pfs_store **out, const char *path, int flags, struct p
 	int rc;
 	*out = NULL;
 	st->path = pfs_xstrdup(path);
+	if (!(flags & PFS_STORE_READONLY))
+		st->side_new = !side_exists(path, "-wal") && !side_exists(path, "-shm");
 	errno = 0;
 	rc = sqlite3_open_v2(path, &st->db, oflags | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
@@ -426,6 +491,14 @@ int pfs_store_open(struct pfs_store **out, const char *path, int flags, struct p
 		return rc;
 	}
 	sqlite3_extended_result_codes(st->db, 1);
+	/* SQLite opens a file it may not write read-only without a word: say so before a write
+	 * fails with "attempt to write a readonly database" */
+	if (!(flags & PFS_STORE_READONLY) && sqlite3_db_readonly(st->db, "main") == 1) {
+		if (access(path, W_OK) == 0)
+			errno = EACCES;
+		rc = pfs_err_sys(err, "cannot write the database: the file is read-only here");
+		goto fail;
+	}
 	/* A locked database waits a little for the other writer, then fails clearly. */
 	sqlite3_busy_timeout(st->db, 2000);
 	/* Reading the header first: a file that is not SQLite is refused before any write. */
@@ -464,9 +537,12 @@ void pfs_store_close(struct pfs_store *st)
 {
 	if (!st)
 		return;
+	pfs_store_abort_batch(st);
 	pfs_store_abort_capture(st);
 	finalize_writers(st);
 	sqlite3_close(st->db);
+	if (st->side_new)
+		tidy_side_files(st->path);
 	free(st->path);
 	free(st);
 }
@@ -589,6 +665,15 @@ static int drop_duplicates(struct pfs_store *st, const struct pfs_capture_meta *
 	return 0;
 }
 
+/* Undoes the capture's writes: its own transaction, or its savepoint inside a batch. */
+static void rollback_capture(struct pfs_store *st)
+{
+	if (st->batch)
+		sqlite3_exec(st->db, "ROLLBACK TO capture; RELEASE capture", NULL, NULL, NULL);
+	else
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
 int pfs_store_begin_capture(struct pfs_store *st, const struct pfs_capture_meta *meta, bool replace,
 			    int64_t *capture_id, struct pfs_err *err)
 {
@@ -604,7 +689,8 @@ int pfs_store_begin_capture(struct pfs_store *st, const struct pfs_capture_meta 
 				   "a capture needs a label, a content hash and a kind");
 	gmtime_r(&t, &tm);
 	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if ((rc = exec(st, "BEGIN IMMEDIATE", "cannot start the import", err)))
+	if ((rc = exec(st, st->batch ? "SAVEPOINT capture" : "BEGIN IMMEDIATE",
+		       "cannot start the import", err)))
 		return rc;
 	if ((rc = exec(st, optional_sql, "cannot start the import", err)) ||
 	    (rc = drop_duplicates(st, meta, replace, err)))
@@ -667,7 +753,7 @@ int pfs_store_begin_capture(struct pfs_store *st, const struct pfs_capture_meta 
 fail:
 	st->cap = 0;
 	finalize_writers(st);
-	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	rollback_capture(st);
 	return rc;
 }
 
@@ -1215,7 +1301,8 @@ int pfs_store_end_capture(struct pfs_store *st, const struct pfs_profile *prof, 
 	if (!st->profile_done && (rc = put_profile(st, prof, err)))
 		goto fail;
 	finalize_writers(st);
-	if ((rc = exec(st, "COMMIT", "cannot commit the capture", err)))
+	if ((rc = exec(st, st->batch ? "RELEASE capture" : "COMMIT", "cannot commit the capture",
+		       err)))
 		goto fail;
 	st->cap = 0;
 	return 0;
@@ -1229,8 +1316,43 @@ void pfs_store_abort_capture(struct pfs_store *st)
 	if (!st->cap)
 		return;
 	finalize_writers(st);
-	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	rollback_capture(st);
 	st->cap = 0;
+}
+
+int pfs_store_begin_batch(struct pfs_store *st, struct pfs_err *err)
+{
+	int rc;
+	if (st->cap || st->batch)
+		return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF,
+				   "a capture or batch is already open");
+	if ((rc = exec(st, "BEGIN IMMEDIATE", "cannot start the import", err)))
+		return rc;
+	st->batch = true;
+	return 0;
+}
+
+int pfs_store_commit_batch(struct pfs_store *st, struct pfs_err *err)
+{
+	int rc;
+	if (!st->batch || st->cap)
+		return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF,
+				   st->batch ? "a capture is still open" : "no batch is open");
+	if ((rc = exec(st, "COMMIT", "cannot commit the captures", err))) {
+		pfs_store_abort_batch(st);
+		return rc;
+	}
+	st->batch = false;
+	return 0;
+}
+
+void pfs_store_abort_batch(struct pfs_store *st)
+{
+	if (!st->batch)
+		return;
+	pfs_store_abort_capture(st);
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	st->batch = false;
 }
 
 const struct pfs_err *pfs_store_last_error(const struct pfs_store *st)

@@ -4,7 +4,8 @@
  * example queries. This is the only module that uses SQLite.
  *
  * Writing one capture (all of it inside one transaction, so a crash or SIGKILL leaves the
- * database exactly as before the import):
+ * database exactly as before the import; inside a batch, one savepoint of the batch's
+ * transaction):
  *
  *     pfs_store_begin_capture()      BEGIN IMMEDIATE, the captures row, id bases
  *     pfs_store_sample_cb()          the pfs_sample_cb sink ingest streams rows to
@@ -173,8 +174,20 @@ int pfs_store_put_profile(struct pfs_store *st, const struct pfs_profile *prof,
  */
 int pfs_store_end_capture(struct pfs_store *st, const struct pfs_profile *prof,
 			  struct pfs_err *err) PFS_MUST_CHECK;
-/* Rolls the open capture back; a no-op when none is open. */
+/* Rolls the open capture back (inside a batch: that capture only); a no-op when none is open. */
 void pfs_store_abort_capture(struct pfs_store *st);
+
+/*
+ * A batch: several captures in one transaction, all committed or none (a directory imported one
+ * capture per file). Between begin and commit, each capture's begin/end/abort is a savepoint,
+ * so a failed capture can be rolled back alone; the caller decides whether the batch goes on.
+ * begin and commit return 0, PFS_EUSAGE (a capture or batch already open; no batch; a capture
+ * still open) or PFS_EDB (locked, disk full: a failed commit rolls the whole batch back).
+ * pfs_store_abort_batch() rolls everything of the batch back; a no-op without one.
+ */
+int pfs_store_begin_batch(struct pfs_store *st, struct pfs_err *err) PFS_MUST_CHECK;
+int pfs_store_commit_batch(struct pfs_store *st, struct pfs_err *err) PFS_MUST_CHECK;
+void pfs_store_abort_batch(struct pfs_store *st);
 /* The error a failed sink call recorded (code 0 when none). */
 const struct pfs_err *pfs_store_last_error(const struct pfs_store *st);
 

@@ -18,7 +18,7 @@ fi
 DB=$OUT/multi.db
 fresh "$DB"
 if $PERFSIGHT import $PY/flask-testclient.pyisession $PY/flask-testclient.speedscope.json \
-	$PY/per-request -o "$DB" >"$OUT/multi.out" 2>"$OUT/multi.err"; then
+	$PY/per-request --merge -o "$DB" >"$OUT/multi.out" 2>"$OUT/multi.err"; then
 	ok import_three_inputs
 else
 	nok import_three_inputs "exit $? ($(tail -1 "$OUT/multi.err"))"

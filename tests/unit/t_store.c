@@ -567,6 +567,63 @@ static void test_abort_leaves_nothing(void)
 	pfs_profile_free(b.p);
 }
 
+/* A batch: several captures in one transaction. A capture aborted inside it goes alone; the
+ * batch commits the rest, or an abort (or a close) takes everything of it back. */
+static void test_batch_all_or_nothing(void)
+{
+	const char *path = db_path("batch.db");
+	struct pfs_store *st;
+	struct pfs_err err;
+	struct synth a, b, c;
+	struct pfs_store_capture *caps;
+	struct pfs_capture_meta mb = meta_of("b", "hash-b");
+	int64_t ia, ib, ic;
+	synth_build(&a, "a");
+	synth_build(&b, "b");
+	synth_build(&c, "c");
+	T_EQ(pfs_store_open(&st, path, PFS_STORE_CREATE, &err), 0);
+	ia = import_synth(st, &a, "a", "hash-a", 500);
+	/* aborted: the batch and the capture in it */
+	T_EQ(pfs_store_begin_batch(st, &err), 0);
+	T_EQ(pfs_store_begin_batch(st, &err), PFS_EUSAGE);
+	import_synth(st, &b, "b", "hash-b", 700);
+	import_synth(st, &c, "c", "hash-c", 300);
+	T_EQ(pfs_store_captures(st, &caps, &err), 3);
+	pfs_store_captures_free(caps, 3);
+	pfs_store_abort_batch(st);
+	T_EQ(pfs_store_captures(st, &caps, &err), 1);
+	T_EQ(caps[0].id, ia);
+	pfs_store_captures_free(caps, 1);
+	check_agg(st, ia, &a);
+	/* a capture aborted inside a batch goes alone; a duplicate is refused inside it too */
+	T_EQ(pfs_store_begin_batch(st, &err), 0);
+	T_EQ(pfs_store_begin_capture(st, &mb, false, &ib, &err), 0);
+	T_EQ(synth_stream(&b, 100, pfs_store_sample_cb, st), 0);
+	pfs_store_abort_capture(st);
+	ic = import_synth(st, &c, "c", "hash-c", 300);
+	T_EQ(pfs_store_begin_capture(st, &mb, false, &ib, &err), 0);
+	pfs_store_abort_capture(st);
+	struct pfs_capture_meta dup = meta_of("c2", "hash-c");
+	T_EQ(pfs_store_begin_capture(st, &dup, false, &ib, &err), PFS_EUSAGE);
+	T_EQ(pfs_store_commit_batch(st, &err), 0);
+	T_EQ(pfs_store_commit_batch(st, &err), PFS_EUSAGE);
+	T_EQ(pfs_store_captures(st, &caps, &err), 2);
+	T_EQ(caps[1].id, ic);
+	pfs_store_captures_free(caps, 2);
+	check_agg(st, ia, &a);
+	/* closing with a batch open rolls it back */
+	T_EQ(pfs_store_begin_batch(st, &err), 0);
+	import_synth(st, &b, "b", "hash-b", 200);
+	pfs_store_close(st);
+	T_EQ(pfs_store_open(&st, path, 0, &err), 0);
+	T_EQ(pfs_store_captures(st, &caps, &err), 2);
+	pfs_store_captures_free(caps, 2);
+	pfs_store_close(st);
+	pfs_profile_free(a.p);
+	pfs_profile_free(b.p);
+	pfs_profile_free(c.p);
+}
+
 static void test_not_a_database_is_left_alone(void)
 {
 	const char *path = db_path("notadb.db");
@@ -649,6 +706,7 @@ int main(int argc, char **argv)
 	    T_CASE(several_captures_keep_their_ids),
 	    T_CASE(duplicates_refused_or_replaced),
 	    T_CASE(abort_leaves_nothing),
+	    T_CASE(batch_all_or_nothing),
 	    T_CASE(not_a_database_is_left_alone),
 	    T_CASE(missing_directory_and_readonly_missing_file),
 	    T_CASE(memory_does_not_grow_with_samples),
