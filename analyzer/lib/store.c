@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -193,6 +194,55 @@ struct tmap_slot {
 	int64_t id; /* 0: empty */
 };
 
+/*
+ * The writer thread. While a capture is open its sample, off-CPU and probe rows are copied into
+ * batches that a second thread writes, so SQLite's work overlaps ingest's on another core. The
+ * queue is bounded (QBATCHES batches of QROWS rows), so memory does not grow with samples when
+ * the writer is the slower one. The connection is used by one thread at a time: every other
+ * use while a capture is open first waits for the queue to drain (exec() and prepare() do). The
+ * writer owns the id maps (tmap, smap) and werr while it runs; the caller's thread takes them
+ * back after a drain, under the queue's mutex.
+ */
+#define QROWS 4096
+#define QBATCHES 4
+
+enum { QR_SAMPLE, QR_OFFCPU, QR_PROBE };
+
+struct qrow {
+	uint8_t kind;
+	union {
+		struct pfs_sample_row s;
+		struct {
+			uint32_t pid, tid, path;
+			uint64_t t_out, t_in;
+			size_t state; /* offset + 1 into the batch's text, 0: NULL */
+		} o;
+		struct {
+			uint32_t event, pid, tid, cpu, path;
+			uint64_t time;
+			size_t fields; /* offset + 1 into the batch's text, 0: NULL */
+		} p;
+	} u;
+};
+
+struct qbatch {
+	struct qrow rows[QROWS];
+	size_t n;
+	char *text;
+	size_t text_n, text_cap;
+	struct qbatch *next;
+};
+
+struct wqueue {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t more, room;
+	struct qbatch *full, *full_tail, *free;
+	struct qbatch *cur; /* the batch the caller fills, outside both lists */
+	bool running, busy, stop, failed;
+	struct pfs_err werr; /* the writer's first error */
+};
+
 struct pfs_store {
 	sqlite3 *db;
 	char *path;
@@ -209,9 +259,13 @@ struct pfs_store {
 	size_t smap_cap;
 	uint32_t n_strs;
 	struct pfs_err sink_err;
+	struct wqueue wq;
 };
 
 static int need_capture(struct pfs_store *st, struct pfs_err *err);
+static int wq_drain(struct pfs_store *st, struct pfs_err *err);
+static int wq_start(struct pfs_store *st, struct pfs_err *err);
+static void wq_stop(struct pfs_store *st, bool discard);
 
 static int db_err(struct pfs_store *st, struct pfs_err *err, const char *what)
 {
@@ -236,8 +290,13 @@ static int db_err(struct pfs_store *st, struct pfs_err *err, const char *what)
 	return pfs_err_set(err, PFS_EDB, PFS_NO_OFF, "%s: %s", what, msg);
 }
 
+/* exec() and prepare() are the ways into the connection besides the writer thread's
+ * statements: both wait for the writer to be idle first. */
 static int exec(struct pfs_store *st, const char *sql, const char *what, struct pfs_err *err)
 {
+	int rc = wq_drain(st, err);
+	if (rc)
+		return rc;
 	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
 		return db_err(st, err, what);
 	return 0;
@@ -245,6 +304,10 @@ static int exec(struct pfs_store *st, const char *sql, const char *what, struct 
 
 static int prepare(struct pfs_store *st, const char *sql, sqlite3_stmt **s, struct pfs_err *err)
 {
+	int rc = wq_drain(st, err);
+	*s = NULL;
+	if (rc)
+		return rc;
 	if (sqlite3_prepare_v2(st->db, sql, -1, s, NULL) != SQLITE_OK)
 		return db_err(st, err, "cannot prepare a statement");
 	return 0;
@@ -420,6 +483,7 @@ fail:
 
 static void finalize_writers(struct pfs_store *st)
 {
+	wq_stop(st, true);
 	sqlite3_finalize(st->ins_sample);
 	sqlite3_finalize(st->ins_offcpu);
 	sqlite3_finalize(st->ins_probe);
@@ -629,6 +693,11 @@ int pfs_store_begin_capture(struct pfs_store *st, const struct pfs_capture_meta 
 			  "VALUES (?,?,?,?,?,?,?)",
 			  &st->ins_probe, err)))
 		goto fail;
+	sqlite3_bind_int64(st->ins_sample, 1, st->cap);
+	sqlite3_bind_int64(st->ins_offcpu, 1, st->cap);
+	sqlite3_bind_int64(st->ins_probe, 1, st->cap);
+	if ((rc = wq_start(st, err)))
+		goto fail;
 	st->sample_first = st->sample_last = st->n_samples = 0;
 	pfs_err_clear(&st->sink_err);
 	*capture_id = st->cap;
@@ -736,14 +805,12 @@ static int64_t thread_id(struct pfs_store *st, uint32_t pid, uint32_t tid)
 	return st->tmap[i].id;
 }
 
-int pfs_store_sample_cb(void *payload, const struct pfs_sample_row *row)
+static int write_sample(struct pfs_store *st, const struct pfs_sample_row *row)
 {
-	struct pfs_store *st = payload;
 	sqlite3_stmt *s = st->ins_sample;
 	int64_t id;
-	if (!st->cap)
-		return pfs_err_set(&st->sink_err, PFS_EUSAGE, PFS_NO_OFF, "no capture is open");
-	sqlite3_bind_int64(s, 1, st->cap);
+	/* the capture (parameter 1) is bound once in pfs_store_begin_capture: bindings outlive
+	 * sqlite3_reset */
 	sqlite3_bind_int64(s, 2, st->event_base + row->event + 1);
 	bind_u64_or_null(s, 3, row->time, 0);
 	sqlite3_bind_int64(s, 4, thread_id(st, row->pid, row->tid));
@@ -754,13 +821,223 @@ int pfs_store_sample_cb(void *payload, const struct pfs_sample_row *row)
 	bind_str(st, s, 9, row->comm);
 	if (sqlite3_step(s) != SQLITE_DONE) {
 		sqlite3_reset(s);
-		return db_err(st, &st->sink_err, "cannot write a sample");
+		return db_err(st, &st->wq.werr, "cannot write a sample");
 	}
 	sqlite3_reset(s);
 	id = sqlite3_last_insert_rowid(st->db);
 	if (!st->n_samples++)
 		st->sample_first = id;
 	st->sample_last = id;
+	return 0;
+}
+
+static const char *qtext(const struct qbatch *b, size_t at)
+{
+	return at ? b->text + at - 1 : NULL;
+}
+
+static int write_row(struct pfs_store *st, const struct qbatch *b, const struct qrow *r)
+{
+	sqlite3_stmt *s;
+	switch (r->kind) {
+	case QR_OFFCPU:
+		s = st->ins_offcpu;
+		sqlite3_bind_int64(s, 2, thread_id(st, r->u.o.pid, r->u.o.tid));
+		sqlite3_bind_int64(s, 3, (int64_t)r->u.o.t_out);
+		sqlite3_bind_int64(s, 4, (int64_t)r->u.o.t_in);
+		bind_text_or_null(s, 5, qtext(b, r->u.o.state));
+		bind_id(s, 6, st->path_base, r->u.o.path);
+		return step_done(st, s, "cannot write an off-CPU interval", &st->wq.werr);
+	case QR_PROBE:
+		s = st->ins_probe;
+		sqlite3_bind_int64(s, 2, st->event_base + r->u.p.event + 1);
+		bind_u64_or_null(s, 3, r->u.p.time, 0);
+		sqlite3_bind_int64(s, 4, thread_id(st, r->u.p.pid, r->u.p.tid));
+		bind_u64_or_null(s, 5, r->u.p.cpu, UINT32_MAX);
+		bind_id(s, 6, st->path_base, r->u.p.path);
+		bind_text_or_null(s, 7, qtext(b, r->u.p.fields));
+		return step_done(st, s, "cannot write a probe event", &st->wq.werr);
+	default:
+		return write_sample(st, &r->u.s);
+	}
+}
+
+static void *writer_main(void *arg)
+{
+	struct pfs_store *st = arg;
+	struct wqueue *q = &st->wq;
+	pthread_mutex_lock(&q->mu);
+	for (;;) {
+		struct qbatch *b;
+		bool failed;
+		while (!q->full && !q->stop)
+			pthread_cond_wait(&q->more, &q->mu);
+		if (!q->full)
+			break;
+		b = q->full;
+		q->full = b->next;
+		if (!q->full)
+			q->full_tail = NULL;
+		q->busy = true;
+		failed = q->failed;
+		pthread_mutex_unlock(&q->mu);
+		/* after a failure the rest is only drained: the capture will be rolled back */
+		for (size_t i = 0; i < b->n && !failed; i++)
+			failed = write_row(st, b, &b->rows[i]) != 0;
+		b->n = b->text_n = 0;
+		pthread_mutex_lock(&q->mu);
+		q->failed = failed;
+		b->next = q->free;
+		q->free = b;
+		q->busy = false;
+		pthread_cond_broadcast(&q->room);
+	}
+	pthread_mutex_unlock(&q->mu);
+	return NULL;
+}
+
+/* Starts the writer with its batches. Returns 0 or PFS_EIO (no thread). */
+static int wq_start(struct pfs_store *st, struct pfs_err *err)
+{
+	struct wqueue *q = &st->wq;
+	int e;
+	memset(q, 0, sizeof(*q));
+	pthread_mutex_init(&q->mu, NULL);
+	pthread_cond_init(&q->more, NULL);
+	pthread_cond_init(&q->room, NULL);
+	for (int i = 0; i < QBATCHES; i++) {
+		struct qbatch *b = pfs_xcalloc(1, sizeof(*b));
+		b->next = q->free;
+		q->free = b;
+	}
+	q->cur = q->free;
+	q->free = q->cur->next;
+	q->cur->next = NULL;
+	if ((e = pthread_create(&q->thread, NULL, writer_main, st))) {
+		errno = e;
+		return pfs_err_sys(err, "cannot start the database writer thread");
+	}
+	q->running = true;
+	return 0;
+}
+
+/* The writer's error as the caller's: into sink_err (and err). Called with the mutex held. */
+static int wq_error(struct pfs_store *st, struct pfs_err *err)
+{
+	if (!st->sink_err.code)
+		st->sink_err = st->wq.werr;
+	if (err)
+		*err = st->sink_err;
+	return st->sink_err.code;
+}
+
+/* Queues the batch being filled and takes an empty one, waiting while the writer is behind.
+ * Returns 0 or the writer's error. */
+static int wq_push(struct pfs_store *st, struct pfs_err *err)
+{
+	struct wqueue *q = &st->wq;
+	struct qbatch *b = q->cur;
+	int rc = 0;
+	pthread_mutex_lock(&q->mu);
+	if (b->n) {
+		b->next = NULL;
+		if (q->full_tail)
+			q->full_tail->next = b;
+		else
+			q->full = b;
+		q->full_tail = b;
+		pthread_cond_signal(&q->more);
+		while (!q->free)
+			pthread_cond_wait(&q->room, &q->mu);
+		q->cur = q->free;
+		q->free = q->cur->next;
+		q->cur->next = NULL;
+	}
+	if (q->failed)
+		rc = wq_error(st, err);
+	pthread_mutex_unlock(&q->mu);
+	return rc;
+}
+
+/* Waits until every queued row is written. Returns 0 or the writer's error. */
+static int wq_drain(struct pfs_store *st, struct pfs_err *err)
+{
+	struct wqueue *q = &st->wq;
+	int rc;
+	if (!q->running)
+		return 0;
+	if ((rc = wq_push(st, err)))
+		return rc;
+	pthread_mutex_lock(&q->mu);
+	while (q->full || q->busy)
+		pthread_cond_wait(&q->room, &q->mu);
+	if (q->failed)
+		rc = wq_error(st, err);
+	pthread_mutex_unlock(&q->mu);
+	return rc;
+}
+
+/* Stops the writer; rows still queued are dropped when discard (the capture is rolled back). */
+static void wq_stop(struct pfs_store *st, bool discard)
+{
+	struct wqueue *q = &st->wq;
+	if (!q->running)
+		return;
+	pthread_mutex_lock(&q->mu);
+	q->stop = true;
+	q->failed |= discard;
+	pthread_cond_signal(&q->more);
+	pthread_mutex_unlock(&q->mu);
+	pthread_join(q->thread, NULL);
+	q->running = false;
+	pthread_mutex_destroy(&q->mu);
+	pthread_cond_destroy(&q->more);
+	pthread_cond_destroy(&q->room);
+	free(q->cur->text);
+	free(q->cur);
+	while (q->free) {
+		struct qbatch *b = q->free;
+		q->free = b->next;
+		free(b->text);
+		free(b);
+	}
+	q->cur = NULL;
+}
+
+/* The next row of the batch being filled, queueing the batch first when it is full. */
+static struct qrow *wq_row(struct pfs_store *st, int *rc, struct pfs_err *err)
+{
+	if (st->wq.cur->n == QROWS && (*rc = wq_push(st, err)))
+		return NULL;
+	return &st->wq.cur->rows[st->wq.cur->n++];
+}
+
+/* Copies a string into the batch being filled: its offset + 1, 0 for NULL. */
+static size_t wq_text(struct pfs_store *st, const char *t)
+{
+	struct qbatch *b = st->wq.cur;
+	size_t len, at;
+	if (!t)
+		return 0;
+	len = strlen(t) + 1;
+	PFS_GROW(b->text, b->text_cap, b->text_n + len);
+	at = b->text_n;
+	memcpy(b->text + at, t, len);
+	b->text_n += len;
+	return at + 1;
+}
+
+int pfs_store_sample_cb(void *payload, const struct pfs_sample_row *row)
+{
+	struct pfs_store *st = payload;
+	struct qrow *r;
+	int rc = 0;
+	if (!st->cap)
+		return pfs_err_set(&st->sink_err, PFS_EUSAGE, PFS_NO_OFF, "no capture is open");
+	if (!(r = wq_row(st, &rc, NULL)))
+		return rc;
+	r->kind = QR_SAMPLE;
+	r->u.s = *row;
 	return 0;
 }
 
@@ -774,33 +1051,35 @@ static int need_capture(struct pfs_store *st, struct pfs_err *err)
 int pfs_store_put_offcpu(struct pfs_store *st, const struct pfs_store_offcpu *o,
 			 struct pfs_err *err)
 {
-	sqlite3_stmt *s = st->ins_offcpu;
+	struct qrow *r;
 	int rc = need_capture(st, err);
-	if (rc)
+	if (rc || !(r = wq_row(st, &rc, err)))
 		return rc;
-	sqlite3_bind_int64(s, 1, st->cap);
-	sqlite3_bind_int64(s, 2, thread_id(st, o->pid, o->tid));
-	sqlite3_bind_int64(s, 3, (int64_t)o->t_out);
-	sqlite3_bind_int64(s, 4, (int64_t)o->t_in);
-	bind_text_or_null(s, 5, o->state);
-	bind_id(s, 6, st->path_base, o->path);
-	return step_done(st, s, "cannot write an off-CPU interval", err);
+	r->kind = QR_OFFCPU;
+	r->u.o.pid = o->pid;
+	r->u.o.tid = o->tid;
+	r->u.o.t_out = o->t_out;
+	r->u.o.t_in = o->t_in;
+	r->u.o.path = o->path;
+	r->u.o.state = wq_text(st, o->state);
+	return 0;
 }
 
 int pfs_store_put_probe(struct pfs_store *st, const struct pfs_store_probe *p, struct pfs_err *err)
 {
-	sqlite3_stmt *s = st->ins_probe;
+	struct qrow *r;
 	int rc = need_capture(st, err);
-	if (rc)
+	if (rc || !(r = wq_row(st, &rc, err)))
 		return rc;
-	sqlite3_bind_int64(s, 1, st->cap);
-	sqlite3_bind_int64(s, 2, st->event_base + p->event + 1);
-	bind_u64_or_null(s, 3, p->time, 0);
-	sqlite3_bind_int64(s, 4, thread_id(st, p->pid, p->tid));
-	bind_u64_or_null(s, 5, p->cpu, UINT32_MAX);
-	bind_id(s, 6, st->path_base, p->path);
-	bind_text_or_null(s, 7, p->fields);
-	return step_done(st, s, "cannot write a probe event", err);
+	r->kind = QR_PROBE;
+	r->u.p.event = p->event;
+	r->u.p.pid = p->pid;
+	r->u.p.tid = p->tid;
+	r->u.p.cpu = p->cpu;
+	r->u.p.time = p->time;
+	r->u.p.path = p->path;
+	r->u.p.fields = wq_text(st, p->fields);
+	return 0;
 }
 
 int pfs_store_put_buildid(struct pfs_store *st, const char *dso, const char *build_id,
@@ -1126,12 +1405,15 @@ int pfs_store_end_capture(struct pfs_store *st, const struct pfs_profile *prof, 
 	int rc = need_capture(st, err);
 	if (rc)
 		return rc;
+	if ((rc = wq_drain(st, err)))
+		goto fail;
 	if (st->sink_err.code) {
 		rc = st->sink_err.code;
 		if (err)
 			*err = st->sink_err;
 		goto fail;
 	}
+	wq_stop(st, false);
 	if ((rc = write_profile(st, prof, err)) ||
 	    (rc = exec(st, index_sql, "cannot build indexes", err)))
 		goto fail;
