@@ -191,7 +191,8 @@ static const char index_sql[] =
 /* (pid, tid) -> thread id, open addressing; grows with threads only. */
 struct tmap_slot {
 	uint32_t pid, tid;
-	int64_t id; /* 0: empty */
+	int64_t id;    /* 0: empty */
+	uint32_t prof; /* the profile's thread index + 1 (write_profile), 0: none */
 };
 
 /*
@@ -774,8 +775,9 @@ static size_t tmap_hash(uint32_t pid, uint32_t tid)
 	return (size_t)(h >> 32);
 }
 
-/* The thread id of (pid, tid) in this capture, assigned on first mention. */
-static int64_t thread_id(struct pfs_store *st, uint32_t pid, uint32_t tid)
+/* The thread of (pid, tid) in this capture, its id assigned on first mention. The pointer
+ * is valid until the next call. */
+static struct tmap_slot *thread_slot(struct pfs_store *st, uint32_t pid, uint32_t tid)
 {
 	size_t i;
 	if ((st->tmap_n + 1) * 2 > st->tmap_cap) {
@@ -797,12 +799,17 @@ static int64_t thread_id(struct pfs_store *st, uint32_t pid, uint32_t tid)
 	for (i = tmap_hash(pid, tid) & (st->tmap_cap - 1); st->tmap[i].id;
 	     i = (i + 1) & (st->tmap_cap - 1))
 		if (st->tmap[i].pid == pid && st->tmap[i].tid == tid)
-			return st->tmap[i].id;
+			return &st->tmap[i];
 	st->tmap[i].pid = pid;
 	st->tmap[i].tid = tid;
 	st->tmap[i].id = ++st->next_thread;
 	st->tmap_n++;
-	return st->tmap[i].id;
+	return &st->tmap[i];
+}
+
+static int64_t thread_id(struct pfs_store *st, uint32_t pid, uint32_t tid)
+{
+	return thread_slot(st, pid, tid)->id;
 }
 
 static int write_sample(struct pfs_store *st, const struct pfs_sample_row *row)
@@ -1343,20 +1350,21 @@ static int write_profile(struct pfs_store *st, const struct pfs_profile *p, stru
 	n = pfs_profile_n_threads(p);
 	for (size_t i = 0; i < n; i++) {
 		const struct pfs_thread *t = pfs_profile_thread_at(p, i);
-		thread_id(st, t->pid, t->tid);
+		thread_slot(st, t->pid, t->tid);
+	}
+	/* a second pass: the map may have moved while the first added threads */
+	for (size_t i = 0; i < n; i++) {
+		const struct pfs_thread *t = pfs_profile_thread_at(p, i);
+		thread_slot(st, t->pid, t->tid)->prof = (uint32_t)i + 1;
 	}
 	if ((rc = prepare(st, "INSERT INTO threads VALUES (?,?,?,?,?,?,?,?)", &s, err)))
 		return rc;
 	for (size_t i = 0; i < st->tmap_cap && !rc; i++) {
 		const struct tmap_slot *m = &st->tmap[i];
-		const struct pfs_thread *t = NULL;
+		const struct pfs_thread *t;
 		if (!m->id)
 			continue;
-		for (size_t j = 0; j < n && !t; j++) {
-			const struct pfs_thread *c = pfs_profile_thread_at(p, j);
-			if (c->pid == m->pid && c->tid == m->tid)
-				t = c;
-		}
+		t = m->prof ? pfs_profile_thread_at(p, m->prof - 1) : NULL;
 		sqlite3_bind_int64(s, 1, m->id);
 		sqlite3_bind_int64(s, 2, st->cap);
 		sqlite3_bind_int64(s, 3, m->pid);
