@@ -255,7 +255,7 @@ struct pfs_store {
 	int version; /* the schema version of the file (a read-only v1 lacks the analysis) */
 	int64_t string_base, frame_base, path_base, event_base, next_thread;
 	int64_t sample_first, sample_last, n_samples;
-	sqlite3_stmt *ins_sample, *ins_offcpu, *ins_probe;
+	sqlite3_stmt *ins_sample, *ins_samples, *ins_offcpu, *ins_probe;
 	struct tmap_slot *tmap;
 	size_t tmap_n, tmap_cap;
 	/* profile string id -> store string number (1-based, 0: not used yet): only strings
@@ -316,6 +316,25 @@ static int prepare(struct pfs_store *st, const char *sql, sqlite3_stmt **s, stru
 	if (sqlite3_prepare_v2(st->db, sql, -1, s, NULL) != SQLITE_OK)
 		return db_err(st, err, "cannot prepare a statement");
 	return 0;
+}
+
+/* Samples are inserted SAMPLE_GROUP rows per statement (write_samples). */
+#define SAMPLE_COLS 9
+#define SAMPLE_GROUP 32
+
+/* The INSERT of n samples. */
+static int prepare_samples(struct pfs_store *st, int n, sqlite3_stmt **s, struct pfs_err *err)
+{
+	static const char head[] = "INSERT INTO samples(capture, event, time, thread, cpu, path, "
+				   "period, weight, comm) VALUES ";
+	static const char tuple[] = "(?,?,?,?,?,?,?,?,?),";
+	char sql[sizeof(head) + SAMPLE_GROUP * sizeof(tuple)];
+	size_t len = sizeof(head) - 1;
+	memcpy(sql, head, len);
+	for (int i = 0; i < n; i++, len += sizeof(tuple) - 1)
+		memcpy(sql + len, tuple, sizeof(tuple) - 1);
+	sql[len - 1] = 0;
+	return prepare(st, sql, s, err);
 }
 
 /* One integer from a query, 0 when no row or NULL. */
@@ -490,9 +509,10 @@ static void finalize_writers(struct pfs_store *st)
 {
 	wq_stop(st, true);
 	sqlite3_finalize(st->ins_sample);
+	sqlite3_finalize(st->ins_samples);
 	sqlite3_finalize(st->ins_offcpu);
 	sqlite3_finalize(st->ins_probe);
-	st->ins_sample = st->ins_offcpu = st->ins_probe = NULL;
+	st->ins_sample = st->ins_samples = st->ins_offcpu = st->ins_probe = NULL;
 	free(st->tmap);
 	st->tmap = NULL;
 	st->tmap_n = st->tmap_cap = 0;
@@ -685,10 +705,8 @@ int pfs_store_begin_capture(struct pfs_store *st, const struct pfs_capture_meta 
 	if (rc)
 		goto fail;
 	st->cap = sqlite3_last_insert_rowid(st->db);
-	if ((rc = prepare(st,
-			  "INSERT INTO samples(capture, event, time, thread, cpu, path, period, "
-			  "weight, comm) VALUES (?,?,?,?,?,?,?,?,?)",
-			  &st->ins_sample, err)) ||
+	if ((rc = prepare_samples(st, 1, &st->ins_sample, err)) ||
+	    (rc = prepare_samples(st, SAMPLE_GROUP, &st->ins_samples, err)) ||
 	    (rc = prepare(st,
 			  "INSERT INTO offcpu(capture, thread, t_out, t_in, state, path) "
 			  "VALUES (?,?,?,?,?,?)",
@@ -698,6 +716,8 @@ int pfs_store_begin_capture(struct pfs_store *st, const struct pfs_capture_meta 
 			  "VALUES (?,?,?,?,?,?,?)",
 			  &st->ins_probe, err)))
 		goto fail;
+	for (int i = 0; i < SAMPLE_GROUP; i++)
+		sqlite3_bind_int64(st->ins_samples, i * SAMPLE_COLS + 1, st->cap);
 	sqlite3_bind_int64(st->ins_sample, 1, st->cap);
 	sqlite3_bind_int64(st->ins_offcpu, 1, st->cap);
 	sqlite3_bind_int64(st->ins_probe, 1, st->cap);
@@ -816,29 +836,43 @@ static int64_t thread_id(struct pfs_store *st, uint32_t pid, uint32_t tid)
 	return thread_slot(st, pid, tid)->id;
 }
 
-static int write_sample(struct pfs_store *st, const struct pfs_sample_row *row)
+/* Binds one sample as the tuple whose parameters start after at; the capture (the tuple's
+ * first) is bound once in pfs_store_begin_capture: bindings outlive sqlite3_reset. */
+static void bind_sample(struct pfs_store *st, sqlite3_stmt *s, int at,
+			const struct pfs_sample_row *row)
 {
-	sqlite3_stmt *s = st->ins_sample;
-	int64_t id;
-	/* the capture (parameter 1) is bound once in pfs_store_begin_capture: bindings outlive
-	 * sqlite3_reset */
-	sqlite3_bind_int64(s, 2, st->event_base + row->event + 1);
-	bind_u64_or_null(s, 3, row->time, 0);
-	sqlite3_bind_int64(s, 4, thread_id(st, row->pid, row->tid));
-	bind_u64_or_null(s, 5, row->cpu, UINT32_MAX);
-	bind_id(s, 6, st->path_base, row->path);
-	sqlite3_bind_int64(s, 7, (int64_t)row->period);
-	sqlite3_bind_double(s, 8, row->weight);
-	bind_str(st, s, 9, row->comm);
-	if (sqlite3_step(s) != SQLITE_DONE) {
+	sqlite3_bind_int64(s, at + 2, st->event_base + row->event + 1);
+	bind_u64_or_null(s, at + 3, row->time, 0);
+	sqlite3_bind_int64(s, at + 4, thread_id(st, row->pid, row->tid));
+	bind_u64_or_null(s, at + 5, row->cpu, UINT32_MAX);
+	bind_id(s, at + 6, st->path_base, row->path);
+	sqlite3_bind_int64(s, at + 7, (int64_t)row->period);
+	sqlite3_bind_double(s, at + 8, row->weight);
+	bind_str(st, s, at + 9, row->comm);
+}
+
+/* Writes n samples: SAMPLE_GROUP of them with one statement, which spares the per-statement
+ * work (cursors, VDBE setup and halt) that dominated a row's cost, fewer one by one. */
+static int write_samples(struct pfs_store *st, const struct pfs_sample_row *const *rows, size_t n)
+{
+	sqlite3_stmt *s = n == SAMPLE_GROUP ? st->ins_samples : st->ins_sample;
+	size_t per = n == SAMPLE_GROUP ? n : 1;
+	for (size_t i = 0; i < n; i += per) {
+		int64_t last;
+		for (size_t k = 0; k < per; k++)
+			bind_sample(st, s, (int)k * SAMPLE_COLS, rows[i + k]);
+		if (sqlite3_step(s) != SQLITE_DONE) {
+			sqlite3_reset(s);
+			return db_err(st, &st->wq.werr, "cannot write samples");
+		}
 		sqlite3_reset(s);
-		return db_err(st, &st->wq.werr, "cannot write a sample");
+		/* a statement's rows get consecutive ids: the table only grows during a capture */
+		last = sqlite3_last_insert_rowid(st->db);
+		if (!st->n_samples)
+			st->sample_first = last - (int64_t)per + 1;
+		st->n_samples += (int64_t)per;
+		st->sample_last = last;
 	}
-	sqlite3_reset(s);
-	id = sqlite3_last_insert_rowid(st->db);
-	if (!st->n_samples++)
-		st->sample_first = id;
-	st->sample_last = id;
 	return 0;
 }
 
@@ -869,8 +903,28 @@ static int write_row(struct pfs_store *st, const struct qbatch *b, const struct 
 		bind_text_or_null(s, 7, qtext(b, r->u.p.fields));
 		return step_done(st, s, "cannot write a probe event", &st->wq.werr);
 	default:
-		return write_sample(st, &r->u.s);
+		return write_samples(st, (const struct pfs_sample_row *[]){&r->u.s}, 1);
 	}
+}
+
+/* A batch's rows; samples go in groups, in their order (other tables' rows may pass them). */
+static int write_batch(struct pfs_store *st, const struct qbatch *b)
+{
+	const struct pfs_sample_row *grp[SAMPLE_GROUP];
+	size_t n = 0;
+	int rc = 0;
+	for (size_t i = 0; i < b->n && !rc; i++) {
+		if (b->rows[i].kind != QR_SAMPLE) {
+			rc = write_row(st, b, &b->rows[i]);
+			continue;
+		}
+		grp[n++] = &b->rows[i].u.s;
+		if (n == SAMPLE_GROUP) {
+			rc = write_samples(st, grp, n);
+			n = 0;
+		}
+	}
+	return rc ? rc : write_samples(st, grp, n);
 }
 
 static void *writer_main(void *arg)
@@ -893,8 +947,8 @@ static void *writer_main(void *arg)
 		failed = q->failed;
 		pthread_mutex_unlock(&q->mu);
 		/* after a failure the rest is only drained: the capture will be rolled back */
-		for (size_t i = 0; i < b->n && !failed; i++)
-			failed = write_row(st, b, &b->rows[i]) != 0;
+		if (!failed)
+			failed = write_batch(st, b) != 0;
 		b->n = b->text_n = 0;
 		pthread_mutex_lock(&q->mu);
 		q->failed = failed;
