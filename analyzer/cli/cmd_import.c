@@ -137,8 +137,8 @@ static int progress_cb(void *payload, const struct pfs_sample_row *row)
 		p->first_time = row->time;
 	if (row->time > p->last_time)
 		p->last_time = row->time;
+	struct pfs_profile *prof = p->cap ? p->cap->prof : p->prof;
 	if (row->path) {
-		struct pfs_profile *prof = p->cap ? p->cap->prof : p->prof;
 		const struct pfs_frame *f =
 		    pfs_profile_frameget(prof, pfs_profile_pathget(prof, row->path)->frame);
 		p->unresolved += f->kind == PFS_FK_UNKNOWN;
@@ -152,7 +152,7 @@ static int progress_cb(void *payload, const struct pfs_sample_row *row)
 	} else if (!p->tty) {
 		p->samples++;
 	}
-	return pfs_store_sample_cb(p->st, row);
+	return pfs_store_sample(p->st, prof, row);
 }
 
 /* The analysis' off-CPU intervals and probe hits, to their tables. */

@@ -211,12 +211,16 @@ struct tmap_slot {
 #define QROWS 4096
 #define QBATCHES 4
 
-enum { QR_SAMPLE, QR_OFFCPU, QR_PROBE };
+enum { QR_SAMPLE, QR_PATH, QR_OFFCPU, QR_PROBE };
 
 struct qrow {
 	uint8_t kind;
 	union {
 		struct pfs_sample_row s;
+		struct {
+			uint32_t id;
+			struct pfs_path_node n;
+		} path;
 		struct {
 			uint32_t pid, tid, path;
 			uint64_t t_out, t_in;
@@ -255,7 +259,8 @@ struct pfs_store {
 	int version; /* the schema version of the file (a read-only v1 lacks the analysis) */
 	int64_t string_base, frame_base, path_base, event_base, next_thread;
 	int64_t sample_first, sample_last, n_samples;
-	sqlite3_stmt *ins_sample, *ins_samples, *ins_offcpu, *ins_probe;
+	sqlite3_stmt *ins_sample, *ins_samples, *ins_path, *ins_paths, *ins_offcpu, *ins_probe;
+	uint32_t paths_queued; /* the profile's paths 1.. are queued (pfs_store_sample) */
 	struct tmap_slot *tmap;
 	size_t tmap_n, tmap_cap;
 	/* profile string id -> store string number (1-based, 0: not used yet): only strings
@@ -318,23 +323,47 @@ static int prepare(struct pfs_store *st, const char *sql, sqlite3_stmt **s, stru
 	return 0;
 }
 
-/* Samples are inserted SAMPLE_GROUP rows per statement (write_samples). */
+/* Samples and paths are inserted GROUP rows per statement (write_samples, write_paths). */
+#define GROUP 32
 #define SAMPLE_COLS 9
-#define SAMPLE_GROUP 32
+#define PATH_COLS 5
 
-/* The INSERT of n samples. */
+/* The INSERT of n rows of cols columns; head names the table and columns. */
+static int prepare_rows(struct pfs_store *st, const char *head, int cols, int n, sqlite3_stmt **s,
+			struct pfs_err *err)
+{
+	size_t hl = strlen(head), len = hl;
+	char *sql = pfs_xmalloc(hl + (size_t)n * (2 * (size_t)cols + 2) + 1);
+	int rc;
+	memcpy(sql, head, hl);
+	for (int i = 0; i < n; i++) {
+		sql[len++] = i ? ',' : ' ';
+		sql[len++] = '(';
+		for (int c = 0; c < cols; c++) {
+			sql[len++] = c ? ',' : '?';
+			if (c)
+				sql[len++] = '?';
+		}
+		sql[len++] = ')';
+	}
+	sql[len] = 0;
+	rc = prepare(st, sql, s, err);
+	free(sql);
+	return rc;
+}
+
 static int prepare_samples(struct pfs_store *st, int n, sqlite3_stmt **s, struct pfs_err *err)
 {
-	static const char head[] = "INSERT INTO samples(capture, event, time, thread, cpu, path, "
-				   "period, weight, comm) VALUES ";
-	static const char tuple[] = "(?,?,?,?,?,?,?,?,?),";
-	char sql[sizeof(head) + SAMPLE_GROUP * sizeof(tuple)];
-	size_t len = sizeof(head) - 1;
-	memcpy(sql, head, len);
-	for (int i = 0; i < n; i++, len += sizeof(tuple) - 1)
-		memcpy(sql + len, tuple, sizeof(tuple) - 1);
-	sql[len - 1] = 0;
-	return prepare(st, sql, s, err);
+	return prepare_rows(st,
+			    "INSERT INTO samples(capture, event, time, thread, cpu, path, period, "
+			    "weight, comm) VALUES",
+			    SAMPLE_COLS, n, s, err);
+}
+
+static int prepare_paths(struct pfs_store *st, int n, sqlite3_stmt **s, struct pfs_err *err)
+{
+	return prepare_rows(st, "INSERT INTO paths(id, capture, parent, frame, depth) VALUES",
+			    PATH_COLS, n, s, err);
 }
 
 /* One integer from a query, 0 when no row or NULL. */
@@ -510,9 +539,13 @@ static void finalize_writers(struct pfs_store *st)
 	wq_stop(st, true);
 	sqlite3_finalize(st->ins_sample);
 	sqlite3_finalize(st->ins_samples);
+	sqlite3_finalize(st->ins_path);
+	sqlite3_finalize(st->ins_paths);
 	sqlite3_finalize(st->ins_offcpu);
 	sqlite3_finalize(st->ins_probe);
 	st->ins_sample = st->ins_samples = st->ins_offcpu = st->ins_probe = NULL;
+	st->ins_path = st->ins_paths = NULL;
+	st->paths_queued = 0;
 	free(st->tmap);
 	st->tmap = NULL;
 	st->tmap_n = st->tmap_cap = 0;
@@ -706,7 +739,9 @@ int pfs_store_begin_capture(struct pfs_store *st, const struct pfs_capture_meta 
 		goto fail;
 	st->cap = sqlite3_last_insert_rowid(st->db);
 	if ((rc = prepare_samples(st, 1, &st->ins_sample, err)) ||
-	    (rc = prepare_samples(st, SAMPLE_GROUP, &st->ins_samples, err)) ||
+	    (rc = prepare_samples(st, GROUP, &st->ins_samples, err)) ||
+	    (rc = prepare_paths(st, 1, &st->ins_path, err)) ||
+	    (rc = prepare_paths(st, GROUP, &st->ins_paths, err)) ||
 	    (rc = prepare(st,
 			  "INSERT INTO offcpu(capture, thread, t_out, t_in, state, path) "
 			  "VALUES (?,?,?,?,?,?)",
@@ -716,9 +751,12 @@ int pfs_store_begin_capture(struct pfs_store *st, const struct pfs_capture_meta 
 			  "VALUES (?,?,?,?,?,?,?)",
 			  &st->ins_probe, err)))
 		goto fail;
-	for (int i = 0; i < SAMPLE_GROUP; i++)
+	for (int i = 0; i < GROUP; i++) {
 		sqlite3_bind_int64(st->ins_samples, i * SAMPLE_COLS + 1, st->cap);
+		sqlite3_bind_int64(st->ins_paths, i * PATH_COLS + 2, st->cap);
+	}
 	sqlite3_bind_int64(st->ins_sample, 1, st->cap);
+	sqlite3_bind_int64(st->ins_path, 2, st->cap);
 	sqlite3_bind_int64(st->ins_offcpu, 1, st->cap);
 	sqlite3_bind_int64(st->ins_probe, 1, st->cap);
 	if ((rc = wq_start(st, err)))
@@ -851,12 +889,12 @@ static void bind_sample(struct pfs_store *st, sqlite3_stmt *s, int at,
 	bind_str(st, s, at + 9, row->comm);
 }
 
-/* Writes n samples: SAMPLE_GROUP of them with one statement, which spares the per-statement
- * work (cursors, VDBE setup and halt) that dominated a row's cost, fewer one by one. */
+/* Writes n samples: GROUP of them with one statement, which spares the per-statement work
+ * (cursors, VDBE setup and halt) that dominated a row's cost, fewer one by one. */
 static int write_samples(struct pfs_store *st, const struct pfs_sample_row *const *rows, size_t n)
 {
-	sqlite3_stmt *s = n == SAMPLE_GROUP ? st->ins_samples : st->ins_sample;
-	size_t per = n == SAMPLE_GROUP ? n : 1;
+	sqlite3_stmt *s = n == GROUP ? st->ins_samples : st->ins_sample;
+	size_t per = n == GROUP ? n : 1;
 	for (size_t i = 0; i < n; i += per) {
 		int64_t last;
 		for (size_t k = 0; k < per; k++)
@@ -907,24 +945,64 @@ static int write_row(struct pfs_store *st, const struct qbatch *b, const struct 
 	}
 }
 
-/* A batch's rows; samples go in groups, in their order (other tables' rows may pass them). */
+static void bind_path(struct pfs_store *st, sqlite3_stmt *s, int at, uint32_t id,
+		      const struct pfs_path_node *q)
+{
+	sqlite3_bind_int64(s, at + 1, st->path_base + id);
+	bind_id(s, at + 3, st->path_base, q->parent);
+	sqlite3_bind_int64(s, at + 4, st->frame_base + q->frame);
+	sqlite3_bind_int64(s, at + 5, q->depth);
+}
+
+/* Writes n queued paths, GROUP of them per statement. */
+static int write_paths(struct pfs_store *st, const struct qrow *const *rows, size_t n)
+{
+	sqlite3_stmt *s = n == GROUP ? st->ins_paths : st->ins_path;
+	size_t per = n == GROUP ? n : 1;
+	for (size_t i = 0; i < n; i += per) {
+		for (size_t k = 0; k < per; k++)
+			bind_path(st, s, (int)k * PATH_COLS, rows[i + k]->u.path.id,
+				  &rows[i + k]->u.path.n);
+		if (sqlite3_step(s) != SQLITE_DONE) {
+			sqlite3_reset(s);
+			return db_err(st, &st->wq.werr, "cannot write call paths");
+		}
+		sqlite3_reset(s);
+	}
+	return 0;
+}
+
+/* A batch's rows; samples and paths go in groups, each table's in their order (rows of other
+ * tables may pass them). */
 static int write_batch(struct pfs_store *st, const struct qbatch *b)
 {
-	const struct pfs_sample_row *grp[SAMPLE_GROUP];
-	size_t n = 0;
+	const struct pfs_sample_row *grp[GROUP];
+	const struct qrow *pgrp[GROUP];
+	size_t n = 0, np = 0;
 	int rc = 0;
 	for (size_t i = 0; i < b->n && !rc; i++) {
-		if (b->rows[i].kind != QR_SAMPLE) {
-			rc = write_row(st, b, &b->rows[i]);
-			continue;
-		}
-		grp[n++] = &b->rows[i].u.s;
-		if (n == SAMPLE_GROUP) {
-			rc = write_samples(st, grp, n);
-			n = 0;
+		const struct qrow *r = &b->rows[i];
+		if (r->kind == QR_SAMPLE) {
+			grp[n++] = &r->u.s;
+			if (n == GROUP) {
+				rc = write_samples(st, grp, n);
+				n = 0;
+			}
+		} else if (r->kind == QR_PATH) {
+			pgrp[np++] = r;
+			if (np == GROUP) {
+				rc = write_paths(st, pgrp, np);
+				np = 0;
+			}
+		} else {
+			rc = write_row(st, b, r);
 		}
 	}
-	return rc ? rc : write_samples(st, grp, n);
+	if (!rc && n)
+		rc = write_samples(st, grp, n);
+	if (!rc && np)
+		rc = write_paths(st, pgrp, np);
+	return rc;
 }
 
 static void *writer_main(void *arg)
@@ -1104,6 +1182,24 @@ int pfs_store_sample_cb(void *payload, const struct pfs_sample_row *row)
 	r->kind = QR_SAMPLE;
 	r->u.s = *row;
 	return 0;
+}
+
+int pfs_store_sample(struct pfs_store *st, const struct pfs_profile *prof,
+		     const struct pfs_sample_row *row)
+{
+	size_t n = pfs_profile_n_paths(prof);
+	int rc = 0;
+	if (!st->cap)
+		return pfs_err_set(&st->sink_err, PFS_EUSAGE, PFS_NO_OFF, "no capture is open");
+	while (st->paths_queued < n) {
+		struct qrow *r = wq_row(st, &rc, NULL);
+		if (!r)
+			return rc;
+		r->kind = QR_PATH;
+		r->u.path.id = ++st->paths_queued;
+		r->u.path.n = *pfs_profile_pathget(prof, r->u.path.id);
+	}
+	return pfs_store_sample_cb(st, row);
 }
 
 static int need_capture(struct pfs_store *st, struct pfs_err *err)
@@ -1359,19 +1455,15 @@ static int write_profile(struct pfs_store *st, const struct pfs_profile *p, stru
 		rc = step_done(st, s, "cannot write frames", err);
 	}
 	sqlite3_finalize(s);
-	if (rc || (rc = prepare(st, "INSERT INTO paths VALUES (?,?,?,?,?)", &s, err)))
+	if (rc)
 		return rc;
+	/* the paths pfs_store_sample did not queue: those made after the last sample (the
+	 * analysis' python-view stacks), or all when samples came through pfs_store_sample_cb */
 	n = pfs_profile_n_paths(p);
-	for (uint32_t i = 1; i <= n && !rc; i++) {
-		const struct pfs_path_node *q = pfs_profile_pathget(p, i);
-		sqlite3_bind_int64(s, 1, st->path_base + i);
-		sqlite3_bind_int64(s, 2, st->cap);
-		bind_id(s, 3, st->path_base, q->parent);
-		sqlite3_bind_int64(s, 4, st->frame_base + q->frame);
-		sqlite3_bind_int64(s, 5, q->depth);
-		rc = step_done(st, s, "cannot write call paths", err);
+	for (uint32_t i = st->paths_queued + 1; i <= n && !rc; i++) {
+		bind_path(st, st->ins_path, 0, i, pfs_profile_pathget(p, i));
+		rc = step_done(st, st->ins_path, "cannot write call paths", err);
 	}
-	sqlite3_finalize(s);
 	if (rc || (rc = prepare(st, "INSERT INTO events VALUES (?,?,?,?,?)", &s, err)))
 		return rc;
 	n = pfs_profile_n_events(p);

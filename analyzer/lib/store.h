@@ -7,7 +7,8 @@
  * database exactly as before the import):
  *
  *     pfs_store_begin_capture()      BEGIN IMMEDIATE, the captures row, id bases
- *     pfs_store_sample_cb()          the pfs_sample_cb sink ingest streams rows to
+ *     pfs_store_sample() or         the sink ingest streams rows to (the first also queues
+ *       pfs_store_sample_cb()         the call paths the profile gained since the last row)
  *     pfs_store_put_offcpu/probe/buildid(), pfs_store_put_diags(), pfs_store_put_summary(),
  *     pfs_store_put_analysis()       the analysis' books, which pfs_store_load_analysis() reads
  *     pfs_store_end_capture(profile) writes the profile's tables, builds indexes, COMMIT
@@ -20,6 +21,12 @@
  * are numbered from string_base + 1 in order of first use and only those in use are written
  * (a profile also interns every kernel symbol name it loaded). Memory while writing is bounded
  * by the number of threads and of the profile's strings, never by samples.
+ *
+ * While a capture is open, its samples, call paths, off-CPU intervals and probe hits are
+ * written by a thread of the store's own, fed in batches through a bounded queue, so that
+ * SQLite's work overlaps ingest's; every other call waits for that queue to drain before it
+ * uses the database, so a store is still used from one thread. A failed write shows in the
+ * return of a later sink call or of pfs_store_end_capture().
  *
  * Ownership: pfs_store_open() / pfs_store_close(). Strings in read-back structs are owned by
  * them and freed with the matching _free/_release. Errors: PFS_EDB with SQLite's message and
@@ -120,10 +127,18 @@ int pfs_store_update_capture(struct pfs_store *st, const struct pfs_capture_meta
 			     struct pfs_err *err) PFS_MUST_CHECK;
 
 /*
- * The sample sink (a pfs_sample_cb; payload is the struct pfs_store). Returns 0 or PFS_EDB;
- * the SQLite message is kept for pfs_store_end_capture/pfs_store_last_error.
+ * The sample sink (a pfs_sample_cb; payload is the struct pfs_store). Rows are queued, not
+ * written yet: returns 0, or PFS_EDB once a write of earlier rows failed (the SQLite message is
+ * kept for pfs_store_end_capture/pfs_store_last_error).
  */
 int pfs_store_sample_cb(void *payload, const struct pfs_sample_row *row);
+/*
+ * The same, for a sink that knows the profile ingest fills (the one pfs_store_end_capture will
+ * get): the call paths prof gained since the last row are queued first, so that they are
+ * written while ingest runs rather than at the end. Returns as pfs_store_sample_cb.
+ */
+int pfs_store_sample(struct pfs_store *st, const struct pfs_profile *prof,
+		     const struct pfs_sample_row *row);
 
 /* Rows beside the samples of the open capture. Each returns 0 or PFS_EDB (or PFS_EUSAGE
  * when no capture is open). */
