@@ -261,6 +261,7 @@ struct pfs_store {
 	int64_t sample_first, sample_last, n_samples;
 	sqlite3_stmt *ins_sample, *ins_samples, *ins_path, *ins_paths, *ins_offcpu, *ins_probe;
 	uint32_t paths_queued; /* the profile's paths 1.. are queued (pfs_store_sample) */
+	bool hash_pending;     /* begun without a content hash (pfs_store_set_hash) */
 	struct tmap_slot *tmap;
 	size_t tmap_n, tmap_cap;
 	/* profile string id -> store string number (1-based, 0: not used yet): only strings
@@ -608,8 +609,9 @@ static int step_done(struct pfs_store *st, sqlite3_stmt *s, const char *what, st
 	return 0;
 }
 
-/* Deletes the captures that share meta's hash or label (replace), or names one (refuse). */
-static int drop_duplicates(struct pfs_store *st, const struct pfs_capture_meta *meta, bool replace,
+/* Deletes the captures other than the open one that share hash or label (replace), or names
+ * one (refuse); a NULL hash or label matches nothing. */
+static int drop_duplicates(struct pfs_store *st, const char *hash, const char *label, bool replace,
 			   struct pfs_err *err)
 {
 	static const char *const del[] = {
@@ -641,14 +643,15 @@ static int drop_duplicates(struct pfs_store *st, const struct pfs_capture_meta *
 	sqlite3_stmt *s;
 	int rc = prepare(st,
 			 "SELECT id, label, content_hash = ?1 FROM captures "
-			 "WHERE content_hash = ?1 OR label = ?2",
+			 "WHERE (content_hash = ?1 OR label = ?2) AND id IS NOT ?3",
 			 &s, err);
 	int64_t ids[2];
 	size_t n = 0;
 	if (rc)
 		return rc;
-	sqlite3_bind_text(s, 1, meta->content_hash, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, meta->label, -1, SQLITE_STATIC);
+	bind_text_or_null(s, 1, hash);
+	bind_text_or_null(s, 2, label);
+	bind_u64_or_null(s, 3, (uint64_t)st->cap, 0);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (!replace) {
 			bool same = sqlite3_column_int(s, 2);
@@ -692,14 +695,13 @@ int pfs_store_begin_capture(struct pfs_store *st, const struct pfs_capture_meta 
 	int rc;
 	if (st->cap)
 		return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF, "a capture is already open");
-	if (!meta->label || !meta->content_hash || !meta->kind)
-		return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF,
-				   "a capture needs a label, a content hash and a kind");
+	if (!meta->label || !meta->kind)
+		return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF, "a capture needs a label and a kind");
 	gmtime_r(&t, &tm);
 	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if ((rc = exec(st, "BEGIN IMMEDIATE", "cannot start the import", err)))
 		return rc;
-	if ((rc = drop_duplicates(st, meta, replace, err)))
+	if ((rc = drop_duplicates(st, meta->content_hash, meta->label, replace, err)))
 		goto fail;
 	if ((rc = query_int(st, "SELECT max(id) FROM strings", 0, &st->string_base, err)) ||
 	    (rc = query_int(st, "SELECT max(id) FROM frames", 0, &st->frame_base, err)) ||
@@ -716,7 +718,11 @@ int pfs_store_begin_capture(struct pfs_store *st, const struct pfs_capture_meta 
 		goto fail;
 	bind_text_or_null(s, 1, meta->label);
 	bind_text_or_null(s, 2, meta->source);
-	bind_text_or_null(s, 3, meta->content_hash);
+	/* a hash still to come holds the place with a value no hex digest takes */
+	if (meta->content_hash)
+		sqlite3_bind_text(s, 3, meta->content_hash, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_text(s, 3, "pending", -1, SQLITE_STATIC);
 	bind_text_or_null(s, 4, meta->kind);
 	bind_text_or_null(s, 5, meta->host);
 	bind_text_or_null(s, 6, meta->os_release);
@@ -762,6 +768,7 @@ int pfs_store_begin_capture(struct pfs_store *st, const struct pfs_capture_meta 
 	if ((rc = wq_start(st, err)))
 		goto fail;
 	st->sample_first = st->sample_last = st->n_samples = 0;
+	st->hash_pending = !meta->content_hash;
 	pfs_err_clear(&st->sink_err);
 	*capture_id = st->cap;
 	return 0;
@@ -769,6 +776,27 @@ fail:
 	st->cap = 0;
 	finalize_writers(st);
 	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+int pfs_store_set_hash(struct pfs_store *st, const char *content_hash, bool replace,
+		       struct pfs_err *err)
+{
+	sqlite3_stmt *s;
+	int rc = need_capture(st, err);
+	if (rc)
+		return rc;
+	if (!st->hash_pending)
+		return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF, "the capture has its hash");
+	if ((rc = drop_duplicates(st, content_hash, NULL, replace, err)) ||
+	    (rc = prepare(st, "UPDATE captures SET content_hash = ?1 WHERE id = ?2", &s, err)))
+		return rc;
+	sqlite3_bind_text(s, 1, content_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, st->cap);
+	rc = step_done(st, s, "cannot set the capture's content hash", err);
+	sqlite3_finalize(s);
+	if (!rc)
+		st->hash_pending = false;
 	return rc;
 }
 
@@ -1569,6 +1597,11 @@ int pfs_store_end_capture(struct pfs_store *st, const struct pfs_profile *prof, 
 		rc = st->sink_err.code;
 		if (err)
 			*err = st->sink_err;
+		goto fail;
+	}
+	if (st->hash_pending) {
+		rc = pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF,
+				 "the capture's content hash was never set");
 		goto fail;
 	}
 	wq_stop(st, false);

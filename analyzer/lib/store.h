@@ -113,10 +113,20 @@ void pfs_store_close(struct pfs_store *st);
 /*
  * Starts a capture: one transaction until end or abort. A capture with the same content hash
  * or label is refused (PFS_EUSAGE, naming it) unless replace, which deletes it first (inside
- * the same transaction). *capture_id gets the new id. Returns 0, PFS_EUSAGE or PFS_EDB.
+ * the same transaction). meta->content_hash may be NULL: the caller still computing it (on
+ * another thread, while ingest runs) gives it with pfs_store_set_hash() before the end.
+ * *capture_id gets the new id. Returns 0, PFS_EUSAGE or PFS_EDB.
  */
 int pfs_store_begin_capture(struct pfs_store *st, const struct pfs_capture_meta *meta, bool replace,
 			    int64_t *capture_id, struct pfs_err *err) PFS_MUST_CHECK;
+
+/*
+ * The content hash of a capture begun without one: another capture with that hash is refused
+ * or replaced as pfs_store_begin_capture() does. Returns 0, PFS_EUSAGE (a duplicate, naming
+ * it; no capture open; a hash already set) or PFS_EDB. The capture stays open either way.
+ */
+int pfs_store_set_hash(struct pfs_store *st, const char *content_hash, bool replace,
+		       struct pfs_err *err) PFS_MUST_CHECK;
 
 /*
  * Sets the fields of meta that are known (non-NULL strings, non-NAN doubles, non-zero cpus) on
@@ -166,7 +176,8 @@ int pfs_store_put_analysis(struct pfs_store *st, const struct pfs_analysis *a,
 /*
  * Writes the profile's strings, frames, paths, events, threads and processes, the capture's
  * sample range, builds the indexes that are missing and commits. On failure everything of the
- * capture is rolled back. Returns 0 or PFS_EDB (or the error a sink call recorded).
+ * capture is rolled back. Returns 0, PFS_EDB (or the error a sink call recorded), or PFS_EUSAGE
+ * when a capture begun without a content hash never got one.
  */
 int pfs_store_end_capture(struct pfs_store *st, const struct pfs_profile *prof,
 			  struct pfs_err *err) PFS_MUST_CHECK;
