@@ -317,12 +317,17 @@ static int hash_file(struct hash *h, const char *path, struct pfs_err *err)
 	enum { BUF = 1 << 20 };
 	unsigned char *buf;
 	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
+	off_t at = 0;
 	ssize_t n;
 	if (fd < 0)
 		return pfs_err_sys(err, "cannot open");
 	buf = pfs_xmalloc(BUF);
-	while ((n = read(fd, buf, BUF)) > 0)
+	/* pread leaves the descriptor's position at 0: the progress line takes the input's
+	 * position from the descriptors open on it, and this one runs ahead of ingest's */
+	while ((n = pread(fd, buf, BUF, at)) > 0) {
 		hash_bytes(h, buf, (size_t)n);
+		at += n;
+	}
 	if (n < 0)
 		rc = pfs_err_sys(err, "cannot read");
 	free(buf);
