@@ -200,8 +200,8 @@ struct tmap_slot {
 };
 
 /*
- * The writer thread. While a capture is open its sample, off-CPU and probe rows are copied into
- * batches that a second thread writes, so SQLite's work overlaps ingest's on another core. The
+ * The writer thread. While a capture is open its sample, call path, off-CPU and probe rows are
+ * copied into batches that a second thread writes, so SQLite's work overlaps ingest's. The
  * queue is bounded (QBATCHES batches of QROWS rows), so memory does not grow with samples when
  * the writer is the slower one. The connection is used by one thread at a time: every other
  * use while a capture is open first waits for the queue to drain (exec() and prepare() do). The
