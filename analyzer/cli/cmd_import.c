@@ -72,10 +72,10 @@ struct progress {
 	struct pfs_profile *prof;
 	struct pfs_capture *cap; /* perf.data: its profile is the one rows name */
 	struct pfs_err sink_err; /* an off-CPU or probe row the store refused */
-	struct hasher *hash;
-	bool replace;
 	const char *path;	 /* input, for the bytes-done figure */
 	uint64_t size;		 /* 0: unknown (a directory, a pipe) */
+	struct hasher *hash;
+	bool replace;
 	bool tty;
 	uint64_t samples, unresolved;
 	uint64_t first_time, last_time; /* over rows that carry one; 0: none yet */

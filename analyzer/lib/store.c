@@ -525,8 +525,8 @@ int pfs_store_open(struct pfs_store **out, const char *path, int flags, struct p
 	    (rc = exec(st, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
 		       "cannot set the journal mode", err)))
 		goto fail;
-	/* Reports read a capture's tables back and forth; an import appends rows, which needs few
-	 * pages at hand, and its peak RSS has a budget (issue 4): 4 MB took nothing off its speed. */
+	/* Reports read a capture's tables back and forth; an import appends rows, which needs
+	 * few pages at hand, and its peak RSS has a budget (issue 4): 4 MB cost it no speed. */
 	if ((rc = exec(st,
 		       (flags & PFS_STORE_READONLY)
 			   ? "PRAGMA cache_size = -16384; PRAGMA temp_store = FILE;"
@@ -701,7 +701,8 @@ int pfs_store_begin_capture(struct pfs_store *st, const struct pfs_capture_meta 
 	if (st->cap)
 		return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF, "a capture is already open");
 	if (!meta->label || !meta->kind)
-		return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF, "a capture needs a label and a kind");
+		return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF,
+				   "a capture needs a label and a kind");
 	gmtime_r(&t, &tm);
 	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if ((rc = exec(st, "BEGIN IMMEDIATE", "cannot start the import", err)))
