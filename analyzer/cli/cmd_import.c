@@ -10,7 +10,9 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +67,20 @@ const char cmd_import_usage[] =
 
 enum input_kind { IN_PERF, IN_PYPROF };
 
+/* The input's content hash, computed on a thread of its own while ingest reads the input: the
+ * capture is begun without it and given it (pfs_store_set_hash) as soon as it is ready, so a
+ * duplicate is still refused a moment into the import. */
+struct hasher {
+	pthread_t thread;
+	const char *path;
+	bool is_dir, running, taken;
+	atomic_bool done;
+	int rc;
+	bool input_err; /* rc is the input's fault (unreadable), not the database's */
+	struct pfs_err err;
+	char hex[33];
+};
+
 struct progress {
 	struct pfs_store *st;
 	struct pfs_profile *prof;
@@ -72,6 +88,8 @@ struct progress {
 	struct pfs_err sink_err; /* an off-CPU or probe row the store refused */
 	const char *path;	 /* input, for the bytes-done figure */
 	uint64_t size;		 /* 0: unknown (a directory, a pipe) */
+	struct hasher *hash;
+	bool replace;
 	bool tty;
 	uint64_t samples, unresolved;
 	uint64_t first_time, last_time; /* over rows that carry one; 0: none yet */
@@ -143,16 +161,60 @@ static void clear_progress(struct progress *p)
 	p->drawn = false;
 }
 
+static int hash_input(const char *path, bool is_dir, char out[33], struct pfs_err *err);
+
+static void *hasher_main(void *arg)
+{
+	struct hasher *h = arg;
+	h->rc = hash_input(h->path, h->is_dir, h->hex, &h->err);
+	atomic_store(&h->done, true);
+	return NULL;
+}
+
+/* Starts hashing path; without a thread, hashes it here and now. */
+static void hasher_start(struct hasher *h, const char *path, bool is_dir)
+{
+	h->path = path;
+	h->is_dir = is_dir;
+	atomic_init(&h->done, false);
+	h->running = pthread_create(&h->thread, NULL, hasher_main, h) == 0;
+	if (!h->running)
+		hasher_main(h);
+}
+
+static void hasher_join(struct hasher *h)
+{
+	if (h->running)
+		pthread_join(h->thread, NULL);
+	h->running = false;
+}
+
+/* Waits for the hash and gives it to the open capture. Returns 0 or the error in h->err. */
+static int hasher_take(struct hasher *h, struct pfs_store *st, bool replace)
+{
+	hasher_join(h);
+	h->taken = true;
+	h->input_err = h->rc != 0;
+	if (!h->rc) {
+		h->rc = pfs_store_set_hash(st, h->hex, replace, &h->err);
+		h->input_err = false;
+	}
+	return h->rc;
+}
+
 /* The sink ingest streams to: counts what the summary needs, redraws, hands on to the store. */
 static int progress_cb(void *payload, const struct pfs_sample_row *row)
 {
 	struct progress *p = payload;
+	if (!p->hash->taken && !(p->samples & 0xfff) && atomic_load(&p->hash->done) &&
+	    hasher_take(p->hash, p->st, p->replace))
+		return p->hash->rc;
 	if (row->time && (!p->first_time || row->time < p->first_time))
 		p->first_time = row->time;
 	if (row->time > p->last_time)
 		p->last_time = row->time;
+	struct pfs_profile *prof = p->cap ? p->cap->prof : p->prof;
 	if (row->path) {
-		struct pfs_profile *prof = p->cap ? p->cap->prof : p->prof;
 		const struct pfs_frame *f =
 		    pfs_profile_frameget(prof, pfs_profile_pathget(prof, row->path)->frame);
 		p->unresolved += f->kind == PFS_FK_UNKNOWN;
@@ -166,7 +228,7 @@ static int progress_cb(void *payload, const struct pfs_sample_row *row)
 	} else if (!p->tty) {
 		p->samples++;
 	}
-	return pfs_store_sample_cb(p->st, row);
+	return pfs_store_sample(p->st, prof, row);
 }
 
 /* The analysis' off-CPU intervals and probe hits, to their tables. */
@@ -247,20 +309,25 @@ static void hash_hex(struct hash *h, char out[33])
 
 static int hash_file(struct hash *h, const char *path, struct pfs_err *err)
 {
-	static unsigned char buf[1 << 20];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	enum { BUF = 1 << 20 };
+	unsigned char *buf;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
+	off_t at = 0;
 	ssize_t n;
 	if (fd < 0)
 		return pfs_err_sys(err, "cannot open");
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
+	buf = pfs_xmalloc(BUF);
+	/* pread leaves the descriptor's position at 0: the progress line takes the input's
+	 * position from the descriptors open on it, and this one runs ahead of ingest's */
+	while ((n = pread(fd, buf, BUF, at)) > 0) {
 		hash_bytes(h, buf, (size_t)n);
-	if (n < 0) {
-		int rc = pfs_err_sys(err, "cannot read");
-		close(fd);
-		return rc;
+		at += n;
 	}
+	if (n < 0)
+		rc = pfs_err_sys(err, "cannot read");
+	free(buf);
 	close(fd);
-	return 0;
+	return rc;
 }
 
 static int name_cmp(const struct dirent **a, const struct dirent **b)
@@ -402,12 +469,16 @@ static int import_one(struct pfs_store *st, const char *path, const struct impor
 	struct perf_meta pm = {.m = {.start_time = NAN, .duration = NAN}};
 	struct pfs_pyprof_meta pym = {0};
 	struct pfs_capture cap = {0};
-	struct progress pr = {.st = st, .prof = prof, .path = path, .tty = io->tty};
+	struct hasher hasher = {0};
+	struct progress pr = {.st = st,
+			      .prof = prof,
+			      .path = path,
+			      .tty = io->tty,
+			      .hash = &hasher,
+			      .replace = io->replace};
 	const char *label = io->label;
 	const struct pfs_an_sink an_sink = {.payload = &pr, .offcpu = offcpu_cb, .probe = probe_cb};
 	struct stat sb;
-	char hash_buf[33];
-	const char *hash = io->hash;
 	enum input_kind kind;
 	int rc, pykind = PFS_PYPROF_NONE;
 
@@ -438,13 +509,9 @@ static int import_one(struct pfs_store *st, const char *path, const struct impor
 		}
 		kind = IN_PYPROF;
 	}
-	if (!hash && (rc = hash_input(path, S_ISDIR(sb.st_mode), hash_buf, err)))
-		goto out;
-	if (!hash)
-		hash = hash_buf;
 	pm.m.label = label;
 	pm.m.source = path;
-	pm.m.content_hash = hash;
+	pm.m.content_hash = io->hash;
 	pm.m.tool_version = PFS_VERSION;
 	if (kind == IN_PERF) {
 		pm.m.kind = "perf";
@@ -456,6 +523,11 @@ static int import_one(struct pfs_store *st, const char *path, const struct impor
 	}
 	pr.size = S_ISREG(sb.st_mode) ? (uint64_t)sb.st_size : 0;
 	pr.t0 = pr.last_draw = now_s();
+	/* a directory's files come hashed (duplicates among them are refused before any write) */
+	if (io->hash)
+		hasher.taken = true;
+	else
+		hasher_start(&hasher, path, S_ISDIR(sb.st_mode));
 
 	*input_err = false;
 	if ((rc = pfs_store_begin_capture(st, &pm.m, io->replace, &res->id, err))) {
@@ -513,9 +585,18 @@ static int import_one(struct pfs_store *st, const char *path, const struct impor
 		}
 	}
 	clear_progress(&pr);
+	if (!rc && !hasher.taken)
+		rc = hasher_take(&hasher, st, io->replace);
 	if (rc) {
 		/* A sink failure is the database's: its message is the useful one. */
-		if (pfs_store_last_error(st)->code) {
+		if (hasher.taken && hasher.rc) {
+			/* the input unreadable, or a duplicate: what ingest said of it is moot */
+			*input_err = hasher.input_err;
+			if (err)
+				*err = hasher.err;
+			pfs_diag_release(diag);
+			pfs_diag_init(diag);
+		} else if (pfs_store_last_error(st)->code) {
 			*input_err = false;
 			if (err)
 				*err = *pfs_store_last_error(st);
@@ -539,6 +620,7 @@ static int import_one(struct pfs_store *st, const char *path, const struct impor
 abort:
 	pfs_store_abort_capture(st);
 out:
+	hasher_join(&hasher);
 	clear_progress(&pr);
 	pfs_pyprof_meta_release(&pym);
 	if (pr.cap)

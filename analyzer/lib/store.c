@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -174,9 +175,13 @@ static const char analysis_sql[] =
     "CREATE TABLE py_notes(capture INTEGER NOT NULL, code TEXT NOT NULL,\n"
     "  severity TEXT NOT NULL, count INTEGER NOT NULL, message TEXT NOT NULL);\n";
 
-/* Built after the first capture's rows are in (cheaper than maintaining them row by row). */
+/*
+ * Built after the first capture's rows are in (cheaper than maintaining them row by row). paths
+ * has none on parent: it would be a tenth of a big capture's database and of its import time,
+ * and the queries that walk the tree downwards (the folded and gc_share views) run as fast on
+ * the automatic index SQLite builds for them. A database an older build indexed keeps it.
+ */
 static const char index_sql[] =
-    "CREATE INDEX IF NOT EXISTS paths_parent ON paths(parent);\n"
     "CREATE INDEX IF NOT EXISTS events_capture ON events(capture);\n"
     "CREATE INDEX IF NOT EXISTS threads_capture ON threads(capture, pid, tid);\n"
     "CREATE INDEX IF NOT EXISTS processes_capture ON processes(capture, pid);\n"
@@ -217,7 +222,61 @@ static const char optional_sql[] =
 /* (pid, tid) -> thread id, open addressing; grows with threads only. */
 struct tmap_slot {
 	uint32_t pid, tid;
-	int64_t id; /* 0: empty */
+	int64_t id;    /* 0: empty */
+	uint32_t prof; /* the profile's thread index + 1 (write_profile), 0: none */
+};
+
+/*
+ * The writer thread. While a capture is open its sample, call path, off-CPU and probe rows are
+ * copied into batches that a second thread writes, so SQLite's work overlaps ingest's. The
+ * queue is bounded (QBATCHES batches of QROWS rows), so memory does not grow with samples when
+ * the writer is the slower one. The connection is used by one thread at a time: every other
+ * use while a capture is open first waits for the queue to drain (exec() and prepare() do). The
+ * writer owns the id maps (tmap, smap) and werr while it runs; the caller's thread takes them
+ * back after a drain, under the queue's mutex.
+ */
+#define QROWS 4096
+#define QBATCHES 4
+
+enum { QR_SAMPLE, QR_PATH, QR_OFFCPU, QR_PROBE };
+
+struct qrow {
+	uint8_t kind;
+	union {
+		struct pfs_sample_row s;
+		struct {
+			uint32_t id;
+			struct pfs_path_node n;
+		} path;
+		struct {
+			uint32_t pid, tid, path;
+			uint64_t t_out, t_in;
+			size_t state; /* offset + 1 into the batch's text, 0: NULL */
+		} o;
+		struct {
+			uint32_t event, pid, tid, cpu, path;
+			uint64_t time;
+			size_t fields; /* offset + 1 into the batch's text, 0: NULL */
+		} p;
+	} u;
+};
+
+struct qbatch {
+	struct qrow rows[QROWS];
+	size_t n;
+	char *text;
+	size_t text_n, text_cap;
+	struct qbatch *next;
+};
+
+struct wqueue {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t more, room;
+	struct qbatch *full, *full_tail, *free;
+	struct qbatch *cur; /* the batch the caller fills, outside both lists */
+	bool running, busy, stop, failed;
+	struct pfs_err werr; /* the writer's first error */
 };
 
 struct pfs_store {
@@ -230,7 +289,9 @@ struct pfs_store {
 	int version;	   /* the schema version of the file (a read-only v1 lacks the analysis) */
 	int64_t string_base, frame_base, path_base, event_base, next_thread;
 	int64_t sample_first, sample_last, n_samples;
-	sqlite3_stmt *ins_sample, *ins_offcpu, *ins_probe;
+	sqlite3_stmt *ins_sample, *ins_samples, *ins_path, *ins_paths, *ins_offcpu, *ins_probe;
+	uint32_t paths_queued; /* the profile's paths 1.. are queued (pfs_store_sample) */
+	bool hash_pending;     /* begun without a content hash (pfs_store_set_hash) */
 	struct tmap_slot *tmap;
 	size_t tmap_n, tmap_cap;
 	/* profile string id -> store string number (1-based, 0: not used yet): only strings
@@ -239,9 +300,13 @@ struct pfs_store {
 	size_t smap_cap;
 	uint32_t n_strs;
 	struct pfs_err sink_err;
+	struct wqueue wq;
 };
 
 static int need_capture(struct pfs_store *st, struct pfs_err *err);
+static int wq_drain(struct pfs_store *st, struct pfs_err *err);
+static int wq_start(struct pfs_store *st, struct pfs_err *err);
+static void wq_stop(struct pfs_store *st, bool discard);
 
 static int db_err(struct pfs_store *st, struct pfs_err *err, const char *what)
 {
@@ -277,8 +342,13 @@ static int db_err(struct pfs_store *st, struct pfs_err *err, const char *what)
 	return pfs_err_set(err, PFS_EDB, PFS_NO_OFF, "%s: %s", what, msg);
 }
 
+/* exec() and prepare() are the ways into the connection besides the writer thread's
+ * statements: both wait for the writer to be idle first. */
 static int exec(struct pfs_store *st, const char *sql, const char *what, struct pfs_err *err)
 {
+	int rc = wq_drain(st, err);
+	if (rc)
+		return rc;
 	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
 		return db_err(st, err, what);
 	return 0;
@@ -286,9 +356,56 @@ static int exec(struct pfs_store *st, const char *sql, const char *what, struct 
 
 static int prepare(struct pfs_store *st, const char *sql, sqlite3_stmt **s, struct pfs_err *err)
 {
+	int rc = wq_drain(st, err);
+	*s = NULL;
+	if (rc)
+		return rc;
 	if (sqlite3_prepare_v2(st->db, sql, -1, s, NULL) != SQLITE_OK)
 		return db_err(st, err, "cannot prepare a statement");
 	return 0;
+}
+
+/* Samples and paths are inserted GROUP rows per statement (write_samples, write_paths). */
+#define GROUP 32
+#define SAMPLE_COLS 9
+#define PATH_COLS 5
+
+/* The INSERT of n rows of cols columns; head names the table and columns. */
+static int prepare_rows(struct pfs_store *st, const char *head, int cols, int n, sqlite3_stmt **s,
+			struct pfs_err *err)
+{
+	size_t hl = strlen(head), len = hl;
+	char *sql = pfs_xmalloc(hl + (size_t)n * (2 * (size_t)cols + 2) + 1);
+	int rc;
+	memcpy(sql, head, hl);
+	for (int i = 0; i < n; i++) {
+		sql[len++] = i ? ',' : ' ';
+		sql[len++] = '(';
+		for (int c = 0; c < cols; c++) {
+			sql[len++] = c ? ',' : '?';
+			if (c)
+				sql[len++] = '?';
+		}
+		sql[len++] = ')';
+	}
+	sql[len] = 0;
+	rc = prepare(st, sql, s, err);
+	free(sql);
+	return rc;
+}
+
+static int prepare_samples(struct pfs_store *st, int n, sqlite3_stmt **s, struct pfs_err *err)
+{
+	return prepare_rows(st,
+			    "INSERT INTO samples(capture, event, time, thread, cpu, path, period, "
+			    "weight, comm) VALUES",
+			    SAMPLE_COLS, n, s, err);
+}
+
+static int prepare_paths(struct pfs_store *st, int n, sqlite3_stmt **s, struct pfs_err *err)
+{
+	return prepare_rows(st, "INSERT INTO paths(id, capture, parent, frame, depth) VALUES",
+			    PATH_COLS, n, s, err);
 }
 
 /* One integer from a query, 0 when no row or NULL. */
@@ -508,7 +625,12 @@ int pfs_store_open(struct pfs_store **out, const char *path, int flags, struct p
 	    (rc = exec(st, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
 		       "cannot set the journal mode", err)))
 		goto fail;
-	if ((rc = exec(st, "PRAGMA cache_size = -16384; PRAGMA temp_store = FILE;",
+	/* Reports read a capture's tables back and forth; an import appends rows, which needs
+	 * few pages at hand, and its peak RSS has a budget (issue 4): 4 MB cost it no speed. */
+	if ((rc = exec(st,
+		       (flags & PFS_STORE_READONLY)
+			   ? "PRAGMA cache_size = -16384; PRAGMA temp_store = FILE;"
+			   : "PRAGMA cache_size = -4096; PRAGMA temp_store = FILE;",
 		       "cannot set the cache size", err)))
 		goto fail;
 	*out = st;
@@ -520,10 +642,16 @@ fail:
 
 static void finalize_writers(struct pfs_store *st)
 {
+	wq_stop(st, true);
 	sqlite3_finalize(st->ins_sample);
+	sqlite3_finalize(st->ins_samples);
+	sqlite3_finalize(st->ins_path);
+	sqlite3_finalize(st->ins_paths);
 	sqlite3_finalize(st->ins_offcpu);
 	sqlite3_finalize(st->ins_probe);
-	st->ins_sample = st->ins_offcpu = st->ins_probe = NULL;
+	st->ins_sample = st->ins_samples = st->ins_offcpu = st->ins_probe = NULL;
+	st->ins_path = st->ins_paths = NULL;
+	st->paths_queued = 0;
 	free(st->tmap);
 	st->tmap = NULL;
 	st->tmap_n = st->tmap_cap = 0;
@@ -589,8 +717,9 @@ static int step_done(struct pfs_store *st, sqlite3_stmt *s, const char *what, st
 	return 0;
 }
 
-/* Deletes the captures that share meta's hash or label (replace), or names one (refuse). */
-static int drop_duplicates(struct pfs_store *st, const struct pfs_capture_meta *meta, bool replace,
+/* Deletes the captures other than the open one that share hash or label (replace), or names
+ * one (refuse); a NULL hash or label matches nothing. */
+static int drop_duplicates(struct pfs_store *st, const char *hash, const char *label, bool replace,
 			   struct pfs_err *err)
 {
 	static const char *const del[] = {
@@ -624,14 +753,15 @@ static int drop_duplicates(struct pfs_store *st, const struct pfs_capture_meta *
 	sqlite3_stmt *s;
 	int rc = prepare(st,
 			 "SELECT id, label, content_hash = ?1 FROM captures "
-			 "WHERE content_hash = ?1 OR label = ?2",
+			 "WHERE (content_hash = ?1 OR label = ?2) AND id IS NOT ?3",
 			 &s, err);
 	int64_t ids[2];
 	size_t n = 0;
 	if (rc)
 		return rc;
-	sqlite3_bind_text(s, 1, meta->content_hash, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, meta->label, -1, SQLITE_STATIC);
+	bind_text_or_null(s, 1, hash);
+	bind_text_or_null(s, 2, label);
+	bind_u64_or_null(s, 3, (uint64_t)st->cap, 0);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (!replace) {
 			bool same = sqlite3_column_int(s, 2);
@@ -684,16 +814,16 @@ int pfs_store_begin_capture(struct pfs_store *st, const struct pfs_capture_meta 
 	int rc;
 	if (st->cap)
 		return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF, "a capture is already open");
-	if (!meta->label || !meta->content_hash || !meta->kind)
+	if (!meta->label || !meta->kind)
 		return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF,
-				   "a capture needs a label, a content hash and a kind");
+				   "a capture needs a label and a kind");
 	gmtime_r(&t, &tm);
 	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if ((rc = exec(st, st->batch ? "SAVEPOINT capture" : "BEGIN IMMEDIATE",
 		       "cannot start the import", err)))
 		return rc;
 	if ((rc = exec(st, optional_sql, "cannot start the import", err)) ||
-	    (rc = drop_duplicates(st, meta, replace, err)))
+	    (rc = drop_duplicates(st, meta->content_hash, meta->label, replace, err)))
 		goto fail;
 	if ((rc = query_int(st, "SELECT max(id) FROM strings", 0, &st->string_base, err)) ||
 	    (rc = query_int(st, "SELECT max(id) FROM frames", 0, &st->frame_base, err)) ||
@@ -710,7 +840,11 @@ int pfs_store_begin_capture(struct pfs_store *st, const struct pfs_capture_meta 
 		goto fail;
 	bind_text_or_null(s, 1, meta->label);
 	bind_text_or_null(s, 2, meta->source);
-	bind_text_or_null(s, 3, meta->content_hash);
+	/* a hash still to come holds the place with a value no hex digest takes */
+	if (meta->content_hash)
+		sqlite3_bind_text(s, 3, meta->content_hash, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_text(s, 3, "pending", -1, SQLITE_STATIC);
 	bind_text_or_null(s, 4, meta->kind);
 	bind_text_or_null(s, 5, meta->host);
 	bind_text_or_null(s, 6, meta->os_release);
@@ -732,10 +866,10 @@ int pfs_store_begin_capture(struct pfs_store *st, const struct pfs_capture_meta 
 	if (rc)
 		goto fail;
 	st->cap = sqlite3_last_insert_rowid(st->db);
-	if ((rc = prepare(st,
-			  "INSERT INTO samples(capture, event, time, thread, cpu, path, period, "
-			  "weight, comm) VALUES (?,?,?,?,?,?,?,?,?)",
-			  &st->ins_sample, err)) ||
+	if ((rc = prepare_samples(st, 1, &st->ins_sample, err)) ||
+	    (rc = prepare_samples(st, GROUP, &st->ins_samples, err)) ||
+	    (rc = prepare_paths(st, 1, &st->ins_path, err)) ||
+	    (rc = prepare_paths(st, GROUP, &st->ins_paths, err)) ||
 	    (rc = prepare(st,
 			  "INSERT INTO offcpu(capture, thread, t_out, t_in, state, path) "
 			  "VALUES (?,?,?,?,?,?)",
@@ -745,8 +879,19 @@ int pfs_store_begin_capture(struct pfs_store *st, const struct pfs_capture_meta 
 			  "VALUES (?,?,?,?,?,?,?)",
 			  &st->ins_probe, err)))
 		goto fail;
+	for (int i = 0; i < GROUP; i++) {
+		sqlite3_bind_int64(st->ins_samples, i * SAMPLE_COLS + 1, st->cap);
+		sqlite3_bind_int64(st->ins_paths, i * PATH_COLS + 2, st->cap);
+	}
+	sqlite3_bind_int64(st->ins_sample, 1, st->cap);
+	sqlite3_bind_int64(st->ins_path, 2, st->cap);
+	sqlite3_bind_int64(st->ins_offcpu, 1, st->cap);
+	sqlite3_bind_int64(st->ins_probe, 1, st->cap);
+	if ((rc = wq_start(st, err)))
+		goto fail;
 	st->sample_first = st->sample_last = st->n_samples = 0;
 	st->profile_done = false;
+	st->hash_pending = !meta->content_hash;
 	pfs_err_clear(&st->sink_err);
 	*capture_id = st->cap;
 	return 0;
@@ -754,6 +899,27 @@ fail:
 	st->cap = 0;
 	finalize_writers(st);
 	rollback_capture(st);
+	return rc;
+}
+
+int pfs_store_set_hash(struct pfs_store *st, const char *content_hash, bool replace,
+		       struct pfs_err *err)
+{
+	sqlite3_stmt *s;
+	int rc = need_capture(st, err);
+	if (rc)
+		return rc;
+	if (!st->hash_pending)
+		return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF, "the capture has its hash");
+	if ((rc = drop_duplicates(st, content_hash, NULL, replace, err)) ||
+	    (rc = prepare(st, "UPDATE captures SET content_hash = ?1 WHERE id = ?2", &s, err)))
+		return rc;
+	sqlite3_bind_text(s, 1, content_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, st->cap);
+	rc = step_done(st, s, "cannot set the capture's content hash", err);
+	sqlite3_finalize(s);
+	if (!rc)
+		st->hash_pending = false;
 	return rc;
 }
 
@@ -822,8 +988,9 @@ static size_t tmap_hash(uint32_t pid, uint32_t tid)
 	return (size_t)(h >> 32);
 }
 
-/* The thread id of (pid, tid) in this capture, assigned on first mention. */
-static int64_t thread_id(struct pfs_store *st, uint32_t pid, uint32_t tid)
+/* The thread of (pid, tid) in this capture, its id assigned on first mention. The pointer
+ * is valid until the next call. */
+static struct tmap_slot *thread_slot(struct pfs_store *st, uint32_t pid, uint32_t tid)
 {
 	size_t i;
 	if ((st->tmap_n + 1) * 2 > st->tmap_cap) {
@@ -845,40 +1012,345 @@ static int64_t thread_id(struct pfs_store *st, uint32_t pid, uint32_t tid)
 	for (i = tmap_hash(pid, tid) & (st->tmap_cap - 1); st->tmap[i].id;
 	     i = (i + 1) & (st->tmap_cap - 1))
 		if (st->tmap[i].pid == pid && st->tmap[i].tid == tid)
-			return st->tmap[i].id;
+			return &st->tmap[i];
 	st->tmap[i].pid = pid;
 	st->tmap[i].tid = tid;
 	st->tmap[i].id = ++st->next_thread;
 	st->tmap_n++;
-	return st->tmap[i].id;
+	return &st->tmap[i];
+}
+
+static int64_t thread_id(struct pfs_store *st, uint32_t pid, uint32_t tid)
+{
+	return thread_slot(st, pid, tid)->id;
+}
+
+/* Binds one sample as the tuple whose parameters start after at; the capture (the tuple's
+ * first) is bound once in pfs_store_begin_capture: bindings outlive sqlite3_reset. */
+static void bind_sample(struct pfs_store *st, sqlite3_stmt *s, int at,
+			const struct pfs_sample_row *row)
+{
+	sqlite3_bind_int64(s, at + 2, st->event_base + row->event + 1);
+	bind_u64_or_null(s, at + 3, row->time, 0);
+	sqlite3_bind_int64(s, at + 4, thread_id(st, row->pid, row->tid));
+	bind_u64_or_null(s, at + 5, row->cpu, UINT32_MAX);
+	bind_id(s, at + 6, st->path_base, row->path);
+	sqlite3_bind_int64(s, at + 7, (int64_t)row->period);
+	sqlite3_bind_double(s, at + 8, row->weight);
+	bind_str(st, s, at + 9, row->comm);
+}
+
+/* Writes n samples: GROUP of them with one statement, which spares the per-statement work
+ * (cursors, VDBE setup and halt) that dominated a row's cost, fewer one by one. */
+static int write_samples(struct pfs_store *st, const struct pfs_sample_row *const *rows, size_t n)
+{
+	sqlite3_stmt *s = n == GROUP ? st->ins_samples : st->ins_sample;
+	size_t per = n == GROUP ? n : 1;
+	for (size_t i = 0; i < n; i += per) {
+		int64_t last;
+		for (size_t k = 0; k < per; k++)
+			bind_sample(st, s, (int)k * SAMPLE_COLS, rows[i + k]);
+		if (sqlite3_step(s) != SQLITE_DONE) {
+			sqlite3_reset(s);
+			return db_err(st, &st->wq.werr, "cannot write samples");
+		}
+		sqlite3_reset(s);
+		/* a statement's rows get consecutive ids: the table only grows during a capture */
+		last = sqlite3_last_insert_rowid(st->db);
+		if (!st->n_samples)
+			st->sample_first = last - (int64_t)per + 1;
+		st->n_samples += (int64_t)per;
+		st->sample_last = last;
+	}
+	return 0;
+}
+
+static const char *qtext(const struct qbatch *b, size_t at)
+{
+	return at ? b->text + at - 1 : NULL;
+}
+
+static int write_row(struct pfs_store *st, const struct qbatch *b, const struct qrow *r)
+{
+	sqlite3_stmt *s;
+	switch (r->kind) {
+	case QR_OFFCPU:
+		s = st->ins_offcpu;
+		sqlite3_bind_int64(s, 2, thread_id(st, r->u.o.pid, r->u.o.tid));
+		sqlite3_bind_int64(s, 3, (int64_t)r->u.o.t_out);
+		sqlite3_bind_int64(s, 4, (int64_t)r->u.o.t_in);
+		bind_text_or_null(s, 5, qtext(b, r->u.o.state));
+		bind_id(s, 6, st->path_base, r->u.o.path);
+		return step_done(st, s, "cannot write an off-CPU interval", &st->wq.werr);
+	case QR_PROBE:
+		s = st->ins_probe;
+		sqlite3_bind_int64(s, 2, st->event_base + r->u.p.event + 1);
+		bind_u64_or_null(s, 3, r->u.p.time, 0);
+		sqlite3_bind_int64(s, 4, thread_id(st, r->u.p.pid, r->u.p.tid));
+		bind_u64_or_null(s, 5, r->u.p.cpu, UINT32_MAX);
+		bind_id(s, 6, st->path_base, r->u.p.path);
+		bind_text_or_null(s, 7, qtext(b, r->u.p.fields));
+		return step_done(st, s, "cannot write a probe event", &st->wq.werr);
+	default:
+		return write_samples(st, (const struct pfs_sample_row *[]){&r->u.s}, 1);
+	}
+}
+
+static void bind_path(struct pfs_store *st, sqlite3_stmt *s, int at, uint32_t id,
+		      const struct pfs_path_node *q)
+{
+	sqlite3_bind_int64(s, at + 1, st->path_base + id);
+	bind_id(s, at + 3, st->path_base, q->parent);
+	sqlite3_bind_int64(s, at + 4, st->frame_base + q->frame);
+	sqlite3_bind_int64(s, at + 5, q->depth);
+}
+
+/* Writes n queued paths, GROUP of them per statement. */
+static int write_paths(struct pfs_store *st, const struct qrow *const *rows, size_t n)
+{
+	sqlite3_stmt *s = n == GROUP ? st->ins_paths : st->ins_path;
+	size_t per = n == GROUP ? n : 1;
+	for (size_t i = 0; i < n; i += per) {
+		for (size_t k = 0; k < per; k++)
+			bind_path(st, s, (int)k * PATH_COLS, rows[i + k]->u.path.id,
+				  &rows[i + k]->u.path.n);
+		if (sqlite3_step(s) != SQLITE_DONE) {
+			sqlite3_reset(s);
+			return db_err(st, &st->wq.werr, "cannot write call paths");
+		}
+		sqlite3_reset(s);
+	}
+	return 0;
+}
+
+/* A batch's rows; samples and paths go in groups, each table's in their order (rows of other
+ * tables may pass them). */
+static int write_batch(struct pfs_store *st, const struct qbatch *b)
+{
+	const struct pfs_sample_row *grp[GROUP];
+	const struct qrow *pgrp[GROUP];
+	size_t n = 0, np = 0;
+	int rc = 0;
+	for (size_t i = 0; i < b->n && !rc; i++) {
+		const struct qrow *r = &b->rows[i];
+		if (r->kind == QR_SAMPLE) {
+			grp[n++] = &r->u.s;
+			if (n == GROUP) {
+				rc = write_samples(st, grp, n);
+				n = 0;
+			}
+		} else if (r->kind == QR_PATH) {
+			pgrp[np++] = r;
+			if (np == GROUP) {
+				rc = write_paths(st, pgrp, np);
+				np = 0;
+			}
+		} else {
+			rc = write_row(st, b, r);
+		}
+	}
+	if (!rc && n)
+		rc = write_samples(st, grp, n);
+	if (!rc && np)
+		rc = write_paths(st, pgrp, np);
+	return rc;
+}
+
+static void *writer_main(void *arg)
+{
+	struct pfs_store *st = arg;
+	struct wqueue *q = &st->wq;
+	pthread_mutex_lock(&q->mu);
+	for (;;) {
+		struct qbatch *b;
+		bool failed;
+		while (!q->full && !q->stop)
+			pthread_cond_wait(&q->more, &q->mu);
+		if (!q->full)
+			break;
+		b = q->full;
+		q->full = b->next;
+		if (!q->full)
+			q->full_tail = NULL;
+		q->busy = true;
+		failed = q->failed;
+		pthread_mutex_unlock(&q->mu);
+		/* after a failure the rest is only drained: the capture will be rolled back */
+		if (!failed)
+			failed = write_batch(st, b) != 0;
+		b->n = b->text_n = 0;
+		pthread_mutex_lock(&q->mu);
+		q->failed = failed;
+		b->next = q->free;
+		q->free = b;
+		q->busy = false;
+		pthread_cond_broadcast(&q->room);
+	}
+	pthread_mutex_unlock(&q->mu);
+	return NULL;
+}
+
+/* Starts the writer with its batches. Returns 0 or PFS_EIO (no thread). */
+static int wq_start(struct pfs_store *st, struct pfs_err *err)
+{
+	struct wqueue *q = &st->wq;
+	int e;
+	memset(q, 0, sizeof(*q));
+	pthread_mutex_init(&q->mu, NULL);
+	pthread_cond_init(&q->more, NULL);
+	pthread_cond_init(&q->room, NULL);
+	for (int i = 0; i < QBATCHES; i++) {
+		struct qbatch *b = pfs_xcalloc(1, sizeof(*b));
+		b->next = q->free;
+		q->free = b;
+	}
+	q->cur = q->free;
+	q->free = q->cur->next;
+	q->cur->next = NULL;
+	if ((e = pthread_create(&q->thread, NULL, writer_main, st))) {
+		errno = e;
+		return pfs_err_sys(err, "cannot start the database writer thread");
+	}
+	q->running = true;
+	return 0;
+}
+
+/* The writer's error as the caller's: into sink_err (and err). Called with the mutex held. */
+static int wq_error(struct pfs_store *st, struct pfs_err *err)
+{
+	if (!st->sink_err.code)
+		st->sink_err = st->wq.werr;
+	if (err)
+		*err = st->sink_err;
+	return st->sink_err.code;
+}
+
+/* Queues the batch being filled and takes an empty one, waiting while the writer is behind.
+ * Returns 0 or the writer's error. */
+static int wq_push(struct pfs_store *st, struct pfs_err *err)
+{
+	struct wqueue *q = &st->wq;
+	struct qbatch *b = q->cur;
+	int rc = 0;
+	pthread_mutex_lock(&q->mu);
+	if (b->n) {
+		b->next = NULL;
+		if (q->full_tail)
+			q->full_tail->next = b;
+		else
+			q->full = b;
+		q->full_tail = b;
+		pthread_cond_signal(&q->more);
+		while (!q->free)
+			pthread_cond_wait(&q->room, &q->mu);
+		q->cur = q->free;
+		q->free = q->cur->next;
+		q->cur->next = NULL;
+	}
+	if (q->failed)
+		rc = wq_error(st, err);
+	pthread_mutex_unlock(&q->mu);
+	return rc;
+}
+
+/* Waits until every queued row is written. Returns 0 or the writer's error. */
+static int wq_drain(struct pfs_store *st, struct pfs_err *err)
+{
+	struct wqueue *q = &st->wq;
+	int rc;
+	if (!q->running)
+		return 0;
+	if ((rc = wq_push(st, err)))
+		return rc;
+	pthread_mutex_lock(&q->mu);
+	while (q->full || q->busy)
+		pthread_cond_wait(&q->room, &q->mu);
+	if (q->failed)
+		rc = wq_error(st, err);
+	pthread_mutex_unlock(&q->mu);
+	return rc;
+}
+
+/* Stops the writer; rows still queued are dropped when discard (the capture is rolled back). */
+static void wq_stop(struct pfs_store *st, bool discard)
+{
+	struct wqueue *q = &st->wq;
+	if (!q->running)
+		return;
+	pthread_mutex_lock(&q->mu);
+	q->stop = true;
+	q->failed |= discard;
+	pthread_cond_signal(&q->more);
+	pthread_mutex_unlock(&q->mu);
+	pthread_join(q->thread, NULL);
+	q->running = false;
+	pthread_mutex_destroy(&q->mu);
+	pthread_cond_destroy(&q->more);
+	pthread_cond_destroy(&q->room);
+	free(q->cur->text);
+	free(q->cur);
+	while (q->free) {
+		struct qbatch *b = q->free;
+		q->free = b->next;
+		free(b->text);
+		free(b);
+	}
+	q->cur = NULL;
+}
+
+/* The next row of the batch being filled, queueing the batch first when it is full. */
+static struct qrow *wq_row(struct pfs_store *st, int *rc, struct pfs_err *err)
+{
+	if (st->wq.cur->n == QROWS && (*rc = wq_push(st, err)))
+		return NULL;
+	return &st->wq.cur->rows[st->wq.cur->n++];
+}
+
+/* Copies a string into the batch being filled: its offset + 1, 0 for NULL. */
+static size_t wq_text(struct pfs_store *st, const char *t)
+{
+	struct qbatch *b = st->wq.cur;
+	size_t len, at;
+	if (!t)
+		return 0;
+	len = strlen(t) + 1;
+	PFS_GROW(b->text, b->text_cap, b->text_n + len);
+	at = b->text_n;
+	memcpy(b->text + at, t, len);
+	b->text_n += len;
+	return at + 1;
 }
 
 int pfs_store_sample_cb(void *payload, const struct pfs_sample_row *row)
 {
 	struct pfs_store *st = payload;
-	sqlite3_stmt *s = st->ins_sample;
-	int64_t id;
+	struct qrow *r;
+	int rc = 0;
 	if (!st->cap)
 		return pfs_err_set(&st->sink_err, PFS_EUSAGE, PFS_NO_OFF, "no capture is open");
-	sqlite3_bind_int64(s, 1, st->cap);
-	sqlite3_bind_int64(s, 2, st->event_base + row->event + 1);
-	bind_u64_or_null(s, 3, row->time, 0);
-	sqlite3_bind_int64(s, 4, thread_id(st, row->pid, row->tid));
-	bind_u64_or_null(s, 5, row->cpu, UINT32_MAX);
-	bind_id(s, 6, st->path_base, row->path);
-	sqlite3_bind_int64(s, 7, (int64_t)row->period);
-	sqlite3_bind_double(s, 8, row->weight);
-	bind_str(st, s, 9, row->comm);
-	if (sqlite3_step(s) != SQLITE_DONE) {
-		sqlite3_reset(s);
-		return db_err(st, &st->sink_err, "cannot write a sample");
-	}
-	sqlite3_reset(s);
-	id = sqlite3_last_insert_rowid(st->db);
-	if (!st->n_samples++)
-		st->sample_first = id;
-	st->sample_last = id;
+	if (!(r = wq_row(st, &rc, NULL)))
+		return rc;
+	r->kind = QR_SAMPLE;
+	r->u.s = *row;
 	return 0;
+}
+
+int pfs_store_sample(struct pfs_store *st, const struct pfs_profile *prof,
+		     const struct pfs_sample_row *row)
+{
+	size_t n = pfs_profile_n_paths(prof);
+	int rc = 0;
+	if (!st->cap)
+		return pfs_err_set(&st->sink_err, PFS_EUSAGE, PFS_NO_OFF, "no capture is open");
+	while (st->paths_queued < n) {
+		struct qrow *r = wq_row(st, &rc, NULL);
+		if (!r)
+			return rc;
+		r->kind = QR_PATH;
+		r->u.path.id = ++st->paths_queued;
+		r->u.path.n = *pfs_profile_pathget(prof, r->u.path.id);
+	}
+	return pfs_store_sample_cb(st, row);
 }
 
 static int need_capture(struct pfs_store *st, struct pfs_err *err)
@@ -891,33 +1363,35 @@ static int need_capture(struct pfs_store *st, struct pfs_err *err)
 int pfs_store_put_offcpu(struct pfs_store *st, const struct pfs_store_offcpu *o,
 			 struct pfs_err *err)
 {
-	sqlite3_stmt *s = st->ins_offcpu;
+	struct qrow *r;
 	int rc = need_capture(st, err);
-	if (rc)
+	if (rc || !(r = wq_row(st, &rc, err)))
 		return rc;
-	sqlite3_bind_int64(s, 1, st->cap);
-	sqlite3_bind_int64(s, 2, thread_id(st, o->pid, o->tid));
-	sqlite3_bind_int64(s, 3, (int64_t)o->t_out);
-	sqlite3_bind_int64(s, 4, (int64_t)o->t_in);
-	bind_text_or_null(s, 5, o->state);
-	bind_id(s, 6, st->path_base, o->path);
-	return step_done(st, s, "cannot write an off-CPU interval", err);
+	r->kind = QR_OFFCPU;
+	r->u.o.pid = o->pid;
+	r->u.o.tid = o->tid;
+	r->u.o.t_out = o->t_out;
+	r->u.o.t_in = o->t_in;
+	r->u.o.path = o->path;
+	r->u.o.state = wq_text(st, o->state);
+	return 0;
 }
 
 int pfs_store_put_probe(struct pfs_store *st, const struct pfs_store_probe *p, struct pfs_err *err)
 {
-	sqlite3_stmt *s = st->ins_probe;
+	struct qrow *r;
 	int rc = need_capture(st, err);
-	if (rc)
+	if (rc || !(r = wq_row(st, &rc, err)))
 		return rc;
-	sqlite3_bind_int64(s, 1, st->cap);
-	sqlite3_bind_int64(s, 2, st->event_base + p->event + 1);
-	bind_u64_or_null(s, 3, p->time, 0);
-	sqlite3_bind_int64(s, 4, thread_id(st, p->pid, p->tid));
-	bind_u64_or_null(s, 5, p->cpu, UINT32_MAX);
-	bind_id(s, 6, st->path_base, p->path);
-	bind_text_or_null(s, 7, p->fields);
-	return step_done(st, s, "cannot write a probe event", err);
+	r->kind = QR_PROBE;
+	r->u.p.event = p->event;
+	r->u.p.pid = p->pid;
+	r->u.p.tid = p->tid;
+	r->u.p.cpu = p->cpu;
+	r->u.p.time = p->time;
+	r->u.p.path = p->path;
+	r->u.p.fields = wq_text(st, p->fields);
+	return 0;
 }
 
 int pfs_store_put_buildid(struct pfs_store *st, const char *dso, const char *build_id,
@@ -1156,19 +1630,15 @@ static int write_profile(struct pfs_store *st, const struct pfs_profile *p, stru
 		rc = step_done(st, s, "cannot write frames", err);
 	}
 	sqlite3_finalize(s);
-	if (rc || (rc = prepare(st, "INSERT INTO paths VALUES (?,?,?,?,?)", &s, err)))
+	if (rc)
 		return rc;
+	/* the paths pfs_store_sample did not queue: those made after the last sample (the
+	 * analysis' python-view stacks), or all when samples came through pfs_store_sample_cb */
 	n = pfs_profile_n_paths(p);
-	for (uint32_t i = 1; i <= n && !rc; i++) {
-		const struct pfs_path_node *q = pfs_profile_pathget(p, i);
-		sqlite3_bind_int64(s, 1, st->path_base + i);
-		sqlite3_bind_int64(s, 2, st->cap);
-		bind_id(s, 3, st->path_base, q->parent);
-		sqlite3_bind_int64(s, 4, st->frame_base + q->frame);
-		sqlite3_bind_int64(s, 5, q->depth);
-		rc = step_done(st, s, "cannot write call paths", err);
+	for (uint32_t i = st->paths_queued + 1; i <= n && !rc; i++) {
+		bind_path(st, st->ins_path, 0, i, pfs_profile_pathget(p, i));
+		rc = step_done(st, st->ins_path, "cannot write call paths", err);
 	}
-	sqlite3_finalize(s);
 	if (rc || (rc = prepare(st, "INSERT INTO events VALUES (?,?,?,?,?)", &s, err)))
 		return rc;
 	n = pfs_profile_n_events(p);
@@ -1205,20 +1675,21 @@ static int write_profile(struct pfs_store *st, const struct pfs_profile *p, stru
 	n = pfs_profile_n_threads(p);
 	for (size_t i = 0; i < n; i++) {
 		const struct pfs_thread *t = pfs_profile_thread_at(p, i);
-		thread_id(st, t->pid, t->tid);
+		thread_slot(st, t->pid, t->tid);
+	}
+	/* a second pass: the map may have moved while the first added threads */
+	for (size_t i = 0; i < n; i++) {
+		const struct pfs_thread *t = pfs_profile_thread_at(p, i);
+		thread_slot(st, t->pid, t->tid)->prof = (uint32_t)i + 1;
 	}
 	if ((rc = prepare(st, "INSERT INTO threads VALUES (?,?,?,?,?,?,?,?)", &s, err)))
 		return rc;
 	for (size_t i = 0; i < st->tmap_cap && !rc; i++) {
 		const struct tmap_slot *m = &st->tmap[i];
-		const struct pfs_thread *t = NULL;
+		const struct pfs_thread *t;
 		if (!m->id)
 			continue;
-		for (size_t j = 0; j < n && !t; j++) {
-			const struct pfs_thread *c = pfs_profile_thread_at(p, j);
-			if (c->pid == m->pid && c->tid == m->tid)
-				t = c;
-		}
+		t = m->prof ? pfs_profile_thread_at(p, m->prof - 1) : NULL;
 		sqlite3_bind_int64(s, 1, m->id);
 		sqlite3_bind_int64(s, 2, st->cap);
 		sqlite3_bind_int64(s, 3, m->pid);
@@ -1292,12 +1763,20 @@ int pfs_store_end_capture(struct pfs_store *st, const struct pfs_profile *prof, 
 	int rc = need_capture(st, err);
 	if (rc)
 		return rc;
+	if ((rc = wq_drain(st, err)))
+		goto fail;
 	if (st->sink_err.code) {
 		rc = st->sink_err.code;
 		if (err)
 			*err = st->sink_err;
 		goto fail;
 	}
+	if (st->hash_pending) {
+		rc = pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF,
+				 "the capture's content hash was never set");
+		goto fail;
+	}
+	wq_stop(st, false);
 	if (!st->profile_done && (rc = put_profile(st, prof, err)))
 		goto fail;
 	finalize_writers(st);

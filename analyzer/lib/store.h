@@ -8,7 +8,8 @@
  * transaction):
  *
  *     pfs_store_begin_capture()      BEGIN IMMEDIATE, the captures row, id bases
- *     pfs_store_sample_cb()          the pfs_sample_cb sink ingest streams rows to
+ *     pfs_store_sample() or          the sink ingest streams rows to (the first also queues
+ *       pfs_store_sample_cb()          the call paths the profile gained since the last row)
  *     pfs_store_put_offcpu/probe/buildid(), pfs_store_put_diags(),
  *     pfs_store_put_analysis()       the analysis' books, which pfs_store_load_analysis() reads
  *     pfs_store_put_profile(), pfs_store_put_report()   optional: the profile's tables
@@ -23,6 +24,12 @@
  * are numbered from string_base + 1 in order of first use and only those in use are written
  * (a profile also interns every kernel symbol name it loaded). Memory while writing is bounded
  * by the number of threads and of the profile's strings, never by samples.
+ *
+ * While a capture is open, its samples, call paths, off-CPU intervals and probe hits are
+ * written by a thread of the store's own, fed in batches through a bounded queue, so that
+ * SQLite's work overlaps ingest's; every other call waits for that queue to drain before it
+ * uses the database, so a store is still used from one thread. A failed write shows in the
+ * return of a later sink call or of pfs_store_end_capture().
  *
  * Ownership: pfs_store_open() / pfs_store_close(). Strings in read-back structs are owned by
  * them and freed with the matching _free/_release. Errors: PFS_EDB with SQLite's message and
@@ -109,10 +116,20 @@ void pfs_store_close(struct pfs_store *st);
 /*
  * Starts a capture: one transaction until end or abort. A capture with the same content hash
  * or label is refused (PFS_EUSAGE, naming it) unless replace, which deletes it first (inside
- * the same transaction). *capture_id gets the new id. Returns 0, PFS_EUSAGE or PFS_EDB.
+ * the same transaction). meta->content_hash may be NULL: the caller still computing it (on
+ * another thread, while ingest runs) gives it with pfs_store_set_hash() before the end.
+ * *capture_id gets the new id. Returns 0, PFS_EUSAGE or PFS_EDB.
  */
 int pfs_store_begin_capture(struct pfs_store *st, const struct pfs_capture_meta *meta, bool replace,
 			    int64_t *capture_id, struct pfs_err *err) PFS_MUST_CHECK;
+
+/*
+ * The content hash of a capture begun without one: another capture with that hash is refused
+ * or replaced as pfs_store_begin_capture() does. Returns 0, PFS_EUSAGE (a duplicate, naming
+ * it; no capture open; a hash already set) or PFS_EDB. The capture stays open either way.
+ */
+int pfs_store_set_hash(struct pfs_store *st, const char *content_hash, bool replace,
+		       struct pfs_err *err) PFS_MUST_CHECK;
 
 /*
  * Sets the fields of meta that are known (non-NULL strings, non-NAN doubles, non-zero cpus) on
@@ -123,10 +140,18 @@ int pfs_store_update_capture(struct pfs_store *st, const struct pfs_capture_meta
 			     struct pfs_err *err) PFS_MUST_CHECK;
 
 /*
- * The sample sink (a pfs_sample_cb; payload is the struct pfs_store). Returns 0 or PFS_EDB;
- * the SQLite message is kept for pfs_store_end_capture/pfs_store_last_error.
+ * The sample sink (a pfs_sample_cb; payload is the struct pfs_store). Rows are queued, not
+ * written yet: returns 0, or PFS_EDB once a write of earlier rows failed (the SQLite message is
+ * kept for pfs_store_end_capture/pfs_store_last_error).
  */
 int pfs_store_sample_cb(void *payload, const struct pfs_sample_row *row);
+/*
+ * The same, for a sink that knows the profile ingest fills (the one pfs_store_end_capture will
+ * get): the call paths prof gained since the last row are queued first, so that they are
+ * written while ingest runs rather than at the end. Returns as pfs_store_sample_cb.
+ */
+int pfs_store_sample(struct pfs_store *st, const struct pfs_profile *prof,
+		     const struct pfs_sample_row *row);
 
 /* Rows beside the samples of the open capture. Each returns 0 or PFS_EDB (or PFS_EUSAGE
  * when no capture is open). */
@@ -169,8 +194,9 @@ int pfs_store_put_profile(struct pfs_store *st, const struct pfs_profile *prof,
 /*
  * Writes the profile's strings, frames, paths, events, threads and processes, the capture's
  * sample range (unless pfs_store_put_profile() did; prof is then unused), builds the indexes
- * that are missing and commits. On failure everything of the capture is rolled back. Returns 0 or
- * PFS_EDB (or the error a sink call recorded).
+ * that are missing and commits. On failure everything of the capture is rolled back. Returns 0,
+ * PFS_EDB (or the error a sink call recorded), or PFS_EUSAGE when a capture begun without a
+ * content hash never got one.
  */
 int pfs_store_end_capture(struct pfs_store *st, const struct pfs_profile *prof,
 			  struct pfs_err *err) PFS_MUST_CHECK;

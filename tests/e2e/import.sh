@@ -326,3 +326,26 @@ if $PERFSIGHT import "$P" -o "$DB" --label probes >/dev/null 2>"$err"; then
 else
 	nok analysis_import "$(tail -1 "$err")"
 fi
+
+# --- every SQL example of docs/schema.md runs on a database of a perf.data and a pyinstrument
+# capture (the schema and its indexes are what the examples assume)
+DB=$OUT/docs.db
+fresh "$DB"
+rm -f "$OUT"/doc-q*.sql
+if $PERFSIGHT import fixtures/py312-threads-fp/perf.data $PY/flask-testclient.pyisession \
+	-o "$DB" >/dev/null 2>"$OUT/docs.err"; then
+	awk -v d="$OUT" '/^```sql$/ { f = 1; n++; next } /^```/ { f = 0 }
+		f { print > (d "/doc-q" n ".sql") }' docs/schema.md
+	n=0
+	bad=
+	for f in "$OUT"/doc-q*.sql; do
+		[ -f "$f" ] || continue
+		n=$((n + 1))
+		sqlite3 -batch -bail "$DB" <"$f" >/dev/null 2>"$OUT/docs.err" ||
+			bad="$bad $(basename "$f"): $(head -1 "$OUT/docs.err")"
+	done
+	check docs_examples_found test $n -ge 8
+	if [ -z "$bad" ]; then ok docs_examples_run; else nok docs_examples_run "$bad"; fi
+else
+	nok docs_examples_run "import: $(tail -1 "$OUT/docs.err")"
+fi

@@ -533,6 +533,75 @@ static void test_duplicates_refused_or_replaced(void)
 	pfs_profile_free(c.p);
 }
 
+/* pfs_store_sample: the sink that also queues the profile's new call paths */
+struct with_prof {
+	struct pfs_store *st;
+	const struct pfs_profile *p;
+};
+
+static int sample_with_prof(void *payload, const struct pfs_sample_row *row)
+{
+	struct with_prof *w = payload;
+	return pfs_store_sample(w->st, w->p, row);
+}
+
+static void test_hash_given_later(void)
+{
+	const char *path = db_path("late.db");
+	struct pfs_store *st;
+	struct pfs_err err;
+	struct synth a, b, c;
+	struct pfs_store_capture *caps;
+	struct pfs_capture_meta m;
+	struct with_prof w;
+	int64_t ia, ic, id;
+	synth_build(&a, "a");
+	synth_build(&b, "b");
+	synth_build(&c, "c");
+	T_EQ(pfs_store_open(&st, path, PFS_STORE_CREATE, &err), 0);
+	ia = import_synth(st, &a, "a", "same", 1000);
+
+	/* the duplicate shows when the hash comes; the capture is still open to abort */
+	m = meta_of("late", NULL);
+	T_EQ(pfs_store_begin_capture(st, &m, false, &id, &err), 0);
+	w = (struct with_prof){st, b.p};
+	T_EQ(synth_stream(&b, 5000, sample_with_prof, &w), 0);
+	T_EQ(pfs_store_set_hash(st, "same", false, &err), PFS_EUSAGE);
+	T_ASSERT(strstr(err.msg, "already holds this content"));
+	pfs_store_abort_capture(st);
+
+	/* no hash, no commit */
+	T_EQ(pfs_store_begin_capture(st, &m, false, &id, &err), 0);
+	T_EQ(synth_stream(&b, 100, sample_with_prof, &w), 0);
+	T_EQ(pfs_store_end_capture(st, b.p, &err), PFS_EUSAGE);
+	T_EQ(pfs_store_captures(st, &caps, &err), 1);
+	T_EQ(caps[0].id, ia);
+	pfs_store_captures_free(caps, 1);
+
+	/* replaced once the hash says so; paths queued with the samples read back whole */
+	T_EQ(pfs_store_begin_capture(st, &m, true, &ic, &err), 0);
+	w = (struct with_prof){st, c.p};
+	T_EQ(synth_stream(&c, 5000, sample_with_prof, &w), 0);
+	T_EQ(pfs_store_set_hash(st, "same", true, &err), 0);
+	T_EQ(pfs_store_set_hash(st, "same", true, &err), PFS_EUSAGE);
+	T_EQ(pfs_store_end_capture(st, c.p, &err), 0);
+	T_EQ(pfs_store_captures(st, &caps, &err), 1);
+	T_EQ(caps[0].id, ic);
+	T_STREQ(caps[0].content_hash, "same");
+	T_STREQ(caps[0].label, "late");
+	T_EQ(caps[0].n_samples, 5000);
+	pfs_store_captures_free(caps, 1);
+	struct pfs_profile *back = pfs_profile_new();
+	T_EQ(pfs_store_load_profile(st, ic, back, &err), 0);
+	check_profile_equal(c.p, back);
+	pfs_profile_free(back);
+	check_agg(st, ic, &c);
+	pfs_store_close(st);
+	pfs_profile_free(a.p);
+	pfs_profile_free(b.p);
+	pfs_profile_free(c.p);
+}
+
 static void test_abort_leaves_nothing(void)
 {
 	const char *path = db_path("abort.db");
@@ -705,6 +774,7 @@ int main(int argc, char **argv)
 	    T_CASE(report_data_roundtrip),
 	    T_CASE(several_captures_keep_their_ids),
 	    T_CASE(duplicates_refused_or_replaced),
+	    T_CASE(hash_given_later),
 	    T_CASE(abort_leaves_nothing),
 	    T_CASE(batch_all_or_nothing),
 	    T_CASE(not_a_database_is_left_alone),
