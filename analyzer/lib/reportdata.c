@@ -797,30 +797,47 @@ static bool is_small(const struct ctx *c, uint32_t pid)
 	return c->n_small && bsearch(&pid, c->small, c->n_small, sizeof(pid), u32_cmp);
 }
 
-/* By thread, the small processes last (one contiguous range for their entry). */
-static int order_cmp(const void *x, const void *y, void *arg)
+struct order_key {
+	uint32_t small, pid, tid, path, event;
+	size_t i;
+};
+
+static int order_key_cmp(const void *x, const void *y)
 {
-	const struct ctx *c = arg;
-	const struct pfs_agg *a = c->in->agg;
-	size_t i = *(const size_t *)x, j = *(const size_t *)y;
-	const struct pfs_agg_cell *p = pfs_agg_cell(a, i), *q = pfs_agg_cell(a, j);
-	bool ps = is_small(c, p->pid), qs = is_small(c, q->pid);
-	if (ps != qs)
-		return ps ? 1 : -1;
+	const struct order_key *p = x, *q = y;
+	if (p->small != q->small)
+		return p->small ? 1 : -1;
 	if (p->pid != q->pid)
 		return p->pid < q->pid ? -1 : 1;
 	if (p->tid != q->tid)
 		return p->tid < q->tid ? -1 : 1;
-	/*
-	 * Then by path and event, not by the agg's order: the cells of a database come summed
-	 * in SQL's order, those of a raw file in the order of the samples, and a document is
-	 * the same whichever (its string table is numbered in the order trees are built).
-	 */
 	if (p->path != q->path)
 		return p->path < q->path ? -1 : 1;
 	if (p->event != q->event)
 		return p->event < q->event ? -1 : 1;
-	return (i > j) - (i < j);
+	return (p->i > q->i) - (p->i < q->i);
+}
+
+/*
+ * Sorts c->order by thread, the small processes last (one contiguous range for their entry),
+ * then by path and event, not by the agg's order: the cells of a database come summed in
+ * SQL's order, those of a raw file in the order of the samples, and a document is the same
+ * whichever (its string table is numbered in the order trees are built). The keys are made
+ * once: a million cells compared through the agg cost a second.
+ */
+static void sort_order(struct ctx *c)
+{
+	const struct pfs_agg *a = c->in->agg;
+	struct order_key *k = pfs_xmalloc((c->n_order ? c->n_order : 1) * sizeof(*k));
+	for (size_t i = 0; i < c->n_order; i++) {
+		const struct pfs_agg_cell *cell = pfs_agg_cell(a, c->order[i]);
+		k[i] = (struct order_key){is_small(c, cell->pid), cell->pid, cell->tid, cell->path,
+					  cell->event, c->order[i]};
+	}
+	qsort(k, c->n_order, sizeof(*k), order_key_cmp);
+	for (size_t i = 0; i < c->n_order; i++)
+		c->order[i] = k[i].i;
+	free(k);
 }
 
 /*
@@ -915,10 +932,10 @@ static void build_threads(struct ctx *c, double minwidth, size_t max_nodes)
 	for (size_t i = 0; i < n; i++)
 		if (event_counted(c->p, c->event, pfs_agg_cell(a, i)->event))
 			c->order[c->n_order++] = i;
-	qsort_r(c->order, c->n_order, sizeof(*c->order), order_cmp, c);
+	sort_order(c);
 	find_small(c);
 	if (c->n_small)
-		qsort_r(c->order, c->n_order, sizeof(*c->order), order_cmp, c);
+		sort_order(c);
 	c->th = pfs_xcalloc(c->n_order ? c->n_order : 1, sizeof(*c->th));
 	for (size_t i = 0; i < c->n_order;) {
 		const struct pfs_agg_cell *c0 = pfs_agg_cell(a, c->order[i]);
