@@ -238,6 +238,7 @@ static bool entry_applies(const struct fn_entry *e, const struct pfs_pyver *v)
  */
 static uint8_t by_byte[256][N_FN];
 static uint8_t n_by_byte[256];
+static size_t fn_len[N_FN]; /* strlen of each name: the lookup runs for every frame of a stack */
 static bool by_byte_ready;
 
 static void index_fn_table(void)
@@ -246,6 +247,7 @@ static void index_fn_table(void)
 	for (size_t i = 0; i < N_FN; i++) {
 		unsigned char b = (unsigned char)fn_table[i].name[0];
 		by_byte[b][n_by_byte[b]++] = (uint8_t)i;
+		fn_len[i] = strlen(fn_table[i].name);
 	}
 	by_byte_ready = true;
 }
@@ -265,7 +267,7 @@ enum pfs_pyfn pfs_pyclass_function(const struct pfs_pyver *v, const char *name, 
 	n = base_len(name);
 	for (size_t k = 0; k < n_by_byte[b]; k++) {
 		const struct fn_entry *e = &fn_table[by_byte[b][k]];
-		size_t en = strlen(e->name);
+		size_t en = fn_len[by_byte[b][k]];
 		if (e->flags & F_PREFIX) {
 			if (n < en || memcmp(name, e->name, en))
 				continue;
@@ -417,6 +419,11 @@ static enum pfs_pycat origin_cat(enum pfs_pyorigin o)
 	}
 }
 
+static enum pfs_pyfn frame_fn(const struct pfs_pyver *v, const struct pfs_pyframe *f)
+{
+	return f->fn ? (enum pfs_pyfn)(f->fn - 1) : pfs_pyclass_function(v, f->name, f->dso);
+}
+
 static void set(struct pfs_pystack *s, enum pfs_pycat c, enum pfs_pylabel l)
 {
 	s->cat = c;
@@ -429,7 +436,7 @@ static void classify_leaf(const struct pfs_pyver *v, const struct pfs_pyframe *f
 {
 	const char *syslib = NULL;
 	for (size_t i = 0; i < limit; i++)
-		if (pfs_pyclass_function(v, frames[i].name, frames[i].dso) == PFS_PYFN_ALLOC &&
+		if (frame_fn(v, &frames[i]) == PFS_PYFN_ALLOC &&
 		    frames[i].kind != PFS_FK_KERNEL) {
 			set(out, PFS_CAT_ALLOC, PFS_PYLABEL_ALLOC);
 			return;
@@ -443,7 +450,7 @@ static void classify_leaf(const struct pfs_pyver *v, const struct pfs_pyframe *f
 			set(out, PFS_CAT_KERNEL, PFS_PYLABEL_KERNEL);
 			return;
 		}
-		fn = pfs_pyclass_function(v, f->name, f->dso);
+		fn = frame_fn(v, f);
 		if (fn == PFS_PYFN_EVAL) {
 			set(out, PFS_CAT_INTERP, PFS_PYLABEL_INTERP);
 			return;
@@ -493,7 +500,7 @@ void pfs_pyclass_stack(const struct pfs_pyver *v, const struct pfs_pyframe *fram
 		}
 		if (f->kind == PFS_FK_KERNEL)
 			continue;
-		switch (pfs_pyclass_function(v, f->name, f->dso)) {
+		switch (frame_fn(v, f)) {
 		case PFS_PYFN_GC:
 			/* the root-most entry: the Python frame under it triggered the collection
 			 */

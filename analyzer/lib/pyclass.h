@@ -82,6 +82,7 @@ struct pfs_pyframe {
 	const char *dso;  /* binary path or map name, NULL if none */
 	uint8_t kind;
 	uint8_t inlined;
+	uint8_t fn; /* pfs_pyclass_function()'s answer + 1 when the caller has it, else 0 */
 };
 
 /* What a stack (frames leaf first) was doing. Indices are into the caller's array. */

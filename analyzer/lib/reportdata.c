@@ -441,8 +441,8 @@ struct ctx {
 	struct acc *acc;	 /* prefix weights of the tree being built */
 	size_t cap_paths;
 	uint32_t gen, agen;
-	uint32_t *touched; /* prefixes seen by the last prefix_weights */
-	size_t n_touched, cap_touched;
+	uint32_t *heap; /* prefix_weights' prefixes to take, deepest id first */
+	size_t n_heap, cap_heap;
 	double *cand; /* prefix weights at least minwidth of the whole, over all trees */
 	size_t n_cand, cap_cand;
 	uint32_t *chain;
@@ -627,31 +627,75 @@ static void ensure_paths(struct ctx *c)
 	c->cap_paths = nc;
 }
 
+static void heap_push(struct ctx *c, uint32_t q)
+{
+	PFS_GROW(c->heap, c->cap_heap, c->n_heap + 1);
+	size_t i = c->n_heap++;
+	while (i && c->heap[(i - 1) / 2] < q) {
+		c->heap[i] = c->heap[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	c->heap[i] = q;
+}
+
+static uint32_t heap_pop(struct ctx *c)
+{
+	uint32_t top = c->heap[0], last = c->heap[--c->n_heap];
+	size_t i = 0, n = c->n_heap;
+	for (;;) {
+		size_t k = 2 * i + 1;
+		if (k >= n)
+			break;
+		if (k + 1 < n && c->heap[k + 1] > c->heap[k])
+			k++;
+		if (c->heap[k] <= last)
+			break;
+		c->heap[i] = c->heap[k];
+		i = k;
+	}
+	if (n)
+		c->heap[i] = last;
+	return top;
+}
+
+/* Marks prefix q seen by this pass (weight 0) and queues it; false when it already was. */
+static bool touch(struct ctx *c, uint32_t q)
+{
+	struct acc *x = &c->acc[q];
+	if (x->stamp == c->agen)
+		return false;
+	x->stamp = c->agen;
+	x->w = 0;
+	heap_push(c, q);
+	return true;
+}
+
 /*
  * The weight of every prefix of the pairs' paths (c->acc). With collect, the weights of the
- * prefixes at least as heavy as c->limit are appended to c->cand.
+ * prefixes at least as heavy as c->limit are appended to c->cand. A path's parent has a smaller
+ * id than the path: taking the prefixes deepest id first, each is complete when taken and hands
+ * its weight to its parent once, instead of every pair walking all of its ancestors.
  */
 static void prefix_weights(struct ctx *c, const struct pw *v, size_t n, bool collect)
 {
-	size_t first = c->n_touched = 0;
 	ensure_paths(c);
 	c->agen++;
-	for (size_t i = 0; i < n; i++)
-		for (uint32_t q = v[i].path; q; q = pfs_profile_pathget(c->p, q)->parent) {
-			struct acc *x = &c->acc[q];
-			if (x->stamp != c->agen) {
-				x->stamp = c->agen;
-				x->w = 0;
-				if (collect) {
-					PFS_GROW(c->touched, c->cap_touched, c->n_touched + 1);
-					c->touched[c->n_touched++] = q;
-				}
-			}
-			x->w += v[i].w;
+	c->n_heap = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!v[i].path)
+			continue;
+		touch(c, v[i].path);
+		c->acc[v[i].path].w += v[i].w;
+	}
+	while (c->n_heap) {
+		uint32_t q = heap_pop(c);
+		uint32_t parent = pfs_profile_pathget(c->p, q)->parent;
+		double w = c->acc[q].w;
+		if (parent) {
+			touch(c, parent);
+			c->acc[parent].w += w;
 		}
-	for (size_t i = first; i < c->n_touched; i++) {
-		double w = c->acc[c->touched[i]].w;
-		if (w >= c->limit && w > 0) {
+		if (collect && w >= c->limit && w > 0) {
 			PFS_GROW(c->cand, c->cap_cand, c->n_cand + 1);
 			c->cand[c->n_cand++] = w;
 		}
@@ -1626,7 +1670,7 @@ static void ctx_release(struct ctx *c)
 	free(c->stamp);
 	free(c->pnode);
 	free(c->acc);
-	free(c->touched);
+	free(c->heap);
 	free(c->cand);
 	free(c->chain);
 	st_release(&c->st);

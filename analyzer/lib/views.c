@@ -34,6 +34,9 @@ struct pfs_views {
 	struct pfs_pyframe *fr;
 	uint32_t *fid;
 	size_t cap_fr;
+	/* pfs_pyclass_function() of each frame + 1 (0: not asked yet): stacks share frames */
+	uint8_t *fn;
+	size_t cap_fn;
 };
 
 static void detect_version(struct pfs_views *v)
@@ -76,6 +79,7 @@ void pfs_views_free(struct pfs_views *v)
 	free(v->m);
 	free(v->fr);
 	free(v->fid);
+	free(v->fn);
 	free(v);
 }
 
@@ -118,6 +122,18 @@ static size_t load_stack(struct pfs_views *v, uint32_t path)
 		v->fr[n].dso = f->dso ? pfs_profile_strget(v->p, f->dso, NULL) : NULL;
 		v->fr[n].kind = f->kind;
 		v->fr[n].inlined = f->inlined;
+		if (node->frame >= v->cap_fn) {
+			size_t nc = (size_t)node->frame * 2 + 64;
+			v->fn = pfs_xreallocarray(v->fn, nc, 1);
+			memset(v->fn + v->cap_fn, 0, nc - v->cap_fn);
+			v->cap_fn = nc;
+		}
+		if (!v->fn[node->frame])
+			v->fn[node->frame] =
+			    (uint8_t)(pfs_pyclass_function(v->have_ver ? &v->ver : NULL,
+							   v->fr[n].name, v->fr[n].dso) +
+				      1);
+		v->fr[n].fn = v->fn[node->frame];
 		n++;
 		path = node->parent;
 	}
@@ -182,7 +198,8 @@ static bool keep_mixed(struct pfs_views *v, size_t i, int32_t py_leaf)
 		return true;
 	if (!f->dso || !pfs_pyclass_is_python_dso(f->dso))
 		return f->kind != PFS_FK_UNKNOWN;
-	role = pfs_pyclass_function(v->have_ver ? &v->ver : NULL, f->name, f->dso);
+	role = f->fn ? (enum pfs_pyfn)(f->fn - 1)
+		     : pfs_pyclass_function(v->have_ver ? &v->ver : NULL, f->name, f->dso);
 	return role == PFS_PYFN_GC || role == PFS_PYFN_GIL_TAKE || role == PFS_PYFN_GIL_DROP ||
 	       role == PFS_PYFN_ALLOC;
 }
