@@ -244,23 +244,23 @@ static void test_frame_origin_from_name_or_file(void)
 /* Stacks are written leaf first, as perf prints them. */
 #define K(n)                                                                                       \
 	{                                                                                          \
-		n, NULL, "[kernel.kallsyms]", PFS_FK_KERNEL, 0                                     \
+		n, NULL, "[kernel.kallsyms]", PFS_FK_KERNEL, 0, 0                                  \
 	}
 #define P(n, d)                                                                                    \
 	{                                                                                          \
-		n, NULL, d, PFS_FK_NATIVE, 0                                                       \
+		n, NULL, d, PFS_FK_NATIVE, 0, 0                                                    \
 	}
 #define I(n, d)                                                                                    \
 	{                                                                                          \
-		n, NULL, d, PFS_FK_NATIVE, 1                                                       \
+		n, NULL, d, PFS_FK_NATIVE, 1, 0                                                    \
 	}
 #define PY(n)                                                                                      \
 	{                                                                                          \
-		n, NULL, "/tmp/perf-1.map", PFS_FK_PYTHON, 0                                       \
+		n, NULL, "/tmp/perf-1.map", PFS_FK_PYTHON, 0, 0                                    \
 	}
 #define U                                                                                          \
 	{                                                                                          \
-		"[unknown]", NULL, NULL, PFS_FK_UNKNOWN, 0                                         \
+		"[unknown]", NULL, NULL, PFS_FK_UNKNOWN, 0, 0                                      \
 	}
 #define LP "/root/.pyenv/versions/3.12.1/lib/libpython3.12.so.1.0"
 #define LC "/usr/lib/x86_64-linux-gnu/libc.so.6"
