@@ -259,7 +259,8 @@ static uint8_t frame_fn(struct pfs_analysis *a, uint32_t frame, const char *name
 		return (uint8_t)(pfs_pyclass_function(NULL, name, dso) + 1);
 	if (a->fn_ver.major != v->major || a->fn_ver.minor != v->minor ||
 	    a->fn_ver.known != v->known || a->fn_ver.free_threaded != v->free_threaded) {
-		memset(a->fn, 0, a->cap_fn);
+		if (a->fn)
+			memset(a->fn, 0, a->cap_fn);
 		a->fn_ver = *v;
 	}
 	if (frame >= a->cap_fn) {
