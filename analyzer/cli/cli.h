@@ -35,6 +35,13 @@ void cli_print_diags(FILE *f, const char *file, const struct pfs_diag *d);
 int cli_diag_exit(const struct pfs_diag *d);
 /* True when argv[i] is -h or --help; prints cmd's usage to stdout. */
 int cli_is_help(const struct cli_cmd *cmd, int argc, char **argv);
+/*
+ * Loads file into cap (pfs_capture_load) for cmd. Returns -1 when it loaded; else prints the
+ * load's diagnostics and the error (a capture or event that does not exist as a usage error)
+ * and returns the exit code. cap is to be released either way.
+ */
+int cli_load_capture(const struct cli_cmd *cmd, struct pfs_capture *cap, const char *file,
+		     const struct pfs_capture_opts *co);
 /* Closes stdout checking for write errors; returns EXIT_INTERNAL on failure, else rc. */
 int cli_finish_stdout(int rc);
 

@@ -130,16 +130,9 @@ int cmd_collapse(int argc, char **argv)
 	struct pfs_err err;
 	struct pfs_outfile of = {0};
 	pfs_err_clear(&err);
-	int ex, rc = pfs_capture_load(&cap, file, &co, &err);
-	if (rc == PFS_EUSAGE) {
-		ex = cli_usage_error(self(), "%s: %s", file, err.msg);
+	int ex = cli_load_capture(self(), &cap, file, &co);
+	if (ex >= 0)
 		goto out;
-	}
-	if (rc < 0) {
-		cli_print_diags(stderr, file, &cap.diag);
-		ex = cli_fail(file, &err);
-		goto out;
-	}
 	/* a dump has no comm to root its stacks on */
 	if (cap.kind == PFS_CAPTURE_PYPROF && fo.root == PFS_FOLD_COMM)
 		fo.root = PFS_FOLD_NONE;

@@ -267,17 +267,8 @@ int cmd_export(int argc, char **argv)
 	if (!output)
 		return cli_usage_error(self, "missing -o FILE");
 	const char *input = argv[optind];
-	pfs_err_clear(&err);
-	rc = pfs_capture_load(&s, input, &co, &err);
-	if (rc == PFS_EUSAGE) {
-		rc = cli_usage_error(self, "%s: %s", input, err.msg);
+	if ((rc = cli_load_capture(self, &s, input, &co)) >= 0)
 		goto out;
-	}
-	if (rc < 0) {
-		cli_print_diags(stderr, input, &s.diag);
-		rc = cli_fail(input, &err);
-		goto out;
-	}
 	if (pfs_capture_fold_event(&s, event, &ev) < 0) {
 		rc = cli_usage_error(self, "%s has no event '%s'", input, event);
 		goto out;

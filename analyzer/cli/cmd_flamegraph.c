@@ -94,16 +94,10 @@ static int tree_from_capture(const char *in, const struct pfs_capture_opts *co, 
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *mem;
-	int ex = EXIT_OK, rc = pfs_capture_load(&cap, in, co, &err);
-	if (rc == PFS_EUSAGE) {
-		ex = cli_usage_error(self(), "%s: %s", in, err.msg);
+	int rc, ex = cli_load_capture(self(), &cap, in, co);
+	if (ex >= 0)
 		goto out;
-	}
-	if (rc < 0) {
-		cli_print_diags(stderr, in, &cap.diag);
-		ex = cli_fail(in, &err);
-		goto out;
-	}
+	ex = EXIT_OK;
 	struct pfs_fold_opts fo = {.root = PFS_FOLD_NONE, .view = view};
 	if (pfs_capture_fold_event(&cap, event, &fo.event) < 0) {
 		ex = cli_usage_error(self(), "%s has no event '%s'", in, event);

@@ -81,18 +81,10 @@ static int render_capture(const char *tdir, const char *file, const struct pfs_c
 	int ev = -1;
 	char *json = NULL, *deftitle = NULL;
 	size_t len = 0;
-	int ex, rc;
+	int ex;
 	pfs_err_clear(&err);
-	rc = pfs_capture_load(&cap, file, co, &err);
-	if (rc == PFS_EUSAGE) {
-		ex = cli_usage_error(self(), "%s: %s", file, err.msg);
+	if ((ex = cli_load_capture(self(), &cap, file, co)) >= 0)
 		goto out;
-	}
-	if (rc < 0) {
-		cli_print_diags(stderr, file, &cap.diag);
-		ex = cli_fail(file, &err);
-		goto out;
-	}
 	if (event && (ev = pfs_capture_event(&cap, event)) < 0) {
 		ex = cli_usage_error(self(), "%s: no event '%s' in capture %s", file, event,
 				     cap.info.label);

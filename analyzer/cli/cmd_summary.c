@@ -477,23 +477,17 @@ int cmd_summary(int argc, char **argv)
 	for (size_t i = 0; i < n_jobs; i++) {
 		struct job *j = &jobs[i];
 		struct pfs_capture_opts jo = co;
-		struct pfs_err err;
 		if (j->list)
 			continue;
 		if (j->which)
 			jo.which = j->which;
-		pfs_err_clear(&err);
-		int rc = pfs_capture_load(&j->cap, j->file, &jo, &err);
+		int lx = cli_load_capture(self(), &j->cap, j->file, &jo);
 		j->loaded = true;
+		if (lx >= 0) {
+			ex = lx;
+			goto out;
+		}
 		cli_print_diags(stderr, j->file, &j->cap.diag);
-		if (rc == PFS_EUSAGE) {
-			ex = cli_usage_error(self(), "%s: %s", j->file, err.msg);
-			goto out;
-		}
-		if (rc < 0) {
-			ex = cli_fail(j->file, &err);
-			goto out;
-		}
 		if (cli_diag_exit(&j->cap.diag) > ex)
 			ex = cli_diag_exit(&j->cap.diag);
 	}

@@ -54,6 +54,21 @@ static int cmd_help(int argc, char **argv)
 	return cli_finish_stdout(EXIT_OK);
 }
 
+int cli_load_capture(const struct cli_cmd *cmd, struct pfs_capture *cap, const char *file,
+		     const struct pfs_capture_opts *co)
+{
+	struct pfs_err err;
+	pfs_err_clear(&err);
+	int rc = pfs_capture_load(cap, file, co, &err);
+	if (rc == PFS_EUSAGE)
+		return cli_usage_error(cmd, "%s: %s", file, err.msg);
+	if (rc < 0) {
+		cli_print_diags(stderr, file, &cap->diag);
+		return cli_fail(file, &err);
+	}
+	return -1;
+}
+
 int cli_fail(const char *file, const struct pfs_err *err)
 {
 	if (err->off != PFS_NO_OFF)
