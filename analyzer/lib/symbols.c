@@ -1111,15 +1111,14 @@ static bool read_file_table(struct dso *d, struct cu_files *t, uint64_t off, con
 			dpath[nd++] = inline_str(&c);
 		}
 		pfs_cursor_skip(&c, 1);
-		cap = 0;
-		PFS_GROW(fpath, cap, 1);
-		PFS_GROW(fdir, cap, 1);
+		size_t capf = 0, capd = 0;
+		PFS_GROW(fpath, capf, 1);
+		PFS_GROW(fdir, capd, 1);
 		fpath[0] = NULL;
 		fdir[0] = 0;
 		nfl = 1;
-		size_t capd = cap;
 		while (!c.bad && pfs_cursor_left(&c) && *c.p) {
-			PFS_GROW(fpath, cap, nfl + 1);
+			PFS_GROW(fpath, capf, nfl + 1);
 			PFS_GROW(fdir, capd, nfl + 1);
 			fpath[nfl] = inline_str(&c);
 			fdir[nfl++] = uleb(&c);
@@ -1206,7 +1205,13 @@ static uint32_t decl_file(struct pfs_symbols *s, struct dso *d, Dwarf_Die *die)
 	return f->id;
 }
 
-/* The inline chain at addr as addr2line -i reports it; n frames into out, innermost first. */
+static bool is_c(Dwarf_Die *cu)
+{
+	int lang = dwarf_srclang(cu);
+	return lang == DW_LANG_C89 || lang == DW_LANG_C || lang == DW_LANG_C99 ||
+	       lang == DW_LANG_C11 || lang == 0x2c /* DW_LANG_C17 */;
+}
+
 static int cmp_fn(const void *x, const void *y)
 {
 	const struct fn_range *a = x, *b = y;
@@ -1283,9 +1288,7 @@ static struct fn_range *cu_find(struct dso *d, Dwarf_Die *cu, Dwarf_Addr pc)
 	else
 		r = dwarf_child(cu, &die);
 	/* C has no functions inside types: its structs are not walked member by member */
-	int lang = dwarf_srclang(cu);
-	bool c_lang = lang == DW_LANG_C89 || lang == DW_LANG_C || lang == DW_LANG_C99 ||
-		      lang == DW_LANG_C11 || lang == 0x2c /* DW_LANG_C17 */;
+	bool c_lang = is_c(cu);
 	bool hit = false;
 	while (r == 0 && !hit) {
 		int tag = dwarf_tag(&die);
@@ -1430,6 +1433,7 @@ static const char *asm_subprogram_name(Dwarf_Die *cu, Dwarf_Addr pc)
 	return nm;
 }
 
+/* The inline chain at addr as addr2line -i reports it; n frames into out, innermost first. */
 static size_t inline_chain(struct pfs_symbols *s, struct dso *d, uint64_t addr,
 			   const struct fsym *fs, uint32_t *out, size_t max)
 {
@@ -1464,8 +1468,7 @@ static size_t inline_chain(struct pfs_symbols *s, struct dso *d, uint64_t addr,
 		return 0;
 	}
 	int lang = dwarf_srclang(cu);
-	bool c_lang = lang == DW_LANG_C89 || lang == DW_LANG_C || lang == DW_LANG_C99 ||
-		      lang == DW_LANG_C11 || lang == 0x2c /* DW_LANG_C17 */;
+	bool c_lang = is_c(cu);
 	size_t k = 0;
 	for (int i = 0; i < n && k < max; i++) {
 		int tag = dwarf_tag(&scopes[i]);

@@ -67,6 +67,24 @@ if ! perf record -q -o "$OUT/probe.data" -e cpu-clock -- true > "$OUT/probe.log"
 	skip recording "perf cannot record here: $(head -c 200 "$OUT/probe.log")"
 	exit 0
 fi
+# a DWARF 4 binary: inline frames named, their file read from a version 4 line table header
+if ! command -v gcc >/dev/null; then
+	skip dwarf4 "gcc is not installed"
+elif ! gcc -O2 -gdwarf-4 -o "$OUT/inline4" "$W/inline4.c" 2> "$OUT/inline4.cc.log"; then
+	nok dwarf4-built "$(head -c 300 "$OUT/inline4.cc.log")"
+elif record dwarf4 -F 999 -e cpu-clock --call-graph dwarf,4096 -- "$OUT/inline4"; then
+	agree dwarf4 0.97
+	check dwarf4-inline-frame grep -q ';outer;inner ' "$OUT/dwarf4/ours.folded"
+	rm -f "$OUT/dwarf4.db"
+	"$PERFSIGHT" import "$OUT/dwarf4/perf.data" -o "$OUT/dwarf4.db" > /dev/null 2>&1
+	# function|file|line|inlined of the inline frame: the file joined to the compilation directory
+	got=$(sqlite3 "$OUT/dwarf4.db" \
+		"SELECT function, file, line, inlined FROM frames_text WHERE function = 'inner'" 2>&1)
+	check dwarf4-inline-file [ "$got" = "inner|$W/inline4.c|11|1" ]
+else
+	nok dwarf4-recorded "$(head -c 300 "$OUT/dwarf4/record.log")"
+fi
+
 if [ ! -x "$PY" ]; then
 	skip recording "no Python 3.12 (pyenv prefix 3.12.1)"
 	exit 0
