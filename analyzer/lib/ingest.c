@@ -238,6 +238,15 @@ static bool push(struct ingest *in, size_t *n, struct pfs_proc *p, uint64_t addr
 	return *n < in->max_frames;
 }
 
+/* A frame-pointer user stack of n frames (in->frames): broken when its root is [unknown]. */
+static void count_fp_stack(struct ingest *in, size_t n)
+{
+	in->fp_user++;
+	if (n && in->frames[n - 1] &&
+	    pfs_profile_frameget(in->prof, in->frames[n - 1])->kind == PFS_FK_UNKNOWN)
+		in->fp_broken++;
+}
+
 static size_t build_stack(struct ingest *in, const struct pfs_record *rec, struct pfs_proc *p)
 {
 	const struct pfs_sample *smp = &rec->u.sample;
@@ -275,11 +284,7 @@ static size_t build_stack(struct ingest *in, const struct pfs_record *rec, struc
 			if (user_frames && in->defer) {
 				in->fp_check = true;
 			} else if (user_frames) {
-				in->fp_user++;
-				if (in->frames[n - 1] &&
-				    pfs_profile_frameget(in->prof, in->frames[n - 1])->kind ==
-					PFS_FK_UNKNOWN)
-					in->fp_broken++;
+				count_fp_stack(in, n);
 			}
 			return n;
 		}
@@ -433,12 +438,8 @@ static int flush(struct ingest *in)
 							 in->frames + n, room);
 			}
 		}
-		if (ps->fp_check) {
-			in->fp_user++;
-			if (n && in->frames[n - 1] &&
-			    pfs_profile_frameget(in->prof, in->frames[n - 1])->kind == PFS_FK_UNKNOWN)
-				in->fp_broken++;
-		}
+		if (ps->fp_check)
+			count_fp_stack(in, n);
 		ps->row.path = path_of(in, n);
 		if (rc >= 0 && in->cb)
 			rc = in->cb(in->payload, &ps->row);
