@@ -257,27 +257,35 @@ static int probe_cb(void *payload, const struct pfs_sample_row *row, const char 
 	return pfs_store_put_probe(p->st, &sp, &p->sink_err);
 }
 
-/* A content hash for duplicate detection (not a security boundary): two 64-bit multiply-mix
- * lanes over 8-byte words, then the length, printed as 32 hex digits. */
+/* A content hash for duplicate detection (not a security boundary): four independent 64-bit
+ * multiply-rotate lanes over 32-byte stripes (independent so that the CPU runs them side by
+ * side: the hash keeps up with a page-cached read), mixed with the length into 32 hex digits. */
 struct hash {
-	uint64_t a, b, len;
-	unsigned char tail[8];
+	uint64_t v[4], len;
+	unsigned char tail[32];
 	size_t ntail;
 };
 
-static uint64_t mix(uint64_t h, uint64_t w, uint64_t k)
+#define HASH_INIT                                                                          \
+	{                                                                                  \
+		{0x243f6a8885a308d3ull, 0x13198a2e03707344ull, 0xa4093822299f31d0ull,      \
+		 0x082efa98ec4e6c89ull},                                                   \
+		    0, {0}, 0                                                              \
+	}
+
+static uint64_t lane(uint64_t v, uint64_t w)
 {
-	h ^= w * k;
-	h = (h << 31 | h >> 33) * 0x9e3779b97f4a7c15ull;
-	return h ^ (h >> 29);
+	v += w * 0xc2b2ae3d27d4eb4full;
+	v = v << 31 | v >> 33;
+	return v * 0x9e3779b185ebca87ull;
 }
 
-static void hash_word(struct hash *h, const unsigned char *p)
+static void hash_stripe(struct hash *h, const unsigned char *p)
 {
-	uint64_t w;
-	memcpy(&w, p, 8);
-	h->a = mix(h->a, w, 0xff51afd7ed558ccdull);
-	h->b = mix(h->b + w, w ^ h->a, 0xc4ceb9fe1a85ec53ull);
+	uint64_t w[4];
+	memcpy(w, p, sizeof(w));
+	for (int i = 0; i < 4; i++)
+		h->v[i] = lane(h->v[i], w[i]);
 }
 
 static void hash_bytes(struct hash *h, const unsigned char *p, size_t n)
@@ -286,25 +294,38 @@ static void hash_bytes(struct hash *h, const unsigned char *p, size_t n)
 	while (n && h->ntail) {
 		h->tail[h->ntail++] = *p++;
 		n--;
-		if (h->ntail == 8) {
-			hash_word(h, h->tail);
+		if (h->ntail == sizeof(h->tail)) {
+			hash_stripe(h, h->tail);
 			h->ntail = 0;
 		}
 	}
-	for (; n >= 8; p += 8, n -= 8)
-		hash_word(h, p);
+	for (; n >= sizeof(h->tail); p += sizeof(h->tail), n -= sizeof(h->tail))
+		hash_stripe(h, p);
 	memcpy(h->tail, p, n);
 	h->ntail = n;
 }
 
+static uint64_t avalanche(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	return h ^ (h >> 33);
+}
+
 static void hash_hex(struct hash *h, char out[33])
 {
-	unsigned char last[8] = {0};
+	unsigned char last[32] = {0};
 	memcpy(last, h->tail, h->ntail);
-	hash_word(h, last);
-	h->a = mix(h->a, h->len, 0x87c37b91114253d5ull);
-	h->b = mix(h->b, h->a, 0x4cf5ad432745937full);
-	snprintf(out, 33, "%016" PRIx64 "%016" PRIx64, h->a, h->b);
+	last[31] = (unsigned char)h->ntail;
+	hash_stripe(h, last);
+	uint64_t a = h->len, b = ~h->len;
+	for (int i = 0; i < 4; i++) {
+		a = lane(a ^ h->v[i], h->v[(i + 1) & 3]);
+		b = lane(b + h->v[i], h->v[(i + 3) & 3] ^ a);
+	}
+	snprintf(out, 33, "%016" PRIx64 "%016" PRIx64, avalanche(a), avalanche(b));
 }
 
 static int hash_file(struct hash *h, const char *path, struct pfs_err *err)
@@ -338,7 +359,7 @@ static int name_cmp(const struct dirent **a, const struct dirent **b)
 /* A directory's hash covers its regular files' names and contents, in name order. */
 static int hash_input(const char *path, bool is_dir, char out[33], struct pfs_err *err)
 {
-	struct hash h = {0x243f6a8885a308d3ull, 0x13198a2e03707344ull, 0, {0}, 0};
+	struct hash h = HASH_INIT;
 	int rc = 0;
 	if (!is_dir) {
 		rc = hash_file(&h, path, err);
@@ -758,7 +779,7 @@ static int import_dir(struct pfs_store *st, const char *dir, const struct import
 	hashes = pfs_xcalloc((size_t)n, sizeof(*hashes));
 	order = pfs_xcalloc((size_t)n, sizeof(*order));
 	for (int i = 0; i < n; i++) {
-		struct hash h = {0x243f6a8885a308d3ull, 0x13198a2e03707344ull, 0, {0}, 0};
+		struct hash h = HASH_INIT;
 		if (hash_file(&h, d.v[i].path, &err)) {
 			code = cli_fail(d.v[i].path, &err);
 			goto out;

@@ -95,6 +95,8 @@ struct tree {
 	size_t n, cap;
 	uint32_t *slots;
 	size_t n_slots;
+	double lightest; /* the lightest path kept as a node (INFINITY: none) */
+	uint64_t pruned; /* nodes with an [other] */
 };
 
 static uint64_t node_hash(uint32_t parent, uint32_t name, uint8_t kind, uint32_t file,
@@ -674,10 +676,12 @@ static bool touch(struct ctx *c, uint32_t q)
  * The weight of every prefix of the pairs' paths (c->acc). With collect, the weights of the
  * prefixes at least as heavy as c->limit are appended to c->cand. A path's parent has a smaller
  * id than the path: taking the prefixes deepest id first, each is complete when taken and hands
- * its weight to its parent once, instead of every pair walking all of its ancestors.
+ * its weight to its parent once, instead of every pair walking all of its ancestors. Returns
+ * the lightest of the prefixes at least as heavy as c->limit (INFINITY: none).
  */
-static void prefix_weights(struct ctx *c, const struct pw *v, size_t n, bool collect)
+static double prefix_weights(struct ctx *c, const struct pw *v, size_t n, bool collect)
 {
+	double lightest = INFINITY;
 	ensure_paths(c);
 	c->agen++;
 	c->n_heap = 0;
@@ -695,11 +699,15 @@ static void prefix_weights(struct ctx *c, const struct pw *v, size_t n, bool col
 			touch(c, parent);
 			c->acc[parent].w += w;
 		}
-		if (collect && w >= c->limit && w > 0) {
-			PFS_GROW(c->cand, c->cap_cand, c->n_cand + 1);
-			c->cand[c->n_cand++] = w;
+		if (w >= c->limit && w > 0) {
+			lightest = w < lightest ? w : lightest;
+			if (collect) {
+				PFS_GROW(c->cand, c->cap_cand, c->n_cand + 1);
+				c->cand[c->n_cand++] = w;
+			}
 		}
 	}
+	return lightest;
 }
 
 /* The node of profile path in tree t, created with its ancestors when new. */
@@ -740,7 +748,7 @@ static uint32_t node_of(struct ctx *c, struct tree *t, uint32_t path,
 static void build_tree(struct ctx *c, struct tree *t, const struct pw *v, size_t n, double limit,
 		       const struct pfs_pyprof_capture *cap, bool pyi, bool collect)
 {
-	prefix_weights(c, v, n, collect);
+	t->lightest = prefix_weights(c, v, n, collect);
 	c->gen++;
 	for (size_t i = 0; i < n; i++) {
 		uint32_t q = v[i].path, node;
@@ -757,7 +765,8 @@ static void build_tree(struct ctx *c, struct tree *t, const struct pw *v, size_t
 	for (size_t i = t->n; i-- > 1;)
 		t->v[t->v[i].parent].total += t->v[i].total;
 	for (size_t i = 0; i < t->n; i++)
-		c->pruned += t->v[i].other > 0;
+		t->pruned += t->v[i].other > 0;
+	c->pruned += t->pruned;
 	free(t->slots);
 	t->slots = NULL;
 	t->n_slots = 0;
@@ -932,12 +941,23 @@ static int dbl_desc(const void *x, const void *y)
 	return (a < b) - (a > b);
 }
 
-/* Builds every thread's trees with limit; with collect, lists the heavy prefixes. */
-static void build_trees(struct ctx *c, bool collect)
+/*
+ * Builds every thread's trees with limit; with collect, lists the heavy prefixes. With
+ * rebuild, the trees are those of a lower limit: a tree none of whose kept paths is lighter
+ * than the new limit keeps the same nodes, so it is kept as it is.
+ */
+static void build_trees(struct ctx *c, bool collect, bool rebuild)
 {
 	for (size_t i = 0; i < c->n_th; i++)
 		for (int vw = 0; vw < PFS_VIEW_COUNT; vw++) {
 			struct rthread *t = &c->th[i];
+			if (rebuild) {
+				if (t->tree[vw].lightest >= c->limit) {
+					c->pruned += t->tree[vw].pruned;
+					continue;
+				}
+				tree_release(&t->tree[vw]);
+			}
 			struct pw *v = thread_pairs(c, t, (enum pfs_view)vw);
 			tree_init(&t->tree[vw], c->s_all);
 			build_tree(c, &t->tree[vw], v, t->n, c->limit, t->cap, false, collect);
@@ -955,16 +975,13 @@ static void build_limited(struct ctx *c, double minwidth, size_t max_nodes)
 	size_t roots = c->n_th * PFS_VIEW_COUNT;
 	size_t keep = max_nodes > roots * 2 ? (max_nodes - roots * 2) / 2 : 0;
 	c->limit = minwidth * c->all;
-	build_trees(c, true);
+	build_trees(c, true, false);
 	if (c->n_cand <= keep)
 		return;
 	qsort(c->cand, c->n_cand, sizeof(*c->cand), dbl_desc);
 	c->limit = nextafter(c->cand[keep], INFINITY);
 	c->pruned = 0;
-	for (size_t i = 0; i < c->n_th; i++)
-		for (int vw = 0; vw < PFS_VIEW_COUNT; vw++)
-			tree_release(&c->th[i].tree[vw]);
-	build_trees(c, false);
+	build_trees(c, false, true);
 }
 
 /* Threads, their sums, and their three trees. */

@@ -37,7 +37,23 @@ struct pfs_views {
 	/* pfs_pyclass_function() of each frame + 1 (0: not asked yet): stacks share frames */
 	uint8_t *fn;
 	size_t cap_fn;
+	/* per frame: B_* bits, 0 when not asked yet */
+	uint8_t *bits;
+	size_t cap_bits;
+	/*
+	 * per path + 1 (0: not known yet): the path of its frames that pass a view's frame filter
+	 * (PRE_MIXED: what the mixed view keeps rootward of the leaf-most Python frame;
+	 * PRE_PYTHON: the Python frames), so that a view path is made from its parent's
+	 * instead of from the whole stack
+	 */
+	uint32_t *pre[2];
+	size_t cap_pre;
+	uint32_t *chain; /* scratch: paths or frames on the way to a known prefix */
+	size_t cap_chain;
 };
+
+enum { PRE_MIXED, PRE_PYTHON };
+enum { B_KNOWN = 1, B_MIXED = 2, B_PYTHON = 4 };
 
 static void detect_version(struct pfs_views *v)
 {
@@ -80,6 +96,10 @@ void pfs_views_free(struct pfs_views *v)
 	free(v->fr);
 	free(v->fid);
 	free(v->fn);
+	free(v->bits);
+	free(v->pre[PRE_MIXED]);
+	free(v->pre[PRE_PYTHON]);
+	free(v->chain);
 	free(v);
 }
 
@@ -101,6 +121,28 @@ static struct memo *memo_of(struct pfs_views *v, uint32_t path)
 	return &v->m[path];
 }
 
+/* Frame fid as pyclass reads it; its strings are valid until the profile interns another. */
+static void frame_of(struct pfs_views *v, uint32_t fid, struct pfs_pyframe *out)
+{
+	const struct pfs_frame *f = pfs_profile_frameget(v->p, fid);
+	out->name = pfs_profile_strget(v->p, f->name, NULL);
+	out->file = f->file ? pfs_profile_strget(v->p, f->file, NULL) : NULL;
+	out->dso = f->dso ? pfs_profile_strget(v->p, f->dso, NULL) : NULL;
+	out->kind = f->kind;
+	out->inlined = f->inlined;
+	if (fid >= v->cap_fn) {
+		size_t nc = (size_t)fid * 2 + 64;
+		v->fn = pfs_xreallocarray(v->fn, nc, 1);
+		memset(v->fn + v->cap_fn, 0, nc - v->cap_fn);
+		v->cap_fn = nc;
+	}
+	if (!v->fn[fid])
+		v->fn[fid] = (uint8_t)(pfs_pyclass_function(v->have_ver ? &v->ver : NULL, out->name,
+							    out->dso) +
+				       1);
+	out->fn = v->fn[fid];
+}
+
 /* Fills the scratch with the stack of path, leaf first; returns its depth. */
 static size_t load_stack(struct pfs_views *v, uint32_t path)
 {
@@ -113,27 +155,9 @@ static size_t load_stack(struct pfs_views *v, uint32_t path)
 		v->fid = pfs_xreallocarray(v->fid, v->cap_fr, sizeof(*v->fid));
 	}
 	while (path && n < depth) {
-		const struct pfs_frame *f;
 		node = pfs_profile_pathget(v->p, path);
-		f = pfs_profile_frameget(v->p, node->frame);
 		v->fid[n] = node->frame;
-		v->fr[n].name = pfs_profile_strget(v->p, f->name, NULL);
-		v->fr[n].file = f->file ? pfs_profile_strget(v->p, f->file, NULL) : NULL;
-		v->fr[n].dso = f->dso ? pfs_profile_strget(v->p, f->dso, NULL) : NULL;
-		v->fr[n].kind = f->kind;
-		v->fr[n].inlined = f->inlined;
-		if (node->frame >= v->cap_fn) {
-			size_t nc = (size_t)node->frame * 2 + 64;
-			v->fn = pfs_xreallocarray(v->fn, nc, 1);
-			memset(v->fn + v->cap_fn, 0, nc - v->cap_fn);
-			v->cap_fn = nc;
-		}
-		if (!v->fn[node->frame])
-			v->fn[node->frame] =
-			    (uint8_t)(pfs_pyclass_function(v->have_ver ? &v->ver : NULL,
-							   v->fr[n].name, v->fr[n].dso) +
-				      1);
-		v->fr[n].fn = v->fn[node->frame];
+		frame_of(v, node->frame, &v->fr[n]);
 		n++;
 		path = node->parent;
 	}
@@ -187,13 +211,10 @@ const struct pfs_pystack *pfs_views_stack(struct pfs_views *v, uint32_t path)
 	return &v->st;
 }
 
-/* Whether frame i of the loaded stack survives in the mixed view. */
-static bool keep_mixed(struct pfs_views *v, size_t i, int32_t py_leaf)
+/* Whether f survives in the mixed view rootward of the leaf-most Python frame. */
+static bool keep_mixed(struct pfs_views *v, const struct pfs_pyframe *f)
 {
-	const struct pfs_pyframe *f = &v->fr[i];
 	enum pfs_pyfn role;
-	if (py_leaf < 0 || (int32_t)i < py_leaf)
-		return true;
 	if (pfs_pyclass_is_python_frame(f) || f->kind == PFS_FK_KERNEL)
 		return true;
 	if (!f->dso || !pfs_pyclass_is_python_dso(f->dso))
@@ -204,44 +225,101 @@ static bool keep_mixed(struct pfs_views *v, size_t i, int32_t py_leaf)
 	       role == PFS_PYFN_ALLOC;
 }
 
+static uint8_t frame_bits(struct pfs_views *v, uint32_t fid)
+{
+	if (fid >= v->cap_bits) {
+		size_t nc = (size_t)fid * 2 + 64;
+		v->bits = pfs_xreallocarray(v->bits, nc, 1);
+		memset(v->bits + v->cap_bits, 0, nc - v->cap_bits);
+		v->cap_bits = nc;
+	}
+	if (!v->bits[fid]) {
+		struct pfs_pyframe f;
+		frame_of(v, fid, &f);
+		v->bits[fid] = (uint8_t)(B_KNOWN | (keep_mixed(v, &f) ? B_MIXED : 0) |
+					 (pfs_pyclass_is_python_frame(&f) ? B_PYTHON : 0));
+	}
+	return v->bits[fid];
+}
+
+static void chain_reserve(struct pfs_views *v, size_t n)
+{
+	if (n > v->cap_chain) {
+		v->cap_chain = n * 2;
+		v->chain = pfs_xreallocarray(v->chain, v->cap_chain, sizeof(*v->chain));
+	}
+}
+
+/* The path of path's frames that pass filter which (PRE_*), root to leaf; 0 when none do. */
+static uint32_t prefix_path(struct pfs_views *v, int which, uint32_t path)
+{
+	uint8_t want = which == PRE_MIXED ? B_MIXED : B_PYTHON;
+	uint32_t out = 0;
+	size_t n = 0;
+	if (path >= v->cap_pre) {
+		size_t nc = v->cap_pre ? v->cap_pre : 1024;
+		while (nc <= path)
+			nc *= 2;
+		for (int k = 0; k < 2; k++) {
+			v->pre[k] = pfs_xreallocarray(v->pre[k], nc, sizeof(*v->pre[k]));
+			memset(v->pre[k] + v->cap_pre, 0, (nc - v->cap_pre) * sizeof(*v->pre[k]));
+		}
+		v->cap_pre = nc;
+	}
+	chain_reserve(v, pfs_profile_pathget(v->p, path)->depth + 1);
+	for (uint32_t q = path; q; q = pfs_profile_pathget(v->p, q)->parent) {
+		if (v->pre[which][q]) {
+			out = v->pre[which][q] - 1;
+			break;
+		}
+		v->chain[n++] = q;
+	}
+	/* ids only from here on: creating paths moves the path nodes */
+	while (n--) {
+		uint32_t q = v->chain[n], fid = pfs_profile_pathget(v->p, q)->frame;
+		if (frame_bits(v, fid) & want)
+			out = pfs_profile_path(v->p, out, fid);
+		v->pre[which][q] = out + 1;
+	}
+	return out;
+}
+
 uint32_t pfs_views_path(struct pfs_views *v, enum pfs_view view, uint32_t path)
 {
 	struct memo *m;
-	size_t n;
-	uint32_t out = 0, label_str;
-	int32_t py_leaf;
-	uint32_t n_python;
+	uint32_t out;
 	if (view == PFS_VIEW_NATIVE || path == 0)
 		return path;
 	m = memo_of(v, path);
 	if (m->done & (2u << view))
 		return m->view[view];
 	m = classify(v, path);
-	/* reload: classifying may intern a label, which can move the strings */
-	n = load_stack(v, path);
-	py_leaf = m->py_leaf;
-	n_python = m->n_python;
-	label_str = m->label_str;
-	/* frame ids only from here on: creating paths and frames may move the strings */
+	int32_t py_leaf = m->py_leaf;
+	uint32_t label_str = m->label_str;
 	if (view == PFS_VIEW_MIXED) {
-		bool *keep = pfs_xmalloc(n ? n : 1);
-		for (size_t i = 0; i < n; i++)
-			keep[i] = keep_mixed(v, i, py_leaf);
-		for (size_t i = n; i-- > 0;)
-			if (keep[i])
-				out = pfs_profile_path(v->p, out, v->fid[i]);
-		free(keep);
-	} else if (n_python == 0) {
-		for (size_t i = n; i-- > 0;)
-			out = pfs_profile_path(v->p, out, v->fid[i]);
+		/* the frames leafward of the leaf-most Python frame are all kept */
+		if (py_leaf < 0) {
+			out = path;
+		} else {
+			uint32_t q = path;
+			size_t k = 0;
+			chain_reserve(v, (size_t)py_leaf + 1);
+			while (q && k < (size_t)py_leaf) {
+				const struct pfs_path_node *node = pfs_profile_pathget(v->p, q);
+				v->chain[k++] = node->frame;
+				q = node->parent;
+			}
+			uint32_t *leafward = pfs_xmalloc((k ? k : 1) * sizeof(*leafward));
+			memcpy(leafward, v->chain, k * sizeof(*leafward));
+			out = prefix_path(v, PRE_MIXED, q);
+			while (k--)
+				out = pfs_profile_path(v->p, out, leafward[k]);
+			free(leafward);
+		}
+	} else if (m->n_python == 0) {
+		out = path;
 	} else {
-		bool *py = pfs_xmalloc(n ? n : 1);
-		for (size_t i = 0; i < n; i++)
-			py[i] = pfs_pyclass_is_python_frame(&v->fr[i]);
-		for (size_t i = n; i-- > 0;)
-			if (py[i])
-				out = pfs_profile_path(v->p, out, v->fid[i]);
-		free(py);
+		out = prefix_path(v, PRE_PYTHON, path);
 		if (label_str) {
 			struct pfs_frame pf = {.name = label_str, .kind = PFS_FK_PSEUDO};
 			out = pfs_profile_path(v->p, out, pfs_profile_frame(v->p, &pf));
