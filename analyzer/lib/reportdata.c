@@ -443,8 +443,10 @@ struct ctx {
 	struct acc *acc;	 /* prefix weights of the tree being built */
 	size_t cap_paths;
 	uint32_t gen, agen;
-	uint32_t *heap; /* prefix_weights' prefixes to take, deepest id first */
-	size_t n_heap, cap_heap;
+	uint32_t *list; /* prefix_weights' prefixes, in runs of child before parent */
+	size_t cap_list;
+	size_t *runs; /* where each run starts in list */
+	size_t cap_runs;
 	double *cand; /* prefix weights at least minwidth of the whole, over all trees */
 	size_t n_cand, cap_cand;
 	uint32_t *chain;
@@ -629,81 +631,52 @@ static void ensure_paths(struct ctx *c)
 	c->cap_paths = nc;
 }
 
-static void heap_push(struct ctx *c, uint32_t q)
-{
-	PFS_GROW(c->heap, c->cap_heap, c->n_heap + 1);
-	size_t i = c->n_heap++;
-	while (i && c->heap[(i - 1) / 2] < q) {
-		c->heap[i] = c->heap[(i - 1) / 2];
-		i = (i - 1) / 2;
-	}
-	c->heap[i] = q;
-}
-
-static uint32_t heap_pop(struct ctx *c)
-{
-	uint32_t top = c->heap[0], last = c->heap[--c->n_heap];
-	size_t i = 0, n = c->n_heap;
-	for (;;) {
-		size_t k = 2 * i + 1;
-		if (k >= n)
-			break;
-		if (k + 1 < n && c->heap[k + 1] > c->heap[k])
-			k++;
-		if (c->heap[k] <= last)
-			break;
-		c->heap[i] = c->heap[k];
-		i = k;
-	}
-	if (n)
-		c->heap[i] = last;
-	return top;
-}
-
-/* Marks prefix q seen by this pass (weight 0) and queues it; false when it already was. */
-static bool touch(struct ctx *c, uint32_t q)
-{
-	struct acc *x = &c->acc[q];
-	if (x->stamp == c->agen)
-		return false;
-	x->stamp = c->agen;
-	x->w = 0;
-	heap_push(c, q);
-	return true;
-}
-
 /*
  * The weight of every prefix of the pairs' paths (c->acc). With collect, the weights of the
- * prefixes at least as heavy as c->limit are appended to c->cand. A path's parent has a smaller
- * id than the path: taking the prefixes deepest id first, each is complete when taken and hands
- * its weight to its parent once, instead of every pair walking all of its ancestors. Returns
- * the lightest of the prefixes at least as heavy as c->limit (INFINITY: none).
+ * prefixes at least as heavy as c->limit are appended to c->cand. Each pair's path climbs to
+ * the first prefix an earlier pair reached, listing the prefixes on its way (a run, child
+ * before parent); a prefix's children are then either before it in its own run or in later
+ * runs, so taking the runs last first, each in order, completes every prefix before it hands
+ * its weight to its parent, and each prefix is visited twice in all instead of once per pair
+ * below it. Returns the lightest of the prefixes at least as heavy as c->limit (INFINITY:
+ * none).
  */
 static double prefix_weights(struct ctx *c, const struct pw *v, size_t n, bool collect)
 {
 	double lightest = INFINITY;
+	size_t n_list = 0, n_runs = 0;
 	ensure_paths(c);
 	c->agen++;
-	c->n_heap = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (!v[i].path)
-			continue;
-		touch(c, v[i].path);
-		c->acc[v[i].path].w += v[i].w;
-	}
-	while (c->n_heap) {
-		uint32_t q = heap_pop(c);
-		uint32_t parent = pfs_profile_pathget(c->p, q)->parent;
-		double w = c->acc[q].w;
-		if (parent) {
-			touch(c, parent);
-			c->acc[parent].w += w;
+		uint32_t q = v[i].path;
+		size_t start = n_list;
+		while (q && c->acc[q].stamp != c->agen) {
+			c->acc[q] = (struct acc){0, c->agen};
+			PFS_GROW(c->list, c->cap_list, n_list + 1);
+			c->list[n_list++] = q;
+			q = pfs_profile_pathget(c->p, q)->parent;
 		}
-		if (w >= c->limit && w > 0) {
-			lightest = w < lightest ? w : lightest;
-			if (collect) {
-				PFS_GROW(c->cand, c->cap_cand, c->n_cand + 1);
-				c->cand[c->n_cand++] = w;
+		if (n_list > start) {
+			PFS_GROW(c->runs, c->cap_runs, n_runs + 1);
+			c->runs[n_runs++] = start;
+		}
+		if (v[i].path)
+			c->acc[v[i].path].w += v[i].w;
+	}
+	for (size_t r = n_runs; r-- > 0;) {
+		size_t end = r + 1 < n_runs ? c->runs[r + 1] : n_list;
+		for (size_t j = c->runs[r]; j < end; j++) {
+			uint32_t q = c->list[j];
+			uint32_t parent = pfs_profile_pathget(c->p, q)->parent;
+			double w = c->acc[q].w;
+			if (parent)
+				c->acc[parent].w += w;
+			if (w >= c->limit && w > 0) {
+				lightest = w < lightest ? w : lightest;
+				if (collect) {
+					PFS_GROW(c->cand, c->cap_cand, c->n_cand + 1);
+					c->cand[c->n_cand++] = w;
+				}
 			}
 		}
 	}
@@ -923,6 +896,22 @@ static void find_small(struct ctx *c)
 		c->n_small = 0;
 }
 
+/*
+ * Moves the small processes' cells after the others, each part in its order: what sorting
+ * again with the small ones last would give, without the sort.
+ */
+static void small_last(struct ctx *c)
+{
+	const struct pfs_agg *a = c->in->agg;
+	size_t *tmp = pfs_xmalloc((c->n_order ? c->n_order : 1) * sizeof(*tmp)), k = 0;
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < c->n_order; i++)
+			if (is_small(c, pfs_agg_cell(a, c->order[i])->pid) == (pass == 1))
+				tmp[k++] = c->order[i];
+	memcpy(c->order, tmp, c->n_order * sizeof(*tmp));
+	free(tmp);
+}
+
 /* The (view path, weight) pairs of thread t in view vw. */
 static struct pw *thread_pairs(struct ctx *c, const struct rthread *t, enum pfs_view vw)
 {
@@ -996,7 +985,7 @@ static void build_threads(struct ctx *c, double minwidth, size_t max_nodes)
 	sort_order(c);
 	find_small(c);
 	if (c->n_small)
-		sort_order(c);
+		small_last(c);
 	c->th = pfs_xcalloc(c->n_order ? c->n_order : 1, sizeof(*c->th));
 	for (size_t i = 0; i < c->n_order;) {
 		const struct pfs_agg_cell *c0 = pfs_agg_cell(a, c->order[i]);
@@ -1687,7 +1676,8 @@ static void ctx_release(struct ctx *c)
 	free(c->stamp);
 	free(c->pnode);
 	free(c->acc);
-	free(c->heap);
+	free(c->list);
+	free(c->runs);
 	free(c->cand);
 	free(c->chain);
 	st_release(&c->st);

@@ -2167,38 +2167,129 @@ int64_t pfs_store_fill_agg(struct pfs_store *st, int64_t cap, struct pfs_agg *ag
 	return total;
 }
 
+struct thread_ids {
+	int64_t *id; /* ascending */
+	uint32_t *pid, *tid;
+	size_t n;
+};
+
+static void thread_ids_release(struct thread_ids *t)
+{
+	free(t->id);
+	free(t->pid);
+	free(t->tid);
+}
+
+/* The (pid, tid) of every thread row of capture cap, by row id. */
+static int thread_ids_load(struct pfs_store *st, int64_t cap, struct thread_ids *t,
+			   struct pfs_err *err)
+{
+	sqlite3_stmt *s;
+	size_t cap_n = 0;
+	int rc = prepare(st, "SELECT id, pid, tid FROM threads WHERE capture = ? ORDER BY id", &s,
+			 err);
+	memset(t, 0, sizeof(*t));
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(s, 1, cap);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (t->n == cap_n) {
+			cap_n = cap_n ? cap_n * 2 : 256;
+			t->id = pfs_xreallocarray(t->id, cap_n, sizeof(*t->id));
+			t->pid = pfs_xreallocarray(t->pid, cap_n, sizeof(*t->pid));
+			t->tid = pfs_xreallocarray(t->tid, cap_n, sizeof(*t->tid));
+		}
+		t->id[t->n] = sqlite3_column_int64(s, 0);
+		t->pid[t->n] = (uint32_t)sqlite3_column_int64(s, 1);
+		t->tid[t->n++] = (uint32_t)sqlite3_column_int64(s, 2);
+	}
+	rc = rc == SQLITE_DONE ? 0 : db_err(st, err, "cannot read threads");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* The index of thread row id, or -1: a capture's rows are numbered in one run, so first try
+ * where a run would put it. */
+static ptrdiff_t thread_ids_find(const struct thread_ids *t, int64_t id)
+{
+	size_t lo = 0, hi = t->n;
+	if (!t->n)
+		return -1;
+	if (id >= t->id[0] && (uint64_t)(id - t->id[0]) < t->n && t->id[id - t->id[0]] == id)
+		return (ptrdiff_t)(id - t->id[0]);
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->id[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < t->n && t->id[lo] == id ? (ptrdiff_t)lo : -1;
+}
+
+/*
+ * The rows are read by rowid range alone and their threads looked up here: joining the
+ * threads table in SQL costs a B-tree seek per row, a third of the scan of a big capture.
+ */
 int64_t pfs_store_scan_samples(struct pfs_store *st, int64_t cap, pfs_sample_cb cb,
 			       void *payload, struct pfs_err *err)
 {
 	sqlite3_stmt *s;
-	int64_t b[4], n = 0;
+	struct thread_ids th;
+	int64_t b[4], n = 0, first = 0, last = -1;
 	int rc = capture_bases(st, cap, b, err);
 	if (rc)
 		return rc;
 	if ((rc = prepare(st,
-			  "SELECT s.event, t.pid, t.tid, s.cpu, s.time, s.path, s.period, s.weight "
-			  "FROM captures c JOIN samples s ON s.id BETWEEN c.sample_first AND "
-			  "c.sample_last JOIN threads t ON t.id = s.thread WHERE c.id = ? "
-			  "ORDER BY s.id",
+			  "SELECT coalesce(sample_first, 0), coalesce(sample_last, -1) FROM captures "
+			  "WHERE id = ?",
 			  &s, err)))
 		return rc;
 	sqlite3_bind_int64(s, 1, cap);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		first = sqlite3_column_int64(s, 0);
+		last = sqlite3_column_int64(s, 1);
+	}
+	sqlite3_finalize(s);
+	if ((rc = thread_ids_load(st, cap, &th, err)))
+		return rc;
+	if ((rc = prepare(st,
+			  "SELECT event, thread, cpu, time, path, period, weight FROM samples "
+			  "WHERE id BETWEEN ? AND ? ORDER BY id",
+			  &s, err))) {
+		thread_ids_release(&th);
+		return rc;
+	}
+	sqlite3_bind_int64(s, 1, first);
+	sqlite3_bind_int64(s, 2, last);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int64_t thread = sqlite3_column_int64(s, 1);
+		ptrdiff_t ti = thread_ids_find(&th, thread);
+		if (ti < 0) {
+			/* the JOIN this replaces would have dropped the row: say so instead */
+			thread_ids_release(&th);
+			sqlite3_finalize(s);
+			return pfs_err_set(err, PFS_EFORMAT, PFS_NO_OFF,
+					   "sample of capture %lld names thread row %lld, which "
+					   "is not the capture's",
+					   (long long)cap, (long long)thread);
+		}
 		struct pfs_sample_row r = {
 		    .event = (uint32_t)(sqlite3_column_int64(s, 0) - b[3] - 1),
-		    .pid = (uint32_t)sqlite3_column_int64(s, 1),
-		    .tid = (uint32_t)sqlite3_column_int64(s, 2),
-		    .cpu = sqlite3_column_type(s, 3) == SQLITE_NULL
+		    .pid = th.pid[ti],
+		    .tid = th.tid[ti],
+		    .cpu = sqlite3_column_type(s, 2) == SQLITE_NULL
 			       ? UINT32_MAX
-			       : (uint32_t)sqlite3_column_int64(s, 3),
-		    .time = col_u64(s, 4),
-		    .path = sqlite3_column_type(s, 5) == SQLITE_NULL
+			       : (uint32_t)sqlite3_column_int64(s, 2),
+		    .time = col_u64(s, 3),
+		    .path = sqlite3_column_type(s, 4) == SQLITE_NULL
 				? 0
-				: (uint32_t)(sqlite3_column_int64(s, 5) - b[2]),
-		    .period = col_u64(s, 6),
-		    .weight = sqlite3_column_double(s, 7),
+				: (uint32_t)(sqlite3_column_int64(s, 4) - b[2]),
+		    .period = col_u64(s, 5),
+		    .weight = sqlite3_column_double(s, 6),
 		};
 		if ((rc = cb(payload, &r)) < 0) {
+			thread_ids_release(&th);
 			sqlite3_finalize(s);
 			return rc;
 		}
@@ -2206,6 +2297,7 @@ int64_t pfs_store_scan_samples(struct pfs_store *st, int64_t cap, pfs_sample_cb 
 	}
 	if (rc != SQLITE_DONE)
 		n = db_err(st, err, "cannot read samples");
+	thread_ids_release(&th);
 	sqlite3_finalize(s);
 	return n;
 }
