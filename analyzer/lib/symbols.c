@@ -276,6 +276,79 @@ static int no_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, 
 	return -1;
 }
 
+/* Whether a regular file exists at dir/mid/name (mid may be empty). */
+static bool exists_at(const char *dir, const char *mid, const char *name)
+{
+	char path[4096];
+	struct stat st;
+	int n = snprintf(path, sizeof(path), "%s%s%s%s", dir, *mid ? "/" : "", mid, name);
+	return n > 0 && (size_t)n < sizeof(path) && stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/*
+ * Whether libdwfl's path search (":.debug:/usr/lib/debug", the debuglink name or, without
+ * one, "FILE.debug" and FILE itself) has any file to look at for file_name.
+ */
+static bool debuglink_candidate(const char *file_name, const char *debuglink)
+{
+	const char *slash = file_name ? strrchr(file_name, '/') : NULL;
+	char dir[4096], name[4096];
+	const char *names[2] = {debuglink, NULL};
+	if (!file_name && !debuglink)
+		return false;
+	if (slash && (size_t)(slash - file_name) < sizeof(dir)) {
+		memcpy(dir, file_name, (size_t)(slash - file_name));
+		dir[slash - file_name] = 0;
+	} else {
+		snprintf(dir, sizeof(dir), ".");
+	}
+	if (!debuglink) {
+		const char *base = slash ? slash + 1 : file_name;
+		snprintf(name, sizeof(name), "%s.debug", base);
+		names[0] = name;
+		names[1] = base;
+	}
+	for (int i = 0; i < 2 && names[i]; i++) {
+		char rel[4096];
+		if (names[i][0] == '/') {
+			if (exists_at("", "", names[i]) || exists_at("/usr/lib/debug", "", names[i]))
+				return true;
+			continue;
+		}
+		snprintf(rel, sizeof(rel), "/%s", names[i]);
+		if (exists_at(dir, "", rel) || exists_at(dir, ".debug", rel) ||
+		    exists_at("/usr/lib/debug", dir[0] == '/' ? dir + 1 : dir, rel))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Separate debug info as dwfl_standard_find_debuginfo finds it, without loading libdebuginfod
+ * when no server is configured: the standard search loads it (and libcurl, gnutls, krb5: 25
+ * libraries, ~6 ms before any work) the first time a file has no local debug info, even when
+ * DEBUGINFOD_URLS is unset and nothing will be asked. So when no server is set and neither the
+ * build-id tree nor the debuglink places hold a candidate, the answer is "none" at once.
+ */
+static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+			  Dwarf_Addr base, const char *file_name, const char *debuglink_file,
+			  GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+	const char *urls = getenv("DEBUGINFOD_URLS");
+	if (!urls || !*urls) {
+		errno = 0;
+		int fd = dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file_name,
+						      debuglink_file, debuglink_crc,
+						      debuginfo_file_name);
+		if (fd >= 0 || errno != 0)
+			return fd;
+		if (!debuglink_candidate(file_name, debuglink_file))
+			return -1;
+	}
+	return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
+					    debuglink_crc, debuginfo_file_name);
+}
+
 static char *xstrdup_or_null(const char *s)
 {
 	return s ? pfs_xstrdup(s) : NULL;
@@ -305,7 +378,7 @@ struct pfs_symbols *pfs_symbols_new(const struct pfs_symbols_opts *opts, struct 
 	s->jit = pfs_jitmaps_new(s->o.jit_dirs, s->o.n_jit_dirs, diag);
 	s->debuginfo_path = pfs_xstrdup(":.debug:/usr/lib/debug");
 	s->cb.find_elf = dwfl_build_id_find_elf;
-	s->cb.find_debuginfo = dwfl_standard_find_debuginfo;
+	s->cb.find_debuginfo = find_debuginfo;
 	s->cb.section_address = dwfl_offline_section_address;
 	s->cb.debuginfo_path = &s->debuginfo_path;
 	s->space_cb = s->cb;
