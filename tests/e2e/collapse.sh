@@ -116,3 +116,17 @@ check jit-map-still-used grep -q ';py::crunch:/srv/app/threads.py;' "$OUT/badmap
 cut=$(zstdcat fixtures/gunicorn-gthread-pipe/perf-script.txt.zst | grep -c '^\s*ffffffffffffffff ')
 ours=$(awk '$0 ~ /^[^;]*;\[unknown\];/ {s += $NF} END {print s + 0}' "$OUT/gunicorn.folded")
 check truncated-stacks-marked sh -c "[ $cut -gt 0 ] && [ $ours -ge $cut ]"
+
+# libdwfl's standard debug-info search loads libdebuginfod (and libcurl, gnutls: 25 libraries)
+# at the first file without local debug info, even with no server to ask: perfsight asks it
+# only when DEBUGINFOD_URLS names one (the gunicorn capture has such files: Debian's stripped
+# libraries without -dbg packages), and what it finds locally is the same
+(unset DEBUGINFOD_URLS; LD_DEBUG=files "$PERFSIGHT" collapse fixtures/gunicorn-gthread-pipe/perf.data \
+	-o "$OUT/nodi.folded" 2> "$OUT/nodi.ld")
+check no-debuginfod-without-urls sh -c "grep -q 'calling init' '$OUT/nodi.ld' && ! grep -q libdebuginfod '$OUT/nodi.ld'"
+mkdir -p "$OUT/dicache"
+DEBUGINFOD_URLS=http://127.0.0.1:9 DEBUGINFOD_TIMEOUT=1 DEBUGINFOD_CACHE_PATH="$OUT/dicache" \
+	LD_DEBUG=files "$PERFSIGHT" collapse fixtures/gunicorn-gthread-pipe/perf.data \
+	-o "$OUT/di.folded" 2> "$OUT/di.ld"
+check debuginfod-asked-with-urls grep -q 'calling init: .*libdebuginfod' "$OUT/di.ld"
+check debuginfod-same-stacks cmp -s "$OUT/nodi.folded" "$OUT/di.folded"
