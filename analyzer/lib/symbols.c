@@ -117,6 +117,7 @@ struct dso {
 	uint8_t want_bid[20];
 	uint8_t want_bid_size;
 	bool dwarf_bad, syms_bad;
+	bool syms_pending; /* its symbol table is being read by the preload thread */
 	bool debug_only; /* a separate debug file: symbols and DWARF, no code or CFI to trust */
 };
 
@@ -219,8 +220,12 @@ struct dwload {
 	struct dwjob {
 		uint32_t dso; /* index in dsos */
 		char *base, *path;
-		Dwfl *dwfl;
+		Dwfl *dwfl;	     /* DWARF, when wanted: the thread's own Dwfl */
 		Dwfl_Module *mod;
+		Dwfl_Module *sym_mod; /* the dso's own module, whose symbol table is read */
+		struct fsym *syms;    /* read_syms' answer, until dwarf_take hands it over */
+		size_t n_syms;
+		bool want_dwarf, syms_ok;
 	} * jobs;
 	size_t n, cap;
 };
@@ -424,6 +429,10 @@ void pfs_symbols_free(struct pfs_symbols *s)
 {
 	if (!s)
 		return;
+	/* the preload thread may still read the dsos' symbol tables */
+	if (s->dwload.started)
+		pthread_join(s->dwload.thread, NULL);
+	s->dwload.started = false;
 	for (size_t i = 0; i < s->n_dsos; i++)
 		dso_close(&s->dsos[i]);
 	free(s->dsos);
@@ -438,6 +447,7 @@ void pfs_symbols_free(struct pfs_symbols *s)
 	if (s->dwload.started)
 		pthread_join(s->dwload.thread, NULL);
 	for (size_t i = 0; i < s->dwload.n; i++) {
+		free(s->dwload.jobs[i].syms);
 		if (s->dwload.jobs[i].dwfl)
 			dwfl_end(s->dwload.jobs[i].dwfl);
 		free(s->dwload.jobs[i].base);
@@ -476,14 +486,25 @@ static void kallsyms_start(struct pfs_symbols *s, const char *path);
 static bool same_machine(const struct pfs_symbols *s);
 static struct dso *dso_get(struct pfs_symbols *s, const struct pfs_map *m);
 static void dso_open(struct pfs_symbols *s, struct dso *d);
-static void load_syms(struct pfs_symbols *s, struct dso *d);
+static bool read_syms(Dwfl_Module *mod, struct fsym **out, size_t *n_out);
+static void syms_taken(struct pfs_symbols *s, struct dso *d, bool ok, struct fsym *syms,
+		       size_t n);
 
-/* Reads the DWARF of every job; touches nothing but the jobs, so it runs on its own thread. */
+/*
+ * Reads the symbol table, then the DWARF, of every job; touches nothing but the jobs and their
+ * dsos' own modules (which nothing else uses until dwarf_take), so it runs on its own thread.
+ */
 static void *dwarf_read(void *arg)
 {
 	struct dwload *w = arg;
 	for (size_t i = 0; i < w->n; i++) {
 		struct dwjob *j = &w->jobs[i];
+		j->syms_ok = read_syms(j->sym_mod, &j->syms, &j->n_syms);
+	}
+	for (size_t i = 0; i < w->n; i++) {
+		struct dwjob *j = &w->jobs[i];
+		if (!j->want_dwarf)
+			continue;
 		j->dwfl = dwfl_begin(w->cb);
 		if (!j->dwfl)
 			continue;
@@ -508,6 +529,11 @@ static void dwarf_take(struct pfs_symbols *s)
 	for (size_t i = 0; i < w->n; i++) {
 		struct dwjob *j = &w->jobs[i];
 		struct dso *d = &s->dsos[j->dso];
+		if (d->syms_pending) {
+			d->syms_pending = false;
+			syms_taken(s, d, j->syms_ok, j->syms, j->n_syms);
+			j->syms = NULL;
+		}
 		if (j->mod && !d->dw_dwfl) {
 			d->dw_dwfl = j->dwfl;
 			d->dw_mod = j->mod;
@@ -526,10 +552,11 @@ static Dwfl_Module *dwarf_mod(struct pfs_symbols *s, struct dso *d)
 
 /*
  * perf record lists the files its samples hit (HEADER_BUILD_ID, user space ones with cpumode
- * PERF_RECORD_MISC_USER). Opening them with their symbol tables and DWARF now (decompressing
- * a libc's debug sections is tens of milliseconds) fills the time the kernel spends formatting
- * /proc/kallsyms for the other thread, which the first sample with a kernel frame would
- * otherwise wait out doing nothing.
+ * PERF_RECORD_MISC_USER). Opening them now, and reading their symbol tables and DWARF on a
+ * thread (decompressing a libc's debug sections is tens of milliseconds), fills the time the
+ * kernel spends formatting /proc/kallsyms for the other thread, which the first sample with a
+ * kernel frame would otherwise wait out doing nothing, and leaves the reading of the samples
+ * to this one.
  */
 static void preload(struct pfs_symbols *s)
 {
@@ -545,16 +572,16 @@ static void preload(struct pfs_symbols *s)
 		struct dso *d = dso_get(s, &m);
 		if (d->state == DSO_UNTRIED)
 			dso_open(s, d);
-		if (d->state != DSO_OK)
+		if (d->state != DSO_OK || d->syms_loaded || d->syms_pending || s->dwload.started)
 			continue;
-		if (!d->syms_loaded)
-			load_syms(s, d);
-		if (!s->o.no_inline && !s->dwload.started) {
-			struct dwload *w = &s->dwload;
-			PFS_GROW(w->jobs, w->cap, w->n + 1);
-			w->jobs[w->n++] = (struct dwjob){(uint32_t)(d - s->dsos), pfs_xstrdup(d->base),
-							 pfs_xstrdup(d->path), NULL, NULL};
-		}
+		struct dwload *w = &s->dwload;
+		d->syms_pending = true;
+		PFS_GROW(w->jobs, w->cap, w->n + 1);
+		w->jobs[w->n++] = (struct dwjob){.dso = (uint32_t)(d - s->dsos),
+						 .base = pfs_xstrdup(d->base),
+						 .path = pfs_xstrdup(d->path),
+						 .sym_mod = d->mod,
+						 .want_dwarf = !s->o.no_inline};
 	}
 	struct dwload *w = &s->dwload;
 	if (w->n && !w->started) {
@@ -1661,64 +1688,91 @@ static bool in_text_section(Elf *elf, GElf_Word shndx)
 	return !name || strstr(name, "text") != NULL;
 }
 
-static void load_syms(struct pfs_symbols *s, struct dso *d)
+/*
+ * The functions of mod's symbol table, sorted, one per address (perf's choice of name among
+ * aliases in perf_name), into *out; false when the table is missing or empty. Touches only mod.
+ */
+static bool read_syms(Dwfl_Module *mod, struct fsym **out, size_t *n_out)
 {
-	d->syms_loaded = true;
-	int n = dwfl_module_getsymtab(d->mod);
-	if (n <= 0) {
-		d->syms_bad = true;
-		pfs_diag_add(s->diag, PFS_WARN, "dso-no-symbols", PFS_NO_OFF,
-			     "%s: no usable symbol table; its frames are [unknown]", d->path);
-		return;
-	}
-	size_t cap = 0;
+	struct fsym *syms = NULL;
+	size_t n_syms = 0, cap = 0;
+	*out = NULL;
+	*n_out = 0;
+	int n = dwfl_module_getsymtab(mod);
+	if (n <= 0)
+		return false;
 	for (int i = 0; i < n; i++) {
 		GElf_Sym sym;
 		GElf_Addr addr;
 		GElf_Word shndx;
 		Elf *elf = NULL;
-		const char *nm =
-		    dwfl_module_getsym_info(d->mod, i, &sym, &addr, &shndx, &elf, NULL);
+		const char *nm = dwfl_module_getsym_info(mod, i, &sym, &addr, &shndx, &elf, NULL);
 		int type = GELF_ST_TYPE(sym.st_info);
 		if (!nm || !*nm || shndx == SHN_UNDEF || !addr ||
 		    (type != STT_FUNC && type != STT_GNU_IFUNC && type != STT_NOTYPE) ||
 		    !in_text_section(elf, shndx))
 			continue;
-		PFS_GROW(d->syms, cap, d->n_syms + 1);
-		d->syms[d->n_syms++] = (struct fsym){addr,
-						     addr + sym.st_size,
-						     nm,
-						     nm,
-						     (uint32_t)i,
-						     sym.st_size > 0,
-						     (uint8_t)GELF_ST_BIND(sym.st_info)};
+		PFS_GROW(syms, cap, n_syms + 1);
+		syms[n_syms++] = (struct fsym){addr,
+					       addr + sym.st_size,
+					       nm,
+					       nm,
+					       (uint32_t)i,
+					       sym.st_size > 0,
+					       (uint8_t)GELF_ST_BIND(sym.st_info)};
 	}
-	if (d->n_syms)
-		qsort(d->syms, d->n_syms, sizeof(*d->syms), cmp_fsym);
+	if (n_syms)
+		qsort(syms, n_syms, sizeof(*syms), cmp_fsym);
 	size_t w = 0;
 	struct fsym pbest = {0};
-	for (size_t i = 0; i < d->n_syms; i++) {
-		const struct fsym f = d->syms[i];
-		if (w && d->syms[w - 1].start == f.start) {
+	for (size_t i = 0; i < n_syms; i++) {
+		const struct fsym f = syms[i];
+		if (w && syms[w - 1].start == f.start) {
 			if (perf_better(&f, &pbest)) {
 				pbest = f;
-				d->syms[w - 1].perf_name = f.name;
+				syms[w - 1].perf_name = f.name;
 			}
 			continue;
 		}
 		pbest = f;
-		d->syms[w] = f;
-		d->syms[w++].perf_name = f.name;
+		syms[w] = f;
+		syms[w++].perf_name = f.name;
 	}
-	d->n_syms = w;
 	/* as perf does: a symbol without a size extends to the next one */
 	for (size_t i = 0; i < w; i++)
-		if (!d->syms[i].sized)
-			d->syms[i].end = i + 1 < w ? d->syms[i + 1].start : d->syms[i].start + 1;
+		if (!syms[i].sized)
+			syms[i].end = i + 1 < w ? syms[i + 1].start : syms[i].start + 1;
+	*out = syms;
+	*n_out = w;
+	return true;
+}
+
+/* Gives d the symbol table read_syms read (ok: it had one). */
+static void syms_taken(struct pfs_symbols *s, struct dso *d, bool ok, struct fsym *syms,
+		       size_t n)
+{
+	d->syms_loaded = true;
+	d->syms = syms;
+	d->n_syms = n;
+	if (!ok) {
+		d->syms_bad = true;
+		pfs_diag_add(s->diag, PFS_WARN, "dso-no-symbols", PFS_NO_OFF,
+			     "%s: no usable symbol table; its frames are [unknown]", d->path);
+	}
+}
+
+static void load_syms(struct pfs_symbols *s, struct dso *d)
+{
+	struct fsym *syms;
+	size_t n;
+	bool ok = read_syms(d->mod, &syms, &n);
+	syms_taken(s, d, ok, syms, n);
 }
 
 static const struct fsym *sym_at(struct pfs_symbols *s, struct dso *d, uint64_t addr)
 {
+	if (d->syms_pending)
+		dwarf_take(s);
 	if (!d->syms_loaded)
 		load_syms(s, d);
 	size_t lo = 0, hi = d->n_syms;
