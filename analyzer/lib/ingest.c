@@ -559,6 +559,7 @@ int pfs_ingest_perf(const char *path, const struct pfs_ingest_opts *o, struct pf
 	    .n_jit_dirs = nj,
 	    .kallsyms = o->kallsyms,
 	    .no_inline = o->no_inline,
+	    .unwind_libdw = o->unwind_libdw,
 	    .addr_names = o->addr_names,
 	};
 	in.pm = pfs_procmap_new(prof, pfs_symbols_release_space);

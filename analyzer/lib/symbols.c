@@ -168,11 +168,29 @@ struct space_mod {
 	uint64_t bias;
 };
 
+/* What one unwinding step from an address does, as libdwfl would do it (see step_rules). */
+enum { RULE_SKIP, RULE_UNDEF, RULE_SAME, RULE_LOC, RULE_VAL, RULE_REG };
+enum { STEP_CFI, STEP_FP, STEP_LIBDW };
+struct step_rules {
+	uint64_t pc; /* the lookup address; 0: empty slot */
+	uint8_t kind; /* STEP_*: CFI rules, the frame-pointer fallback, or only libdwfl knows */
+	bool signal;  /* the CFI's CIE is a signal frame's */
+	bool cfa_ok;  /* the CFA is register cfa_reg plus cfa_off (else it cannot be had) */
+	uint8_t cfa_reg, ra;
+	uint8_t rule[17];
+	uint64_t cfa_off;
+	uint64_t val[17]; /* RULE_LOC/RULE_VAL: offset from the CFA; RULE_REG: the register */
+};
+
 struct space {
 	Dwfl *dwfl;
 	uint32_t gen;
 	struct space_mod *mods; /* reported to dwfl */
 	size_t n_mods, cap_mods;
+	struct step_rules *steps; /* open addressing on pc, valid for steps_gen */
+	size_t n_steps, cap_steps;
+	uint32_t steps_gen;
+	bool steps_dwfl_new; /* dwfl was made anew since the steps were cached */
 };
 
 /* perf's x86_64 register numbers */
@@ -479,6 +497,7 @@ void pfs_symbols_release_space(void *sym)
 	if (sp->dwfl)
 		dwfl_end(sp->dwfl);
 	free(sp->mods);
+	free(sp->steps);
 	free(sp);
 }
 
@@ -2219,6 +2238,7 @@ static Dwfl *space_dwfl(struct pfs_symbols *s, struct pfs_proc *p)
 			break;
 		dwfl_end(sp->dwfl);
 		sp->dwfl = NULL;
+		sp->steps_dwfl_new = true;
 	}
 	return sp->dwfl && sp->n_mods ? sp->dwfl : NULL;
 }
@@ -2320,6 +2340,237 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 	return u->n < u->max ? DWARF_CB_OK : DWARF_CB_ABORT;
 }
 
+/*
+ * Unwinding without libdwfl's per-frame cost. libdwfl looks up the CFI of every frame of every
+ * sample (an FDE search under a lock, the CIE and FDE programs run again, a frame allocated):
+ * most of a DWARF capture's unwinding time, for the few thousand addresses a program's samples
+ * share. Here each lookup address's rules are taken from the same Dwfl and the same CFI once,
+ * and applied as libdwfl's handle_cfi applies them: registers 0 to 16 in order, the same memory
+ * reads (so the same stack-dump overrun), the same end conditions, and x86_64's frame-pointer
+ * fallback (ebl's x86_64_unwind) where no CFI covers the address. Rules beyond register+offset
+ * CFAs and offset/value/register rules (DWARF expressions) hand the whole sample to libdwfl.
+ */
+static void step_rules_read(Dwfl *dwfl, uint64_t lookup, struct step_rules *r)
+{
+	*r = (struct step_rules){.pc = lookup, .kind = STEP_FP};
+	Dwfl_Module *mod = dwfl_addrmodule(dwfl, lookup);
+	Dwarf_Frame *frame = NULL;
+	if (mod) {
+		Dwarf_Addr bias;
+		Dwarf_CFI *cfi = dwfl_module_eh_cfi(mod, &bias);
+		if (!cfi || dwarf_cfi_addrframe(cfi, lookup - bias, &frame) != 0) {
+			frame = NULL;
+			cfi = dwfl_module_dwarf_cfi(mod, &bias);
+			if (cfi && dwarf_cfi_addrframe(cfi, lookup - bias, &frame) != 0)
+				frame = NULL;
+		}
+	}
+	if (!frame)
+		return;
+	r->kind = STEP_LIBDW;
+	Dwarf_Addr start, end;
+	bool signal = false;
+	int ra = dwarf_frame_info(frame, &start, &end, &signal);
+	if (ra < 0 || ra >= 17)
+		goto out;
+	r->ra = (uint8_t)ra;
+	r->signal = signal;
+	Dwarf_Op *ops;
+	size_t nops;
+	if (dwarf_frame_cfa(frame, &ops, &nops) == 0 && nops == 1) {
+		if (ops[0].atom == DW_OP_bregx && ops[0].number < 17) {
+			r->cfa_ok = true;
+			r->cfa_reg = (uint8_t)ops[0].number;
+			r->cfa_off = ops[0].number2;
+		} else if (ops[0].atom >= DW_OP_breg0 && ops[0].atom <= DW_OP_breg16) {
+			r->cfa_ok = true;
+			r->cfa_reg = (uint8_t)(ops[0].atom - DW_OP_breg0);
+			r->cfa_off = ops[0].number;
+		} else {
+			goto out;
+		}
+	} else if (nops) {
+		goto out;
+	}
+	for (int regno = 0; regno < 17; regno++) {
+		Dwarf_Op mem[3];
+		if (dwarf_frame_register(frame, regno, mem, &ops, &nops) != 0) {
+			r->rule[regno] = RULE_SKIP;
+		} else if (nops == 0) {
+			r->rule[regno] = ops == mem ? RULE_UNDEF : ops == NULL ? RULE_SAME : RULE_SKIP;
+		} else if (ops[0].atom == DW_OP_call_frame_cfa) {
+			size_t k = 1;
+			uint64_t off = 0;
+			if (k < nops && ops[k].atom == DW_OP_plus_uconst)
+				off = ops[k++].number;
+			bool value = k < nops && ops[k].atom == DW_OP_stack_value;
+			k += value;
+			if (k != nops)
+				goto out;
+			r->rule[regno] = value ? RULE_VAL : RULE_LOC;
+			r->val[regno] = off;
+		} else if (nops == 1 && ops[0].atom == DW_OP_regx && ops[0].number < 17) {
+			r->rule[regno] = RULE_REG;
+			r->val[regno] = ops[0].number;
+		} else {
+			goto out;
+		}
+	}
+	r->kind = STEP_CFI;
+out:
+	free(frame);
+}
+
+static const struct step_rules *step_rules_at(struct space *sp, Dwfl *dwfl, uint64_t lookup)
+{
+	if (sp->steps_gen != sp->gen || sp->steps_dwfl_new) {
+		/* modules were added (or the Dwfl made anew): what an address finds may change */
+		sp->n_steps = 0;
+		if (sp->steps)
+			memset(sp->steps, 0, sp->cap_steps * sizeof(*sp->steps));
+		sp->steps_gen = sp->gen;
+		sp->steps_dwfl_new = false;
+	}
+	if ((sp->n_steps + 1) * 2 > sp->cap_steps) {
+		size_t nc = sp->cap_steps ? sp->cap_steps * 2 : 1024;
+		struct step_rules *nv = pfs_xcalloc(nc, sizeof(*nv));
+		for (size_t i = 0; i < sp->cap_steps; i++) {
+			if (!sp->steps[i].pc)
+				continue;
+			size_t j = (sp->steps[i].pc * 0x9e3779b97f4a7c15ull >> 20) & (nc - 1);
+			while (nv[j].pc)
+				j = (j + 1) & (nc - 1);
+			nv[j] = sp->steps[i];
+		}
+		free(sp->steps);
+		sp->steps = nv;
+		sp->cap_steps = nc;
+	}
+	size_t j = (lookup * 0x9e3779b97f4a7c15ull >> 20) & (sp->cap_steps - 1);
+	while (sp->steps[j].pc && sp->steps[j].pc != lookup)
+		j = (j + 1) & (sp->cap_steps - 1);
+	if (!sp->steps[j].pc) {
+		step_rules_read(dwfl, lookup, &sp->steps[j]);
+		sp->n_steps++;
+	}
+	return &sp->steps[j];
+}
+
+struct regs {
+	uint64_t v[17];
+	uint32_t set; /* bit n: v[n] is known */
+	uint64_t pc;
+};
+
+/*
+ * One step from cur to *next by r. Returns false when libdwfl would have no caller frame (an
+ * error: unwinding stops); *pc_set tells whether the caller has a pc (else the stack ends).
+ */
+static bool step_apply(struct unwind *u, const struct step_rules *r, const struct regs *cur,
+		       struct regs *next, bool *pc_set)
+{
+	Dwarf_Word w;
+	next->set = 0;
+	if (r->kind == STEP_FP) {
+		/* x86_64_unwind: rbp is the frame pointer, rbp + 8 the return address */
+		uint64_t fp = cur->v[6], sp = cur->set >> 7 & 1 ? cur->v[7] : 0, prev_fp = 0;
+		if (!(cur->set >> 6 & 1) || fp == 0)
+			return false;
+		if (memory_read(NULL, fp, &w, u))
+			prev_fp = w;
+		if (!memory_read(NULL, fp + 8, &w, u))
+			return false;
+		next->v[6] = prev_fp;
+		next->v[7] = fp + 16;
+		next->pc = w;
+		next->set = 1u << 6 | 1u << 7;
+		*pc_set = true;
+		return sp < fp + 16;
+	}
+	bool cfa_ok = r->cfa_ok && (cur->set >> r->cfa_reg & 1);
+	uint64_t cfa = cfa_ok ? cur->v[r->cfa_reg] + r->cfa_off : 0;
+	bool ra_undefined = false;
+	for (int regno = 0; regno < 17; regno++) {
+		uint64_t val;
+		switch (r->rule[regno]) {
+		case RULE_UNDEF:
+			ra_undefined |= regno == r->ra;
+			continue;
+		case RULE_SAME:
+			if (!(cur->set >> regno & 1))
+				continue;
+			val = cur->v[regno];
+			break;
+		case RULE_LOC:
+			if (!cfa_ok || !memory_read(NULL, cfa + r->val[regno], &w, u))
+				continue;
+			val = w;
+			break;
+		case RULE_VAL:
+			if (!cfa_ok)
+				continue;
+			val = cfa + r->val[regno];
+			break;
+		case RULE_REG:
+			if (!(cur->set >> r->val[regno] & 1))
+				continue;
+			val = cur->v[r->val[regno]];
+			break;
+		default:
+			continue;
+		}
+		next->v[regno] = val;
+		next->set |= 1u << regno;
+	}
+	/* the caller's pc is its return address register; 0 or none ends the stack */
+	*pc_set = !ra_undefined && (next->set >> r->ra & 1) && next->v[r->ra] != 0;
+	if (*pc_set)
+		next->pc = next->v[r->ra];
+	return true;
+}
+
+/*
+ * The frames of the sample in u as pfs_symbols_unwind_user's libdwfl walk gives them, or
+ * SIZE_MAX when an address needs libdwfl itself (start over with it).
+ */
+static size_t fast_unwind(struct space *sp, Dwfl *dwfl, struct unwind *u)
+{
+	struct regs cur, next;
+	cur.set = 0;
+	for (unsigned n = 0; n < 17; n++) {
+		uint64_t v;
+		if (reg(u, dwarf_to_perf[n], &v)) {
+			cur.v[n] = v;
+			cur.set |= 1u << n;
+		}
+	}
+	if (!(cur.set >> 16 & 1))
+		return SIZE_MAX;
+	cur.pc = cur.v[16];
+	bool initial = true, signal = false;
+	u->n = 0;
+	for (;;) {
+		uint64_t pc = cur.pc;
+		uint64_t lookup = initial || signal ? pc : pc - 1;
+		if (!lookup)
+			return SIZE_MAX;
+		const struct step_rules *r = step_rules_at(sp, dwfl, lookup);
+		if (r->kind == STEP_LIBDW)
+			return SIZE_MAX;
+		bool pc_set = false;
+		u->beyond_dump = false;
+		bool ok = step_apply(u, r, &cur, &next, &pc_set);
+		bool next_signal = r->kind == STEP_CFI && r->signal;
+		bool act = initial || signal || (ok && pc_set && next_signal);
+		u->pcs[u->n++] = act ? pc : pc - 1;
+		if (u->n >= u->max || !ok || !pc_set)
+			return u->n;
+		cur = next;
+		signal = next_signal;
+		initial = false;
+	}
+}
+
 size_t pfs_symbols_unwind_user(struct pfs_symbols *s, struct pfs_proc *p, uint32_t tid,
 			       const struct pfs_attr *attr, const struct pfs_sample *smp,
 			       uint64_t *pcs, size_t max)
@@ -2360,6 +2611,15 @@ size_t pfs_symbols_unwind_user(struct pfs_symbols *s, struct pfs_proc *p, uint32
 		pfs_diag_add(u->sym->diag, PFS_WARN, "unwind-attach-failed", PFS_NO_OFF,
 			     "cannot unwind process %u: %s", p->pid, dwfl_errmsg(-1));
 		return 1;
+	}
+	if (!s->o.unwind_libdw) {
+		size_t n = fast_unwind(p->sym, dwfl, u);
+		if (n != SIZE_MAX) {
+			if (u->beyond_dump && u->n && u->n < max)
+				u->pcs[u->n++] = UINT64_MAX;
+			return u->n;
+		}
+		u->n = 0;
 	}
 	u->beyond_dump = false;
 	/* it ends in an error where the CFI or the stack dump runs out: what came before stands */

@@ -26,10 +26,14 @@
  * file at its load bias, rebuilt when the process's maps change.
  *
  * Unwinding (perf record --call-graph dwarf: PERF_SAMPLE_REGS_USER + PERF_SAMPLE_STACK_USER):
- * libdwfl's CFI interpreter runs over the process's Dwfl, dwfl_attach_state() done once per
- * address space, with callbacks that read the sample being unwound: registers (x86_64 perf
- * register numbering mapped to DWARF's), memory from the stack dump for [sp, sp + dyn_size) and
- * from the mapped ELF files elsewhere. The addresses returned are lookup addresses, as perf uses
+ * by the CFI of the process's Dwfl (dwfl_attach_state() done once per address space), with
+ * callbacks that read the sample being unwound: registers (x86_64 perf register numbering
+ * mapped to DWARF's), memory from the stack dump for [sp, sp + dyn_size) and from the mapped ELF
+ * files elsewhere. Each address's CFI rules are read from libdw once per address space and
+ * applied here as libdwfl's unwinder applies them (same reads, same end conditions, x86_64's
+ * frame-pointer fallback where no CFI covers an address); a sample that meets a DWARF
+ * expression rule is unwound by libdwfl itself (dwfl_getthread_frames), as every sample is
+ * with unwind_libdw. The addresses returned are lookup addresses, as perf uses
  * them: the sampled pc itself, then each return address minus one (so a call at the end of an
  * inline block names the caller's inline chain, not what follows the call). A stack deeper than
  * its dump ends in one extra address, UINT64_MAX (named [unknown]), as in perf. Bad samples are
@@ -61,6 +65,7 @@ struct pfs_symbols_opts {
 	const char *kallsyms; /* kernel symbols file, or NULL */
 	bool no_inline;	      /* do not expand inline frames */
 	bool addr_names;      /* name unresolved frames "[dso <0xaddr>]" instead of "[unknown]" */
+	bool unwind_libdw;    /* every step through libdwfl, none from the rule cache (checks) */
 };
 
 struct pfs_symbols;

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -299,6 +300,79 @@ static void test_dwarf_samples_without_regs_or_stack(void)
 	pfs_profile_free(p);
 }
 
+struct stack_log {
+	struct pfs_profile *p;
+	uint64_t *hash; /* per sample: FNV-1a of its frame names, leaf first */
+	uint32_t *depth;
+	size_t n, cap;
+};
+
+static int log_sink(void *payload, const struct pfs_sample_row *row)
+{
+	struct stack_log *l = payload;
+	uint64_t h = 0xcbf29ce484222325ull;
+	uint32_t depth = 0;
+	for (uint32_t q = row->path; q; q = pfs_profile_pathget(l->p, q)->parent, depth++) {
+		const struct pfs_frame *f = pfs_profile_frameget(l->p, pfs_profile_pathget(l->p, q)->frame);
+		for (const char *c = pfs_profile_strget(l->p, f->name, NULL); *c; c++)
+			h = (h ^ (uint8_t)*c) * 0x100000001b3ull;
+		h = (h ^ ';') * 0x100000001b3ull;
+	}
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 1024;
+		l->hash = realloc(l->hash, l->cap * sizeof(*l->hash));
+		l->depth = realloc(l->depth, l->cap * sizeof(*l->depth));
+	}
+	l->hash[l->n] = h;
+	l->depth[l->n++] = depth;
+	return 0;
+}
+
+/*
+ * DWARF stacks are unwound from a cache of each address's CFI rules, applied as libdwfl
+ * applies them: every sample of every DWARF fixture must get the frames libdwfl's own walk
+ * gives it, including where a stack runs past its dump.
+ */
+static void test_dwarf_rule_cache_is_libdwfl(void)
+{
+	static const char *const caps[] = {"py312-threads-dwarf/perf.data",
+					   "gunicorn-gthread-pipe/perf.data",
+					   "native-pipe-tracepoints/perf.data",
+					   "py312-threads-probes/perf.data"};
+	for (size_t c = 0; c < sizeof(caps) / sizeof(caps[0]); c++) {
+		struct stack_log log[2] = {{0}, {0}};
+		for (int libdw = 0; libdw < 2; libdw++) {
+			struct pfs_diag d;
+			struct pfs_err err;
+			struct pfs_ingest_opts o = {.unwind_libdw = libdw, .hooks = NULL};
+			log[libdw].p = pfs_profile_new();
+			pfs_diag_init(&d);
+			T_EQ(pfs_ingest_perf(t_fixture(caps[c]), &o, log[libdw].p, log_sink,
+					     &log[libdw], &d, &err),
+			     0);
+			pfs_diag_release(&d);
+		}
+		T_ASSERT(log[0].n > 100);
+		T_EQ(log[0].n, log[1].n);
+		size_t same = 0, deep = 0;
+		for (size_t i = 0; i < log[0].n && i < log[1].n; i++) {
+			same += log[0].hash[i] == log[1].hash[i] && log[0].depth[i] == log[1].depth[i];
+			deep += log[0].depth[i] >= 8;
+		}
+		if (same != log[0].n)
+			fprintf(stderr, "%s: %zu of %zu samples differ\n", caps[c], log[0].n - same,
+				log[0].n);
+		T_EQ(same, log[0].n);
+		/* the stacks were unwound, not only their leaf */
+		T_ASSERT(deep >= 100);
+		for (int k = 0; k < 2; k++) {
+			free(log[k].hash);
+			free(log[k].depth);
+			pfs_profile_free(log[k].p);
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const struct t_case cases[] = {
@@ -307,6 +381,7 @@ int main(int argc, char **argv)
 	    T_CASE(every_event_when_asked),
 	    T_CASE(fp_stacks_follow_maps),
 	    T_CASE(dwarf_samples_without_regs_or_stack),
+	    T_CASE(dwarf_rule_cache_is_libdwfl),
 	};
 	return t_main(argc, argv, "ingest", cases, sizeof(cases) / sizeof(cases[0]));
 }
