@@ -8,7 +8,13 @@
 struct pfs_agg {
 	struct pfs_agg_cell *cells;
 	size_t n, cap;
-	uint32_t *slots; /* open addressing: cell index + 1, 0 = empty */
+	/*
+	 * open addressing: cell index + 1 (0 = empty) and 32 bits of the key's hash, so that a
+	 * probe past another key rarely reads its cell (a million cells do not fit a cache)
+	 */
+	struct aslot {
+		uint32_t cell, tag;
+	} *slots;
 	size_t n_slots;
 	uint64_t first, last;
 };
@@ -44,12 +50,13 @@ void pfs_agg_free(struct pfs_agg *a)
 static void rehash(struct pfs_agg *a)
 {
 	size_t ns = a->n_slots ? a->n_slots * 2 : 4096;
-	uint32_t *s = pfs_xcalloc(ns, sizeof(*s));
+	struct aslot *s = pfs_xcalloc(ns, sizeof(*s));
 	for (size_t i = 0; i < a->n; i++) {
-		size_t j = key_hash(&a->cells[i]) & (ns - 1);
-		while (s[j])
+		uint64_t h = key_hash(&a->cells[i]);
+		size_t j = h & (ns - 1);
+		while (s[j].cell)
 			j = (j + 1) & (ns - 1);
-		s[j] = (uint32_t)i + 1;
+		s[j] = (struct aslot){(uint32_t)i + 1, (uint32_t)(h >> 32)};
 	}
 	free(a->slots);
 	a->slots = s;
@@ -58,23 +65,26 @@ static void rehash(struct pfs_agg *a)
 
 void pfs_agg_put(struct pfs_agg *a, const struct pfs_agg_cell *k)
 {
-	size_t j;
-	if ((a->n + 1) * 4 > a->n_slots * 3)
+	if ((a->n + 1) * 2 > a->n_slots)
 		rehash(a);
-	j = key_hash(k) & (a->n_slots - 1);
-	while (a->slots[j]) {
-		struct pfs_agg_cell *c = &a->cells[a->slots[j] - 1];
-		if (key_eq(c, k)) {
-			c->count += k->count;
-			c->period += k->period;
-			c->weight += k->weight;
-			return;
+	uint64_t h = key_hash(k);
+	uint32_t tag = (uint32_t)(h >> 32);
+	size_t j = h & (a->n_slots - 1);
+	while (a->slots[j].cell) {
+		if (a->slots[j].tag == tag) {
+			struct pfs_agg_cell *c = &a->cells[a->slots[j].cell - 1];
+			if (key_eq(c, k)) {
+				c->count += k->count;
+				c->period += k->period;
+				c->weight += k->weight;
+				return;
+			}
 		}
 		j = (j + 1) & (a->n_slots - 1);
 	}
 	PFS_GROW(a->cells, a->cap, a->n + 1);
 	a->cells[a->n] = *k;
-	a->slots[j] = (uint32_t)++a->n;
+	a->slots[j] = (struct aslot){(uint32_t)++a->n, tag};
 }
 
 int pfs_agg_add(void *payload, const struct pfs_sample_row *row)
