@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,8 +68,21 @@ static int row_cb(void *payload, const struct pfs_sample_row *row)
 	struct pfs_capture *c = l->c;
 	int rc = 0;
 	c->rows++;
-	if (c->agg)
+	if (c->agg) {
 		pfs_agg_add(c->agg, row);
+	} else {
+		size_t w = row->path / 64;
+		if (w >= c->n_row_paths) {
+			size_t n = c->n_row_paths ? c->n_row_paths : 256;
+			while (n <= w)
+				n *= 2;
+			c->row_paths = pfs_xreallocarray(c->row_paths, n, sizeof(*c->row_paths));
+			memset(c->row_paths + c->n_row_paths, 0,
+			       (n - c->n_row_paths) * sizeof(*c->row_paths));
+			c->n_row_paths = n;
+		}
+		c->row_paths[w] |= 1ull << (row->path % 64);
+	}
 	if (l->o->sink && (rc = l->o->sink(l->o->payload, row)) < 0)
 		return rc;
 	if (l->want_timeline)
@@ -404,6 +418,7 @@ void pfs_capture_release(struct pfs_capture *c)
 	pfs_profile_free(c->prof);
 	pfs_diag_release(&c->diag);
 	free(c->report_json);
+	free(c->row_paths);
 	free(c->info.label);
 	free(c->info.source);
 	free(c->info.host);
@@ -508,6 +523,23 @@ int pfs_capture_report_data(struct pfs_capture *c, int event, const char *title,
 	return report_json(c, event, title, &c->diag, json, len, err);
 }
 
+/* A capture's rows summed from the database, on a thread of its own. */
+struct scan {
+	struct pfs_store *st;
+	int64_t id;
+	struct pfs_agg *agg;
+	int64_t n;
+	struct pfs_err err;
+};
+
+static void *scan_run(void *arg)
+{
+	struct scan *sc = arg;
+	pfs_err_clear(&sc->err);
+	sc->n = pfs_store_scan_samples(sc->st, sc->id, pfs_agg_add, sc->agg, &sc->err);
+	return NULL;
+}
+
 int pfs_capture_store_report(struct pfs_capture *c, struct pfs_store *st, int64_t id,
 			     struct pfs_err *err)
 {
@@ -525,13 +557,32 @@ int pfs_capture_store_report(struct pfs_capture *c, struct pfs_store *st, int64_
 	if (rc < 0)
 		return rc;
 	if (!c->agg) {
-		/* summed now, from the rows written, rather than while ingest still holds its
-		 * symbol tables: the import's peak memory stays what ingest needs */
-		c->agg = pfs_agg_new();
-		int64_t n = pfs_store_scan_samples(st, id, pfs_agg_add, c->agg, err);
-		if (n < 0)
-			return (int)n;
-		c->rows = (uint64_t)n;
+		/*
+		 * Summed now, from the rows written, rather than while ingest still holds its
+		 * symbol tables: the import's peak memory stays what ingest needs. The rows are
+		 * read on a thread while this one classifies their stacks, which the report's
+		 * trees need next and which need nothing from the database.
+		 */
+		struct scan sc = {.st = st, .id = id, .agg = pfs_agg_new()};
+		pthread_t th;
+		bool threaded = pthread_create(&th, NULL, scan_run, &sc) == 0;
+		if (!threaded)
+			scan_run(&sc);
+		for (size_t w = 0; w < c->n_row_paths; w++)
+			for (uint64_t bits = c->row_paths[w]; bits; bits &= bits - 1) {
+				uint32_t path = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(bits));
+				pfs_views_stack(c->views, path);
+				pfs_views_path(c->views, PFS_VIEW_MIXED, path);
+				pfs_views_path(c->views, PFS_VIEW_PYTHON, path);
+			}
+		if (threaded)
+			pthread_join(th, NULL);
+		c->agg = sc.agg;
+		if (sc.n < 0) {
+			*err = sc.err;
+			return (int)sc.n;
+		}
+		c->rows = (uint64_t)sc.n;
 	}
 	pfs_diag_init(&none);
 	rc = report_json(c, -1, NULL, &none, &json, &len, err);

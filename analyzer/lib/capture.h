@@ -90,6 +90,8 @@ struct pfs_capture {
 	struct pfs_capture_info info;
 	struct pfs_diag diag; /* the load's diagnostics (the analysis keeps its own) */
 	uint64_t rows;	      /* rows streamed */
+	uint64_t *row_paths;  /* without an agg: bit p set when a row's call path is p */
+	size_t n_row_paths;   /* words */
 };
 
 /* Tells what path holds by its first bytes: a pfs_capture_kind, or a negative code. */
