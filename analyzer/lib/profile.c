@@ -12,15 +12,24 @@
  * the key (paths, threads, processes: mix64 of at most 64 bits), equal hashes are equal keys
  * and the contents are not compared at all. Objects live in dense arrays indexed by id.
  */
+/*
+ * 8 bytes a slot: a million call paths and their views fill millions of slots. The upper half
+ * of the key's hash filters the probes; the lower half, recomputed from the entry when the
+ * table grows, places it.
+ */
 struct islot {
-	uint64_t hash;
-	uint32_t id;
+	uint32_t id; /* 0 = empty */
+	uint32_t tag;
 };
+
+struct pfs_profile;
+typedef uint64_t (*hash_fn)(const struct pfs_profile *p, uint32_t id);
 
 struct itab {
 	struct islot *slots;
 	size_t cap; /* power of two */
 	size_t n;
+	hash_fn hash_of; /* the hash of entry id */
 };
 
 struct strrec {
@@ -99,7 +108,7 @@ static uint64_t hash_bytes(const void *p, size_t len)
 	return h;
 }
 
-static void itab_grow(struct itab *t)
+static void itab_grow(const struct pfs_profile *p, struct itab *t)
 {
 	size_t ncap = t->cap ? t->cap * 2 : 1024;
 	struct islot *slots = pfs_xcalloc(ncap, sizeof(*slots));
@@ -107,7 +116,7 @@ static void itab_grow(struct itab *t)
 		size_t j;
 		if (!t->slots[i].id)
 			continue;
-		j = t->slots[i].hash & (ncap - 1);
+		j = t->hash_of(p, t->slots[i].id) & (ncap - 1);
 		while (slots[j].id)
 			j = (j + 1) & (ncap - 1);
 		slots[j] = t->slots[i];
@@ -117,22 +126,20 @@ static void itab_grow(struct itab *t)
 	t->cap = ncap;
 }
 
-/*
- * Finds the slot for hash h: returns the id there whose contents eq() accepts (any id with
- * hash h when eq is NULL: the hash is a bijection of the key), or 0 and the empty slot to fill
- * in *slot.
- */
+/* Finds the slot for hash h: returns the id whose contents eq() accepts, or 0 and the empty
+ * slot to fill in *slot. */
 typedef int (*eq_fn)(const struct pfs_profile *p, uint32_t id, const void *key);
 
 static uint32_t itab_find(const struct pfs_profile *p, struct itab *t, uint64_t h, eq_fn eq,
 			  const void *key, size_t *slot)
 {
 	size_t j;
+	uint32_t tag = (uint32_t)(h >> 32);
 	if ((t->n + 1) * 4 > t->cap * 3)
-		itab_grow(t);
+		itab_grow(p, t);
 	j = h & (t->cap - 1);
 	while (t->slots[j].id) {
-		if (t->slots[j].hash == h && (!eq || eq(p, t->slots[j].id, key)))
+		if (t->slots[j].tag == tag && eq(p, t->slots[j].id, key))
 			return t->slots[j].id;
 		j = (j + 1) & (t->cap - 1);
 	}
@@ -143,7 +150,7 @@ static uint32_t itab_find(const struct pfs_profile *p, struct itab *t, uint64_t 
 static void itab_put(struct itab *t, size_t slot, uint64_t h, uint32_t id)
 {
 	t->slots[slot].id = id;
-	t->slots[slot].hash = h;
+	t->slots[slot].tag = (uint32_t)(h >> 32);
 	t->n++;
 }
 
@@ -151,6 +158,12 @@ static void itab_release(struct itab *t)
 {
 	free(t->slots);
 }
+
+static uint64_t str_hash_of(const struct pfs_profile *p, uint32_t id);
+static uint64_t frame_hash_of(const struct pfs_profile *p, uint32_t id);
+static uint64_t path_hash_of(const struct pfs_profile *p, uint32_t id);
+static uint64_t thread_hash_of(const struct pfs_profile *p, uint32_t id);
+static uint64_t proc_hash_of(const struct pfs_profile *p, uint32_t id);
 
 struct pfs_profile *pfs_profile_new(void)
 {
@@ -165,6 +178,11 @@ struct pfs_profile *pfs_profile_new(void)
 	PFS_GROW(p->paths, p->cap_paths, 1);
 	memset(&p->paths[0], 0, sizeof(p->paths[0]));
 	p->n_paths = 1;
+	p->str_tab.hash_of = str_hash_of;
+	p->frame_tab.hash_of = frame_hash_of;
+	p->path_tab.hash_of = path_hash_of;
+	p->thread_tab.hash_of = thread_hash_of;
+	p->proc_tab.hash_of = proc_hash_of;
 	return p;
 }
 
@@ -215,6 +233,11 @@ static char *pool_alloc(struct pfs_profile *p, size_t n)
 	return p->chunks[p->n_chunks - 1] + p->chunk_used - n;
 }
 
+static uint64_t str_hash_of(const struct pfs_profile *p, uint32_t id)
+{
+	return hash_bytes(p->strs[id].s, p->strs[id].len);
+}
+
 uint32_t pfs_profile_str(struct pfs_profile *p, const char *s, size_t len)
 {
 	struct strkey k = {s, len};
@@ -253,6 +276,11 @@ static uint64_t frame_hash(const struct pfs_frame *f)
 	uint64_t h = mix64(((uint64_t)f->name << 32) ^ f->file);
 	h = mix64(h ^ (((uint64_t)f->line << 32) | f->dso));
 	return mix64(h ^ ((uint64_t)f->kind << 8) ^ f->inlined);
+}
+
+static uint64_t frame_hash_of(const struct pfs_profile *p, uint32_t id)
+{
+	return frame_hash(&p->frames[id]);
 }
 
 static int frame_eq(const struct pfs_profile *p, uint32_t id, const void *key)
@@ -294,6 +322,22 @@ struct pathkey {
 	uint32_t parent, frame;
 };
 
+static uint64_t path_hash(uint32_t parent, uint32_t frame)
+{
+	return mix64(((uint64_t)parent << 32) | frame);
+}
+
+static uint64_t path_hash_of(const struct pfs_profile *p, uint32_t id)
+{
+	return path_hash(p->paths[id].parent, p->paths[id].frame);
+}
+
+static int path_eq(const struct pfs_profile *p, uint32_t id, const void *key)
+{
+	const struct pathkey *k = key;
+	return p->paths[id].parent == k->parent && p->paths[id].frame == k->frame;
+}
+
 uint32_t pfs_profile_path(struct pfs_profile *p, uint32_t parent, uint32_t frame)
 {
 	struct pathkey k;
@@ -305,13 +349,13 @@ uint32_t pfs_profile_path(struct pfs_profile *p, uint32_t parent, uint32_t frame
 		parent = 0;
 	k.parent = parent;
 	k.frame = frame;
-	h = mix64(((uint64_t)parent << 32) | frame);
+	h = path_hash(parent, frame);
 	if (!p->edges)
 		p->edges = pfs_xcalloc(EDGE_SLOTS, sizeof(*p->edges));
 	e = &p->edges[(h >> 40) & (EDGE_SLOTS - 1)];
 	if (e->child && e->parent == parent && e->frame == frame)
 		return e->child;
-	id = itab_find(p, &p->path_tab, h, NULL, &k, &slot);
+	id = itab_find(p, &p->path_tab, h, path_eq, &k, &slot);
 	if (!id) {
 		PFS_GROW(p->paths, p->cap_paths, p->n_paths + 1);
 		p->paths[p->n_paths].parent = parent;
@@ -353,12 +397,33 @@ size_t pfs_profile_n_events(const struct pfs_profile *p)
 	return p->n_events;
 }
 
+static uint64_t thread_hash_of(const struct pfs_profile *p, uint32_t id)
+{
+	return mix64(((uint64_t)p->threads[id - 1].pid << 32) | p->threads[id - 1].tid);
+}
+
+static int thread_eq(const struct pfs_profile *p, uint32_t id, const void *key)
+{
+	const struct pfs_thread *k = key;
+	return p->threads[id - 1].pid == k->pid && p->threads[id - 1].tid == k->tid;
+}
+
+static uint64_t proc_hash_of(const struct pfs_profile *p, uint32_t id)
+{
+	return mix64(p->procs[id - 1].pid);
+}
+
+static int proc_eq(const struct pfs_profile *p, uint32_t id, const void *key)
+{
+	return p->procs[id - 1].pid == *(const uint32_t *)key;
+}
+
 struct pfs_thread *pfs_profile_thread(struct pfs_profile *p, uint32_t pid, uint32_t tid)
 {
 	struct pfs_thread k = {.pid = pid, .tid = tid};
 	uint64_t h = mix64(((uint64_t)pid << 32) | tid);
 	size_t slot = 0;
-	uint32_t id = itab_find(p, &p->thread_tab, h, NULL, &k, &slot);
+	uint32_t id = itab_find(p, &p->thread_tab, h, thread_eq, &k, &slot);
 	if (id)
 		return &p->threads[id - 1];
 	PFS_GROW(p->threads, p->cap_threads, p->n_threads + 1);
@@ -373,7 +438,7 @@ struct pfs_process *pfs_profile_process(struct pfs_profile *p, uint32_t pid)
 {
 	uint64_t h = mix64(pid);
 	size_t slot = 0;
-	uint32_t id = itab_find(p, &p->proc_tab, h, NULL, &pid, &slot);
+	uint32_t id = itab_find(p, &p->proc_tab, h, proc_eq, &pid, &slot);
 	if (id)
 		return &p->procs[id - 1];
 	PFS_GROW(p->procs, p->cap_procs, p->n_procs + 1);
