@@ -28,7 +28,8 @@ struct cli_cmd {
 /* Prints "perfsight: FILE: offset 0x..: MSG" on stderr and returns the exit code for err. */
 int cli_fail(const char *file, const struct pfs_err *err);
 /* Prints "perfsight CMD: MSG" and the usage hint, returns EXIT_USAGE. */
-int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* Prints diagnostics as "perfsight: FILE: SEVERITY CODE (xN) at 0xOFF: MSG" lines. */
 void cli_print_diags(FILE *f, const char *file, const struct pfs_diag *d);
 /* Exit code for a run that completed with these diagnostics. */
@@ -57,7 +58,9 @@ enum { CLI_O_CAPTURE = 1000, CLI_O_SYMFS, CLI_O_APP, CLI_O_JIT, CLI_O_KSYM };
 	    {"symfs", required_argument, NULL, CLI_O_SYMFS},                                       \
 	    {"app-dir", required_argument, NULL, CLI_O_APP},                                       \
 	    {"jit-maps", required_argument, NULL, CLI_O_JIT},                                      \
-	    {"kallsyms", required_argument, NULL, CLI_O_KSYM}
+	{                                                                                          \
+		"kallsyms", required_argument, NULL, CLI_O_KSYM                                    \
+	}
 /* Applies option c (with arg) to co; false when c is not one of CLI_CAPTURE_LONGOPTS. */
 bool cli_capture_option(int c, const char *arg, struct pfs_capture_opts *co);
 

@@ -53,14 +53,7 @@ static const struct cli_cmd *self(void)
 
 int cmd_collapse(int argc, char **argv)
 {
-	enum {
-		O_EVENT = 256,
-		O_NOINL,
-		O_PID,
-		O_TID,
-		O_WEIGHT,
-		O_ADDRS
-	};
+	enum { O_EVENT = 256, O_NOINL, O_PID, O_TID, O_WEIGHT, O_ADDRS };
 	static const struct option opts[] = {
 	    {"output", required_argument, NULL, 'o'},
 	    {"event", required_argument, NULL, O_EVENT},
@@ -111,7 +104,8 @@ int cmd_collapse(int argc, char **argv)
 				fo.weight = PFS_FOLD_SECONDS;
 			else
 				return cli_usage_error(
-				    self(), "--weight is samples, period or seconds, not '%s'", optarg);
+				    self(), "--weight is samples, period or seconds, not '%s'",
+				    optarg);
 			break;
 		case O_ADDRS:
 			io->addr_names = true;

@@ -195,12 +195,7 @@ static int write_json(FILE *f, struct pfs_capture *s, const struct pfs_export_op
 
 int cmd_export(int argc, char **argv)
 {
-	enum {
-		O_FORMAT = 256,
-		O_VIEW,
-		O_EVENT,
-		O_WEIGHT
-	};
+	enum { O_FORMAT = 256, O_VIEW, O_EVENT, O_WEIGHT };
 	static const struct option opts[] = {
 	    {"output", required_argument, NULL, 'o'},
 	    {"format", required_argument, NULL, O_FORMAT},

@@ -266,11 +266,11 @@ struct hash {
 	size_t ntail;
 };
 
-#define HASH_INIT                                                                          \
-	{                                                                                  \
-		{0x243f6a8885a308d3ull, 0x13198a2e03707344ull, 0xa4093822299f31d0ull,      \
-		 0x082efa98ec4e6c89ull},                                                   \
-		    0, {0}, 0                                                              \
+#define HASH_INIT                                                                                  \
+	{                                                                                          \
+		{0x243f6a8885a308d3ull, 0x13198a2e03707344ull, 0xa4093822299f31d0ull,              \
+		 0x082efa98ec4e6c89ull},                                                           \
+		    0, {0}, 0                                                                      \
 	}
 
 static uint64_t lane(uint64_t v, uint64_t w)

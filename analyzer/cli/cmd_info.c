@@ -17,32 +17,53 @@
 #include "store.h"
 
 const char cmd_info_usage[] =
-	"usage: perfsight info FILE|DB [--json] [--time-order]\n"
-	"\n"
-	"Describes a perf.data capture (file or pipe mode, either byte order, compressed or not):\n"
-	"host, os release, perf version, arch, cpus, command line, each event (name, type, config,\n"
-	"period or frequency, sample_type, callchain mode fp/dwarf with stack size), file or pipe,\n"
-	"byte order, compression ratio, first/last sample time and duration, record counts per type\n"
-	"as 'perf report --stats' prints them, samples per event, lost samples, and every diagnostic\n"
-	"with its count. Every sample is decoded, so a malformed one shows up as a diagnostic.\n"
-	"FILE may be - for a pipe-mode stream on standard input. A perfsight database (made by\n"
-	"'perfsight import') is described by its captures: id, label, kind, samples, host,\n"
-	"duration, source and when it was imported.\n"
-	"\n"
-	"  --json        one JSON object; these fields are fixed: \"records\": {TYPE: COUNT},\n"
-	"                \"events\": [{\"name\", \"samples\", ...}], \"lost_samples\",\n"
-	"                \"diagnostics\": [{\"code\", \"severity\", \"count\", \"first_offset\",\n"
-	"                \"message\"}]\n"
-	"  --time-order  deliver records in time order while counting (slower; same counts)\n"
-	"\n"
-	"exit status: 0 ok, 1 read with data-dropping diagnostics, 3 unreadable input\n"
-	"example: perfsight info fixtures/py312-threads-dwarf/perf.data\n";
+    "usage: perfsight info FILE|DB [--json] [--time-order]\n"
+    "\n"
+    "Describes a perf.data capture (file or pipe mode, either byte order, compressed or not):\n"
+    "host, os release, perf version, arch, cpus, command line, each event (name, type, config,\n"
+    "period or frequency, sample_type, callchain mode fp/dwarf with stack size), file or pipe,\n"
+    "byte order, compression ratio, first/last sample time and duration, record counts per type\n"
+    "as 'perf report --stats' prints them, samples per event, lost samples, and every diagnostic\n"
+    "with its count. Every sample is decoded, so a malformed one shows up as a diagnostic.\n"
+    "FILE may be - for a pipe-mode stream on standard input. A perfsight database (made by\n"
+    "'perfsight import') is described by its captures: id, label, kind, samples, host,\n"
+    "duration, source and when it was imported.\n"
+    "\n"
+    "  --json        one JSON object; these fields are fixed: \"records\": {TYPE: COUNT},\n"
+    "                \"events\": [{\"name\", \"samples\", ...}], \"lost_samples\",\n"
+    "                \"diagnostics\": [{\"code\", \"severity\", \"count\", \"first_offset\",\n"
+    "                \"message\"}]\n"
+    "  --time-order  deliver records in time order while counting (slower; same counts)\n"
+    "\n"
+    "exit status: 0 ok, 1 read with data-dropping diagnostics, 3 unreadable input\n"
+    "example: perfsight info fixtures/py312-threads-dwarf/perf.data\n";
 
 static const char *const sample_bits[] = {
-	"IP", "TID", "TIME", "ADDR", "READ", "CALLCHAIN", "ID", "CPU", "PERIOD", "STREAM_ID",
-	"RAW", "BRANCH_STACK", "REGS_USER", "STACK_USER", "WEIGHT", "DATA_SRC", "IDENTIFIER",
-	"TRANSACTION", "REGS_INTR", "PHYS_ADDR", "AUX", "CGROUP", "DATA_PAGE_SIZE",
-	"CODE_PAGE_SIZE", "WEIGHT_STRUCT",
+    "IP",
+    "TID",
+    "TIME",
+    "ADDR",
+    "READ",
+    "CALLCHAIN",
+    "ID",
+    "CPU",
+    "PERIOD",
+    "STREAM_ID",
+    "RAW",
+    "BRANCH_STACK",
+    "REGS_USER",
+    "STACK_USER",
+    "WEIGHT",
+    "DATA_SRC",
+    "IDENTIFIER",
+    "TRANSACTION",
+    "REGS_INTR",
+    "PHYS_ADDR",
+    "AUX",
+    "CGROUP",
+    "DATA_PAGE_SIZE",
+    "CODE_PAGE_SIZE",
+    "WEIGHT_STRUCT",
 };
 
 static const char *attr_name(const struct pfs_attr *a, char *buf, size_t len)
@@ -67,7 +88,8 @@ static void sample_type_text(uint64_t st, char *buf, size_t len)
 		if (!(st >> i & 1))
 			continue;
 		if (i < sizeof(sample_bits) / sizeof(sample_bits[0]))
-			n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? "|" : "", sample_bits[i]);
+			n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? "|" : "",
+					      sample_bits[i]);
 		else
 			n += (size_t)snprintf(buf + n, len - n, "%sbit%u", n ? "|" : "", i);
 	}
@@ -84,8 +106,9 @@ static void print_text(const char *file, struct pfs_reader *r)
 	const struct pfs_stats *st = pfs_reader_stats(r);
 	char buf[512];
 	printf("file:         %s\n", file);
-	printf("format:       %s mode, %s-endian%s, %" PRIu64 " bytes\n", in->pipe ? "pipe" : "file",
-	       in->big_endian ? "big" : "little", in->swapped ? " (swapped on read)" : "",
+	printf("format:       %s mode, %s-endian%s, %" PRIu64 " bytes\n",
+	       in->pipe ? "pipe" : "file", in->big_endian ? "big" : "little",
+	       in->swapped ? " (swapped on read)" : "",
 	       in->file_size ? in->file_size : st->bytes_read);
 	if (in->hostname)
 		printf("host:         %s\n", in->hostname);
@@ -110,11 +133,12 @@ static void print_text(const char *file, struct pfs_reader *r)
 		printf("\n");
 	}
 	if (st->records[PFS_REC_COMPRESSED] || st->records[PFS_REC_COMPRESSED2] || in->compressed)
-		printf("compressed:   zstd level %u, %" PRIu64 " -> %" PRIu64 " bytes (ratio %.2f)\n",
+		printf("compressed:   zstd level %u, %" PRIu64 " -> %" PRIu64
+		       " bytes (ratio %.2f)\n",
 		       in->comp_level, st->compressed_bytes, st->decompressed_bytes,
-		       st->compressed_bytes ? (double)st->decompressed_bytes /
-						      (double)st->compressed_bytes
-					    : 0.0);
+		       st->compressed_bytes
+			   ? (double)st->decompressed_bytes / (double)st->compressed_bytes
+			   : 0.0);
 	if (in->tracing_data)
 		printf("tracing data: %zu bytes\n", in->tracing_data_len);
 	if (st->last_time)
@@ -218,7 +242,7 @@ static void print_json(const char *file, struct pfs_reader *r)
 		pfs_jsonw_u64(&w, st->decompressed_bytes);
 		pfs_jsonw_key(&w, "ratio");
 		pfs_jsonw_dbl(&w, st->compressed_bytes ? (double)st->decompressed_bytes /
-								 (double)st->compressed_bytes
+							     (double)st->compressed_bytes
 						       : 0.0);
 		pfs_jsonw_end_obj(&w);
 	} else {
@@ -248,8 +272,8 @@ static void print_json(const char *file, struct pfs_reader *r)
 		pfs_jsonw_u64(&w, a->type);
 		pfs_jsonw_key(&w, "config");
 		pfs_jsonw_u64(&w, a->config);
-		pfs_jsonw_key(&w, (a->flags & PFS_ATTR_FLAG(PFS_AF_FREQ)) ? "frequency_hz"
-									    : "period");
+		pfs_jsonw_key(&w,
+			      (a->flags & PFS_ATTR_FLAG(PFS_AF_FREQ)) ? "frequency_hz" : "period");
 		pfs_jsonw_u64(&w, a->sample_period);
 		pfs_jsonw_key(&w, "sample_type");
 		pfs_jsonw_arr(&w);
@@ -408,7 +432,8 @@ int cmd_info(int argc, char **argv)
 		else if (argv[i][0] == '-' && argv[i][1])
 			return cli_usage_error(self, "unknown option '%s'", argv[i]);
 		else if (file)
-			return cli_usage_error(self, "one FILE only ('%s' and '%s')", file, argv[i]);
+			return cli_usage_error(self, "one FILE only ('%s' and '%s')", file,
+					       argv[i]);
 		else
 			file = argv[i];
 	}

@@ -25,21 +25,21 @@ int cmd_summary(int argc, char **argv);
 extern const char cmd_summary_usage[];
 
 #define CLI_COMMANDS                                                                               \
-	{"export", cmd_export, "folded stacks, speedscope or a JSON summary for other tools",       \
+	{"export", cmd_export, "folded stacks, speedscope or a JSON summary for other tools",      \
 	 cmd_export_usage},                                                                        \
-	{"info", cmd_info, "what a capture holds: host, events, records, samples, diagnostics",     \
-	 cmd_info_usage},                                                                          \
-	{"import", cmd_import, "add captures to an SQLite database (one transaction each)",       \
-	 cmd_import_usage},                                                                        \
-	{"record", cmd_record, "run perf record with what the Python analysis needs (and probes)",  \
-	 cmd_record_usage},                                                                        \
-	{"collapse", cmd_collapse, "folded stacks of a capture, symbolized and unwound",           \
-	 cmd_collapse_usage},                                                                      \
-	{"summary", cmd_summary, "GC, GIL and CPU categories per process and thread",             \
-	 cmd_summary_usage},                                                                       \
-	{"report", cmd_report, "one self-contained HTML report",                                  \
-	 cmd_report_usage},                                                                        \
-	{"flamegraph", cmd_flamegraph, "an interactive SVG flame graph",                            \
-	 cmd_flamegraph_usage},
+	    {"info", cmd_info,                                                                     \
+	     "what a capture holds: host, events, records, samples, diagnostics", cmd_info_usage}, \
+	    {"import", cmd_import, "add captures to an SQLite database (one transaction each)",    \
+	     cmd_import_usage},                                                                    \
+	    {"record", cmd_record,                                                                 \
+	     "run perf record with what the Python analysis needs (and probes)",                   \
+	     cmd_record_usage},                                                                    \
+	    {"collapse", cmd_collapse, "folded stacks of a capture, symbolized and unwound",       \
+	     cmd_collapse_usage},                                                                  \
+	    {"summary", cmd_summary, "GC, GIL and CPU categories per process and thread",          \
+	     cmd_summary_usage},                                                                   \
+	    {"report", cmd_report, "one self-contained HTML report", cmd_report_usage},            \
+	    {"flamegraph", cmd_flamegraph, "an interactive SVG flame graph",                       \
+	     cmd_flamegraph_usage},
 
 #endif

@@ -14,9 +14,8 @@
 static int cmd_help(int argc, char **argv);
 
 static const struct cli_cmd commands[] = {
-	CLI_COMMANDS
-	{"help", cmd_help, "show commands, or one command's help",
-	 "usage: perfsight help [COMMAND]\n"},
+    CLI_COMMANDS{"help", cmd_help, "show commands, or one command's help",
+		 "usage: perfsight help [COMMAND]\n"},
 };
 
 const struct cli_cmd *cli_find(const char *name)
@@ -35,9 +34,10 @@ static void overview(FILE *f)
 		   "commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f, "\n'perfsight COMMAND --help' shows a command's options.\n"
-		   "exit status: 0 ok, 1 done with data-dropping diagnostics, 2 usage, 3 bad input,\n"
-		   "4 internal or output error\n");
+	fprintf(f,
+		"\n'perfsight COMMAND --help' shows a command's options.\n"
+		"exit status: 0 ok, 1 done with data-dropping diagnostics, 2 usage, 3 bad input,\n"
+		"4 internal or output error\n");
 }
 
 static int cmd_help(int argc, char **argv)
@@ -84,9 +84,9 @@ int cli_fail(const char *file, const struct pfs_err *err)
 		return EXIT_INPUT;
 	case PFS_EIO:
 		return err->sys_errno == ENOENT || err->sys_errno == EACCES ||
-				       err->sys_errno == EISDIR
-			       ? EXIT_INPUT
-			       : EXIT_INTERNAL;
+			       err->sys_errno == EISDIR
+			   ? EXIT_INPUT
+			   : EXIT_INTERNAL;
 	case PFS_EUSAGE:
 		return EXIT_USAGE;
 	default:

@@ -14,7 +14,7 @@ struct pfs_agg {
 	 */
 	struct aslot {
 		uint32_t cell, tag;
-	} *slots;
+	} * slots;
 	size_t n_slots;
 	uint64_t first, last;
 };
@@ -91,14 +91,14 @@ int pfs_agg_add(void *payload, const struct pfs_sample_row *row)
 {
 	struct pfs_agg *a = payload;
 	struct pfs_agg_cell c = {
-		.event = row->event,
-		.pid = row->pid,
-		.tid = row->tid,
-		.comm = row->comm,
-		.path = row->path,
-		.count = 1,
-		.period = row->period,
-		.weight = row->weight,
+	    .event = row->event,
+	    .pid = row->pid,
+	    .tid = row->tid,
+	    .comm = row->comm,
+	    .path = row->path,
+	    .count = 1,
+	    .period = row->period,
+	    .weight = row->weight,
 	};
 	if (row->time) {
 		if (!a->first || row->time < a->first)
@@ -281,7 +281,7 @@ int pfs_agg_write_folded(const struct pfs_agg *a, struct pfs_profile *p, struct 
 		while (depth--) {
 			size_t n;
 			const char *s = pfs_profile_strget(
-				p, pfs_profile_frameget(p, f.stack[depth])->name, &n);
+			    p, pfs_profile_frameget(p, f.stack[depth])->name, &n);
 			if (f.len > start)
 				put_name(&f, ";", 1);
 			put_name(&f, s, n);

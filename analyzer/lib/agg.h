@@ -50,9 +50,9 @@ uint64_t pfs_agg_last_time(const struct pfs_agg *a);
 
 enum pfs_fold_root {
 	PFS_FOLD_COMM = 0, /* comm;...  */
-	PFS_FOLD_PID,      /* comm-pid;... (stackcollapse-perf --pid) */
-	PFS_FOLD_TID,      /* comm-pid/tid;... (--tid) */
-	PFS_FOLD_NONE,     /* no process frame at all */
+	PFS_FOLD_PID,	   /* comm-pid;... (stackcollapse-perf --pid) */
+	PFS_FOLD_TID,	   /* comm-pid/tid;... (--tid) */
+	PFS_FOLD_NONE,	   /* no process frame at all */
 };
 
 enum pfs_fold_weight {
@@ -62,11 +62,11 @@ enum pfs_fold_weight {
 };
 
 struct pfs_fold_opts {
-	int event;           /* event index, -1 for all */
+	int event; /* event index, -1 for all */
 	enum pfs_fold_root root;
 	enum pfs_fold_weight weight;
 	enum pfs_view view;
-	uint32_t only_pid;   /* 0: every process */
+	uint32_t only_pid; /* 0: every process */
 };
 
 /*
@@ -75,7 +75,7 @@ struct pfs_fold_opts {
  * newlines replaced by spaces so that each stack stays one line. Returns 0 or PFS_EIO.
  */
 int pfs_agg_write_folded(const struct pfs_agg *a, struct pfs_profile *p, struct pfs_views *v,
-			 const struct pfs_fold_opts *o, FILE *out, struct pfs_err *err)
-	PFS_MUST_CHECK;
+			 const struct pfs_fold_opts *o, FILE *out,
+			 struct pfs_err *err) PFS_MUST_CHECK;
 
 #endif

@@ -198,8 +198,8 @@ static int load_perf(struct pfs_capture *c, const char *path, const struct pfs_c
 	if (rc < 0)
 		return rc;
 	if (!c->views)
-		c->views = pfs_views_new(c->prof,
-					 c->analysis ? pfs_analysis_python(c->analysis) : NULL);
+		c->views =
+		    pfs_views_new(c->prof, c->analysis ? pfs_analysis_python(c->analysis) : NULL);
 	return 0;
 }
 
@@ -360,9 +360,10 @@ static int load_pyprof(struct pfs_capture *c, const char *path, const struct pfs
 	if (kind < 0)
 		return kind;
 	if (kind == PFS_PYPROF_NONE)
-		return pfs_err_set(err, PFS_EFORMAT, 0,
-				   "not a capture perfsight reads (perf.data, a perfsight database, "
-				   "pyinstrument, speedscope or folded stacks)");
+		return pfs_err_set(
+		    err, PFS_EFORMAT, 0,
+		    "not a capture perfsight reads (perf.data, a perfsight database, "
+		    "pyinstrument, speedscope or folded stacks)");
 	c->pyprof_kind = (enum pfs_pyprof_kind)kind;
 	int rc = pfs_pyprof_load(path, &po, c->prof, row_cb, l, &c->pyprof, &c->diag, err);
 	if (rc < 0)
@@ -433,8 +434,8 @@ void pfs_capture_release(struct pfs_capture *c)
 int pfs_capture_event(const struct pfs_capture *c, const char *name)
 {
 	for (size_t i = 0; i < pfs_profile_n_events(c->prof); i++)
-		if (!strcmp(pfs_profile_strget(c->prof, pfs_profile_event(c->prof, (uint32_t)i)->name,
-					       NULL),
+		if (!strcmp(pfs_profile_strget(c->prof,
+					       pfs_profile_event(c->prof, (uint32_t)i)->name, NULL),
 			    name))
 			return (int)i;
 	return -1;
@@ -450,7 +451,7 @@ int pfs_capture_first_sampling(const struct pfs_capture *c)
 
 int pfs_capture_fold_event(const struct pfs_capture *c, const char *name, int *out)
 {
-	*out = name			 ? pfs_capture_event(c, name)
+	*out = name			       ? pfs_capture_event(c, name)
 	       : c->kind == PFS_CAPTURE_PYPROF ? -1
 					       : pfs_capture_first_sampling(c);
 	return *out < 0 && (name || c->kind != PFS_CAPTURE_PYPROF) ? PFS_EUSAGE : 0;

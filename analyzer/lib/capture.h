@@ -44,10 +44,10 @@ enum pfs_capture_kind {
 
 struct pfs_capture_opts {
 	struct pfs_ingest_opts ingest; /* perf.data: symbol search, event choice (hooks unused) */
-	bool analysis;		       /* perf.data: run the Python analysis (streams every event) */
-	bool timeline;		       /* feed a report timeline (perf.data and databases: no) */
-	bool no_agg;		       /* rows go to sink only */
-	pfs_sample_cb sink;	       /* NULL: none */
+	bool analysis;	    /* perf.data: run the Python analysis (streams every event) */
+	bool timeline;	    /* feed a report timeline (perf.data and databases: no) */
+	bool no_agg;	    /* rows go to sink only */
+	pfs_sample_cb sink; /* NULL: none */
 	void *payload;
 	const char *which; /* database: the capture's id or label; NULL: the only one */
 	const char *label; /* pyprof: the label of a single file; NULL: its name */
@@ -74,7 +74,7 @@ struct pfs_capture_info {
 struct pfs_capture {
 	enum pfs_capture_kind kind;
 	struct pfs_profile *prof;
-	struct pfs_agg *agg; /* NULL with opts.no_agg */
+	struct pfs_agg *agg;	       /* NULL with opts.no_agg */
 	struct pfs_analysis *analysis; /* perf.data with opts.analysis, or a database capture
 					  import analysed; finished; else NULL */
 	struct pfs_views *views;       /* made for the capture's CPython; never NULL after a load */
@@ -86,7 +86,7 @@ struct pfs_capture {
 					       a merged directory, else NONE */
 	char *report_json; /* DB with opts.stored_report: the stored report data, untitled */
 	size_t report_len;
-	int64_t db_id;	    /* DB: the capture's id */
+	int64_t db_id; /* DB: the capture's id */
 	struct pfs_capture_info info;
 	struct pfs_diag diag; /* the load's diagnostics (the analysis keeps its own) */
 	uint64_t rows;	      /* rows streamed */

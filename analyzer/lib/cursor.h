@@ -19,8 +19,8 @@
 struct pfs_cursor {
 	const uint8_t *p;   /* next byte */
 	const uint8_t *end; /* one past the last byte */
-	bool swap;          /* the data's byte order is not the host's */
-	bool bad;           /* a read ran past end */
+	bool swap;	    /* the data's byte order is not the host's */
+	bool bad;	    /* a read ran past end */
 };
 
 static inline struct pfs_cursor pfs_cursor_make(const void *p, size_t len, bool swap)

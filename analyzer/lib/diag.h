@@ -19,9 +19,9 @@
 #include "err.h"
 
 enum pfs_severity {
-	PFS_NOTE = 0,   /* worth knowing, results are exact */
-	PFS_WARN = 1,   /* results may be less complete than the user expects */
-	PFS_ERROR = 2,  /* data was dropped */
+	PFS_NOTE = 0,	/* worth knowing, results are exact */
+	PFS_WARN = 1,	/* results may be less complete than the user expects */
+	PFS_ERROR = 2,	/* data was dropped */
 	PFS_UNSUPP = 3, /* input uses something we do not handle; it was skipped */
 };
 
@@ -30,7 +30,7 @@ struct pfs_diag_entry {
 	enum pfs_severity sev;
 	uint64_t count;
 	uint64_t first_off; /* PFS_NO_OFF when not tied to an input offset */
-	char msg[256];      /* message of the first occurrence */
+	char msg[256];	    /* message of the first occurrence */
 };
 
 struct pfs_diag {

@@ -18,12 +18,12 @@
 
 enum pfs_errcode {
 	PFS_OK = 0,
-	PFS_EIO = -1,     /* the OS refused: open, read, mmap, write */
+	PFS_EIO = -1,	  /* the OS refused: open, read, mmap, write */
 	PFS_EFORMAT = -2, /* the input is not what it claims to be */
 	PFS_EUNSUPP = -3, /* well-formed but beyond what we handle */
 	PFS_ELIMIT = -4,  /* a size from the input exceeds a sane bound */
-	PFS_EDB = -5,     /* SQLite said no */
-	PFS_EDEP = -6,    /* another third-party library said no */
+	PFS_EDB = -5,	  /* SQLite said no */
+	PFS_EDEP = -6,	  /* another third-party library said no */
 	PFS_EUSAGE = -7,  /* the caller asked for something impossible */
 };
 
@@ -42,7 +42,7 @@ struct pfs_err {
 /* Fills err (if not NULL) and returns code, which must be negative. */
 int pfs_err_set(struct pfs_err *err, int code, uint64_t off, const char *fmt, ...) PFS_PRINTF(4, 5);
 int pfs_err_setv(struct pfs_err *err, int code, uint64_t off, const char *fmt, va_list ap)
-	PFS_PRINTF(4, 0);
+    PFS_PRINTF(4, 0);
 /* As pfs_err_set, appending ": strerror(errno)" and keeping errno. */
 int pfs_err_sys(struct pfs_err *err, const char *fmt, ...) PFS_PRINTF(2, 3);
 /* Clears err to "no error". */

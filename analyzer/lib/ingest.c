@@ -25,10 +25,10 @@ struct stack_memo {
 	bool valid;
 	bool root_unknown; /* the outermost frame is [unknown] (fp-chains-broken) */
 	size_t n, cap;
-	uint64_t *ips;	   /* root first */
-	bool *kernel;	   /* the context each address was in */
-	uint32_t *path;	   /* call path after the frames of ips[0..i] */
-	uint32_t *depth;   /* frames in that path */
+	uint64_t *ips;	 /* root first */
+	bool *kernel;	 /* the context each address was in */
+	uint32_t *path;	 /* call path after the frames of ips[0..i] */
+	uint32_t *depth; /* frames in that path */
 };
 
 struct ingest {
@@ -42,7 +42,7 @@ struct ingest {
 	void *payload;
 
 	bool events_ready;
-	bool capture_set; /* the symbolizer knows the capture's host and build-ids */
+	bool capture_set;     /* the symbolizer knows the capture's host and build-ids */
 	uint32_t *ev_of_attr; /* attr index -> event index + 1 */
 	size_t n_ev_of_attr;
 	int want_attr; /* attr index streamed, -1 every one */
@@ -59,11 +59,11 @@ struct ingest {
 	 * Samples read while the symbolizer's threads still load kallsyms or DWARF: unwound and
 	 * located in their process's maps at their time, named once the threads are done.
 	 */
-	bool defer;		/* build_stack records items instead of frames */
-	bool fp_check;		/* the deferred stack is a frame-pointer one (fp_broken) */
+	bool defer;    /* build_stack records items instead of frames */
+	bool fp_check; /* the deferred stack is a frame-pointer one (fp_broken) */
 	struct pend_item {
-		uint64_t v;	/* kernel address, or file address of a user one */
-		uint32_t x;	/* the file (PEND_USER*) or the frame (PEND_FRAME) */
+		uint64_t v; /* kernel address, or file address of a user one */
+		uint32_t x; /* the file (PEND_USER*) or the frame (PEND_FRAME) */
 		uint8_t kind;
 	} * items;
 	size_t n_items, cap_items;
@@ -73,7 +73,7 @@ struct ingest {
 		bool fp_check;
 	} * pend;
 	size_t n_pend, cap_pend;
-	bool *ctx;		 /* scratch: kernel context of each address in pcs */
+	bool *ctx; /* scratch: kernel context of each address in pcs */
 };
 
 static bool is_sampling(const struct pfs_attr *a)
@@ -289,7 +289,8 @@ static size_t build_stack(struct ingest *in, const struct pfs_record *rec, struc
 			return n;
 		}
 	}
-	size_t np = pfs_symbols_unwind_user(in->sym, p, rec->sid.tid, a, smp, in->pcs, in->max_frames);
+	size_t np =
+	    pfs_symbols_unwind_user(in->sym, p, rec->sid.tid, a, smp, in->pcs, in->max_frames);
 	if (!np && mode == PFS_MISC_USER)
 		push(in, &n, p, smp->ip, false, true);
 	for (size_t i = 0; i < np; i++)
@@ -362,15 +363,16 @@ static bool memo_path(struct ingest *in, const struct pfs_record *rec, struct pf
 		size_t at = m - 1 - j;
 		size_t room = in->max_frames - depth;
 		size_t nf = in->ctx[at] ? pfs_symbols_kernel(in->sym, pfs_procmap_kernel(in->pm),
-							      in->pcs[at], in->frames, room)
-					: pfs_symbols_user(in->sym, p, in->pcs[at], false, in->frames,
-							   room);
+							     in->pcs[at], in->frames, room)
+					: pfs_symbols_user(in->sym, p, in->pcs[at], false,
+							   in->frames, room);
 		/* a resolver giving several frames for one address could still reach the limit */
 		if (depth + nf >= in->max_frames)
 			return false;
 		if (j == 0)
-			root_unknown = nf && pfs_profile_frameget(in->prof, in->frames[nf - 1])->kind ==
-						 PFS_FK_UNKNOWN;
+			root_unknown =
+			    nf && pfs_profile_frameget(in->prof, in->frames[nf - 1])->kind ==
+				      PFS_FK_UNKNOWN;
 		while (nf--)
 			path = pfs_profile_path(in->prof, path, in->frames[nf]);
 		depth = pfs_profile_pathget(in->prof, path)->depth;
@@ -386,8 +388,8 @@ static bool memo_path(struct ingest *in, const struct pfs_record *rec, struct pf
 		in->fp_user++;
 		in->fp_broken += root_unknown;
 	}
-	*mm = (struct stack_memo){tid, p->pid, p->gen, kgen, true, root_unknown, m, mm->cap,
-				  mm->ips, mm->kernel, mm->path, mm->depth};
+	*mm = (struct stack_memo){tid, p->pid,	p->gen,	 kgen,	     true,     root_unknown,
+				  m,   mm->cap, mm->ips, mm->kernel, mm->path, mm->depth};
 	*path_out = path;
 	return true;
 }
@@ -434,8 +436,9 @@ static int flush(struct ingest *in)
 				in->frames[n++] = it->x;
 			} else {
 				struct pfs_symloc loc = {it->x, it->v};
-				n += pfs_symbols_resolve(in->sym, &loc, it->kind == PEND_USER_INLINE,
-							 in->frames + n, room);
+				n +=
+				    pfs_symbols_resolve(in->sym, &loc, it->kind == PEND_USER_INLINE,
+							in->frames + n, room);
 			}
 		}
 		if (ps->fp_check)

@@ -160,7 +160,8 @@ void pfs_json_escape(FILE *f, const char *str, size_t n)
 			i++;
 			continue;
 		}
-		if (l == 3 && s[i] == 0xe2 && s[i + 1] == 0x80 && (s[i + 2] == 0xa8 || s[i + 2] == 0xa9)) {
+		if (l == 3 && s[i] == 0xe2 && s[i + 1] == 0x80 &&
+		    (s[i + 2] == 0xa8 || s[i + 2] == 0xa9)) {
 			fprintf(f, "\\u%04x", s[i + 2] == 0xa8 ? 0x2028 : 0x2029);
 			i += 3;
 			continue;

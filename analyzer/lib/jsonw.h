@@ -23,9 +23,9 @@ struct pfs_jsonw {
 };
 
 void pfs_jsonw_init(struct pfs_jsonw *w, FILE *f, bool pretty);
-void pfs_jsonw_obj(struct pfs_jsonw *w);  /* { */
+void pfs_jsonw_obj(struct pfs_jsonw *w); /* { */
 void pfs_jsonw_end_obj(struct pfs_jsonw *w);
-void pfs_jsonw_arr(struct pfs_jsonw *w);  /* [ */
+void pfs_jsonw_arr(struct pfs_jsonw *w); /* [ */
 void pfs_jsonw_end_arr(struct pfs_jsonw *w);
 void pfs_jsonw_key(struct pfs_jsonw *w, const char *k);
 void pfs_jsonw_str(struct pfs_jsonw *w, const char *s); /* NULL writes null */

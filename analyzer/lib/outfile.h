@@ -17,10 +17,10 @@
 #include "err.h"
 
 struct pfs_outfile {
-	FILE *f;       /* write here */
-	char *path;    /* destination */
-	char *tmp;     /* temporary beside it, NULL for stdout and devices */
-	bool direct;   /* f is the destination itself (a device or FIFO), closed at commit */
+	FILE *f;     /* write here */
+	char *path;  /* destination */
+	char *tmp;   /* temporary beside it, NULL for stdout and devices */
+	bool direct; /* f is the destination itself (a device or FIFO), closed at commit */
 };
 
 int pfs_outfile_open(struct pfs_outfile *o, const char *path, struct pfs_err *err) PFS_MUST_CHECK;

@@ -51,14 +51,43 @@
 /* how far reading runs ahead before consumed pages of the mapping are handed back */
 #define RELEASE_STEP (4u << 20)
 
-enum { FEAT_TRACING_DATA = 1, FEAT_BUILD_ID, FEAT_HOSTNAME, FEAT_OSRELEASE, FEAT_VERSION,
-       FEAT_ARCH, FEAT_NRCPUS, FEAT_CPUDESC, FEAT_CPUID, FEAT_TOTAL_MEM, FEAT_CMDLINE,
-       FEAT_EVENT_DESC, FEAT_CPU_TOPOLOGY, FEAT_NUMA_TOPOLOGY, FEAT_BRANCH_STACK,
-       FEAT_PMU_MAPPINGS, FEAT_GROUP_DESC, FEAT_AUXTRACE, FEAT_STAT, FEAT_CACHE,
-       FEAT_SAMPLE_TIME, FEAT_MEM_TOPOLOGY, FEAT_CLOCKID, FEAT_DIR_FORMAT, FEAT_BPF_PROG_INFO,
-       FEAT_BPF_BTF, FEAT_COMPRESSED, FEAT_CPU_PMU_CAPS, FEAT_CLOCK_DATA,
-       FEAT_HYBRID_TOPOLOGY, FEAT_PMU_CAPS, FEAT_CPU_DOMAIN_INFO, FEAT_E_MACHINE,
-       FEAT_CLN_SIZE, FEAT_KNOWN_MAX };
+enum {
+	FEAT_TRACING_DATA = 1,
+	FEAT_BUILD_ID,
+	FEAT_HOSTNAME,
+	FEAT_OSRELEASE,
+	FEAT_VERSION,
+	FEAT_ARCH,
+	FEAT_NRCPUS,
+	FEAT_CPUDESC,
+	FEAT_CPUID,
+	FEAT_TOTAL_MEM,
+	FEAT_CMDLINE,
+	FEAT_EVENT_DESC,
+	FEAT_CPU_TOPOLOGY,
+	FEAT_NUMA_TOPOLOGY,
+	FEAT_BRANCH_STACK,
+	FEAT_PMU_MAPPINGS,
+	FEAT_GROUP_DESC,
+	FEAT_AUXTRACE,
+	FEAT_STAT,
+	FEAT_CACHE,
+	FEAT_SAMPLE_TIME,
+	FEAT_MEM_TOPOLOGY,
+	FEAT_CLOCKID,
+	FEAT_DIR_FORMAT,
+	FEAT_BPF_PROG_INFO,
+	FEAT_BPF_BTF,
+	FEAT_COMPRESSED,
+	FEAT_CPU_PMU_CAPS,
+	FEAT_CLOCK_DATA,
+	FEAT_HYBRID_TOPOLOGY,
+	FEAT_PMU_CAPS,
+	FEAT_CPU_DOMAIN_INFO,
+	FEAT_E_MACHINE,
+	FEAT_CLN_SIZE,
+	FEAT_KNOWN_MAX
+};
 
 /* A record on its way out: where its bytes are and whether the reader owns a copy. */
 struct qrec {
@@ -86,10 +115,10 @@ struct pfs_reader {
 	const uint8_t *map; /* whole file (mapping or caller buffer); NULL when streaming */
 	size_t map_len;
 	bool unmap;
-	uint64_t released; /* mapped bytes [0, released) were handed back to the page cache */
+	uint64_t released;   /* mapped bytes [0, released) were handed back to the page cache */
 	uint64_t release_at; /* reading position of the last look for what can be released */
-	int fd;                 /* stream fd, -1 when mapped */
-	uint8_t *win;           /* stream window holding [win_off, win_off + win_len) */
+	int fd;		     /* stream fd, -1 when mapped */
+	uint8_t *win;	     /* stream window holding [win_off, win_off + win_len) */
 	size_t win_len, win_cap;
 	uint64_t win_off;
 	bool eof;
@@ -117,12 +146,12 @@ struct pfs_reader {
 	struct qrec *heap;
 	size_t n_heap, cap_heap;
 	uint64_t seq;
-	uint64_t flush_limit;  /* records with time <= this may go */
-	uint64_t next_flush;   /* newest time seen at the last FINISHED_ROUND */
-	uint64_t max_time;     /* newest time seen so far */
+	uint64_t flush_limit; /* records with time <= this may go */
+	uint64_t next_flush;  /* newest time seen at the last FINISHED_ROUND */
+	uint64_t max_time;    /* newest time seen so far */
 	uint64_t last_out_time;
-	bool flushing_all;     /* at the end: release everything */
-	struct qrec cur;       /* the record last handed out (freed on the next call) */
+	bool flushing_all; /* at the end: release everything */
+	struct qrec cur;   /* the record last handed out (freed on the next call) */
 
 	/* decode scratch */
 	uint64_t *u64s;
@@ -194,35 +223,37 @@ static uint32_t idmap_get(const struct idmap *m, uint64_t key)
 /* ---- names ---- */
 
 static const char *const kernel_names[PFS_REC_KERNEL_MAX] = {
-	[PFS_REC_MMAP] = "MMAP",
-	[PFS_REC_LOST] = "LOST",
-	[PFS_REC_COMM] = "COMM",
-	[PFS_REC_EXIT] = "EXIT",
-	[PFS_REC_THROTTLE] = "THROTTLE",
-	[PFS_REC_UNTHROTTLE] = "UNTHROTTLE",
-	[PFS_REC_FORK] = "FORK",
-	[PFS_REC_READ] = "READ",
-	[PFS_REC_SAMPLE] = "SAMPLE",
-	[PFS_REC_MMAP2] = "MMAP2",
-	[PFS_REC_AUX] = "AUX",
-	[PFS_REC_ITRACE_START] = "ITRACE_START",
-	[PFS_REC_LOST_SAMPLES] = "LOST_SAMPLES",
-	[PFS_REC_SWITCH] = "SWITCH",
-	[PFS_REC_SWITCH_CPU_WIDE] = "SWITCH_CPU_WIDE",
-	[PFS_REC_NAMESPACES] = "NAMESPACES",
-	[PFS_REC_KSYMBOL] = "KSYMBOL",
-	[PFS_REC_BPF_EVENT] = "BPF_EVENT",
-	[PFS_REC_CGROUP] = "CGROUP",
-	[PFS_REC_TEXT_POKE] = "TEXT_POKE",
-	[PFS_REC_AUX_OUTPUT_HW_ID] = "AUX_OUTPUT_HW_ID",
-	[PFS_REC_CALLCHAIN_DEFERRED] = "CALLCHAIN_DEFERRED",
+    [PFS_REC_MMAP] = "MMAP",
+    [PFS_REC_LOST] = "LOST",
+    [PFS_REC_COMM] = "COMM",
+    [PFS_REC_EXIT] = "EXIT",
+    [PFS_REC_THROTTLE] = "THROTTLE",
+    [PFS_REC_UNTHROTTLE] = "UNTHROTTLE",
+    [PFS_REC_FORK] = "FORK",
+    [PFS_REC_READ] = "READ",
+    [PFS_REC_SAMPLE] = "SAMPLE",
+    [PFS_REC_MMAP2] = "MMAP2",
+    [PFS_REC_AUX] = "AUX",
+    [PFS_REC_ITRACE_START] = "ITRACE_START",
+    [PFS_REC_LOST_SAMPLES] = "LOST_SAMPLES",
+    [PFS_REC_SWITCH] = "SWITCH",
+    [PFS_REC_SWITCH_CPU_WIDE] = "SWITCH_CPU_WIDE",
+    [PFS_REC_NAMESPACES] = "NAMESPACES",
+    [PFS_REC_KSYMBOL] = "KSYMBOL",
+    [PFS_REC_BPF_EVENT] = "BPF_EVENT",
+    [PFS_REC_CGROUP] = "CGROUP",
+    [PFS_REC_TEXT_POKE] = "TEXT_POKE",
+    [PFS_REC_AUX_OUTPUT_HW_ID] = "AUX_OUTPUT_HW_ID",
+    [PFS_REC_CALLCHAIN_DEFERRED] = "CALLCHAIN_DEFERRED",
 };
 
 static const char *const user_names[PFS_REC_MAX - 64] = {
-	"ATTR", "EVENT_TYPE", "TRACING_DATA", "BUILD_ID", "FINISHED_ROUND", "ID_INDEX",
-	"AUXTRACE_INFO", "AUXTRACE", "AUXTRACE_ERROR", "THREAD_MAP", "CPU_MAP", "STAT_CONFIG",
-	"STAT", "STAT_ROUND", "EVENT_UPDATE", "TIME_CONV", "FEATURE", "COMPRESSED",
-	"FINISHED_INIT", "COMPRESSED2", "BPF_METADATA", "SCHEDSTAT_CPU", "SCHEDSTAT_DOMAIN",
+    "ATTR",	      "EVENT_TYPE",    "TRACING_DATA",	   "BUILD_ID",
+    "FINISHED_ROUND", "ID_INDEX",      "AUXTRACE_INFO",	   "AUXTRACE",
+    "AUXTRACE_ERROR", "THREAD_MAP",    "CPU_MAP",	   "STAT_CONFIG",
+    "STAT",	      "STAT_ROUND",    "EVENT_UPDATE",	   "TIME_CONV",
+    "FEATURE",	      "COMPRESSED",    "FINISHED_INIT",	   "COMPRESSED2",
+    "BPF_METADATA",   "SCHEDSTAT_CPU", "SCHEDSTAT_DOMAIN",
 };
 
 const char *pfs_record_type_name(uint32_t type)
@@ -235,12 +266,13 @@ const char *pfs_record_type_name(uint32_t type)
 }
 
 static const char *const feature_names[FEAT_KNOWN_MAX] = {
-	"reserved", "tracing_data", "build_id", "hostname", "osrelease", "version", "arch",
-	"nrcpus", "cpudesc", "cpuid", "total_mem", "cmdline", "event_desc", "cpu_topology",
-	"numa_topology", "branch_stack", "pmu_mappings", "group_desc", "auxtrace", "stat",
-	"cache", "sample_time", "mem_topology", "clockid", "dir_format", "bpf_prog_info",
-	"bpf_btf", "compressed", "cpu_pmu_caps", "clock_data", "hybrid_topology", "pmu_caps",
-	"cpu_domain_info", "e_machine", "cln_size",
+    "reserved",	       "tracing_data", "build_id",	  "hostname",	  "osrelease",
+    "version",	       "arch",	       "nrcpus",	  "cpudesc",	  "cpuid",
+    "total_mem",       "cmdline",      "event_desc",	  "cpu_topology", "numa_topology",
+    "branch_stack",    "pmu_mappings", "group_desc",	  "auxtrace",	  "stat",
+    "cache",	       "sample_time",  "mem_topology",	  "clockid",	  "dir_format",
+    "bpf_prog_info",   "bpf_btf",      "compressed",	  "cpu_pmu_caps", "clock_data",
+    "hybrid_topology", "pmu_caps",     "cpu_domain_info", "e_machine",	  "cln_size",
 };
 
 const char *pfs_feature_name(unsigned bit)
@@ -250,14 +282,20 @@ const char *pfs_feature_name(unsigned bit)
 
 const char *pfs_attr_default_name(const struct pfs_attr *a, char *buf, size_t len)
 {
-	static const char *const hw[] = {"cycles", "instructions", "cache-references",
-					 "cache-misses", "branch-instructions", "branch-misses",
-					 "bus-cycles", "stalled-cycles-frontend",
-					 "stalled-cycles-backend", "ref-cycles"};
-	static const char *const sw[] = {"cpu-clock", "task-clock", "page-faults",
-					 "context-switches", "cpu-migrations", "minor-faults",
-					 "major-faults", "alignment-faults", "emulation-faults",
-					 "dummy", "bpf-output", "cgroup-switches"};
+	static const char *const hw[] = {"cycles",
+					 "instructions",
+					 "cache-references",
+					 "cache-misses",
+					 "branch-instructions",
+					 "branch-misses",
+					 "bus-cycles",
+					 "stalled-cycles-frontend",
+					 "stalled-cycles-backend",
+					 "ref-cycles"};
+	static const char *const sw[] = {
+	    "cpu-clock",	"task-clock",	"page-faults",	"context-switches",
+	    "cpu-migrations",	"minor-faults", "major-faults", "alignment-faults",
+	    "emulation-faults", "dummy",	"bpf-output",	"cgroup-switches"};
 	if (a->type == 0 && (a->config & 0xffffffffu) < sizeof(hw) / sizeof(hw[0]))
 		snprintf(buf, len, "%s", hw[a->config & 0xffffffffu]);
 	else if (a->type == 1 && a->config < sizeof(sw) / sizeof(sw[0]))
@@ -281,9 +319,9 @@ static unsigned char revbyte(unsigned char b)
 
 static size_t trailer_len(uint64_t st)
 {
-	return 8 * (size_t)(!!(st & PFS_S_TID) + !!(st & PFS_S_TIME) + !!(st & PFS_S_ID) +
-			    !!(st & PFS_S_STREAM_ID) + !!(st & PFS_S_CPU) +
-			    !!(st & PFS_S_IDENTIFIER));
+	return 8 *
+	       (size_t)(!!(st & PFS_S_TID) + !!(st & PFS_S_TIME) + !!(st & PFS_S_ID) +
+			!!(st & PFS_S_STREAM_ID) + !!(st & PFS_S_CPU) + !!(st & PFS_S_IDENTIFIER));
 }
 
 /*
@@ -349,9 +387,8 @@ static int parse_attr(struct pfs_reader *r, const uint8_t *p, size_t avail, uint
 		a->sig_data = pfs_cursor_u64(&c);
 	if (pfs_cursor_left(&c) >= 8)
 		a->config3 = pfs_cursor_u64(&c);
-	a->trailer_len = (a->flags & PFS_ATTR_FLAG(PFS_AF_SAMPLE_ID_ALL))
-				 ? trailer_len(a->sample_type)
-				 : 0;
+	a->trailer_len =
+	    (a->flags & PFS_ATTR_FLAG(PFS_AF_SAMPLE_ID_ALL)) ? trailer_len(a->sample_type) : 0;
 	return 0;
 }
 
@@ -717,9 +754,9 @@ static int read_file_header(struct pfs_reader *r, struct pfs_err *err)
 	if (rc)
 		return rc;
 	if (!h)
-		return pfs_err_set(err, PFS_EFORMAT, 0,
-				   "not a perf.data file: %zu bytes, too short for a header (need 16)",
-				   have);
+		return pfs_err_set(
+		    err, PFS_EFORMAT, 0,
+		    "not a perf.data file: %zu bytes, too short for a header (need 16)", have);
 	memcpy(&magic, h, 8);
 	if (magic == MAGIC_LE)
 		r->swap = false;
@@ -772,12 +809,14 @@ static int read_attrs_section(struct pfs_reader *r, uint64_t attr_size, uint64_t
 		return pfs_err_set(err, PFS_EFORMAT, 24,
 				   "attrs section [0x%llx, +%llu) lies past the end of the file "
 				   "(%zu bytes)",
-				   (unsigned long long)a_off, (unsigned long long)a_size, r->map_len);
+				   (unsigned long long)a_off, (unsigned long long)a_size,
+				   r->map_len);
 	nr = a_size / attr_size;
 	if (nr == 0)
 		return pfs_err_set(err, PFS_EFORMAT, 32, "attrs section holds no event");
 	if (nr > MAX_ATTRS)
-		return pfs_err_set(err, PFS_ELIMIT, 32, "attrs section holds %llu events (limit %u)",
+		return pfs_err_set(err, PFS_ELIMIT, 32,
+				   "attrs section holds %llu events (limit %u)",
 				   (unsigned long long)nr, MAX_ATTRS);
 	if (a_size % attr_size)
 		pfs_diag_add(&r->diag, PFS_WARN, "attr-section-size", 32,
@@ -822,10 +861,11 @@ static void read_feature_sections(struct pfs_reader *r, const uint64_t bitmap_in
 			continue;
 		entry = table + 16 * k++;
 		if (entry > r->map_len || r->map_len - entry < 16) {
-			pfs_diag_add(&r->diag, PFS_WARN, "feature-table-truncated", entry,
-				     "feature table ends past the end of the file; features from bit "
-				     "%u on are missing",
-				     bit);
+			pfs_diag_add(
+			    &r->diag, PFS_WARN, "feature-table-truncated", entry,
+			    "feature table ends past the end of the file; features from bit "
+			    "%u on are missing",
+			    bit);
 			return;
 		}
 		c = cur_at(r, r->map + entry, 16);
@@ -835,11 +875,11 @@ static void read_feature_sections(struct pfs_reader *r, const uint64_t bitmap_in
 			continue; /* perf leaves zeroed entries when a feature writer failed */
 		if (off > r->map_len || size > r->map_len - off || size > MAX_FEATURE_SIZE) {
 			const char *n = pfs_feature_name(bit);
-			pfs_diag_add(&r->diag, PFS_WARN, "feature-out-of-bounds", entry,
-				     "feature %s (bit %u) section [0x%llx, +%llu) lies past the end "
-				     "of the file; ignored",
-				     n ? n : "?", bit, (unsigned long long)off,
-				     (unsigned long long)size);
+			pfs_diag_add(
+			    &r->diag, PFS_WARN, "feature-out-of-bounds", entry,
+			    "feature %s (bit %u) section [0x%llx, +%llu) lies past the end "
+			    "of the file; ignored",
+			    n ? n : "?", bit, (unsigned long long)off, (unsigned long long)size);
 			continue;
 		}
 		parse_feature(r, bit, r->map + off, (size_t)size, off);
@@ -881,7 +921,7 @@ static int open_file_mode(struct pfs_reader *r, struct pfs_err *err)
 			alt[i] = (uint64_t)__builtin_bswap32((uint32_t)__builtin_bswap64(v) &
 							     0xffffffffu) |
 				 (uint64_t)__builtin_bswap32((uint32_t)(__builtin_bswap64(v) >> 32))
-					 << 32;
+				     << 32;
 		}
 		if (alt[0] >> FEAT_HOSTNAME & 1)
 			memcpy(bitmap, alt, sizeof(bitmap));
@@ -899,9 +939,10 @@ static int open_file_mode(struct pfs_reader *r, struct pfs_err *err)
 	if (d_size == 0) {
 		r->info.data_size_zero = true;
 		r->end = r->map_len;
-		pfs_diag_add(&r->diag, PFS_WARN, "data-size-zero", 48,
-			     "the header's data size is 0 (perf did not finish writing): records "
-			     "are read to the end of the file and the feature sections are missing");
+		pfs_diag_add(
+		    &r->diag, PFS_WARN, "data-size-zero", 48,
+		    "the header's data size is 0 (perf did not finish writing): records "
+		    "are read to the end of the file and the feature sections are missing");
 	} else if (d_size > r->map_len - d_off) {
 		r->end = r->map_len;
 		pfs_diag_add(&r->diag, PFS_ERROR, "data-past-eof", 48,
@@ -1459,7 +1500,8 @@ static bool decode_other(struct pfs_reader *r, struct pfs_record *rec)
 	size_t tl = rec->attr && rec->type < 64 ? rec->attr->trailer_len : 0;
 	size_t len;
 	struct pfs_cursor c;
-	if (rec->type < 64 && rec->attr && !read_trailer(r, rec->attr, rec->body, rec->body_len, &rec->sid))
+	if (rec->type < 64 && rec->attr &&
+	    !read_trailer(r, rec->attr, rec->body, rec->body_len, &rec->sid))
 		return false;
 	len = rec->body_len >= tl ? rec->body_len - tl : 0;
 	c = cur_at(r, rec->body, len);
@@ -1647,10 +1689,11 @@ static int raw_next(struct pfs_reader *r, struct raw *out, struct pfs_err *err)
 			return rc;
 		if (!h) {
 			if (have)
-				pfs_diag_add(&r->diag, PFS_ERROR, "truncated-record", r->pos,
-					     "the last record is cut short: %zu bytes of its 8-byte "
-					     "header remain",
-					     have);
+				pfs_diag_add(
+				    &r->diag, PFS_ERROR, "truncated-record", r->pos,
+				    "the last record is cut short: %zu bytes of its 8-byte "
+				    "header remain",
+				    have);
 			goto at_end;
 		}
 		c = cur_at(r, h, 8);
@@ -1669,20 +1712,22 @@ static int raw_next(struct pfs_reader *r, struct raw *out, struct pfs_err *err)
 			goto at_end;
 		}
 		if (r->end != UINT64_MAX && out->size > r->end - r->pos) {
-			pfs_diag_add(&r->diag, PFS_ERROR, "truncated-record", r->pos,
-				     "record of type %u needs %u bytes but the data ends after %llu: "
-				     "it was dropped",
-				     out->type, out->size, (unsigned long long)(r->end - r->pos));
+			pfs_diag_add(
+			    &r->diag, PFS_ERROR, "truncated-record", r->pos,
+			    "record of type %u needs %u bytes but the data ends after %llu: "
+			    "it was dropped",
+			    out->type, out->size, (unsigned long long)(r->end - r->pos));
 			goto at_end;
 		}
 		h = src_get(r, r->pos, out->size, &have, err, &rc);
 		if (rc)
 			return rc;
 		if (!h) {
-			pfs_diag_add(&r->diag, PFS_ERROR, "truncated-record", r->pos,
-				     "record of type %u needs %u bytes but the file ends after %zu: "
-				     "it was dropped",
-				     out->type, out->size, have);
+			pfs_diag_add(
+			    &r->diag, PFS_ERROR, "truncated-record", r->pos,
+			    "record of type %u needs %u bytes but the file ends after %zu: "
+			    "it was dropped",
+			    out->type, out->size, have);
 			goto at_end;
 		}
 		out->p = h;
@@ -1703,12 +1748,12 @@ static int raw_next(struct pfs_reader *r, struct raw *out, struct pfs_err *err)
 			} else if (xl) {
 				const uint8_t *x;
 				if (r->end != UINT64_MAX && xl > r->end - r->pos) {
-					pfs_diag_add(&r->diag, PFS_ERROR, "truncated-record",
-						     out->off,
-						     "%s payload of %llu bytes runs past the end of "
-						     "the data",
-						     pfs_record_type_name(out->type),
-						     (unsigned long long)xl);
+					pfs_diag_add(
+					    &r->diag, PFS_ERROR, "truncated-record", out->off,
+					    "%s payload of %llu bytes runs past the end of "
+					    "the data",
+					    pfs_record_type_name(out->type),
+					    (unsigned long long)xl);
 					r->pos = r->end;
 					goto at_end;
 				}
@@ -1801,7 +1846,8 @@ static void absorb(struct pfs_reader *r, const struct raw *x)
 	}
 	case PFS_REC_HEADER_TRACING_DATA:
 		if (x->extra)
-			parse_feature(r, FEAT_TRACING_DATA, x->extra, x->extra_len, x->off + x->size);
+			parse_feature(r, FEAT_TRACING_DATA, x->extra, x->extra_len,
+				      x->off + x->size);
 		return;
 	case PFS_REC_HEADER_BUILD_ID:
 		parse_build_ids(r, x->p, x->size, x->off);
@@ -2031,10 +2077,11 @@ int pfs_reader_next(struct pfs_reader *r, struct pfs_record *rec, struct pfs_err
 			release_consumed(r);
 		if (rc == 0) {
 			if (r->stats.out_of_order)
-				pfs_diag_addn(&r->diag, PFS_NOTE, "out-of-order", 1, PFS_NO_OFF,
-					      "%llu records arrived after a later record had been "
-					      "released (perf's own round violations); they were kept",
-					      (unsigned long long)r->stats.out_of_order);
+				pfs_diag_addn(
+				    &r->diag, PFS_NOTE, "out-of-order", 1, PFS_NO_OFF,
+				    "%llu records arrived after a later record had been "
+				    "released (perf's own round violations); they were kept",
+				    (unsigned long long)r->stats.out_of_order);
 			r->flushing_all = true;
 			continue;
 		}
@@ -2057,8 +2104,8 @@ int pfs_reader_next(struct pfs_reader *r, struct pfs_record *rec, struct pfs_err
 		q.off = x.off;
 		q.compressed = x.compressed;
 		q.time = (r->opts.file_order || x.type >= 64)
-				 ? UINT64_MAX
-				 : record_time(r, x.type, x.p + 8, x.size - 8u);
+			     ? UINT64_MAX
+			     : record_time(r, x.type, x.p + 8, x.size - 8u);
 		if (q.time == UINT64_MAX) {
 			/* no time (or file order): straight out, in file order */
 			q.p = x.p;

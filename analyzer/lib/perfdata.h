@@ -190,8 +190,8 @@ struct pfs_attr {
 	uint64_t sig_data;
 	uint64_t config3;
 
-	char *name;         /* from EVENT_DESC / EVENT_UPDATE, else synthesized ("cpu-clock") */
-	uint64_t *ids;      /* event ids of this attr */
+	char *name;    /* from EVENT_DESC / EVENT_UPDATE, else synthesized ("cpu-clock") */
+	uint64_t *ids; /* event ids of this attr */
 	size_t n_ids;
 	uint64_t n_samples; /* SAMPLE records attributed to it so far */
 	uint64_t n_lost;    /* LOST_SAMPLES attributed to it */
@@ -300,12 +300,12 @@ struct pfs_rec_lost {
 struct pfs_record {
 	uint32_t type;
 	uint16_t misc;
-	uint16_t size;         /* header.size */
-	uint64_t off;          /* invariant 2 */
-	bool compressed;       /* came out of a COMPRESSED record */
-	const uint8_t *body;   /* bytes after the 8-byte header, file byte order */
-	size_t body_len;       /* header.size - 8 */
-	const uint8_t *extra;  /* TRACING_DATA / AUXTRACE payload outside header.size */
+	uint16_t size;	      /* header.size */
+	uint64_t off;	      /* invariant 2 */
+	bool compressed;      /* came out of a COMPRESSED record */
+	const uint8_t *body;  /* bytes after the 8-byte header, file byte order */
+	size_t body_len;      /* header.size - 8 */
+	const uint8_t *extra; /* TRACING_DATA / AUXTRACE payload outside header.size */
 	size_t extra_len;
 	struct pfs_attr *attr; /* the event this record belongs to (NULL for user records) */
 	struct pfs_sample_id sid;
@@ -330,12 +330,12 @@ struct pfs_build_id {
 /* What the header and feature sections said. Strings are owned by the reader; NULL if absent. */
 struct pfs_info {
 	bool pipe;
-	bool swapped;      /* written in the other byte order */
-	bool big_endian;   /* the file's byte order */
+	bool swapped;	 /* written in the other byte order */
+	bool big_endian; /* the file's byte order */
 	uint64_t file_size;
 	uint64_t data_off, data_size; /* file mode */
-	bool data_size_zero;          /* perf was killed: read to EOF */
-	uint64_t features[4];         /* feature bitmap (file mode) or features seen (pipe) */
+	bool data_size_zero;	      /* perf was killed: read to EOF */
+	uint64_t features[4];	      /* feature bitmap (file mode) or features seen (pipe) */
 	char *hostname, *osrelease, *version, *arch, *cpudesc, *cpuid;
 	uint32_t nr_cpus_avail, nr_cpus_online;
 	uint64_t total_mem_kb;
@@ -356,26 +356,26 @@ struct pfs_info {
 	struct { /* PMU_MAPPINGS */
 		uint32_t type;
 		char *name;
-	} *pmus;
+	} * pmus;
 	size_t n_pmus;
 };
 
 /* Statistics gathered while reading (what perf report --stats shows, and more). */
 struct pfs_stats {
-	uint64_t records[PFS_REC_MAX]; /* by type, decompressed records included */
-	uint64_t unknown_records;      /* types we do not know, skipped by size */
-	uint64_t total;                /* every record counted in records[] and unknown */
-	uint64_t lost_events;          /* sum of LOST.lost */
-	uint64_t lost_samples;         /* sum of LOST_SAMPLES.lost */
+	uint64_t records[PFS_REC_MAX];	/* by type, decompressed records included */
+	uint64_t unknown_records;	/* types we do not know, skipped by size */
+	uint64_t total;			/* every record counted in records[] and unknown */
+	uint64_t lost_events;		/* sum of LOST.lost */
+	uint64_t lost_samples;		/* sum of LOST_SAMPLES.lost */
 	uint64_t first_time, last_time; /* over samples that carry a time */
 	uint64_t compressed_bytes, decompressed_bytes;
-	uint64_t out_of_order;         /* records that arrived after a later one was released */
-	uint64_t bytes_read;           /* progress: bytes of the stream consumed */
+	uint64_t out_of_order; /* records that arrived after a later one was released */
+	uint64_t bytes_read;   /* progress: bytes of the stream consumed */
 };
 
 struct pfs_reader_opts {
 	bool file_order; /* hand records out in file order, not time order */
-	bool no_decode;  /* do not decode record bodies (count only): the stats pass */
+	bool no_decode;	 /* do not decode record bodies (count only): the stats pass */
 };
 
 struct pfs_reader;
@@ -394,8 +394,8 @@ int pfs_reader_open_mem(struct pfs_reader **out, const void *buf, size_t len,
  * Hands out the next record (invariant 1). Returns 1 with *rec filled, 0 at the end of the
  * data, or a negative code on an I/O error. Malformed records become diagnostics.
  */
-int pfs_reader_next(struct pfs_reader *r, struct pfs_record *rec, struct pfs_err *err)
-	PFS_MUST_CHECK;
+int pfs_reader_next(struct pfs_reader *r, struct pfs_record *rec,
+		    struct pfs_err *err) PFS_MUST_CHECK;
 void pfs_reader_close(struct pfs_reader *r);
 
 /* Borrowed views, valid until pfs_reader_close(). */

@@ -54,7 +54,7 @@ struct pfs_profile {
 	char **chunks;
 	size_t n_chunks, cap_chunks;
 	size_t chunk_used, chunk_size; /* of the last chunk */
-	struct strrec *strs; /* index id; [0] is "" */
+	struct strrec *strs;	       /* index id; [0] is "" */
 	size_t n_strs, cap_strs;
 	struct itab str_tab;
 

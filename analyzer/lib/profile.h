@@ -22,55 +22,55 @@
 #include <stdint.h>
 
 enum pfs_frame_kind {
-	PFS_FK_UNKNOWN = 0, /* could not be resolved: name is "[unknown]" */
-	PFS_FK_NATIVE = 1,  /* user-space native code (ELF symbol) */
-	PFS_FK_KERNEL = 2,  /* kernel or module */
-	PFS_FK_PYTHON = 3,  /* CPython -X perf trampoline entry: py::func:file */
-	PFS_FK_JIT = 4,     /* another JIT map entry */
+	PFS_FK_UNKNOWN = 0,	 /* could not be resolved: name is "[unknown]" */
+	PFS_FK_NATIVE = 1,	 /* user-space native code (ELF symbol) */
+	PFS_FK_KERNEL = 2,	 /* kernel or module */
+	PFS_FK_PYTHON = 3,	 /* CPython -X perf trampoline entry: py::func:file */
+	PFS_FK_JIT = 4,		 /* another JIT map entry */
 	PFS_FK_PYINSTRUMENT = 5, /* a Python frame from a pyinstrument/speedscope/folded dump */
-	PFS_FK_PSEUDO = 6,  /* a labelled pseudo-frame ([gc], [gil wait], [native: libx.so]) */
+	PFS_FK_PSEUDO = 6,	 /* a labelled pseudo-frame ([gc], [gil wait], [native: libx.so]) */
 	PFS_FK_COUNT = 7,
 };
 
 struct pfs_frame {
-	uint32_t name;  /* string id: function name without offset */
-	uint32_t file;  /* string id: source file, 0 if unknown */
-	uint32_t line;  /* source line, 0 if unknown */
-	uint32_t dso;   /* string id: binary path or map name, 0 if none */
-	uint8_t kind;   /* enum pfs_frame_kind */
+	uint32_t name;	 /* string id: function name without offset */
+	uint32_t file;	 /* string id: source file, 0 if unknown */
+	uint32_t line;	 /* source line, 0 if unknown */
+	uint32_t dso;	 /* string id: binary path or map name, 0 if none */
+	uint8_t kind;	 /* enum pfs_frame_kind */
 	uint8_t inlined; /* 1 when an inline expansion inside its caller's frame */
 };
 
 struct pfs_path_node {
 	uint32_t parent; /* 0 for children of the root */
-	uint32_t frame;  /* frame id */
-	uint32_t depth;  /* 1 for children of the root */
+	uint32_t frame;	 /* frame id */
+	uint32_t depth;	 /* 1 for children of the root */
 };
 
 struct pfs_thread {
 	uint32_t pid, tid;
-	uint32_t comm;    /* string id, last name seen */
+	uint32_t comm;	     /* string id, last name seen */
 	uint64_t start, end; /* first/last time seen, 0 if unknown */
-	uint64_t samples; /* samples of the capture's first sampling event */
+	uint64_t samples;    /* samples of the capture's first sampling event */
 };
 
 struct pfs_process {
 	uint32_t pid, ppid;
-	uint32_t comm;    /* string id */
+	uint32_t comm;	  /* string id */
 	uint32_t cmdline; /* string id, 0 if unknown */
 	uint64_t start, end;
 };
 
 /* One sample as it leaves ingest. */
 struct pfs_sample_row {
-	uint32_t event;  /* index into the profile's events */
+	uint32_t event; /* index into the profile's events */
 	uint32_t pid, tid;
-	uint32_t cpu;    /* UINT32_MAX if unknown */
-	uint64_t time;   /* ns on the capture's clock; 0 if unknown */
-	uint32_t path;   /* call path id (leaf node) */
+	uint32_t cpu;  /* UINT32_MAX if unknown */
+	uint64_t time; /* ns on the capture's clock; 0 if unknown */
+	uint32_t path; /* call path id (leaf node) */
 	uint64_t period;
-	double weight;   /* seconds for wall-time sources, 1 per sample otherwise */
-	uint32_t comm;   /* string id of the thread's name at this sample; 0: the thread's last */
+	double weight; /* seconds for wall-time sources, 1 per sample otherwise */
+	uint32_t comm; /* string id of the thread's name at this sample; 0: the thread's last */
 };
 
 /* Receives samples as they are produced; returns 0 or a negative pfs_errcode to stop ingest. */

@@ -436,8 +436,7 @@ static void classify_leaf(const struct pfs_pyver *v, const struct pfs_pyframe *f
 {
 	const char *syslib = NULL;
 	for (size_t i = 0; i < limit; i++)
-		if (frame_fn(v, &frames[i]) == PFS_PYFN_ALLOC &&
-		    frames[i].kind != PFS_FK_KERNEL) {
+		if (frame_fn(v, &frames[i]) == PFS_PYFN_ALLOC && frames[i].kind != PFS_FK_KERNEL) {
 			set(out, PFS_CAT_ALLOC, PFS_PYLABEL_ALLOC);
 			return;
 		}

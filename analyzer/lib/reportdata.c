@@ -857,8 +857,12 @@ static void sort_order(struct ctx *c)
 	struct order_key *k = pfs_xmalloc((c->n_order ? c->n_order : 1) * sizeof(*k));
 	for (size_t i = 0; i < c->n_order; i++) {
 		const struct pfs_agg_cell *cell = pfs_agg_cell(a, c->order[i]);
-		k[i] = (struct order_key){is_small(c, cell->pid), cell->pid, cell->tid, cell->path,
-					  cell->event, c->order[i]};
+		k[i] = (struct order_key){is_small(c, cell->pid),
+					  cell->pid,
+					  cell->tid,
+					  cell->path,
+					  cell->event,
+					  c->order[i]};
 	}
 	qsort(k, c->n_order, sizeof(*k), order_key_cmp);
 	for (size_t i = 0; i < c->n_order; i++)

@@ -2186,8 +2186,8 @@ static int thread_ids_load(struct pfs_store *st, int64_t cap, struct thread_ids 
 {
 	sqlite3_stmt *s;
 	size_t cap_n = 0;
-	int rc = prepare(st, "SELECT id, pid, tid FROM threads WHERE capture = ? ORDER BY id", &s,
-			 err);
+	int rc =
+	    prepare(st, "SELECT id, pid, tid FROM threads WHERE capture = ? ORDER BY id", &s, err);
 	memset(t, 0, sizeof(*t));
 	if (rc)
 		return rc;
@@ -2231,8 +2231,8 @@ static ptrdiff_t thread_ids_find(const struct thread_ids *t, int64_t id)
  * The rows are read by rowid range alone and their threads looked up here: joining the
  * threads table in SQL costs a B-tree seek per row, a third of the scan of a big capture.
  */
-int64_t pfs_store_scan_samples(struct pfs_store *st, int64_t cap, pfs_sample_cb cb,
-			       void *payload, struct pfs_err *err)
+int64_t pfs_store_scan_samples(struct pfs_store *st, int64_t cap, pfs_sample_cb cb, void *payload,
+			       struct pfs_err *err)
 {
 	sqlite3_stmt *s;
 	struct thread_ids th;
@@ -2240,10 +2240,11 @@ int64_t pfs_store_scan_samples(struct pfs_store *st, int64_t cap, pfs_sample_cb 
 	int rc = capture_bases(st, cap, b, err);
 	if (rc)
 		return rc;
-	if ((rc = prepare(st,
-			  "SELECT coalesce(sample_first, 0), coalesce(sample_last, -1) FROM captures "
-			  "WHERE id = ?",
-			  &s, err)))
+	if ((rc = prepare(
+		 st,
+		 "SELECT coalesce(sample_first, 0), coalesce(sample_last, -1) FROM captures "
+		 "WHERE id = ?",
+		 &s, err)))
 		return rc;
 	sqlite3_bind_int64(s, 1, cap);
 	if (sqlite3_step(s) == SQLITE_ROW) {
@@ -2508,7 +2509,8 @@ static int an_lists(struct pfs_store *st, int64_t cap, struct pfs_analysis *a,
 			break;
 		pfs_analysis_restore_stackwait(a, &w);
 	}
-	if ((rc = an_done(st, s, rc, "gil_wait_stacks", "cannot read the GIL wait stacks", cap, err)))
+	if ((rc = an_done(st, s, rc, "gil_wait_stacks", "cannot read the GIL wait stacks", cap,
+			  err)))
 		return rc;
 	if ((rc = query_int(st,
 			    "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND "

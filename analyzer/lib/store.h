@@ -277,5 +277,4 @@ int pfs_store_load_analysis(struct pfs_store *st, int64_t capture_id, struct pfs
 int pfs_store_get_report(struct pfs_store *st, int64_t capture_id, char **json, size_t *len,
 			 struct pfs_err *err) PFS_MUST_CHECK;
 
-
 #endif

@@ -118,7 +118,7 @@ struct dso {
 	uint8_t want_bid_size;
 	bool dwarf_bad, syms_bad;
 	bool syms_pending; /* its symbol table is being read by the preload thread */
-	bool debug_only; /* a separate debug file: symbols and DWARF, no code or CFI to trust */
+	bool debug_only;   /* a separate debug file: symbols and DWARF, no code or CFI to trust */
 };
 
 struct cache_slot {
@@ -150,8 +150,8 @@ struct last_map {
 struct kload {
 	char *path;
 	pthread_t thread;
-	bool started; /* the thread runs or ran and was not joined */
-	bool pending; /* read (or being read), not taken yet */
+	bool started;	  /* the thread runs or ran and was not joined */
+	bool pending;	  /* read (or being read), not taken yet */
 	atomic_bool done; /* the thread has finished */
 	struct ksym *ksyms;
 	size_t n_ksyms, ksyms_cap;
@@ -172,7 +172,7 @@ struct space_mod {
 enum { RULE_SKIP, RULE_UNDEF, RULE_SAME, RULE_LOC, RULE_VAL, RULE_REG };
 enum { STEP_CFI, STEP_FP, STEP_LIBDW };
 struct step_rules {
-	uint64_t pc; /* the lookup address; 0: empty slot */
+	uint64_t pc;  /* the lookup address; 0: empty slot */
 	uint8_t kind; /* STEP_*: CFI rules, the frame-pointer fallback, or only libdwfl knows */
 	bool signal;  /* the CFI's CIE is a signal frame's */
 	bool cfa_ok;  /* the CFA is register cfa_reg plus cfa_off (else it cannot be had) */
@@ -238,7 +238,7 @@ struct dwload {
 	struct dwjob {
 		uint32_t dso; /* index in dsos */
 		char *base, *path;
-		Dwfl *dwfl;	     /* DWARF, when wanted: the thread's own Dwfl */
+		Dwfl *dwfl; /* DWARF, when wanted: the thread's own Dwfl */
 		Dwfl_Module *mod;
 		Dwfl_Module *sym_mod; /* the dso's own module, whose symbol table is read */
 		struct fsym *syms;    /* read_syms' answer, until dwarf_take hands it over */
@@ -334,7 +334,8 @@ static bool debuglink_candidate(const char *file_name, const char *debuglink)
 	for (int i = 0; i < 2 && names[i]; i++) {
 		char rel[4096];
 		if (names[i][0] == '/') {
-			if (exists_at("", "", names[i]) || exists_at("/usr/lib/debug", "", names[i]))
+			if (exists_at("", "", names[i]) ||
+			    exists_at("/usr/lib/debug", "", names[i]))
 				return true;
 			continue;
 		}
@@ -353,8 +354,8 @@ static bool debuglink_candidate(const char *file_name, const char *debuglink)
  * DEBUGINFOD_URLS is unset and nothing will be asked. So when no server is set and neither the
  * build-id tree nor the debuglink places hold a candidate, the answer is "none" at once.
  */
-static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
-			  Dwarf_Addr base, const char *file_name, const char *debuglink_file,
+static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+			  const char *file_name, const char *debuglink_file,
 			  GElf_Word debuglink_crc, char **debuginfo_file_name)
 {
 	const char *urls = getenv("DEBUGINFOD_URLS");
@@ -506,8 +507,7 @@ static bool same_machine(const struct pfs_symbols *s);
 static struct dso *dso_get(struct pfs_symbols *s, const struct pfs_map *m);
 static void dso_open(struct pfs_symbols *s, struct dso *d);
 static bool read_syms(Dwfl_Module *mod, struct fsym **out, size_t *n_out);
-static void syms_taken(struct pfs_symbols *s, struct dso *d, bool ok, struct fsym *syms,
-		       size_t n);
+static void syms_taken(struct pfs_symbols *s, struct dso *d, bool ok, struct fsym *syms, size_t n);
 
 /*
  * Reads the symbol table, then the DWARF, of every job; touches nothing but the jobs and their
@@ -1056,10 +1056,10 @@ static void find_dsecs(struct dso *d, Dwarf *dw)
 		const char *nm;
 		if (!gelf_getshdr(scn, &sh) || !(nm = elf_strptr(elf, shstrndx, sh.sh_name)))
 			continue;
-		struct dsec *t = !strcmp(nm, ".debug_line")	? &d->line
+		struct dsec *t = !strcmp(nm, ".debug_line")	  ? &d->line
 				 : !strcmp(nm, ".debug_line_str") ? &d->line_str
-				 : !strcmp(nm, ".debug_str")	? &d->str
-								: NULL;
+				 : !strcmp(nm, ".debug_str")	  ? &d->str
+								  : NULL;
 		Elf_Data *data;
 		/* libdw decompressed the sections it opened; a still compressed one is not read */
 		if (t && !(sh.sh_flags & SHF_COMPRESSED) && (data = elf_getdata(scn, NULL)) &&
@@ -1285,8 +1285,7 @@ static struct cu_files *cu_files(struct dso *d, Dwarf_CU *cu)
 	Dwarf_Word off;
 	if (!d->secs_tried)
 		find_dsecs(d, dwarf_cu_getdwarf(cu));
-	if (!d->line.p ||
-	    dwarf_cu_info(cu, &version, &unit_type, &cudie, NULL, NULL, NULL, NULL) ||
+	if (!d->line.p || dwarf_cu_info(cu, &version, &unit_type, &cudie, NULL, NULL, NULL, NULL) ||
 	    (unit_type != DW_UT_compile && unit_type != DW_UT_partial) ||
 	    !dwarf_attr(&cudie, DW_AT_stmt_list, &a) || dwarf_formudata(&a, &off))
 		return t;
@@ -1455,8 +1454,9 @@ static void scope_children(struct scope_tree *t, Dwarf_Die *parent, uint32_t pid
 			continue;
 		PFS_GROW(t->v, t->cap, t->n + 1);
 		uint32_t i = (uint32_t)t->n++;
-		t->v[i] = (struct scope){dwarf_dieoffset(&die), NO_SCOPE, NO_SCOPE, (uint32_t)t->n_pcs,
-					 0, tag == DW_TAG_inlined_subroutine};
+		t->v[i] = (struct scope){
+		    dwarf_dieoffset(&die), NO_SCOPE, NO_SCOPE,
+		    (uint32_t)t->n_pcs,	   0,	     tag == DW_TAG_inlined_subroutine};
 		Dwarf_Addr base, lo, hi;
 		ptrdiff_t off = 0;
 		while ((off = dwarf_ranges(&die, off, &base, &lo, &hi)) > 0) {
@@ -1767,8 +1767,7 @@ static bool read_syms(Dwfl_Module *mod, struct fsym **out, size_t *n_out)
 }
 
 /* Gives d the symbol table read_syms read (ok: it had one). */
-static void syms_taken(struct pfs_symbols *s, struct dso *d, bool ok, struct fsym *syms,
-		       size_t n)
+static void syms_taken(struct pfs_symbols *s, struct dso *d, bool ok, struct fsym *syms, size_t n)
 {
 	d->syms_loaded = true;
 	d->syms = syms;
@@ -2397,7 +2396,9 @@ static void step_rules_read(Dwfl *dwfl, uint64_t lookup, struct step_rules *r)
 		if (dwarf_frame_register(frame, regno, mem, &ops, &nops) != 0) {
 			r->rule[regno] = RULE_SKIP;
 		} else if (nops == 0) {
-			r->rule[regno] = ops == mem ? RULE_UNDEF : ops == NULL ? RULE_SAME : RULE_SKIP;
+			r->rule[regno] = ops == mem    ? RULE_UNDEF
+					 : ops == NULL ? RULE_SAME
+						       : RULE_SKIP;
 		} else if (ops[0].atom == DW_OP_call_frame_cfa) {
 			size_t k = 1;
 			uint64_t off = 0;

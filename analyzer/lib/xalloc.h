@@ -22,7 +22,7 @@ char *pfs_xstrndup(const char *s, size_t n);
 			size_t pfs_nc_ = (cap) ? (cap)*2 : 16;                                     \
 			while (pfs_nc_ < (need))                                                   \
 				pfs_nc_ *= 2;                                                      \
-			(p) = pfs_xreallocarray((p), pfs_nc_, sizeof(*(p)));                      \
+			(p) = pfs_xreallocarray((p), pfs_nc_, sizeof(*(p)));                       \
 			(cap) = pfs_nc_;                                                           \
 		}                                                                                  \
 	} while (0)

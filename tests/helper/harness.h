@@ -22,9 +22,13 @@ struct t_case {
 	void (*fn)(void);
 };
 
-#define T_CASE(n) {#n, test_##n}
+#define T_CASE(n)                                                                                  \
+	{                                                                                          \
+#n, test_##n                                                                       \
+	}
 
-void t_fail(const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4), noreturn));
+void t_fail(const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4), noreturn));
 void t_skip(const char *why) __attribute__((noreturn));
 int t_main(int argc, char **argv, const char *suite, const struct t_case *cases, size_t n);
 /* A scratch directory for this test binary (created on first use, under tests/out/). */
@@ -35,14 +39,15 @@ const char *t_fixture(const char *rel);
 #define T_ASSERT(c)                                                                                \
 	do {                                                                                       \
 		if (!(c))                                                                          \
-			t_fail(__FILE__, __LINE__, "assertion failed: %s", #c);                     \
+			t_fail(__FILE__, __LINE__, "assertion failed: %s", #c);                    \
 	} while (0)
 #define T_EQ(a, b)                                                                                 \
 	do {                                                                                       \
 		uint64_t t_a_ = (uint64_t)(a), t_b_ = (uint64_t)(b);                               \
 		if (t_a_ != t_b_)                                                                  \
-			t_fail(__FILE__, __LINE__, "%s = %" PRIu64 " (0x%" PRIx64 "), want %" PRIu64 \
-			       " (0x%" PRIx64 ")",                                                 \
+			t_fail(__FILE__, __LINE__,                                                 \
+			       "%s = %" PRIu64 " (0x%" PRIx64 "), want %" PRIu64 " (0x%" PRIx64    \
+			       ")",                                                                \
 			       #a, t_a_, t_a_, t_b_, t_b_);                                        \
 	} while (0)
 #define T_STREQ(a, b)                                                                              \

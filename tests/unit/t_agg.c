@@ -33,13 +33,17 @@ static void test_sums_and_folds_like_stackcollapse(void)
 	pfs_profile_thread(p, 10, 10)->comm = pfs_profile_cstr(p, "python3");
 	pfs_profile_thread(p, 10, 11)->comm = pfs_profile_cstr(p, "python3");
 	for (int i = 0; i < 5; i++)
-		pfs_agg_add(a, &(struct pfs_sample_row){.event = 0, .pid = 10, .tid = 10,
-							 .path = mb, .period = 2, .time = 100u + (unsigned)i});
+		pfs_agg_add(a, &(struct pfs_sample_row){.event = 0,
+							.pid = 10,
+							.tid = 10,
+							.path = mb,
+							.period = 2,
+							.time = 100u + (unsigned)i});
 	for (int i = 0; i < 3; i++)
-		pfs_agg_add(a, &(struct pfs_sample_row){.event = 0, .pid = 10, .tid = 11,
-							 .path = mb, .period = 7});
-	pfs_agg_add(a, &(struct pfs_sample_row){.event = 0, .pid = 10, .tid = 11, .path = ma,
-						 .period = 1});
+		pfs_agg_add(a, &(struct pfs_sample_row){
+				   .event = 0, .pid = 10, .tid = 11, .path = mb, .period = 7});
+	pfs_agg_add(
+	    a, &(struct pfs_sample_row){.event = 0, .pid = 10, .tid = 11, .path = ma, .period = 1});
 	pfs_agg_add(a, &(struct pfs_sample_row){.event = 1, .pid = 10, .tid = 11, .path = ma});
 	T_EQ(pfs_agg_n(a), 4);
 	T_EQ(pfs_agg_first_time(a), 100);
@@ -71,15 +75,15 @@ static void test_comm_at_sample_time_and_hostile_names(void)
 	struct pfs_fold_opts o = {.event = -1, .root = PFS_FOLD_COMM};
 	char *out;
 	pfs_profile_thread(p, 5, 5)->comm = pfs_profile_cstr(p, "cycles");
-	pfs_agg_add(a, &(struct pfs_sample_row){.pid = 5, .tid = 5, .path = x,
-						 .comm = pfs_profile_cstr(p, "sh")});
+	pfs_agg_add(a, &(struct pfs_sample_row){
+			   .pid = 5, .tid = 5, .path = x, .comm = pfs_profile_cstr(p, "sh")});
 	pfs_agg_add(a, &(struct pfs_sample_row){.pid = 5, .tid = 5, .path = x});
 	out = fold(a, p, &o);
 	T_STREQ(out, "cycles;evil name 1\nsh;evil name 1\n");
 	free(out);
 	o.weight = PFS_FOLD_SECONDS;
-	pfs_agg_put(a, &(struct pfs_agg_cell){.pid = 5, .tid = 5, .path = x, .count = 2,
-					      .weight = 0.25});
+	pfs_agg_put(
+	    a, &(struct pfs_agg_cell){.pid = 5, .tid = 5, .path = x, .count = 2, .weight = 0.25});
 	out = fold(a, p, &o);
 	T_STREQ(out, "cycles;evil name 0.250000\nsh;evil name 0.000000\n");
 	free(out);
@@ -92,7 +96,8 @@ static void test_lines_merge_by_what_they_show(void)
 {
 	struct pfs_profile *p = pfs_profile_new();
 	struct pfs_agg *a = pfs_agg_new();
-	struct pfs_frame fa = {.name = pfs_profile_cstr(p, "f"), .dso = pfs_profile_cstr(p, "a.so")};
+	struct pfs_frame fa = {.name = pfs_profile_cstr(p, "f"),
+			       .dso = pfs_profile_cstr(p, "a.so")};
 	struct pfs_frame fb = fa;
 	fb.dso = pfs_profile_cstr(p, "b.so");
 	uint32_t m = pfs_profile_path(p, 0, frame(p, "main"));
@@ -135,7 +140,8 @@ static void test_many_cells_survive_rehash(void)
 		paths[i] = pfs_profile_path(p, paths[i - 1], f);
 	for (uint32_t t = 1; t <= 200; t++)
 		for (int i = 0; i < 100; i++)
-			pfs_agg_add(a, &(struct pfs_sample_row){.pid = 1, .tid = t, .path = paths[i]});
+			pfs_agg_add(a,
+				    &(struct pfs_sample_row){.pid = 1, .tid = t, .path = paths[i]});
 	for (uint32_t t = 1; t <= 200; t++)
 		pfs_agg_add(a, &(struct pfs_sample_row){.pid = 1, .tid = t, .path = paths[7]});
 	T_EQ(pfs_agg_n(a), 20000);
@@ -149,10 +155,10 @@ static void test_many_cells_survive_rehash(void)
 int main(int argc, char **argv)
 {
 	static const struct t_case cases[] = {
-		T_CASE(sums_and_folds_like_stackcollapse),
-		T_CASE(comm_at_sample_time_and_hostile_names),
-		T_CASE(lines_merge_by_what_they_show),
-		T_CASE(many_cells_survive_rehash),
+	    T_CASE(sums_and_folds_like_stackcollapse),
+	    T_CASE(comm_at_sample_time_and_hostile_names),
+	    T_CASE(lines_merge_by_what_they_show),
+	    T_CASE(many_cells_survive_rehash),
 	};
 	return t_main(argc, argv, "agg", cases, sizeof(cases) / sizeof(cases[0]));
 }

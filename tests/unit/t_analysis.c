@@ -612,8 +612,8 @@ static void test_restore_gives_the_same_summary(void)
 {
 	struct cap c;
 	struct stacks s;
-	struct pfs_an_capture cap = {.label = "lab", .source = "x/perf.data",
-				     .command = "python3 -m gunicorn -w 2 app:app"};
+	struct pfs_an_capture cap = {
+	    .label = "lab", .source = "x/perf.data", .command = "python3 -m gunicorn -w 2 app:app"};
 	struct pfs_analysis *b;
 	char *ja, *jb, *ta, *tb;
 	cap_init(&c, true);

@@ -56,7 +56,8 @@ static void test_speedscope_document(void)
 	pfs_agg_add(a, &(struct pfs_sample_row){.pid = 7, .tid = 9, .path = r});
 	T_EQ(pfs_export_speedscope(a, p, NULL, &o, f, NULL), 0);
 	fclose(f);
-	T_ASSERT(strstr(buf, "\"frames\":[{\"name\":\"\\u003c/script\\u003e\"},{\"name\":\"main\"}]"));
+	T_ASSERT(
+	    strstr(buf, "\"frames\":[{\"name\":\"\\u003c/script\\u003e\"},{\"name\":\"main\"}]"));
 	T_ASSERT(strstr(buf, "\"name\":\"w (pid 7, tid 8)\""));
 	T_ASSERT(strstr(buf, "\"samples\":[[1,0]],\"weights\":[2]"));
 	T_ASSERT(strstr(buf, "\"samples\":[[1]],\"weights\":[1]"));
@@ -69,8 +70,8 @@ static void test_speedscope_document(void)
 int main(int argc, char **argv)
 {
 	static const struct t_case cases[] = {
-		T_CASE(topfn_counts_recursion_once),
-		T_CASE(speedscope_document),
+	    T_CASE(topfn_counts_recursion_once),
+	    T_CASE(speedscope_document),
 	};
 	return t_main(argc, argv, "export", cases, sizeof(cases) / sizeof(cases[0]));
 }

@@ -403,18 +403,18 @@ static void test_find_templates_env(void)
 int main(int argc, char **argv)
 {
 	static const struct t_case cases[] = {
-		T_CASE(report_escapes_data),
-		T_CASE(report_csp_nonce),
-		T_CASE(report_rejects_bad_data),
-		T_CASE(report_rejects_bad_templates),
-		T_CASE(tree_child_and_totals),
-		T_CASE(folded_read),
-		T_CASE(folded_overflow),
-		T_CASE(folded_garbage),
-		T_CASE(svg_totals_and_other),
-		T_CASE(svg_hostile_names),
-		T_CASE(svg_rejects),
-		T_CASE(find_templates_env),
+	    T_CASE(report_escapes_data),
+	    T_CASE(report_csp_nonce),
+	    T_CASE(report_rejects_bad_data),
+	    T_CASE(report_rejects_bad_templates),
+	    T_CASE(tree_child_and_totals),
+	    T_CASE(folded_read),
+	    T_CASE(folded_overflow),
+	    T_CASE(folded_garbage),
+	    T_CASE(svg_totals_and_other),
+	    T_CASE(svg_hostile_names),
+	    T_CASE(svg_rejects),
+	    T_CASE(find_templates_env),
 	};
 	return t_main(argc, argv, "html", cases, sizeof(cases) / sizeof(cases[0]));
 }

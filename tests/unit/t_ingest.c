@@ -49,7 +49,8 @@ static void test_gunicorn_processes(void)
 	T_EQ(pfs_profile_event(p, 0)->sampling, 1);
 	T_EQ(c.events_seen[0], c.rows);
 	T_EQ(pfs_profile_event(p, 0)->samples, c.rows);
-	/* the workers were forked by the master: each sampled process but one has a sampled parent */
+	/* the workers were forked by the master: each sampled process but one has a sampled parent
+	 */
 	uint32_t pids[64];
 	size_t sampled = 0, with_parent = 0;
 	for (size_t j = 0; j < pfs_profile_n_threads(p); j++) {
@@ -128,7 +129,8 @@ static void path_text(struct pfs_profile *p, uint32_t path, char *buf, size_t le
 	char tmp[256];
 	buf[0] = 0;
 	for (; path; path = pfs_profile_pathget(p, path)->parent) {
-		const struct pfs_frame *f = pfs_profile_frameget(p, pfs_profile_pathget(p, path)->frame);
+		const struct pfs_frame *f =
+		    pfs_profile_frameget(p, pfs_profile_pathget(p, path)->frame);
 		snprintf(tmp, sizeof(tmp), "%s%s%s", pfs_profile_strget(p, f->name, NULL),
 			 buf[0] ? ";" : "", buf);
 		snprintf(buf, len, "%s", tmp);
@@ -143,15 +145,17 @@ static void path_text(struct pfs_profile *p, uint32_t path, char *buf, size_t le
 static void test_fp_stacks_follow_maps(void)
 {
 	char dir[512], path[600], map[600], a[256], event[] = "cpu-clock";
-	struct pfs_attr at = {.type = 1, .size = 128, .sample_type = PFS_S_IP | PFS_S_TID |
-								PFS_S_TIME | PFS_S_CALLCHAIN |
-								PFS_S_PERIOD,
-			      .flags = PFS_ATTR_FLAG(PFS_AF_SAMPLE_ID_ALL), .name = event};
+	struct pfs_attr at = {.type = 1,
+			      .size = 128,
+			      .sample_type = PFS_S_IP | PFS_S_TID | PFS_S_TIME | PFS_S_CALLCHAIN |
+					     PFS_S_PERIOD,
+			      .flags = PFS_ATTR_FLAG(PFS_AF_SAMPLE_ID_ALL),
+			      .name = event};
 	struct pfs_w_opts wo = {0};
 	struct pfs_w *w = pfs_w_new(&wo, &at, 1, NULL);
 	struct pfs_sample_id sid = {.pid = 42, .tid = 43, .time = 1};
-	struct pfs_rec_mmap anon = {.pid = 42, .tid = 42, .start = 0x10000, .len = 0x1000,
-				    .prot = 5, .filename = "//anon"};
+	struct pfs_rec_mmap anon = {
+	    .pid = 42, .tid = 42, .start = 0x10000, .len = 0x1000, .prot = 5, .filename = "//anon"};
 	struct pfs_rec_mmap file = anon;
 	const uint64_t chains[][5] = {
 	    {PFS_CONTEXT_USER, 0x10030, 0x10020, 0x10010, 0}, /* root, mid, leaf a */
@@ -171,14 +175,15 @@ static void test_fp_stacks_follow_maps(void)
 	file.filename = "/nonexistent/replaced.so";
 	pfs_w_mmap2(w, 0, PFS_MISC_USER, &sid, &anon);
 	for (size_t i = 0; i < 3; i++) {
-		struct pfs_sample s = {.ip = chains[i][1], .period = 1,
-				       .callchain = chains[i], .n_callchain = 4};
+		struct pfs_sample s = {
+		    .ip = chains[i][1], .period = 1, .callchain = chains[i], .n_callchain = 4};
 		sid.time++;
 		pfs_w_sample(w, 0, PFS_MISC_USER, &sid, &s);
 	}
 	sid.time++;
 	pfs_w_mmap2(w, 0, PFS_MISC_USER, &sid, &file);
-	struct pfs_sample s = {.ip = 0x10030, .period = 1, .callchain = chains[2], .n_callchain = 4};
+	struct pfs_sample s = {
+	    .ip = 0x10030, .period = 1, .callchain = chains[2], .n_callchain = 4};
 	sid.time++;
 	pfs_w_sample(w, 0, PFS_MISC_USER, &sid, &s);
 	T_EQ(pfs_w_finish_file(w, path), 0);
@@ -313,7 +318,8 @@ static int log_sink(void *payload, const struct pfs_sample_row *row)
 	uint64_t h = 0xcbf29ce484222325ull;
 	uint32_t depth = 0;
 	for (uint32_t q = row->path; q; q = pfs_profile_pathget(l->p, q)->parent, depth++) {
-		const struct pfs_frame *f = pfs_profile_frameget(l->p, pfs_profile_pathget(l->p, q)->frame);
+		const struct pfs_frame *f =
+		    pfs_profile_frameget(l->p, pfs_profile_pathget(l->p, q)->frame);
 		for (const char *c = pfs_profile_strget(l->p, f->name, NULL); *c; c++)
 			h = (h ^ (uint8_t)*c) * 0x100000001b3ull;
 		h = (h ^ ';') * 0x100000001b3ull;
@@ -335,10 +341,9 @@ static int log_sink(void *payload, const struct pfs_sample_row *row)
  */
 static void test_dwarf_rule_cache_is_libdwfl(void)
 {
-	static const char *const caps[] = {"py312-threads-dwarf/perf.data",
-					   "gunicorn-gthread-pipe/perf.data",
-					   "native-pipe-tracepoints/perf.data",
-					   "py312-threads-probes/perf.data"};
+	static const char *const caps[] = {
+	    "py312-threads-dwarf/perf.data", "gunicorn-gthread-pipe/perf.data",
+	    "native-pipe-tracepoints/perf.data", "py312-threads-probes/perf.data"};
 	for (size_t c = 0; c < sizeof(caps) / sizeof(caps[0]); c++) {
 		struct stack_log log[2] = {{0}, {0}};
 		for (int libdw = 0; libdw < 2; libdw++) {
@@ -356,7 +361,8 @@ static void test_dwarf_rule_cache_is_libdwfl(void)
 		T_EQ(log[0].n, log[1].n);
 		size_t same = 0, deep = 0;
 		for (size_t i = 0; i < log[0].n && i < log[1].n; i++) {
-			same += log[0].hash[i] == log[1].hash[i] && log[0].depth[i] == log[1].depth[i];
+			same +=
+			    log[0].hash[i] == log[1].hash[i] && log[0].depth[i] == log[1].depth[i];
 			deep += log[0].depth[i] >= 8;
 		}
 		if (same != log[0].n)

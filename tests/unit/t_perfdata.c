@@ -198,8 +198,9 @@ static struct exp *add(struct scen *sc, uint32_t type, uint16_t misc, int attr,
 }
 
 /* kernel frames, then user frames: the markers travel with the addresses */
-static uint64_t cc_full[] = {PFS_CONTEXT_KERNEL, 0xffffffff81000010ull, 0xffffffff81000200ull,
-			     PFS_CONTEXT_USER, 0x401234, 0x7f0000001000ull};
+static uint64_t cc_full[] = {
+    PFS_CONTEXT_KERNEL, 0xffffffff81000010ull, 0xffffffff81000200ull, PFS_CONTEXT_USER,
+    0x401234,		0x7f0000001000ull};
 static uint8_t raw12[12] = {0x2a, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
 static struct pfs_branch_entry br2[2] = {{0x401000, 0x402000, 0x10001}, {0x403000, 0x404000, 2}};
 static uint64_t br_counters[2] = {3, 4};
@@ -384,10 +385,10 @@ static uint8_t *build(struct scen *sc, const struct pfs_w_opts *o, size_t *len)
 	struct pfs_sample s, small;
 	struct pfs_sample_id sid;
 	struct exp *e;
-	static const uint32_t others[] = {PFS_REC_AUX, PFS_REC_ITRACE_START, PFS_REC_NAMESPACES,
-					  PFS_REC_KSYMBOL, PFS_REC_BPF_EVENT, PFS_REC_CGROUP,
-					  PFS_REC_TEXT_POKE, PFS_REC_AUX_OUTPUT_HW_ID,
-					  PFS_REC_CALLCHAIN_DEFERRED};
+	static const uint32_t others[] = {
+	    PFS_REC_AUX,       PFS_REC_ITRACE_START,	 PFS_REC_NAMESPACES,
+	    PFS_REC_KSYMBOL,   PFS_REC_BPF_EVENT,	 PFS_REC_CGROUP,
+	    PFS_REC_TEXT_POKE, PFS_REC_AUX_OUTPUT_HW_ID, PFS_REC_CALLCHAIN_DEFERRED};
 	memset(sc, 0, sizeof(*sc));
 	now = 1000;
 	make_attrs(sc->attrs);
@@ -1069,8 +1070,9 @@ static void test_open_path(void)
 static void big_file(bool rounds, bool pipe)
 {
 	enum { N = 40000, DEPTH = 48 };
-	struct pfs_attr at = {.type = 1, .size = 128, .sample_type = PFS_S_IP | PFS_S_TID |
-								PFS_S_TIME | PFS_S_CALLCHAIN,
+	struct pfs_attr at = {.type = 1,
+			      .size = 128,
+			      .sample_type = PFS_S_IP | PFS_S_TID | PFS_S_TIME | PFS_S_CALLCHAIN,
 			      .flags = PFS_ATTR_FLAG(PFS_AF_SAMPLE_ID_ALL)};
 	struct pfs_w_opts o = {.pipe = pipe};
 	struct pfs_w *w = pfs_w_new(&o, &at, 1, NULL);
@@ -1857,42 +1859,42 @@ static void test_record_size_below_header(void)
 int main(int argc, char **argv)
 {
 	static const struct t_case cases[] = {
-		T_CASE(roundtrip_le_file),
-		T_CASE(roundtrip_be_file),
-		T_CASE(roundtrip_le_pipe),
-		T_CASE(roundtrip_be_pipe),
-		T_CASE(roundtrip_le_file_zstd),
-		T_CASE(roundtrip_be_file_zstd),
-		T_CASE(roundtrip_le_pipe_zstd),
-		T_CASE(roundtrip_be_pipe_zstd),
-		T_CASE(roundtrip_le_file_zstd2),
-		T_CASE(roundtrip_be_pipe_zstd2),
-		T_CASE(open_path),
-		T_CASE(no_decode_counts),
-		T_CASE(pipe_names_from_event_update),
-		T_CASE(attr_sizes_le),
-		T_CASE(attr_sizes_be),
-		T_CASE(attr_sizes_pipe_be),
-		T_CASE(finished_round_order),
-		T_CASE(round_violation_counted),
-		T_CASE(ids_to_attrs),
-		T_CASE(data_size_zero),
-		T_CASE(truncated_last_record_file),
-		T_CASE(truncated_last_record_pipe),
-		T_CASE(truncated_compressed),
-		T_CASE(data_past_eof),
-		T_CASE(unknown_features),
-		T_CASE(bad_headers),
-		T_CASE(bad_sections_are_diagnostics),
-		T_CASE(record_size_below_header),
-		T_CASE(bitmap_from_32bit_writer),
-		T_CASE(damaged_le_file),
-		T_CASE(damaged_be_pipe),
-		T_CASE(damaged_le_pipe_zstd),
-		T_CASE(damaged_be_file_zstd),
-		T_CASE(big_file_rounds),
-		T_CASE(big_file_one_round),
-		T_CASE(big_pipe_file_rounds),
+	    T_CASE(roundtrip_le_file),
+	    T_CASE(roundtrip_be_file),
+	    T_CASE(roundtrip_le_pipe),
+	    T_CASE(roundtrip_be_pipe),
+	    T_CASE(roundtrip_le_file_zstd),
+	    T_CASE(roundtrip_be_file_zstd),
+	    T_CASE(roundtrip_le_pipe_zstd),
+	    T_CASE(roundtrip_be_pipe_zstd),
+	    T_CASE(roundtrip_le_file_zstd2),
+	    T_CASE(roundtrip_be_pipe_zstd2),
+	    T_CASE(open_path),
+	    T_CASE(no_decode_counts),
+	    T_CASE(pipe_names_from_event_update),
+	    T_CASE(attr_sizes_le),
+	    T_CASE(attr_sizes_be),
+	    T_CASE(attr_sizes_pipe_be),
+	    T_CASE(finished_round_order),
+	    T_CASE(round_violation_counted),
+	    T_CASE(ids_to_attrs),
+	    T_CASE(data_size_zero),
+	    T_CASE(truncated_last_record_file),
+	    T_CASE(truncated_last_record_pipe),
+	    T_CASE(truncated_compressed),
+	    T_CASE(data_past_eof),
+	    T_CASE(unknown_features),
+	    T_CASE(bad_headers),
+	    T_CASE(bad_sections_are_diagnostics),
+	    T_CASE(record_size_below_header),
+	    T_CASE(bitmap_from_32bit_writer),
+	    T_CASE(damaged_le_file),
+	    T_CASE(damaged_be_pipe),
+	    T_CASE(damaged_le_pipe_zstd),
+	    T_CASE(damaged_be_file_zstd),
+	    T_CASE(big_file_rounds),
+	    T_CASE(big_file_one_round),
+	    T_CASE(big_pipe_file_rounds),
 	};
 	return t_main(argc, argv, "perfdata", cases, sizeof(cases) / sizeof(cases[0]));
 }

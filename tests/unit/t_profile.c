@@ -129,12 +129,12 @@ static void test_threads_processes_events(void)
 int main(int argc, char **argv)
 {
 	static const struct t_case cases[] = {
-		T_CASE(strings_intern),
-		T_CASE(many_strings_survive_growth),
-		T_CASE(string_pointers_do_not_move),
-		T_CASE(many_paths_distinct),
-		T_CASE(frames_and_paths),
-		T_CASE(threads_processes_events),
+	    T_CASE(strings_intern),
+	    T_CASE(many_strings_survive_growth),
+	    T_CASE(string_pointers_do_not_move),
+	    T_CASE(many_paths_distinct),
+	    T_CASE(frames_and_paths),
+	    T_CASE(threads_processes_events),
 	};
 	return t_main(argc, argv, "profile", cases, sizeof(cases) / sizeof(cases[0]));
 }

@@ -503,8 +503,8 @@ static void test_symbols_kallsyms_kaslr(void)
 static void test_symbols_kallsyms_background(void)
 {
 	const char *ks = write_file("kallsyms-unsorted", "ffffffff81003000 T do_three\n"
-							  "ffffffff81000000 T _text\n"
-							  "ffffffff81001000 T do_one\n");
+							 "ffffffff81000000 T _text\n"
+							 "ffffffff81001000 T do_one\n");
 	struct pfs_symbols_opts o = {.kallsyms = ks};
 	struct env e;
 	uint32_t f[4];

@@ -35,12 +35,14 @@ static const char *names(struct pfs_profile *p, uint32_t path)
 	size_t n = 0, len = 0;
 	while (path && n < 64) {
 		const struct pfs_path_node *node = pfs_profile_pathget(p, path);
-		parts[n++] = pfs_profile_strget(p, pfs_profile_frameget(p, node->frame)->name, NULL);
+		parts[n++] =
+		    pfs_profile_strget(p, pfs_profile_frameget(p, node->frame)->name, NULL);
 		path = node->parent;
 	}
 	buf[0] = 0;
 	while (n--)
-		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s", len ? ";" : "", parts[n]);
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s", len ? ";" : "",
+					parts[n]);
 	return buf;
 }
 
@@ -48,10 +50,11 @@ static void test_gc_stack_in_three_views(void)
 {
 	struct pfs_profile *p = pfs_profile_new();
 	static const char *const st[] = {
-		"_start@/opt/py/bin/python3.12", "Py_RunMain@" LIBPY,
-		"_PyEval_EvalFrameDefault@" LIBPY, "py::main:/srv/app/threads.py@",
-		"_PyEval_EvalFrameDefault@" LIBPY, "py::build:/srv/app/threads.py@",
-		"PyObject_Malloc@" LIBPY, "gc_collect_main@" LIBPY, "visit_reachable@" LIBPY,
+	    "_start@/opt/py/bin/python3.12",   "Py_RunMain@" LIBPY,
+	    "_PyEval_EvalFrameDefault@" LIBPY, "py::main:/srv/app/threads.py@",
+	    "_PyEval_EvalFrameDefault@" LIBPY, "py::build:/srv/app/threads.py@",
+	    "PyObject_Malloc@" LIBPY,	       "gc_collect_main@" LIBPY,
+	    "visit_reachable@" LIBPY,
 	};
 	uint32_t path = mkpath(p, st, sizeof(st) / sizeof(st[0]));
 	struct pfs_views *v = pfs_views_new(p, NULL);
@@ -69,7 +72,8 @@ static void test_gc_stack_in_three_views(void)
 	/* memoised: the same answer twice, no new paths */
 	{
 		size_t np = pfs_profile_n_paths(p);
-		T_EQ(pfs_views_path(v, PFS_VIEW_PYTHON, path), pfs_views_path(v, PFS_VIEW_PYTHON, path));
+		T_EQ(pfs_views_path(v, PFS_VIEW_PYTHON, path),
+		     pfs_views_path(v, PFS_VIEW_PYTHON, path));
 		T_EQ(pfs_profile_n_paths(p), np);
 	}
 	pfs_views_free(v);
@@ -95,8 +99,11 @@ static void test_gil_wait_label_and_kernel_leaf(void)
 {
 	struct pfs_profile *p = pfs_profile_new();
 	static const char *const st[] = {
-		"py::worker:/srv/app/threads.py@", "_PyEval_EvalFrameDefault@" LIBPY,
-		"take_gil@" LIBPY, "pthread_cond_timedwait@/usr/lib/libc.so.6", "futex_wait@K",
+	    "py::worker:/srv/app/threads.py@",
+	    "_PyEval_EvalFrameDefault@" LIBPY,
+	    "take_gil@" LIBPY,
+	    "pthread_cond_timedwait@/usr/lib/libc.so.6",
+	    "futex_wait@K",
 	};
 	uint32_t path = mkpath(p, st, 5);
 	struct pfs_views *v = pfs_views_new(p, NULL);
@@ -122,10 +129,10 @@ static void test_view_names(void)
 int main(int argc, char **argv)
 {
 	static const struct t_case cases[] = {
-		T_CASE(gc_stack_in_three_views),
-		T_CASE(native_only_stack_is_unchanged_in_python_view),
-		T_CASE(gil_wait_label_and_kernel_leaf),
-		T_CASE(view_names),
+	    T_CASE(gc_stack_in_three_views),
+	    T_CASE(native_only_stack_is_unchanged_in_python_view),
+	    T_CASE(gil_wait_label_and_kernel_leaf),
+	    T_CASE(view_names),
 	};
 	return t_main(argc, argv, "views", cases, sizeof(cases) / sizeof(cases[0]));
 }
