@@ -524,21 +524,83 @@ int pfs_capture_report_data(struct pfs_capture *c, int event, const char *title,
 	return report_json(c, event, title, &c->diag, json, len, err);
 }
 
-/* A capture's rows summed from the database, on a thread of its own. */
+/*
+ * A capture's rows read from the database on a thread of its own and handed over in batches:
+ * SQLite's stepping there, the sums here (after the stacks are classified), so that neither
+ * waits for the other's whole pass.
+ */
+#define SCAN_BATCH 4096
+#define SCAN_SLOTS 4
+
 struct scan {
 	struct pfs_store *st;
 	int64_t id;
-	struct pfs_agg *agg;
-	int64_t n;
+	int64_t n; /* rows read, or the scan's negative code */
 	struct pfs_err err;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct pfs_sample_row *rows[SCAN_SLOTS]; /* SCAN_BATCH rows each */
+	size_t fill[SCAN_SLOTS];		 /* rows in each handed-over batch */
+	size_t head, tail; /* batches taken, batches handed over (the filling one: tail) */
+	size_t cur;	   /* rows in the filling batch */
+	bool done;
 };
+
+/* Hands the filling batch over, then waits for a free one. */
+static void scan_publish(struct scan *sc)
+{
+	pthread_mutex_lock(&sc->mu);
+	sc->fill[sc->tail % SCAN_SLOTS] = sc->cur;
+	sc->tail++;
+	pthread_cond_broadcast(&sc->cv);
+	while (sc->tail - sc->head >= SCAN_SLOTS)
+		pthread_cond_wait(&sc->cv, &sc->mu);
+	pthread_mutex_unlock(&sc->mu);
+	sc->cur = 0;
+}
+
+static int scan_push(void *payload, const struct pfs_sample_row *row)
+{
+	struct scan *sc = payload;
+	sc->rows[sc->tail % SCAN_SLOTS][sc->cur++] = *row;
+	if (sc->cur == SCAN_BATCH)
+		scan_publish(sc);
+	return 0;
+}
 
 static void *scan_run(void *arg)
 {
 	struct scan *sc = arg;
-	pfs_err_clear(&sc->err);
-	sc->n = pfs_store_scan_samples(sc->st, sc->id, pfs_agg_add, sc->agg, &sc->err);
+	sc->n = pfs_store_scan_samples(sc->st, sc->id, scan_push, sc, &sc->err);
+	if (sc->cur)
+		scan_publish(sc);
+	pthread_mutex_lock(&sc->mu);
+	sc->done = true;
+	pthread_cond_broadcast(&sc->cv);
+	pthread_mutex_unlock(&sc->mu);
 	return NULL;
+}
+
+/* Sums the batches handed over into agg; with wait, until the scan is done. */
+static void scan_take(struct scan *sc, struct pfs_agg *agg, bool wait)
+{
+	for (;;) {
+		pthread_mutex_lock(&sc->mu);
+		while (wait && sc->head == sc->tail && !sc->done)
+			pthread_cond_wait(&sc->cv, &sc->mu);
+		if (sc->head == sc->tail) {
+			pthread_mutex_unlock(&sc->mu);
+			return;
+		}
+		size_t slot = sc->head % SCAN_SLOTS, n = sc->fill[slot];
+		pthread_mutex_unlock(&sc->mu);
+		for (size_t i = 0; i < n; i++)
+			pfs_agg_add(agg, &sc->rows[slot][i]);
+		pthread_mutex_lock(&sc->mu);
+		sc->head++;
+		pthread_cond_broadcast(&sc->cv);
+		pthread_mutex_unlock(&sc->mu);
+	}
 }
 
 int pfs_capture_store_report(struct pfs_capture *c, struct pfs_store *st, int64_t id,
@@ -561,24 +623,40 @@ int pfs_capture_store_report(struct pfs_capture *c, struct pfs_store *st, int64_
 		/*
 		 * Summed now, from the rows written, rather than while ingest still holds its
 		 * symbol tables: the import's peak memory stays what ingest needs. The rows are
-		 * read on a thread while this one classifies their stacks, which the report's
-		 * trees need next and which need nothing from the database.
+		 * read on a thread while this one classifies their stacks (which the report's
+		 * trees need next, and which need nothing from the database) and sums them.
 		 */
-		struct scan sc = {.st = st, .id = id, .agg = pfs_agg_new()};
+		struct scan sc = {.st = st, .id = id};
 		pthread_t th;
+		struct pfs_agg *agg = pfs_agg_new();
+		pfs_err_clear(&sc.err);
+		for (int k = 0; k < SCAN_SLOTS; k++)
+			sc.rows[k] = pfs_xmalloc(SCAN_BATCH * sizeof(*sc.rows[k]));
+		pthread_mutex_init(&sc.mu, NULL);
+		pthread_cond_init(&sc.cv, NULL);
 		bool threaded = pthread_create(&th, NULL, scan_run, &sc) == 0;
 		if (!threaded)
-			scan_run(&sc);
-		for (size_t w = 0; w < c->n_row_paths; w++)
+			sc.n = pfs_store_scan_samples(st, id, pfs_agg_add, agg, &sc.err);
+		for (size_t w = 0; w < c->n_row_paths; w++) {
 			for (uint64_t bits = c->row_paths[w]; bits; bits &= bits - 1) {
 				uint32_t path = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(bits));
 				pfs_views_stack(c->views, path);
 				pfs_views_path(c->views, PFS_VIEW_MIXED, path);
 				pfs_views_path(c->views, PFS_VIEW_PYTHON, path);
 			}
-		if (threaded)
+			/* now and then, so that the reader never waits long for a free batch */
+			if (threaded && w % 64 == 63)
+				scan_take(&sc, agg, false);
+		}
+		if (threaded) {
+			scan_take(&sc, agg, true);
 			pthread_join(th, NULL);
-		c->agg = sc.agg;
+		}
+		pthread_cond_destroy(&sc.cv);
+		pthread_mutex_destroy(&sc.mu);
+		for (int k = 0; k < SCAN_SLOTS; k++)
+			free(sc.rows[k]);
+		c->agg = agg;
 		if (sc.n < 0) {
 			*err = sc.err;
 			return (int)sc.n;
