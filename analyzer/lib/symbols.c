@@ -187,10 +187,8 @@ struct space {
 	uint32_t gen;
 	struct space_mod *mods; /* reported to dwfl */
 	size_t n_mods, cap_mods;
-	struct step_rules *steps; /* open addressing on pc, valid for steps_gen */
+	struct step_rules *steps; /* open addressing on pc, for the modules dwfl has now */
 	size_t n_steps, cap_steps;
-	uint32_t steps_gen;
-	bool steps_dwfl_new; /* dwfl was made anew since the steps were cached */
 };
 
 /* perf's x86_64 register numbers */
@@ -463,8 +461,6 @@ void pfs_symbols_free(struct pfs_symbols *s)
 	free(s->bids);
 	if (s->kload.started)
 		pthread_join(s->kload.thread, NULL);
-	if (s->dwload.started)
-		pthread_join(s->dwload.thread, NULL);
 	for (size_t i = 0; i < s->dwload.n; i++) {
 		free(s->dwload.jobs[i].syms);
 		if (s->dwload.jobs[i].dwfl)
@@ -1323,9 +1319,8 @@ static uint32_t decl_file(struct pfs_symbols *s, struct dso *d, Dwarf_Die *die)
 	return f->id;
 }
 
-static bool is_c(Dwarf_Die *cu)
+static bool is_c(int lang)
 {
-	int lang = dwarf_srclang(cu);
 	return lang == DW_LANG_C89 || lang == DW_LANG_C || lang == DW_LANG_C99 ||
 	       lang == DW_LANG_C11 || lang == 0x2c /* DW_LANG_C17 */;
 }
@@ -1406,7 +1401,7 @@ static struct fn_range *cu_find(struct dso *d, Dwarf_Die *cu, Dwarf_Addr pc)
 	else
 		r = dwarf_child(cu, &die);
 	/* C has no functions inside types: its structs are not walked member by member */
-	bool c_lang = is_c(cu);
+	bool c_lang = is_c(dwarf_srclang(cu));
 	bool hit = false;
 	while (r == 0 && !hit) {
 		int tag = dwarf_tag(&die);
@@ -1587,7 +1582,7 @@ static size_t inline_chain(struct pfs_symbols *s, struct dso *d, uint64_t addr,
 		return 0;
 	}
 	int lang = dwarf_srclang(cu);
-	bool c_lang = is_c(cu);
+	bool c_lang = is_c(lang);
 	size_t k = 0;
 	for (int i = 0; i < n && k < max; i++) {
 		int tag = dwarf_tag(&scopes[i]);
@@ -2222,6 +2217,10 @@ static Dwfl *space_dwfl(struct pfs_symbols *s, struct pfs_proc *p)
 	if (sp->gen == p->gen && sp->dwfl)
 		return sp->n_mods ? sp->dwfl : NULL;
 	sp->gen = p->gen;
+	/* what an address's unwinding step finds may change with the modules */
+	sp->n_steps = 0;
+	if (sp->steps)
+		memset(sp->steps, 0, sp->cap_steps * sizeof(*sp->steps));
 	/*
 	 * Maps only grow between execs (an exec drops the whole space), so new modules are added
 	 * to the Dwfl; a file mapped over another one's range needs a fresh Dwfl.
@@ -2237,7 +2236,6 @@ static Dwfl *space_dwfl(struct pfs_symbols *s, struct pfs_proc *p)
 			break;
 		dwfl_end(sp->dwfl);
 		sp->dwfl = NULL;
-		sp->steps_dwfl_new = true;
 	}
 	return sp->dwfl && sp->n_mods ? sp->dwfl : NULL;
 }
@@ -2300,17 +2298,29 @@ static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *a
 	return false;
 }
 
+struct regs {
+	uint64_t v[17]; /* DWARF numbering */
+	uint32_t set;	/* bit n: v[n] is known */
+	uint64_t pc;
+};
+
+/* The sample's registers that it recorded, in DWARF numbering. */
+static void initial_regs(const struct unwind *u, struct regs *r)
+{
+	r->set = 0;
+	for (unsigned n = 0; n < 17; n++)
+		if (reg(u, dwarf_to_perf[n], &r->v[n]))
+			r->set |= 1u << n;
+	r->pc = r->set >> 16 & 1 ? r->v[16] : 0;
+}
+
 static bool set_initial_registers(Dwfl_Thread *thread, void *arg)
 {
-	struct unwind *u = arg;
-	for (unsigned n = 0; n < 17; n++) {
-		uint64_t v;
-		if (!reg(u, dwarf_to_perf[n], &v))
-			continue;
-		Dwarf_Word w = v;
-		if (!dwfl_thread_state_registers(thread, (int)n, 1, &w))
+	struct regs r;
+	initial_regs(arg, &r);
+	for (unsigned n = 0; n < 17; n++)
+		if (r.set >> n & 1 && !dwfl_thread_state_registers(thread, (int)n, 1, &r.v[n]))
 			return false;
-	}
 	return true;
 }
 
@@ -2424,14 +2434,6 @@ out:
 
 static const struct step_rules *step_rules_at(struct space *sp, Dwfl *dwfl, uint64_t lookup)
 {
-	if (sp->steps_gen != sp->gen || sp->steps_dwfl_new) {
-		/* modules were added (or the Dwfl made anew): what an address finds may change */
-		sp->n_steps = 0;
-		if (sp->steps)
-			memset(sp->steps, 0, sp->cap_steps * sizeof(*sp->steps));
-		sp->steps_gen = sp->gen;
-		sp->steps_dwfl_new = false;
-	}
 	if ((sp->n_steps + 1) * 2 > sp->cap_steps) {
 		size_t nc = sp->cap_steps ? sp->cap_steps * 2 : 1024;
 		struct step_rules *nv = pfs_xcalloc(nc, sizeof(*nv));
@@ -2456,12 +2458,6 @@ static const struct step_rules *step_rules_at(struct space *sp, Dwfl *dwfl, uint
 	}
 	return &sp->steps[j];
 }
-
-struct regs {
-	uint64_t v[17];
-	uint32_t set; /* bit n: v[n] is known */
-	uint64_t pc;
-};
 
 /*
  * One step from cur to *next by r. Returns false when libdwfl would have no caller frame (an
@@ -2531,33 +2527,25 @@ static bool step_apply(struct unwind *u, const struct step_rules *r, const struc
 }
 
 /*
- * The frames of the sample in u as pfs_symbols_unwind_user's libdwfl walk gives them, or
- * SIZE_MAX when an address needs libdwfl itself (start over with it).
+ * The frames of the sample in u into u->pcs as libdwfl's walk gives them (u->beyond_dump as
+ * its last step left it); false when an address needs libdwfl itself (start over with it).
  */
-static size_t fast_unwind(struct space *sp, Dwfl *dwfl, struct unwind *u)
+static bool fast_unwind(struct space *sp, Dwfl *dwfl, struct unwind *u)
 {
 	struct regs cur, next;
-	cur.set = 0;
-	for (unsigned n = 0; n < 17; n++) {
-		uint64_t v;
-		if (reg(u, dwarf_to_perf[n], &v)) {
-			cur.v[n] = v;
-			cur.set |= 1u << n;
-		}
-	}
+	initial_regs(u, &cur);
 	if (!(cur.set >> 16 & 1))
-		return SIZE_MAX;
-	cur.pc = cur.v[16];
+		return false;
 	bool initial = true, signal = false;
 	u->n = 0;
 	for (;;) {
 		uint64_t pc = cur.pc;
 		uint64_t lookup = initial || signal ? pc : pc - 1;
 		if (!lookup)
-			return SIZE_MAX;
+			return false;
 		const struct step_rules *r = step_rules_at(sp, dwfl, lookup);
 		if (r->kind == STEP_LIBDW)
-			return SIZE_MAX;
+			return false;
 		bool pc_set = false;
 		u->beyond_dump = false;
 		bool ok = step_apply(u, r, &cur, &next, &pc_set);
@@ -2565,7 +2553,7 @@ static size_t fast_unwind(struct space *sp, Dwfl *dwfl, struct unwind *u)
 		bool act = initial || signal || (ok && pc_set && next_signal);
 		u->pcs[u->n++] = act ? pc : pc - 1;
 		if (u->n >= u->max || !ok || !pc_set)
-			return u->n;
+			return true;
 		cur = next;
 		signal = next_signal;
 		initial = false;
@@ -2613,18 +2601,13 @@ size_t pfs_symbols_unwind_user(struct pfs_symbols *s, struct pfs_proc *p, uint32
 			     "cannot unwind process %u: %s", p->pid, dwfl_errmsg(-1));
 		return 1;
 	}
-	if (!s->o.unwind_libdw) {
-		size_t n = fast_unwind(p->sym, dwfl, u);
-		if (n != SIZE_MAX) {
-			if (u->beyond_dump && u->n && u->n < max)
-				u->pcs[u->n++] = UINT64_MAX;
-			return u->n;
-		}
+	if (s->o.unwind_libdw || !fast_unwind(p->sym, dwfl, u)) {
 		u->n = 0;
+		u->beyond_dump = false;
+		/* it ends in an error where the CFI or the stack dump runs out: what came
+		 * before stands */
+		(void)dwfl_getthread_frames(dwfl, (pid_t)tid, frame_cb, u);
 	}
-	u->beyond_dump = false;
-	/* it ends in an error where the CFI or the stack dump runs out: what came before stands */
-	(void)dwfl_getthread_frames(dwfl, (pid_t)tid, frame_cb, u);
 	/*
 	 * A caller whose return address lies above the stack dump: the stack goes on but we
 	 * cannot see it. One unresolvable frame says so (perf shows the same [unknown]) rather
