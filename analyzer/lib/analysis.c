@@ -55,10 +55,7 @@ struct pfs_analysis {
 	size_t cap_pc;
 	struct pfs_pyframe *fr; /* path_class's scratch stack */
 	size_t cap_fr;
-	/* per frame: pfs_pyclass_function() + 1 for the version fn_ver (0: not asked yet) */
-	uint8_t *fn;
-	size_t cap_fn;
-	struct pfs_pyver fn_ver;
+	struct pfs_pyclass_fn_memo fn; /* each frame's role, asked once */
 	uint8_t *scanned; /* per path: looked at for a CPython dso (until the version is known) */
 	size_t cap_scanned;
 	struct umap dso_seen;
@@ -157,7 +154,7 @@ void pfs_analysis_free(struct pfs_analysis *a)
 	free(a->scanned);
 	free(a->pc);
 	free(a->fr);
-	free(a->fn);
+	pfs_pyclass_fn_memo_release(&a->fn);
 	umap_release(&a->dso_seen);
 	free(a->th);
 	umap_release(&a->th_map);
@@ -249,32 +246,6 @@ enum {
 _Static_assert((int)PFS_CAT_COUNT <= (int)PC_CAT, "categories fit the low byte of a path's class");
 
 /*
- * A frame's pfs_pyclass_function() + 1, asked once per frame and version: stacks share most
- * of their frames, and the table lookup ran for each of them in every new stack.
- */
-static uint8_t frame_fn(struct pfs_analysis *a, uint32_t frame, const char *name, const char *dso)
-{
-	const struct pfs_pyver *v = a->have_ver ? &a->ver : NULL;
-	if (!v)
-		return (uint8_t)(pfs_pyclass_function(NULL, name, dso) + 1);
-	if (a->fn_ver.major != v->major || a->fn_ver.minor != v->minor ||
-	    a->fn_ver.known != v->known || a->fn_ver.free_threaded != v->free_threaded) {
-		if (a->fn)
-			memset(a->fn, 0, a->cap_fn);
-		a->fn_ver = *v;
-	}
-	if (frame >= a->cap_fn) {
-		size_t nc = (size_t)frame * 2 + 64;
-		a->fn = pfs_xreallocarray(a->fn, nc, 1);
-		memset(a->fn + a->cap_fn, 0, nc - a->cap_fn);
-		a->cap_fn = nc;
-	}
-	if (!a->fn[frame])
-		a->fn[frame] = (uint8_t)(pfs_pyclass_function(v, name, dso) + 1);
-	return a->fn[frame];
-}
-
-/*
  * What the books need of a path's classification, memoised here in two bytes per path: a
  * sample's path is mostly one seen before, and the views' memo (which keeps every view of a
  * path) would cost some 70 bytes per path id of a capture with a million distinct stacks.
@@ -284,14 +255,7 @@ static uint16_t path_class(struct pfs_analysis *a, uint32_t path)
 	struct pfs_pystack st;
 	size_t n = 0, depth;
 	uint16_t c;
-	if (path >= a->cap_pc) {
-		size_t ncap = a->cap_pc ? a->cap_pc : 1024;
-		while (ncap <= path)
-			ncap *= 2;
-		a->pc = pfs_xreallocarray(a->pc, ncap, sizeof(*a->pc));
-		memset(a->pc + a->cap_pc, 0, (ncap - a->cap_pc) * sizeof(*a->pc));
-		a->cap_pc = ncap;
-	}
+	PFS_GROW_ZEROED(a->pc, a->cap_pc, path);
 	if (a->pc[path] & PC_VALID)
 		return a->pc[path];
 	depth = path ? pfs_profile_pathget(a->p, path)->depth : 0;
@@ -305,7 +269,8 @@ static uint16_t path_class(struct pfs_analysis *a, uint32_t path)
 		a->fr[n].dso = f->dso ? pfs_profile_strget(a->p, f->dso, NULL) : NULL;
 		a->fr[n].kind = f->kind;
 		a->fr[n].inlined = f->inlined;
-		a->fr[n].fn = frame_fn(a, node->frame, a->fr[n].name, a->fr[n].dso);
+		a->fr[n].fn = pfs_pyclass_fn_memo(&a->fn, a->have_ver ? &a->ver : NULL, node->frame,
+						  a->fr[n].name, a->fr[n].dso);
 		id = node->parent;
 	}
 	pfs_pyclass_stack(a->have_ver ? &a->ver : NULL, a->fr, n, &st);
@@ -326,14 +291,7 @@ static void scan_path(struct pfs_analysis *a, uint32_t path)
 	uint32_t id = path;
 	if (a->have_ver)
 		return;
-	if (path >= a->cap_scanned) {
-		size_t ncap = a->cap_scanned ? a->cap_scanned : 1024;
-		while (ncap <= path)
-			ncap *= 2;
-		a->scanned = pfs_xrealloc(a->scanned, ncap);
-		memset(a->scanned + a->cap_scanned, 0, ncap - a->cap_scanned);
-		a->cap_scanned = ncap;
-	}
+	PFS_GROW_ZEROED(a->scanned, a->cap_scanned, path);
 	while (id && !a->scanned[id] && !a->have_ver) {
 		const struct pfs_path_node *n = pfs_profile_pathget(a->p, id);
 		const struct pfs_frame *f = pfs_profile_frameget(a->p, n->frame);

@@ -71,17 +71,8 @@ static int row_cb(void *payload, const struct pfs_sample_row *row)
 	if (c->agg) {
 		pfs_agg_add(c->agg, row);
 	} else {
-		size_t w = row->path / 64;
-		if (w >= c->n_row_paths) {
-			size_t n = c->n_row_paths ? c->n_row_paths : 256;
-			while (n <= w)
-				n *= 2;
-			c->row_paths = pfs_xreallocarray(c->row_paths, n, sizeof(*c->row_paths));
-			memset(c->row_paths + c->n_row_paths, 0,
-			       (n - c->n_row_paths) * sizeof(*c->row_paths));
-			c->n_row_paths = n;
-		}
-		c->row_paths[w] |= 1ull << (row->path % 64);
+		PFS_GROW_ZEROED(c->row_paths, c->n_row_paths, row->path / 64);
+		c->row_paths[row->path / 64] |= 1ull << (row->path % 64);
 	}
 	if (l->o->sink && (rc = l->o->sink(l->o->payload, row)) < 0)
 		return rc;

@@ -58,14 +58,7 @@ int pfs_export_speedscope(const struct pfs_agg *a, struct pfs_profile *p, struct
 	for (size_t i = 0; i < m; i++)
 		for (uint32_t q = vpath[i]; q; q = pfs_profile_pathget(p, q)->parent) {
 			uint32_t f = pfs_profile_pathget(p, q)->frame;
-			if (f >= cap_fidx) {
-				size_t nc = cap_fidx ? cap_fidx : 256;
-				while (nc <= f)
-					nc *= 2;
-				fidx = pfs_xreallocarray(fidx, nc, sizeof(*fidx));
-				memset(fidx + cap_fidx, 0, (nc - cap_fidx) * sizeof(*fidx));
-				cap_fidx = nc;
-			}
+			PFS_GROW_ZEROED(fidx, cap_fidx, f);
 			if (!fidx[f]) {
 				PFS_GROW(frames, cap_frames, n_frames + 1);
 				frames[n_frames++] = f;

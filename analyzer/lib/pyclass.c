@@ -4,10 +4,12 @@
  * Objects/obmalloc.c, Python/perf_trampoline.c) for 3.8 to 3.14.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "profile.h"
 #include "pyclass.h"
+#include "xalloc.h"
 
 enum {
 	F_PYDSO = 1,  /* the name is generic: only a CPython binary's function counts */
@@ -405,6 +407,29 @@ static bool is_system_lib(const char *dso)
 		if (has_prefix(b, system_libs[i]))
 			return true;
 	return false;
+}
+
+uint8_t pfs_pyclass_fn_memo(struct pfs_pyclass_fn_memo *m, const struct pfs_pyver *v,
+			    uint32_t frame, const char *name, const char *dso)
+{
+	if (m->have_ver != (v != NULL) ||
+	    (v && (m->ver.major != v->major || m->ver.minor != v->minor ||
+		   m->ver.known != v->known || m->ver.free_threaded != v->free_threaded))) {
+		if (m->fn)
+			memset(m->fn, 0, m->cap);
+		m->have_ver = v != NULL;
+		if (v)
+			m->ver = *v;
+	}
+	PFS_GROW_ZEROED(m->fn, m->cap, frame);
+	if (!m->fn[frame])
+		m->fn[frame] = (uint8_t)(pfs_pyclass_function(v, name, dso) + 1);
+	return m->fn[frame];
+}
+
+void pfs_pyclass_fn_memo_release(struct pfs_pyclass_fn_memo *m)
+{
+	free(m->fn);
 }
 
 static enum pfs_pycat origin_cat(enum pfs_pyorigin o)

@@ -112,6 +112,22 @@ bool pfs_pyclass_is_python_dso(const char *path);
 enum pfs_pyfn pfs_pyclass_function(const struct pfs_pyver *v, const char *name, const char *dso);
 
 /*
+ * pfs_pyclass_function's answers by frame id, for callers that classify many stacks sharing
+ * their frames: each frame is asked once per version (a new version empties the memo).
+ * Zero-initialise; release with pfs_pyclass_fn_memo_release.
+ */
+struct pfs_pyclass_fn_memo {
+	uint8_t *fn; /* answer + 1; 0: not asked yet */
+	size_t cap;
+	struct pfs_pyver ver;
+	bool have_ver;
+};
+/* The answer + 1 for frame (named name, in dso), the form struct pfs_pyframe's fn takes. */
+uint8_t pfs_pyclass_fn_memo(struct pfs_pyclass_fn_memo *m, const struct pfs_pyver *v,
+			    uint32_t frame, const char *name, const char *dso);
+void pfs_pyclass_fn_memo_release(struct pfs_pyclass_fn_memo *m);
+
+/*
  * The GC collector functions whose entry/return uprobes give pause intervals for v, most likely
  * first, NULL-terminated ("gc_collect_main" for 3.10 to 3.13, "collect" for 3.8/3.9).
  */

@@ -469,14 +469,7 @@ static uint32_t str_of(struct ctx *c, uint32_t id)
 {
 	size_t n;
 	const char *s;
-	if (id >= c->cap_str) {
-		size_t nc = c->cap_str ? c->cap_str : 1024;
-		while (nc <= id)
-			nc *= 2;
-		c->str_of = pfs_xreallocarray(c->str_of, nc, sizeof(*c->str_of));
-		memset(c->str_of + c->cap_str, 0, (nc - c->cap_str) * sizeof(*c->str_of));
-		c->cap_str = nc;
-	}
+	PFS_GROW_ZEROED(c->str_of, c->cap_str, id);
 	if (c->str_of[id])
 		return c->str_of[id] - 1;
 	s = pfs_profile_strget(c->p, id, &n);
@@ -491,14 +484,7 @@ static uint32_t disp_of(struct ctx *c, uint32_t fid)
 	const char *name, *func = NULL, *file = NULL;
 	size_t name_len, func_len = 0, file_len = 0;
 	uint32_t sid;
-	if (fid >= c->cap_disp) {
-		size_t nc = c->cap_disp ? c->cap_disp : 1024;
-		while (nc <= fid)
-			nc *= 2;
-		c->disp_of = pfs_xreallocarray(c->disp_of, nc, sizeof(*c->disp_of));
-		memset(c->disp_of + c->cap_disp, 0, (nc - c->cap_disp) * sizeof(*c->disp_of));
-		c->cap_disp = nc;
-	}
+	PFS_GROW_ZEROED(c->disp_of, c->cap_disp, fid);
 	if (c->disp_of[fid])
 		return c->disp_of[fid] - 1;
 	name = pfs_profile_strget(c->p, f->name, &name_len);

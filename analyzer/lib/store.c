@@ -960,14 +960,7 @@ static int64_t str_id(struct pfs_store *st, uint32_t id)
 {
 	if (!id)
 		return 0;
-	if (id >= st->smap_cap) {
-		size_t nc = st->smap_cap ? st->smap_cap : 1024;
-		while (nc <= id)
-			nc *= 2;
-		st->smap = pfs_xreallocarray(st->smap, nc, sizeof(*st->smap));
-		memset(st->smap + st->smap_cap, 0, (nc - st->smap_cap) * sizeof(*st->smap));
-		st->smap_cap = nc;
-	}
+	PFS_GROW_ZEROED(st->smap, st->smap_cap, id);
 	if (!st->smap[id])
 		st->smap[id] = ++st->n_strs;
 	return st->string_base + st->smap[id];

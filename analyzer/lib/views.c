@@ -34,22 +34,22 @@ struct pfs_views {
 	struct pfs_pyframe *fr;
 	uint32_t *fid;
 	size_t cap_fr;
-	/* pfs_pyclass_function() of each frame + 1 (0: not asked yet): stacks share frames */
-	uint8_t *fn;
-	size_t cap_fn;
+	struct pfs_pyclass_fn_memo fn; /* each frame's role: stacks share frames */
 	/* per frame: B_* bits, 0 when not asked yet */
 	uint8_t *bits;
 	size_t cap_bits;
 	/*
-	 * per path + 1 (0: not known yet): the path of its frames that pass a view's frame filter
-	 * (PRE_MIXED: what the mixed view keeps rootward of the leaf-most Python frame;
+	 * per path, + 1 (0: not known yet): the path of its frames that pass a view's frame
+	 * filter (PRE_MIXED: what the mixed view keeps rootward of the leaf-most Python frame;
 	 * PRE_PYTHON: the Python frames), so that a view path is made from its parent's
 	 * instead of from the whole stack
 	 */
-	uint32_t *pre[2];
+	uint32_t (*pre)[2];
 	size_t cap_pre;
-	uint32_t *chain; /* scratch: paths or frames on the way to a known prefix */
+	uint32_t *chain; /* scratch: the paths on the way to a known prefix */
 	size_t cap_chain;
+	uint32_t *leaf; /* scratch: the frames leafward of the leaf-most Python one */
+	size_t cap_leaf;
 };
 
 enum { PRE_MIXED, PRE_PYTHON };
@@ -95,11 +95,11 @@ void pfs_views_free(struct pfs_views *v)
 	free(v->m);
 	free(v->fr);
 	free(v->fid);
-	free(v->fn);
+	pfs_pyclass_fn_memo_release(&v->fn);
 	free(v->bits);
-	free(v->pre[PRE_MIXED]);
-	free(v->pre[PRE_PYTHON]);
+	free(v->pre);
 	free(v->chain);
+	free(v->leaf);
 	free(v);
 }
 
@@ -110,14 +110,7 @@ const struct pfs_pyver *pfs_views_pyver(const struct pfs_views *v)
 
 static struct memo *memo_of(struct pfs_views *v, uint32_t path)
 {
-	if (path >= v->cap) {
-		size_t ncap = v->cap ? v->cap : 1024;
-		while (ncap <= path)
-			ncap *= 2;
-		v->m = pfs_xreallocarray(v->m, ncap, sizeof(*v->m));
-		memset(v->m + v->cap, 0, (ncap - v->cap) * sizeof(*v->m));
-		v->cap = ncap;
-	}
+	PFS_GROW_ZEROED(v->m, v->cap, path);
 	return &v->m[path];
 }
 
@@ -130,17 +123,8 @@ static void frame_of(struct pfs_views *v, uint32_t fid, struct pfs_pyframe *out)
 	out->dso = f->dso ? pfs_profile_strget(v->p, f->dso, NULL) : NULL;
 	out->kind = f->kind;
 	out->inlined = f->inlined;
-	if (fid >= v->cap_fn) {
-		size_t nc = (size_t)fid * 2 + 64;
-		v->fn = pfs_xreallocarray(v->fn, nc, 1);
-		memset(v->fn + v->cap_fn, 0, nc - v->cap_fn);
-		v->cap_fn = nc;
-	}
-	if (!v->fn[fid])
-		v->fn[fid] = (uint8_t)(pfs_pyclass_function(v->have_ver ? &v->ver : NULL, out->name,
-							    out->dso) +
-				       1);
-	out->fn = v->fn[fid];
+	out->fn =
+	    pfs_pyclass_fn_memo(&v->fn, v->have_ver ? &v->ver : NULL, fid, out->name, out->dso);
 }
 
 /* Fills the scratch with the stack of path, leaf first; returns its depth. */
@@ -211,43 +195,28 @@ const struct pfs_pystack *pfs_views_stack(struct pfs_views *v, uint32_t path)
 	return &v->st;
 }
 
-/* Whether f survives in the mixed view rootward of the leaf-most Python frame. */
-static bool keep_mixed(struct pfs_views *v, const struct pfs_pyframe *f)
+/* Whether f (from frame_of) survives in the mixed view rootward of the leaf-most Python frame. */
+static bool keep_mixed(const struct pfs_pyframe *f)
 {
-	enum pfs_pyfn role;
 	if (pfs_pyclass_is_python_frame(f) || f->kind == PFS_FK_KERNEL)
 		return true;
 	if (!f->dso || !pfs_pyclass_is_python_dso(f->dso))
 		return f->kind != PFS_FK_UNKNOWN;
-	role = f->fn ? (enum pfs_pyfn)(f->fn - 1)
-		     : pfs_pyclass_function(v->have_ver ? &v->ver : NULL, f->name, f->dso);
+	enum pfs_pyfn role = (enum pfs_pyfn)(f->fn - 1);
 	return role == PFS_PYFN_GC || role == PFS_PYFN_GIL_TAKE || role == PFS_PYFN_GIL_DROP ||
 	       role == PFS_PYFN_ALLOC;
 }
 
 static uint8_t frame_bits(struct pfs_views *v, uint32_t fid)
 {
-	if (fid >= v->cap_bits) {
-		size_t nc = (size_t)fid * 2 + 64;
-		v->bits = pfs_xreallocarray(v->bits, nc, 1);
-		memset(v->bits + v->cap_bits, 0, nc - v->cap_bits);
-		v->cap_bits = nc;
-	}
+	PFS_GROW_ZEROED(v->bits, v->cap_bits, fid);
 	if (!v->bits[fid]) {
 		struct pfs_pyframe f;
 		frame_of(v, fid, &f);
-		v->bits[fid] = (uint8_t)(B_KNOWN | (keep_mixed(v, &f) ? B_MIXED : 0) |
+		v->bits[fid] = (uint8_t)(B_KNOWN | (keep_mixed(&f) ? B_MIXED : 0) |
 					 (pfs_pyclass_is_python_frame(&f) ? B_PYTHON : 0));
 	}
 	return v->bits[fid];
-}
-
-static void chain_reserve(struct pfs_views *v, size_t n)
-{
-	if (n > v->cap_chain) {
-		v->cap_chain = n * 2;
-		v->chain = pfs_xreallocarray(v->chain, v->cap_chain, sizeof(*v->chain));
-	}
 }
 
 /* The path of path's frames that pass filter which (PRE_*), root to leaf; 0 when none do. */
@@ -256,20 +225,11 @@ static uint32_t prefix_path(struct pfs_views *v, int which, uint32_t path)
 	uint8_t want = which == PRE_MIXED ? B_MIXED : B_PYTHON;
 	uint32_t out = 0;
 	size_t n = 0;
-	if (path >= v->cap_pre) {
-		size_t nc = v->cap_pre ? v->cap_pre : 1024;
-		while (nc <= path)
-			nc *= 2;
-		for (int k = 0; k < 2; k++) {
-			v->pre[k] = pfs_xreallocarray(v->pre[k], nc, sizeof(*v->pre[k]));
-			memset(v->pre[k] + v->cap_pre, 0, (nc - v->cap_pre) * sizeof(*v->pre[k]));
-		}
-		v->cap_pre = nc;
-	}
-	chain_reserve(v, pfs_profile_pathget(v->p, path)->depth + 1);
+	PFS_GROW_ZEROED(v->pre, v->cap_pre, path);
+	PFS_GROW(v->chain, v->cap_chain, pfs_profile_pathget(v->p, path)->depth + 1);
 	for (uint32_t q = path; q; q = pfs_profile_pathget(v->p, q)->parent) {
-		if (v->pre[which][q]) {
-			out = v->pre[which][q] - 1;
+		if (v->pre[q][which]) {
+			out = v->pre[q][which] - 1;
 			break;
 		}
 		v->chain[n++] = q;
@@ -279,7 +239,7 @@ static uint32_t prefix_path(struct pfs_views *v, int which, uint32_t path)
 		uint32_t q = v->chain[n], fid = pfs_profile_pathget(v->p, q)->frame;
 		if (frame_bits(v, fid) & want)
 			out = pfs_profile_path(v->p, out, fid);
-		v->pre[which][q] = out + 1;
+		v->pre[q][which] = out + 1;
 	}
 	return out;
 }
@@ -303,18 +263,15 @@ uint32_t pfs_views_path(struct pfs_views *v, enum pfs_view view, uint32_t path)
 		} else {
 			uint32_t q = path;
 			size_t k = 0;
-			chain_reserve(v, (size_t)py_leaf + 1);
+			PFS_GROW(v->leaf, v->cap_leaf, (size_t)py_leaf + 1);
 			while (q && k < (size_t)py_leaf) {
 				const struct pfs_path_node *node = pfs_profile_pathget(v->p, q);
-				v->chain[k++] = node->frame;
+				v->leaf[k++] = node->frame;
 				q = node->parent;
 			}
-			uint32_t *leafward = pfs_xmalloc((k ? k : 1) * sizeof(*leafward));
-			memcpy(leafward, v->chain, k * sizeof(*leafward));
 			out = prefix_path(v, PRE_MIXED, q);
 			while (k--)
-				out = pfs_profile_path(v->p, out, leafward[k]);
-			free(leafward);
+				out = pfs_profile_path(v->p, out, v->leaf[k]);
 		}
 	} else if (m->n_python == 0) {
 		out = path;

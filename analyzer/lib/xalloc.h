@@ -7,6 +7,7 @@
 #define PFS_XALLOC_H
 
 #include <stddef.h>
+#include <string.h>
 
 void *pfs_xmalloc(size_t n);
 void *pfs_xcalloc(size_t n, size_t size);
@@ -23,6 +24,19 @@ char *pfs_xstrndup(const char *s, size_t n);
 			while (pfs_nc_ < (need))                                                   \
 				pfs_nc_ *= 2;                                                      \
 			(p) = pfs_xreallocarray((p), pfs_nc_, sizeof(*(p)));                       \
+			(cap) = pfs_nc_;                                                           \
+		}                                                                                  \
+	} while (0)
+
+/* Grows *p (of *cap elements) to hold index i, the new elements zeroed; doubles to amortize. */
+#define PFS_GROW_ZEROED(p, cap, i)                                                                 \
+	do {                                                                                       \
+		if ((size_t)(i) >= (cap)) {                                                        \
+			size_t pfs_nc_ = (cap) ? (cap) : 64;                                       \
+			while (pfs_nc_ <= (size_t)(i))                                             \
+				pfs_nc_ *= 2;                                                      \
+			(p) = pfs_xreallocarray((p), pfs_nc_, sizeof(*(p)));                       \
+			memset((p) + (cap), 0, (pfs_nc_ - (cap)) * sizeof(*(p)));                  \
 			(cap) = pfs_nc_;                                                           \
 		}                                                                                  \
 	} while (0)
