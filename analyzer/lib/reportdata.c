@@ -95,8 +95,6 @@ struct tree {
 	size_t n, cap;
 	uint32_t *slots;
 	size_t n_slots;
-	double lightest; /* the lightest path kept as a node (INFINITY: none) */
-	uint64_t pruned; /* nodes with an [other] */
 };
 
 static uint64_t node_hash(uint32_t parent, uint32_t name, uint8_t kind, uint32_t file,
@@ -624,12 +622,10 @@ static void ensure_paths(struct ctx *c)
  * before parent); a prefix's children are then either before it in its own run or in later
  * runs, so taking the runs last first, each in order, completes every prefix before it hands
  * its weight to its parent, and each prefix is visited twice in all instead of once per pair
- * below it. Returns the lightest of the prefixes at least as heavy as c->limit (INFINITY:
- * none).
+ * below it.
  */
-static double prefix_weights(struct ctx *c, const struct pw *v, size_t n, bool collect)
+static void prefix_weights(struct ctx *c, const struct pw *v, size_t n, bool collect)
 {
-	double lightest = INFINITY;
 	size_t n_list = 0, n_runs = 0;
 	ensure_paths(c);
 	c->agen++;
@@ -657,16 +653,12 @@ static double prefix_weights(struct ctx *c, const struct pw *v, size_t n, bool c
 			double w = c->acc[q].w;
 			if (parent)
 				c->acc[parent].w += w;
-			if (w >= c->limit && w > 0) {
-				lightest = w < lightest ? w : lightest;
-				if (collect) {
-					PFS_GROW(c->cand, c->cap_cand, c->n_cand + 1);
-					c->cand[c->n_cand++] = w;
-				}
+			if (collect && w >= c->limit && w > 0) {
+				PFS_GROW(c->cand, c->cap_cand, c->n_cand + 1);
+				c->cand[c->n_cand++] = w;
 			}
 		}
 	}
-	return lightest;
 }
 
 /* The node of profile path in tree t, created with its ancestors when new. */
@@ -707,7 +699,7 @@ static uint32_t node_of(struct ctx *c, struct tree *t, uint32_t path,
 static void build_tree(struct ctx *c, struct tree *t, const struct pw *v, size_t n, double limit,
 		       const struct pfs_pyprof_capture *cap, bool pyi, bool collect)
 {
-	t->lightest = prefix_weights(c, v, n, collect);
+	prefix_weights(c, v, n, collect);
 	c->gen++;
 	for (size_t i = 0; i < n; i++) {
 		uint32_t q = v[i].path, node;
@@ -724,8 +716,7 @@ static void build_tree(struct ctx *c, struct tree *t, const struct pw *v, size_t
 	for (size_t i = t->n; i-- > 1;)
 		t->v[t->v[i].parent].total += t->v[i].total;
 	for (size_t i = 0; i < t->n; i++)
-		t->pruned += t->v[i].other > 0;
-	c->pruned += t->pruned;
+		c->pruned += t->v[i].other > 0;
 	free(t->slots);
 	t->slots = NULL;
 	t->n_slots = 0;
@@ -810,15 +801,13 @@ static bool is_small(const struct ctx *c, uint32_t pid)
 }
 
 struct order_key {
-	uint32_t small, pid, tid, path, event;
+	uint32_t pid, tid, path, event;
 	size_t i;
 };
 
 static int order_key_cmp(const void *x, const void *y)
 {
 	const struct order_key *p = x, *q = y;
-	if (p->small != q->small)
-		return p->small ? 1 : -1;
 	if (p->pid != q->pid)
 		return p->pid < q->pid ? -1 : 1;
 	if (p->tid != q->tid)
@@ -831,10 +820,9 @@ static int order_key_cmp(const void *x, const void *y)
 }
 
 /*
- * Sorts c->order by thread, the small processes last (one contiguous range for their entry),
- * then by path and event, not by the agg's order: the cells of a database come summed in
- * SQL's order, those of a raw file in the order of the samples, and a document is the same
- * whichever (its string table is numbered in the order trees are built). The keys are made
+ * Sorts c->order by thread, then by path and event, not by the agg's order: the cells of a database
+ * come summed in SQL's order, those of a raw file in the order of the samples, and a document is
+ * the same whichever (its string table is numbered in the order trees are built). The keys are made
  * once: a million cells compared through the agg cost a second.
  */
 static void sort_order(struct ctx *c)
@@ -843,12 +831,8 @@ static void sort_order(struct ctx *c)
 	struct order_key *k = pfs_xmalloc((c->n_order ? c->n_order : 1) * sizeof(*k));
 	for (size_t i = 0; i < c->n_order; i++) {
 		const struct pfs_agg_cell *cell = pfs_agg_cell(a, c->order[i]);
-		k[i] = (struct order_key){is_small(c, cell->pid),
-					  cell->pid,
-					  cell->tid,
-					  cell->path,
-					  cell->event,
-					  c->order[i]};
+		k[i] =
+		    (struct order_key){cell->pid, cell->tid, cell->path, cell->event, c->order[i]};
 	}
 	qsort(k, c->n_order, sizeof(*k), order_key_cmp);
 	for (size_t i = 0; i < c->n_order; i++)
@@ -887,19 +871,22 @@ static void find_small(struct ctx *c)
 }
 
 /*
- * Moves the small processes' cells after the others, each part in its order: what sorting
- * again with the small ones last would give, without the sort.
+ * Moves the small processes' cells after the others (one contiguous range for their entry),
+ * each part in its order.
  */
 static void small_last(struct ctx *c)
 {
 	const struct pfs_agg *a = c->in->agg;
-	size_t *tmp = pfs_xmalloc((c->n_order ? c->n_order : 1) * sizeof(*tmp)), k = 0;
-	for (int pass = 0; pass < 2; pass++)
-		for (size_t i = 0; i < c->n_order; i++)
-			if (is_small(c, pfs_agg_cell(a, c->order[i])->pid) == (pass == 1))
-				tmp[k++] = c->order[i];
-	memcpy(c->order, tmp, c->n_order * sizeof(*tmp));
-	free(tmp);
+	size_t *small = pfs_xmalloc((c->n_order ? c->n_order : 1) * sizeof(*small));
+	size_t k = 0, n_small = 0;
+	for (size_t i = 0; i < c->n_order; i++) {
+		if (is_small(c, pfs_agg_cell(a, c->order[i])->pid))
+			small[n_small++] = c->order[i];
+		else
+			c->order[k++] = c->order[i];
+	}
+	memcpy(c->order + k, small, n_small * sizeof(*small));
+	free(small);
 }
 
 /* The (view path, weight) pairs of thread t in view vw. */
@@ -920,23 +907,12 @@ static int dbl_desc(const void *x, const void *y)
 	return (a < b) - (a > b);
 }
 
-/*
- * Builds every thread's trees with limit; with collect, lists the heavy prefixes. With
- * rebuild, the trees are those of a lower limit: a tree none of whose kept paths is lighter
- * than the new limit keeps the same nodes, so it is kept as it is.
- */
-static void build_trees(struct ctx *c, bool collect, bool rebuild)
+/* Builds every thread's trees with limit; with collect, lists the heavy prefixes. */
+static void build_trees(struct ctx *c, bool collect)
 {
 	for (size_t i = 0; i < c->n_th; i++)
 		for (int vw = 0; vw < PFS_VIEW_COUNT; vw++) {
 			struct rthread *t = &c->th[i];
-			if (rebuild) {
-				if (t->tree[vw].lightest >= c->limit) {
-					c->pruned += t->tree[vw].pruned;
-					continue;
-				}
-				tree_release(&t->tree[vw]);
-			}
 			struct pw *v = thread_pairs(c, t, (enum pfs_view)vw);
 			tree_init(&t->tree[vw], c->s_all);
 			build_tree(c, &t->tree[vw], v, t->n, c->limit, t->cap, false, collect);
@@ -954,13 +930,16 @@ static void build_limited(struct ctx *c, double minwidth, size_t max_nodes)
 	size_t roots = c->n_th * PFS_VIEW_COUNT;
 	size_t keep = max_nodes > roots * 2 ? (max_nodes - roots * 2) / 2 : 0;
 	c->limit = minwidth * c->all;
-	build_trees(c, true, false);
+	build_trees(c, true);
 	if (c->n_cand <= keep)
 		return;
 	qsort(c->cand, c->n_cand, sizeof(*c->cand), dbl_desc);
 	c->limit = nextafter(c->cand[keep], INFINITY);
 	c->pruned = 0;
-	build_trees(c, false, true);
+	for (size_t i = 0; i < c->n_th; i++)
+		for (int vw = 0; vw < PFS_VIEW_COUNT; vw++)
+			tree_release(&c->th[i].tree[vw]);
+	build_trees(c, false);
 }
 
 /* Threads, their sums, and their three trees. */
