@@ -266,12 +266,11 @@ struct hash {
 	size_t ntail;
 };
 
-#define HASH_INIT                                                                                  \
-	{                                                                                          \
-		{0x243f6a8885a308d3ull, 0x13198a2e03707344ull, 0xa4093822299f31d0ull,              \
-		 0x082efa98ec4e6c89ull},                                                           \
-		    0, {0}, 0                                                                      \
-	}
+static const struct hash hash_start = {
+    {0x243f6a8885a308d3ull, 0x13198a2e03707344ull, 0xa4093822299f31d0ull, 0x082efa98ec4e6c89ull},
+    0,
+    {0},
+    0};
 
 static uint64_t lane(uint64_t v, uint64_t w)
 {
@@ -359,7 +358,7 @@ static int name_cmp(const struct dirent **a, const struct dirent **b)
 /* A directory's hash covers its regular files' names and contents, in name order. */
 static int hash_input(const char *path, bool is_dir, char out[33], struct pfs_err *err)
 {
-	struct hash h = HASH_INIT;
+	struct hash h = hash_start;
 	int rc = 0;
 	if (!is_dir) {
 		rc = hash_file(&h, path, err);
@@ -779,7 +778,7 @@ static int import_dir(struct pfs_store *st, const char *dir, const struct import
 	hashes = pfs_xcalloc((size_t)n, sizeof(*hashes));
 	order = pfs_xcalloc((size_t)n, sizeof(*order));
 	for (int i = 0; i < n; i++) {
-		struct hash h = HASH_INIT;
+		struct hash h = hash_start;
 		if (hash_file(&h, d.v[i].path, &err)) {
 			code = cli_fail(d.v[i].path, &err);
 			goto out;

@@ -6,16 +6,11 @@
 #include "xalloc.h"
 
 /*
- * Interning uses one open-addressing table per kind of object: slots hold the full hash of
- * what they name next to its id (0 = empty), so a probe touches one cache line before it
- * compares contents and a resize never re-hashes contents. Where the hash is a bijection of
- * the key (paths, threads, processes: mix64 of at most 64 bits), equal hashes are equal keys
- * and the contents are not compared at all. Objects live in dense arrays indexed by id.
- */
-/*
- * 8 bytes a slot: a million call paths and their views fill millions of slots. The upper half
- * of the key's hash filters the probes; the lower half, recomputed from the entry when the
- * table grows, places it.
+ * Interning uses one open-addressing table per kind of object, 8 bytes a slot (a million call
+ * paths and their views fill millions of slots): the id (0 = empty) and the upper half of the
+ * key's hash, which filters the probes before contents are compared; the lower half places the
+ * entry and is recomputed from it when the table grows. Objects live in dense arrays indexed
+ * by id.
  */
 struct islot {
 	uint32_t id; /* 0 = empty */
@@ -397,9 +392,14 @@ size_t pfs_profile_n_events(const struct pfs_profile *p)
 	return p->n_events;
 }
 
+static uint64_t thread_hash(uint32_t pid, uint32_t tid)
+{
+	return mix64(((uint64_t)pid << 32) | tid);
+}
+
 static uint64_t thread_hash_of(const struct pfs_profile *p, uint32_t id)
 {
-	return mix64(((uint64_t)p->threads[id - 1].pid << 32) | p->threads[id - 1].tid);
+	return thread_hash(p->threads[id - 1].pid, p->threads[id - 1].tid);
 }
 
 static int thread_eq(const struct pfs_profile *p, uint32_t id, const void *key)
@@ -421,7 +421,7 @@ static int proc_eq(const struct pfs_profile *p, uint32_t id, const void *key)
 struct pfs_thread *pfs_profile_thread(struct pfs_profile *p, uint32_t pid, uint32_t tid)
 {
 	struct pfs_thread k = {.pid = pid, .tid = tid};
-	uint64_t h = mix64(((uint64_t)pid << 32) | tid);
+	uint64_t h = thread_hash(pid, tid);
 	size_t slot = 0;
 	uint32_t id = itab_find(p, &p->thread_tab, h, thread_eq, &k, &slot);
 	if (id)
