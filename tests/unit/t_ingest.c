@@ -14,6 +14,7 @@
 #include "pfs_writer.h"
 #include "ingest.h"
 #include "profile.h"
+#include "xalloc.h"
 
 struct count {
 	uint64_t rows, with_comm, events_seen[8];
@@ -307,8 +308,10 @@ static void test_dwarf_samples_without_regs_or_stack(void)
 
 struct stack_log {
 	struct pfs_profile *p;
-	uint64_t *hash; /* per sample: FNV-1a of its frame names, leaf first */
-	uint32_t *depth;
+	struct {
+		uint64_t hash; /* FNV-1a of the sample's frame names, leaf first */
+		uint32_t depth;
+	} * v;
 	size_t n, cap;
 };
 
@@ -324,13 +327,9 @@ static int log_sink(void *payload, const struct pfs_sample_row *row)
 			h = (h ^ (uint8_t)*c) * 0x100000001b3ull;
 		h = (h ^ ';') * 0x100000001b3ull;
 	}
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 1024;
-		l->hash = realloc(l->hash, l->cap * sizeof(*l->hash));
-		l->depth = realloc(l->depth, l->cap * sizeof(*l->depth));
-	}
-	l->hash[l->n] = h;
-	l->depth[l->n++] = depth;
+	PFS_GROW(l->v, l->cap, l->n + 1);
+	l->v[l->n].hash = h;
+	l->v[l->n++].depth = depth;
 	return 0;
 }
 
@@ -361,9 +360,9 @@ static void test_dwarf_rule_cache_is_libdwfl(void)
 		T_EQ(log[0].n, log[1].n);
 		size_t same = 0, deep = 0;
 		for (size_t i = 0; i < log[0].n && i < log[1].n; i++) {
-			same +=
-			    log[0].hash[i] == log[1].hash[i] && log[0].depth[i] == log[1].depth[i];
-			deep += log[0].depth[i] >= 8;
+			same += log[0].v[i].hash == log[1].v[i].hash &&
+				log[0].v[i].depth == log[1].v[i].depth;
+			deep += log[0].v[i].depth >= 8;
 		}
 		if (same != log[0].n)
 			fprintf(stderr, "%s: %zu of %zu samples differ\n", caps[c], log[0].n - same,
@@ -372,8 +371,7 @@ static void test_dwarf_rule_cache_is_libdwfl(void)
 		/* the stacks were unwound, not only their leaf */
 		T_ASSERT(deep >= 100);
 		for (int k = 0; k < 2; k++) {
-			free(log[k].hash);
-			free(log[k].depth);
+			free(log[k].v);
 			pfs_profile_free(log[k].p);
 		}
 	}
