@@ -3,6 +3,7 @@
 #   make            build build/perfsight
 #   make check      unit, golden, robustness and browser tests; ends with "N passed, N failed"
 #   make demo       the main job on a bundled capture
+#   make check-fresh  make demo (FRESH_CHECK=1: and make check) in a fresh Debian root
 #   make SAN=1 ...  the same with ASan + UBSan (objects under build/san)
 #   make bench      timings side by side with perf (records big captures on demand)
 
@@ -29,13 +30,16 @@ ifeq ($(DEVELOPER),1)
 WARN += -Werror
 endif
 
-# -isystem so warnings in third-party headers cannot break -Werror
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null | sed 's/-I/-isystem /g')
-PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# -isystem so warnings in third-party headers cannot break -Werror. Read when make parses this
+# file: the targets that install packages first (demo, check, bench) build in a second make,
+# started after tests/deps.sh, so that this line sees what deps installed.
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null | sed 's/-I/-isystem /g')
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 CFLAGS ?= -O2 -g
-ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(CFLAGS) $(WARN) $(SANFLAGS) \
-	-MMD -MP -Ianalyzer/lib $(PKG_CFLAGS)
+BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(CFLAGS) $(WARN) $(SANFLAGS) \
+	-Ianalyzer/lib $(PKG_CFLAGS)
+ALL_CFLAGS := $(BASE_CFLAGS) -MMD -MP
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
 LIBS = $(PKG_LIBS) -lm -lpthread
 
@@ -60,10 +64,27 @@ TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(B)/tests/%)
 LIBA := $(B)/libperfsight.a
 BIN := $(B)/perfsight
 
-.PHONY: all check demo deps bench install clean help format check-format check-headers
+.PHONY: all check demo deps deps-build deps-demo deps-check deps-bench bench install clean help \
+	format check-format check-headers check-fresh pkgs
 all: $(BIN)
 
-$(B)/%.o: %.c
+# Every object waits for this check, so a missing -dev package is named once, not as a missing
+# header in whichever file compiles first.
+pkgs:
+	@pkg-config --exists $(PKGS) 2>/dev/null || { \
+		echo "perfsight: the build needs these pkg-config packages: $(PKGS)" >&2; \
+		pkg-config --print-errors --exists $(PKGS) 2>&1 | sed 's/^/  /' >&2; \
+		echo "  run 'make deps-build' as root, or 'make demo' / 'make check', which install them" >&2; \
+		exit 1; }
+
+$(LIB_OBJ) $(CLI_OBJ): | pkgs
+
+$(B)/analyzer/%.o: analyzer/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests/helper -c -o $@ $<
@@ -84,31 +105,44 @@ $(TOOL_BIN): $(B)/tests/%: $(B)/tests/tools/%.o $(HELPER_OBJ) $(LIBA)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(HELPER_OBJ) $(LIBA) $(LIBS)
 
-# Installs the Debian packages the build, the tests and the demo need; quiet and quick when
-# everything is already there.
-deps:
-	@tests/deps.sh
+# The Debian packages each target needs (tests/deps.sh says which); quiet and quick when they
+# are there. DEPS is the installer, replaced by the fresh-build test with one that logs.
+DEPS ?= tests/deps.sh
+deps: deps-check
+deps-build deps-demo deps-check deps-bench:
+	@$(DEPS) $(@:deps-%=%)
 
-check: deps
+# These install first, then build in a second make that reads pkg-config's answers anew (this
+# make read them before the packages existed), in order whatever -j says.
+check: deps-check
 	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(TOOL_BIN)
 	@B=$(B) SAN=$(SAN) tests/run.sh
 
-demo: deps all
+demo: deps-demo
+	@$(MAKE) --no-print-directory all
 	@B=$(B) tests/demo.sh
 
-bench: deps all
+# The README's commands in a fresh minimal Debian root (debootstrap; root and the mirror needed).
+check-fresh:
+	@sh tests/check-fresh.sh
+
+bench: deps-bench
+	@$(MAKE) --no-print-directory all
 	@B=$(B) tests/bench.sh
 
+# Each library header compiles on its own (no -MMD: nothing is written).
 check-headers:
 	@for h in analyzer/lib/*.h; do \
-		echo "#include \"$$(basename $$h)\"" | $(CC) $(ALL_CFLAGS) -x c -fsyntax-only - || exit 1; \
+		echo "#include \"$$(basename $$h)\"" | $(CC) $(BASE_CFLAGS) -x c -fsyntax-only - || exit 1; \
 	done
 
+FORMAT_SRC = analyzer/lib/*.[ch] analyzer/cli/*.[ch] tests/unit/*.[ch] tests/helper/*.[ch] \
+	tests/tools/*.c
 format:
-	clang-format -i analyzer/lib/*.[ch] analyzer/cli/*.[ch] tests/unit/*.[ch] tests/helper/*.[ch]
+	clang-format -i $(FORMAT_SRC)
 
 check-format:
-	clang-format --dry-run -Werror analyzer/lib/*.[ch] analyzer/cli/*.[ch]
+	@clang-format --dry-run -Werror $(FORMAT_SRC)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \

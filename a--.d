@@ -1,1 +1,0 @@
--: analyzer/lib/xalloc.h
