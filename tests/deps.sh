@@ -9,7 +9,7 @@
 set -e
 build="gcc make pkg-config libdw-dev libelf-dev libtraceevent-dev libxml2-dev libsqlite3-dev
 libzstd-dev libyajl-dev"
-demo="$build"
+demo="$build python3"
 # the tests: perf's own view (linux-perf), the command-line peers of the store (sqlite3, zstd),
 # the checkers (python3), the browser tests (chromium, node), libdebuginfod's loading checks,
 # check-format (clang-format)

@@ -21,7 +21,9 @@ for d in fixtures/*/; do
 		if r=$(python3 tests/tools/check_stats.py "$stats" "$OUT/$n.json" --json); then ok "$n-json-matches-perf"; else nok "$n-json-matches-perf" "$r"; fi
 	fi
 	"$PERFSIGHT" info --time-order "$f" > "$OUT/$n.ordered.txt" 2>/dev/null
-	if cmp -s "$OUT/$n.txt" "$OUT/$n.ordered.txt"; then ok "$n-time-order-same-counts"; else nok "$n-time-order-same-counts" "$(diff "$OUT/$n.txt" "$OUT/$n.ordered.txt" | head -5)"; fi
+	# the counts, not the diagnostics: time order may add a note about records perf wrote late
+	sed -i '/^diagnostics:/,$d' "$OUT/$n.ordered.txt"
+	if sed '/^diagnostics:/,$d' "$OUT/$n.txt" | cmp -s - "$OUT/$n.ordered.txt"; then ok "$n-time-order-same-counts"; else nok "$n-time-order-same-counts" "$(diff "$OUT/$n.txt" "$OUT/$n.ordered.txt" | head -5)"; fi
 	"$PERFSIGHT" info --json - < "$f" > "$OUT/$n.stdin.json" 2>/dev/null
 	if python3 -c '
 import json, sys

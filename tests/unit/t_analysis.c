@@ -1024,18 +1024,18 @@ static void check_fixture(const char *dir, const char *roles)
 
 static void test_fixture_probes_matches_reference(void)
 {
-	check_fixture("py312-threads-probes", "12357:process ");
+	check_fixture("py312-threads-probes", "22986:process ");
 }
 
 static void test_fixture_dwarf_matches_reference(void)
 {
-	check_fixture("py312-threads-dwarf", "12329:process ");
+	check_fixture("py312-threads-dwarf", "22210:process ");
 }
 
 /* frame-pointer chains broken by a CPython built without frame pointers: fewer GC frames seen */
 static void test_fixture_fp_matches_reference(void)
 {
-	check_fixture("py312-threads-fp", "12307:process ");
+	check_fixture("py312-threads-fp", "21844:process ");
 }
 
 static void test_fixture_gunicorn_matches_reference(void)
