@@ -65,7 +65,7 @@ LIBA := $(B)/libperfsight.a
 BIN := $(B)/perfsight
 
 .PHONY: all check demo deps deps-build deps-demo deps-check deps-bench bench install clean help \
-	format check-format check-headers check-fresh pkgs
+	format check-format check-headers check-layering check-fresh pkgs
 all: $(BIN)
 
 # Every object waits for this check, so a missing -dev package is named once, not as a missing
@@ -135,6 +135,10 @@ check-headers:
 	@for h in analyzer/lib/*.h; do \
 		echo "#include \"$$(basename $$h)\"" | $(CC) $(BASE_CFLAGS) -x c -fsyntax-only - || exit 1; \
 	done
+
+# No include goes up a layer of docs/layers.md.
+check-layering:
+	@sh tests/tools/check-layering.sh
 
 FORMAT_SRC = analyzer/lib/*.[ch] analyzer/cli/*.[ch] tests/unit/*.[ch] tests/helper/*.[ch] \
 	tests/tools/*.c

@@ -3,8 +3,7 @@
 # run (a PATH shim; `make check-fresh` does the same in a debootstrap root with real apt). The
 # installer is replaced through DEPS by one that only records that it ran, so the test needs no
 # root and no network. Checked with -j1 and -j2: the build must wait for the installer and then
-# see what it installed. Also: `make deps-demo` asks for no browser, and `make check-headers`
-# and `make check-format` pass and leave no file behind.
+# see what it installed. Also: `make deps-demo` asks for no browser.
 T_SUITE=fresh-build
 . tests/e2e/lib.sh
 real_pc=$(command -v pkg-config)
@@ -67,11 +66,3 @@ case " $pk " in
 *chromium* | *nodejs* | *npm*) nok demo-needs-no-browser "make demo asks for: $pk" ;;
 *) ok demo-needs-no-browser ;;
 esac
-
-# the tree's own checks, which must leave nothing behind
-before=$(git status --porcelain --ignored=no | sort)
-check check-headers make -s check-headers
-check check-format make -s check-format
-after=$(git status --porcelain --ignored=no | sort)
-if [ "$before" = "$after" ]; then ok checks-leave-tree-clean; else nok checks-leave-tree-clean "git status changed"; fi
-check no-stray-root-files sh -c '! git ls-files --error-unmatch a--.d sf-base.db 2>/dev/null'
