@@ -687,6 +687,13 @@ static void finish(struct cgr *r)
 			    r->summary[i], pfs_cg_event_name(g, i), sum);
 		in->summary[i] = r->summary ? r->summary[i] : r->totals ? r->totals[i] : NAN;
 	}
+	if (!r->totals && in->creator && !strncmp(in->creator, "callgrind", 9))
+		pfs_diag_add(
+		    r->diag, PFS_WARN, "no-totals", PFS_NO_OFF,
+		    "no totals: line, which callgrind writes last: the file may be cut short "
+		    "(its costs add up to %.0f %s%s%.0f)",
+		    (double)r->self_sum[0], pfs_cg_event_name(g, 0),
+		    r->summary ? " of the summary's " : "", r->summary ? r->summary[0] : 0.0);
 }
 
 static int run(struct lines *l, struct pfs_profile *prof, struct pfs_callgraph **out,
@@ -717,9 +724,14 @@ static int run(struct lines *l, struct pfs_profile *prof, struct pfs_callgraph *
 	}
 	if (rc == 0 && r.in_call)
 		rc = lfail(&r, PFS_EFORMAT, "the file ends after a calls= line, without its cost");
-	if (rc == 0 && !r.have_events)
-		rc = pfs_err_set(err, PFS_EFORMAT, PFS_NO_OFF,
-				 "callgrind: no events: line (the one required header line)");
+	if (rc == 0 && !r.have_events) {
+		uint64_t end = l->base + (l->fd < 0 ? l->mem_len : l->end);
+		rc = pfs_err_set(
+		    err, PFS_EFORMAT, end,
+		    "callgrind: the file ends at offset %llu without an events: line (the "
+		    "one header line it must have)",
+		    (unsigned long long)end);
+	}
 	if (rc == 0) {
 		struct pfs_cg_info *in = pfs_cg_info_mut(r.g);
 		finish(&r);

@@ -53,7 +53,8 @@ bool pfs_callgrind_sniff(const void *head, size_t n);
  * Reads the callgrind file at path into a new graph over prof (*out, finished). Recoverable
  * oddities go to diag: lines of a kind it does not know ("unknown-line", skipped), jumps
  * ("jumps-ignored"), derived events ("derived-event"), totals that do not match the cost lines
- * ("totals-mismatch"). Returns 0; PFS_EIO; PFS_EFORMAT (a line off the grammar: err names the
+ * ("totals-mismatch"), a file of callgrind's without its closing totals: line ("no-totals": cut
+ * short). Returns 0; PFS_EIO; PFS_EFORMAT (a line off the grammar: err names the
  * line and its byte offset); PFS_EUNSUPP (parts with different events, a format version
  * above 1); PFS_ELIMIT (a line over PFS_CALLGRIND_MAX_LINE, costs summing to 2^53 or more).
  */

@@ -183,7 +183,7 @@ static void test_errors(void)
 	    {"events: A\nfn=f\n1 x\n", PFS_EFORMAT, "not a number"},
 	    {"events: A\nfn=f\nhello world\n", PFS_EFORMAT, "neither"},
 	    {"version: 2\nevents: A\n", PFS_EUNSUPP, "version"},
-	    {"positions: line\n", PFS_EFORMAT, "no events"},
+	    {"positions: line\n", PFS_EFORMAT, "without an events: line"},
 	    {"events: A\nfn=f\n1 9007199254740992\n", PFS_ELIMIT, "2^53"},
 	    {"events: A\nfn=f\n1 18446744073709551616\n", PFS_EFORMAT, "not a number"},
 	};
