@@ -127,6 +127,15 @@ int cmd_collapse(int argc, char **argv)
 	int ex = cli_load_capture(self(), &cap, file, &co);
 	if (ex >= 0)
 		goto out;
+	if (cap.graph) {
+		fprintf(stderr,
+			"perfsight: %s: a call-graph profile (%s) holds caller-callee edges, not "
+			"stacks: there is nothing to collapse ('perfsight report' shows its call "
+			"graph, 'perfsight flamegraph' one reconstructed from the edges)\n",
+			file, pfs_cg_format_name(pfs_cg_format(cap.graph)));
+		ex = EXIT_INPUT;
+		goto out;
+	}
 	/* a dump has no comm to root its stacks on */
 	if (cap.kind == PFS_CAPTURE_PYPROF && fo.root == PFS_FOLD_COMM)
 		fo.root = PFS_FOLD_NONE;
