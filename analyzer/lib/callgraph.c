@@ -534,7 +534,8 @@ static void attach(struct pfs_cg_tree *t, size_t *cap, struct heap *h, uint32_t 
 {
 	size_t big = 0;
 	double small = 0;
-	qsort(kids, n, sizeof(*kids), cmp_kid);
+	if (n) /* kids is NULL before the first function with callees */
+		qsort(kids, n, sizeof(*kids), cmp_kid);
 	while (big < n && kids[big].w >= min && kids[big].w > 0)
 		big++;
 	for (size_t i = big; i < n; i++)

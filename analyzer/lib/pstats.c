@@ -206,7 +206,8 @@ static uint32_t r_items(struct mp *m, uint32_t x, uint32_t n, uint8_t type)
 		m->stack[m->n_stack++] = it;
 	}
 	PFS_GROW(m->kids, m->cap_kids, m->n_kids + n);
-	memcpy(m->kids + m->n_kids, m->stack + base, n * sizeof(*m->kids));
+	if (n) /* kids is still NULL before the first item of the file */
+		memcpy(m->kids + m->n_kids, m->stack + base, n * sizeof(*m->kids));
 	m->nodes[x].type = type;
 	m->nodes[x].n = n;
 	m->nodes[x].v.k = m->n_kids;
@@ -237,7 +238,8 @@ static uint32_t r_dict(struct mp *m, uint32_t x)
 	if (n / 2 > UINT32_MAX)
 		return mfail(m, PFS_ELIMIT, m->nodes[x].off, "a dict of more than 2^32 items");
 	PFS_GROW(m->kids, m->cap_kids, m->n_kids + n);
-	memcpy(m->kids + m->n_kids, m->stack + base, n * sizeof(*m->kids));
+	if (n)
+		memcpy(m->kids + m->n_kids, m->stack + base, n * sizeof(*m->kids));
 	m->nodes[x].type = M_DICT;
 	m->nodes[x].n = (uint32_t)(n / 2);
 	m->nodes[x].v.k = m->n_kids;

@@ -145,6 +145,21 @@ static void test_tree_limits(void)
 	gb_free(&b);
 }
 
+/* A lone function that calls nothing: one root, no children, its cost its own. */
+static void test_tree_of_one(void)
+{
+	struct gb b;
+	struct pfs_cg_tree t;
+	gb_init(&b);
+	fn(&b, "alone", 5, 5);
+	pfs_cg_finish(b.g);
+	pfs_cg_tree_build(b.g, NULL, &t);
+	T_EQ(t.n, 2);
+	T_ASSERT(t.v[1].self == 5 && t.v[1].total == 5);
+	pfs_cg_tree_release(&t);
+	gb_free(&b);
+}
+
 /* Sorted views and the JSON: doubles written to round-trip, unknown counts as null. */
 static void test_sorted_and_json(void)
 {
@@ -177,10 +192,8 @@ static void test_sorted_and_json(void)
 int main(int argc, char **argv)
 {
 	static const struct t_case cases[] = {
-	    T_CASE(tree_splits_by_edges),
-	    T_CASE(tree_cuts_cycles),
-	    T_CASE(tree_limits),
-	    T_CASE(sorted_and_json),
+	    T_CASE(tree_splits_by_edges), T_CASE(tree_cuts_cycles), T_CASE(tree_limits),
+	    T_CASE(tree_of_one),	  T_CASE(sorted_and_json),
 	};
 	return t_main(argc, argv, "callgraph", cases, sizeof(cases) / sizeof(cases[0]));
 }

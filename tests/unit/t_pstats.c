@@ -416,6 +416,20 @@ static void test_sweep(void)
 	}
 }
 
+/* An empty profile (cProfile of a run that called nothing) is a graph of no functions. */
+static void test_empty(void)
+{
+	struct res r;
+	parse(&r,
+	      "\xfb"
+	      "0",
+	      2);
+	T_EQ(r.rc, 0);
+	T_EQ(pfs_cg_n_funcs(r.g), 0);
+	T_EQ(pfs_cg_total_calls(r.g, false), 0);
+	res_free(&r);
+}
+
 static void test_sniff(void)
 {
 	T_ASSERT(pfs_pstats_sniff("\xfb)", 2));
@@ -437,6 +451,7 @@ int main(int argc, char **argv)
 	    T_CASE(errors),
 	    T_CASE(deep_nesting),
 	    T_CASE(sweep),
+	    T_CASE(empty),
 	    T_CASE(sniff),
 	};
 	return t_main(argc, argv, "pstats", cases, sizeof(cases) / sizeof(cases[0]));
