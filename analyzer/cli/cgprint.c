@@ -15,16 +15,6 @@ static const char no_stacks_msg[] =
     "a call-graph profile: calls and costs per function and per caller-callee edge, no stacks "
     "(the paths shown are reconstructed from the edges) and no GC or GIL figures";
 
-/* A name from the input with control bytes replaced, so it cannot drive the terminal. */
-static void put_safe(const char *s, int max)
-{
-	int n = 0;
-	for (; s && *s && n < max; s++, n++)
-		putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
-	if (s && *s)
-		fputs("...", stdout);
-}
-
 static void print_count(uint64_t v)
 {
 	if (v == PFS_CG_UNKNOWN)
@@ -64,12 +54,12 @@ static void info_text(const char *file, const struct pfs_capture *c)
 	} else {
 		printf("format:       callgrind (version %s, creator ",
 		       in->version ? in->version : "1");
-		put_safe(in->creator ? in->creator : "not given", 200);
+		cli_put_safe(in->creator ? in->creator : "not given", 200);
 		printf(", positions %s, %u part%s)\n", in->positions ? in->positions : "line",
 		       in->parts, in->parts == 1 ? "" : "s");
 		if (in->cmd) {
 			fputs("command:      ", stdout);
-			put_safe(in->cmd, 400);
+			cli_put_safe(in->cmd, 400);
 			putchar('\n');
 		}
 		if (in->pid >= 0)
@@ -86,7 +76,7 @@ static void info_text(const char *file, const struct pfs_capture *c)
 	printf("events:\n");
 	for (uint32_t k = 0; k < pfs_cg_n_events(g); k++) {
 		fputs("  ", stdout);
-		put_safe(pfs_cg_event_name(g, k), 40);
+		cli_put_safe(pfs_cg_event_name(g, k), 40);
 		if (pfs_cg_seconds(g))
 			printf("  %.6f s measured (the sum of tottime)", pfs_cg_total(g, k));
 		else
@@ -95,7 +85,7 @@ static void info_text(const char *file, const struct pfs_capture *c)
 			printf(", summary %.0f", in->summary[k]);
 		if (pfs_cg_event_desc(g, k)) {
 			fputs(": ", stdout);
-			put_safe(pfs_cg_event_desc(g, k), 100);
+			cli_put_safe(pfs_cg_event_desc(g, k), 100);
 		}
 		putchar('\n');
 	}
@@ -114,7 +104,6 @@ static void info_json(const char *file, const struct pfs_capture *c)
 {
 	const struct pfs_callgraph *g = c->graph;
 	const struct pfs_cg_info *in = pfs_cg_info(g);
-	const struct pfs_diag *d = &c->diag;
 	struct pfs_jsonw w;
 	pfs_jsonw_init(&w, stdout, true);
 	pfs_jsonw_obj(&w);
@@ -174,25 +163,7 @@ static void info_json(const char *file, const struct pfs_capture *c)
 	}
 	pfs_jsonw_end_arr(&w);
 	pfs_jsonw_key(&w, "diagnostics");
-	pfs_jsonw_arr(&w);
-	for (size_t i = 0; i < d->n; i++) {
-		pfs_jsonw_obj(&w);
-		pfs_jsonw_key(&w, "code");
-		pfs_jsonw_str(&w, d->v[i].code);
-		pfs_jsonw_key(&w, "severity");
-		pfs_jsonw_str(&w, pfs_severity_name(d->v[i].sev));
-		pfs_jsonw_key(&w, "count");
-		pfs_jsonw_u64(&w, d->v[i].count);
-		pfs_jsonw_key(&w, "first_offset");
-		if (d->v[i].first_off == PFS_NO_OFF)
-			pfs_jsonw_null(&w);
-		else
-			pfs_jsonw_u64(&w, d->v[i].first_off);
-		pfs_jsonw_key(&w, "message");
-		pfs_jsonw_str(&w, d->v[i].msg);
-		pfs_jsonw_end_obj(&w);
-	}
-	pfs_jsonw_end_arr(&w);
+	pfs_diag_write_json(&c->diag, &w);
 	pfs_jsonw_end_obj(&w);
 	putchar('\n');
 }
@@ -244,17 +215,17 @@ static double per(double v, uint64_t n)
 static void put_where(const struct pfs_callgraph *g, uint32_t f)
 {
 	const char *file = pfs_cg_file(g, f), *obj = pfs_cg_object(g, f);
-	put_safe(pfs_cg_name(g, f), 80);
+	cli_put_safe(pfs_cg_name(g, f), 80);
 	if (file) {
 		fputs(" (", stdout);
-		put_safe(file, 80);
+		cli_put_safe(file, 80);
 		if (pfs_cg_line(g, f))
 			printf(":%u", pfs_cg_line(g, f));
 		putchar(')');
 	}
 	if (obj) {
 		fputs(" [", stdout);
-		put_safe(obj, 80);
+		cli_put_safe(obj, 80);
 		putchar(']');
 	}
 }
@@ -294,7 +265,7 @@ void cli_cg_summary_text(const struct pfs_capture *c)
 	uint32_t hot[HOT];
 	double total = pfs_cg_total(g, 0);
 	fputs("capture ", stdout);
-	put_safe(c->info.label, 200);
+	cli_put_safe(c->info.label, 200);
 	printf(": %s, %zu functions, ", pfs_cg_format_name(pfs_cg_format(g)), pfs_cg_n_funcs(g));
 	print_count(pfs_cg_total_calls(g, false));
 	fputs(" calls (", stdout);
@@ -322,7 +293,7 @@ void cli_cg_summary_text(const struct pfs_capture *c)
 		put_cost(g, t.v[hot[i]].self);
 		fputs("  ", stdout);
 		while (d--) {
-			put_safe(pfs_cg_name(g, t.v[path[d]].fn), 60);
+			cli_put_safe(pfs_cg_name(g, t.v[path[d]].fn), 60);
 			if (d)
 				fputs(" > ", stdout);
 		}

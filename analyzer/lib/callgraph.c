@@ -817,25 +817,7 @@ int pfs_cg_write_json(const struct pfs_callgraph *g, const char *label, const st
 	}
 	pfs_jsonw_end_arr(&w);
 	pfs_jsonw_key(&w, "diagnostics");
-	pfs_jsonw_arr(&w);
-	for (size_t i = 0; diag && i < diag->n; i++) {
-		pfs_jsonw_obj(&w);
-		pfs_jsonw_key(&w, "code");
-		pfs_jsonw_str(&w, diag->v[i].code);
-		pfs_jsonw_key(&w, "severity");
-		pfs_jsonw_str(&w, pfs_severity_name(diag->v[i].sev));
-		pfs_jsonw_key(&w, "count");
-		pfs_jsonw_u64(&w, diag->v[i].count);
-		pfs_jsonw_key(&w, "first_offset");
-		if (diag->v[i].first_off == PFS_NO_OFF)
-			pfs_jsonw_null(&w);
-		else
-			pfs_jsonw_u64(&w, diag->v[i].first_off);
-		pfs_jsonw_key(&w, "message");
-		pfs_jsonw_str(&w, diag->v[i].msg);
-		pfs_jsonw_end_obj(&w);
-	}
-	pfs_jsonw_end_arr(&w);
+	pfs_diag_write_json(diag, &w);
 	pfs_jsonw_end_obj(&w);
 	fputc('\n', out);
 	if (fflush(out) || ferror(out))

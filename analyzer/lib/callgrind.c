@@ -217,6 +217,18 @@ static bool at_end(struct pfs_cursor *c)
 	return c->p == c->end;
 }
 
+/* The next word (up to white space or the end): its start, and its length in *k. */
+static const char *word(struct pfs_cursor *c, size_t *k)
+{
+	const char *w = (const char *)c->p;
+	*k = 0;
+	while (c->p < c->end && peek(c) != ' ' && peek(c) != '\t') {
+		pfs_cursor_u8(c);
+		(*k)++;
+	}
+	return w;
+}
+
 /*
  * A SubPositionList: npos subpositions, absolute or relative to prev ("+N", "-N", "*"), each
  * followed by white space or the end. update: prev gets the new ones (cost lines; a call's
@@ -455,12 +467,8 @@ static int events_line(struct cgr *r, const char *v, size_t vn)
 	struct pfs_cursor c = pfs_cursor_make(v, vn, false);
 	uint32_t n = 0;
 	while (!at_end(&c)) {
-		const char *w = (const char *)c.p;
-		size_t k = 0;
-		while (c.p < c.end && peek(&c) != ' ' && peek(&c) != '\t') {
-			pfs_cursor_u8(&c);
-			k++;
-		}
+		size_t k;
+		const char *w = word(&c, &k);
 		char name[128];
 		snprintf(name, sizeof(name), "%.*s", (int)(k < 127 ? k : 127), w);
 		if (r->have_events) {
@@ -571,12 +579,8 @@ static int header_line(struct cgr *r, const char *key, size_t kn, const char *v,
 		struct pfs_cursor c = pfs_cursor_make(v, vn, false);
 		int n = 0;
 		while (!at_end(&c)) {
-			const char *w = (const char *)c.p;
-			size_t k = 0;
-			while (c.p < c.end && peek(&c) != ' ' && peek(&c) != '\t') {
-				pfs_cursor_u8(&c);
-				k++;
-			}
+			size_t k;
+			const char *w = word(&c, &k);
 			if (!((k == 5 && !memcmp(w, "instr", 5)) ||
 			      (k == 4 && !memcmp(w, "line", 4)) ||
 			      (k == 2 && !memcmp(w, "bb", 2)) || (k == 4 && !memcmp(w, "addr", 4))))
