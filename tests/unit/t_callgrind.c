@@ -4,52 +4,33 @@
 #include <string.h>
 
 #include "callgrind.h"
+#include "cgres.h"
 #include "harness.h"
 #include "pstats.h"
 #include "xalloc.h"
 
-struct res {
-	struct pfs_profile *p;
-	struct pfs_callgraph *g;
-	struct pfs_diag d;
-	struct pfs_err e;
-	int rc;
-};
-
-static void parse(struct res *r, const char *text, size_t len)
+static void parse(struct cg_res *r, const void *buf, size_t len)
 {
-	memset(r, 0, sizeof(*r));
-	r->p = pfs_profile_new();
-	pfs_diag_init(&r->d);
-	r->rc = pfs_callgrind_parse(text, len, r->p, &r->g, &r->d, &r->e);
+	cg_res_parse(r, pfs_callgrind_parse, buf, len);
 }
 
-static void parse_str(struct res *r, const char *text)
+static void load(struct cg_res *r, const char *path)
+{
+	cg_res_load(r, pfs_callgrind_load, path);
+}
+
+static void parse_str(struct cg_res *r, const char *text)
 {
 	parse(r, text, strlen(text));
 }
 
-static void load(struct res *r, const char *path)
-{
-	memset(r, 0, sizeof(*r));
-	r->p = pfs_profile_new();
-	pfs_diag_init(&r->d);
-	r->rc = pfs_callgrind_load(path, r->p, &r->g, &r->d, &r->e);
-}
-
-static void res_free(struct res *r)
-{
-	pfs_cg_free(r->g);
-	pfs_profile_free(r->p);
-	pfs_diag_release(&r->d);
-}
-
+/* The first function named name: the test fails when there is none. */
 static uint32_t fn_named(const struct pfs_callgraph *g, const char *name)
 {
-	for (uint32_t f = 0; f < pfs_cg_n_funcs(g); f++)
-		if (!strcmp(pfs_cg_name(g, f), name))
-			return f;
-	t_fail(__FILE__, __LINE__, "no function %s", name);
+	uint32_t f = cg_fn_named(g, name);
+	if (f == UINT32_MAX)
+		t_fail(__FILE__, __LINE__, "no function %s", name);
+	return f;
 }
 
 /* The "Extended Example" of valgrind's format specification, with name compression. */
@@ -81,7 +62,7 @@ static const char spec_example[] = "# callgrind format\n"
 /* The figures the specification gives: main's inclusive cost is 820, func2's self 700. */
 static void test_spec_example(void)
 {
-	struct res r;
+	struct cg_res r;
 	parse_str(&r, spec_example);
 	if (r.rc)
 		t_fail(__FILE__, __LINE__, "%s", r.e.msg);
@@ -99,13 +80,13 @@ static void test_spec_example(void)
 	T_STREQ(pfs_cg_file(r.g, f2), "file2.c");
 	T_EQ(pfs_cg_total(r.g, 0), 820);
 	T_EQ(pfs_cg_n_edges(r.g), 3);
-	res_free(&r);
+	cg_res_free(&r);
 }
 
 /* Subpositions: hex, "+N", "-N", "*", two of them per line; missing costs are 0. */
 static void test_subpositions(void)
 {
-	struct res r;
+	struct cg_res r;
 	parse_str(&r, "positions: instr line\n"
 		      "events: A B\n"
 		      "ob=/bin/x\n"
@@ -123,19 +104,19 @@ static void test_subpositions(void)
 	T_STREQ(pfs_cg_object(r.g, 0), "/bin/x");
 	T_EQ(pfs_cg_info(r.g)->summary[1], 18);
 	T_EQ(r.d.n, 0);
-	res_free(&r);
+	cg_res_free(&r);
 	/* a relative position below 0 is refused, naming the line */
 	parse_str(&r, "events: A\nfn=f\n3 1\n-4 1\n");
 	T_EQ(r.rc, PFS_EFORMAT);
 	T_ASSERT(strstr(r.e.msg, "line 4") && strstr(r.e.msg, "below 0"));
 	T_EQ(r.e.off, 19);
-	res_free(&r);
+	cg_res_free(&r);
 }
 
 /* A recursive function: its calls to itself are inside its callers' calls, not added again. */
 static void test_recursion(void)
 {
-	struct res r;
+	struct cg_res r;
 	parse_str(&r, "events: Ir\n"
 		      "fn=main\n1 10\ncfn=rec\ncalls=1 5\n1 100\n"
 		      "fn=rec\n5 40\ncfn=rec\ncalls=3 5\n5 60\n");
@@ -146,23 +127,23 @@ static void test_recursion(void)
 	T_EQ(pfs_cg_func_get(r.g, rec)->prim_calls, 1);
 	T_ASSERT(pfs_cg_func_get(r.g, rec)->recursive);
 	T_EQ(pfs_cg_incl(r.g, fn_named(r.g, "main"), 0), 110);
-	res_free(&r);
+	cg_res_free(&r);
 }
 
 /* Parts of one file with the same events are summed; a totals: line that disagrees is said. */
 static void test_parts_and_totals(void)
 {
-	struct res r;
+	struct cg_res r;
 	parse_str(&r, "events: Ir\npart: 1\nfn=f\n1 5\n"
 		      "part: 2\nevents: Ir\nfn=f\n1 7\ntotals: 11\n");
 	T_EQ(r.rc, 0);
 	T_EQ(pfs_cg_self(r.g, 0, 0), 12);
 	T_EQ(pfs_cg_info(r.g)->parts, 2);
 	T_EQ(pfs_diag_count(&r.d, "totals-mismatch"), 1);
-	res_free(&r);
+	cg_res_free(&r);
 	parse_str(&r, "events: Ir\nfn=f\n1 5\nevents: Dr\nfn=f\n1 7\n");
 	T_EQ(r.rc, PFS_EUNSUPP);
-	res_free(&r);
+	cg_res_free(&r);
 }
 
 struct bad {
@@ -188,19 +169,19 @@ static void test_errors(void)
 	    {"events: A\nfn=f\n1 18446744073709551616\n", PFS_EFORMAT, "not a number"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct res r;
+		struct cg_res r;
 		parse_str(&r, cases[i].text);
 		if (r.rc != cases[i].code || !strstr(r.e.msg, cases[i].msg))
 			t_fail(__FILE__, __LINE__, "case %zu: rc %d: %s", i, r.rc, r.e.msg);
 		T_ASSERT(!r.g);
-		res_free(&r);
+		cg_res_free(&r);
 	}
 }
 
 /* Unknown lines are skipped and counted; event long names (before events: too) are kept. */
 static void test_notes(void)
 {
-	struct res r;
+	struct cg_res r;
 	parse_str(&r, "# callgrind format\nevent: Ir : Instruction Fetches\nevents: Ir\n"
 		      "event: S = Ir\nflavour: x\nfn=f\nxyz=1\n1 1\njump=2 +3\njcnd=1/2 4\n");
 	if (r.rc)
@@ -209,7 +190,7 @@ static void test_notes(void)
 	T_EQ(pfs_diag_count(&r.d, "unknown-line"), 2);
 	T_EQ(pfs_diag_count(&r.d, "derived-event"), 1);
 	T_EQ(pfs_diag_count(&r.d, "jumps-ignored"), 2);
-	res_free(&r);
+	cg_res_free(&r);
 }
 
 /* valgrind's own files (line and instr positions) and pprofile's: the summary is the sum. */
@@ -219,7 +200,7 @@ static void test_fixtures(void)
 					    "callgraph/valgrind-cg_prog-instr.callgrind",
 					    "callgraph/pprofile.callgrind"};
 	for (size_t i = 0; i < 3; i++) {
-		struct res r;
+		struct cg_res r;
 		load(&r, t_fixture(files[i]));
 		if (r.rc)
 			t_fail(__FILE__, __LINE__, "%s: %s", files[i], r.e.msg);
@@ -233,14 +214,14 @@ static void test_fixtures(void)
 			T_EQ(pfs_cg_n_events(r.g), 3);
 			T_EQ(pfs_cg_func_get(r.g, fn_named(r.g, "fib:15"))->prim_calls, 30);
 		}
-		res_free(&r);
+		cg_res_free(&r);
 	}
 }
 
 /* Written out and read back, a graph keeps its functions, edges and (integer) costs. */
 static void test_write_roundtrip(void)
 {
-	struct res a, b;
+	struct cg_res a, b;
 	char *buf = NULL;
 	size_t len = 0;
 	struct pfs_err err;
@@ -277,13 +258,11 @@ static void test_write_roundtrip(void)
 		T_EQ(pfs_cg_func_get(b.g, j)->calls, pfs_cg_func_get(a.g, i)->calls);
 	}
 	free(buf);
-	res_free(&a);
-	res_free(&b);
+	cg_res_free(&a);
+	cg_res_free(&b);
 	/* a pstats dump becomes nanoseconds */
-	memset(&a, 0, sizeof(a));
-	a.p = pfs_profile_new();
-	pfs_diag_init(&a.d);
-	T_EQ(pfs_pstats_load(t_fixture("callgraph/cprofile-py312.prof"), a.p, &a.g, &a.d, &a.e), 0);
+	cg_res_load(&a, pfs_pstats_load, t_fixture("callgraph/cprofile-py312.prof"));
+	T_EQ(a.rc, 0);
 	buf = NULL;
 	f = open_memstream(&buf, &len);
 	T_EQ(pfs_callgrind_write(a.g, f, &err), 0);
@@ -294,8 +273,8 @@ static void test_write_roundtrip(void)
 	uint32_t fa = 0, fb = fn_named(b.g, pfs_cg_name(a.g, fa));
 	T_EQ(pfs_cg_self(b.g, fb, 0), nearbyint(pfs_cg_self(a.g, fa, 0) * 1e9));
 	free(buf);
-	res_free(&a);
-	res_free(&b);
+	cg_res_free(&a);
+	cg_res_free(&b);
 }
 
 /* Every prefix of a real file: a graph or a clean error, never a crash. */
@@ -309,11 +288,11 @@ static void test_prefixes(void)
 	fclose(f);
 	T_ASSERT(n > 1000 && n < sizeof(buf));
 	for (size_t len = 0; len < n; len++) {
-		struct res r;
+		struct cg_res r;
 		parse(&r, buf, len);
 		T_ASSERT((r.rc == 0) == (r.g != NULL));
 		T_ASSERT(r.rc == 0 || r.rc == PFS_EFORMAT);
-		res_free(&r);
+		cg_res_free(&r);
 	}
 }
 

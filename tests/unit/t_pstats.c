@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cgres.h"
 #include "harness.h"
 #include "pstats.h"
 #include "xalloc.h"
@@ -52,52 +53,14 @@ static void wint(struct mw *w, int32_t v)
 	w32(w, (uint32_t)v);
 }
 
-struct res {
-	struct pfs_profile *p;
-	struct pfs_callgraph *g;
-	struct pfs_diag d;
-	struct pfs_err e;
-	int rc;
-};
-
-static void parse(struct res *r, const void *buf, size_t len)
+static void parse(struct cg_res *r, const void *buf, size_t len)
 {
-	memset(r, 0, sizeof(*r));
-	r->p = pfs_profile_new();
-	pfs_diag_init(&r->d);
-	r->rc = pfs_pstats_parse(buf, len, r->p, &r->g, &r->d, &r->e);
+	cg_res_parse(r, pfs_pstats_parse, buf, len);
 }
 
-static void load(struct res *r, const char *path)
+static void load(struct cg_res *r, const char *path)
 {
-	memset(r, 0, sizeof(*r));
-	r->p = pfs_profile_new();
-	pfs_diag_init(&r->d);
-	r->rc = pfs_pstats_load(path, r->p, &r->g, &r->d, &r->e);
-}
-
-static void res_free(struct res *r)
-{
-	pfs_cg_free(r->g);
-	pfs_profile_free(r->p);
-	pfs_diag_release(&r->d);
-}
-
-/* The function called name (first one), or UINT32_MAX. */
-static uint32_t fn_named(const struct pfs_callgraph *g, const char *name)
-{
-	for (uint32_t f = 0; f < pfs_cg_n_funcs(g); f++)
-		if (!strcmp(pfs_cg_name(g, f), name))
-			return f;
-	return UINT32_MAX;
-}
-
-static uint32_t edge_of(const struct pfs_callgraph *g, uint32_t a, uint32_t b)
-{
-	for (uint32_t e = 0; e < pfs_cg_n_edges(g); e++)
-		if (pfs_cg_edge_get(g, e)->caller == a && pfs_cg_edge_get(g, e)->callee == b)
-			return e;
-	return UINT32_MAX;
+	cg_res_load(r, pfs_pstats_load, path);
 }
 
 /*
@@ -110,7 +73,7 @@ static void test_cprofile_fixtures(void)
 	static const char *const v[] = {"38", "39", "310", "311", "312", "313"};
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		char path[128];
-		struct res r;
+		struct cg_res r;
 		snprintf(path, sizeof(path), "callgraph/cprofile-py%s.prof", v[i]);
 		load(&r, t_fixture(path));
 		if (r.rc)
@@ -119,8 +82,8 @@ static void test_cprofile_fixtures(void)
 		T_EQ(pfs_cg_n_edges(r.g), 26);
 		T_EQ(pfs_cg_total_calls(r.g, false), 14638);
 		T_EQ(pfs_cg_total_calls(r.g, true), 632);
-		uint32_t fib = fn_named(r.g, "fib"), even = fn_named(r.g, "even"),
-			 odd = fn_named(r.g, "odd"), handle = fn_named(r.g, "handle");
+		uint32_t fib = cg_fn_named(r.g, "fib"), even = cg_fn_named(r.g, "even"),
+			 odd = cg_fn_named(r.g, "odd"), handle = cg_fn_named(r.g, "handle");
 		T_EQ(pfs_cg_func_get(r.g, fib)->calls, 30 * 465);
 		T_EQ(pfs_cg_func_get(r.g, fib)->prim_calls, 30);
 		T_ASSERT(pfs_cg_func_get(r.g, fib)->recursive);
@@ -130,16 +93,16 @@ static void test_cprofile_fixtures(void)
 		T_EQ(pfs_cg_line(r.g, fib), 15);
 		T_STREQ(pfs_cg_file(r.g, fib), "tests/workloads/cg_app.py");
 		/* the caller edge handle -> fib: 30 calls, all primitive */
-		uint32_t e = edge_of(r.g, handle, fib);
+		uint32_t e = cg_edge_of(r.g, handle, fib);
 		T_ASSERT(e != UINT32_MAX);
 		T_EQ(pfs_cg_edge_get(r.g, e)->calls, 30);
 		T_EQ(pfs_cg_edge_get(r.g, e)->prim_calls, 30);
 		/* builtins are (~, 0, name) and the markup names are kept as they are */
-		T_ASSERT(fn_named(r.g, "<built-in method builtins.sorted>") != UINT32_MAX);
-		T_ASSERT(fn_named(r.g, "<img src=x onerror=\"alert(1)\">&amp;") != UINT32_MAX);
+		T_ASSERT(cg_fn_named(r.g, "<built-in method builtins.sorted>") != UINT32_MAX);
+		T_ASSERT(cg_fn_named(r.g, "<img src=x onerror=\"alert(1)\">&amp;") != UINT32_MAX);
 		T_EQ(pfs_cg_info(r.g)->marshal_version, 4);
 		T_EQ(r.d.n, 0);
-		res_free(&r);
+		cg_res_free(&r);
 	}
 }
 
@@ -149,37 +112,37 @@ static void test_profile_module_code_objects(void)
 	static const char *const v[] = {"callgraph/profile-py39.prof",
 					"callgraph/profile-py312.prof"};
 	for (size_t i = 0; i < 2; i++) {
-		struct res r;
+		struct cg_res r;
 		load(&r, t_fixture(v[i]));
 		if (r.rc)
 			t_fail(__FILE__, __LINE__, "%s: %s", v[i], r.e.msg);
 		uint32_t f =
-		    fn_named(r.g, "<code object <module>, file \"tests/workloads/cg_app.py\", "
-				  "line 1>");
+		    cg_fn_named(r.g, "<code object <module>, file \"tests/workloads/cg_app.py\", "
+				     "line 1>");
 		T_ASSERT(f != UINT32_MAX);
-		uint32_t fib = fn_named(r.g, "fib"), handle = fn_named(r.g, "handle");
-		uint32_t e = edge_of(r.g, handle, fib);
+		uint32_t fib = cg_fn_named(r.g, "fib"), handle = cg_fn_named(r.g, "handle");
+		uint32_t e = cg_edge_of(r.g, handle, fib);
 		T_ASSERT(e != UINT32_MAX);
 		T_EQ(pfs_cg_edge_get(r.g, e)->calls, 30);
 		T_EQ(pfs_cg_edge_get(r.g, e)->prim_calls, PFS_CG_UNKNOWN);
 		T_ASSERT(isnan(pfs_cg_edge_incl(r.g, e, 0)));
-		res_free(&r);
+		cg_res_free(&r);
 	}
 }
 
 /* pyinstrument writes -1 for the counts it does not have: unknown, and said once per entry. */
 static void test_pyinstrument_shape(void)
 {
-	struct res r;
+	struct cg_res r;
 	load(&r, t_fixture("callgraph/pyinstrument-shape.pstats"));
 	T_EQ(r.rc, 0);
 	T_EQ(pfs_cg_total_calls(r.g, false), PFS_CG_UNKNOWN);
 	T_EQ(pfs_diag_count(&r.d, "calls-unknown"), 6);
-	uint32_t q = fn_named(r.g, "query");
+	uint32_t q = cg_fn_named(r.g, "query");
 	/* its two tree nodes: own 0.008 + 0.003, cumulative 0.011 + 0.003 */
 	T_ASSERT(fabs(pfs_cg_self(r.g, q, 0) - 0.011) < 1e-15);
 	T_ASSERT(fabs(pfs_cg_incl(r.g, q, 0) - 0.014) < 1e-15);
-	res_free(&r);
+	cg_res_free(&r);
 }
 
 /*
@@ -192,7 +155,7 @@ static void test_pyinstrument_shape(void)
 static void test_types_and_refs(void)
 {
 	struct mw w = {0};
-	struct res r;
+	struct cg_res r;
 	w8(&w, '{' | 0x80); /* ref 0: the dict */
 	/* key 1: ("a.py", 1, "f"), the tuple flagged (ref 1), then its file (ref 2) */
 	w8(&w, ')' | 0x80);
@@ -269,7 +232,7 @@ static void test_types_and_refs(void)
 	if (r.rc)
 		t_fail(__FILE__, __LINE__, "%s", r.e.msg);
 	T_EQ(pfs_cg_n_funcs(r.g), 2);
-	uint32_t f = fn_named(r.g, "f"), e = fn_named(r.g, "\xc3\xa9");
+	uint32_t f = cg_fn_named(r.g, "f"), e = cg_fn_named(r.g, "\xc3\xa9");
 	T_ASSERT(f != UINT32_MAX && e != UINT32_MAX);
 	T_EQ(pfs_cg_func_get(r.g, f)->prim_calls, 2);
 	T_EQ(pfs_cg_func_get(r.g, f)->calls, 9);
@@ -278,7 +241,7 @@ static void test_types_and_refs(void)
 	T_EQ(pfs_cg_func_get(r.g, e)->calls, 7);
 	T_STREQ(pfs_cg_file(r.g, e), "a.py");
 	T_EQ(pfs_cg_line(r.g, e), 2);
-	uint32_t ed = edge_of(r.g, f, e);
+	uint32_t ed = cg_edge_of(r.g, f, e);
 	T_ASSERT(ed != UINT32_MAX);
 	T_EQ(pfs_cg_edge_get(r.g, ed)->calls, 7);
 	T_EQ(pfs_diag_count(&r.d, "duplicate-key"), 1);
@@ -287,14 +250,14 @@ static void test_types_and_refs(void)
 	T_EQ(pfs_cg_info(r.g)->marshal_version, 4);
 	T_EQ(pfs_cg_info(r.g)->refs, 3);
 	T_EQ(pfs_cg_info(r.g)->ref_uses, 3);
-	res_free(&r);
+	cg_res_free(&r);
 }
 
 /* A lone surrogate (Python's surrogateescape of a file name) becomes U+FFFD, counted. */
 static void test_surrogates(void)
 {
 	struct mw w = {0};
-	struct res r;
+	struct cg_res r;
 	w8(&w, '{');
 	w8(&w, ')');
 	w8(&w, 3);
@@ -319,7 +282,7 @@ static void test_surrogates(void)
 	T_EQ(r.rc, 0);
 	T_STREQ(pfs_cg_file(r.g, 0), "x\xef\xbf\xbd");
 	T_EQ(pfs_diag_count(&r.d, "invalid-utf8"), 1);
-	res_free(&r);
+	cg_res_free(&r);
 }
 
 struct bad {
@@ -359,14 +322,14 @@ static void test_errors(void)
 	    {B("{" KEY "l\x01\x00\x00\x00\x00\x00"), PFS_EFORMAT, 14, "unnormalized"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct res r;
+		struct cg_res r;
 		parse(&r, cases[i].bytes, cases[i].len);
 		if (r.rc != cases[i].code || r.e.off != cases[i].off ||
 		    !strstr(r.e.msg, cases[i].msg))
 			t_fail(__FILE__, __LINE__, "case %zu: rc %d off %llu: %s", i, r.rc,
 			       (unsigned long long)r.e.off, r.e.msg);
 		T_ASSERT(!r.g);
-		res_free(&r);
+		cg_res_free(&r);
 	}
 }
 
@@ -375,7 +338,7 @@ static void test_deep_nesting(void)
 {
 	size_t n = 100000;
 	uint8_t *b = pfs_xmalloc(2 * n + 1);
-	struct res r;
+	struct cg_res r;
 	b[0] = '{';
 	for (size_t i = 0; i < n; i++) {
 		b[1 + 2 * i] = ')';
@@ -384,14 +347,14 @@ static void test_deep_nesting(void)
 	parse(&r, b, 2 * n + 1);
 	T_EQ(r.rc, PFS_ELIMIT);
 	T_ASSERT(strstr(r.e.msg, "nested deeper"));
-	res_free(&r);
+	cg_res_free(&r);
 	free(b);
 }
 
 /* Every prefix and every single-byte change of a real dump: a graph or a clean error. */
 static void test_sweep(void)
 {
-	struct res r;
+	struct cg_res r;
 	FILE *f = fopen(t_fixture("callgraph/profile-py312.prof"), "rb");
 	uint8_t buf[16384];
 	size_t n;
@@ -403,7 +366,7 @@ static void test_sweep(void)
 		parse(&r, buf, len);
 		T_ASSERT(r.rc < 0 && !r.g);
 		T_ASSERT(r.e.off == PFS_NO_OFF || r.e.off <= len);
-		res_free(&r);
+		cg_res_free(&r);
 	}
 	for (size_t i = 0; i < n; i += 3) {
 		uint8_t keep = buf[i];
@@ -411,7 +374,7 @@ static void test_sweep(void)
 		parse(&r, buf, n);
 		T_ASSERT((r.rc == 0) == (r.g != NULL));
 		T_ASSERT(r.rc == 0 || r.rc == PFS_EFORMAT || r.rc == PFS_ELIMIT);
-		res_free(&r);
+		cg_res_free(&r);
 		buf[i] = keep;
 	}
 }
@@ -419,7 +382,7 @@ static void test_sweep(void)
 /* An empty profile (cProfile of a run that called nothing) is a graph of no functions. */
 static void test_empty(void)
 {
-	struct res r;
+	struct cg_res r;
 	parse(&r,
 	      "\xfb"
 	      "0",
@@ -427,7 +390,7 @@ static void test_empty(void)
 	T_EQ(r.rc, 0);
 	T_EQ(pfs_cg_n_funcs(r.g), 0);
 	T_EQ(pfs_cg_total_calls(r.g, false), 0);
-	res_free(&r);
+	cg_res_free(&r);
 }
 
 static void test_sniff(void)
