@@ -3,6 +3,7 @@
  */
 #include "callgraph.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,8 @@ void pfs_cg_free(struct pfs_callgraph *g)
 
 uint32_t pfs_cg_add_event(struct pfs_callgraph *g, const char *name, const char *description)
 {
+	/* the cost arrays are laid out by the number of events: a reader's bug, not input's */
+	assert(!g->n_fn && !g->n_e);
 	g->ev_name = pfs_xreallocarray(g->ev_name, g->n_ev + 1, sizeof(*g->ev_name));
 	g->ev_desc = pfs_xreallocarray(g->ev_desc, g->n_ev + 1, sizeof(*g->ev_desc));
 	g->info.summary = pfs_xreallocarray(g->info.summary, g->n_ev + 1, sizeof(double));

@@ -627,6 +627,10 @@ static int one_line(struct cgr *r, const char *s, size_t n)
 		while (k < n && s[k] != ':' && s[k] != '=' && s[k] != ' ')
 			k++;
 		if (k < n && s[k] == '=') {
+			/* functions are made by these: the cost columns must be known first */
+			if (!r->have_events)
+				return lfail(r, PFS_EFORMAT, "a %.*s= line before the events: line",
+					     (int)(k < 20 ? k : 20), s);
 			r->body = true;
 			return spec_line(r, s, k, s + k + 1, n - k - 1);
 		}

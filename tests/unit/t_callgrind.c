@@ -156,6 +156,7 @@ static void test_errors(void)
 {
 	static const struct bad cases[] = {
 	    {"fn=f\n1 2\n", PFS_EFORMAT, "before the events"},
+	    {"fn=(1) m\nevents: A B C\nfn=(1)\n1 2 3 4\n", PFS_EFORMAT, "fn= line before"},
 	    {"events: A\n1 2\n", PFS_EFORMAT, "before any fn="},
 	    {"events: A\nfn=(3)\n", PFS_EFORMAT, "used before it is defined"},
 	    {"events: A\nfn=f\n1 2 3\n", PFS_EFORMAT, "more costs"},
