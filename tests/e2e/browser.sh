@@ -147,8 +147,8 @@ else
 fi
 
 # call-graph profiles (pstats, callgrind): the call-graph view, whose reconstructed parts say
-# so; the pstats fixture names two functions with markup (tests/workloads/cg_app.py); a
-# profile of 12000+ functions made now shows its heaviest 200 and stays quick
+# so; the pstats and pprofile fixtures name functions and a file with markup
+# (tests/workloads/cg_app.py); a profile of 12000+ functions made now shows its heaviest 200
 cgview() { # LABEL INPUT
 	if "$PERFSIGHT" report "$2" -o "$OUT/$1.html" 2>"$OUT/$1.err"; then
 		ok "$1::report"
@@ -159,6 +159,7 @@ cgview() { # LABEL INPUT
 }
 cgview pstats fixtures/callgraph/cprofile-py312.prof
 cgview callgrind fixtures/callgraph/valgrind-cg_prog.callgrind
+cgview pprofile fixtures/callgraph/pprofile.callgrind
 if python3 -m cProfile -o "$OUT/cg-big.prof" tests/workloads/cg_app.py --many 12000; then
 	cgview pstats-12000 "$OUT/cg-big.prof"
 else
