@@ -23,7 +23,8 @@ import re
 import subprocess
 import sys
 
-COL = r"([\d,]+ \(\s*[\d.]+%\)|\.)"
+# a column: "12,345 (6.78%)", "." for 0, or a bare "0" (a share that rounds to nothing)
+COL = r"([\d,]+(?: \(\s*[\d.]+%\))?|\.)"
 
 
 def annotate(path, inclusive):
