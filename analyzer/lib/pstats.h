@@ -16,7 +16,8 @@
  * Reading is two steps. The bytes become a table of marshal objects, with back-references
  * (FLAG_REF, TYPE_REF) resolved as CPython resolves them; every count and length is checked
  * against the bytes left before anything is read, so memory stays within a fixed multiple of
- * the file's size (at most 20 bytes per byte) whatever a hostile count says. Then the table is
+ * the file's size whatever a hostile count says (17 bytes per byte of input measured at the
+ * worst: 10 MB of empty tuples, 171 MB of RSS). Then the table is
  * read as the dict above: a dict key seen twice keeps its last value, as Python's dict does.
  * All reads go through lib/cursor.h. A file that is not such a dump fails with PFS_EFORMAT and
  * a message naming the byte offset of the object at fault.
