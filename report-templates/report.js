@@ -1008,6 +1008,242 @@
 		box.appendChild(node(0, 0));
 	}
 
+	/* ---- call graph: a pstats or callgrind profile (D.callgraph, docs/report-data.md) ----
+	 * Its function table and callers/callees are measured; its hottest paths and call tree
+	 * are reconstructed from the edges by the producer and always labelled so. A call-graph
+	 * report has no processes: the sections that draw sampled stacks are hidden. */
+	function callgraph() {
+		var G = D.callgraph;
+		if (!G || !G.functions)
+			return;
+		['workers', 'flame', 'top', 'gc', 'gil', 'timeline'].forEach(function (id) {
+			if (PROCS.length)
+				return;
+			$(id).hidden = true;
+			var a = document.querySelector('header nav a[href="#' + id + '"]');
+			if (a)
+				a.hidden = true;
+		});
+		var skip = document.querySelector('a.skip');
+		if (!PROCS.length)
+			$('filter').hidden = true;
+		if (skip && !PROCS.length) {
+			skip.setAttribute('href', '#cg');
+			skip.textContent = 'Skip to the call graph';
+		}
+		$('cg').hidden = false;
+		$('nav-cg').hidden = false;
+		var F = G.functions, E = G.edges;
+		var nf = F.name.length, ne = E.caller.length;
+		var ev = G.event || 0;
+		var secsUnit = G.unit === 'seconds';
+		var ins = [], outs = [], i;
+		for (i = 0; i < nf; i++) {
+			ins.push([]);
+			outs.push([]);
+		}
+		for (i = 0; i < ne; i++) {
+			ins[E.callee[i]].push(i);
+			outs[E.caller[i]].push(i);
+		}
+		var sort = {key: 'self', dir: -1}, sel = -1;
+		function evName(k) { return (G.events[k] || {}).name || ''; }
+		function cost(v) {
+			if (v === null || v === undefined)
+				return '';
+			if (!secsUnit)
+				return Math.round(v).toLocaleString('en-US') + ' ' + evName(ev);
+			return v > 0 && v < 1e-6 ? (v * 1e9).toFixed(0) + ' ns' : secs(v);
+		}
+		function per(v, n) { return n ? cost(v / n) : ''; }
+		function calls(n, p) {
+			if (n === null || n === undefined)
+				return '?';
+			return p !== null && p !== undefined && p !== n ? n + '/' + p : String(n);
+		}
+		function fname(f) {
+			var s = S[F.name[f]] || '';
+			var file = F.file[f] >= 0 ? S[F.file[f]] : '';
+			return s + (file ? ' (' + file + (F.line[f] ? ':' + F.line[f] : '') + ')' : '') +
+				(F.object[f] >= 0 ? ' [' + S[F.object[f]] + ']' : '');
+		}
+		var total = (G.events[ev] || {}).total || 0;
+		$('cg-about').textContent = G.format + ' profile: ' + (G.functions_in_profile || nf) +
+			' functions, ' + ne + ' caller-callee edges, ' +
+			(G.calls === null ? 'calls not counted' : G.calls.toLocaleString('en-US') + ' calls' +
+				(G.primitive_calls !== null ? ' (' + G.primitive_calls.toLocaleString('en-US') +
+					' primitive)' : '')) + ', ' + cost(total) + ' measured. ' +
+			'Calls and costs per function and per edge are measured; no stacks are.';
+		$('cg-recon').textContent = 'Reconstructed from the caller-callee edges, assuming a ' +
+			'function spends its time on each callee in the same proportion whoever called it ' +
+			'(as gprof does): an estimate, not measured stacks. The tree starts from ' +
+			cost((G.tree || {}).roots || 0) + ' of the ' + cost((G.tree || {}).measured || 0) +
+			' measured, in ' + evName((G.tree || {}).event || 0) + '.';
+		if (G.events.length > 1) {
+			$('cg-event-box').hidden = false;
+			G.events.forEach(function (e, k) {
+				var o = el('option', null, e.name);
+				o.value = k;
+				$('cg-event').appendChild(o);
+			});
+			$('cg-event').addEventListener('change', function () {
+				ev = Number($('cg-event').value);
+				total = (G.events[ev] || {}).total || 0;
+				table();
+			});
+		}
+		$('cg-h-self').textContent = secsUnit ? 'Self (tottime)' : 'Self';
+		$('cg-h-incl').textContent = secsUnit ? 'Inclusive (cumtime)' : 'Inclusive';
+		function keyOf(f) {
+			if (sort.key === 'self')
+				return F.self[ev][f];
+			if (sort.key === 'incl')
+				return F.incl[ev][f];
+			if (sort.key === 'calls')
+				return F.calls[f] === null ? -1 : F.calls[f];
+			return 0;
+		}
+		function pickRow(tr, f) {
+			function pick() {
+				sel = f;
+				table();
+			}
+			tr.tabIndex = 0;
+			tr.addEventListener('click', pick);
+			tr.addEventListener('keydown', function (e) {
+				if (e.key === 'Enter' || e.key === ' ') {
+					e.preventDefault();
+					pick();
+				}
+			});
+		}
+		function table() {
+			var re = reOf($('cg-search').value);
+			$('cg-search').classList.toggle('bad', re === undefined);
+			var rows = [];
+			for (var f = 0; f < nf; f++)
+				if (!re || re.test(fname(f)))
+					rows.push(f);
+			rows.sort(function (a, b) {
+				if (sort.key === 'name')
+					return sort.dir * ((S[F.name[a]] || '') < (S[F.name[b]] || '') ? -1 : 1);
+				return sort.dir * (keyOf(a) - keyOf(b)) || a - b;
+			});
+			var body = clear($('cg-table').tBodies[0]);
+			rows.slice(0, 200).forEach(function (f) {
+				var tr = el('tr', f === sel ? 'sel' : null);
+				add(tr, td(fname(f)), td(calls(F.calls[f], F.prim_calls[f]), 'num'),
+					td(cost(F.self[ev][f]), 'num'), td(per(F.self[ev][f], F.calls[f]), 'num'),
+					td(cost(F.incl[ev][f]), 'num'),
+					td(per(F.incl[ev][f], F.prim_calls[f] !== null ? F.prim_calls[f] : F.calls[f]),
+						'num'));
+				pickRow(tr, f);
+				body.appendChild(tr);
+			});
+			if (rows.length > 200) {
+				var more = el('tr');
+				var c = td('… ' + (rows.length - 200) + ' more: filter to find them');
+				c.colSpan = 6;
+				more.appendChild(c);
+				body.appendChild(more);
+			}
+			Array.prototype.forEach.call(document.querySelectorAll('#cg-table th'), function (th) {
+				var b = th.querySelector('button');
+				if (b)
+					th.setAttribute('aria-sort', b.dataset.cgsort === sort.key ?
+						(sort.dir < 0 ? 'descending' : 'ascending') : 'none');
+			});
+			detail();
+		}
+		function edgeRows(body, list, other) {
+			clear(body);
+			list.slice().sort(function (a, b) { return (E.incl[ev][b] || 0) - (E.incl[ev][a] || 0); })
+				.forEach(function (e) {
+					var f = other(e);
+					var tr = el('tr');
+					add(tr, td(fname(f)), td(calls(E.calls[e], E.prim_calls[e]), 'num'),
+						td(cost(E.self[ev][e]), 'num'), td(cost(E.incl[ev][e]), 'num'));
+					pickRow(tr, f);
+					body.appendChild(tr);
+				});
+		}
+		function detail() {
+			if (sel < 0)
+				return;
+			$('cg-sel').textContent = fname(sel);
+			edgeRows($('cg-callers').tBodies[0], ins[sel], function (e) { return E.caller[e]; });
+			edgeRows($('cg-callees').tBodies[0], outs[sel], function (e) { return E.callee[e]; });
+		}
+		Array.prototype.forEach.call(document.querySelectorAll('[data-cgsort]'), function (b) {
+			b.addEventListener('click', function () {
+				var k = b.dataset.cgsort;
+				sort = {key: k, dir: sort.key === k ? -sort.dir : (k === 'name' ? 1 : -1)};
+				table();
+			});
+		});
+		var timer = 0;
+		$('cg-search').addEventListener('input', function () {
+			clearTimeout(timer);
+			timer = setTimeout(table, 150);
+		});
+		table();
+		/* the reconstructed tree: parent before child, fn -1 for the root and [other] */
+		var T = G.tree || {parent: [], fn: [], flags: [], self: [], total: []};
+		function nodeName(n) {
+			if (n === 0)
+				return 'all';
+			var s = T.fn[n] < 0 ? '[other]' : S[F.name[T.fn[n]]];
+			if (T.flags[n] & 1)
+				s += ' (recursive call: not expanded)';
+			else if (T.flags[n] & 4)
+				s += ' (not expanded)';
+			return s;
+		}
+		var hot = $('cg-hot');
+		(G.hot_paths || []).forEach(function (n) {
+			var path = [];
+			for (var x = n; x > 0; x = T.parent[x])
+				path.unshift(nodeName(x));
+			var li = el('li');
+			add(li, el('strong', null, cost(T.self[n])),
+				document.createTextNode(' (' + pct(total ? T.self[n] / (T.measured || total) : 0) +
+					') in ' + path.join(' → ')));
+			hot.appendChild(li);
+		});
+		if (!(G.hot_paths || []).length)
+			hot.appendChild(el('li', 'hint', 'No path carries a cost of its own.'));
+		var kids = T.parent.map(function () { return []; });
+		for (i = 1; i < T.parent.length; i++)
+			kids[T.parent[i]].push(i);
+		var root = T.total[0] || 1;
+		function node(n, depth) {
+			var d = el('details');
+			if (depth < 4 && T.total[n] >= root * 0.1)
+				d.open = true;
+			var sm = el('summary');
+			add(sm, el('span', 't', cost(T.total[n])), el('span', 'pct', pct(T.total[n] / root)),
+				document.createTextNode(nodeName(n)));
+			if (T.self[n] > 0 && kids[n].length)
+				sm.appendChild(el('span', 'flag', '  own ' + cost(T.self[n])));
+			d.appendChild(sm);
+			var filled = false;
+			function fill() {
+				if (filled)
+					return;
+				filled = true;
+				kids[n].slice().sort(function (a, b) { return T.total[b] - T.total[a]; })
+					.forEach(function (c) { d.appendChild(node(c, depth + 1)); });
+			}
+			if (d.open)
+				fill();
+			else
+				d.addEventListener('toggle', fill);
+			return d;
+		}
+		if (T.parent.length)
+			$('cg-tree').appendChild(node(0, 0));
+	}
+
 	/* ---- putting it together ---- */
 	function refresh() {
 		cur = currentTree();
@@ -1024,6 +1260,7 @@
 	summary();
 	workers();
 	pyinstrument();
+	callgraph();
 	refresh();
 	window.addEventListener('hashchange', function () {
 		readHash();

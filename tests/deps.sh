@@ -12,8 +12,10 @@ libzstd-dev libyajl-dev"
 demo="$build python3"
 # the tests: perf's own view (linux-perf), the command-line peers of the store (sqlite3, zstd),
 # the checkers (python3), the browser tests (chromium, node), libdebuginfod's loading checks,
-# check-format (clang-format)
-check="$demo zstd sqlite3 python3 chromium linux-perf libdebuginfod-dev clang-format"
+# check-format (clang-format), the call-graph readers' referees (valgrind: callgrind and
+# callgrind_annotate; python3-pprofile: pprofile's callgrind output)
+check="$demo zstd sqlite3 python3 chromium linux-perf libdebuginfod-dev clang-format valgrind
+python3-pprofile"
 bench="$demo python3 linux-perf"
 list=0
 if [ "$1" = --list ]; then

@@ -43,6 +43,9 @@ int cli_is_help(const struct cli_cmd *cmd, int argc, char **argv);
  */
 int cli_load_capture(const struct cli_cmd *cmd, struct pfs_capture *cap, const char *file,
 		     const struct pfs_capture_opts *co);
+/* Prints at most max bytes of s (NULL: nothing) on stdout, control bytes as '?' so that a
+ * name from a capture cannot drive the terminal, and "..." when it was longer. */
+void cli_put_safe(const char *s, int max);
 /* Closes stdout checking for write errors; returns EXIT_INTERNAL on failure, else rc. */
 int cli_finish_stdout(int rc);
 

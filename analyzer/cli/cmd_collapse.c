@@ -28,7 +28,8 @@ const char cmd_collapse_usage[] =
     "INPUT is told by its content: a perf.data capture (- reads pipe mode from standard\n"
     "input), a perfsight database (the capture named by --capture when it holds several),\n"
     "or a profiler dump (pyinstrument, speedscope, folded stacks, or a directory of them,\n"
-    "merged; no comm root, weights in the dump's own unit: seconds for pyinstrument).\n"
+    "merged; no comm root, weights in the dump's own unit: seconds for pyinstrument). A\n"
+    "call-graph profile (pstats, callgrind) has no stacks: it is refused (exit 3).\n"
     "\n"
     "  -o OUT            write to OUT (atomically) instead of standard output\n"
     "  --event NAME      the sampling event to fold (default: the capture's first one)\n"
@@ -127,6 +128,15 @@ int cmd_collapse(int argc, char **argv)
 	int ex = cli_load_capture(self(), &cap, file, &co);
 	if (ex >= 0)
 		goto out;
+	if (cap.graph) {
+		fprintf(stderr,
+			"perfsight: %s: a call-graph profile (%s) holds caller-callee edges, not "
+			"stacks: there is nothing to collapse ('perfsight report' shows its call "
+			"graph, 'perfsight flamegraph' one reconstructed from the edges)\n",
+			file, pfs_cg_format_name(pfs_cg_format(cap.graph)));
+		ex = EXIT_INPUT;
+		goto out;
+	}
 	/* a dump has no comm to root its stacks on */
 	if (cap.kind == PFS_CAPTURE_PYPROF && fo.root == PFS_FOLD_COMM)
 		fo.root = PFS_FOLD_NONE;

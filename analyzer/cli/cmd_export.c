@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "agg.h"
+#include "callgrind.h"
 #include "capture.h"
 #include "cli.h"
 #include "commands.h"
@@ -20,7 +21,7 @@
 #include "views.h"
 
 const char cmd_export_usage[] =
-    "usage: perfsight export INPUT --format folded|speedscope|json -o FILE\n"
+    "usage: perfsight export INPUT --format folded|speedscope|json|callgrind -o FILE\n"
     "                        [--view native|mixed|python] [--event NAME]\n"
     "                        [--weight samples|period|seconds]\n"
     "\n"
@@ -28,13 +29,18 @@ const char cmd_export_usage[] =
     "perfsight collapse: a perf.data capture (- reads pipe mode from standard input), a\n"
     "perfsight database (the capture named by --capture when it holds several), or a profiler\n"
     "dump (pyinstrument session, JSON or HTML, speedscope, folded stacks, or a directory of\n"
-    "per-request dumps, merged).\n"
+    "per-request dumps, merged). A call-graph profile (a cProfile/pstats dump, a callgrind\n"
+    "file) has caller-callee edges and no stacks: it exports as json or callgrind only.\n"
     "\n"
     "  --format folded      one line per distinct stack, 'root;...;leaf WEIGHT', sorted, as\n"
     "                       FlameGraph's stackcollapse tools write them\n"
     "  --format speedscope  a speedscope file (one sampled profile per thread)\n"
     "  --format json        {\"summary\", \"top_functions\"}: what was read and the functions\n"
-    "                       by total and self weight\n"
+    "                       by total and self weight; for a call-graph profile, the whole\n"
+    "                       graph (perfsight-callgraph/1: every function and edge with its\n"
+    "                       calls and costs, docs/callgraph.md)\n"
+    "  --format callgrind   a call-graph profile as a callgrind file (callgrind_annotate and\n"
+    "                       KCachegrind read it; pstats seconds become nanoseconds)\n"
     "  -o FILE              the output, written atomically ('-' for standard output)\n"
     "  --view V             native (default: every frame as recorded), mixed or python\n"
     "  --event NAME         only the samples of this event (default: a perf capture's first\n"
@@ -52,7 +58,7 @@ const char cmd_export_usage[] =
     "          perfsight export fixtures/py312-threads-dwarf/perf.data --format folded \\\n"
     "              --view python -o threads.folded\n";
 
-enum fmt { FMT_NONE, FMT_FOLDED, FMT_SPEEDSCOPE, FMT_JSON };
+enum fmt { FMT_NONE, FMT_FOLDED, FMT_SPEEDSCOPE, FMT_JSON, FMT_CALLGRIND };
 
 static const char *kind_name(const struct pfs_capture *c)
 {
@@ -193,6 +199,41 @@ static int write_json(FILE *f, struct pfs_capture *s, const struct pfs_export_op
 	return 0;
 }
 
+/* A call-graph profile, in the formats that keep what it is: edges, not stacks. */
+static int export_graph(const struct cli_cmd *self, struct pfs_capture *s, const char *input,
+			enum fmt fmt, const char *output)
+{
+	struct pfs_outfile of = {0};
+	struct pfs_err err;
+	int rc;
+	if (!s->graph)
+		return cli_usage_error(self,
+				       "--format callgrind takes a call-graph profile (pstats or "
+				       "callgrind); %s is not one",
+				       input);
+	if (fmt != FMT_JSON && fmt != FMT_CALLGRIND)
+		return cli_usage_error(self,
+				       "%s is a call-graph profile (%s): caller-callee edges, no "
+				       "stacks to fold; export it as json or callgrind (perfsight "
+				       "report shows its call graph)",
+				       input, pfs_cg_format_name(pfs_cg_format(s->graph)));
+	if (pfs_outfile_open(&of, output, &err) < 0) {
+		cli_fail(output, &err);
+		return EXIT_INTERNAL;
+	}
+	if (fmt == FMT_JSON)
+		rc = pfs_cg_write_json(s->graph, s->info.label, &s->diag, of.f, &err);
+	else
+		rc = pfs_callgrind_write(s->graph, of.f, &err);
+	if (rc < 0 || pfs_outfile_commit(&of, &err) < 0) {
+		pfs_outfile_abort(&of);
+		cli_fail(output, &err);
+		return EXIT_INTERNAL;
+	}
+	cli_print_diags(stderr, input, &s->diag);
+	return cli_diag_exit(&s->diag);
+}
+
 int cmd_export(int argc, char **argv)
 {
 	enum { O_FORMAT = 256, O_VIEW, O_EVENT, O_WEIGHT };
@@ -227,6 +268,7 @@ int cmd_export(int argc, char **argv)
 			fmt = !strcmp(optarg, "folded")	      ? FMT_FOLDED
 			      : !strcmp(optarg, "speedscope") ? FMT_SPEEDSCOPE
 			      : !strcmp(optarg, "json")	      ? FMT_JSON
+			      : !strcmp(optarg, "callgrind")  ? FMT_CALLGRIND
 							      : FMT_NONE;
 			if (fmt == FMT_NONE)
 				return cli_usage_error(self, "unknown format '%s'", optarg);
@@ -264,6 +306,10 @@ int cmd_export(int argc, char **argv)
 	const char *input = argv[optind];
 	if ((rc = cli_load_capture(self, &s, input, &co)) >= 0)
 		goto out;
+	if (s.graph || fmt == FMT_CALLGRIND) {
+		rc = export_graph(self, &s, input, fmt, output);
+		goto out;
+	}
 	if (pfs_capture_fold_event(&s, event, &ev) < 0) {
 		rc = cli_usage_error(self, "%s has no event '%s'", input, event);
 		goto out;

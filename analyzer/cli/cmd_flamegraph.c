@@ -32,7 +32,10 @@ const char cmd_flamegraph_usage[] =
     "\n"
     "INPUT is told by its content, as in perfsight collapse: a perf.data capture, a perfsight\n"
     "database (the capture named by --capture when it holds several), or a profiler dump\n"
-    "(pyinstrument, speedscope, or a directory of them). Folded stacks (\"root;...;leaf COUNT\"\n"
+    "(pyinstrument, speedscope, or a directory of them). A call-graph profile (a cProfile/\n"
+    "pstats dump, a callgrind file) has no stacks: its graph is a call tree reconstructed from\n"
+    "the caller-callee edges, an estimate, and its subtitle says so whatever --subtitle adds.\n"
+    "Folded stacks (\"root;...;leaf COUNT\"\n"
     "lines, as stackcollapse-perf.pl writes them; - reads them from standard input) are drawn\n"
     "as they are, lines that are not folded stacks listed and skipped.\n"
     "\n"
@@ -81,13 +84,54 @@ static int tree_from_folded(const char *in, struct pfs_fg_tree *t, struct pfs_di
 	return lines < 0 ? cli_fail(in, &err) : EXIT_OK;
 }
 
+/* The subtitle of a flame graph reconstructed from edges: it says so, always. */
+static const char reconstructed[] =
+    "Reconstructed from caller-callee edges: an estimate, not measured stacks";
+
+/* A call graph's reconstructed tree, folded, read back as the flame graph's tree. */
+static int tree_from_graph(const char *in, const struct pfs_capture *cap, const char *event,
+			   struct pfs_fg_opts *o, char **subtitle, struct pfs_fg_tree *t,
+			   struct pfs_diag *d)
+{
+	struct pfs_cg_tree_opts to = {0};
+	struct pfs_cg_tree ct;
+	struct pfs_err err;
+	char *buf = NULL;
+	size_t len = 0;
+	int ex = EXIT_OK, ev = event ? pfs_capture_event(cap, event) : 0;
+	pfs_err_clear(&err);
+	if (ev < 0)
+		return cli_usage_error(self(), "%s has no event '%s'", in, event);
+	to.event = (uint32_t)ev;
+	if (asprintf(subtitle, "%s%s%s", reconstructed, o->subtitle ? ". " : "",
+		     o->subtitle ? o->subtitle : "") < 0)
+		*subtitle = NULL;
+	o->subtitle = *subtitle ? *subtitle : reconstructed;
+	if (!o->title)
+		o->title = "Call graph (reconstructed)";
+	if (!o->countname)
+		o->countname =
+		    pfs_cg_seconds(cap->graph) ? "ns" : pfs_cg_event_name(cap->graph, to.event);
+	pfs_cg_tree_build(cap->graph, &to, &ct);
+	FILE *mem = open_memstream(&buf, &len);
+	if (!mem || pfs_cg_tree_write_folded(cap->graph, &ct, mem, &err) < 0 || fclose(mem) != 0 ||
+	    pfs_folded_read(buf, len, t, d, &err) < 0) {
+		if (!mem || !err.code)
+			pfs_err_sys(&err, "cannot fold %s in memory", in);
+		ex = cli_fail(in, &err);
+	}
+	pfs_cg_tree_release(&ct);
+	free(buf);
+	return ex;
+}
+
 /*
  * Folds a capture the way `export --format folded` does and reads that text back, so that the
  * graph and the export cannot disagree on a single count.
  */
 static int tree_from_capture(const char *in, const struct pfs_capture_opts *co, const char *event,
 			     const char *weight, enum pfs_view view, struct pfs_fg_opts *o,
-			     struct pfs_fg_tree *t, struct pfs_diag *d)
+			     char **subtitle, struct pfs_fg_tree *t, struct pfs_diag *d)
 {
 	struct pfs_capture cap;
 	struct pfs_err err;
@@ -97,6 +141,11 @@ static int tree_from_capture(const char *in, const struct pfs_capture_opts *co, 
 	int rc, ex = cli_load_capture(self(), &cap, in, co);
 	if (ex >= 0)
 		goto out;
+	if (cap.graph) {
+		ex = tree_from_graph(in, &cap, event, o, subtitle, t, d);
+		pfs_diag_merge(d, &cap.diag);
+		goto out;
+	}
 	ex = EXIT_OK;
 	struct pfs_fold_opts fo = {.root = PFS_FOLD_NONE, .view = view};
 	if (pfs_capture_fold_event(&cap, event, &fo.event) < 0) {
@@ -182,7 +231,7 @@ int cmd_flamegraph(int argc, char **argv)
 	const char *out = NULL, *tdir = NULL, *event = NULL, *weight = NULL;
 	int view = PFS_VIEW_NATIVE, c, rc;
 	bool capture_opts = false;
-	char *found = NULL, *end;
+	char *found = NULL, *end, *subtitle = NULL;
 	struct pfs_err err;
 	struct pfs_diag d;
 	struct pfs_fg_tree t;
@@ -277,7 +326,8 @@ int cmd_flamegraph(int argc, char **argv)
 	pfs_diag_init(&d);
 	pfs_fg_tree_init(&t);
 	rc = folded ? tree_from_folded(in, &t, &d)
-		    : tree_from_capture(in, &co, event, weight, (enum pfs_view)view, &o, &t, &d);
+		    : tree_from_capture(in, &co, event, weight, (enum pfs_view)view, &o, &subtitle,
+					&t, &d);
 	if (rc != EXIT_OK) {
 		cli_print_diags(stderr, in, &d);
 	} else if (!t.v[0].total) {
@@ -292,6 +342,7 @@ int cmd_flamegraph(int argc, char **argv)
 	}
 	pfs_fg_tree_release(&t);
 	pfs_diag_release(&d);
+	free(subtitle);
 	free(found);
 	return cli_finish_stdout(rc);
 }

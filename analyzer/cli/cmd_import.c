@@ -1,8 +1,9 @@
 /*
  * perfsight import: captures into a database, one transaction each (store.h). Input kinds are
  * told apart by content: perf.data (file or pipe mode) goes through ingest, pyinstrument,
- * speedscope and folded files through pyprof. A directory is one capture per file, all in one
- * store batch (or, with --merge, one capture through pyprof).
+ * speedscope and folded files through pyprof, call-graph profiles (pstats, callgrind) are read
+ * whole before the database is touched and written to its cg_ tables. A directory is one capture
+ * per file, all in one store batch (or, with --merge, one capture through pyprof).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -34,7 +35,9 @@ const char cmd_import_usage[] =
     "\n"
     "Adds each INPUT to the SQLite database DB (created when missing) as one capture:\n"
     "a perf.data file (file or pipe mode), a pyinstrument session, JSON or HTML file, a\n"
-    "speedscope file or a folded-stacks file. Each capture is written in one transaction: an\n"
+    "speedscope file, a folded-stacks file, or a call-graph profile: a cProfile/pstats dump\n"
+    "or a callgrind file (their functions, caller-callee edges and costs go to the cg_ tables;\n"
+    "docs/schema.md). Each capture is written in one transaction: an\n"
     "import that fails or is killed leaves DB exactly as it was. A perf.data capture is also\n"
     "analysed (perfsight summary): its GC and GIL figures, off-CPU intervals and probe hits are\n"
     "stored so that summary and report read them back, and so is its report's data\n"
@@ -65,7 +68,7 @@ const char cmd_import_usage[] =
     "capture, byte for byte when nothing was imported)\n"
     "example: perfsight import fixtures/py312-threads-fp/perf.data -o runs.db --label fp\n";
 
-enum input_kind { IN_PERF, IN_PYPROF };
+enum input_kind { IN_PERF, IN_PYPROF, IN_GRAPH };
 
 /* The input's content hash, computed on a thread of its own while ingest reads the input: the
  * capture is begun without it and given it (pfs_store_set_hash) as soon as it is ready, so a
@@ -469,6 +472,7 @@ struct import_result {
 	int64_t id;
 	uint64_t samples, unresolved;
 	double seconds;
+	size_t funcs, edges; /* a call-graph profile's */
 };
 
 /* How one input is imported: its label, a content hash already computed (NULL: compute it). */
@@ -509,6 +513,15 @@ static int import_one(struct pfs_store *st, const char *path, const struct impor
 	}
 	if (!S_ISDIR(sb.st_mode) && pfs_capture_detect(path, NULL) == PFS_CAPTURE_PERF) {
 		kind = IN_PERF;
+	} else if (!S_ISDIR(sb.st_mode) &&
+		   pfs_capture_detect(path, NULL) == PFS_CAPTURE_CALLGRAPH) {
+		/* small, and read whole before the database is touched */
+		kind = IN_GRAPH;
+		pr.cap = &cap;
+		rc = pfs_capture_load(&cap, path, NULL, err);
+		pfs_diag_merge(diag, &cap.diag);
+		if (rc)
+			goto out;
 	} else {
 		pykind = pfs_pyprof_detect(path, err);
 		if (pykind < 0) {
@@ -538,6 +551,11 @@ static int import_one(struct pfs_store *st, const char *path, const struct impor
 		pm.m.weight_unit = "samples";
 		if ((rc = read_perf_meta(path, &pm, err)))
 			goto out;
+	} else if (kind == IN_GRAPH) {
+		pm.m.kind = pfs_cg_format_name(pfs_cg_format(cap.graph));
+		/* the unit of its costs: pstats' seconds, or callgrind's counts of events */
+		pm.m.weight_unit = pfs_cg_seconds(cap.graph) ? "seconds" : "samples";
+		pm.m.cmdline = cap.info.cmdline;
 	} else {
 		pm.m.kind = pykind == PFS_PYPROF_DIR ? "pyinstrument" : pyprof_kind(pykind);
 	}
@@ -584,6 +602,11 @@ static int import_one(struct pfs_store *st, const char *path, const struct impor
 			*input_err = false;
 			rc = pfs_store_put_analysis(st, cap.analysis, err);
 		}
+	} else if (kind == IN_GRAPH) {
+		*input_err = false;
+		rc = pfs_store_put_callgraph(st, cap.graph, err);
+		res->funcs = pfs_cg_n_funcs(cap.graph);
+		res->edges = pfs_cg_n_edges(cap.graph);
 	} else {
 		const struct pfs_pyprof_opts po = {.merge = true, .label = label};
 		rc = pfs_pyprof_load(path, &po, prof, progress_cb, &pr, &pym, diag, err);
@@ -631,7 +654,7 @@ static int import_one(struct pfs_store *st, const char *path, const struct impor
 	    (kind == IN_PERF && ((rc = pfs_store_put_profile(st, cap.prof, err)) ||
 				 (rc = pfs_capture_store_report(&cap, st, res->id, err)))))
 		goto abort;
-	if ((rc = pfs_store_end_capture(st, kind == IN_PERF ? cap.prof : prof, err)))
+	if ((rc = pfs_store_end_capture(st, kind == IN_PYPROF ? prof : cap.prof, err)))
 		goto out;
 	res->samples = pr.samples;
 	res->unresolved = pr.unresolved;
@@ -691,6 +714,15 @@ static void print_summary(const char *path, const char *db, const struct import_
 	printf("%s: capture %lld", path, (long long)r->id);
 	if (c)
 		printf(" '%s' (%s)", c->label, c->kind);
+	if (c && (!strcmp(c->kind, "pstats") || !strcmp(c->kind, "callgrind"))) {
+		printf(" in %s: a call graph of %zu functions and %zu caller-callee edges", db,
+		       r->funcs, r->edges);
+		printf("; %zu diagnostic%s (%zu error%s, %zu warning%s)%s.\n", dc.n,
+		       dc.n == 1 ? "" : "s", dc.errors, dc.errors == 1 ? "" : "s", dc.warnings,
+		       dc.warnings == 1 ? "" : "s", dc.n ? ", listed above" : "");
+		pfs_store_captures_free(caps, (size_t)n);
+		return;
+	}
 	printf(" in %s: %" PRIu64 " samples", db, r->samples);
 	if (c && !isnan(c->duration))
 		printf(" over %.2f s", c->duration);

@@ -10,6 +10,7 @@
 #include <math.h>
 
 #include "capture.h"
+#include "cgprint.h"
 #include "cli.h"
 #include "commands.h"
 #include "jsonw.h"
@@ -27,7 +28,8 @@ const char cmd_info_usage[] =
     "with its count. Every sample is decoded, so a malformed one shows up as a diagnostic.\n"
     "FILE may be - for a pipe-mode stream on standard input. A perfsight database (made by\n"
     "'perfsight import') is described by its captures: id, label, kind, samples, host,\n"
-    "duration, source and when it was imported.\n"
+    "duration, source and when it was imported. A call-graph profile (a cProfile/pstats dump,\n"
+    "a callgrind file) is described by its format, functions, edges, calls and costs.\n"
     "\n"
     "  --json        one JSON object; these fields are fixed: \"records\": {TYPE: COUNT},\n"
     "                \"events\": [{\"name\", \"samples\", ...}], \"lost_samples\",\n"
@@ -442,6 +444,8 @@ int cmd_info(int argc, char **argv)
 	pfs_err_clear(&err);
 	if (strcmp(file, "-") && pfs_capture_detect(file, NULL) == PFS_CAPTURE_DB)
 		return info_db(file, json);
+	if (strcmp(file, "-") && pfs_capture_detect(file, NULL) == PFS_CAPTURE_CALLGRAPH)
+		return cli_cg_info(self, file, json);
 	if (pfs_reader_open(&r, file, &opts, &err) < 0)
 		return cli_fail(file, &err);
 	while ((rc = pfs_reader_next(r, &rec, &err)) > 0)

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "capture.h"
+#include "cgprint.h"
 #include "cli.h"
 #include "commands.h"
 #include "jsonw.h"
@@ -32,6 +33,9 @@ const char cmd_summary_usage[] =
     "of several), or a profiler dump (pyinstrument, speedscope, folded, or a directory of\n"
     "per-request dumps): for a dump, wall and CPU time, CPU utilisation, the top functions and,\n"
     "for a directory, the slowest requests by file; GC and GIL figures are not in such dumps.\n"
+    "A call-graph profile (a cProfile/pstats dump, a callgrind file) gives its top functions\n"
+    "by own and by inclusive cost with calls and per-call costs, and its hottest paths\n"
+    "(reconstructed from the caller-callee edges: an estimate).\n"
     "A database of several captures without --capture lists them, slowest first (as many\n"
     "as a directory imported one capture per file gives); with --json, every capture's\n"
     "summary, in the order of their ids.\n"
@@ -502,7 +506,9 @@ int cmd_summary(int argc, char **argv)
 	for (size_t i = 0; i < n_jobs; i++) {
 		struct pfs_capture *k = &jobs[i].cap;
 		struct pfs_err err;
-		if (json && k->analysis) {
+		if (json && k->graph) {
+			cli_cg_summary_json(k, &w);
+		} else if (json && k->analysis) {
 			pfs_analysis_json_capture(k->analysis, &w);
 		} else if (json) {
 			json_dump(k, &w);
@@ -511,6 +517,8 @@ int cmd_summary(int argc, char **argv)
 				putchar('\n');
 			if (jobs[i].list)
 				text_list(&jobs[i]);
+			else if (k->graph)
+				cli_cg_summary_text(k);
 			else if (!k->analysis)
 				text_dump(k);
 			else if (pfs_analysis_write_text(k->analysis, stdout, &err) < 0) {

@@ -135,6 +135,15 @@ int cli_is_help(const struct cli_cmd *cmd, int argc, char **argv)
 	return 0;
 }
 
+void cli_put_safe(const char *s, int max)
+{
+	int n = 0;
+	for (; s && *s && n < max; s++, n++)
+		putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
+	if (s && *s)
+		fputs("...", stdout);
+}
+
 int cli_finish_stdout(int rc)
 {
 	if (fflush(stdout) || ferror(stdout)) {

@@ -11,13 +11,42 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "callgrind.h"
+#include "cgreport.h"
 #include "perfdata.h"
+#include "pstats.h"
 #include "store.h"
 #include "xalloc.h"
 
+/* The call-graph format whose first bytes head holds, or 0. */
+static int graph_format(const unsigned char *head, size_t n)
+{
+	if (pfs_pstats_sniff(head, n))
+		return PFS_CG_PSTATS;
+	if (pfs_callgrind_sniff(head, n))
+		return PFS_CG_CALLGRIND;
+	return 0;
+}
+
+/* Reads up to n bytes of the start of path into head: the count, or a negative code. */
+static ssize_t read_head(const char *path, unsigned char *head, size_t n, struct pfs_err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return pfs_err_sys(err, "cannot open %s", path);
+	ssize_t k = read(fd, head, n);
+	int saved = errno;
+	close(fd);
+	if (k < 0) {
+		errno = saved;
+		return pfs_err_sys(err, "cannot read %s", path);
+	}
+	return k;
+}
+
 int pfs_capture_detect(const char *path, struct pfs_err *err)
 {
-	unsigned char head[16] = {0};
+	unsigned char head[64] = {0};
 	struct stat sb;
 	if (!strcmp(path, "-"))
 		return PFS_CAPTURE_PERF;
@@ -25,20 +54,15 @@ int pfs_capture_detect(const char *path, struct pfs_err *err)
 		return pfs_err_sys(err, "cannot open %s", path);
 	if (S_ISDIR(sb.st_mode))
 		return PFS_CAPTURE_PYPROF;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return pfs_err_sys(err, "cannot open %s", path);
-	ssize_t n = read(fd, head, sizeof(head));
-	int saved = errno;
-	close(fd);
-	if (n < 0) {
-		errno = saved;
-		return pfs_err_sys(err, "cannot read %s", path);
-	}
+	ssize_t n = read_head(path, head, sizeof(head), err);
+	if (n < 0)
+		return (int)n;
 	if (n >= 8 && (!memcmp(head, "PERFILE2", 8) || !memcmp(head, "2ELIFREP", 8)))
 		return PFS_CAPTURE_PERF;
-	if (n == 16 && !memcmp(head, "SQLite format 3", 16))
+	if (n >= 16 && !memcmp(head, "SQLite format 3", 16))
 		return PFS_CAPTURE_DB;
+	if (graph_format(head, (size_t)n))
+		return PFS_CAPTURE_CALLGRAPH;
 	return PFS_CAPTURE_PYPROF;
 }
 
@@ -318,6 +342,12 @@ static int load_db(struct pfs_capture *c, const char *path, const struct pfs_cap
 	}
 	if ((rc = pfs_store_load_profile(st, c->db_id, c->prof, err)) < 0)
 		goto out;
+	if ((rc = pfs_store_load_callgraph(st, c->db_id, c->prof, &c->graph, err)) < 0)
+		goto out;
+	if (c->graph) {
+		c->views = pfs_views_new(c->prof, NULL);
+		goto out;
+	}
 	/* what import stored: the same figures as the raw file gives, without its records */
 	if ((rc = pfs_store_load_analysis(st, c->db_id, c->prof, c->info.label, c->info.source,
 					  &c->analysis, err)) < 0)
@@ -354,7 +384,7 @@ static int load_pyprof(struct pfs_capture *c, const char *path, const struct pfs
 		return pfs_err_set(
 		    err, PFS_EFORMAT, 0,
 		    "not a capture perfsight reads (perf.data, a perfsight database, "
-		    "pyinstrument, speedscope or folded stacks)");
+		    "pyinstrument, speedscope, folded stacks, pstats or callgrind)");
 	c->pyprof_kind = (enum pfs_pyprof_kind)kind;
 	int rc = pfs_pyprof_load(path, &po, c->prof, row_cb, l, &c->pyprof, &c->diag, err);
 	if (rc < 0)
@@ -365,6 +395,26 @@ static int load_pyprof(struct pfs_capture *c, const char *path, const struct pfs
 		if (k->program)
 			c->info.cmdline = dupnz(pfs_profile_strget(c->prof, k->program, NULL));
 	}
+	c->views = pfs_views_new(c->prof, NULL);
+	return 0;
+}
+
+static int load_callgraph(struct pfs_capture *c, const char *path, struct pfs_err *err)
+{
+	unsigned char head[64];
+	ssize_t n = read_head(path, head, sizeof(head), err);
+	int rc;
+	if (n < 0)
+		return (int)n;
+	if (graph_format(head, (size_t)n) == PFS_CG_PSTATS)
+		rc = pfs_pstats_load(path, c->prof, &c->graph, &c->diag, err);
+	else
+		rc = pfs_callgrind_load(path, c->prof, &c->graph, &c->diag, err);
+	if (rc < 0)
+		return rc;
+	if (pfs_cg_info(c->graph)->cmd)
+		c->info.cmdline = pfs_xstrdup(pfs_cg_info(c->graph)->cmd);
+	c->info.kind = pfs_xstrdup(pfs_cg_format_name(pfs_cg_format(c->graph)));
 	c->views = pfs_views_new(c->prof, NULL);
 	return 0;
 }
@@ -396,6 +446,8 @@ int pfs_capture_load(struct pfs_capture *c, const char *path, const struct pfs_c
 		return load_db(c, path, o, err);
 	case PFS_CAPTURE_PYPROF:
 		return load_pyprof(c, path, o, &l, err);
+	case PFS_CAPTURE_CALLGRAPH:
+		return load_callgraph(c, path, err);
 	}
 	return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF, "unknown capture kind %d", kind);
 }
@@ -405,6 +457,7 @@ void pfs_capture_release(struct pfs_capture *c)
 	pfs_reportdata_tl_free(c->timeline);
 	pfs_views_free(c->views);
 	pfs_analysis_free(c->analysis);
+	pfs_cg_free(c->graph);
 	pfs_pyprof_meta_release(&c->pyprof);
 	pfs_agg_free(c->agg);
 	pfs_profile_free(c->prof);
@@ -424,6 +477,8 @@ void pfs_capture_release(struct pfs_capture *c)
 
 int pfs_capture_event(const struct pfs_capture *c, const char *name)
 {
+	if (c->graph)
+		return pfs_cg_event_find(c->graph, name);
 	for (size_t i = 0; i < pfs_profile_n_events(c->prof); i++)
 		if (!strcmp(pfs_profile_strget(c->prof,
 					       pfs_profile_event(c->prof, (uint32_t)i)->name, NULL),
@@ -464,7 +519,9 @@ void pfs_capture_report_meta(const struct pfs_capture *c, struct pfs_reportdata_
 	m->recorded = c->info.recorded;
 	bool dump = c->kind == PFS_CAPTURE_PYPROF ||
 		    (c->kind == PFS_CAPTURE_DB && c->info.kind && strcmp(c->info.kind, "perf"));
-	m->source = dump ? "pyinstrument" : "perf.data";
+	m->source = c->graph ? pfs_cg_format_name(pfs_cg_format(c->graph))
+		    : dump   ? "pyinstrument"
+			     : "perf.data";
 	m->duration_s = c->info.duration_s;
 	m->lost = c->info.lost_samples;
 }
@@ -495,7 +552,11 @@ static int report_json(struct pfs_capture *c, int event, const char *title,
 	in.meta.title = title;
 	if (!(mem = open_memstream(json, len)))
 		return pfs_err_sys(err, "cannot make the report data in memory");
-	rc = pfs_reportdata_write(&in, &ro, mem, err);
+	if (c->graph)
+		rc = pfs_cgreport_write(c->graph, event < 0 ? 0 : (uint32_t)event, &in.meta, diag,
+					mem, err);
+	else
+		rc = pfs_reportdata_write(&in, &ro, mem, err);
 	if (fclose(mem) != 0 && rc == 0)
 		rc = pfs_err_sys(err, "cannot make the report data in memory");
 	if (rc < 0) {

@@ -10,7 +10,10 @@
  *    import stored (restored whatever opts.analysis says: it costs no records); or, with
  *    opts.stored_report, only the report data import made, when it did (a report needs
  *    nothing else, and reading it is cheap whatever the capture's size);
- *  - a profiler dump pyprof reads (pyinstrument, speedscope, folded stacks, a directory of them).
+ *  - a profiler dump pyprof reads (pyinstrument, speedscope, folded stacks, a directory of them);
+ *  - a call-graph profile (pstats.h: cProfile's dumps; callgrind.h: valgrind's and pprofile's
+ *    callgrind files), or a database capture of one: c->graph holds it, with its functions as
+ *    frames of c->prof, and there are no sample rows (such a profile has edges, not stacks).
  *
  * The rows go to the capture's agg (sums by event, thread and call path) unless opts.no_agg,
  * and to opts.sink as well; a report timeline (reportdata) is fed from the same rows when asked.
@@ -26,6 +29,7 @@
 
 #include "agg.h"
 #include "analysis.h"
+#include "callgraph.h"
 #include "diag.h"
 #include "err.h"
 #include "ingest.h"
@@ -40,6 +44,7 @@ enum pfs_capture_kind {
 	PFS_CAPTURE_PERF = 1,
 	PFS_CAPTURE_DB,
 	PFS_CAPTURE_PYPROF,
+	PFS_CAPTURE_CALLGRAPH,
 };
 
 struct pfs_capture_opts {
@@ -84,6 +89,7 @@ struct pfs_capture {
 					       files' spans) */
 	enum pfs_pyprof_kind pyprof_kind;   /* PYPROF: what was detected; DB: PFS_PYPROF_DIR for
 					       a merged directory, else NONE */
+	struct pfs_callgraph *graph;	    /* CALLGRAPH, and a DB capture of one; else NULL */
 	char *report_json; /* DB with opts.stored_report: the stored report data, untitled */
 	size_t report_len;
 	int64_t db_id; /* DB: the capture's id */
@@ -107,7 +113,7 @@ int pfs_capture_load(struct pfs_capture *c, const char *path, const struct pfs_c
 		     struct pfs_err *err) PFS_MUST_CHECK;
 void pfs_capture_release(struct pfs_capture *c);
 
-/* The index of the event named name in c's profile, or -1. */
+/* The index of the event named name in c's profile (in its call graph's events for one), or -1. */
 int pfs_capture_event(const struct pfs_capture *c, const char *name);
 /* The index of the first sampling (not tracepoint) event, or -1. */
 int pfs_capture_first_sampling(const struct pfs_capture *c);

@@ -103,3 +103,26 @@ const char *pfs_severity_name(enum pfs_severity s)
 	}
 	return "?";
 }
+
+void pfs_diag_write_json(const struct pfs_diag *d, struct pfs_jsonw *w)
+{
+	pfs_jsonw_arr(w);
+	for (size_t i = 0; d && i < d->n; i++) {
+		pfs_jsonw_obj(w);
+		pfs_jsonw_key(w, "code");
+		pfs_jsonw_str(w, d->v[i].code);
+		pfs_jsonw_key(w, "severity");
+		pfs_jsonw_str(w, pfs_severity_name(d->v[i].sev));
+		pfs_jsonw_key(w, "count");
+		pfs_jsonw_u64(w, d->v[i].count);
+		pfs_jsonw_key(w, "first_offset");
+		if (d->v[i].first_off == PFS_NO_OFF)
+			pfs_jsonw_null(w);
+		else
+			pfs_jsonw_u64(w, d->v[i].first_off);
+		pfs_jsonw_key(w, "message");
+		pfs_jsonw_str(w, d->v[i].msg);
+		pfs_jsonw_end_obj(w);
+	}
+	pfs_jsonw_end_arr(w);
+}

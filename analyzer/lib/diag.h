@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "jsonw.h"
 
 enum pfs_severity {
 	PFS_NOTE = 0,	/* worth knowing, results are exact */
@@ -54,5 +55,8 @@ int pfs_diag_worst(const struct pfs_diag *d);
 /* Adds every entry of src into dst (counts summed, first message kept). */
 void pfs_diag_merge(struct pfs_diag *dst, const struct pfs_diag *src);
 const char *pfs_severity_name(enum pfs_severity s);
+/* Writes d (may be NULL: none) as a JSON array of {"code", "severity", "count",
+ * "first_offset" (null when none), "message"}, the shape every JSON output of perfsight uses. */
+void pfs_diag_write_json(const struct pfs_diag *d, struct pfs_jsonw *w);
 
 #endif

@@ -209,6 +209,15 @@ void pfs_jsonw_dbl(struct pfs_jsonw *w, double v)
 		fprintf(w->f, "%.12g", v);
 }
 
+void pfs_jsonw_dbl_exact(struct pfs_jsonw *w, double v)
+{
+	before(w);
+	if (!isfinite(v))
+		fputs("null", w->f);
+	else
+		fprintf(w->f, "%.17g", v);
+}
+
 void pfs_jsonw_bool(struct pfs_jsonw *w, bool v)
 {
 	before(w);

@@ -33,6 +33,8 @@ void pfs_jsonw_strn(struct pfs_jsonw *w, const char *s, size_t len);
 void pfs_jsonw_u64(struct pfs_jsonw *w, uint64_t v);
 void pfs_jsonw_i64(struct pfs_jsonw *w, int64_t v);
 void pfs_jsonw_dbl(struct pfs_jsonw *w, double v); /* non-finite writes null */
+/* The same with 17 significant digits: the value a reader parses back is v exactly. */
+void pfs_jsonw_dbl_exact(struct pfs_jsonw *w, double v);
 void pfs_jsonw_bool(struct pfs_jsonw *w, bool v);
 void pfs_jsonw_null(struct pfs_jsonw *w);
 /* Writes s escaped (without quotes) to f: for callers that build JSON text elsewhere. */

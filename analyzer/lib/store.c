@@ -176,6 +176,41 @@ static const char analysis_sql[] =
     "  severity TEXT NOT NULL, count INTEGER NOT NULL, message TEXT NOT NULL);\n";
 
 /*
+ * Version 3: call-graph profiles (callgraph.h), which hold edges and no stacks: events (cost
+ * columns), functions (frames of the capture), caller -> callee edges, and their costs, one
+ * row per event. A version-1 or 2 database opened for writing gains these tables (IF NOT
+ * EXISTS: an upgrade never fails on a table that is there already).
+ */
+static const char callgraph_sql[] =
+    "CREATE TABLE IF NOT EXISTS cg_info(capture INTEGER PRIMARY KEY, format TEXT NOT NULL, size "
+    "INTEGER,\n"
+    "  marshal_version INTEGER, refs INTEGER, ref_uses INTEGER, creator TEXT, cmd TEXT,\n"
+    "  positions TEXT, version TEXT, pid INTEGER, parts INTEGER);\n"
+    "CREATE TABLE IF NOT EXISTS cg_events(id INTEGER PRIMARY KEY, capture INTEGER NOT NULL,\n"
+    "  name TEXT NOT NULL, description TEXT, unit TEXT NOT NULL, total REAL NOT NULL,\n"
+    "  summary REAL);\n"
+    "CREATE TABLE IF NOT EXISTS cg_functions(id INTEGER PRIMARY KEY, capture INTEGER NOT NULL,\n"
+    "  frame INTEGER NOT NULL, listed INTEGER NOT NULL, calls INTEGER, prim_calls INTEGER);\n"
+    "CREATE TABLE IF NOT EXISTS cg_edges(id INTEGER PRIMARY KEY, capture INTEGER NOT NULL,\n"
+    "  caller INTEGER NOT NULL, callee INTEGER NOT NULL, calls INTEGER, prim_calls INTEGER);\n"
+    "CREATE TABLE IF NOT EXISTS cg_costs(capture INTEGER NOT NULL, event INTEGER NOT NULL,\n"
+    "  function INTEGER, edge INTEGER, self REAL, inclusive REAL,\n"
+    "  CHECK ((function IS NULL) != (edge IS NULL)));\n"
+    "CREATE VIEW IF NOT EXISTS cg_functions_text AS\n"
+    "  SELECT f.capture, f.id, n.text AS function, fl.text AS file, fr.line, d.text AS object,\n"
+    "    f.listed, f.calls, f.prim_calls, e.name AS event, c.self, c.inclusive\n"
+    "  FROM cg_functions f JOIN frames fr ON fr.id = f.frame JOIN strings n ON n.id = fr.name\n"
+    "  LEFT JOIN strings fl ON fl.id = fr.file LEFT JOIN strings d ON d.id = fr.dso\n"
+    "  JOIN cg_costs c ON c.function = f.id JOIN cg_events e ON e.id = c.event;\n"
+    "CREATE VIEW IF NOT EXISTS cg_edges_text AS\n"
+    "  SELECT g.capture, g.id, a.function AS caller, a.file AS caller_file,\n"
+    "    b.function AS callee, b.file AS callee_file, g.calls, g.prim_calls,\n"
+    "    e.name AS event, c.self, c.inclusive\n"
+    "  FROM cg_edges g JOIN cg_costs c ON c.edge = g.id JOIN cg_events e ON e.id = c.event\n"
+    "  JOIN cg_functions_text a ON a.id = g.caller AND a.event = e.name\n"
+    "  JOIN cg_functions_text b ON b.id = g.callee AND b.event = e.name;\n";
+
+/*
  * Built after the first capture's rows are in (cheaper than maintaining them row by row). paths
  * has none on parent: it would be a tenth of a big capture's database and of its import time,
  * and the queries that walk the tree downwards (the folded and gc_share views) run as fast on
@@ -192,7 +227,10 @@ static const char index_sql[] =
     "CREATE INDEX IF NOT EXISTS py_threads_capture ON py_threads(capture);\n"
     "CREATE INDEX IF NOT EXISTS py_categories_capture ON py_categories(capture);\n"
     "CREATE INDEX IF NOT EXISTS gc_pauses_capture ON gc_pauses(capture);\n"
-    "CREATE INDEX IF NOT EXISTS gil_wait_stacks_capture ON gil_wait_stacks(capture);\n";
+    "CREATE INDEX IF NOT EXISTS gil_wait_stacks_capture ON gil_wait_stacks(capture);\n"
+    "CREATE INDEX IF NOT EXISTS cg_functions_capture ON cg_functions(capture);\n"
+    "CREATE INDEX IF NOT EXISTS cg_edges_capture ON cg_edges(capture);\n"
+    "CREATE INDEX IF NOT EXISTS cg_costs_capture ON cg_costs(capture);\n";
 
 /*
  * Tables added since version 2 that a reader can do without: the longest GIL waits of the
@@ -462,13 +500,16 @@ static int open_fail(const char *path, int flags, int sqlite_rc, const char *msg
 	return rc;
 }
 
-/* A version-1 database: read as it is, or given the analysis tables when opened to write. */
-static int upgrade_v1(struct pfs_store *st, int flags, struct pfs_err *err)
+/*
+ * A database of an older version (1 or 2): read as it is, or given the tables it lacks (the
+ * analysis' of version 2, the call graphs' of version 3) when opened to write.
+ */
+static int upgrade(struct pfs_store *st, int from, int flags, struct pfs_err *err)
 {
 	char pragma[64];
 	int64_t ver;
 	int rc;
-	st->version = 1;
+	st->version = from;
 	if (flags & PFS_STORE_READONLY)
 		return 0;
 	snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d;", PFS_STORE_SCHEMA_VERSION);
@@ -477,8 +518,11 @@ static int upgrade_v1(struct pfs_store *st, int flags, struct pfs_err *err)
 	/* re-checked under the write lock: another writer may have just upgraded it */
 	if ((rc = query_int(st, "PRAGMA user_version", 0, &ver, err)))
 		goto fail;
-	if (ver == 1 && ((rc = exec(st, analysis_sql, "cannot upgrade the schema", err)) ||
-			 (rc = exec(st, pragma, "cannot upgrade the schema", err))))
+	if ((ver == 1 && (rc = exec(st, analysis_sql, "cannot upgrade the schema", err))) ||
+	    (ver >= 1 && ver < 3 &&
+	     (rc = exec(st, callgraph_sql, "cannot upgrade the schema", err))) ||
+	    (ver < PFS_STORE_SCHEMA_VERSION &&
+	     (rc = exec(st, pragma, "cannot upgrade the schema", err))))
 		goto fail;
 	if ((rc = exec(st, "COMMIT", "cannot upgrade the schema", err)))
 		goto fail;
@@ -508,8 +552,8 @@ static int check_schema(struct pfs_store *st, int flags, struct pfs_err *err)
 		st->version = (int)ver;
 		return 0;
 	}
-	if (app == PFS_STORE_APP_ID && ver == 1)
-		return upgrade_v1(st, flags, err);
+	if (app == PFS_STORE_APP_ID && (ver == 1 || ver == 2))
+		return upgrade(st, (int)ver, flags, err);
 	if (ntab > 0 || app != 0 || ver != 0)
 		return pfs_err_set(err, PFS_EUNSUPP, PFS_NO_OFF,
 				   "an SQLite database, but not one perfsight wrote "
@@ -528,6 +572,7 @@ static int check_schema(struct pfs_store *st, int flags, struct pfs_err *err)
 		goto fail;
 	if (ntab == 0 && ((rc = exec(st, schema_sql, "cannot create the schema", err)) ||
 			  (rc = exec(st, analysis_sql, "cannot create the schema", err)) ||
+			  (rc = exec(st, callgraph_sql, "cannot create the schema", err)) ||
 			  (rc = exec(st, pragma, "cannot create the schema", err))))
 		goto fail;
 	if ((rc = exec(st, "COMMIT", "cannot create the schema", err)))
@@ -748,6 +793,11 @@ static int drop_duplicates(struct pfs_store *st, const char *hash, const char *l
 	    "DELETE FROM py_notes WHERE capture = ?1",
 	    "DELETE FROM gil_waits WHERE capture = ?1",
 	    "DELETE FROM report_data WHERE capture = ?1",
+	    "DELETE FROM cg_info WHERE capture = ?1",
+	    "DELETE FROM cg_events WHERE capture = ?1",
+	    "DELETE FROM cg_functions WHERE capture = ?1",
+	    "DELETE FROM cg_edges WHERE capture = ?1",
+	    "DELETE FROM cg_costs WHERE capture = ?1",
 	    "DELETE FROM captures WHERE id = ?1",
 	};
 	sqlite3_stmt *s;
@@ -2577,4 +2627,301 @@ int pfs_store_load_analysis(struct pfs_store *st, int64_t capture_id, struct pfs
 	pfs_analysis_restore_finish(a, &cap);
 	*out = a;
 	return 0;
+}
+
+/*
+ * Call graphs (version 3). Functions and edges get their rowids in the graph's order, so the
+ * graph read back has the same function and edge indexes; frames are the capture's, written
+ * with the profile at the end of the capture.
+ */
+static void bind_count(sqlite3_stmt *s, int i, uint64_t v)
+{
+	bind_u64_or_null(s, i, v, PFS_CG_UNKNOWN);
+}
+
+static int put_cg_costs(struct pfs_store *st, sqlite3_stmt *s, const struct pfs_callgraph *g,
+			const int64_t *ev_ids, bool edge, uint32_t i, int64_t row,
+			struct pfs_err *err)
+{
+	int rc = 0;
+	for (uint32_t k = 0; k < pfs_cg_n_events(g) && !rc; k++) {
+		sqlite3_bind_int64(s, 1, st->cap);
+		sqlite3_bind_int64(s, 2, ev_ids[k]);
+		if (edge) {
+			sqlite3_bind_null(s, 3);
+			sqlite3_bind_int64(s, 4, row);
+		} else {
+			sqlite3_bind_int64(s, 3, row);
+			sqlite3_bind_null(s, 4);
+		}
+		bind_real_or_null(s, 5, edge ? pfs_cg_edge_self(g, i, k) : pfs_cg_self(g, i, k));
+		bind_real_or_null(s, 6, edge ? pfs_cg_edge_incl(g, i, k) : pfs_cg_incl(g, i, k));
+		rc = step_done(st, s, "cannot write call-graph costs", err);
+	}
+	return rc;
+}
+
+int pfs_store_put_callgraph(struct pfs_store *st, const struct pfs_callgraph *g,
+			    struct pfs_err *err)
+{
+	const struct pfs_cg_info *in = pfs_cg_info(g);
+	sqlite3_stmt *s = NULL, *c = NULL;
+	uint32_t nev = pfs_cg_n_events(g);
+	size_t nf = pfs_cg_n_funcs(g), ne = pfs_cg_n_edges(g);
+	int64_t *ev_ids = pfs_xcalloc(nev ? nev : 1, sizeof(*ev_ids));
+	int64_t *fn_ids = pfs_xcalloc(nf ? nf : 1, sizeof(*fn_ids));
+	int rc;
+	if ((rc = need_capture(st, err)) ||
+	    (rc = prepare(st, "INSERT INTO cg_info VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", &s, err)))
+		goto out;
+	sqlite3_bind_int64(s, 1, st->cap);
+	sqlite3_bind_text(s, 2, pfs_cg_format_name(pfs_cg_format(g)), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, (int64_t)in->size);
+	bind_u64_or_null(s, 4, (uint64_t)in->marshal_version,
+			 pfs_cg_format(g) == PFS_CG_PSTATS ? UINT64_MAX : 0);
+	sqlite3_bind_int64(s, 5, (int64_t)in->refs);
+	sqlite3_bind_int64(s, 6, (int64_t)in->ref_uses);
+	bind_text_or_null(s, 7, in->creator);
+	bind_text_or_null(s, 8, in->cmd);
+	bind_text_or_null(s, 9, in->positions);
+	bind_text_or_null(s, 10, in->version);
+	bind_u64_or_null(s, 11, (uint64_t)in->pid, UINT64_MAX);
+	sqlite3_bind_int64(s, 12, in->parts);
+	if ((rc = step_done(st, s, "cannot write the call graph", err)))
+		goto out;
+	sqlite3_finalize(s);
+	if ((rc = prepare(st, "INSERT INTO cg_events VALUES (NULL,?,?,?,?,?,?)", &s, err)))
+		goto out;
+	for (uint32_t k = 0; k < nev && !rc; k++) {
+		sqlite3_bind_int64(s, 1, st->cap);
+		sqlite3_bind_text(s, 2, pfs_cg_event_name(g, k), -1, SQLITE_STATIC);
+		bind_text_or_null(s, 3, pfs_cg_event_desc(g, k));
+		sqlite3_bind_text(s, 4, pfs_cg_seconds(g) ? "seconds" : "count", -1, SQLITE_STATIC);
+		sqlite3_bind_double(s, 5, pfs_cg_total(g, k));
+		bind_real_or_null(s, 6, in->summary[k]);
+		rc = step_done(st, s, "cannot write call-graph events", err);
+		ev_ids[k] = sqlite3_last_insert_rowid(st->db);
+	}
+	sqlite3_finalize(s);
+	s = NULL;
+	if (rc || (rc = prepare(st, "INSERT INTO cg_costs VALUES (?,?,?,?,?,?)", &c, err)) ||
+	    (rc = prepare(st, "INSERT INTO cg_functions VALUES (NULL,?,?,?,?,?)", &s, err)))
+		goto out;
+	for (uint32_t f = 0; f < nf && !rc; f++) {
+		const struct pfs_cg_func *fn = pfs_cg_func_get(g, f);
+		sqlite3_bind_int64(s, 1, st->cap);
+		sqlite3_bind_int64(s, 2, st->frame_base + fn->frame);
+		sqlite3_bind_int(s, 3, fn->listed);
+		bind_count(s, 4, fn->calls);
+		bind_count(s, 5, fn->prim_calls);
+		if (!(rc = step_done(st, s, "cannot write call-graph functions", err))) {
+			fn_ids[f] = sqlite3_last_insert_rowid(st->db);
+			rc = put_cg_costs(st, c, g, ev_ids, false, f, fn_ids[f], err);
+		}
+	}
+	sqlite3_finalize(s);
+	s = NULL;
+	if (rc || (rc = prepare(st, "INSERT INTO cg_edges VALUES (NULL,?,?,?,?,?)", &s, err)))
+		goto out;
+	for (uint32_t e = 0; e < ne && !rc; e++) {
+		const struct pfs_cg_edge *ed = pfs_cg_edge_get(g, e);
+		sqlite3_bind_int64(s, 1, st->cap);
+		sqlite3_bind_int64(s, 2, fn_ids[ed->caller]);
+		sqlite3_bind_int64(s, 3, fn_ids[ed->callee]);
+		bind_count(s, 4, ed->calls);
+		bind_count(s, 5, ed->prim_calls);
+		if (!(rc = step_done(st, s, "cannot write call-graph edges", err)))
+			rc = put_cg_costs(st, c, g, ev_ids, true, e,
+					  sqlite3_last_insert_rowid(st->db), err);
+	}
+out:
+	sqlite3_finalize(s);
+	sqlite3_finalize(c);
+	free(ev_ids);
+	free(fn_ids);
+	return rc;
+}
+
+/* The index of id in ids (ascending), or -1. */
+static int64_t index_of(const int64_t *ids, size_t n, int64_t id)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (ids[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && ids[lo] == id ? (int64_t)lo : -1;
+}
+
+static uint64_t col_count(sqlite3_stmt *s, int col)
+{
+	return sqlite3_column_type(s, col) == SQLITE_NULL ? PFS_CG_UNKNOWN : col_u64(s, col);
+}
+
+/* Reads the rows of one query of capture cap: row() takes each; 0, PFS_EDB or row's code. */
+static int cg_rows(struct pfs_store *st, int64_t cap, const char *sql, const char *what,
+		   int (*row)(sqlite3_stmt *s, void *arg), void *arg, struct pfs_err *err)
+{
+	sqlite3_stmt *s;
+	int rc = prepare(st, sql, &s, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(s, 1, cap);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if ((rc = row(s, arg)) < 0)
+			break;
+	if (rc == SQLITE_DONE)
+		rc = 0;
+	else if (rc > 0)
+		rc = db_err(st, err, what);
+	else
+		rc = bad_rows(st, cap, what, err);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+struct cg_load {
+	struct pfs_callgraph *g;
+	struct pfs_profile *prof;
+	int64_t frame_base;
+	int64_t *ev, *fn, *ed; /* rowids of events, functions, edges, ascending */
+	size_t n_ev, n_fn, n_ed, cap_ev, cap_fn, cap_ed;
+};
+
+static int cg_event_row(sqlite3_stmt *s, void *arg)
+{
+	struct cg_load *l = arg;
+	const char *name = (const char *)sqlite3_column_text(s, 1);
+	uint32_t k =
+	    pfs_cg_add_event(l->g, name ? name : "", (const char *)sqlite3_column_text(s, 2));
+	pfs_cg_info_mut(l->g)->summary[k] = col_real(s, 3);
+	PFS_GROW(l->ev, l->cap_ev, l->n_ev + 1);
+	l->ev[l->n_ev++] = sqlite3_column_int64(s, 0);
+	return 0;
+}
+
+static int cg_func_row(sqlite3_stmt *s, void *arg)
+{
+	struct cg_load *l = arg;
+	int64_t frame = sqlite3_column_int64(s, 1) - l->frame_base;
+	if (frame < 1 || (uint64_t)frame > pfs_profile_n_frames(l->prof))
+		return PFS_EFORMAT;
+	uint32_t f = pfs_cg_func(l->g, (uint32_t)frame);
+	struct pfs_cg_func *fn = pfs_cg_func_at(l->g, f);
+	if (f != l->n_fn) /* a frame given twice */
+		return PFS_EFORMAT;
+	fn->listed = sqlite3_column_int(s, 2) != 0;
+	fn->calls = col_count(s, 3);
+	fn->prim_calls = col_count(s, 4);
+	PFS_GROW(l->fn, l->cap_fn, l->n_fn + 1);
+	l->fn[l->n_fn++] = sqlite3_column_int64(s, 0);
+	return 0;
+}
+
+static int cg_edge_row(sqlite3_stmt *s, void *arg)
+{
+	struct cg_load *l = arg;
+	int64_t a = index_of(l->fn, l->n_fn, sqlite3_column_int64(s, 1));
+	int64_t b = index_of(l->fn, l->n_fn, sqlite3_column_int64(s, 2));
+	if (a < 0 || b < 0)
+		return PFS_EFORMAT;
+	uint32_t e = pfs_cg_edge(l->g, (uint32_t)a, (uint32_t)b);
+	struct pfs_cg_edge *ed = pfs_cg_edge_at(l->g, e);
+	if (e != l->n_ed) /* an edge given twice */
+		return PFS_EFORMAT;
+	ed->calls = col_count(s, 3);
+	ed->prim_calls = col_count(s, 4);
+	PFS_GROW(l->ed, l->cap_ed, l->n_ed + 1);
+	l->ed[l->n_ed++] = sqlite3_column_int64(s, 0);
+	return 0;
+}
+
+static int cg_cost_row(sqlite3_stmt *s, void *arg)
+{
+	struct cg_load *l = arg;
+	int64_t k = index_of(l->ev, l->n_ev, sqlite3_column_int64(s, 0));
+	bool edge = sqlite3_column_type(s, 1) == SQLITE_NULL;
+	int64_t i = edge ? index_of(l->ed, l->n_ed, sqlite3_column_int64(s, 2))
+			 : index_of(l->fn, l->n_fn, sqlite3_column_int64(s, 1));
+	if (k < 0 || i < 0)
+		return PFS_EFORMAT;
+	double *self = edge ? pfs_cg_eself(l->g, (uint32_t)i) : pfs_cg_fself(l->g, (uint32_t)i);
+	double *incl = edge ? pfs_cg_eincl(l->g, (uint32_t)i) : pfs_cg_fincl(l->g, (uint32_t)i);
+	self[k] = col_real(s, 3);
+	incl[k] = col_real(s, 4);
+	if (!edge && (isnan(self[k]) || isnan(incl[k])))
+		return PFS_EFORMAT;
+	return 0;
+}
+
+static int cg_info_row(sqlite3_stmt *s, void *arg)
+{
+	struct cg_load *l = arg;
+	const char *fmt = (const char *)sqlite3_column_text(s, 0);
+	struct pfs_cg_info *in;
+	if (l->g)
+		return PFS_EFORMAT;
+	l->g =
+	    pfs_cg_new(l->prof, fmt && !strcmp(fmt, "pstats") ? PFS_CG_PSTATS : PFS_CG_CALLGRIND);
+	in = pfs_cg_info_mut(l->g);
+	in->size = col_u64(s, 1);
+	in->marshal_version = sqlite3_column_int(s, 2);
+	in->refs = col_u64(s, 3);
+	in->ref_uses = col_u64(s, 4);
+	in->creator = col_dup(s, 5);
+	in->cmd = col_dup(s, 6);
+	in->positions = col_dup(s, 7);
+	in->version = col_dup(s, 8);
+	in->pid = sqlite3_column_type(s, 9) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 9);
+	in->parts = (uint32_t)sqlite3_column_int64(s, 10);
+	return 0;
+}
+
+int pfs_store_load_callgraph(struct pfs_store *st, int64_t cap, struct pfs_profile *prof,
+			     struct pfs_callgraph **out, struct pfs_err *err)
+{
+	struct cg_load l = {.prof = prof};
+	int64_t b[4];
+	int rc;
+	*out = NULL;
+	if (st->version < 3)
+		return 0;
+	if ((rc = capture_bases(st, cap, b, err)))
+		return rc;
+	l.frame_base = b[1];
+	if ((rc = cg_rows(st, cap,
+			  "SELECT format, size, marshal_version, refs, ref_uses, creator, cmd, "
+			  "positions, version, pid, parts FROM cg_info WHERE capture = ?",
+			  "cg_info", cg_info_row, &l, err)) ||
+	    !l.g)
+		goto out;
+	if ((rc = cg_rows(st, cap,
+			  "SELECT id, name, description, summary FROM cg_events WHERE capture = ? "
+			  "ORDER BY id",
+			  "cg_events", cg_event_row, &l, err)) ||
+	    (rc = cg_rows(st, cap,
+			  "SELECT id, frame, listed, calls, prim_calls FROM cg_functions "
+			  "WHERE capture = ? ORDER BY id",
+			  "cg_functions", cg_func_row, &l, err)) ||
+	    (rc = cg_rows(st, cap,
+			  "SELECT id, caller, callee, calls, prim_calls FROM cg_edges "
+			  "WHERE capture = ? ORDER BY id",
+			  "cg_edges", cg_edge_row, &l, err)) ||
+	    (rc = cg_rows(st, cap,
+			  "SELECT event, function, edge, self, inclusive FROM cg_costs "
+			  "WHERE capture = ?",
+			  "cg_costs", cg_cost_row, &l, err)))
+		goto out;
+	pfs_cg_finish(l.g);
+	*out = l.g;
+	l.g = NULL;
+out:
+	pfs_cg_free(l.g);
+	free(l.ev);
+	free(l.fn);
+	free(l.ed);
+	return rc;
 }

@@ -46,12 +46,13 @@
 
 #include "agg.h"
 #include "analysis.h"
+#include "callgraph.h"
 #include "diag.h"
 #include "err.h"
 #include "profile.h"
 
-/* PRAGMA user_version of the databases this build writes. */
-#define PFS_STORE_SCHEMA_VERSION 2
+/* PRAGMA user_version of the databases this build writes (3: call-graph profiles). */
+#define PFS_STORE_SCHEMA_VERSION 3
 
 enum {
 	PFS_STORE_CREATE = 1 << 0,   /* create the file and schema when missing */
@@ -63,7 +64,8 @@ struct pfs_capture_meta {
 	const char *label;	  /* unique name in the database; required */
 	const char *source;	  /* path of the input as given */
 	const char *content_hash; /* hex digest of the input's bytes; required */
-	const char *kind;	  /* "perf", "pyinstrument", "speedscope" or "folded" */
+	const char
+	    *kind; /* "perf", "pyinstrument", "speedscope", "folded", "pstats", "callgrind" */
 	const char *host, *os_release, *perf_version, *cmdline;
 	double start_time; /* Unix epoch seconds */
 	double duration;   /* seconds */
@@ -267,6 +269,24 @@ int64_t pfs_store_scan_samples(struct pfs_store *st, int64_t capture_id, pfs_sam
 int pfs_store_load_analysis(struct pfs_store *st, int64_t capture_id, struct pfs_profile *prof,
 			    const char *label, const char *source, struct pfs_analysis **out,
 			    struct pfs_err *err) PFS_MUST_CHECK;
+
+/*
+ * Writes a call-graph profile (pstats, callgrind) for the open capture: its events, functions
+ * (pointing at the frames of the profile pfs_store_end_capture() writes), edges and costs, in
+ * the cg_ tables, so pfs_store_load_callgraph() rebuilds it. g must be finished. Returns 0,
+ * PFS_EUSAGE (no capture open) or PFS_EDB.
+ */
+int pfs_store_put_callgraph(struct pfs_store *st, const struct pfs_callgraph *g,
+			    struct pfs_err *err) PFS_MUST_CHECK;
+
+/*
+ * Rebuilds the call graph pfs_store_put_callgraph() stored for capture_id over prof, the
+ * profile pfs_store_load_profile() rebuilt: 0 and *out (finished; NULL when the capture has
+ * none: not a call-graph profile, or a database before version 3), PFS_EDB, or PFS_EFORMAT
+ * for rows that name functions, frames or events the capture does not have.
+ */
+int pfs_store_load_callgraph(struct pfs_store *st, int64_t capture_id, struct pfs_profile *prof,
+			     struct pfs_callgraph **out, struct pfs_err *err) PFS_MUST_CHECK;
 
 /*
  * The report data pfs_store_put_report() kept for capture_id: 0 and a malloc'd *json

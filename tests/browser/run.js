@@ -8,6 +8,7 @@
  *   node run.js svg FILE.svg FOLDED SHOTDIR          the standalone SVG flame graph
  *   node run.js svghostile FILE.svg FOLDED SHOTDIR   the same with hostile names
  *   node run.js open FILE.html SHOTDIR               time to open and draw (prints ms)
+ *   node run.js callgraph FILE.html SHOTDIR          the call-graph view (pstats, callgrind)
  *
  * The expected facts come from the data the report embeds (docs/report-data.md), read from the
  * file itself, never from what the page shows.
@@ -23,7 +24,7 @@ const {chromium} = require('playwright-core');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const [mode, file, aux, svgShots] = process.argv.slice(2);
 /* where screenshots go: the last argument */
-const shotdir = ['report', 'hostile', 'open'].includes(mode) ? aux : svgShots;
+const shotdir = ['report', 'hostile', 'open', 'callgraph'].includes(mode) ? aux : svgShots;
 let failed = 0;
 
 function skip(name, why) { console.log('ok - ' + name + ' # SKIP ' + why); }
@@ -398,6 +399,67 @@ async function svgHostile(ctx) {
 	await page.close();
 }
 
+/*
+ * The call-graph view of a pstats or callgrind report: the table ranks the data's functions,
+ * a function's callers are its edges, the reconstructed parts say they are, and every name
+ * (some are markup) is text: no element, no dialog, no request comes of one.
+ */
+async function callgraph(ctx, data) {
+	const G = data.callgraph;
+	const {page, log} = await open(ctx, fileUrl(file));
+	await waitFor(page, () => document.documentElement.dataset.ready === '1');
+	check('cg::loads', await page.evaluate(() => document.documentElement.dataset.ready === '1'),
+		'report.js did not finish: ' + log.errors.join(' | '));
+	const shown = await page.evaluate(() => ({
+		cg: !document.getElementById('cg').hidden,
+		flame: !document.getElementById('flame').hidden,
+		rows: document.querySelectorAll('#cg-table tbody tr').length,
+		first: (document.querySelector('#cg-table tbody tr td') || {}).textContent,
+		recon: document.getElementById('cg-recon').textContent,
+		tags: Array.from(document.querySelectorAll('#cg h3 .tag')).map((t) => t.textContent),
+		hot: document.querySelectorAll('#cg-hot li').length,
+		tree: (document.querySelector('#cg-tree summary') || {}).textContent || '',
+	}));
+	check('cg::shown_instead_of_the_flame_graph', shown.cg && !shown.flame, JSON.stringify(shown));
+	const nf = G.functions.name.length;
+	check('cg::table_rows', shown.rows === Math.min(nf, 200) + (nf > 200 ? 1 : 0),
+		shown.rows + ' rows for ' + nf + ' functions');
+	/* the default order: the most self cost of the first event first */
+	let best = 0;
+	for (let f = 1; f < nf; f++)
+		if (G.functions.self[G.event][f] > G.functions.self[G.event][best])
+			best = f;
+	const want = data.strings[G.functions.name[best]];
+	check('cg::heaviest_first', shown.first.startsWith(want), shown.first + ' vs ' + want);
+	check('cg::reconstructed_labelled', /reconstructed/.test(shown.tags.join(' ')) &&
+		shown.tags.length === 2 && /not measured stacks/.test(shown.recon), shown.tags + ' ' + shown.recon);
+	check('cg::hot_paths', shown.hot === Math.max(1, (G.hot_paths || []).length), shown.hot);
+	check('cg::tree_root', /all/.test(shown.tree), shown.tree);
+	/* a function's callers are its edges in the data */
+	await page.click('#cg-table tbody tr');
+	const callers = await page.evaluate(() =>
+		document.querySelectorAll('#cg-callers tbody tr').length);
+	const incoming = G.edges.callee.filter((c) => c === best).length;
+	check('cg::callers_are_edges', callers === incoming, callers + ' rows, ' + incoming + ' edges');
+	/* names are text: markup in them made no element and no dialog (for the profiles that
+	 * have such names: browser.sh gives one of pstats and one of pprofile) */
+	const markup = data.strings.filter((t) => /[<>&]/.test(t) && !/^<(built-in|method|module|genexpr|listcomp|lambda)/.test(t));
+	if (markup.length) {
+		await page.fill('#cg-search', markup.slice(0, 20)
+			.map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'));
+		await page.waitForTimeout(300);
+		const text = await page.evaluate(() => document.getElementById('cg-table').textContent);
+		const made = await page.evaluate(() => document.querySelectorAll('#cg img, #cg script').length);
+		check('cg::hostile_names_are_text', markup.slice(0, 20).every((t) => text.includes(t)) && made === 0,
+			made + ' elements; missing ' + markup.filter((t) => !text.includes(t)).join(' | '));
+	}
+	check('cg::no_dialog', log.dialogs.length === 0, log.dialogs.join(' | '));
+	check('cg::no_console_error', log.errors.length === 0, log.errors.join(' | '));
+	check('cg::no_network_request', log.requests.length === 0, log.requests.join(' '));
+	await page.screenshot({path: path.join(shotdir, 'callgraph.png'), fullPage: true});
+	await page.close();
+}
+
 async function openBig(ctx) {
 	const {page, log} = await open(ctx, fileUrl(file));
 	await waitFor(page, () => document.documentElement.dataset.ready === '1', 30000);
@@ -429,6 +491,8 @@ async function openBig(ctx) {
 			await svgHostile(env.ctx);
 		else if (mode === 'open')
 			await openBig(env.ctx);
+		else if (mode === 'callgraph')
+			await callgraph(env.ctx, embeddedData(file));
 		else
 			nok('browser::usage', 'unknown mode ' + mode);
 	} catch (e) {

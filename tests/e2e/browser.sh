@@ -145,3 +145,23 @@ if "$PERFSIGHT" report --data "$OUT/minimal.json" -o "$OUT/minimal.html" 2>"$OUT
 else
 	nok minimal::report "$(cat "$OUT/minimal.err")"
 fi
+
+# call-graph profiles (pstats, callgrind): the call-graph view, whose reconstructed parts say
+# so; the pstats and pprofile fixtures name functions and a file with markup
+# (tests/workloads/cg_app.py); a profile of 12000+ functions made now shows its heaviest 200
+cgview() { # LABEL INPUT
+	if "$PERFSIGHT" report "$2" -o "$OUT/$1.html" 2>"$OUT/$1.err"; then
+		ok "$1::report"
+		browser "$1" callgraph "$OUT/$1.html" "$OUT/$1"
+	else
+		nok "$1::report" "$(tail -3 "$OUT/$1.err")"
+	fi
+}
+cgview pstats fixtures/callgraph/cprofile-py312.prof
+cgview callgrind fixtures/callgraph/valgrind-cg_prog.callgrind
+cgview pprofile fixtures/callgraph/pprofile.callgrind
+if python3 -m cProfile -o "$OUT/cg-big.prof" tests/workloads/cg_app.py --many 12000; then
+	cgview pstats-12000 "$OUT/cg-big.prof"
+else
+	nok pstats-12000::make "python3 -m cProfile failed"
+fi

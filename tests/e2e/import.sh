@@ -25,7 +25,7 @@ else
 fi
 check three_captures test "$(ncap "$DB")" = 3
 check integrity test "$(q "$DB" 'PRAGMA integrity_check')" = ok
-check schema_version test "$(q "$DB" 'PRAGMA user_version')" = 2
+check schema_version test "$(q "$DB" 'PRAGMA user_version')" = 3
 check summary_paragraph_per_capture test "$(grep -c ' samples' "$OUT/multi.out")" = 3
 check no_progress_when_not_a_tty test "$(grep -c importing "$OUT/multi.err")" = 0
 # every capture's samples sum to what its captures row says, and threads account for them all
@@ -310,30 +310,50 @@ if $PERFSIGHT import "$P" -o "$DB" --label probes >/dev/null 2>"$err"; then
 	cp "$DB" "$V1"
 	q "$V1" "DROP TABLE py_analysis; DROP TABLE py_threads; DROP TABLE py_categories;
 		DROP TABLE gc_pauses; DROP TABLE gil_wait_stacks; DROP TABLE py_events;
-		DROP TABLE py_notes; PRAGMA user_version = 1"
+		DROP TABLE py_notes; DROP VIEW cg_edges_text; DROP VIEW cg_functions_text;
+		DROP TABLE cg_info; DROP TABLE cg_events; DROP TABLE cg_functions;
+		DROP TABLE cg_edges; DROP TABLE cg_costs; PRAGMA user_version = 1"
 	$PERFSIGHT summary --json "$V1" > "$OUT/v1.json" 2>"$err"
 	check v1_read_without_analysis grep -q '"no-analysis"' "$OUT/v1.json"
 	check v1_still_version_1 test "$(q "$V1" 'PRAGMA user_version')" = 1
 	if $PERFSIGHT import fixtures/py312-threads-fp/perf.data -o "$V1" --label fp \
 		>/dev/null 2>"$err"; then
-		check v1_upgraded test "$(q "$V1" 'PRAGMA user_version')" = 2
+		check v1_upgraded test "$(q "$V1" 'PRAGMA user_version')" = 3
 		check v1_new_capture_analysed test "$(q "$V1" "SELECT count(*) FROM py_analysis a
 			JOIN captures c ON c.id = a.capture WHERE c.label = 'fp'")" = 1
 		check v1_old_capture_kept test "$(ncap "$V1")" = 2
 	else
 		nok v1_upgraded "$(tail -1 "$err")"
 	fi
+	# a version-2 database (before the call-graph tables): read as it is, upgraded on write
+	V2=$OUT/v2.db
+	fresh "$V2"
+	cp "$DB" "$V2"
+	q "$V2" "DROP VIEW cg_edges_text; DROP VIEW cg_functions_text; DROP TABLE cg_info;
+		DROP TABLE cg_events; DROP TABLE cg_functions; DROP TABLE cg_edges;
+		DROP TABLE cg_costs; PRAGMA user_version = 2"
+	$PERFSIGHT summary --json "$V2" > "$OUT/v2.json" 2>"$err"
+	check v2_read_as_it_is grep -q '"probes"' "$OUT/v2.json"
+	check v2_still_version_2 test "$(q "$V2" 'PRAGMA user_version')" = 2
+	if $PERFSIGHT import fixtures/callgraph/cprofile-py312.prof -o "$V2" --label pstats \
+		>/dev/null 2>"$err"; then
+		check v2_upgraded test "$(q "$V2" 'PRAGMA user_version')" = 3
+		check v2_call_graph_stored test "$(q "$V2" "SELECT count(*) FROM cg_functions f
+			JOIN captures c ON c.id = f.capture WHERE c.label = 'pstats'")" = 24
+	else
+		nok v2_upgraded "$(tail -1 "$err")"
+	fi
 else
 	nok analysis_import "$(tail -1 "$err")"
 fi
 
-# --- every SQL example of docs/schema.md runs on a database of a perf.data and a pyinstrument
-# capture (the schema and its indexes are what the examples assume)
+# --- every SQL example of docs/schema.md runs on a database of a perf.data, a pyinstrument and
+# a pstats capture (the schema and its indexes are what the examples assume)
 DB=$OUT/docs.db
 fresh "$DB"
 rm -f "$OUT"/doc-q*.sql
 if $PERFSIGHT import fixtures/py312-threads-fp/perf.data $PY/flask-testclient.pyisession \
-	-o "$DB" >/dev/null 2>"$OUT/docs.err"; then
+	fixtures/callgraph/cprofile-py312.prof -o "$DB" >/dev/null 2>"$OUT/docs.err"; then
 	awk -v d="$OUT" '/^```sql$/ { f = 1; n++; next } /^```/ { f = 0 }
 		f { print > (d "/doc-q" n ".sql") }' docs/schema.md
 	n=0

@@ -7,7 +7,9 @@
 
 #include "agg.h"
 #include "analysis.h"
+#include "callgrind.h"
 #include "harness.h"
+#include "pstats.h"
 #include "profile.h"
 #include "store.h"
 
@@ -457,6 +459,114 @@ static void test_report_data_roundtrip(void)
 	pfs_profile_free(s.p);
 }
 
+/* Two call graphs (pstats and callgrind) written and read back: every count and cost the same,
+ * NANs (callgrind's unknown edge self costs, profile.py's caller costs) too; replace drops them. */
+static bool same(double a, double b)
+{
+	return a == b || (isnan(a) && isnan(b));
+}
+
+static void check_graph_equal(const struct pfs_callgraph *a, const struct pfs_callgraph *b)
+{
+	T_EQ(pfs_cg_format(b), pfs_cg_format(a));
+	T_EQ(pfs_cg_n_events(b), pfs_cg_n_events(a));
+	T_EQ(pfs_cg_n_funcs(b), pfs_cg_n_funcs(a));
+	T_EQ(pfs_cg_n_edges(b), pfs_cg_n_edges(a));
+	for (uint32_t k = 0; k < pfs_cg_n_events(a); k++) {
+		T_STREQ(pfs_cg_event_name(b, k), pfs_cg_event_name(a, k));
+		T_ASSERT(same(pfs_cg_total(b, k), pfs_cg_total(a, k)));
+		T_ASSERT(same(pfs_cg_info(b)->summary[k], pfs_cg_info(a)->summary[k]));
+	}
+	for (uint32_t f = 0; f < pfs_cg_n_funcs(a); f++) {
+		const struct pfs_cg_func *x = pfs_cg_func_get(a, f), *y = pfs_cg_func_get(b, f);
+		T_EQ(y->frame, x->frame);
+		T_EQ(y->calls, x->calls);
+		T_EQ(y->prim_calls, x->prim_calls);
+		T_EQ(y->listed, x->listed);
+		T_EQ(y->recursive, x->recursive);
+		for (uint32_t k = 0; k < pfs_cg_n_events(a); k++)
+			T_ASSERT(same(pfs_cg_self(b, f, k), pfs_cg_self(a, f, k)) &&
+				 same(pfs_cg_incl(b, f, k), pfs_cg_incl(a, f, k)));
+	}
+	for (uint32_t e = 0; e < pfs_cg_n_edges(a); e++) {
+		const struct pfs_cg_edge *x = pfs_cg_edge_get(a, e), *y = pfs_cg_edge_get(b, e);
+		T_EQ(y->caller, x->caller);
+		T_EQ(y->callee, x->callee);
+		T_EQ(y->calls, x->calls);
+		T_EQ(y->prim_calls, x->prim_calls);
+		for (uint32_t k = 0; k < pfs_cg_n_events(a); k++)
+			T_ASSERT(same(pfs_cg_edge_self(b, e, k), pfs_cg_edge_self(a, e, k)) &&
+				 same(pfs_cg_edge_incl(b, e, k), pfs_cg_edge_incl(a, e, k)));
+	}
+	T_STREQ(pfs_cg_info(b)->creator ? pfs_cg_info(b)->creator : "",
+		pfs_cg_info(a)->creator ? pfs_cg_info(a)->creator : "");
+	T_EQ(pfs_cg_info(b)->marshal_version, pfs_cg_info(a)->marshal_version);
+}
+
+static void test_callgraph_roundtrip(void)
+{
+	static const char *const files[] = {"callgraph/profile-py312.prof",
+					    "callgraph/valgrind-cg_prog.callgrind"};
+	const char *path = db_path("callgraph.db");
+	struct pfs_store *st;
+	struct pfs_err err;
+	int64_t ids[2];
+	struct pfs_profile *p[2];
+	struct pfs_callgraph *g[2];
+	T_EQ(pfs_store_open(&st, path, PFS_STORE_CREATE, &err), 0);
+	for (int i = 0; i < 2; i++) {
+		struct pfs_capture_meta m = meta_of(files[i], files[i]);
+		struct pfs_diag d;
+		pfs_diag_init(&d);
+		p[i] = pfs_profile_new();
+		m.kind = i ? "callgrind" : "pstats";
+		T_EQ(i ? pfs_callgrind_load(t_fixture(files[i]), p[i], &g[i], &d, &err)
+		       : pfs_pstats_load(t_fixture(files[i]), p[i], &g[i], &d, &err),
+		     0);
+		pfs_diag_release(&d);
+		T_EQ(pfs_store_begin_capture(st, &m, false, &ids[i], &err), 0);
+		T_EQ(pfs_store_put_callgraph(st, g[i], &err), 0);
+		T_EQ(pfs_store_end_capture(st, p[i], &err), 0);
+	}
+	pfs_store_close(st);
+	T_EQ(pfs_store_open(&st, path, PFS_STORE_READONLY, &err), 0);
+	for (int i = 0; i < 2; i++) {
+		struct pfs_profile *back = pfs_profile_new();
+		struct pfs_callgraph *gb = NULL;
+		T_EQ(pfs_store_load_profile(st, ids[i], back, &err), 0);
+		T_EQ(pfs_store_load_callgraph(st, ids[i], back, &gb, &err), 0);
+		T_ASSERT(gb != NULL);
+		check_graph_equal(g[i], gb);
+		pfs_cg_free(gb);
+		pfs_profile_free(back);
+	}
+	pfs_store_close(st);
+	/* replaced: its rows go, the other capture's stay */
+	T_EQ(pfs_store_open(&st, path, 0, &err), 0);
+	struct pfs_capture_meta m = meta_of("other", files[0]);
+	int64_t id;
+	m.kind = "pstats";
+	T_EQ(pfs_store_begin_capture(st, &m, true, &id, &err), 0);
+	T_EQ(pfs_store_end_capture(st, p[0], &err), 0);
+	struct pfs_profile *back = pfs_profile_new();
+	struct pfs_callgraph *gb = (struct pfs_callgraph *)1;
+	T_EQ(pfs_store_load_profile(st, id, back, &err), 0);
+	T_EQ(pfs_store_load_callgraph(st, id, back, &gb, &err), 0);
+	T_ASSERT(gb == NULL);
+	pfs_profile_free(back);
+	back = pfs_profile_new();
+	T_EQ(pfs_store_load_profile(st, ids[1], back, &err), 0);
+	T_EQ(pfs_store_load_callgraph(st, ids[1], back, &gb, &err), 0);
+	T_ASSERT(gb != NULL);
+	pfs_cg_free(gb);
+	pfs_profile_free(back);
+	pfs_store_close(st);
+	for (int i = 0; i < 2; i++) {
+		pfs_cg_free(g[i]);
+		pfs_profile_free(p[i]);
+	}
+}
+
 static void test_several_captures_keep_their_ids(void)
 {
 	const char *path = db_path("several.db");
@@ -772,6 +882,7 @@ int main(int argc, char **argv)
 	    T_CASE(analysis_roundtrip),
 	    T_CASE(replace_drops_the_analysis),
 	    T_CASE(report_data_roundtrip),
+	    T_CASE(callgraph_roundtrip),
 	    T_CASE(several_captures_keep_their_ids),
 	    T_CASE(duplicates_refused_or_replaced),
 	    T_CASE(hash_given_later),
