@@ -11,7 +11,7 @@ double pfs_stats_norm_sf(double z)
 }
 
 struct pfs_stats_prop pfs_stats_two_prop(uint64_t x1, uint64_t n1, uint64_t x2, uint64_t n2,
-					 double dispersion)
+					 double scale, double dispersion)
 {
 	struct pfs_stats_prop r = {0, 0, 0, 1};
 	if (n1)
@@ -20,13 +20,16 @@ struct pfs_stats_prop pfs_stats_two_prop(uint64_t x1, uint64_t n1, uint64_t x2, 
 		r.p2 = (double)x2 / (double)n2;
 	if (!n1 || !n2)
 		return r;
-	double pool = (double)(x1 + x2) / (double)(n1 + n2);
+	double e1 = scale > 0 ? r.p1 * scale : r.p1; /* what x1's share would be now */
+	if (e1 > 1)
+		e1 = 1;
+	double pool = (e1 * (double)n1 + (double)x2) / (double)(n1 + n2);
 	double var = pool * (1 - pool) * (1.0 / (double)n1 + 1.0 / (double)n2);
 	if (dispersion > 1)
 		var *= dispersion;
 	if (!(var > 0))
 		return r;
-	r.z = (r.p2 - r.p1) / sqrt(var);
+	r.z = (r.p2 - e1) / sqrt(var);
 	r.p = 2 * pfs_stats_norm_sf(fabs(r.z));
 	if (r.p > 1)
 		r.p = 1;
@@ -37,6 +40,20 @@ static int dbl_cmp(const void *x, const void *y)
 {
 	double a = *(const double *)x, b = *(const double *)y;
 	return (a > b) - (a < b);
+}
+
+double pfs_stats_median_ratio(const uint64_t *x1, const uint64_t *x2, size_t n, uint64_t n1,
+			      uint64_t n2)
+{
+	if (!n || !n1 || !n2)
+		return 1;
+	double *r = pfs_xmalloc(n * sizeof(*r));
+	for (size_t i = 0; i < n; i++)
+		r[i] = (((double)x2[i] + 0.5) / (double)n2) / (((double)x1[i] + 0.5) / (double)n1);
+	qsort(r, n, sizeof(*r), dbl_cmp);
+	double m = n % 2 ? r[n / 2] : 0.5 * (r[n / 2 - 1] + r[n / 2]);
+	free(r);
+	return m;
 }
 
 double pfs_stats_dispersion(double *z, size_t n)

@@ -32,10 +32,20 @@ struct pfs_stats_prop {
 
 /*
  * Two-proportion z test of x1 of n1 against x2 of n2, the pooled variance multiplied by
- * dispersion (1: plain binomial sampling; larger widens the noise band).
+ * dispersion (1: plain binomial sampling; larger widens the noise band). scale (1: none) tests
+ * x2/n2 against scale * x1/n1 instead: the share x1 would have in the second sample if only
+ * the rest of it had changed (a composition shift, pfs_stats_median_ratio()).
  */
 struct pfs_stats_prop pfs_stats_two_prop(uint64_t x1, uint64_t n1, uint64_t x2, uint64_t n2,
-					 double dispersion);
+					 double scale, double dispersion);
+
+/*
+ * The median over the n pairs (x1[i], x2[i]) of (x2 + 0.5) / n2 over (x1 + 0.5) / n1: by how
+ * much the shares of the parts that did not change moved because others did (the
+ * median-of-ratios normalisation of count data). 1 when n is 0. x1 and x2 are not changed.
+ */
+double pfs_stats_median_ratio(const uint64_t *x1, const uint64_t *x2, size_t n, uint64_t n1,
+			      uint64_t n2);
 
 /*
  * The dispersion of n z scores: median(z^2) / PFS_STATS_CHI2_MEDIAN, at least 1; 1 when n < 8

@@ -15,22 +15,26 @@
  * correction and continuity correction, as scipy.stats.mannwhitneyu(method="asymptotic")). */
 static void test_two_proportions(void)
 {
-	struct pfs_stats_prop r = pfs_stats_two_prop(50, 100, 70, 100, 1);
+	struct pfs_stats_prop r = pfs_stats_two_prop(50, 100, 70, 100, 1, 1);
 	T_NEAR(r.p1, 0.5, 1e-12);
 	T_NEAR(r.p2, 0.7, 1e-12);
 	T_NEAR(r.z, 2.886751346, 1e-8);
 	T_NEAR(r.p, 0.003892417, 1e-8);
 	/* a dispersion of 4 halves z */
-	r = pfs_stats_two_prop(50, 100, 70, 100, 4);
+	r = pfs_stats_two_prop(50, 100, 70, 100, 1, 4);
 	T_NEAR(r.z, 2.886751346 / 2, 1e-8);
 	/* the sign says which way */
-	T_ASSERT(pfs_stats_two_prop(70, 100, 50, 100, 1).z < 0);
+	T_ASSERT(pfs_stats_two_prop(70, 100, 50, 100, 1, 1).z < 0);
 	/* undefined tests are p = 1, never NaN */
-	T_NEAR(pfs_stats_two_prop(0, 0, 5, 10, 1).p, 1, 0);
-	T_NEAR(pfs_stats_two_prop(0, 10, 0, 10, 1).p, 1, 0);
-	T_NEAR(pfs_stats_two_prop(10, 10, 10, 10, 1).p, 1, 0);
+	T_NEAR(pfs_stats_two_prop(0, 0, 5, 10, 1, 1).p, 1, 0);
+	T_NEAR(pfs_stats_two_prop(0, 10, 0, 10, 1, 1).p, 1, 0);
+	T_NEAR(pfs_stats_two_prop(10, 10, 10, 10, 1, 1).p, 1, 0);
+	/* against a scaled share: 35 of 100 is what 50 of 100 becomes when the rest grew by
+	 * 1/0.7, no change; 50 of 100 is */
+	T_NEAR(pfs_stats_two_prop(50, 100, 35, 100, 0.7, 1).z, 0, 1e-12);
+	T_ASSERT(pfs_stats_two_prop(50, 100, 50, 100, 0.7, 1).p < 0.05);
 	/* a function that appears from nothing is a change */
-	T_ASSERT(pfs_stats_two_prop(0, 1000, 100, 1000, 1).p < 1e-10);
+	T_ASSERT(pfs_stats_two_prop(0, 1000, 100, 1000, 1, 1).p < 1e-10);
 }
 
 static void test_holm_and_bh(void)
@@ -51,6 +55,16 @@ static void test_holm_and_bh(void)
 	pfs_stats_holm(r, 3, r);
 	T_NEAR(r[0], 1, 0);
 	T_NEAR(r[2], 1, 0);
+}
+
+static void test_median_ratio(void)
+{
+	/* one part grew tenfold, the others kept their counts: their shares all fell by the same
+	 * factor, which is the median ratio */
+	uint64_t a[5] = {100, 100, 100, 100, 100}, b[5] = {1000, 100, 100, 100, 100};
+	double r = pfs_stats_median_ratio(a, b, 5, 500, 1400);
+	T_NEAR(r, 500.0 / 1400, 0.002);
+	T_NEAR(pfs_stats_median_ratio(a, b, 0, 500, 1400), 1, 0);
 }
 
 static void test_dispersion(void)
@@ -95,6 +109,7 @@ int main(int argc, char **argv)
 	static const struct t_case cases[] = {
 	    T_CASE(two_proportions),
 	    T_CASE(holm_and_bh),
+	    T_CASE(median_ratio),
 	    T_CASE(dispersion),
 	    T_CASE(quantiles_and_mann_whitney),
 	};
