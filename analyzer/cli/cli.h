@@ -3,7 +3,8 @@
  * options, calls the library, prints, and maps errors to exit codes in one place.
  *
  * Exit codes: 0 ok; 1 done, with ERROR diagnostics (data dropped); 2 usage; 3 input unreadable
- * or unsupported; 4 internal or output error.
+ * or unsupported; 4 internal or output error; for perfsight check: 5 a rule failed, 6 the gate
+ * cannot judge.
  */
 #ifndef PFS_CLI_H
 #define PFS_CLI_H
@@ -16,7 +17,15 @@
 #include "diag.h"
 #include "err.h"
 
-enum { EXIT_OK = 0, EXIT_DIAG = 1, EXIT_USAGE = 2, EXIT_INPUT = 3, EXIT_INTERNAL = 4 };
+enum {
+	EXIT_OK = 0,
+	EXIT_DIAG = 1,
+	EXIT_USAGE = 2,
+	EXIT_INPUT = 3,
+	EXIT_INTERNAL = 4,
+	EXIT_GATE_FAIL = 5,
+	EXIT_GATE_CANNOT = 6,
+};
 
 struct cli_cmd {
 	const char *name;

@@ -23,6 +23,10 @@ int cmd_collapse(int argc, char **argv);
 extern const char cmd_collapse_usage[];
 int cmd_summary(int argc, char **argv);
 extern const char cmd_summary_usage[];
+int cmd_diff(int argc, char **argv);
+extern const char cmd_diff_usage[];
+int cmd_check(int argc, char **argv);
+extern const char cmd_check_usage[];
 
 #define CLI_COMMANDS                                                                               \
 	{"export", cmd_export, "folded stacks, speedscope or a JSON summary for other tools",      \
@@ -40,6 +44,10 @@ extern const char cmd_summary_usage[];
 	     cmd_summary_usage},                                                                   \
 	    {"report", cmd_report, "one self-contained HTML report", cmd_report_usage},            \
 	    {"flamegraph", cmd_flamegraph, "an interactive SVG flame graph",                       \
-	     cmd_flamegraph_usage},
+	     cmd_flamegraph_usage},                                                                \
+	    {"diff", cmd_diff, "what changed between two captures, beyond sampling noise",         \
+	     cmd_diff_usage},                                                                      \
+	    {"check", cmd_check, "a CI gate: rules on a capture, alone or against a baseline",     \
+	     cmd_check_usage},
 
 #endif

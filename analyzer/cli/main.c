@@ -37,7 +37,7 @@ static void overview(FILE *f)
 	fprintf(f,
 		"\n'perfsight COMMAND --help' shows a command's options.\n"
 		"exit status: 0 ok, 1 done with data-dropping diagnostics, 2 usage, 3 bad input,\n"
-		"4 internal or output error\n");
+		"4 internal or output error; check: 5 a rule failed, 6 it cannot judge\n");
 }
 
 static int cmd_help(int argc, char **argv)

@@ -89,6 +89,37 @@ int pfs_html_write_report(const char *templates_dir, const char *data_json, size
 			  const char *title, const char *out_path,
 			  struct pfs_err *err) PFS_MUST_CHECK;
 
+/*
+ * The same page machinery for the other pages, each a skeleton of report-templates/ with the
+ * same fill points, report.css, and its scripts: perfsight diff's page (diff.html; flame.js,
+ * the flame graph component, and diff.js; the data of docs/diff.md with its trees) and the
+ * trend page (trend.html, trend.js; docs/trend.md). Same returns.
+ */
+int pfs_html_write_diff(const char *templates_dir, const char *data_json, size_t len,
+			const char *title, const char *out_path,
+			struct pfs_err *err) PFS_MUST_CHECK;
+int pfs_html_write_trend(const char *templates_dir, const char *data_json, size_t len,
+			 const char *title, const char *out_path,
+			 struct pfs_err *err) PFS_MUST_CHECK;
+
+/* One test case of a JUnit XML report. */
+struct pfs_junit_case {
+	const char *name, *classname;
+	const char *failure_type; /* NULL: passed */
+	const char *message;	  /* the failure's one-line message */
+	const char *text;	  /* the failure's longer text, NULL: none */
+};
+
+/*
+ * Writes a JUnit XML report (one <testsuite>, as Apache Ant's JUnit task writes it and CI
+ * servers read it: properties, one testcase per case, system-out, system-err) of n cases to
+ * out_path, atomically. timestamp is "YYYY-MM-DDTHH:MM:SS" (no zone), seconds the suite's
+ * time. Text is cleaned of what XML 1.0 cannot hold. Returns 0, PFS_EIO or PFS_EDEP.
+ */
+int pfs_html_write_junit(const char *suite, const char *hostname, const char *timestamp,
+			 double seconds, const struct pfs_junit_case *c, size_t n,
+			 const char *out_path, struct pfs_err *err) PFS_MUST_CHECK;
+
 /* flamegraph.pl's options, where they apply. */
 struct pfs_fg_opts {
 	const char *title;     /* NULL: "Flame Graph" (or "Icicle Graph" when inverted) */
