@@ -427,7 +427,7 @@ static void measure_noise(struct pfs_diff *d)
 	const struct table *t = &d->tab[PFS_DIFF_SELF];
 	size_t n = t->n ? t->n : 1, m = 0;
 	uint64_t *x1 = pfs_xmalloc(n * sizeof(*x1)), *x2 = pfs_xmalloc(n * sizeof(*x2));
-	double *z = pfs_xmalloc(n * sizeof(*z));
+	double *z = pfs_xmalloc(n * sizeof(*z)), *w = pfs_xmalloc(n * sizeof(*w));
 	uint64_t n1 = d->side[0].samples, n2 = d->side[1].samples;
 	for (size_t i = 0; i < t->n; i++) {
 		if (t->v[i].x1 + t->v[i].x2 < d->o.min_test)
@@ -436,9 +436,12 @@ static void measure_noise(struct pfs_diff *d)
 		x2[m++] = t->v[i].x2;
 	}
 	d->scale = pfs_stats_median_ratio(x1, x2, m, n1, n2);
-	for (size_t i = 0; i < m; i++)
+	for (size_t i = 0; i < m; i++) {
 		z[i] = pfs_stats_two_prop(x1[i], n1, x2[i], n2, d->scale, 1).z;
-	d->dispersion = d->o.no_dispersion ? 1 : pfs_stats_dispersion(z, m);
+		w[i] = sqrt((double)(x1[i] + x2[i]));
+	}
+	d->dispersion = d->o.no_dispersion ? 1 : pfs_stats_dispersion_weighted(z, w, m);
+	free(w);
 	free(x1);
 	free(x2);
 	free(z);

@@ -68,6 +68,39 @@ double pfs_stats_dispersion(double *z, size_t n)
 	return d > 1 ? d : 1;
 }
 
+struct zw {
+	double z2, w;
+};
+
+static int zw_cmp(const void *x, const void *y)
+{
+	const struct zw *a = x, *b = y;
+	return (a->z2 > b->z2) - (a->z2 < b->z2);
+}
+
+double pfs_stats_dispersion_weighted(double *z, double *w, size_t n)
+{
+	if (n < 8)
+		return 1;
+	struct zw *v = pfs_xmalloc(n * sizeof(*v));
+	double all = 0, run = 0, med = 0;
+	for (size_t i = 0; i < n; i++) {
+		v[i] = (struct zw){z[i] * z[i], w[i] > 0 ? w[i] : 0};
+		all += v[i].w;
+	}
+	qsort(v, n, sizeof(*v), zw_cmp);
+	for (size_t i = 0; i < n; i++) {
+		run += v[i].w;
+		if (run >= all / 2) {
+			med = v[i].z2;
+			break;
+		}
+	}
+	free(v);
+	double d = med / PFS_STATS_CHI2_MEDIAN;
+	return d > 1 ? d : 1;
+}
+
 struct ranked {
 	double p;
 	size_t i;

@@ -54,6 +54,13 @@ double pfs_stats_median_ratio(const uint64_t *x1, const uint64_t *x2, size_t n, 
  */
 double pfs_stats_dispersion(double *z, size_t n);
 
+/*
+ * The same with each z weighted (w[i] >= 0, e.g. the row's samples): the weighted median of
+ * z^2, so that the rows that hold most of the samples, whose run-to-run variation exceeds plain
+ * sampling most, set the noise. z and w are reordered together.
+ */
+double pfs_stats_dispersion_weighted(double *z, double *w, size_t n);
+
 /* Holm's step-down adjusted p-values of p[0..n) into adj (which may be p). FWER control. */
 void pfs_stats_holm(const double *p, size_t n, double *adj);
 /* Benjamini-Hochberg's adjusted p-values (q-values) into adj (which may be p). FDR control. */

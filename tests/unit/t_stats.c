@@ -86,6 +86,10 @@ static void test_dispersion(void)
 	}
 	T_NEAR(pfs_stats_dispersion(z, 1000), 1, 0.02);
 	T_NEAR(pfs_stats_dispersion(w, 1000), 4, 0.08);
+	/* weighted: the heavy rows' spread wins */
+	double zz[10] = {4, 4, 4, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5},
+	       ww[10] = {9, 9, 9, 1, 1, 1, 1, 1, 1, 1};
+	T_NEAR(pfs_stats_dispersion_weighted(zz, ww, 10), 16 / PFS_STATS_CHI2_MEDIAN, 1e-9);
 	double few[3] = {5, 5, 5};
 	T_NEAR(pfs_stats_dispersion(few, 3), 1, 0);
 }
