@@ -506,7 +506,7 @@ static void side_figures(struct pfs_capture *c, struct side_figs *f)
 	f->analysis = true;
 	bool switches = pfs_analysis_has_switch_waits(a), probes = pfs_analysis_has_gil_probes(a);
 	if (!switches && !probes)
-		f->gil_why = "GIL waits not measured (no sched_switch, no take_gil probes)";
+		f->gil_why = "no sched_switch or take_gil probes recorded";
 	for (size_t i = 0; i < pfs_analysis_n_processes(a); i++) {
 		const struct pfs_an_process *pr = pfs_analysis_process(a, i);
 		int r = role_index(pr->role);
@@ -675,7 +675,7 @@ static void figures(struct pfs_diff *d)
 		} else {
 			for (int k = PFS_DIFF_GC_PAUSES; k <= PFS_DIFF_GC_MAX; k++)
 				d->fig[k].why =
-				    "GC pauses not measured (no GC probes in one capture)";
+				    "no GC probes in one capture";
 		}
 		const char *gwhy = f[0].gil_why ? f[0].gil_why : f[1].gil_why;
 		for (int r = 0; r < 4; r++) {
@@ -688,7 +688,7 @@ static void figures(struct pfs_diff *d)
 	} else if (f[1].analysis) {
 		for (int k = PFS_DIFF_GC_PAUSES; k <= PFS_DIFF_GC_MAX; k++)
 			if (!f[1].gc_probes)
-				d->fig[k].why = "GC pauses not measured (no GC probes)";
+				d->fig[k].why = "no GC probes recorded";
 		for (int r = 0; r < 4; r++)
 			if (f[1].gil_why)
 				d->fig[PFS_DIFF_GIL_MASTER + r].why = f[1].gil_why;
@@ -1077,7 +1077,8 @@ static void fit(char *buf, size_t room, const char *s)
 static void text_row(FILE *f, const struct pfs_diff_row *r, const char *what, unsigned width)
 {
 	char name[512];
-	unsigned room = width > 48 ? width - 48 : 20;
+	/* the numbers take 41 columns before the name, the p-value 12 after it */
+	unsigned room = width > 76 ? width - 56 : 20;
 	if (room > sizeof(name) - 1)
 		room = sizeof(name) - 1;
 	fit(name, room, r->name);
