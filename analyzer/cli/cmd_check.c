@@ -51,8 +51,8 @@ const char cmd_check_usage[] =
     "                           report without one), to attach to the ticket\n"
     "  --quiet                  no text on standard output\n"
     "\n"
-    "comparison (with --baseline):\n" PAIR_USAGE
-    "  --templates DIR  report templates (as in perfsight report)\n"
+    "comparison (with --baseline; a gate's alpha is 0.001, not diff's 0.01: its false alarm\n"
+    "fails a build):\n" PAIR_USAGE "  --templates DIR  report templates (as in perfsight report)\n"
     "  --symfs DIR, --app-dir DIR, --jit-maps DIR, --kallsyms FILE\n"
     "                   where symbols are found, as in perfsight collapse\n"
     "\n"
@@ -192,6 +192,7 @@ int cmd_check(int argc, char **argv)
 	memset(&b, 0, sizeof(b));
 	memset(&n, 0, sizeof(n));
 	pair_opts_init(&dopt);
+	dopt.alpha = PFS_GATE_ALPHA;
 	pfs_gate_init(&gate);
 	optind = 1;
 	opterr = 0;

@@ -31,10 +31,10 @@ struct pfs_stats_prop {
 };
 
 /*
- * Two-proportion z test of x1 of n1 against x2 of n2, the pooled variance multiplied by
- * dispersion (1: plain binomial sampling; larger widens the noise band). scale (1: none) tests
- * x2/n2 against scale * x1/n1 instead: the share x1 would have in the second sample if only
- * the rest of it had changed (a composition shift, pfs_stats_median_ratio()).
+ * Two-proportion z test of x1 of n1 against x2 of n2 (with Yates' continuity correction), the
+ * pooled variance multiplied by dispersion (1: plain binomial sampling; larger widens the noise
+ * band). scale (1: none) tests x2/n2 against scale * x1/n1 instead: the share x1 would have in the
+ * second sample if only the rest of it had changed (a composition shift, pfs_stats_median_ratio()).
  */
 struct pfs_stats_prop pfs_stats_two_prop(uint64_t x1, uint64_t n1, uint64_t x2, uint64_t n2,
 					 double scale, double dispersion);

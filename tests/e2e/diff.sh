@@ -16,7 +16,8 @@ SLOW=$F/ciapp-slow/perf.data
 GC=$F/ciapp-gc/perf.data
 
 # flags JSON ALLOWED-REGEX MUST...: every significant row (self, total, path) grew and names
-# something ALLOWED matches; each MUST is a significant self growth
+# something ALLOWED matches; each MUST is a significant growth (TABLE:REGEX, TABLE one of
+# functions_self, functions_total, paths)
 flags() {
 	python3 - "$@" <<'PY'
 import json, re, sys
@@ -32,10 +33,11 @@ for t in ("functions_self", "functions_total", "paths"):
             bad.append("shrank: %s %s %.2f" % (t, r["name"], r["delta_pts"]))
         elif not allowed.search(r["name"]):
             bad.append("unrelated: %s %s %.2f" % (t, r["name"], r["delta_pts"]))
-        if t == "functions_self" and r["delta_pts"] > 0:
-            grew.add(r["name"])
+        if r["delta_pts"] > 0:
+            grew.add((t, r["name"]))
 for m in must:
-    if not any(re.search(m, g) for g in grew):
+    t, rx = m.split(":", 1)
+    if not any(gt == t and re.search(rx, g) for gt, g in grew):
         bad.append("not flagged: " + m)
 if bad:
     sys.exit("; ".join(bad[:6]))
@@ -44,7 +46,8 @@ PY
 
 # the hot function made twice as slow: checksum and the allocation it does, grown
 if "$PERFSIGHT" diff "$BASE" "$SLOW" --json "$OUT/slow.json" >"$OUT/slow.txt" 2>"$OUT/slow.err" &&
-	flags "$OUT/slow.json" 'checksum|^\[alloc\]$' '^py::checksum:' >"$OUT/slow.check" 2>&1; then
+	flags "$OUT/slow.json" 'checksum' 'functions_self:^py::checksum:' \
+		'functions_total:^py::checksum:' 'paths:^py::checksum:[^;]*$' >"$OUT/slow.check" 2>&1; then
 	ok slow-function-flagged
 else
 	nok slow-function-flagged "$(cat "$OUT/slow.err" "$OUT/slow.check" 2>/dev/null | tail -3)"
@@ -56,8 +59,8 @@ sys.exit(not f["comparable"] or f["significant"])' "$OUT/slow.json"
 
 # the endpoint made GC-heavy: make_cycles and its Node objects appear, [gc] grows, GC share up
 if "$PERFSIGHT" diff "$BASE" "$GC" --json "$OUT/gc.json" >"$OUT/gc.txt" 2>"$OUT/gc.err" &&
-	flags "$OUT/gc.json" 'make_cycles|Node\.__init__|^\[(gc|alloc|interpreter)\]$' \
-		'^py::make_cycles:' '^\[gc\]$' >"$OUT/gc.check" 2>&1; then
+	flags "$OUT/gc.json" 'make_cycles|Node\.__init__' 'functions_self:^py::make_cycles:' \
+		'paths:Node\.__init__:[^;]*;\[gc\]$' >"$OUT/gc.check" 2>&1; then
 	ok gc-endpoint-flagged
 else
 	nok gc-endpoint-flagged "$(cat "$OUT/gc.err" "$OUT/gc.check" 2>/dev/null | tail -3)"

@@ -11,18 +11,20 @@
 			t_fail(__FILE__, __LINE__, "%s = %.9g, want %.9g", #a, t_x_, t_y_);        \
 	} while (0)
 
-/* Reference values from the textbook formulas (pooled z, Holm, BH, Mann-Whitney with the tie
- * correction and continuity correction, as scipy.stats.mannwhitneyu(method="asymptotic")). */
+/* Reference values from the textbook formulas (pooled z with Yates' correction, Holm, BH,
+ * Mann-Whitney with the tie correction and continuity correction, as
+ * scipy.stats.mannwhitneyu(method="asymptotic")). */
 static void test_two_proportions(void)
 {
 	struct pfs_stats_prop r = pfs_stats_two_prop(50, 100, 70, 100, 1, 1);
 	T_NEAR(r.p1, 0.5, 1e-12);
 	T_NEAR(r.p2, 0.7, 1e-12);
-	T_NEAR(r.z, 2.886751346, 1e-8);
-	T_NEAR(r.p, 0.003892417, 1e-8);
+	/* (0.2 - Yates' 0.5 * (1/100 + 1/100)) / sqrt(0.6 * 0.4 * (2/100)) */
+	T_NEAR(r.z, 2.742413778, 1e-8);
+	T_NEAR(r.p, 0.006099, 1e-6);
 	/* a dispersion of 4 halves z */
 	r = pfs_stats_two_prop(50, 100, 70, 100, 1, 4);
-	T_NEAR(r.z, 2.886751346 / 2, 1e-8);
+	T_NEAR(r.z, 2.742413778 / 2, 1e-8);
 	/* the sign says which way */
 	T_ASSERT(pfs_stats_two_prop(70, 100, 50, 100, 1, 1).z < 0);
 	/* undefined tests are p = 1, never NaN */
@@ -32,6 +34,8 @@ static void test_two_proportions(void)
 	/* against a scaled share: 35 of 100 is what 50 of 100 becomes when the rest grew by
 	 * 1/0.7, no change; 50 of 100 is */
 	T_NEAR(pfs_stats_two_prop(50, 100, 35, 100, 0.7, 1).z, 0, 1e-12);
+	/* within the continuity correction: no evidence at all */
+	T_NEAR(pfs_stats_two_prop(50, 100, 50, 101, 1, 1).z, 0, 0);
 	T_ASSERT(pfs_stats_two_prop(50, 100, 50, 100, 0.7, 1).p < 0.05);
 	/* a function that appears from nothing is a change */
 	T_ASSERT(pfs_stats_two_prop(0, 1000, 100, 1000, 1, 1).p < 1e-10);
