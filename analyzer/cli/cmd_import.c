@@ -27,6 +27,7 @@
 #include "profile.h"
 #include "pyprof.h"
 #include "store.h"
+#include "trend.h"
 #include "xalloc.h"
 
 const char cmd_import_usage[] =
@@ -481,6 +482,18 @@ struct import_opts {
 
 /* Imports one input; returns 0 or a negative code with err set (the capture rolled back).
  * *input_err tells whether the input (not the database) was at fault. */
+/* The figures `perfsight trend` reads, made now from what the import holds (trend.h). */
+static int put_trend(struct pfs_store *st, struct pfs_capture *cap, struct pfs_err *err)
+{
+	struct pfs_store_trend *rows;
+	size_t n;
+	int rc = pfs_trend_capture_rows(cap, &rows, &n, err);
+	if (rc == 0)
+		rc = pfs_store_put_trend(st, rows, n, err);
+	pfs_trend_rows_free(rows, n);
+	return rc;
+}
+
 static int import_one(struct pfs_store *st, const char *path, const struct import_opts *io,
 		      struct pfs_diag *diag, struct import_result *res, bool *input_err,
 		      struct pfs_err *err)
@@ -629,7 +642,8 @@ static int import_one(struct pfs_store *st, const char *path, const struct impor
 	/* the report data is made over the profile as written: its views add paths to it */
 	if ((rc = pfs_store_put_diags(st, diag, err)) ||
 	    (kind == IN_PERF && ((rc = pfs_store_put_profile(st, cap.prof, err)) ||
-				 (rc = pfs_capture_store_report(&cap, st, res->id, err)))))
+				 (rc = pfs_capture_store_report(&cap, st, res->id, err)) ||
+				 (rc = put_trend(st, &cap, err)))))
 		goto abort;
 	if ((rc = pfs_store_end_capture(st, kind == IN_PERF ? cap.prof : prof, err)))
 		goto out;

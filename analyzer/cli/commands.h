@@ -27,6 +27,15 @@ int cmd_diff(int argc, char **argv);
 extern const char cmd_diff_usage[];
 int cmd_check(int argc, char **argv);
 extern const char cmd_check_usage[];
+int cmd_trend(int argc, char **argv);
+extern const char cmd_trend_usage[];
+
+struct pfs_trend;
+struct pfs_trend_opts;
+/* The trend of a database (cmd_trend.c): loads it, or prints why not; returns an exit code. */
+int cli_trend_load(const char *db, const struct pfs_trend_opts *to, struct pfs_trend **out);
+/* The trend page of t to out; returns an exit code. */
+int cli_trend_page(const struct pfs_trend *t, const char *tdir, const char *title, const char *out);
 
 #define CLI_COMMANDS                                                                               \
 	{"export", cmd_export, "folded stacks, speedscope or a JSON summary for other tools",      \
@@ -48,6 +57,8 @@ extern const char cmd_check_usage[];
 	    {"diff", cmd_diff, "what changed between two captures, beyond sampling noise",         \
 	     cmd_diff_usage},                                                                      \
 	    {"check", cmd_check, "a CI gate: rules on a capture, alone or against a baseline",     \
-	     cmd_check_usage},
+	     cmd_check_usage},                                                                     \
+	    {"trend", cmd_trend, "figures across the captures of a database, as charts",           \
+	     cmd_trend_usage},
 
 #endif

@@ -514,6 +514,7 @@ struct side_figs {
 	size_t n_pauses;
 	const char *gil_why;		     /* NULL when GIL waits were measured */
 	double gil_wait_s[4], gil_life_s[4]; /* per role, [3] all */
+	double worker_cpu_s;		     /* mean per worker; NAN: no workers or no clock */
 };
 
 static int role_index(const char *role)
@@ -528,9 +529,14 @@ static int role_index(const char *role)
 static void side_figures(struct pfs_capture *c, struct side_figs *f)
 {
 	memset(f, 0, sizeof(*f));
+	f->worker_cpu_s = NAN;
 	const struct pfs_analysis *a = c ? c->analysis : NULL;
 	if (!a || !pfs_analysis_python(a))
 		return;
+	struct pfs_an_header h;
+	pfs_analysis_header(a, &h);
+	double wsum = 0;
+	size_t nw = 0;
 	f->analysis = true;
 	bool switches = pfs_analysis_has_switch_waits(a), probes = pfs_analysis_has_gil_probes(a);
 	if (!switches && !probes)
@@ -538,6 +544,10 @@ static void side_figures(struct pfs_capture *c, struct side_figs *f)
 	for (size_t i = 0; i < pfs_analysis_n_processes(a); i++) {
 		const struct pfs_an_process *pr = pfs_analysis_process(a, i);
 		int r = role_index(pr->role);
+		if (r == 1) {
+			wsum += (double)pr->cpu_period / 1e9;
+			nw++;
+		}
 		f->cpu += pr->cpu_samples;
 		f->gc += pr->gc_samples;
 		f->role_cpu[r] += pr->cpu_samples;
@@ -557,6 +567,8 @@ static void side_figures(struct pfs_capture *c, struct side_figs *f)
 			f->gil_life_s[3] += life;
 		}
 	}
+	if (nw && h.cpu_clock)
+		f->worker_cpu_s = wsum / (double)nw;
 	f->gc_probes = pfs_analysis_has_gc_probes(a);
 	if (f->gc_probes) {
 		f->n_pauses = pfs_analysis_n_pauses(a);
@@ -641,6 +653,9 @@ static void figures(struct pfs_diff *d)
 	for (int s = 0; s < 2; s++) {
 		if (!f[s].analysis)
 			continue;
+		double *cw[2] = {&d->fig[PFS_DIFF_CPU_WORKER].base,
+				 &d->fig[PFS_DIFF_CPU_WORKER].new_};
+		*cw[s] = f[s].worker_cpu_s;
 		double *x[2] = {&d->fig[PFS_DIFF_GC_SHARE].base, &d->fig[PFS_DIFF_GC_SHARE].new_};
 		*x[s] = f[s].cpu ? (double)f[s].gc / (double)f[s].cpu : NAN;
 		for (int r = 0; r < 4; r++) {
@@ -704,6 +719,11 @@ static void figures(struct pfs_diff *d)
 			for (int k = PFS_DIFF_GC_PAUSES; k <= PFS_DIFF_GC_MAX; k++)
 				d->fig[k].why = "no GC probes in one capture";
 		}
+		d->fig[PFS_DIFF_CPU_WORKER].why =
+		    isnan(d->fig[PFS_DIFF_CPU_WORKER].base) ||
+			    isnan(d->fig[PFS_DIFF_CPU_WORKER].new_)
+			? "no gunicorn/uWSGI workers, or no clock event, in one capture"
+			: NULL;
 		const char *gwhy = f[0].gil_why ? f[0].gil_why : f[1].gil_why;
 		for (int r = 0; r < 4; r++) {
 			struct pfs_diff_figure *g = &d->fig[PFS_DIFF_GIL_MASTER + r];
@@ -968,7 +988,7 @@ const char *pfs_diff_fig_name(enum pfs_diff_fig f)
 	static const char *const names[PFS_DIFF_N_FIGS] = {
 	    "gc_share",	       "gc_pauses",	  "gc_pause_p50_ms", "gc_pause_p99_ms",
 	    "gc_pause_max_ms", "gil_wait_master", "gil_wait_worker", "gil_wait_process",
-	    "gil_wait_all",    "cut_stack_share"};
+	    "gil_wait_all",    "cut_stack_share", "cpu_per_worker_s"};
 	return names[f];
 }
 

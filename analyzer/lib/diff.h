@@ -159,6 +159,7 @@ enum pfs_diff_fig {
 	PFS_DIFF_GIL_PROCESS,
 	PFS_DIFF_GIL_ALL,
 	PFS_DIFF_CUT_SHARE,
+	PFS_DIFF_CPU_WORKER, /* CPU seconds per worker process (clock events only) */
 	PFS_DIFF_N_FIGS,
 };
 const struct pfs_diff_figure *pfs_diff_fig(const struct pfs_diff *d, enum pfs_diff_fig f);
