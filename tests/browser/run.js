@@ -8,6 +8,9 @@
  *   node run.js svg FILE.svg FOLDED SHOTDIR          the standalone SVG flame graph
  *   node run.js svghostile FILE.svg FOLDED SHOTDIR   the same with hostile names
  *   node run.js open FILE.html SHOTDIR               time to open and draw (prints ms)
+ *   node run.js diff|diffhostile|trend|trendhostile FILE.html SHOTDIR
+ *                                                    perfsight diff's and trend's pages
+ *                                                    (pages.js)
  *
  * The expected facts come from the data the report embeds (docs/report-data.md), read from the
  * file itself, never from what the page shows.
@@ -23,7 +26,8 @@ const {chromium} = require('playwright-core');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const [mode, file, aux, svgShots] = process.argv.slice(2);
 /* where screenshots go: the last argument */
-const shotdir = ['report', 'hostile', 'open'].includes(mode) ? aux : svgShots;
+const shotdir = ['report', 'hostile', 'open', 'diff', 'diffhostile', 'trend', 'trendhostile']
+	.includes(mode) ? aux : svgShots;
 let failed = 0;
 
 function skip(name, why) { console.log('ok - ' + name + ' # SKIP ' + why); }
@@ -429,6 +433,9 @@ async function openBig(ctx) {
 			await svgHostile(env.ctx);
 		else if (mode === 'open')
 			await openBig(env.ctx);
+		else if (/^(diff|trend)(hostile)?$/.test(mode))
+			await require('./pages.js')({mode, file, url: fileUrl(file), shotdir, ctx: env.ctx,
+				open, check, waitFor});
 		else
 			nok('browser::usage', 'unknown mode ' + mode);
 	} catch (e) {
