@@ -91,7 +91,8 @@ int cli_trend_load(const char *db, const struct pfs_trend_opts *to, struct pfs_t
 	}
 	if (pfs_store_open(&st, db, PFS_STORE_READONLY, &err) < 0 ||
 	    (n_caps = pfs_store_captures(st, &caps, &err)) < 0 ||
-	    (n_rows = pfs_store_trend(st, &rows, &err)) < 0) {
+	    (n_rows = pfs_store_trend(st, to->labels, to->top ? to->top : PFS_TREND_TOP, &rows,
+				      &err)) < 0) {
 		ex = cli_fail(db, &err);
 		goto out;
 	}

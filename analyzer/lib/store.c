@@ -2332,7 +2332,8 @@ int pfs_store_put_trend(struct pfs_store *st, const struct pfs_store_trend *rows
 	return rc;
 }
 
-int pfs_store_trend(struct pfs_store *st, struct pfs_store_trend **out, struct pfs_err *err)
+int pfs_store_trend(struct pfs_store *st, const char *labels, size_t top,
+		    struct pfs_store_trend **out, struct pfs_err *err)
 {
 	sqlite3_stmt *s;
 	struct pfs_store_trend *v = NULL;
@@ -2347,13 +2348,23 @@ int pfs_store_trend(struct pfs_store *st, struct pfs_store_trend **out, struct p
 		return rc;
 	if (!have)
 		return 0;
-	/* the rows of the capture that still holds the id (see optional_sql) */
-	if ((rc = prepare(st,
-			  "SELECT t.capture, t.kind, t.name, t.value, t.total FROM trend t "
-			  "JOIN captures c ON c.id = t.capture AND c.content_hash = t.content_hash "
-			  "ORDER BY t.capture",
-			  &s, err)))
+	/* the rows of the captures that still hold their ids (see optional_sql); of the
+	 * functions, only the top ones by summed self share, chosen here: a thousand captures
+	 * keep two hundred thousand function rows, which the caller need not see */
+	if ((rc = prepare(
+		 st,
+		 "SELECT t.capture, t.kind, t.name, t.value, t.total FROM trend t "
+		 "JOIN captures c ON c.id = t.capture AND c.content_hash = t.content_hash "
+		 "WHERE (?1 IS NULL OR c.label GLOB ?1) AND (t.kind = 'figure' OR t.name IN "
+		 "(SELECT u.name FROM trend u JOIN captures d ON d.id = u.capture AND "
+		 "d.content_hash = u.content_hash WHERE u.kind = 'function' AND "
+		 "(?1 IS NULL OR d.label GLOB ?1) GROUP BY u.name "
+		 "ORDER BY sum(u.value) DESC, u.name LIMIT ?2)) ORDER BY t.capture",
+		 &s, err)))
 		return rc;
+	if (labels)
+		sqlite3_bind_text(s, 1, labels, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, (int64_t)top);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		PFS_GROW(v, cap, n + 1);
 		v[n].capture = sqlite3_column_int64(s, 0);

@@ -283,10 +283,14 @@ struct pfs_store_trend {
 /* Keeps rows for the open capture. Returns 0, PFS_EUSAGE (no capture open) or PFS_EDB. */
 int pfs_store_put_trend(struct pfs_store *st, const struct pfs_store_trend *rows, size_t n,
 			struct pfs_err *err) PFS_MUST_CHECK;
-/* Every capture's rows, by capture id (strings owned: pfs_store_trend_free). Returns the count,
- * 0 when the database has none (imported by an older perfsight), or PFS_EDB. */
-int pfs_store_trend(struct pfs_store *st, struct pfs_store_trend **out,
-		    struct pfs_err *err) PFS_MUST_CHECK;
+/*
+ * The rows of the captures whose label matches the GLOB labels (NULL: every capture), by
+ * capture id: every figure, and the function rows of the top functions only, by self share
+ * summed over those captures (strings owned: pfs_store_trend_free). Returns the count, 0 when
+ * the database has none (imported by an older perfsight), or PFS_EDB.
+ */
+int pfs_store_trend(struct pfs_store *st, const char *labels, size_t top,
+		    struct pfs_store_trend **out, struct pfs_err *err) PFS_MUST_CHECK;
 void pfs_store_trend_free(struct pfs_store_trend *v, size_t n);
 
 /*

@@ -126,7 +126,7 @@ static int col_id_cmp(const void *x, const void *y)
 struct fnrow {
 	const char *name;
 	size_t col;
-	double total;
+	double total, self;
 };
 
 static int fnrow_cmp(const void *x, const void *y)
@@ -228,7 +228,7 @@ int pfs_trend_new(struct pfs_trend **out, const struct pfs_store_capture *caps, 
 		size_t c = at[(size_t)(hit - idx)];
 		t->col[c].figured = true;
 		if (!strcmp(rows[r].kind, "function")) {
-			fr[n_fr++] = (struct fnrow){rows[r].name, c, rows[r].total};
+			fr[n_fr++] = (struct fnrow){rows[r].name, c, rows[r].total, rows[r].value};
 			continue;
 		}
 		for (size_t k = 0; k < N_FIGS; k++)
@@ -254,13 +254,13 @@ int pfs_trend_new(struct pfs_trend **out, const struct pfs_store_capture *caps, 
 				s->v[i] = NAN;
 			while (e < n_fr && !strcmp(fr[e].name, fr[r].name)) {
 				s->v[fr[e].col] = fr[e].total;
-				s->sum += isnan(fr[e].total) ? 0 : fr[e].total;
+				s->sum += isnan(fr[e].self) ? 0 : fr[e].self;
 				e++;
 			}
 			r = e;
 		}
 		qsort(fs, n_fs, sizeof(*fs), series_sum_cmp);
-		size_t top = o->top ? o->top : 5;
+		size_t top = o->top ? o->top : PFS_TREND_TOP;
 		t->s =
 		    pfs_xreallocarray(t->s, t->n_s + (top < n_fs ? top : n_fs) + 1, sizeof(*t->s));
 		for (size_t i = 0; i < n_fs; i++) {

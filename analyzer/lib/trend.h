@@ -29,6 +29,8 @@
 
 /* Functions kept per capture at import, the heaviest by total share. */
 #define PFS_TREND_KEEP 200
+/* Functions charted when the caller does not say. */
+#define PFS_TREND_TOP 5
 
 /* The rows of capture c (loaded with agg and analysis) for pfs_store_put_trend(). */
 int pfs_trend_capture_rows(struct pfs_capture *c, struct pfs_store_trend **rows, size_t *n,
@@ -39,8 +41,9 @@ struct pfs_trend_opts {
 	const char *labels;	    /* fnmatch(3) glob over labels; NULL: every capture */
 	bool by_label;		    /* sort by label (natural order) instead of import order */
 	const char *const *metrics; /* NULL-terminated names to keep; NULL: every figure */
-	size_t top;		    /* functions to chart, heaviest over the series; 0: 5 */
-	const char *link_dir;	    /* reports of the captures are LINK_DIR/ID.html; NULL: none */
+	size_t top; /* functions to chart, the heaviest by self share summed over the series;
+		       0: PFS_TREND_TOP (the rows given should hold those only: pfs_store_trend) */
+	const char *link_dir; /* reports of the captures are LINK_DIR/ID.html; NULL: none */
 };
 
 struct pfs_trend;
