@@ -1,20 +1,23 @@
 /*
- * flame.js: the interactive flame graph, for pages that bring their own tree and colours (the
- * diff page today). It draws a tree on a canvas and handles zoom (click, crumbs, Enter, Escape),
- * regex search with the matched share, flame or icicle, a tooltip, keyboard moves and the
- * accessible table of the same data, as report.js's flame graph does.
- * Rules as in report.js: no network, no eval, names only ever as text.
+ * flame.js: the interactive flame graph of every page that draws one: the report (report.js)
+ * and perfsight diff's page (diff.js), each bringing its tree, colours and texts. It draws a
+ * tree on a canvas and handles zoom (click, crumbs, Enter, Escape), regex search with the
+ * matched share, flame or icicle, a tooltip, keyboard moves and the accessible table of the
+ * same data. Rules as in report.js: no network, no eval, names only ever as text.
  *
  *   var fg = PerfsightFlame.create({
- *     strings: [...],                 the names trees index
- *     colour: function (T, n) {...},  a CSS colour per node
- *     tip: function (T, n) {...},     the tooltip's text per node
- *     cells: function (T, n) {...},   the table's cells after the name: [text, numeric?]...
- *     amount: function (u) {...},     how a width reads ("120 samples")
- *     onChange: function () {...}     zoom, search or orientation changed (keep the URL)
+ *     strings: [...],                  the names trees index
+ *     colour: function (T, n) {...},   a CSS colour per node
+ *     key: function (T, n) {...},      what names node n in a zoom path (default [name]); the
+ *                                      zoom survives a new tree whose nodes have the same keys
+ *     tip: function (T, n, z) {...},   the tooltip's text per node (z: the zoomed node)
+ *     cells: function (T, n, z) {...}, the table's cells after the name: [text, numeric?]...
+ *     amount: function (u) {...},      how a width reads ("120 samples")
+ *     onChange: function () {...}      zoom, search or orientation changed (keep the URL)
  *   });
  *   fg.setTree(T)   T: {parent, name, value, depth, children} (children sorted, parent < child)
- *   fg.state        {zoom: [name ids from the root], q: regex text, icicle: bool}
+ *   fg.state        {zoom: [key values from the root, flat], q: regex text, icicle: bool};
+ *                   a page may put its own object there (report.js keeps it in the URL)
  *
  * The page holds the elements with ids fg-canvas, fg-tip, fg-crumbs, fg-table, fg-search,
  * fg-match, fg-reset and fg-invert.
@@ -60,6 +63,7 @@ var PerfsightFlame = (function () {
 
 	function create(o) {
 		var S = o.strings;
+		var keyOf = o.key || function (T, n) { return [T.name[n]]; };
 		var canvas = $('fg-canvas'), ctx = canvas.getContext('2d'), tip = $('fg-tip');
 		var self = {state: {zoom: [], q: '', icicle: false}, T: null};
 		var layout = null, focusNode = -1;
@@ -71,14 +75,16 @@ var PerfsightFlame = (function () {
 			return p;
 		}
 		function zoomNode(T) {
-			var n = 0, z = self.state.zoom;
-			for (var i = 0; i < z.length; i++) {
+			var n = 0, z = self.state.zoom, w = keyOf(T, 0).length;
+			for (var i = 0; i + w <= z.length; i += w) {
 				var ch = T.children[n], found = -1;
-				for (var j = 0; j < ch.length; j++)
-					if (T.name[ch[j]] === z[i]) {
+				for (var j = 0; j < ch.length && found < 0; j++) {
+					var k = keyOf(T, ch[j]), same = true;
+					for (var q = 0; q < w; q++)
+						same = same && k[q] === z[i + q];
+					if (same)
 						found = ch[j];
-						break;
-					}
+				}
 				if (found < 0)
 					break;
 				n = found;
@@ -201,7 +207,7 @@ var PerfsightFlame = (function () {
 				name.style.paddingLeft = (0.45 + 0.8 * (T.depth[n] - T.depth[z])) + 'rem';
 				tr.setAttribute('aria-level', String(T.depth[n] - T.depth[z] + 1));
 				tr.appendChild(name);
-				o.cells(T, n).forEach(function (c) {
+				o.cells(T, n, z).forEach(function (c) {
 					var td = document.createElement('td');
 					td.textContent = c[0];
 					if (c[1])
@@ -225,7 +231,7 @@ var PerfsightFlame = (function () {
 			return null;
 		}
 		function showTip(n, x, y) {
-			tip.textContent = o.tip(self.T, n);
+			tip.textContent = o.tip(self.T, n, layout ? layout.zoom : 0);
 			tip.hidden = false;
 			var wrap = canvas.parentNode.getBoundingClientRect();
 			tip.style.left = Math.max(Math.min(x + 12, wrap.width - tip.offsetWidth - 4), 0) + 'px';
@@ -236,7 +242,9 @@ var PerfsightFlame = (function () {
 				o.onChange();
 		}
 		function zoomTo(n) {
-			self.state.zoom = pathOf(self.T, n).map(function (x) { return self.T.name[x]; });
+			var z = [];
+			pathOf(self.T, n).forEach(function (x) { z.push.apply(z, keyOf(self.T, x)); });
+			self.state.zoom = z;
 			focusNode = n;
 			changed();
 			draw();
@@ -262,6 +270,8 @@ var PerfsightFlame = (function () {
 		});
 		canvas.addEventListener('keydown', function (ev) {
 			var T = self.T;
+			if (!T)
+				return;
 			var n = focusNode >= 0 && focusNode < T.parent.length ? focusNode : zoomNode(T);
 			var up = self.state.icicle ? 'ArrowDown' : 'ArrowUp';
 			var down = self.state.icicle ? 'ArrowUp' : 'ArrowDown';
@@ -297,6 +307,9 @@ var PerfsightFlame = (function () {
 			ev.preventDefault();
 			focusNode = next;
 			draw();
+			var r = layout.rects.filter(function (q) { return q[0] === next; })[0];
+			if (r)
+				showTip(next, r[1] + r[2] / 2, r[4]);
 		});
 		$('fg-reset').addEventListener('click', resetZoom);
 		$('fg-invert').addEventListener('click', function () {
@@ -313,6 +326,14 @@ var PerfsightFlame = (function () {
 				changed();
 				draw();
 			}, 120);
+		});
+		document.addEventListener('keydown', function (ev) {
+			if (ev.key === 'Escape' && document.activeElement === $('fg-search')) {
+				$('fg-search').value = '';
+				self.state.q = '';
+				changed();
+				draw();
+			}
 		});
 		var resizeTimer = 0;
 		window.addEventListener('resize', function () {

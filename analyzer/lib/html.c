@@ -485,7 +485,7 @@ out:
 int pfs_html_write_report(const char *templates_dir, const char *data_json, size_t len,
 			  const char *title, const char *out_path, struct pfs_err *err)
 {
-	static const char *const js[] = {"report.js", NULL};
+	static const char *const js[] = {"flame.js", "report.js", NULL};
 	return write_page(templates_dir, "report.html", "report.css", js, data_json, len, title,
 			  "perfsight report", out_path, err);
 }

@@ -1,9 +1,10 @@
 /*
  * html: the renderers. The only module that uses libxml2. It writes
  *   - the self-contained HTML report: report-templates/report.html parsed as XHTML, its fill
- *     points (data-pfs-fill) filled through the tree API with report.css, report.js and the data
- *     JSON (docs/report-data.md), a Content-Security-Policy that forbids every fetch, and the
- *     result serialized as HTML;
+ *     points (data-pfs-fill) filled through the tree API with report.css, flame.js (the flame
+ *     graph every page shares) and report.js, and the data JSON (docs/report-data.md), a
+ *     Content-Security-Policy that forbids every fetch, and the result serialized as HTML; the
+ *     diff and trend pages the same way (below);
  *   - the standalone SVG flame graph (xmlTextWriter) of an aggregated call tree, with the
  *     search and zoom script report-templates/flamegraph.svg.js embedded.
  * Strings from captures only ever enter the output as libxml2 text or attribute values, or
