@@ -9,61 +9,8 @@
 #include "jsonw.h"
 #include "pyclass.h"
 #include "stats.h"
+#include "strtab.h"
 #include "xalloc.h"
-
-/* ---- strings: every name of both captures once ---- */
-
-struct strtab {
-	char **v;
-	size_t n, cap;
-	uint32_t *slots; /* index + 1 */
-	size_t nslots;
-};
-
-static uint64_t hash_bytes(const char *s, size_t len, uint64_t h)
-{
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-	return h;
-}
-
-static void strtab_rehash(struct strtab *t)
-{
-	size_t ns = t->nslots ? t->nslots * 2 : 1024;
-	uint32_t *sl = pfs_xcalloc(ns, sizeof(*sl));
-	for (size_t i = 0; i < t->n; i++) {
-		size_t h = hash_bytes(t->v[i], strlen(t->v[i]), 1469598103934665603ull) & (ns - 1);
-		while (sl[h])
-			h = (h + 1) & (ns - 1);
-		sl[h] = (uint32_t)i + 1;
-	}
-	free(t->slots);
-	t->slots = sl;
-	t->nslots = ns;
-}
-
-static uint32_t strtab_add(struct strtab *t, const char *s)
-{
-	size_t len = strlen(s);
-	if (2 * (t->n + 1) > t->nslots)
-		strtab_rehash(t);
-	size_t h = hash_bytes(s, len, 1469598103934665603ull) & (t->nslots - 1);
-	for (; t->slots[h]; h = (h + 1) & (t->nslots - 1))
-		if (!strcmp(t->v[t->slots[h] - 1], s))
-			return t->slots[h] - 1;
-	PFS_GROW(t->v, t->cap, t->n + 1);
-	t->v[t->n] = pfs_xstrdup(s);
-	t->slots[h] = (uint32_t)++t->n;
-	return (uint32_t)t->n - 1;
-}
-
-static void strtab_release(struct strtab *t)
-{
-	for (size_t i = 0; i < t->n; i++)
-		free(t->v[i]);
-	free(t->v);
-	free(t->slots);
-}
 
 /* ---- a merged tree of one view: nodes keyed by (parent, name, kind) ---- */
 
@@ -132,7 +79,7 @@ struct table {
 struct pfs_diff {
 	struct pfs_diff_opts o;
 	struct pfs_diff_side side[2];
-	struct strtab st;
+	struct pfs_strtab st; /* every name of both captures once */
 	struct tree tree[PFS_VIEW_COUNT];
 	struct table tab[PFS_DIFF_N_TABLES];
 	struct pfs_diff_figure fig[PFS_DIFF_N_FIGS];
@@ -243,7 +190,7 @@ static uint32_t node_of(struct pfs_diff *d, struct tree *t, int s, uint32_t path
 	while (n--) {
 		const struct pfs_path_node *pn = pfs_profile_pathget(p, chain[n]);
 		const struct pfs_frame *f = pfs_profile_frameget(p, pn->frame);
-		uint32_t name = strtab_add(&d->st, pfs_profile_strget(p, f->name, NULL));
+		uint32_t name = pfs_strtab_cstr(&d->st, pfs_profile_strget(p, f->name, NULL));
 		node = tree_child(t, node, name, frame_kind(d, s, pn->frame));
 		t->memo[s][chain[n]] = node + 1;
 	}
@@ -261,7 +208,7 @@ static void build_tree(struct pfs_diff *d, enum pfs_view v)
 	if (!t->n) {
 		PFS_GROW(t->v, t->cap, 1);
 		t->v[0] = (struct pfs_diff_node){
-		    .parent = -1, .name = strtab_add(&d->st, "all"), .kind = PFS_KIND_OTHER};
+		    .parent = -1, .name = pfs_strtab_cstr(&d->st, "all"), .kind = PFS_KIND_OTHER};
 		t->n = 1;
 	}
 	for (int s = 0; s < 2; s++) {
@@ -937,7 +884,7 @@ void pfs_diff_free(struct pfs_diff *d)
 	free(d->ep);
 	free(d->kind_memo[0]);
 	free(d->kind_memo[1]);
-	strtab_release(&d->st);
+	pfs_strtab_release(&d->st);
 	free(d);
 }
 

@@ -8,6 +8,7 @@
 
 #include "profile.pb-c.h"
 #include "pyclass.h"
+#include "strtab.h"
 #include "xalloc.h"
 
 typedef Perftools__Profiles__Profile Profile;
@@ -18,72 +19,6 @@ typedef Perftools__Profiles__Mapping Mapping;
 typedef Perftools__Profiles__Location Location;
 typedef Perftools__Profiles__Line Line;
 typedef Perftools__Profiles__Function Function;
-
-/* The profile's string table: every string once, index 0 is "" as profile.proto requires. */
-struct strtab {
-	char **v;
-	size_t n, cap;
-	uint32_t *slots; /* index + 1, 0 empty */
-	size_t nslots;
-};
-
-static uint64_t hash_bytes(const char *s, size_t len)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ull;
-	}
-	return h;
-}
-
-static void strtab_rehash(struct strtab *t)
-{
-	size_t ns = t->nslots ? t->nslots * 2 : 1024;
-	uint32_t *sl = pfs_xcalloc(ns, sizeof(*sl));
-	for (size_t i = 0; i < t->n; i++) {
-		size_t h = (size_t)hash_bytes(t->v[i], strlen(t->v[i])) & (ns - 1);
-		while (sl[h])
-			h = (h + 1) & (ns - 1);
-		sl[h] = (uint32_t)i + 1;
-	}
-	free(t->slots);
-	t->slots = sl;
-	t->nslots = ns;
-}
-
-/* The index of s (len bytes; a NUL inside cuts it, as the table's strings are C strings). */
-static int64_t strtab_add(struct strtab *t, const char *s, size_t len)
-{
-	const char *nul = memchr(s, 0, len);
-	if (nul)
-		len = (size_t)(nul - s);
-	if (2 * (t->n + 1) > t->nslots)
-		strtab_rehash(t);
-	size_t h = (size_t)hash_bytes(s, len) & (t->nslots - 1);
-	for (; t->slots[h]; h = (h + 1) & (t->nslots - 1)) {
-		const char *x = t->v[t->slots[h] - 1];
-		if (!strncmp(x, s, len) && !x[len])
-			return t->slots[h] - 1;
-	}
-	PFS_GROW(t->v, t->cap, t->n + 1);
-	t->v[t->n] = pfs_xstrndup(s, len);
-	t->slots[h] = (uint32_t)++t->n;
-	return (int64_t)t->n - 1;
-}
-
-static int64_t strtab_cstr(struct strtab *t, const char *s)
-{
-	return strtab_add(t, s ? s : "", s ? strlen(s) : 0);
-}
-
-static void strtab_release(struct strtab *t)
-{
-	for (size_t i = 0; i < t->n; i++)
-		free(t->v[i]);
-	free(t->v);
-	free(t->slots);
-}
 
 /* pid -> (process name, role) */
 struct proc_label {
@@ -140,7 +75,7 @@ static void gz_append(ProtobufCBuffer *b, size_t len, const uint8_t *data)
 /* What one write builds: the messages and the memos from the profile's ids to them. */
 struct build {
 	struct pfs_profile *p;
-	struct strtab st;
+	struct pfs_strtab st; /* index 0 is "", as profile.proto requires */
 	Function **fn;
 	size_t n_fn, cap_fn;
 	Location **loc;
@@ -160,7 +95,7 @@ static uint64_t mapping_of(struct build *b, uint32_t dso)
 		Mapping *m = pfs_xmalloc(sizeof(*m));
 		perftools__profiles__mapping__init(m);
 		m->id = b->n_map + 1;
-		m->filename = strtab_cstr(&b->st, pfs_profile_strget(b->p, dso, NULL));
+		m->filename = pfs_strtab_cstr(&b->st, pfs_profile_strget(b->p, dso, NULL));
 		m->has_functions = 1;
 		PFS_GROW(b->map, b->cap_map, b->n_map + 1);
 		b->map[b->n_map++] = m;
@@ -179,15 +114,15 @@ static uint64_t function_of(struct build *b, const struct pfs_frame *f)
 		Function *fn = pfs_xmalloc(sizeof(*fn));
 		perftools__profiles__function__init(fn);
 		fn->id = b->n_fn + 1;
-		fn->system_name = strtab_add(&b->st, name, len);
+		fn->system_name = pfs_strtab_add(&b->st, name, len);
 		if (pfs_pyclass_split_pyname(name, &q, &qlen, &file, &flen)) {
-			fn->name = strtab_add(&b->st, q, qlen);
-			fn->filename = strtab_add(&b->st, file, flen);
+			fn->name = pfs_strtab_add(&b->st, q, qlen);
+			fn->filename = pfs_strtab_add(&b->st, file, flen);
 		} else {
 			fn->name = fn->system_name;
 			if (f->file)
-				fn->filename =
-				    strtab_cstr(&b->st, pfs_profile_strget(b->p, f->file, NULL));
+				fn->filename = pfs_strtab_cstr(
+				    &b->st, pfs_profile_strget(b->p, f->file, NULL));
 		}
 		PFS_GROW(b->fn, b->cap_fn, b->n_fn + 1);
 		b->fn[b->n_fn++] = fn;
@@ -233,7 +168,9 @@ static struct proc_label *proc_labels(struct build *b, const struct pfs_pprof_op
 		const struct pfs_process *pr = pfs_profile_process_at(b->p, i);
 		v[i].pid = pr->pid;
 		v[i].comm =
-		    pr->comm ? strtab_cstr(&b->st, pfs_profile_strget(b->p, pr->comm, NULL)) : -1;
+		    pr->comm
+			? (int64_t)pfs_strtab_cstr(&b->st, pfs_profile_strget(b->p, pr->comm, NULL))
+			: -1;
 		v[i].role = -1;
 	}
 	qsort(v, n, sizeof(*v), proc_cmp);
@@ -242,7 +179,7 @@ static struct proc_label *proc_labels(struct build *b, const struct pfs_pprof_op
 		struct proc_label key = {.pid = ap->pid};
 		struct proc_label *hit = bsearch(&key, v, n, sizeof(*v), proc_cmp);
 		if (hit && ap->role)
-			hit->role = strtab_cstr(&b->st, ap->role);
+			hit->role = pfs_strtab_cstr(&b->st, ap->role);
 	}
 	*n_out = n;
 	return v;
@@ -256,7 +193,7 @@ int pfs_pprof_write(const struct pfs_agg *a, struct pfs_profile *p, struct pfs_v
 	uint32_t *vpath = pfs_xmalloc((n ? n : 1) * sizeof(*vpath));
 	size_t *cells = pfs_xmalloc((n ? n : 1) * sizeof(*cells));
 	int rc = 0;
-	strtab_add(&b.st, "", 0);
+	pfs_strtab_add(&b.st, "", 0);
 	/* views first: they may add frames and strings, and the memos are sized by them */
 	for (size_t i = 0; i < n; i++) {
 		const struct pfs_agg_cell *c = pfs_agg_cell(a, i);
@@ -279,16 +216,16 @@ int pfs_pprof_write(const struct pfs_agg *a, struct pfs_profile *p, struct pfs_v
 	ValueType vt[2], *vtp[2] = {&vt[0], &vt[1]};
 	perftools__profiles__value_type__init(&vt[0]);
 	perftools__profiles__value_type__init(&vt[1]);
-	vt[0].type = strtab_cstr(&b.st, "samples");
-	vt[0].unit = strtab_cstr(&b.st, "count");
-	vt[1].type = strtab_cstr(&b.st, wall		? "wall"
-					: ns		? "cpu"
-					: o->event_name ? o->event_name
-							: "events");
-	vt[1].unit = strtab_cstr(&b.st, ns ? "nanoseconds" : "events");
-	int64_t k_pid = strtab_cstr(&b.st, "pid"), k_tid = strtab_cstr(&b.st, "tid");
-	int64_t k_comm = strtab_cstr(&b.st, "comm"), k_proc = strtab_cstr(&b.st, "process");
-	int64_t k_role = strtab_cstr(&b.st, "role");
+	vt[0].type = pfs_strtab_cstr(&b.st, "samples");
+	vt[0].unit = pfs_strtab_cstr(&b.st, "count");
+	vt[1].type = pfs_strtab_cstr(&b.st, wall	    ? "wall"
+					    : ns	    ? "cpu"
+					    : o->event_name ? o->event_name
+							    : "events");
+	vt[1].unit = pfs_strtab_cstr(&b.st, ns ? "nanoseconds" : "events");
+	int64_t k_pid = pfs_strtab_cstr(&b.st, "pid"), k_tid = pfs_strtab_cstr(&b.st, "tid");
+	int64_t k_comm = pfs_strtab_cstr(&b.st, "comm"), k_proc = pfs_strtab_cstr(&b.st, "process");
+	int64_t k_role = pfs_strtab_cstr(&b.st, "role");
 
 	/* one block per sample: the message, its two values, up to five labels and pointers */
 	Sample **samples = pfs_xmalloc((m ? m : 1) * sizeof(*samples));
@@ -330,7 +267,8 @@ int pfs_pprof_write(const struct pfs_agg *a, struct pfs_profile *p, struct pfs_v
 		uint32_t comm = c->comm ? c->comm : pfs_profile_thread(p, c->pid, c->tid)->comm;
 		if (comm) {
 			blk->lab[nl].key = k_comm;
-			blk->lab[nl++].str = strtab_cstr(&b.st, pfs_profile_strget(p, comm, NULL));
+			blk->lab[nl++].str =
+			    pfs_strtab_cstr(&b.st, pfs_profile_strget(p, comm, NULL));
 		}
 		struct proc_label key = {.pid = c->pid};
 		struct proc_label *pl = bsearch(&key, procs, n_procs, sizeof(*procs), proc_cmp);
@@ -367,7 +305,7 @@ int pfs_pprof_write(const struct pfs_agg *a, struct pfs_profile *p, struct pfs_v
 		prof.duration_nanos = (int64_t)llround(o->duration_s * 1e9);
 	if (!isnan(o->start_time) && o->start_time > 0)
 		prof.time_nanos = (int64_t)llround(o->start_time * 1e9);
-	int64_t comment = o->name ? strtab_cstr(&b.st, o->name) : 0;
+	int64_t comment = o->name ? pfs_strtab_cstr(&b.st, o->name) : 0;
 	if (o->name) {
 		prof.comment = &comment;
 		prof.n_comment = 1;
@@ -420,6 +358,6 @@ out:
 	free(procs);
 	free(vpath);
 	free(cells);
-	strtab_release(&b.st);
+	pfs_strtab_release(&b.st);
 	return rc;
 }
