@@ -58,6 +58,21 @@ int cli_finish_stdout(int rc);
 const struct cli_cmd *cli_find(const char *name);
 
 /*
+ * The report templates: *dir when the user gave one, else the ones found (*found, to free).
+ * Returns -1 when *dir is set, else the exit code (the reason printed for cmd).
+ */
+int cli_templates(const char *cmd, const char **dir, char **found);
+
+/* Writes a document to a FILE (a library writer, adapted). */
+typedef int (*cli_json_fn)(const void *arg, FILE *f, struct pfs_err *err);
+/* A page's renderer (html.h: pfs_html_write_diff, _trend, _report). */
+typedef int (*cli_page_fn)(const char *tdir, const char *json, size_t len, const char *title,
+			   const char *out, struct pfs_err *err);
+/* Writes fn's document to memory and renders it with page to out; returns an exit code. */
+int cli_json_page(cli_json_fn fn, const void *arg, cli_page_fn page, const char *tdir,
+		  const char *title, const char *out);
+
+/*
  * The options of every command that reads captures: which capture of a database, and where the
  * symbols are. Their getopt ids start at CLI_O_CAPTURE, above any command's own.
  */

@@ -106,31 +106,21 @@ static int fail_report(const struct pfs_diff *d, struct pfs_capture *c, bool bas
 	char *json = NULL, title[512];
 	size_t len = 0;
 	struct pfs_err err;
-	int rc;
+	int ex = EXIT_OK;
 	if (baseline) {
-		FILE *m = open_memstream(&json, &len);
-		if (!m)
-			return cli_fail(path, &(struct pfs_err){.code = PFS_EIO,
-								.off = PFS_NO_OFF,
-								.msg = "out of memory"});
-		rc = pfs_diff_write_json(d, m, false, true, &err);
-		if (fclose(m) && rc >= 0)
-			rc = pfs_err_sys(&err, "cannot write the diff data");
 		snprintf(title, sizeof(title), "perfsight check failed: %s against %s",
 			 pfs_diff_side(d, 1)->label, pfs_diff_side(d, 0)->label);
-		if (rc >= 0)
-			rc = pfs_html_write_diff(tdir, json, len, title, path, &err);
+		ex = cli_json_page(cli_diff_page_data, d, pfs_html_write_diff, tdir, title, path);
 	} else {
 		snprintf(title, sizeof(title), "perfsight check failed: %s", c->info.label);
-		rc = pfs_capture_report_data(c, -1, title, &json, &len, &err);
-		if (rc >= 0)
-			rc = pfs_html_write_report(tdir, json, len, title, path, &err);
+		if (pfs_capture_report_data(c, -1, title, &json, &len, &err) < 0 ||
+		    pfs_html_write_report(tdir, json, len, title, path, &err) < 0)
+			ex = cli_fail(path, &err);
+		free(json);
 	}
-	free(json);
-	if (rc < 0)
-		return cli_fail(path, &err);
-	fprintf(stderr, "report: %s\n", path);
-	return EXIT_OK;
+	if (ex == EXIT_OK)
+		fprintf(stderr, "report: %s\n", path);
+	return ex;
 }
 
 int cmd_check(int argc, char **argv)
@@ -269,13 +259,8 @@ int cmd_check(int argc, char **argv)
 		ex = cli_usage_error(self(), "--baseline-capture without --baseline");
 		goto out;
 	}
-	if (report && !tdir) {
-		if (pfs_html_find_templates(&found, &err) < 0) {
-			ex = cli_fail("check", &err);
-			goto out;
-		}
-		tdir = found;
-	}
+	if (report && (ex = cli_templates("check", &tdir, &found)) >= 0)
+		goto out;
 	const char *input = argv[optind];
 	if (baseline) {
 		if ((ex = pair_load(self(), &b, baseline, basecap, &n, input, co.which, &co)) >= 0)

@@ -52,24 +52,10 @@ static const struct cli_cmd *self(void)
 	return cli_find("diff");
 }
 
-static int write_html(const struct pfs_diff *d, const char *tdir, const char *title,
-		      const char *out)
+/* The diff's document with its trees: what the page embeds. */
+int cli_diff_page_data(const void *d, FILE *f, struct pfs_err *err)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	struct pfs_err err;
-	FILE *m = open_memstream(&buf, &len);
-	if (!m)
-		return cli_fail(
-		    out,
-		    &(struct pfs_err){.code = PFS_EIO, .off = PFS_NO_OFF, .msg = "out of memory"});
-	int rc = pfs_diff_write_json(d, m, false, true, &err);
-	if (fclose(m) && rc >= 0)
-		rc = pfs_err_sys(&err, "cannot write the diff data");
-	if (rc >= 0)
-		rc = pfs_html_write_diff(tdir, buf, len, title, out, &err);
-	free(buf);
-	return rc < 0 ? cli_fail(out, &err) : EXIT_OK;
+	return pfs_diff_write_json(d, f, false, true, err);
 }
 
 static int write_json(const struct pfs_diff *d, const char *path)
@@ -162,11 +148,8 @@ int cmd_diff(int argc, char **argv)
 		return cli_usage_error(self(), "--base and --new go together, with one database");
 	if (n_in != 2)
 		return cli_usage_error(self(), "expects BASE and NEW");
-	if (out && !tdir) {
-		if (pfs_html_find_templates(&found, &err) < 0)
-			return cli_fail("diff", &err);
-		tdir = found;
-	}
+	if (out && (ex = cli_templates("diff", &tdir, &found)) >= 0)
+		return ex;
 	dopt.trees = out != NULL;
 	if ((ex = pair_load(self(), &b, in[0], which[0], &n, in[1], which[1], &co)) >= 0)
 		goto done;
@@ -188,7 +171,7 @@ int cmd_diff(int argc, char **argv)
 				 b.info.label, n.info.label);
 			title = deftitle;
 		}
-		ex = write_html(d, tdir, title, out);
+		ex = cli_json_page(cli_diff_page_data, d, pfs_html_write_diff, tdir, title, out);
 		if (ex == EXIT_OK && strcmp(out, "-"))
 			fprintf(stderr, "diff report: %s\n", out);
 	}

@@ -200,7 +200,6 @@ int cmd_report(int argc, char **argv)
 	struct pfs_capture_opts co = {.analysis = true, .timeline = true};
 	const char *data = NULL, *out = NULL, *title = NULL, *tdir = NULL, *event = NULL;
 	char *found = NULL;
-	struct pfs_err err;
 	bool each = false;
 	int c, ex;
 	optind = 1;
@@ -239,11 +238,8 @@ int cmd_report(int argc, char **argv)
 		return cli_usage_error(self(), "expects one INPUT (or --data FILE)");
 	if (!out)
 		return cli_usage_error(self(), "-o is required");
-	if (!tdir) {
-		if (pfs_html_find_templates(&found, &err) < 0)
-			return cli_fail("report", &err);
-		tdir = found;
-	}
+	if ((ex = cli_templates("report", &tdir, &found)) >= 0)
+		return ex;
 	/* the data import kept counts every sampling event: one event is made anew */
 	co.stored_report = !event;
 	if (each && (data || event || title || co.which))

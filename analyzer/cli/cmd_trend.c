@@ -58,23 +58,14 @@ static int write_json_file(const struct pfs_trend *t, const char *path)
 	return EXIT_OK;
 }
 
+static int page_data(const void *t, FILE *f, struct pfs_err *err)
+{
+	return pfs_trend_write_json(t, f, false, err);
+}
+
 int cli_trend_page(const struct pfs_trend *t, const char *tdir, const char *title, const char *out)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	struct pfs_err err;
-	FILE *m = open_memstream(&buf, &len);
-	if (!m)
-		return cli_fail(
-		    out,
-		    &(struct pfs_err){.code = PFS_EIO, .off = PFS_NO_OFF, .msg = "out of memory"});
-	int rc = pfs_trend_write_json(t, m, false, &err);
-	if (fclose(m) && rc >= 0)
-		rc = pfs_err_sys(&err, "cannot write the trend data");
-	if (rc >= 0)
-		rc = pfs_html_write_trend(tdir, buf, len, title, out, &err);
-	free(buf);
-	return rc < 0 ? cli_fail(out, &err) : EXIT_OK;
+	return cli_json_page(page_data, t, pfs_html_write_trend, tdir, title, out);
 }
 
 int cli_trend_load(const char *db, const struct pfs_trend_opts *to, struct pfs_trend **out)
@@ -174,11 +165,8 @@ int cmd_trend(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return cli_usage_error(self(), "expects one DB");
-	if (out && !tdir) {
-		if (pfs_html_find_templates(&found, &err) < 0)
-			return cli_fail("trend", &err);
-		tdir = found;
-	}
+	if (out && (ex = cli_templates("trend", &tdir, &found)) >= 0)
+		return ex;
 	if ((ex = cli_trend_load(argv[optind], &to, &t)) != EXIT_OK)
 		goto done;
 	if ((!json || strcmp(json, "-")) && pfs_trend_write_text(t, stdout, &err) < 0)

@@ -5,6 +5,10 @@
 #ifndef PFS_COMMANDS_H
 #define PFS_COMMANDS_H
 
+#include <stdio.h>
+
+#include "err.h"
+
 #define PFS_VERSION "0.1.0"
 
 int cmd_export(int argc, char **argv);
@@ -25,6 +29,8 @@ int cmd_summary(int argc, char **argv);
 extern const char cmd_summary_usage[];
 int cmd_diff(int argc, char **argv);
 extern const char cmd_diff_usage[];
+/* A diff's page data (its document with the trees), for cli_json_page (cmd_diff.c). */
+int cli_diff_page_data(const void *d, FILE *f, struct pfs_err *err);
 int cmd_check(int argc, char **argv);
 extern const char cmd_check_usage[];
 int cmd_trend(int argc, char **argv);
