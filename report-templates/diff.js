@@ -15,22 +15,7 @@
 	var state = {view: 'python', shape: 'new'};
 	var cache = {};
 
-	function $(id) { return document.getElementById(id); }
-	function el(tag, cls, text) {
-		var e = document.createElement(tag);
-		if (cls)
-			e.className = cls;
-		if (text !== undefined && text !== null)
-			e.textContent = String(text);
-		return e;
-	}
-	function add(parent) {
-		for (var i = 1; i < arguments.length; i++)
-			parent.appendChild(arguments[i]);
-		return parent;
-	}
-	function clear(e) { while (e.firstChild) e.removeChild(e.firstChild); return e; }
-	function td(text, cls) { return el('td', cls, text); }
+	var P = PerfsightPage, $ = P.$, el = P.el, add = P.add, clear = P.clear, td = P.td;
 	function pct(x) { return x === null || x === undefined ? 'n/a' : (100 * x).toFixed(2) + '%'; }
 	function pts(x) { return (x >= 0 ? '+' : '') + x.toFixed(2) + ' pts'; }
 	function pval(p) { return p === null || p === undefined ? '' : p < 1e-4 ? '< 0.0001' : p.toFixed(4); }

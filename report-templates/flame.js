@@ -26,8 +26,7 @@ var PerfsightFlame = (function () {
 	'use strict';
 	var ROW_H = 17;
 
-	function $(id) { return document.getElementById(id); }
-	function clear(e) { while (e.firstChild) e.removeChild(e.firstChild); return e; }
+	var $ = PerfsightPage.$, clear = PerfsightPage.clear;
 	function pct(x) { return (100 * x).toFixed(x >= 0.1 ? 1 : 2) + '%'; }
 	function reOf(q) {
 		if (!q)

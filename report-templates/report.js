@@ -23,22 +23,7 @@
 	var cache = {};
 	var cur = null;     /* the merged tree for the current view and filter */
 
-	function $(id) { return document.getElementById(id); }
-	function el(tag, cls, text) {
-		var e = document.createElement(tag);
-		if (cls)
-			e.className = cls;
-		if (text !== undefined && text !== null)
-			e.textContent = String(text);
-		return e;
-	}
-	function add(parent) {
-		for (var i = 1; i < arguments.length; i++)
-			parent.appendChild(arguments[i]);
-		return parent;
-	}
-	function clear(e) { while (e.firstChild) e.removeChild(e.firstChild); return e; }
-	function td(text, cls) { return el('td', cls, text); }
+	var P = PerfsightPage, $ = P.$, el = P.el, add = P.add, clear = P.clear, td = P.td;
 	function pct(x) { return (100 * x).toFixed(x >= 0.1 ? 1 : 2) + '%'; }
 	function secs(s) {
 		if (!s) return '0';

@@ -13,21 +13,12 @@
 	var NS = 'http://www.w3.org/2000/svg';
 	var W = 560, H = 130, PAD = 34;
 
-	function $(id) { return document.getElementById(id); }
-	function el(tag, cls, text) {
-		var e = document.createElement(tag);
-		if (cls)
-			e.className = cls;
-		if (text !== undefined && text !== null)
-			e.textContent = String(text);
-		return e;
-	}
+	var $ = PerfsightPage.$, el = PerfsightPage.el, clear = PerfsightPage.clear;
 	function svg(tag, attrs) {
 		var e = document.createElementNS(NS, tag);
 		Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, attrs[k]); });
 		return e;
 	}
-	function clear(e) { while (e.firstChild) e.removeChild(e.firstChild); return e; }
 	function fmt(s, v) {
 		if (v === null || v === undefined)
 			return 'not measured';

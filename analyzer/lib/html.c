@@ -485,7 +485,7 @@ out:
 int pfs_html_write_report(const char *templates_dir, const char *data_json, size_t len,
 			  const char *title, const char *out_path, struct pfs_err *err)
 {
-	static const char *const js[] = {"flame.js", "report.js", NULL};
+	static const char *const js[] = {"page.js", "flame.js", "report.js", NULL};
 	return write_page(templates_dir, "report.html", "report.css", js, data_json, len, title,
 			  "perfsight report", out_path, err);
 }
@@ -493,7 +493,7 @@ int pfs_html_write_report(const char *templates_dir, const char *data_json, size
 int pfs_html_write_diff(const char *templates_dir, const char *data_json, size_t len,
 			const char *title, const char *out_path, struct pfs_err *err)
 {
-	static const char *const js[] = {"flame.js", "diff.js", NULL};
+	static const char *const js[] = {"page.js", "flame.js", "diff.js", NULL};
 	return write_page(templates_dir, "diff.html", "report.css", js, data_json, len, title,
 			  "perfsight diff", out_path, err);
 }
@@ -501,7 +501,7 @@ int pfs_html_write_diff(const char *templates_dir, const char *data_json, size_t
 int pfs_html_write_trend(const char *templates_dir, const char *data_json, size_t len,
 			 const char *title, const char *out_path, struct pfs_err *err)
 {
-	static const char *const js[] = {"trend.js", NULL};
+	static const char *const js[] = {"page.js", "trend.js", NULL};
 	return write_page(templates_dir, "trend.html", "report.css", js, data_json, len, title,
 			  "perfsight trend", out_path, err);
 }

@@ -1,8 +1,9 @@
 /*
  * html: the renderers. The only module that uses libxml2. It writes
  *   - the self-contained HTML report: report-templates/report.html parsed as XHTML, its fill
- *     points (data-pfs-fill) filled through the tree API with report.css, flame.js (the flame
- *     graph every page shares) and report.js, and the data JSON (docs/report-data.md), a
+ *     points (data-pfs-fill) filled through the tree API with report.css, page.js (the DOM
+ *     helpers), flame.js (the flame graph every page shares) and report.js, and the data JSON
+ *     (docs/report-data.md), a
  *     Content-Security-Policy that forbids every fetch, and the result serialized as HTML; the
  *     diff and trend pages the same way (below);
  *   - the standalone SVG flame graph (xmlTextWriter) of an aggregated call tree, with the
@@ -92,9 +93,9 @@ int pfs_html_write_report(const char *templates_dir, const char *data_json, size
 
 /*
  * The same page machinery for the other pages, each a skeleton of report-templates/ with the
- * same fill points, report.css, and its scripts: perfsight diff's page (diff.html; flame.js,
- * the flame graph component, and diff.js; the data of docs/diff.md with its trees) and the
- * trend page (trend.html, trend.js; docs/trend.md). Same returns.
+ * same fill points, report.css, and its scripts after page.js: perfsight diff's page (diff.html;
+ * flame.js and diff.js; the data of docs/diff.md with its trees) and the trend page
+ * (trend.html, trend.js; docs/trend.md). Same returns.
  */
 int pfs_html_write_diff(const char *templates_dir, const char *data_json, size_t len,
 			const char *title, const char *out_path,

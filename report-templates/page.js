@@ -1,0 +1,24 @@
+/*
+ * page.js: the DOM helpers of every perfsight page (report.js, flame.js, diff.js, trend.js),
+ * loaded first. Text only ever enters the page as text (textContent): never as HTML.
+ */
+var PerfsightPage = (function () {
+	'use strict';
+	function $(id) { return document.getElementById(id); }
+	function el(tag, cls, text) {
+		var e = document.createElement(tag);
+		if (cls)
+			e.className = cls;
+		if (text !== undefined && text !== null)
+			e.textContent = String(text);
+		return e;
+	}
+	function add(parent) {
+		for (var i = 1; i < arguments.length; i++)
+			parent.appendChild(arguments[i]);
+		return parent;
+	}
+	function clear(e) { while (e.firstChild) e.removeChild(e.firstChild); return e; }
+	function td(text, cls) { return el('td', cls, text); }
+	return {$: $, el: el, add: add, clear: clear, td: td};
+})();
