@@ -113,3 +113,18 @@ check hostile-markdown-escaped sh -c "grep -q '&lt;img src=x onerror=alert.1.&gt
 # an output that cannot be written
 run bad-output 4 "$BASE" --max-gc-share 50% --junit /nonexistent-dir/x.xml
 check help sh -c "'$PERFSIGHT' check --help | grep -q 'exit status: 0 every rule passed'"
+
+# the README's rules file is one check reads (its example job is the documentation of the gate)
+python3 - README.md "$OUT/readme.rules" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+m = re.search(r"with `perf/gate.rules` in the repository:\n\n```\n(.*?)```", text, re.S)
+open(sys.argv[2], "w").write(m.group(1) if m else "")
+PY
+if [ -s "$OUT/readme.rules" ]; then
+	# the README asks for 2000 samples: the small fixtures make the gate refuse, by that rule
+	run readme-rules 6 "$SLOW" --baseline "$BASE" --rules "$OUT/readme.rules"
+	check readme-rules-read grep -q 'CANNOT JUDGE *min-samples 2000: cannot judge: too few samples' "$OUT/readme-rules.out"
+else
+	nok readme-rules "no perf/gate.rules block in README.md"
+fi
