@@ -14,8 +14,17 @@
 
 /* ---- a merged tree of one view: nodes keyed by (parent, name, kind) ---- */
 
+/* A node of a merged tree: parent before child, node 0 the root. */
+struct node {
+	int32_t parent;
+	uint32_t name; /* index into the diff's strtab */
+	uint8_t kind;  /* enum pfs_fg_kind */
+	uint64_t self1, self2, total1, total2;
+	int8_t sig; /* +1 grew, -1 shrank beyond noise, 0 within noise or untested */
+};
+
 struct tree {
-	struct pfs_diff_node *v;
+	struct node *v;
 	size_t n, cap;
 	uint32_t *slots; /* node + 1 */
 	size_t nslots;
@@ -34,7 +43,7 @@ static void tree_rehash(struct tree *t)
 	size_t ns = t->nslots ? t->nslots * 2 : 4096;
 	uint32_t *sl = pfs_xcalloc(ns, sizeof(*sl));
 	for (size_t i = 1; i < t->n; i++) {
-		const struct pfs_diff_node *x = &t->v[i];
+		const struct node *x = &t->v[i];
 		size_t h = node_hash(x->parent, x->name, x->kind) & (ns - 1);
 		while (sl[h])
 			h = (h + 1) & (ns - 1);
@@ -51,12 +60,12 @@ static uint32_t tree_child(struct tree *t, uint32_t parent, uint32_t name, uint8
 		tree_rehash(t);
 	size_t h = node_hash((int32_t)parent, name, kind) & (t->nslots - 1);
 	for (; t->slots[h]; h = (h + 1) & (t->nslots - 1)) {
-		const struct pfs_diff_node *x = &t->v[t->slots[h] - 1];
+		const struct node *x = &t->v[t->slots[h] - 1];
 		if (x->parent == (int32_t)parent && x->name == name && x->kind == kind)
 			return t->slots[h] - 1;
 	}
 	PFS_GROW(t->v, t->cap, t->n + 1);
-	t->v[t->n] = (struct pfs_diff_node){.parent = (int32_t)parent, .name = name, .kind = kind};
+	t->v[t->n] = (struct node){.parent = (int32_t)parent, .name = name, .kind = kind};
 	t->slots[h] = (uint32_t)++t->n;
 	return (uint32_t)t->n - 1;
 }
@@ -71,6 +80,14 @@ static void tree_release(struct tree *t)
 
 /* ---- the diff ---- */
 
+struct endpoint {
+	const char *name;		 /* owned */
+	size_t n1, n2;			 /* requests */
+	double med1, med2, p95_1, p95_2; /* seconds */
+	double p, q;			 /* Mann-Whitney, Holm-adjusted over the endpoints */
+	bool significant;
+};
+
 struct table {
 	struct pfs_diff_row *v;
 	size_t n, cap;
@@ -83,7 +100,7 @@ struct pfs_diff {
 	struct tree tree[PFS_VIEW_COUNT];
 	struct table tab[PFS_DIFF_N_TABLES];
 	struct pfs_diff_figure fig[PFS_DIFF_N_FIGS];
-	struct pfs_diff_endpoint *ep;
+	struct endpoint *ep;
 	size_t n_ep;
 	double dispersion;
 	double scale; /* the composition shift: pfs_stats_median_ratio() over the functions */
@@ -207,7 +224,7 @@ static void build_tree(struct pfs_diff *d, enum pfs_view v)
 	struct tree *t = &d->tree[v];
 	if (!t->n) {
 		PFS_GROW(t->v, t->cap, 1);
-		t->v[0] = (struct pfs_diff_node){
+		t->v[0] = (struct node){
 		    .parent = -1, .name = pfs_strtab_cstr(&d->st, "all"), .kind = PFS_KIND_OTHER};
 		t->n = 1;
 	}
@@ -302,7 +319,7 @@ static void function_tables(struct pfs_diff *d)
 	int32_t *row = pfs_xmalloc((d->st.n + 1) * sizeof(*row));
 	memset(row, 0xff, (d->st.n + 1) * sizeof(*row));
 	for (size_t i = 1; i < t->n; i++) {
-		const struct pfs_diff_node *x = &t->v[i];
+		const struct node *x = &t->v[i];
 		if (is_label(d->st.v[x->name]))
 			continue;
 		if (row[x->name] < 0) {
@@ -327,7 +344,7 @@ static void path_table(struct pfs_diff *d)
 	const struct tree *t = &d->tree[d->o.view];
 	struct table *paths = &d->tab[PFS_DIFF_PATHS];
 	for (size_t i = 1; i < t->n; i++) {
-		const struct pfs_diff_node *x = &t->v[i];
+		const struct node *x = &t->v[i];
 		/* a path too light to test can never be a finding: not listed (see diff.md) */
 		if (x->self1 + x->self2 < d->o.min_test || label_path(d, t, i))
 			continue;
@@ -746,7 +763,7 @@ static void endpoints(struct pfs_diff *d)
 	d->ep = pfs_xcalloc(n, sizeof(*d->ep));
 	double *p = pfs_xmalloc(n * sizeof(*p));
 	for (size_t k = 0; k < n; k++) {
-		struct pfs_diff_endpoint *e = &d->ep[d->n_ep++];
+		struct endpoint *e = &d->ep[d->n_ep++];
 		e->name = acc[k].name;
 		e->n1 = acc[k].n[0];
 		e->n2 = acc[k].n[1];
@@ -895,21 +912,6 @@ const struct pfs_diff_side *pfs_diff_side(const struct pfs_diff *d, int which)
 	return &d->side[which ? 1 : 0];
 }
 
-const struct pfs_diff_opts *pfs_diff_opts(const struct pfs_diff *d)
-{
-	return &d->o;
-}
-
-double pfs_diff_dispersion(const struct pfs_diff *d)
-{
-	return d->dispersion;
-}
-
-double pfs_diff_scale(const struct pfs_diff *d)
-{
-	return d->scale;
-}
-
 double pfs_diff_overlap(const struct pfs_diff *d, int which)
 {
 	return d->overlap[which ? 1 : 0];
@@ -937,41 +939,6 @@ const char *pfs_diff_fig_name(enum pfs_diff_fig f)
 	    "gc_pause_max_ms", "gil_wait_master", "gil_wait_worker", "gil_wait_process",
 	    "gil_wait_all",    "cut_stack_share", "cpu_per_worker_s"};
 	return names[f];
-}
-
-size_t pfs_diff_n_endpoints(const struct pfs_diff *d)
-{
-	return d->n_ep;
-}
-
-const struct pfs_diff_endpoint *pfs_diff_endpoint(const struct pfs_diff *d, size_t i)
-{
-	return &d->ep[i];
-}
-
-size_t pfs_diff_n_nodes(const struct pfs_diff *d, enum pfs_view v)
-{
-	return d->tree[v].n;
-}
-
-const struct pfs_diff_node *pfs_diff_nodes(const struct pfs_diff *d, enum pfs_view v)
-{
-	return d->tree[v].v;
-}
-
-const char *pfs_diff_string(const struct pfs_diff *d, uint32_t id)
-{
-	return id < d->st.n ? d->st.v[id] : "";
-}
-
-size_t pfs_diff_n_warnings(const struct pfs_diff *d)
-{
-	return d->n_warn;
-}
-
-const char *pfs_diff_warning(const struct pfs_diff *d, size_t i)
-{
-	return d->warn[i];
 }
 
 int pfs_diff_match(struct pfs_diff *d, enum pfs_diff_table t, const char *re,
@@ -1164,7 +1131,7 @@ int pfs_diff_write_text(const struct pfs_diff *d, FILE *f, unsigned width, struc
 	if (d->n_ep) {
 		fprintf(f, "\nrequests by endpoint (median and p95 wall time):\n");
 		for (size_t i = 0; i < d->n_ep; i++) {
-			const struct pfs_diff_endpoint *e = &d->ep[i];
+			const struct endpoint *e = &d->ep[i];
 			fprintf(
 			    f,
 			    "  %-20s n %zu -> %zu  median %.2f -> %.2f ms  p95 %.2f -> %.2f ms  "
@@ -1240,7 +1207,7 @@ static void json_tree(struct pfs_jsonw *w, const struct pfs_diff *d, const struc
 	size_t kept = 0;
 	double lim = 1.0 / 5000;
 	for (size_t i = 0; i < t->n; i++) {
-		const struct pfs_diff_node *x = &t->v[i];
+		const struct node *x = &t->v[i];
 		double wt = fmax(n1 ? (double)x->total1 / (double)n1 : 0,
 				 n2 ? (double)x->total2 / (double)n2 : 0);
 		keep[i] = (i == 0 || (keep[x->parent] >= 0 && wt >= lim)) ? (int32_t)kept++ : -1;
@@ -1259,7 +1226,7 @@ static void json_tree(struct pfs_jsonw *w, const struct pfs_diff *d, const struc
 		pfs_jsonw_key(w, cols[c]);
 		pfs_jsonw_arr(w);
 		for (size_t i = 0; i < t->n; i++) {
-			const struct pfs_diff_node *x = &t->v[i];
+			const struct node *x = &t->v[i];
 			if (keep[i] < 0)
 				continue;
 			uint64_t s1 = x->self1 + extra[2 * i], s2 = x->self2 + extra[2 * i + 1];
@@ -1373,7 +1340,7 @@ int pfs_diff_write_json(const struct pfs_diff *d, FILE *f, bool pretty, bool tre
 	pfs_jsonw_key(&w, "endpoints");
 	pfs_jsonw_arr(&w);
 	for (size_t i = 0; i < d->n_ep; i++) {
-		const struct pfs_diff_endpoint *e = &d->ep[i];
+		const struct endpoint *e = &d->ep[i];
 		pfs_jsonw_obj(&w);
 		pfs_jsonw_key(&w, "name");
 		pfs_jsonw_str(&w, e->name);

@@ -91,23 +91,6 @@ struct pfs_diff_figure {
 	bool significant;
 };
 
-struct pfs_diff_endpoint {
-	const char *name;		 /* owned */
-	size_t n1, n2;			 /* requests */
-	double med1, med2, p95_1, p95_2; /* seconds */
-	double p, q;			 /* Mann-Whitney, Holm-adjusted over the endpoints */
-	bool significant;
-};
-
-/* A node of a merged tree: parent before child, node 0 the root. */
-struct pfs_diff_node {
-	int32_t parent;
-	uint32_t name; /* index into pfs_diff_strings() */
-	uint8_t kind;  /* enum pfs_fg_kind */
-	uint64_t self1, self2, total1, total2;
-	int8_t sig; /* +1 grew, -1 shrank beyond noise, 0 within noise or untested */
-};
-
 struct pfs_diff_side {
 	const char *label;
 	uint64_t samples;   /* of the compared event */
@@ -131,11 +114,6 @@ int pfs_diff_new(struct pfs_diff **out, struct pfs_capture *base, struct pfs_cap
 void pfs_diff_free(struct pfs_diff *d);
 
 const struct pfs_diff_side *pfs_diff_side(const struct pfs_diff *d, int which); /* 0 base */
-/* The options in force (defaults filled in) and the dispersion the tests used (>= 1). */
-const struct pfs_diff_opts *pfs_diff_opts(const struct pfs_diff *d);
-double pfs_diff_dispersion(const struct pfs_diff *d);
-/* How much the shares of the unchanged part of the program moved (1: not at all). */
-double pfs_diff_scale(const struct pfs_diff *d);
 /* Share of NEW's samples in functions BASE also has (and the converse): 1 for one program. */
 double pfs_diff_overlap(const struct pfs_diff *d, int which);
 
@@ -164,18 +142,6 @@ enum pfs_diff_fig {
 };
 const struct pfs_diff_figure *pfs_diff_fig(const struct pfs_diff *d, enum pfs_diff_fig f);
 const char *pfs_diff_fig_name(enum pfs_diff_fig f);
-
-size_t pfs_diff_n_endpoints(const struct pfs_diff *d);
-const struct pfs_diff_endpoint *pfs_diff_endpoint(const struct pfs_diff *d, size_t i);
-
-/* The merged tree of view v (with opts.trees), and the string table its names index. */
-size_t pfs_diff_n_nodes(const struct pfs_diff *d, enum pfs_view v);
-const struct pfs_diff_node *pfs_diff_nodes(const struct pfs_diff *d, enum pfs_view v);
-const char *pfs_diff_string(const struct pfs_diff *d, uint32_t id);
-
-/* Warnings for the reader (different programs, few samples, units): static sentences. */
-size_t pfs_diff_n_warnings(const struct pfs_diff *d);
-const char *pfs_diff_warning(const struct pfs_diff *d, size_t i);
 
 /*
  * The significant changes of the self, total and path tables, largest first: indices packed

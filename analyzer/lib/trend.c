@@ -298,16 +298,6 @@ void pfs_trend_free(struct pfs_trend *t)
 	free(t);
 }
 
-size_t pfs_trend_n_captures(const struct pfs_trend *t)
-{
-	return t->n_col;
-}
-
-size_t pfs_trend_n_unfigured(const struct pfs_trend *t)
-{
-	return t->unfigured;
-}
-
 static void text_value(FILE *f, const struct series *s, size_t i)
 {
 	double v = s->v[i];

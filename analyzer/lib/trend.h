@@ -53,9 +53,6 @@ int pfs_trend_new(struct pfs_trend **out, const struct pfs_store_capture *caps, 
 		  const struct pfs_store_trend *rows, size_t n_rows, const struct pfs_trend_opts *o,
 		  struct pfs_err *err) PFS_MUST_CHECK;
 void pfs_trend_free(struct pfs_trend *t);
-/* The captures in the trend, and how many had no stored figures (older imports, dumps). */
-size_t pfs_trend_n_captures(const struct pfs_trend *t);
-size_t pfs_trend_n_unfigured(const struct pfs_trend *t);
 
 /* One line per capture: its label and figures; then the functions' shares. 0 or PFS_EIO. */
 int pfs_trend_write_text(const struct pfs_trend *t, FILE *f, struct pfs_err *err) PFS_MUST_CHECK;
