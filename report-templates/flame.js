@@ -26,17 +26,8 @@ var PerfsightFlame = (function () {
 	'use strict';
 	var ROW_H = 17;
 
-	var $ = PerfsightPage.$, clear = PerfsightPage.clear;
+	var $ = PerfsightPage.$, clear = PerfsightPage.clear, reOf = PerfsightPage.reOf;
 	function pct(x) { return (100 * x).toFixed(x >= 0.1 ? 1 : 2) + '%'; }
-	function reOf(q) {
-		if (!q)
-			return null;
-		try {
-			return new RegExp(q);
-		} catch (e) {
-			return undefined;
-		}
-	}
 
 	/* Builds the component's tree from column arrays (parent, name) and a width per node. */
 	function tree(parent, name, width, strings) {

@@ -1,5 +1,5 @@
 /*
- * page.js: the DOM helpers of every perfsight page (report.js, flame.js, diff.js, trend.js),
+ * page.js: the DOM helpers (and the search's regex) of every perfsight page (report.js, flame.js, diff.js, trend.js),
  * loaded first. Text only ever enters the page as text (textContent): never as HTML.
  */
 var PerfsightPage = (function () {
@@ -20,5 +20,15 @@ var PerfsightPage = (function () {
 	}
 	function clear(e) { while (e.firstChild) e.removeChild(e.firstChild); return e; }
 	function td(text, cls) { return el('td', cls, text); }
-	return {$: $, el: el, add: add, clear: clear, td: td};
+	/* the user's regular expression: null for none, undefined when it does not compile */
+	function reOf(q) {
+		if (!q)
+			return null;
+		try {
+			return new RegExp(q);
+		} catch (e) {
+			return undefined;
+		}
+	}
+	return {$: $, el: el, add: add, clear: clear, td: td, reOf: reOf};
 })();

@@ -24,6 +24,7 @@
 	var cur = null;     /* the merged tree for the current view and filter */
 
 	var P = PerfsightPage, $ = P.$, el = P.el, add = P.add, clear = P.clear, td = P.td;
+	var reOf = P.reOf;
 	function pct(x) { return (100 * x).toFixed(x >= 0.1 ? 1 : 2) + '%'; }
 	function secs(s) {
 		if (!s) return '0';
@@ -54,15 +55,6 @@
 		var hs = KIND_HUE[kindName(kind)] || KIND_HUE.other;
 		var l = 52 + (hash32(S[name] || '') % 20);
 		return 'hsl(' + hs[0] + ',' + hs[1] + '%,' + l + '%)';
-	}
-	function reOf(q) {
-		if (!q)
-			return null;
-		try {
-			return new RegExp(q);
-		} catch (e) {
-			return undefined;
-		}
 	}
 
 	/* ---- state in the URL hash ---- */
