@@ -91,8 +91,12 @@ def main():
     ps = os.environ.get("PERFSIGHT", "build/perfsight")
     have_perf = shutil.which("perf") is not None
     caps = [d for d in args if os.path.exists(os.path.join(d, "perf.data"))]
-    big = [d for d in caps if os.path.basename(os.path.normpath(d)).startswith("big-")]
     name = lambda d: os.path.basename(os.path.normpath(d))
+    # big-dwarf2 is only the other side of diff's case: the per-capture targets are not its
+    big = [d for d in caps if name(d).startswith("big-") and name(d) != "big-dwarf2"]
+    caps = [d for d in caps if name(d) != "big-dwarf2"]
+    dw = [d for d in args if name(d) in ("big-dwarf", "big-dwarf2") and
+          os.path.exists(os.path.join(d, "perf.data"))]
     out(f"perfsight vs peers: median of {runs} alternating runs; wall seconds, peak RSS MB")
     out(f"{'case':<38} {'s':>8} {'MB':>7} | {'peer':<24} {'s':>8} {'MB':>7} | {'ratio':>6} | verdicts")
     if not have_perf:
@@ -178,7 +182,6 @@ def main():
         out(f"SKIP pyprof: {pyprof} is missing")
 
     # issue 14: diff of big-dwarf against a second capture of its size, against two reports
-    dw = [d for d in big if name(d) in ("big-dwarf", "big-dwarf2")]
     if len(dw) == 2:
         a, b = (os.path.join(d, "perf.data") for d in sorted(dw, key=name))
         two = ["sh", "-c", f'"{ps}" report "{a}" -o /dev/null && "{ps}" report "{b}" -o /dev/null']
