@@ -63,8 +63,8 @@ static const char *out_path(const char *name)
 static const char *broken_templates(const char *tag, const char *file, const char *text)
 {
 	static char dir[512];
-	static const char *const files[] = {"report.html", "report.css", "report.js",
-					    "flamegraph.svg.js", "page.js", "flame.js"};
+	static const char *const files[] = {"report.html",	 "report.css", "report.js",
+					    "flamegraph.svg.js", "page.js",    "flame.js"};
 	char src[600], dst[600];
 	snprintf(dir, sizeof(dir), "%s/tpl-%s", t_tmpdir(), tag);
 	mkdir(dir, 0755);
