@@ -14,7 +14,7 @@ V ?= 0
 SAN ?= 0
 DEVELOPER ?= $(if $(CI),1,0)
 
-PKGS := libdw libelf libtraceevent libxml-2.0 sqlite3 libzstd yajl
+PKGS := libdw libelf libtraceevent libxml-2.0 sqlite3 libzstd yajl libprotobuf-c zlib
 
 ifeq ($(SAN),1)
 B := build/san
@@ -54,7 +54,10 @@ CLI_SRC := $(sort $(wildcard analyzer/cli/*.c))
 HELPER_SRC := $(sort $(wildcard tests/helper/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/t_*.c))
 
-LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
+# pprof's profile.proto, compiled by protoc-c into $(GEN) (analyzer/proto/README.md)
+GEN := $(B)/gen
+PROTO_OBJ := $(GEN)/profile.pb-c.o
+LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o) $(PROTO_OBJ)
 CLI_OBJ := $(CLI_SRC:%.c=$(B)/%.o)
 HELPER_OBJ := $(HELPER_SRC:%.c=$(B)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
@@ -71,9 +74,10 @@ all: $(BIN)
 # Every object waits for this check, so a missing -dev package is named once, not as a missing
 # header in whichever file compiles first.
 pkgs:
-	@pkg-config --exists $(PKGS) 2>/dev/null || { \
-		echo "perfsight: the build needs these pkg-config packages: $(PKGS)" >&2; \
+	@pkg-config --exists $(PKGS) 2>/dev/null && command -v protoc-c >/dev/null 2>&1 || { \
+		echo "perfsight: the build needs these pkg-config packages: $(PKGS), and protoc-c" >&2; \
 		pkg-config --print-errors --exists $(PKGS) 2>&1 | sed 's/^/  /' >&2; \
+		command -v protoc-c >/dev/null 2>&1 || echo "  protoc-c not found (protobuf-c-compiler)" >&2; \
 		echo "  run 'make deps-build' as root, or 'make demo' / 'make check', which install them" >&2; \
 		exit 1; }
 
@@ -83,6 +87,20 @@ $(B)/analyzer/%.o: analyzer/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(GEN)/profile.pb-c.c: analyzer/proto/profile.proto | pkgs
+	@mkdir -p $(GEN)
+	@$(if $(Q),echo "  PROTOC  $<")
+	$(Q)protoc-c --c_out=$(GEN) --proto_path=analyzer/proto profile.proto
+$(GEN)/profile.pb-c.h: $(GEN)/profile.pb-c.c
+
+# generated code: the project's warnings are not its author's
+$(PROTO_OBJ): $(GEN)/profile.pb-c.c
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) -std=gnu11 $(CFLAGS) $(SANFLAGS) $(PKG_CFLAGS) -I$(GEN) -MMD -MP -c -o $@ $<
+
+$(B)/analyzer/lib/pprof.o: $(GEN)/profile.pb-c.h
+$(B)/analyzer/lib/pprof.o: ALL_CFLAGS += -I$(GEN)
 
 $(B)/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)

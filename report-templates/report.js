@@ -18,30 +18,13 @@
 	var META = D.meta || {};
 	var UNIT_S = META.unit_s || 0;
 	var PROCS = D.processes || [];
-	var ROW_H = 17;
 
 	var state = {view: 'mixed', pid: null, tid: null, zoom: [], q: '', icicle: false};
 	var cache = {};
 	var cur = null;     /* the merged tree for the current view and filter */
-	var layout = null;  /* the last flame graph drawing: rectangles for hit tests */
-	var focusNode = -1; /* keyboard-selected frame */
 
-	function $(id) { return document.getElementById(id); }
-	function el(tag, cls, text) {
-		var e = document.createElement(tag);
-		if (cls)
-			e.className = cls;
-		if (text !== undefined && text !== null)
-			e.textContent = String(text);
-		return e;
-	}
-	function add(parent) {
-		for (var i = 1; i < arguments.length; i++)
-			parent.appendChild(arguments[i]);
-		return parent;
-	}
-	function clear(e) { while (e.firstChild) e.removeChild(e.firstChild); return e; }
-	function td(text, cls) { return el('td', cls, text); }
+	var P = PerfsightPage, $ = P.$, el = P.el, add = P.add, clear = P.clear, td = P.td;
+	var reOf = P.reOf;
 	function pct(x) { return (100 * x).toFixed(x >= 0.1 ? 1 : 2) + '%'; }
 	function secs(s) {
 		if (!s) return '0';
@@ -72,15 +55,6 @@
 		var hs = KIND_HUE[kindName(kind)] || KIND_HUE.other;
 		var l = 52 + (hash32(S[name] || '') % 20);
 		return 'hsl(' + hs[0] + ',' + hs[1] + '%,' + l + '%)';
-	}
-	function reOf(q) {
-		if (!q)
-			return null;
-		try {
-			return new RegExp(q);
-		} catch (e) {
-			return undefined;
-		}
 	}
 
 	/* ---- state in the URL hash ---- */
@@ -184,299 +158,41 @@
 			cache[key] = merge(selectedAll('mixed'));
 		return cache[key];
 	}
-	function pathOf(T, n) {
-		var path = [];
-		for (; n > 0; n = T.parent[n])
-			path.unshift(n);
-		return path;
-	}
-	/* the zoom is kept as names and kinds from the root, so it survives a filter change */
-	function zoomNode(T) {
-		var n = 0;
-		for (var i = 0; i + 1 < state.zoom.length; i += 2) {
-			var found = -1;
-			var ch = T.children[n];
-			for (var j = 0; j < ch.length; j++)
-				if (T.name[ch[j]] === state.zoom[i] && T.kind[ch[j]] === state.zoom[i + 1]) {
-					found = ch[j];
-					break;
-				}
-			if (found < 0)
-				break;
-			n = found;
-		}
-		return n;
-	}
-	function setZoom(T, n) {
-		state.zoom = [];
-		pathOf(T, n).forEach(function (x) { state.zoom.push(T.name[x], T.kind[x]); });
-	}
-
-	/* ---- flame graph ---- */
-	var canvas = $('fg-canvas');
-	var ctx = canvas.getContext('2d');
-	var tip = $('fg-tip');
-
-	function matches(T, re) {
-		var m = new Uint8Array(T.parent.length);
-		if (!re)
-			return m;
-		for (var i = 0; i < T.parent.length; i++)
-			if (re.test(S[T.name[i]] || ''))
-				m[i] = 1;
-		return m;
-	}
+	/* ---- flame graph: flame.js's, fed the merged tree of the view and filter ---- */
+	var fg = PerfsightFlame.create({
+		strings: S,
+		colour: function (T, n) { return colour(T.name[n], T.kind[n]); },
+		/* the zoom is kept as names and kinds from the root, so it survives a filter change */
+		key: function (T, n) { return [T.name[n], T.kind[n]]; },
+		tip: function (T, n, z) {
+			return (S[T.name[n]] || '') + '\n' + KIND_LABEL[kindName(T.kind[n])] +
+				'\nself ' + amount(T.self[n]) + '\ntotal ' + amount(T.total[n]) + ', ' +
+				pct(T.total[0] ? T.total[n] / T.total[0] : 0) + ' of all' +
+				(z ? ', ' + pct(T.total[n] / T.total[z]) + ' of the zoomed frame' : '');
+		},
+		cells: function (T, n, z) {
+			return [[KIND_LABEL[kindName(T.kind[n])]], [amount(T.self[n]), 1],
+				[amount(T.total[n]), 1], [pct(T.total[n] / (T.total[z] || 1)), 1]];
+		},
+		amount: amount,
+		onChange: writeHash,
+	});
+	fg.state = state; /* zoom, q and icicle live in the report's state (and the URL) */
 	function drawFlame() {
-		var T = cur;
-		var z = zoomNode(T);
-		var re = reOf(state.q);
-		$('fg-search').classList.toggle('bad', re === undefined);
-		var hit = matches(T, re || null);
-		var cssW = canvas.clientWidth || 1000;
-		var dpr = window.devicePixelRatio || 1;
-		var scale = T.total[z] ? cssW / T.total[z] : 0;
-		var rects = [];
-		var anc = pathOf(T, z);
-		anc.unshift(0);
-		anc.pop();
-		anc.forEach(function (a, d) { rects.push([a, 0, cssW, d]); });
-		var base = anc.length;
-		var maxD = base;
-		var stack = [z, 0, base];
-		var matched = 0;
-		/* matched share: totals of matching frames not below another match, in the zoom */
-		var under = [[z, 0]];
-		while (under.length) {
-			var u = under.pop();
-			if (hit[u[0]]) {
-				matched += T.total[u[0]];
-				continue;
-			}
-			T.children[u[0]].forEach(function (c) { under.push([c, 0]); });
-		}
-		while (stack.length) {
-			var d = stack.pop(), x = stack.pop(), n = stack.pop();
-			var w = T.total[n] * scale;
-			if (w < 0.3)
-				continue;
-			rects.push([n, x, w, d]);
-			if (d > maxD)
-				maxD = d;
-			var ch = T.children[n], cx = x;
-			for (var i = 0; i < ch.length; i++) {
-				stack.push(ch[i], cx, d + 1);
-				cx += T.total[ch[i]] * scale;
-			}
-		}
-		var rows = maxD + 1;
-		var H = rows * ROW_H + 4;
-		canvas.style.height = H + 'px';
-		canvas.width = Math.round(cssW * dpr);
-		canvas.height = Math.round(H * dpr);
-		ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-		ctx.clearRect(0, 0, cssW, H);
-		ctx.font = '11px system-ui, sans-serif';
-		ctx.textBaseline = 'middle';
-		var matchColour = getComputedStyle(document.documentElement).getPropertyValue('--match').trim() || '#c026d3';
-		var drawnMatches = [];
-		rects.forEach(function (r) {
-			var n = r[0];
-			var y = state.icicle ? r[3] * ROW_H : H - (r[3] + 1) * ROW_H;
-			r.push(y);
-			ctx.fillStyle = hit[n] ? matchColour : colour(T.name[n], T.kind[n]);
-			ctx.fillRect(r[1], y, Math.max(r[2] - 0.5, 0.3), ROW_H - 1);
-			if (hit[n])
-				drawnMatches.push(S[T.name[n]]);
-			if (n === focusNode) {
-				ctx.strokeStyle = '#000';
-				ctx.lineWidth = 2;
-				ctx.strokeRect(r[1] + 1, y + 1, Math.max(r[2] - 2, 1), ROW_H - 3);
-			}
-			if (r[2] > 30) {
-				ctx.fillStyle = '#111';
-				var label = S[T.name[n]] || '';
-				var maxc = Math.floor((r[2] - 6) / 6);
-				if (label.length > maxc)
-					label = label.slice(0, Math.max(maxc - 2, 0)) + '..';
-				ctx.fillText(label, r[1] + 3, y + ROW_H / 2);
-			}
-		});
-		layout = {rects: rects, zoom: z, H: H};
-		canvas.dataset.frames = String(rects.length);
-		canvas.dataset.matches = String(drawnMatches.length);
-		canvas.setAttribute('aria-label', 'Flame graph of ' + (S[T.name[z]] || 'all') + ', ' +
-			amount(T.total[z]) + '; ' + rects.length + ' frames drawn. The table below lists them.');
-		$('fg-match').textContent = re ? 'Matched: ' + pct(T.total[z] ? matched / T.total[z] : 0) +
-			' (' + amount(matched) + ')' : re === undefined ? 'invalid regular expression' : '';
-		crumbs(T, z);
-		table(T, z, hit);
+		cur.value = cur.total;
+		fg.setTree(cur);
 	}
-	function crumbs(T, z) {
-		var box = clear($('fg-crumbs'));
-		var path = pathOf(T, z);
-		path.unshift(0);
-		path.forEach(function (n, i) {
-			if (i)
-				box.appendChild(document.createTextNode(' › '));
-			var b = el('button', null, S[T.name[n]] || 'all');
-			b.type = 'button';
-			if (n === z)
-				b.setAttribute('aria-current', 'true');
-			b.addEventListener('click', function () { zoomTo(n); });
-			box.appendChild(b);
-		});
-	}
-	/* the table alternative: the zoomed subtree in pre-order, frames of at least 0.1% */
-	function table(T, z, hit) {
-		var body = clear($('fg-table').tBodies[0]);
-		var tot = T.total[z] || 1;
-		var st = [z], rows = 0;
-		var frag = document.createDocumentFragment();
-		while (st.length && rows < 2000) {
-			var n = st.pop();
-			if (T.total[n] < tot * 0.001 && n !== z)
-				continue;
-			var tr = el('tr', hit[n] ? 'match' : null);
-			var name = td(S[T.name[n]]);
-			name.style.paddingLeft = (0.45 + 0.8 * (T.depth[n] - T.depth[z])) + 'rem';
-			tr.setAttribute('aria-level', String(T.depth[n] - T.depth[z] + 1));
-			add(tr, name, td(KIND_LABEL[kindName(T.kind[n])]), td(amount(T.self[n]), 'num'),
-				td(amount(T.total[n]), 'num'), td(pct(T.total[n] / tot), 'num'));
-			frag.appendChild(tr);
-			rows++;
-			var ch = T.children[n].slice().sort(function (a, b) { return T.total[a] - T.total[b]; });
-			for (var i = 0; i < ch.length; i++)
-				st.push(ch[i]);
-		}
-		body.appendChild(frag);
-	}
-	function rectAt(px, py) {
-		if (!layout)
-			return null;
-		for (var i = layout.rects.length - 1; i >= 0; i--) {
-			var r = layout.rects[i];
-			if (px >= r[1] && px < r[1] + r[2] && py >= r[4] && py < r[4] + ROW_H)
-				return r;
-		}
-		return null;
-	}
-	function showTip(n, x, y) {
-		var T = cur;
-		var z = layout ? layout.zoom : 0;
-		tip.textContent = (S[T.name[n]] || '') + '\n' + KIND_LABEL[kindName(T.kind[n])] +
-			'\nself ' + amount(T.self[n]) + '\ntotal ' + amount(T.total[n]) + ', ' +
-			pct(T.total[0] ? T.total[n] / T.total[0] : 0) + ' of all' +
-			(z ? ', ' + pct(T.total[n] / T.total[z]) + ' of the zoomed frame' : '');
-		tip.hidden = false;
-		var wrap = canvas.parentNode.getBoundingClientRect();
-		var left = Math.min(x + 12, wrap.width - tip.offsetWidth - 4);
-		tip.style.left = Math.max(left, 0) + 'px';
-		tip.style.top = (y + 14) + 'px';
-	}
-	function zoomTo(n) {
-		setZoom(cur, n);
-		focusNode = n;
-		writeHash();
-		drawFlame();
-	}
-	canvas.addEventListener('mousemove', function (ev) {
-		var b = canvas.getBoundingClientRect();
-		var r = rectAt(ev.clientX - b.left, ev.clientY - b.top);
-		if (r)
-			showTip(r[0], ev.clientX - b.left, ev.clientY - b.top);
-		else
-			tip.hidden = true;
-	});
-	canvas.addEventListener('mouseleave', function () { tip.hidden = true; });
-	canvas.addEventListener('click', function (ev) {
-		var b = canvas.getBoundingClientRect();
-		var r = rectAt(ev.clientX - b.left, ev.clientY - b.top);
-		if (r)
-			zoomTo(r[0]);
-	});
-	canvas.addEventListener('keydown', function (ev) {
-		var T = cur;
-		var n = focusNode >= 0 && focusNode < T.parent.length ? focusNode : zoomNode(T);
-		var up = state.icicle ? 'ArrowDown' : 'ArrowUp';
-		var down = state.icicle ? 'ArrowUp' : 'ArrowDown';
-		var next = n;
-		if (ev.key === up) {
-			var ch = T.children[n].slice().sort(function (a, b) { return T.total[b] - T.total[a]; });
-			if (ch.length) next = ch[0];
-		} else if (ev.key === down) {
-			if (n > 0) next = T.parent[n];
-		} else if (ev.key === 'ArrowLeft' || ev.key === 'ArrowRight') {
-			if (n > 0) {
-				var sib = T.children[T.parent[n]];
-				var k = sib.indexOf(n) + (ev.key === 'ArrowLeft' ? -1 : 1);
-				if (k >= 0 && k < sib.length) next = sib[k];
-			}
-		} else if (ev.key === 'Enter' || ev.key === ' ') {
-			zoomTo(n);
-			ev.preventDefault();
-			return;
-		} else if (ev.key === 'Escape') {
-			resetZoom();
-			return;
-		} else if (ev.key === '/') {
-			$('fg-search').focus();
-			ev.preventDefault();
-			return;
-		} else {
-			return;
-		}
-		ev.preventDefault();
-		focusNode = next;
-		drawFlame();
-		var r = layout.rects.filter(function (q) { return q[0] === next; })[0];
-		if (r)
-			showTip(next, r[1] + r[2] / 2, r[4]);
-	});
-	function resetZoom() {
-		state.zoom = [];
-		focusNode = -1;
-		writeHash();
-		drawFlame();
-	}
-	$('fg-reset').addEventListener('click', resetZoom);
-	$('fg-invert').addEventListener('click', function () {
-		state.icicle = !state.icicle;
-		writeHash();
-		syncControls();
-		drawFlame();
-	});
 	Array.prototype.forEach.call(document.querySelectorAll('[data-view]'), function (b) {
 		b.addEventListener('click', function () {
 			state.view = b.getAttribute('data-view');
-			focusNode = -1;
 			writeHash();
 			refresh();
 		});
-	});
-	var searchTimer = 0;
-	$('fg-search').addEventListener('input', function () {
-		clearTimeout(searchTimer);
-		searchTimer = setTimeout(function () {
-			state.q = $('fg-search').value;
-			writeHash();
-			drawFlame();
-		}, 120);
-	});
-	document.addEventListener('keydown', function (ev) {
-		if (ev.key === 'Escape' && document.activeElement === $('fg-search')) {
-			$('fg-search').value = '';
-			state.q = '';
-			writeHash();
-			drawFlame();
-		}
 	});
 	function syncControls() {
 		Array.prototype.forEach.call(document.querySelectorAll('[data-view]'), function (b) {
 			b.setAttribute('aria-pressed', String(b.getAttribute('data-view') === state.view));
 		});
-		$('fg-invert').setAttribute('aria-pressed', String(state.icicle));
-		if ($('fg-search').value !== state.q)
-			$('fg-search').value = state.q;
 	}
 
 	/* ---- summary ---- */
@@ -1269,10 +985,7 @@
 	var resizeTimer = 0;
 	window.addEventListener('resize', function () {
 		clearTimeout(resizeTimer);
-		resizeTimer = setTimeout(function () {
-			drawFlame();
-			timeline();
-		}, 150);
+		resizeTimer = setTimeout(timeline, 150); /* flame.js redraws its own */
 	});
 	document.documentElement.dataset.ready = '1';
 })();

@@ -21,12 +21,27 @@ for set in big-dwarf big-fp; do
 		fi
 	fi
 done
+# a second big-dwarf-size capture, for perfsight diff's timing
+if [ ! -s "$dir/big-dwarf2/perf.data" ]; then
+	echo "recording big-dwarf2 into $dir (once)" >&2
+	tests/tools/record/big-dwarf.sh "$dir/big-dwarf2" >"$dir/big-dwarf2.log" 2>&1 ||
+		echo "recording big-dwarf2 failed or skipped: see $dir/big-dwarf2.log" >&2
+fi
+# a database of 1,000 small captures, each with its figures and ~200 functions, for trend
+trend_db=$dir/trend-1000.db
+if [ ! -s "$trend_db" ]; then
+	echo "making $trend_db (once)" >&2
+	python3 tests/tools/trend-captures.py "$dir/trend-caps" 1000
+	"$PERFSIGHT" import "$dir"/trend-caps/cap-*.folded -o "$trend_db" >/dev/null 2>"$dir/trend.log" ||
+		echo "importing the trend captures failed: see $dir/trend.log" >&2
+fi
 pyprof=$dir/pyprof-200.pyisession
 [ -s "$pyprof" ] ||
 	python3 tests/tools/pyprof-bigsession.py fixtures/pyinstrument/flask-testclient.pyisession \
 		"$pyprof" 200 >&2
-for set in big-dwarf big-fp; do cp "$dir/$set"/maps/perf-*.map /tmp/ 2>/dev/null || true; done  # perf script names Python frames from /tmp
-python3 tests/tools/bench.py --runs "${RUNS:-5}" --pyprof "$pyprof" fixtures/*/ "$dir"/big-dwarf "$dir"/big-fp
+for set in big-dwarf big-dwarf2 big-fp; do cp "$dir/$set"/maps/perf-*.map /tmp/ 2>/dev/null || true; done  # perf script names Python frames from /tmp
+python3 tests/tools/bench.py --runs "${RUNS:-5}" --pyprof "$pyprof" --trend-db "$trend_db" \
+	fixtures/*/ "$dir"/big-dwarf "$dir"/big-dwarf2 "$dir"/big-fp
 # the report's budget (issue 7) on the 1M-sample frame-pointer capture
 if [ -s "$dir/big-fp/perf.data" ]; then
 	sh tests/tools/bench-report.sh "$dir/big-fp" || echo "bench-report: a report budget is exceeded" >&2

@@ -8,14 +8,15 @@
 # run it without root.
 set -e
 build="gcc make pkg-config libdw-dev libelf-dev libtraceevent-dev libxml2-dev libsqlite3-dev
-libzstd-dev libyajl-dev"
+libzstd-dev libyajl-dev libprotobuf-c-dev protobuf-c-compiler zlib1g-dev"
 demo="$build python3"
 # the tests: perf's own view (linux-perf), the command-line peers of the store (sqlite3, zstd),
 # the checkers (python3), the browser tests (chromium, node), libdebuginfod's loading checks,
 # check-format (clang-format), the call-graph readers' referees (valgrind: callgrind and
-# callgrind_annotate; python3-pprofile: pprofile's callgrind output)
+# callgrind_annotate; python3-pprofile: pprofile's callgrind output), the pprof reader (go tool
+# pprof from golang-go), the JUnit schema check (xmllint from libxml2-utils)
 check="$demo zstd sqlite3 python3 chromium linux-perf libdebuginfod-dev clang-format valgrind
-python3-pprofile"
+python3-pprofile golang-go libxml2-utils"
 bench="$demo python3 linux-perf"
 list=0
 if [ "$1" = --list ]; then

@@ -3,7 +3,8 @@
  * options, calls the library, prints, and maps errors to exit codes in one place.
  *
  * Exit codes: 0 ok; 1 done, with ERROR diagnostics (data dropped); 2 usage; 3 input unreadable
- * or unsupported; 4 internal or output error.
+ * or unsupported; 4 internal or output error; for perfsight check: 5 a rule failed, 6 the gate
+ * cannot judge.
  */
 #ifndef PFS_CLI_H
 #define PFS_CLI_H
@@ -16,7 +17,15 @@
 #include "diag.h"
 #include "err.h"
 
-enum { EXIT_OK = 0, EXIT_DIAG = 1, EXIT_USAGE = 2, EXIT_INPUT = 3, EXIT_INTERNAL = 4 };
+enum {
+	EXIT_OK = 0,
+	EXIT_DIAG = 1,
+	EXIT_USAGE = 2,
+	EXIT_INPUT = 3,
+	EXIT_INTERNAL = 4,
+	EXIT_GATE_FAIL = 5,
+	EXIT_GATE_CANNOT = 6,
+};
 
 struct cli_cmd {
 	const char *name;
@@ -50,6 +59,21 @@ void cli_put_safe(const char *s, int max);
 int cli_finish_stdout(int rc);
 
 const struct cli_cmd *cli_find(const char *name);
+
+/*
+ * The report templates: *dir when the user gave one, else the ones found (*found, to free).
+ * Returns -1 when *dir is set, else the exit code (the reason printed for cmd).
+ */
+int cli_templates(const char *cmd, const char **dir, char **found);
+
+/* Writes a document to a FILE (a library writer, adapted). */
+typedef int (*cli_json_fn)(const void *arg, FILE *f, struct pfs_err *err);
+/* A page's renderer (html.h: pfs_html_write_diff, _trend, _report). */
+typedef int (*cli_page_fn)(const char *tdir, const char *json, size_t len, const char *title,
+			   const char *out, struct pfs_err *err);
+/* Writes fn's document to memory and renders it with page to out; returns an exit code. */
+int cli_json_page(cli_json_fn fn, const void *arg, cli_page_fn page, const char *tdir,
+		  const char *title, const char *out);
 
 /*
  * The options of every command that reads captures: which capture of a database, and where the

@@ -1,9 +1,11 @@
 /*
  * perfsight export: what other tools read, from a capture: folded stacks (FlameGraph,
- * inferno, speedscope all import them), a speedscope document, or a JSON dump of the summary
- * and the top functions.
+ * inferno, speedscope all import them), a speedscope document, a gzipped pprof profile
+ * (go tool pprof and the continuous-profiling services), or a JSON dump of the summary and the
+ * top functions.
  */
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,12 +18,13 @@
 #include "export.h"
 #include "jsonw.h"
 #include "outfile.h"
+#include "pprof.h"
 #include "profile.h"
 #include "pyprof.h"
 #include "views.h"
 
 const char cmd_export_usage[] =
-    "usage: perfsight export INPUT --format folded|speedscope|json|callgrind -o FILE\n"
+    "usage: perfsight export INPUT --format folded|speedscope|pprof|json|callgrind -o FILE\n"
     "                        [--view native|mixed|python] [--event NAME]\n"
     "                        [--weight samples|period|seconds]\n"
     "\n"
@@ -35,6 +38,10 @@ const char cmd_export_usage[] =
     "  --format folded      one line per distinct stack, 'root;...;leaf WEIGHT', sorted, as\n"
     "                       FlameGraph's stackcollapse tools write them\n"
     "  --format speedscope  a speedscope file (one sampled profile per thread)\n"
+    "  --format pprof       a gzipped pprof profile (profile.proto): go tool pprof, Pyroscope,\n"
+    "                       Parca, Grafana and Google Cloud Profiler read it; values: samples\n"
+    "                       and CPU ns (or wall ns of a dump); labels pid, tid, comm, process\n"
+    "                       and the worker role; functions with file and line where known\n"
     "  --format json        {\"summary\", \"top_functions\"}: what was read and the functions\n"
     "                       by total and self weight; for a call-graph profile, the whole\n"
     "                       graph (perfsight-callgraph/1: every function and edge with its\n"
@@ -56,9 +63,11 @@ const char cmd_export_usage[] =
     "examples: perfsight export fixtures/pyinstrument/flask-testclient.pyisession \\\n"
     "              --format speedscope -o flask.speedscope.json\n"
     "          perfsight export fixtures/py312-threads-dwarf/perf.data --format folded \\\n"
-    "              --view python -o threads.folded\n";
+    "              --view python -o threads.folded\n"
+    "          perfsight export perf.data --format pprof --view python -o profile.pb.gz &&\n"
+    "              go tool pprof -top profile.pb.gz\n";
 
-enum fmt { FMT_NONE, FMT_FOLDED, FMT_SPEEDSCOPE, FMT_JSON, FMT_CALLGRIND };
+enum fmt { FMT_NONE, FMT_FOLDED, FMT_SPEEDSCOPE, FMT_PPROF, FMT_JSON, FMT_CALLGRIND };
 
 static const char *kind_name(const struct pfs_capture *c)
 {
@@ -234,6 +243,26 @@ static int export_graph(const struct cli_cmd *self, struct pfs_capture *s, const
 	return cli_diag_exit(&s->diag);
 }
 
+static int write_pprof(FILE *f, struct pfs_capture *s, const struct pfs_export_opts *eo,
+		       struct pfs_err *err)
+{
+	struct pfs_pprof_opts po = {
+	    .event = eo->event,
+	    .view = eo->view,
+	    .weight = eo->weight,
+	    .name = s->info.label,
+	    .event_name =
+		eo->event >= 0
+		    ? pfs_profile_strget(
+			  s->prof, pfs_profile_event(s->prof, (uint32_t)eo->event)->name, NULL)
+		    : NULL,
+	    .duration_s = s->info.duration_s,
+	    .start_time = NAN,
+	    .analysis = s->analysis,
+	};
+	return pfs_pprof_write(s->agg, s->prof, s->views, &po, f, err);
+}
+
 int cmd_export(int argc, char **argv)
 {
 	enum { O_FORMAT = 256, O_VIEW, O_EVENT, O_WEIGHT };
@@ -267,6 +296,7 @@ int cmd_export(int argc, char **argv)
 		case O_FORMAT:
 			fmt = !strcmp(optarg, "folded")	      ? FMT_FOLDED
 			      : !strcmp(optarg, "speedscope") ? FMT_SPEEDSCOPE
+			      : !strcmp(optarg, "pprof")      ? FMT_PPROF
 			      : !strcmp(optarg, "json")	      ? FMT_JSON
 			      : !strcmp(optarg, "callgrind")  ? FMT_CALLGRIND
 							      : FMT_NONE;
@@ -304,6 +334,8 @@ int cmd_export(int argc, char **argv)
 	if (!output)
 		return cli_usage_error(self, "missing -o FILE");
 	const char *input = argv[optind];
+	/* pprof's role labels and CPU-time unit come from the Python analysis */
+	co.analysis = fmt == FMT_PPROF;
 	if ((rc = cli_load_capture(self, &s, input, &co)) >= 0)
 		goto out;
 	if (s.graph || fmt == FMT_CALLGRIND) {
@@ -332,6 +364,8 @@ int cmd_export(int argc, char **argv)
 		rc = pfs_agg_write_folded(s.agg, s.prof, s.views, &fo, of.f, &err);
 	else if (fmt == FMT_SPEEDSCOPE)
 		rc = pfs_export_speedscope(s.agg, s.prof, s.views, &eo, of.f, &err);
+	else if (fmt == FMT_PPROF)
+		rc = write_pprof(of.f, &s, &eo, &err);
 	else
 		rc = write_json(of.f, &s, &eo, &err);
 	if (rc < 0 || pfs_outfile_commit(&of, &err) < 0) {

@@ -28,6 +28,7 @@
 #include "profile.h"
 #include "pyprof.h"
 #include "store.h"
+#include "trend.h"
 #include "xalloc.h"
 
 const char cmd_import_usage[] =
@@ -88,6 +89,7 @@ struct progress {
 	struct pfs_store *st;
 	struct pfs_profile *prof;
 	struct pfs_capture *cap; /* perf.data: its profile is the one rows name */
+	struct pfs_agg *agg;	 /* a dump's rows summed, for its trend figures; NULL: none */
 	struct pfs_err sink_err; /* an off-CPU or probe row the store refused */
 	const char *path;	 /* input, for the bytes-done figure */
 	uint64_t size;		 /* 0: unknown (a directory, a pipe) */
@@ -231,6 +233,8 @@ static int progress_cb(void *payload, const struct pfs_sample_row *row)
 	} else if (!p->tty) {
 		p->samples++;
 	}
+	if (p->agg)
+		pfs_agg_add(p->agg, row);
 	return pfs_store_sample(p->st, prof, row);
 }
 
@@ -485,6 +489,33 @@ struct import_opts {
 
 /* Imports one input; returns 0 or a negative code with err set (the capture rolled back).
  * *input_err tells whether the input (not the database) was at fault. */
+/* The figures `perfsight trend` reads, made now from what the import holds (trend.h). */
+static int put_trend(struct pfs_store *st, struct pfs_capture *cap, struct pfs_err *err);
+
+/* The same for a profiler dump, from its profile and the rows the import summed. */
+static int put_dump_trend(struct pfs_store *st, struct pfs_profile *prof, struct pfs_agg *agg,
+			  const struct pfs_pyprof_meta *pym, const char *label, struct pfs_err *err)
+{
+	struct pfs_capture c = {.kind = PFS_CAPTURE_PYPROF, .prof = prof, .agg = agg};
+	c.views = pfs_views_new(prof, NULL);
+	c.pyprof = *pym; /* borrowed: not released here */
+	c.info.label = (char *)(label ? label : "");
+	int rc = put_trend(st, &c, err);
+	pfs_views_free(c.views);
+	return rc;
+}
+
+static int put_trend(struct pfs_store *st, struct pfs_capture *cap, struct pfs_err *err)
+{
+	struct pfs_store_trend *rows;
+	size_t n;
+	int rc = pfs_trend_capture_rows(cap, &rows, &n, err);
+	if (rc == 0)
+		rc = pfs_store_put_trend(st, rows, n, err);
+	pfs_trend_rows_free(rows, n);
+	return rc;
+}
+
 static int import_one(struct pfs_store *st, const char *path, const struct import_opts *io,
 		      struct pfs_diag *diag, struct import_result *res, bool *input_err,
 		      struct pfs_err *err)
@@ -609,6 +640,7 @@ static int import_one(struct pfs_store *st, const char *path, const struct impor
 		res->edges = pfs_cg_n_edges(cap.graph);
 	} else {
 		const struct pfs_pyprof_opts po = {.merge = true, .label = label};
+		pr.agg = pfs_agg_new();
 		rc = pfs_pyprof_load(path, &po, prof, progress_cb, &pr, &pym, diag, err);
 		if (!rc) {
 			struct pfs_capture_meta up = {.start_time = NAN, .duration = NAN};
@@ -652,7 +684,10 @@ static int import_one(struct pfs_store *st, const char *path, const struct impor
 	/* the report data is made over the profile as written: its views add paths to it */
 	if ((rc = pfs_store_put_diags(st, diag, err)) ||
 	    (kind == IN_PERF && ((rc = pfs_store_put_profile(st, cap.prof, err)) ||
-				 (rc = pfs_capture_store_report(&cap, st, res->id, err)))))
+				 (rc = pfs_capture_store_report(&cap, st, res->id, err)) ||
+				 (rc = put_trend(st, &cap, err)))) ||
+	    (kind == IN_PYPROF &&
+	     (rc = put_dump_trend(st, prof, pr.agg, &pym, label ? label : path, err))))
 		goto abort;
 	if ((rc = pfs_store_end_capture(st, kind == IN_PYPROF ? prof : cap.prof, err)))
 		goto out;
@@ -666,6 +701,7 @@ out:
 	hasher_join(&hasher);
 	clear_progress(&pr);
 	pfs_pyprof_meta_release(&pym);
+	pfs_agg_free(pr.agg);
 	if (pr.cap)
 		pfs_capture_release(&cap);
 	if (pm.r)

@@ -8,12 +8,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <errno.h>
+#include <sys/stat.h>
+
 #include "capture.h"
 #include "cli.h"
 #include "commands.h"
 #include "html.h"
 #include "reportdata.h"
 #include "slurp.h"
+#include "store.h"
+#include "trend.h"
 #include "xalloc.h"
 
 const char cmd_report_usage[] =
@@ -21,6 +26,7 @@ const char cmd_report_usage[] =
     "                        [--event NAME] [--symfs DIR] [--app-dir DIR] [--jit-maps DIR]\n"
     "                        [--kallsyms FILE] [--templates DIR]\n"
     "       perfsight report --data DATA.json -o REPORT.html [--title T] [--templates DIR]\n"
+    "       perfsight report DB --each -o DIR/ [--templates DIR]\n"
     "\n"
     "Writes one self-contained HTML file (no network fetch; a Content-Security-Policy forbids\n"
     "it): summary with headline findings and warnings, workers (click one to filter the whole\n"
@@ -45,6 +51,9 @@ const char cmd_report_usage[] =
     "                   sampling event)\n"
     "  --symfs DIR, --app-dir DIR, --jit-maps DIR, --kallsyms FILE\n"
     "                   where symbols are found, as in perfsight collapse\n"
+    "  --each           a database: one report per capture, DIR/ID.html, and DIR/index.html\n"
+    "                   that links them above the trend charts (perfsight trend); the report\n"
+    "                   data import kept is used as it is, never recomputed\n"
     "  --data FILE      render report data (the JSON model of docs/report-data.md) instead\n"
     "                   of a capture (- for standard input)\n"
     "  --templates DIR  report templates (default: $PERFSIGHT_TEMPLATES, the source tree's\n"
@@ -76,9 +85,10 @@ static int render_data(const char *tdir, const char *data, const char *title, co
 	return EXIT_OK;
 }
 
-/* Loads file, writes its report data to memory, renders it. */
+/* Loads file, writes its report data to memory, renders it; *stored (may be NULL) says
+ * whether the data was the one import kept. */
 static int render_capture(const char *tdir, const char *file, const struct pfs_capture_opts *co,
-			  const char *event, const char *title, const char *out)
+			  const char *event, const char *title, const char *out, bool *stored)
 {
 	struct pfs_capture cap;
 	struct pfs_err err;
@@ -89,6 +99,8 @@ static int render_capture(const char *tdir, const char *file, const struct pfs_c
 	pfs_err_clear(&err);
 	if ((ex = cli_load_capture(self(), &cap, file, co)) >= 0)
 		goto out;
+	if (stored)
+		*stored = cap.report_json != NULL;
 	if (event && (ev = pfs_capture_event(&cap, event)) < 0) {
 		ex = cli_usage_error(self(), "%s: no event '%s' in capture %s", file, event,
 				     cap.info.label);
@@ -119,9 +131,63 @@ out:
 	return ex;
 }
 
+/* Every capture of db into dir/ID.html, then dir/index.html with the trend charts. */
+static int render_each(const char *tdir, const char *db, const struct pfs_capture_opts *co,
+		       const char *dir)
+{
+	struct pfs_store *st = NULL;
+	struct pfs_store_capture *caps = NULL;
+	struct pfs_err err;
+	int n = 0, ex = EXIT_OK;
+	size_t stored = 0;
+	if (pfs_capture_detect(db, &err) != PFS_CAPTURE_DB)
+		return cli_usage_error(self(), "--each takes a perfsight database, not %s", db);
+	if (mkdir(dir, 0777) < 0 && errno != EEXIST) {
+		fprintf(stderr, "perfsight: %s: cannot make the directory: %s\n", dir,
+			strerror(errno));
+		return EXIT_INTERNAL;
+	}
+	if (pfs_store_open(&st, db, PFS_STORE_READONLY, &err) < 0 ||
+	    (n = pfs_store_captures(st, &caps, &err)) < 0) {
+		ex = cli_fail(db, &err);
+		pfs_store_close(st);
+		return ex;
+	}
+	pfs_store_close(st);
+	for (int i = 0; i < n && ex == EXIT_OK; i++) {
+		char which[32], out[4096];
+		struct pfs_capture_opts o = *co;
+		snprintf(which, sizeof(which), "%lld", (long long)caps[i].id);
+		snprintf(out, sizeof(out), "%s/%lld.html", dir, (long long)caps[i].id);
+		o.which = which;
+		o.stored_report = true;
+		bool was = false;
+		int r = render_capture(tdir, db, &o, NULL, NULL, out, &was);
+		stored += was;
+		if (r != EXIT_OK && r != EXIT_DIAG)
+			ex = r;
+	}
+	if (ex == EXIT_OK) {
+		struct pfs_trend *t = NULL;
+		struct pfs_trend_opts to = {.link_dir = ""};
+		char index[4096], title[4200];
+		snprintf(index, sizeof(index), "%s/index.html", dir);
+		snprintf(title, sizeof(title), "perfsight: the captures of %s", db);
+		if ((ex = cli_trend_load(db, &to, &t)) == EXIT_OK)
+			ex = cli_trend_page(t, tdir, title, index);
+		pfs_trend_free(t);
+		if (ex == EXIT_OK)
+			fprintf(stderr,
+				"reports: %d in %s (%zu from stored report data), index %s\n", n,
+				dir, stored, index);
+	}
+	pfs_store_captures_free(caps, (size_t)n);
+	return ex;
+}
+
 int cmd_report(int argc, char **argv)
 {
-	enum { O_DATA = 256, O_TITLE, O_TEMPL, O_EVENT };
+	enum { O_DATA = 256, O_TITLE, O_TEMPL, O_EVENT, O_EACH };
 	static const struct option opts[] = {
 	    {"output", required_argument, NULL, 'o'},
 	    {"data", required_argument, NULL, O_DATA},
@@ -129,6 +195,7 @@ int cmd_report(int argc, char **argv)
 	    {"templates", required_argument, NULL, O_TEMPL},
 	    CLI_CAPTURE_LONGOPTS,
 	    {"event", required_argument, NULL, O_EVENT},
+	    {"each", no_argument, NULL, O_EACH},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -137,7 +204,7 @@ int cmd_report(int argc, char **argv)
 	struct pfs_capture_opts co = {.analysis = true, .timeline = true};
 	const char *data = NULL, *out = NULL, *title = NULL, *tdir = NULL, *event = NULL;
 	char *found = NULL;
-	struct pfs_err err;
+	bool each = false;
 	int c, ex;
 	optind = 1;
 	opterr = 0;
@@ -158,6 +225,9 @@ int cmd_report(int argc, char **argv)
 		case O_EVENT:
 			event = optarg;
 			break;
+		case O_EACH:
+			each = true;
+			break;
 		default:
 			if (cli_capture_option(c, optarg, &co))
 				break;
@@ -172,17 +242,20 @@ int cmd_report(int argc, char **argv)
 		return cli_usage_error(self(), "expects one INPUT (or --data FILE)");
 	if (!out)
 		return cli_usage_error(self(), "-o is required");
-	if (!tdir) {
-		if (pfs_html_find_templates(&found, &err) < 0)
-			return cli_fail("report", &err);
-		tdir = found;
-	}
+	if ((ex = cli_templates("report", &tdir, &found)) >= 0)
+		return ex;
 	/* the data import kept counts every sampling event: one event is made anew */
 	co.stored_report = !event;
-	if (data)
+	if (each && (data || event || title || co.which))
+		ex = cli_usage_error(self(),
+				     "--each makes every capture's report, untitled and of "
+				     "every event: not with --data, --event, --title or --capture");
+	else if (each)
+		ex = render_each(tdir, argv[optind], &co, out);
+	else if (data)
 		ex = render_data(tdir, data, title, out);
 	else
-		ex = render_capture(tdir, argv[optind], &co, event, title, out);
+		ex = render_capture(tdir, argv[optind], &co, event, title, out, NULL);
 	free(found);
 	return cli_finish_stdout(ex);
 }

@@ -4,12 +4,14 @@
  */
 #include <stdarg.h>
 #include <malloc.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <errno.h>
 
 #include "cli.h"
 #include "commands.h"
+#include "html.h"
 
 static int cmd_help(int argc, char **argv);
 
@@ -37,7 +39,7 @@ static void overview(FILE *f)
 	fprintf(f,
 		"\n'perfsight COMMAND --help' shows a command's options.\n"
 		"exit status: 0 ok, 1 done with data-dropping diagnostics, 2 usage, 3 bad input,\n"
-		"4 internal or output error\n");
+		"4 internal or output error; check: 5 a rule failed, 6 it cannot judge\n");
 }
 
 static int cmd_help(int argc, char **argv)
@@ -180,6 +182,38 @@ int main(int argc, char **argv)
 	if (c->fn != cmd_help && cli_is_help(c, argc - 1, argv + 1))
 		return cli_finish_stdout(EXIT_OK);
 	return c->fn(argc - 1, argv + 1);
+}
+
+int cli_templates(const char *cmd, const char **dir, char **found)
+{
+	struct pfs_err err;
+	if (*dir)
+		return -1;
+	if (pfs_html_find_templates(found, &err) < 0)
+		return cli_fail(cmd, &err);
+	*dir = *found;
+	return -1;
+}
+
+int cli_json_page(cli_json_fn fn, const void *arg, cli_page_fn page, const char *tdir,
+		  const char *title, const char *out)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	struct pfs_err err;
+	int rc;
+	FILE *m = open_memstream(&buf, &len);
+	if (!m) {
+		fprintf(stderr, "perfsight: %s: out of memory\n", out);
+		return EXIT_INTERNAL;
+	}
+	rc = fn(arg, m, &err);
+	if (fclose(m) && rc >= 0)
+		rc = pfs_err_sys(&err, "cannot write the page's data");
+	if (rc >= 0)
+		rc = page(tdir, buf, len, title, out, &err);
+	free(buf);
+	return rc < 0 ? cli_fail(out, &err) : EXIT_OK;
 }
 
 bool cli_capture_option(int c, const char *arg, struct pfs_capture_opts *co)

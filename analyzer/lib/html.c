@@ -357,8 +357,40 @@ static int make_nonce(char out[33], struct pfs_err *err)
 	return 0;
 }
 
-int pfs_html_write_report(const char *templates_dir, const char *data_json, size_t len,
-			  const char *title, const char *out_path, struct pfs_err *err)
+/* The scripts of one page, read and joined in order into one script element. */
+static int read_scripts(const char *dir, const char *const *names, char **out, size_t *outlen,
+			struct pfs_err *err)
+{
+	char *all = NULL;
+	size_t n = 0;
+	for (size_t i = 0; names[i]; i++) {
+		char *js;
+		size_t len;
+		int rc = read_file(dir, names[i], &js, &len, err);
+		if (rc < 0) {
+			free(all);
+			return rc;
+		}
+		all = pfs_xrealloc(all, n + len + 2);
+		memcpy(all + n, js, len);
+		n += len;
+		all[n++] = '\n';
+		all[n] = 0;
+		free(js);
+	}
+	*out = all;
+	*outlen = n;
+	return 0;
+}
+
+/*
+ * A page: the skeleton skel_name with its fill points (csp, title, heading, style, data,
+ * script) filled from css_name, the scripts (NULL-terminated, joined), the data and the title.
+ */
+static int write_page(const char *templates_dir, const char *skel_name, const char *css_name,
+		      const char *const *scripts, const char *data_json, size_t len,
+		      const char *title, const char *deftitle, const char *out_path,
+		      struct pfs_err *err)
 {
 	char *css = NULL, *js = NULL, *skel = NULL, *json = NULL, *ctitle = NULL;
 	size_t csslen, jslen, skellen;
@@ -369,17 +401,17 @@ int pfs_html_write_report(const char *templates_dir, const char *data_json, size
 	static const char *const fills[] = {"csp", "title", "heading", "style", "data", "script"};
 	xmlNodePtr node[6];
 
-	if ((rc = read_file(templates_dir, "report.html", &skel, &skellen, err)) < 0 ||
-	    (rc = read_file(templates_dir, "report.css", &css, &csslen, err)) < 0 ||
-	    (rc = read_file(templates_dir, "report.js", &js, &jslen, err)) < 0)
+	if ((rc = read_file(templates_dir, skel_name, &skel, &skellen, err)) < 0 ||
+	    (rc = read_file(templates_dir, css_name, &css, &csslen, err)) < 0 ||
+	    (rc = read_scripts(templates_dir, scripts, &js, &jslen, err)) < 0)
 		goto out;
 	/* HTML ends a style or script element at the first "</style" or "</script", whatever
 	 * the language inside thinks; "<!--" in a script changes how that end is found. */
 	if (ci_find(css, "</style") || ci_find(js, "</script") || strstr(js, "<!--")) {
-		rc = pfs_err_set(
-		    err, PFS_EFORMAT, PFS_NO_OFF,
-		    "template %s/report.css or report.js contains a closing tag or <!--",
-		    templates_dir);
+		rc =
+		    pfs_err_set(err, PFS_EFORMAT, PFS_NO_OFF,
+				"template %s/%s or the scripts of %s contain a closing tag or <!--",
+				templates_dir, css_name, skel_name);
 		goto out;
 	}
 	if (!(json = escape_json(data_json, len, err))) {
@@ -388,22 +420,22 @@ int pfs_html_write_report(const char *templates_dir, const char *data_json, size
 	}
 	if ((rc = make_nonce(nonce, err)) < 0)
 		goto out;
-	doc = xmlReadMemory(skel, (int)skellen, "report.html", "UTF-8",
+	doc = xmlReadMemory(skel, (int)skellen, skel_name, "UTF-8",
 			    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	if (!doc) {
 		const xmlError *e = xmlGetLastError();
-		rc =
-		    pfs_err_set(err, PFS_EFORMAT, PFS_NO_OFF,
-				"template %s/report.html is not well-formed XHTML: line %d: %s",
-				templates_dir, e ? e->line : 0, e && e->message ? e->message : "?");
+		rc = pfs_err_set(err, PFS_EFORMAT, PFS_NO_OFF,
+				 "template %s/%s is not well-formed XHTML: line %d: %s",
+				 templates_dir, skel_name, e ? e->line : 0,
+				 e && e->message ? e->message : "?");
 		goto out;
 	}
 	for (size_t i = 0; i < 6; i++) {
 		node[i] = find_fill(xmlDocGetRootElement(doc), fills[i]);
 		if (!node[i]) {
 			rc = pfs_err_set(err, PFS_EFORMAT, PFS_NO_OFF,
-					 "template %s/report.html has no data-pfs-fill=\"%s\"",
-					 templates_dir, fills[i]);
+					 "template %s/%s has no data-pfs-fill=\"%s\"",
+					 templates_dir, skel_name, fills[i]);
 			goto out;
 		}
 		xmlUnsetProp(node[i], BAD_CAST "data-pfs-fill");
@@ -413,7 +445,7 @@ int pfs_html_write_report(const char *templates_dir, const char *data_json, size
 		 "base-uri 'none'; form-action 'none'",
 		 nonce, nonce);
 	xmlSetProp(node[0], BAD_CAST "content", BAD_CAST csp);
-	ctitle = clean_text(title && *title ? title : "perfsight report");
+	ctitle = clean_text(title && *title ? title : deftitle);
 	set_text(doc, node[1], ctitle);
 	set_text(doc, node[2], ctitle);
 	set_text(doc, node[3], css);
@@ -432,8 +464,8 @@ int pfs_html_write_report(const char *templates_dir, const char *data_json, size
 	}
 	htmlDocContentDumpFormatOutput(ob, doc, "UTF-8", 0);
 	if (xmlOutputBufferFlush(ob) < 0 || ob->error) {
-		rc = pfs_err_set(err, PFS_EDEP, PFS_NO_OFF,
-				 "libxml2 could not serialize the report");
+		rc = pfs_err_set(err, PFS_EDEP, PFS_NO_OFF, "libxml2 could not serialize %s",
+				 skel_name);
 		goto out;
 	}
 	rc = write_out(out_path, xmlBufContent(ob->conv ? ob->conv : ob->buffer),
@@ -447,6 +479,102 @@ out:
 	free(js);
 	free(json);
 	free(ctitle);
+	return rc;
+}
+
+int pfs_html_write_report(const char *templates_dir, const char *data_json, size_t len,
+			  const char *title, const char *out_path, struct pfs_err *err)
+{
+	static const char *const js[] = {"page.js", "flame.js", "report.js", NULL};
+	return write_page(templates_dir, "report.html", "report.css", js, data_json, len, title,
+			  "perfsight report", out_path, err);
+}
+
+int pfs_html_write_diff(const char *templates_dir, const char *data_json, size_t len,
+			const char *title, const char *out_path, struct pfs_err *err)
+{
+	static const char *const js[] = {"page.js", "flame.js", "diff.js", NULL};
+	return write_page(templates_dir, "diff.html", "report.css", js, data_json, len, title,
+			  "perfsight diff", out_path, err);
+}
+
+int pfs_html_write_trend(const char *templates_dir, const char *data_json, size_t len,
+			 const char *title, const char *out_path, struct pfs_err *err)
+{
+	static const char *const js[] = {"page.js", "trend.js", NULL};
+	return write_page(templates_dir, "trend.html", "report.css", js, data_json, len, title,
+			  "perfsight trend", out_path, err);
+}
+
+/* ---- JUnit XML ---- */
+
+static int junit_attr(xmlTextWriterPtr w, const char *name, const char *value)
+{
+	char *v = clean_text(value ? value : "");
+	int rc = xmlTextWriterWriteAttribute(w, BAD_CAST name, BAD_CAST v);
+	free(v);
+	return rc;
+}
+
+int pfs_html_write_junit(const char *suite, const char *hostname, const char *timestamp,
+			 double seconds, const struct pfs_junit_case *c, size_t n,
+			 const char *out_path, struct pfs_err *err)
+{
+	xmlBufferPtr buf = xmlBufferCreate();
+	xmlTextWriterPtr w = buf ? xmlNewTextWriterMemory(buf, 0) : NULL;
+	char num[64];
+	size_t failures = 0;
+	int bad = 0, rc;
+	if (!w) {
+		if (buf)
+			xmlBufferFree(buf);
+		return pfs_err_set(err, PFS_EDEP, PFS_NO_OFF, "libxml2 cannot make an XML writer");
+	}
+	for (size_t i = 0; i < n; i++)
+		failures += c[i].failure_type != NULL;
+	xmlTextWriterSetIndent(w, 1);
+	bad |= xmlTextWriterStartDocument(w, "1.0", "UTF-8", NULL) < 0;
+	bad |= xmlTextWriterStartElement(w, BAD_CAST "testsuite") < 0;
+	bad |= junit_attr(w, "name", suite) < 0;
+	snprintf(num, sizeof(num), "%zu", n);
+	bad |= junit_attr(w, "tests", num) < 0;
+	snprintf(num, sizeof(num), "%zu", failures);
+	bad |= junit_attr(w, "failures", num) < 0;
+	bad |= junit_attr(w, "errors", "0") < 0;
+	snprintf(num, sizeof(num), "%.3f", seconds > 0 ? seconds : 0);
+	bad |= junit_attr(w, "time", num) < 0;
+	bad |= junit_attr(w, "timestamp", timestamp) < 0;
+	bad |= junit_attr(w, "hostname", hostname && *hostname ? hostname : "localhost") < 0;
+	bad |= xmlTextWriterStartElement(w, BAD_CAST "properties") < 0;
+	bad |= xmlTextWriterEndElement(w) < 0;
+	for (size_t i = 0; i < n; i++) {
+		bad |= xmlTextWriterStartElement(w, BAD_CAST "testcase") < 0;
+		bad |= junit_attr(w, "classname", c[i].classname) < 0;
+		bad |= junit_attr(w, "name", c[i].name) < 0;
+		bad |= junit_attr(w, "time", "0") < 0;
+		if (c[i].failure_type) {
+			bad |= xmlTextWriterStartElement(w, BAD_CAST "failure") < 0;
+			bad |= junit_attr(w, "message", c[i].message) < 0;
+			bad |= junit_attr(w, "type", c[i].failure_type) < 0;
+			char *t = clean_text(c[i].text	    ? c[i].text
+					     : c[i].message ? c[i].message
+							    : "");
+			bad |= xmlTextWriterWriteString(w, BAD_CAST t) < 0;
+			free(t);
+			bad |= xmlTextWriterEndElement(w) < 0;
+		}
+		bad |= xmlTextWriterEndElement(w) < 0;
+	}
+	bad |= xmlTextWriterWriteElement(w, BAD_CAST "system-out", BAD_CAST "") < 0;
+	bad |= xmlTextWriterWriteElement(w, BAD_CAST "system-err", BAD_CAST "") < 0;
+	bad |= xmlTextWriterEndDocument(w) < 0;
+	xmlFreeTextWriter(w);
+	if (bad)
+		rc =
+		    pfs_err_set(err, PFS_EDEP, PFS_NO_OFF, "libxml2 could not write the JUnit XML");
+	else
+		rc = write_out(out_path, xmlBufferContent(buf), (size_t)xmlBufferLength(buf), err);
+	xmlBufferFree(buf);
 	return rc;
 }
 

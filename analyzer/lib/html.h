@@ -1,9 +1,11 @@
 /*
  * html: the renderers. The only module that uses libxml2. It writes
  *   - the self-contained HTML report: report-templates/report.html parsed as XHTML, its fill
- *     points (data-pfs-fill) filled through the tree API with report.css, report.js and the data
- *     JSON (docs/report-data.md), a Content-Security-Policy that forbids every fetch, and the
- *     result serialized as HTML;
+ *     points (data-pfs-fill) filled through the tree API with report.css, page.js (the DOM
+ *     helpers), flame.js (the flame graph every page shares) and report.js, and the data JSON
+ *     (docs/report-data.md), a
+ *     Content-Security-Policy that forbids every fetch, and the result serialized as HTML; the
+ *     diff and trend pages the same way (below);
  *   - the standalone SVG flame graph (xmlTextWriter) of an aggregated call tree, with the
  *     search and zoom script report-templates/flamegraph.svg.js embedded.
  * Strings from captures only ever enter the output as libxml2 text or attribute values, or
@@ -88,6 +90,37 @@ int pfs_html_find_templates(char **out, struct pfs_err *err) PFS_MUST_CHECK;
 int pfs_html_write_report(const char *templates_dir, const char *data_json, size_t len,
 			  const char *title, const char *out_path,
 			  struct pfs_err *err) PFS_MUST_CHECK;
+
+/*
+ * The same page machinery for the other pages, each a skeleton of report-templates/ with the
+ * same fill points, report.css, and its scripts after page.js: perfsight diff's page (diff.html;
+ * flame.js and diff.js; the data of docs/diff.md with its trees) and the trend page
+ * (trend.html, trend.js; docs/trend.md). Same returns.
+ */
+int pfs_html_write_diff(const char *templates_dir, const char *data_json, size_t len,
+			const char *title, const char *out_path,
+			struct pfs_err *err) PFS_MUST_CHECK;
+int pfs_html_write_trend(const char *templates_dir, const char *data_json, size_t len,
+			 const char *title, const char *out_path,
+			 struct pfs_err *err) PFS_MUST_CHECK;
+
+/* One test case of a JUnit XML report. */
+struct pfs_junit_case {
+	const char *name, *classname;
+	const char *failure_type; /* NULL: passed */
+	const char *message;	  /* the failure's one-line message */
+	const char *text;	  /* the failure's longer text, NULL: none */
+};
+
+/*
+ * Writes a JUnit XML report (one <testsuite>, as Apache Ant's JUnit task writes it and CI
+ * servers read it: properties, one testcase per case, system-out, system-err) of n cases to
+ * out_path, atomically. timestamp is "YYYY-MM-DDTHH:MM:SS" (no zone), seconds the suite's
+ * time. Text is cleaned of what XML 1.0 cannot hold. Returns 0, PFS_EIO or PFS_EDEP.
+ */
+int pfs_html_write_junit(const char *suite, const char *hostname, const char *timestamp,
+			 double seconds, const struct pfs_junit_case *c, size_t n,
+			 const char *out_path, struct pfs_err *err) PFS_MUST_CHECK;
 
 /* flamegraph.pl's options, where they apply. */
 struct pfs_fg_opts {

@@ -239,7 +239,8 @@ static const char index_sql[] =
  * perfsight builds read and write these databases unchanged and just do not see them; every
  * import creates them when missing. Such a build may delete a capture (--replace) without
  * deleting its rows here and hand the id to the next capture, so a report_data row counts only
- * while content_hash and imported_at still match its captures row. gil_waits rows have no such
+ * while content_hash and imported_at still match its captures row (trend rows, the figures
+ * `perfsight trend` reads, while content_hash does). gil_waits rows have no such
  * check: an older build's replace leaves them to the capture that takes the id next, whose
  * reports rebuilt from samples then list waits of the deleted one (its figures are unaffected).
  */
@@ -250,7 +251,10 @@ static const char optional_sql[] =
     "CREATE INDEX IF NOT EXISTS gil_waits_capture ON gil_waits(capture);\n"
     "CREATE TABLE IF NOT EXISTS report_data(capture INTEGER PRIMARY KEY,\n"
     "  content_hash TEXT NOT NULL, imported_at TEXT NOT NULL, format TEXT NOT NULL,\n"
-    "  size INTEGER NOT NULL, data BLOB NOT NULL);\n";
+    "  size INTEGER NOT NULL, data BLOB NOT NULL);\n"
+    "CREATE TABLE IF NOT EXISTS trend(capture INTEGER NOT NULL, content_hash TEXT NOT NULL,\n"
+    "  kind TEXT NOT NULL, name TEXT NOT NULL, value REAL, total REAL);\n"
+    "CREATE INDEX IF NOT EXISTS trend_capture ON trend(capture);\n";
 
 /* What report_data.format says: the JSON document of docs/report-data.md in a zstd frame. */
 #define REPORT_FORMAT "report-data/1+zstd"
@@ -798,6 +802,7 @@ static int drop_duplicates(struct pfs_store *st, const char *hash, const char *l
 	    "DELETE FROM cg_functions WHERE capture = ?1",
 	    "DELETE FROM cg_edges WHERE capture = ?1",
 	    "DELETE FROM cg_costs WHERE capture = ?1",
+	    "DELETE FROM trend WHERE capture = ?1",
 	    "DELETE FROM captures WHERE id = ?1",
 	};
 	sqlite3_stmt *s;
@@ -2344,6 +2349,97 @@ int64_t pfs_store_scan_samples(struct pfs_store *st, int64_t cap, pfs_sample_cb 
 	thread_ids_release(&th);
 	sqlite3_finalize(s);
 	return n;
+}
+
+int pfs_store_put_trend(struct pfs_store *st, const struct pfs_store_trend *rows, size_t n,
+			struct pfs_err *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+	if ((rc = need_capture(st, err)))
+		return rc;
+	if ((rc = prepare(st,
+			  "INSERT INTO trend SELECT id, content_hash, ?2, ?3, ?4, ?5 FROM captures "
+			  "WHERE id = ?1",
+			  &s, err)))
+		return rc;
+	for (size_t i = 0; i < n && !rc; i++) {
+		sqlite3_bind_int64(s, 1, st->cap);
+		sqlite3_bind_text(s, 2, rows[i].kind, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 3, rows[i].name, -1, SQLITE_STATIC);
+		if (isnan(rows[i].value))
+			sqlite3_bind_null(s, 4);
+		else
+			sqlite3_bind_double(s, 4, rows[i].value);
+		if (isnan(rows[i].total))
+			sqlite3_bind_null(s, 5);
+		else
+			sqlite3_bind_double(s, 5, rows[i].total);
+		rc = step_done(st, s, "cannot write the trend figures", err);
+		sqlite3_reset(s);
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int pfs_store_trend(struct pfs_store *st, const char *labels, size_t top,
+		    struct pfs_store_trend **out, struct pfs_err *err)
+{
+	sqlite3_stmt *s;
+	struct pfs_store_trend *v = NULL;
+	size_t n = 0, cap = 0;
+	int64_t have;
+	int rc;
+	*out = NULL;
+	if ((rc = query_int(st,
+			    "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND "
+			    "name = 'trend'",
+			    0, &have, err)))
+		return rc;
+	if (!have)
+		return 0;
+	/* the rows of the captures that still hold their ids (see optional_sql); of the
+	 * functions, only the top ones by summed self share, chosen here: a thousand captures
+	 * keep two hundred thousand function rows, which the caller need not see */
+	if ((rc = prepare(
+		 st,
+		 "SELECT t.capture, t.kind, t.name, t.value, t.total FROM trend t "
+		 "JOIN captures c ON c.id = t.capture AND c.content_hash = t.content_hash "
+		 "WHERE (?1 IS NULL OR c.label GLOB ?1) AND (t.kind = 'figure' OR t.name IN "
+		 "(SELECT u.name FROM trend u JOIN captures d ON d.id = u.capture AND "
+		 "d.content_hash = u.content_hash WHERE u.kind = 'function' AND "
+		 "(?1 IS NULL OR d.label GLOB ?1) GROUP BY u.name "
+		 "ORDER BY sum(u.value) DESC, u.name LIMIT ?2)) ORDER BY t.capture",
+		 &s, err)))
+		return rc;
+	if (labels)
+		sqlite3_bind_text(s, 1, labels, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, (int64_t)top);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		PFS_GROW(v, cap, n + 1);
+		v[n].capture = sqlite3_column_int64(s, 0);
+		v[n].kind = col_dup(s, 1);
+		v[n].name = col_dup(s, 2);
+		v[n].value = col_real(s, 3);
+		v[n].total = col_real(s, 4);
+		n++;
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		pfs_store_trend_free(v, n);
+		return db_err(st, err, "cannot read the trend figures");
+	}
+	*out = v;
+	return (int)n;
+}
+
+void pfs_store_trend_free(struct pfs_store_trend *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free((char *)v[i].kind);
+		free((char *)v[i].name);
+	}
+	free(v);
 }
 
 int pfs_store_get_report(struct pfs_store *st, int64_t cap, char **json, size_t *len,

@@ -289,6 +289,31 @@ int pfs_store_load_callgraph(struct pfs_store *st, int64_t capture_id, struct pf
 			     struct pfs_callgraph **out, struct pfs_err *err) PFS_MUST_CHECK;
 
 /*
+ * A figure of a capture for `perfsight trend`, kept at import so that a trend over a thousand
+ * captures reads a few rows each instead of their samples: kind "figure" (name: samples,
+ * gc_share, ...; value) or "function" (name: the function; value: its self share, total: its
+ * total share). NAN is "not measured" (stored as NULL).
+ */
+struct pfs_store_trend {
+	int64_t capture; /* read back only */
+	const char *kind, *name;
+	double value, total;
+};
+
+/* Keeps rows for the open capture. Returns 0, PFS_EUSAGE (no capture open) or PFS_EDB. */
+int pfs_store_put_trend(struct pfs_store *st, const struct pfs_store_trend *rows, size_t n,
+			struct pfs_err *err) PFS_MUST_CHECK;
+/*
+ * The rows of the captures whose label matches the GLOB labels (NULL: every capture), by
+ * capture id: every figure, and the function rows of the top functions only, by self share
+ * summed over those captures (strings owned: pfs_store_trend_free). Returns the count, 0 when
+ * the database has none (imported by an older perfsight), or PFS_EDB.
+ */
+int pfs_store_trend(struct pfs_store *st, const char *labels, size_t top,
+		    struct pfs_store_trend **out, struct pfs_err *err) PFS_MUST_CHECK;
+void pfs_store_trend_free(struct pfs_store_trend *v, size_t n);
+
+/*
  * The report data pfs_store_put_report() kept for capture_id: 0 and a malloc'd *json
  * (NUL-terminated after *len bytes), or 0 and NULL when there is none (imported by an older
  * perfsight, or the row is of a capture an older perfsight replaced since), PFS_EDB, or

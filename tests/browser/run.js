@@ -9,6 +9,9 @@
  *   node run.js svghostile FILE.svg FOLDED SHOTDIR   the same with hostile names
  *   node run.js open FILE.html SHOTDIR               time to open and draw (prints ms)
  *   node run.js callgraph FILE.html SHOTDIR          the call-graph view (pstats, callgrind)
+ *   node run.js diff|diffhostile|trend|trendhostile FILE.html SHOTDIR
+ *                                                    perfsight diff's and trend's pages
+ *                                                    (pages.js)
  *
  * The expected facts come from the data the report embeds (docs/report-data.md), read from the
  * file itself, never from what the page shows.
@@ -24,7 +27,8 @@ const {chromium} = require('playwright-core');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const [mode, file, aux, svgShots] = process.argv.slice(2);
 /* where screenshots go: the last argument */
-const shotdir = ['report', 'hostile', 'open', 'callgraph'].includes(mode) ? aux : svgShots;
+const shotdir = ['report', 'hostile', 'open', 'callgraph', 'diff', 'diffhostile', 'trend',
+	'trendhostile'].includes(mode) ? aux : svgShots;
 let failed = 0;
 
 function skip(name, why) { console.log('ok - ' + name + ' # SKIP ' + why); }
@@ -493,6 +497,9 @@ async function openBig(ctx) {
 			await openBig(env.ctx);
 		else if (mode === 'callgraph')
 			await callgraph(env.ctx, embeddedData(file));
+		else if (/^(diff|trend)(hostile)?$/.test(mode))
+			await require('./pages.js')({mode, file, url: fileUrl(file), shotdir, ctx: env.ctx,
+				open, check, waitFor});
 		else
 			nok('browser::usage', 'unknown mode ' + mode);
 	} catch (e) {

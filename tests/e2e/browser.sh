@@ -165,3 +165,38 @@ if python3 -m cProfile -o "$OUT/cg-big.prof" tests/workloads/cg_app.py --many 12
 else
 	nok pstats-12000::make "python3 -m cProfile failed"
 fi
+# perfsight diff's page and the trend page (tests/browser/pages.js): the differential flame
+# graph of a real change, and the trend of a database, then both with hostile names
+if "$PERFSIGHT" diff fixtures/ciapp-base/perf.data fixtures/ciapp-gc/perf.data \
+	-o "$OUT/diff.html" >/dev/null 2>"$OUT/diff.err"; then
+	browser diff diff "$OUT/diff.html" "$OUT/diff"
+else
+	nok diff::write "$(tail -3 "$OUT/diff.err")"
+fi
+if "$PERFSIGHT" diff fixtures/hostile/perf.data fixtures/hostile/perf.data \
+	--title "<img src=x onerror=alert(1)> diff" -o "$OUT/diff-hostile.html" >/dev/null \
+	2>"$OUT/diff-hostile.err"; then
+	browser diffhostile diffhostile "$OUT/diff-hostile.html" "$OUT/diff-hostile"
+else
+	nok diffhostile::write "$(tail -3 "$OUT/diff-hostile.err")"
+fi
+tdb="$OUT/trend.db"
+rm -rf "$tdb" "$OUT/each"
+if "$PERFSIGHT" import fixtures/ciapp-base/perf.data -o "$tdb" --label build-1 >/dev/null 2>&1 &&
+	"$PERFSIGHT" import fixtures/ciapp-slow/perf.data -o "$tdb" --label build-2 >/dev/null 2>&1 &&
+	"$PERFSIGHT" import fixtures/ciapp-gc/perf.data -o "$tdb" --label build-3 >/dev/null 2>&1 &&
+	"$PERFSIGHT" report "$tdb" --each -o "$OUT/each" >/dev/null 2>"$OUT/each.err"; then
+	browser trend trend "$OUT/each/index.html" "$OUT/trend"
+else
+	nok trend::write "$(tail -3 "$OUT/each.err")"
+fi
+hdb="$OUT/trend-hostile.db"
+rm -f "$hdb"
+if "$PERFSIGHT" import fixtures/ciapp-base/perf.data -o "$hdb" --label '<img src=x onerror=alert(1)>' \
+	>/dev/null 2>&1 &&
+	"$PERFSIGHT" import fixtures/hostile/perf.data -o "$hdb" --label "<i>'\"&x</i>" >/dev/null 2>&1 &&
+	"$PERFSIGHT" trend "$hdb" --top 20 -o "$OUT/trend-hostile.html" >/dev/null 2>"$OUT/trend-hostile.err"; then
+	browser trendhostile trendhostile "$OUT/trend-hostile.html" "$OUT/trend-hostile"
+else
+	nok trendhostile::write "$(tail -3 "$OUT/trend-hostile.err")"
+fi

@@ -8,7 +8,7 @@ MB/s) are medians of the same number of runs. Every case ends in one verdict per
 (issues 2, 3, 4 and 6); a peer that is not installed is skipped with a SKIP line, never
 silently. The table goes to stdout and tests/out/bench.txt, the figures to tests/out/bench.json.
 
-usage: bench.py [--runs N] [--pyprof FILE] CAPTURE_DIR...
+usage: bench.py [--runs N] [--pyprof FILE] [--trend-db DB] CAPTURE_DIR...
 """
 import json, os, shutil, statistics, subprocess, sys, time
 
@@ -16,6 +16,8 @@ RSS_LIMIT_MB = 250          # issue 4: import peak RSS, whatever the capture siz
 IMPORT_RATE = 500000        # issue 4: samples/s on the 1M+ frame-pointer capture
 IMPORT_BYTES = 40           # issue 4: database bytes per sample
 PYPROF_RATE = 100           # issue 6: MB/s of pyinstrument JSON
+DIFF_RATIO = 2.0            # issue 14: diff of two big captures <= 2x two reports of them
+TREND_S = 1.0               # issue 14: trend over a 1,000-capture database
 
 lines = []
 results = []
@@ -77,18 +79,24 @@ def samples_of(ps, f):
 
 def main():
     args = sys.argv[1:]
-    runs, pyprof = 5, None
+    runs, pyprof, trend_db = 5, None, None
     while args and args[0].startswith("--"):
         if args[0] == "--runs":
             runs = int(args[1])
         elif args[0] == "--pyprof":
             pyprof = args[1]
+        elif args[0] == "--trend-db":
+            trend_db = args[1]
         args = args[2:]
     ps = os.environ.get("PERFSIGHT", "build/perfsight")
     have_perf = shutil.which("perf") is not None
     caps = [d for d in args if os.path.exists(os.path.join(d, "perf.data"))]
-    big = [d for d in caps if os.path.basename(os.path.normpath(d)).startswith("big-")]
     name = lambda d: os.path.basename(os.path.normpath(d))
+    # big-dwarf2 is only the other side of diff's case: the per-capture targets are not its
+    big = [d for d in caps if name(d).startswith("big-") and name(d) != "big-dwarf2"]
+    caps = [d for d in caps if name(d) != "big-dwarf2"]
+    dw = [d for d in args if name(d) in ("big-dwarf", "big-dwarf2") and
+          os.path.exists(os.path.join(d, "perf.data"))]
     out(f"perfsight vs peers: median of {runs} alternating runs; wall seconds, peak RSS MB")
     out(f"{'case':<38} {'s':>8} {'MB':>7} | {'peer':<24} {'s':>8} {'MB':>7} | {'ratio':>6} | verdicts")
     if not have_perf:
@@ -172,6 +180,32 @@ def main():
         fresh()
     elif pyprof:
         out(f"SKIP pyprof: {pyprof} is missing")
+
+    # issue 14: diff of big-dwarf against a second capture of its size, against two reports
+    if len(dw) == 2:
+        a, b = (os.path.join(d, "perf.data") for d in sorted(dw, key=name))
+        two = ["sh", "-c", f'"{ps}" report "{a}" -o /dev/null && "{ps}" report "{b}" -o /dev/null']
+        m = measure([ps, "diff", a, b, "-o", "/dev/null", "--json", "/dev/null"], two,
+                    max(1, runs // 2))
+        if m:
+            row("diff big-dwarf big-dwarf2 (html+json)", m, "two perfsight reports",
+                [verdict(m[0] <= DIFF_RATIO * m[2], f"<= {DIFF_RATIO}x two reports")])
+    else:
+        out("SKIP diff: big-dwarf2 is missing (tests/tools/record/big-dwarf.sh records it)")
+
+    # issue 14: trend over a database of 1,000 captures, from the figures import kept
+    if trend_db and os.path.exists(trend_db):
+        m = measure([ps, "trend", trend_db, "-o", "/dev/null", "--json", "/dev/null"], None,
+                    runs)
+        if m:
+            caps = json.loads(subprocess.run([ps, "trend", trend_db, "--json", "-"],
+                                             capture_output=True, text=True).stdout)
+            n = len(caps["captures"])
+            row(f"trend {n} captures (html+json)", m, "-",
+                [verdict(m[0] < TREND_S and n >= 1000, f"< {TREND_S} s over >= 1000 captures")],
+                captures=n)
+    elif trend_db:
+        out(f"SKIP trend: {trend_db} is missing")
 
     over = sum(1 for r in results for v in r["verdicts"] if v.startswith("OVER"))
     out(f"{len(results)} cases, {over} verdicts over their target")

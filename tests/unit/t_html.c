@@ -63,12 +63,12 @@ static const char *out_path(const char *name)
 static const char *broken_templates(const char *tag, const char *file, const char *text)
 {
 	static char dir[512];
-	static const char *const files[] = {"report.html", "report.css", "report.js",
-					    "flamegraph.svg.js"};
+	static const char *const files[] = {"report.html",	 "report.css", "report.js",
+					    "flamegraph.svg.js", "page.js",    "flame.js"};
 	char src[600], dst[600];
 	snprintf(dir, sizeof(dir), "%s/tpl-%s", t_tmpdir(), tag);
 	mkdir(dir, 0755);
-	for (size_t i = 0; i < 4; i++) {
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		snprintf(dst, sizeof(dst), "%s/%s", dir, files[i]);
 		if (!strcmp(files[i], file)) {
 			if (text)
@@ -180,6 +180,12 @@ static void test_report_rejects_bad_templates(void)
 	d = broken_templates("gone", "report.css", NULL);
 	T_EQ(pfs_html_write_report(d, "{}", 2, NULL, out, &err), PFS_EIO);
 	T_ASSERT(strstr(err.msg, "report.css"));
+	/* a script shared by the pages is checked as the page's own */
+	d = broken_templates("flame", "flame.js", "var s = '</script>';\n");
+	T_EQ(pfs_html_write_report(d, "{}", 2, NULL, out, &err), PFS_EFORMAT);
+	d = broken_templates("nopage", "page.js", NULL);
+	T_EQ(pfs_html_write_report(d, "{}", 2, NULL, out, &err), PFS_EIO);
+	T_ASSERT(strstr(err.msg, "page.js"));
 }
 
 static void test_tree_child_and_totals(void)
