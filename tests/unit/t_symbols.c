@@ -545,7 +545,7 @@ static void test_unwind_bad_samples(void)
 	uint64_t regs[20] = {0}, pcs[8];
 	struct pfs_sample smp = {0};
 	/* no registers */
-	T_EQ(pfs_symbols_unwind_user(e.s, pr, 42, &attr, &smp, pcs, 8), 0);
+	T_EQ(pfs_symbols_unwind_user(e.s, pr, 42, &attr, &smp, pcs, 8, NULL), 0);
 	T_EQ(pfs_diag_count(&e.d, "regs-missing"), 1);
 	/* registers, but an empty stack dump: the pc alone */
 	regs[8] = BIAS + 0x1100; /* ip is perf register 8, the 9th set bit of the mask */
@@ -553,12 +553,12 @@ static void test_unwind_bad_samples(void)
 	smp.regs_user_abi = 2;
 	smp.regs_user = regs;
 	smp.n_regs_user = 20;
-	T_EQ(pfs_symbols_unwind_user(e.s, pr, 42, &attr, &smp, pcs, 8), 1);
+	T_EQ(pfs_symbols_unwind_user(e.s, pr, 42, &attr, &smp, pcs, 8, NULL), 1);
 	T_EQ(pcs[0], BIAS + 0x1100);
 	T_EQ(pfs_diag_count(&e.d, "stack-dump-empty"), 1);
 	/* registers without ip/sp (another arch's mask) */
 	attr.sample_regs_user = 0x3f;
-	T_EQ(pfs_symbols_unwind_user(e.s, pr, 42, &attr, &smp, pcs, 8), 0);
+	T_EQ(pfs_symbols_unwind_user(e.s, pr, 42, &attr, &smp, pcs, 8, NULL), 0);
 	T_EQ(pfs_diag_count(&e.d, "unwind-arch-unsupported"), 1);
 	/* a stack dump of garbage: whatever comes out, it ends */
 	uint8_t stack[256];
@@ -568,7 +568,7 @@ static void test_unwind_bad_samples(void)
 	smp.stack_user = stack;
 	smp.stack_user_size = sizeof(stack);
 	smp.stack_user_dyn_size = sizeof(stack);
-	size_t n = pfs_symbols_unwind_user(e.s, pr, 42, &attr, &smp, pcs, 8);
+	size_t n = pfs_symbols_unwind_user(e.s, pr, 42, &attr, &smp, pcs, 8, NULL);
 	T_ASSERT(n >= 1 && n <= 8);
 	T_EQ(pcs[0], BIAS + 0x1100);
 	env_close(&e);
