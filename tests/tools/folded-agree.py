@@ -20,6 +20,13 @@ usage: folded-agree.py OURS (REFERENCE.folded | --script PERF_SCRIPT[.zst] --eve
               in ld.so and libc's assembler functions, where libdw reads the CFI on), as
               "explained E stopped-early S" (E = overlap + S)
 --min-explained F  exit 1 unless that explained agreement is at least F
+--truncated   with --script: perf's mark of a stack cut where its dump ended (an outermost
+              frame at address ffffffffffffffff) becomes [truncated], perfsight's mark
+--suffix      also print the share of perf's samples whose stack is the leaf end of one of
+              ours, where what ours adds rootward has no [unknown] frame (perfsight may only
+              add named outer frames; perf's [truncated]/[unknown] end marks are dropped
+              first), as "suffix S"
+--min-suffix F  exit 1 unless that share is at least F
 """
 import importlib.util
 import os
@@ -45,10 +52,11 @@ def load(path):
     return c
 
 
-def from_script(path, event, mask):
+def from_script(path, event, mask, truncated=False):
     """The reference parser, plus the frame addresses to tell kernel frames apart."""
     c = Counter()
     cur = None
+    cut = "ffffffffffffffff"
     for line in ref.read(path).split("\n") + [""]:
         if not line.strip():
             if cur and cur[0] == event:
@@ -66,6 +74,8 @@ def from_script(path, event, mask):
         f = ref.FRAME.match(line)
         a = ADDR.match(line)
         name = f["sym"] if f else "[unknown]"
+        if truncated and a and a.group(1) == cut:
+            name = "[truncated]"
         # kernel frames: perf names their dso [kernel.kallsyms] (or prints none, -F ip,sym)
         if mask and a and int(a.group(1), 16) >= 0xFFFF800000000000 and (
                 f is None and "(" not in line or f is not None and f["dso"].startswith("[kernel")):
@@ -106,6 +116,45 @@ def stopped_early(a, b):
     return moved
 
 
+def suffix_share(a, b):
+    """The share of b's samples whose stack is the leaf end of one of a's, what a's adds
+    rootward being free of [unknown] (perf's end marks dropped from b's stacks first)."""
+    tb = sum(b.values())
+    if not tb:
+        return 0.0
+    left = dict(a)
+    by_comm = {}
+    for k in a:
+        by_comm.setdefault(k.partition(";")[0], []).append(k)
+    matched = 0
+    marks = ("[truncated]", "[unknown]")
+    for k in sorted(b, key=lambda k: -k.count(";")):
+        comm, _, frames = k.partition(";")
+        parts = frames.split(";") if frames else []
+        tails = [";".join(parts)]
+        while parts and parts[0] in marks:
+            parts.pop(0)
+            tails.append(";".join(parts))
+        want = b[k]
+        for tail in tails:
+            for o in by_comm.get(comm, []):
+                if want <= 0:
+                    break
+                if left[o] <= 0:
+                    continue
+                of = o.partition(";")[2]
+                if tail and not (of == tail or of.endswith(";" + tail)):
+                    continue
+                extra = of[: len(of) - len(tail)].split(";")
+                if any(e.startswith("[unknown") for e in extra):
+                    continue
+                m = min(want, left[o])
+                left[o] -= m
+                want -= m
+                matched += m
+    return matched / tb
+
+
 def opt(args, name, default=None):
     return args[args.index(name) + 1] if name in args else default
 
@@ -114,7 +163,8 @@ def main():
     args = sys.argv[1:]
     ours = load(args[0])
     if "--script" in args:
-        theirs = from_script(opt(args, "--script"), opt(args, "--event"), "--mask-kernel" in args)
+        theirs = from_script(opt(args, "--script"), opt(args, "--event"), "--mask-kernel" in args,
+                             "--truncated" in args)
     else:
         theirs = load(args[1])
     ov = overlap(ours, theirs)
@@ -122,6 +172,10 @@ def main():
     early = stopped_early(ours, theirs) if "--explain" in args or "--min-explained" in args else 0
     if "--explain" in args or "--min-explained" in args:
         line += f" explained {ov + early:.4f} stopped-early {early:.4f}"
+    suffix = None
+    if "--suffix" in args or "--min-suffix" in args:
+        suffix = suffix_share(ours, theirs)
+        line += f" suffix {suffix:.4f}"
     print(line)
     if "--show" in args:
         ta, tb = sum(ours.values()) or 1, sum(theirs.values()) or 1
@@ -131,6 +185,8 @@ def main():
     if "--min" in args and ov < float(opt(args, "--min")):
         sys.exit(1)
     if "--min-explained" in args and ov + early < float(opt(args, "--min-explained")):
+        sys.exit(1)
+    if "--min-suffix" in args and suffix < float(opt(args, "--min-suffix")):
         sys.exit(1)
 
 
