@@ -368,16 +368,35 @@ static void cuts_count(struct ingest *in, const struct pfs_record *rec,
 /* perf's largest --call-graph dwarf size */
 #define DWARF_MAX 65528u
 
+struct cut_need {
+	uint64_t bytes, samples;
+};
+
+static int cmp_need(const void *x, const void *y)
+{
+	const struct cut_need *a = x, *b = y;
+	return (a->bytes > b->bytes) - (a->bytes < b->bytes);
+}
+
+/* A dump size perf takes that holds bytes of stack: a multiple of 4 KiB, perf's maximum at most. */
+static uint64_t dump_size(uint64_t bytes)
+{
+	uint64_t size = (bytes + 4095) / 4096 * 4096;
+	return size > DWARF_MAX ? DWARF_MAX : size;
+}
+
 /*
- * One "stacks-cut" diagnostic: how many, and the dump size that would have held them, the
- * smallest multiple of 4 KiB at or above what the deepest of them needed.
+ * One "stacks-cut" diagnostic: how many, and the dump sizes that would have held nine in ten
+ * of those whose depth is known, and all of them.
  */
 static void cuts_report(struct ingest *in)
 {
 	struct cuts *c = &in->cuts;
 	if (!c->cut)
 		return;
-	uint64_t need = 0, held = 0, over = 0, unknown = 0;
+	uint64_t held = 0, over = 0, unknown = 0;
+	struct cut_need *need = NULL;
+	size_t n_need = 0, cap_need = 0;
 	for (size_t i = 0; i < c->cap; i++) {
 		const struct cut_cell *e = &c->v[i];
 		if (cut_empty(e) || e->key == CUT_TOP)
@@ -402,38 +421,48 @@ static void cuts_report(struct ingest *in)
 			continue;
 		}
 		held += e->value;
-		if (want > need)
-			need = want;
+		PFS_GROW(need, cap_need, n_need + 1);
+		need[n_need++] = (struct cut_need){want, e->value};
 	}
-	uint64_t size = (need + 4095) / 4096 * 4096;
-	if (size > DWARF_MAX)
-		size = DWARF_MAX;
-	char more[160] = "";
+	char advice[200] = "", more[160] = "";
+	if (held) {
+		qsort(need, n_need, sizeof(*need), cmp_need);
+		uint64_t sum = 0, p90 = 0;
+		for (size_t i = 0; i < n_need && !p90; i++) {
+			sum += need[i].samples;
+			if (sum * 10 >= (held + over) * 9)
+				p90 = need[i].bytes;
+		}
+		uint64_t all = dump_size(need[n_need - 1].bytes);
+		if (p90 && dump_size(p90) < all)
+			snprintf(advice, sizeof(advice),
+				 "; --call-graph dwarf,%llu would have held 90%% of those of known "
+				 "depth, dwarf,%llu %s",
+				 (unsigned long long)dump_size(p90), (unsigned long long)all,
+				 over ? "all the others" : "all");
+		else
+			snprintf(advice, sizeof(advice),
+				 "; --call-graph dwarf,%llu would have held %s",
+				 (unsigned long long)all,
+				 over	   ? "those of known depth but the deepest"
+				 : unknown ? "those of known depth"
+					   : "all of them");
+	}
 	size_t k = 0;
 	if (over)
-		k += (size_t)snprintf(more + k, sizeof(more) - k,
-				      "; %llu need more than perf's maximum %u",
+		k += (size_t)snprintf(more, sizeof(more), "; %llu need more than perf's maximum %u",
 				      (unsigned long long)over, DWARF_MAX);
 	if (unknown && k < sizeof(more))
 		snprintf(more + k, sizeof(more) - k,
-			 "; %llu are of threads never unwound whole (size unknown)",
+			 "; %llu are of threads never unwound whole (depth unknown)",
 			 (unsigned long long)unknown);
-	if (held)
-		pfs_diag_addn(
-		    in->diag, PFS_WARN, "stacks-cut", c->cut, PFS_NO_OFF,
-		    "%llu of %llu DWARF stacks (%.1f%%) end where the %llu-byte stack "
-		    "dump ends, rooted at [truncated]; --call-graph dwarf,%llu would have "
-		    "held %s%s",
-		    (unsigned long long)c->cut, (unsigned long long)c->dwarf,
-		    100.0 * (double)c->cut / (double)c->dwarf, (unsigned long long)c->dump,
-		    (unsigned long long)size, held == c->cut ? "all of them" : "the others", more);
-	else
-		pfs_diag_addn(in->diag, PFS_WARN, "stacks-cut", c->cut, PFS_NO_OFF,
-			      "%llu of %llu DWARF stacks (%.1f%%) end where the %llu-byte stack "
-			      "dump ends, rooted at [truncated]%s",
-			      (unsigned long long)c->cut, (unsigned long long)c->dwarf,
-			      100.0 * (double)c->cut / (double)c->dwarf,
-			      (unsigned long long)c->dump, more);
+	free(need);
+	pfs_diag_addn(in->diag, PFS_WARN, "stacks-cut", c->cut, PFS_NO_OFF,
+		      "%llu of %llu DWARF stacks (%.1f%%) end where the %llu-byte stack dump ends, "
+		      "rooted at [truncated]%s%s",
+		      (unsigned long long)c->cut, (unsigned long long)c->dwarf,
+		      100.0 * (double)c->cut / (double)c->dwarf, (unsigned long long)c->dump,
+		      advice, more);
 }
 
 /* A frame-pointer user stack of n frames (in->frames): broken when its root is [unknown]. */
