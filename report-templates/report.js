@@ -766,7 +766,8 @@
 				st.push(ch[i], 0);
 		}
 		map.delete(T.name[0] * 16 + T.kind[0]);
-		return Array.from(map.values());
+		/* a cut stack's [truncated] root is a mark, not a function */
+		return Array.from(map.values()).filter(function (r) { return S[r.name] !== '[truncated]'; });
 	}
 	function topTable() {
 		var T = cur;
