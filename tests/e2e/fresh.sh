@@ -1,4 +1,6 @@
-# Agreement with perf on captures recorded here and now (issue 3): the shared fixtures come from
+# Agreement with perf on captures recorded here and now (issue 3), compared as collapse.sh
+# compares the fixtures (perf stops at the first -X perf trampoline: strict on the part it
+# unwinds, each perf stack the leaf end of perfsight's, issue 12). The shared fixtures come from
 # another kernel build, so their kernel frames cannot be named on this machine. These captures
 # can: the capture's hostname and os release are this machine's, so perfsight reads
 # /proc/kallsyms, and perf script resolves the same way. Recorded: the threads workload with
@@ -41,11 +43,11 @@ agree() {
 		return
 	fi
 	if r=$($AGREE "$d/ours.folded" --script "$d/script.txt" --event cpu-clock --min "$min" \
-		"$@"); then
+		--truncated --leaf-python --min-suffix 1 "$@"); then
 		ok "$n-agrees-with-perf-$min ($r)"
 	else
 		nok "$n-agrees-with-perf-$min" "$r; $AGREE $d/ours.folded --script $d/script.txt \
---event cpu-clock --show 10"
+--event cpu-clock --truncated --leaf-python --show 10"
 	fi
 	# kernel frames by name: perf named some, perfsight printed no [kernel] placeholder
 	if [ "$(awk 'NR == 1 {print $1}' /proc/kallsyms)" = 0000000000000000 ]; then

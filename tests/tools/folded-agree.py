@@ -15,11 +15,15 @@ usage: folded-agree.py OURS (REFERENCE.folded | --script PERF_SCRIPT[.zst] --eve
 --min F       exit 1 unless the overlap is at least F
 --show N      print the N largest differences
 --explain     also print the share of the difference where perf stopped unwinding early:
-              a reference stack with more samples than ours whose frames are the leaf end of
-              a stack we have more samples of (perf 6.1's libunwind gives up after the leaf
+              a reference stack with more samples than ours whose frames (without an outermost
+              [unknown] or [truncated]) are the leaf end of a stack we have more samples of (perf 6.1's libunwind gives up after the leaf
               in ld.so and libc's assembler functions, where libdw reads the CFI on), as
               "explained E stopped-early S" (E = overlap + S)
 --min-explained F  exit 1 unless that explained agreement is at least F
+--leaf-python  on both sides, a stack with Python frames keeps only its innermost Python
+              frame and what is leafward of it: the part perf 6.1 unwinds on a -X perf capture
+              (it stops at the first trampoline), so perf's unwinding can be compared strictly
+              there while perfsight's goes on to the thread entry
 --truncated   with --script: perf's mark of a stack cut where its dump ended (an outermost
               frame at address ffffffffffffffff) becomes [truncated], perfsight's mark
 --suffix      also print the share of perf's samples whose stack is the leaf end of one of
@@ -84,6 +88,19 @@ def from_script(path, event, mask, truncated=False):
     return c
 
 
+def leaf_python(c):
+    """Each stack from its innermost "py::" frame on (stacks without one unchanged)."""
+    out = Counter()
+    for k, v in c.items():
+        comm, _, frames = k.partition(";")
+        fr = frames.split(";") if frames else []
+        py = [i for i, f in enumerate(fr) if f.startswith("py::")]
+        if py:
+            fr = fr[py[-1]:]
+        out[";".join([comm] + fr)] += v
+    return out
+
+
 def overlap(a, b):
     ta, tb = sum(a.values()), sum(b.values())
     if not ta or not tb:
@@ -102,13 +119,17 @@ def stopped_early(a, b):
     for k in sorted((k for k in b if b[k] / tb > a[k] / ta), key=lambda k: k.count(";")):
         want = b[k] / tb - a[k] / ta
         comm, _, frames = k.partition(";")
+        # perf's outermost [unknown] (a cut mark, a uretprobe trampoline) may be what it
+        # stopped at
+        while frames.startswith("[unknown];") or frames.startswith("[truncated];"):
+            frames = frames.partition(";")[2]
         if not frames:
             continue
         for o in ours:
             if want <= 0:
                 break
             if ours[o] > 0 and o.startswith(comm + ";") and o.endswith(";" + frames) and \
-                    len(o) > len(k):
+                    len(o) > len(comm) + 1 + len(frames):
                 m = min(want, ours[o])
                 ours[o] -= m
                 want -= m
@@ -167,6 +188,9 @@ def main():
                              "--truncated" in args)
     else:
         theirs = load(args[1])
+    whole = ours, theirs
+    if "--leaf-python" in args:
+        ours, theirs = leaf_python(ours), leaf_python(theirs)
     ov = overlap(ours, theirs)
     line = f"{ov:.4f} ours={sum(ours.values())} reference={sum(theirs.values())}"
     early = stopped_early(ours, theirs) if "--explain" in args or "--min-explained" in args else 0
@@ -174,7 +198,7 @@ def main():
         line += f" explained {ov + early:.4f} stopped-early {early:.4f}"
     suffix = None
     if "--suffix" in args or "--min-suffix" in args:
-        suffix = suffix_share(ours, theirs)
+        suffix = suffix_share(*whole)
         line += f" suffix {suffix:.4f}"
     print(line)
     if "--show" in args:
