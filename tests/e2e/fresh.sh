@@ -61,12 +61,9 @@ agree() {
 	fi
 }
 
-if ! command -v perf >/dev/null; then
-	skip recording "perf is not installed"
-	exit 0
-fi
-if ! perf record -q -o "$OUT/probe.data" -e cpu-clock -- true > "$OUT/probe.log" 2>&1; then
-	skip recording "perf cannot record here: $(head -c 200 "$OUT/probe.log")"
+why=$(perf_why)
+if [ -n "$why" ]; then
+	skip recording "$why"
 	exit 0
 fi
 # a DWARF 4 binary: inline frames named, their file read from a version 4 line table header

@@ -112,12 +112,9 @@ check cut-stacks-from-database sh -c "grep -o '\"cut_stacks\":{[^}]*}' '$OUT/cut
 P312=$(pyenv prefix 3.12.1 2>/dev/null)/bin/python3.12
 P313=$(pyenv prefix 3.13.0 2>/dev/null)/bin/python3.13
 W=$(pwd)/tests/workloads/chain.py
-if ! command -v perf > /dev/null; then
-	skip recording "perf is not installed"
-	exit 0
-fi
-if ! perf record -q -o "$OUT/probe.data" -e cpu-clock -- true > "$OUT/probe.log" 2>&1; then
-	skip recording "perf cannot record here: $(head -c 200 "$OUT/probe.log")"
+why=$(perf_why)
+if [ -n "$why" ]; then
+	skip recording "$why"
 	exit 0
 fi
 EV='cpu-clock/period=10000000,name=cpu-clock/'
