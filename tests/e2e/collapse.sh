@@ -20,7 +20,9 @@ agree() { # name capture threshold [--explain-min F] [collapse options]
 		ex="--min-explained $2"
 		shift 2
 	fi
-	if ! "$PERFSIGHT" collapse "$d/perf.data" --event cpu-clock "$@" > "$OUT/$n.folded" 2> "$OUT/$n.err"; then
+	# --addrs: an unresolved frame says whether it is in a mapped file (a stripped library's
+	# function) or mapped by nothing (what perfsight may never add)
+	if ! "$PERFSIGHT" collapse "$d/perf.data" --event cpu-clock --addrs "$@" > "$OUT/$n.folded" 2> "$OUT/$n.err"; then
 		nok "$n-agrees" "collapse failed: $(head -c 300 "$OUT/$n.err")"
 		return
 	fi

@@ -37,7 +37,7 @@ agree() {
 	n=$1 min=$2
 	shift 2
 	d=$OUT/$n
-	if ! "$PERFSIGHT" collapse "$d/perf.data" --event cpu-clock > "$d/ours.folded" \
+	if ! "$PERFSIGHT" collapse "$d/perf.data" --event cpu-clock --addrs > "$d/ours.folded" \
 		2> "$d/collapse.err"; then
 		nok "$n-agrees" "collapse failed: $(head -c 300 "$d/collapse.err")"
 		return
@@ -49,12 +49,13 @@ agree() {
 		nok "$n-agrees-with-perf-$min" "$r; $AGREE $d/ours.folded --script $d/script.txt \
 --event cpu-clock --truncated --leaf-python --show 10"
 	fi
-	# kernel frames by name: perf named some, perfsight printed no [kernel] placeholder
+	# kernel frames by name: perf named some, perfsight printed no [kernel] placeholder (with
+	# --addrs an unnamed kernel frame is "[... <ffff...>]")
 	if [ "$(awk 'NR == 1 {print $1}' /proc/kallsyms)" = 0000000000000000 ]; then
 		skip "$n-kernel-frames-named" "/proc/kallsyms hides addresses (kptr_restrict)"
 	elif ! grep -q '(\[kernel\.kallsyms\])' "$d/script.txt"; then
 		skip "$n-kernel-frames-named" "no sample in the kernel this time"
-	elif grep -q '\[kernel\]' "$d/ours.folded"; then
+	elif grep -Eq '\[kernel\]|<ffff[89a-f][0-9a-f]{12}>\]' "$d/ours.folded"; then
 		nok "$n-kernel-frames-named" "[kernel] frames in $d/ours.folded"
 	else
 		ok "$n-kernel-frames-named"

@@ -21,11 +21,12 @@ AGREE="python3 tests/tools/folded-agree.py"
 CHAIN="python3 tests/tools/chain-check.py"
 
 # collapse NAME CAPTURE [options]: $OUT/NAME.folded and .err; the --mask-kernel option the
-# comparison with perf needs ($MASK)
+# comparison with perf needs ($MASK). --addrs: an unresolved frame says whether a file maps it
+# ("[libx.so <addr>]") or nothing does ("[unknown <addr>]", a frame made of stack contents)
 collapse() {
 	n=$1 f=$2
 	shift 2
-	"$PERFSIGHT" collapse "$f" "$@" > "$OUT/$n.folded" 2> "$OUT/$n.err"
+	"$PERFSIGHT" collapse "$f" --addrs "$@" > "$OUT/$n.folded" 2> "$OUT/$n.err"
 	MASK=""
 	grep -q kernel-symbols-unavailable "$OUT/$n.err" && MASK=--mask-kernel
 	return 0

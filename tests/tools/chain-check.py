@@ -10,8 +10,8 @@ chain, root to leaf, as its Python frames: <module> (main thread) or Thread._boo
 Thread._bootstrap_inner, Thread.run (the other two), then run, level_01 .. level_24, descend
 (N + 1 times, N = 3 by default), work, spin or churn (Cell.__init__ may follow churn). A stack
 rooted at [truncated] fails (its chain is cut). For every stack with Python frames, the frames
-rootward of the outermost one must be named: no [unknown] between the outermost Python frame
-and the thread entry. Prints one line:
+rootward of the outermost one must be named: no [unknown] (nor, from collapse --addrs, an
+"[unknown <addr>]" that nothing maps) between the outermost Python frame and the thread entry. Prints one line:
     whole W/L (S) unknown-under-python U
 and exits 1 unless S >= --min (default 0.95) and U == 0.
 

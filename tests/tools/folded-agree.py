@@ -29,7 +29,10 @@ usage: folded-agree.py OURS (REFERENCE.folded | --script PERF_SCRIPT[.zst] --eve
 --suffix      also print the share of perf's samples whose stack is the leaf end of one of
               ours, where what ours adds rootward has no [unknown] frame (perfsight may only
               add named outer frames; perf's [truncated]/[unknown] end marks are dropped
-              first), as "suffix S"
+              first), as "suffix S". OURS made with collapse --addrs names an unresolved
+              frame "[DSO <addr>]": a real mapped address without a name (a stripped
+              library's), allowed there; "[unknown <addr>]" (mapped by nothing) is not. For
+              the other measures such names read as perf's "[unknown]".
 --min-suffix F  exit 1 unless that share is at least F
 """
 import importlib.util
@@ -86,6 +89,28 @@ def from_script(path, event, mask, truncated=False):
             name = "[kernel]"
         cur[2].append(name)
     return c
+
+
+ADDRS = re.compile(r"\[([^;]*?) <([0-9a-f]+)>\]")
+
+
+def plain_names(s):
+    """collapse --addrs names as collapse names them without: a kernel address [kernel], any
+    other [unknown]."""
+    return ADDRS.sub(lambda m: "[kernel]" if int(m.group(2), 16) >= 0xFFFF800000000000
+                     else "[unknown]", s)
+
+
+def plain(c):
+    out = Counter()
+    for k, v in c.items():
+        out[plain_names(k)] += v
+    return out
+
+
+def invented(frame):
+    """A frame perfsight may not add: unresolved and, with --addrs, mapped by nothing."""
+    return frame == "[unknown]" or frame.startswith("[unknown <")
 
 
 def leaf_python(c):
@@ -163,11 +188,12 @@ def suffix_share(a, b):
                     break
                 if left[o] <= 0:
                     continue
-                of = o.partition(";")[2]
+                raw = o.partition(";")[2].split(";")
+                of = plain_names(";".join(raw))
                 if tail and not (of == tail or of.endswith(";" + tail)):
                     continue
-                extra = of[: len(of) - len(tail)].split(";")
-                if any(e.startswith("[unknown") for e in extra):
+                extra = raw[: len(raw) - (tail.count(";") + 1 if tail else 0)]
+                if any(invented(e) for e in extra):
                     continue
                 m = min(want, left[o])
                 left[o] -= m
@@ -189,6 +215,7 @@ def main():
     else:
         theirs = load(args[1])
     whole = ours, theirs
+    ours = plain(ours)
     if "--leaf-python" in args:
         ours, theirs = leaf_python(ours), leaf_python(theirs)
     ov = overlap(ours, theirs)
