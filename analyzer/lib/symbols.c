@@ -183,6 +183,9 @@ struct step_rules {
 	bool cfa_ok;  /* the CFA is register cfa_reg plus cfa_off (else it cannot be had) */
 	uint8_t cfa_reg, ra;
 	uint8_t rule[17];
+	uint8_t active[17]; /* the registers with a value rule (not skip or undefined), in order */
+	uint8_t n_active;
+	bool ra_undef; /* the return address register's rule is "undefined": no caller */
 	uint64_t cfa_off;
 	uint64_t val[17]; /* RULE_LOC/RULE_VAL: offset from the CFA; RULE_REG: the register */
 };
@@ -235,8 +238,11 @@ struct unwind {
 	uint32_t tid;
 	uint64_t mask;
 	const struct pfs_sample *smp;
-	uint64_t sp;	  /* the sample's stack pointer: where the dump starts */
-	uint64_t top;	  /* one past the highest byte of the dump read */
+	uint64_t sp;   /* the sample's stack pointer: where the dump starts */
+	uint64_t have; /* bytes of stack the dump holds */
+	uint64_t top;  /* one past the highest byte of the dump read */
+	uint64_t x_start[2],
+	    x_end[2];	  /* the executable mappings the last return addresses were in */
 	bool beyond_dump; /* the last unwind step wanted stack above the dump */
 	uint64_t *pcs;
 	uint64_t *sps; /* each frame's stack pointer (0: unknown), max of them */
@@ -2405,12 +2411,10 @@ static pid_t next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
 static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
 {
 	struct unwind *u = arg;
-	const struct pfs_sample *smp = u->smp;
-	uint64_t have = smp->stack_user_dyn_size < smp->stack_user_size ? smp->stack_user_dyn_size
-									: smp->stack_user_size;
+	uint64_t have = u->have;
 	if (addr >= u->sp && addr - u->sp <= have && have - (addr - u->sp) >= 8) {
 		uint64_t v;
-		memcpy(&v, smp->stack_user + (addr - u->sp), 8);
+		memcpy(&v, u->smp->stack_user + (addr - u->sp), 8);
 		*result = v;
 		if (addr + 8 > u->top)
 			u->top = addr + 8;
@@ -2424,6 +2428,17 @@ static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *a
 	if (addr >= u->sp)
 		u->beyond_dump = true;
 	return false;
+}
+
+/* memory_read's common case, inline where steps read the stack: a word inside the dump. */
+static inline bool dump_read(struct unwind *u, uint64_t addr, Dwarf_Word *result)
+{
+	if (addr < u->sp || addr - u->sp > u->have || u->have - (addr - u->sp) < 8)
+		return false;
+	memcpy(result, u->smp->stack_user + (addr - u->sp), 8);
+	if (addr + 8 > u->top)
+		u->top = addr + 8;
+	return true;
 }
 
 /* The sample's registers that it recorded, in DWARF numbering. */
@@ -2759,7 +2774,20 @@ static void jit_step_rules(struct unwind *u, uint64_t lookup, struct step_rules 
 
 /* ---- unwinding ---- */
 
+static void step_rules_find(struct unwind *u, uint64_t lookup, struct step_rules *r);
+
+/* The rules of lookup, with the list of registers step_apply has to go through. */
 static void step_rules_read(struct unwind *u, uint64_t lookup, struct step_rules *r)
+{
+	step_rules_find(u, lookup, r);
+	r->n_active = 0;
+	for (uint8_t regno = 0; regno < 17; regno++)
+		if (r->rule[regno] != RULE_SKIP && r->rule[regno] != RULE_UNDEF)
+			r->active[r->n_active++] = regno;
+	r->ra_undef = r->ra < 17 && r->rule[r->ra] == RULE_UNDEF;
+}
+
+static void step_rules_find(struct unwind *u, uint64_t lookup, struct step_rules *r)
 {
 	*r = (struct step_rules){.pc = lookup, .kind = STEP_FP};
 	Dwfl_Module *mod = dwfl_addrmodule(u->dwfl, lookup);
@@ -2837,20 +2865,19 @@ static bool step_apply(struct unwind *u, const struct step_rules *r, const struc
 	}
 	bool cfa_ok = r->cfa_ok && (cur->set >> r->cfa_reg & 1);
 	uint64_t cfa = cfa_ok ? cur->v[r->cfa_reg] + r->cfa_off : 0;
-	bool ra_undefined = false;
-	for (int regno = 0; regno < 17; regno++) {
+	bool ra_undefined = r->ra_undef;
+	for (unsigned k = 0; k < r->n_active; k++) {
+		unsigned regno = r->active[k];
 		uint64_t val;
 		switch (r->rule[regno]) {
-		case RULE_UNDEF:
-			ra_undefined |= regno == r->ra;
-			continue;
 		case RULE_SAME:
 			if (!(cur->set >> regno & 1))
 				continue;
 			val = cur->v[regno];
 			break;
 		case RULE_LOC:
-			if (!cfa_ok || !memory_read(NULL, cfa + r->val[regno], &w, u))
+			if (!cfa_ok || !(dump_read(u, cfa + r->val[regno], &w) ||
+					 memory_read(NULL, cfa + r->val[regno], &w, u)))
 				continue;
 			val = w;
 			break;
@@ -2877,11 +2904,31 @@ static bool step_apply(struct unwind *u, const struct step_rules *r, const struc
 	return true;
 }
 
-/* Whether pc lies in an executable mapping of p: a return address anywhere else is garbage. */
-static bool exec_mapped(const struct pfs_proc *p, uint64_t pc)
+/*
+ * Whether pc lies in an executable mapping of u's process: a return address anywhere else is
+ * garbage. Consecutive return addresses mostly lie in one mapping (libpython): it is kept.
+ */
+static inline bool exec_mapped(struct unwind *u, uint64_t pc)
 {
-	const struct pfs_map *m = pfs_proc_map_at(p, pc);
-	return m && (m->prot & 4 /* PROT_EXEC */);
+	/* two: a Python stack goes back and forth between libpython and the trampolines */
+	if (pc - u->x_start[0] < u->x_end[0] - u->x_start[0])
+		return true;
+	if (pc - u->x_start[1] < u->x_end[1] - u->x_start[1]) {
+		uint64_t s = u->x_start[1], e = u->x_end[1];
+		u->x_start[1] = u->x_start[0];
+		u->x_end[1] = u->x_end[0];
+		u->x_start[0] = s;
+		u->x_end[0] = e;
+		return true;
+	}
+	const struct pfs_map *m = pfs_proc_map_at(u->proc, pc);
+	if (!m || !(m->prot & 4 /* PROT_EXEC */))
+		return false;
+	u->x_start[1] = u->x_start[0];
+	u->x_end[1] = u->x_end[0];
+	u->x_start[0] = m->start;
+	u->x_end[0] = m->end;
+	return true;
 }
 
 /*
@@ -2891,7 +2938,8 @@ static bool exec_mapped(const struct pfs_proc *p, uint64_t pc)
  */
 #define END_URETPROBE 100
 
-static bool uretprobe(struct unwind *u, uint64_t pc)
+/* Finds the [uprobes] mapping of u's process, once per maps gen (up_end 0: none). */
+static void uprobes_look(struct unwind *u)
 {
 	struct space *sp = u->space;
 	if (!sp->up_looked) {
@@ -2906,7 +2954,12 @@ static bool uretprobe(struct unwind *u, uint64_t pc)
 			}
 		}
 	}
-	return pc >= sp->up_start && pc < sp->up_end;
+}
+
+/* Whether pc lies in [uprobes] (uprobes_look has found it for u's maps). */
+static inline bool uretprobe(const struct unwind *u, uint64_t pc)
+{
+	return pc - u->space->up_start < u->space->up_end - u->space->up_start;
 }
 
 /* Where a walk is between frames: the next frame to record and how to look it up. */
@@ -2958,7 +3011,7 @@ static bool fast_walk(struct unwind *u, struct walk *w, bool one)
 			u->splice_sp = next.set >> 7 & 1 ? next.v[7] : 0;
 			return true;
 		}
-		if (!exec_mapped(u->proc, next.pc)) {
+		if (!exec_mapped(u, next.pc)) {
 			u->end = PFS_UNWIND_BAD_RA;
 			return true;
 		}
@@ -2998,7 +3051,7 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 			u->splice_sp = have_sp ? sp : 0;
 			return DWARF_CB_ABORT;
 		}
-		if (!exec_mapped(u->proc, pc)) {
+		if (!exec_mapped(u, pc)) {
 			u->end = PFS_UNWIND_BAD_RA;
 			return DWARF_CB_ABORT;
 		}
@@ -3114,7 +3167,6 @@ static bool at_entry(struct pfs_symbols *s, struct pfs_proc *p, uint64_t a)
  */
 static void remember_entry(struct pfs_symbols *s, const struct unwind *u)
 {
-	(void)uretprobe((struct unwind *)u, 0);
 	if (!u->space->up_end || u->n < 2 || !at_entry(s, u->proc, u->pcs[0]))
 		return;
 	struct whole *w = NULL;
@@ -3253,7 +3305,11 @@ size_t pfs_symbols_unwind_user(struct pfs_symbols *s, struct pfs_proc *p, uint32
 	u->dwfl = dwfl;
 	u->tid = tid;
 	u->sp = sp;
+	u->have = smp->stack_user_dyn_size < smp->stack_user_size ? smp->stack_user_dyn_size
+								  : smp->stack_user_size;
 	u->top = 0;
+	memset(u->x_start, 0, sizeof(u->x_start));
+	memset(u->x_end, 0, sizeof(u->x_end));
 	u->pcs = pcs;
 	u->n = 0;
 	u->max = max;
@@ -3268,6 +3324,7 @@ size_t pfs_symbols_unwind_user(struct pfs_symbols *s, struct pfs_proc *p, uint32
 		u->sps = pfs_xmalloc(max * sizeof(*u->sps));
 		u->cap_sps = max;
 	}
+	uprobes_look(u);
 	walk(s, u);
 	if (u->end == END_URETPROBE)
 		splice_uretprobe(s, u);
