@@ -43,7 +43,7 @@ agree() {
 		return
 	fi
 	if r=$($AGREE "$d/ours.folded" --script "$d/script.txt" --event cpu-clock --min "$min" \
-		--truncated --leaf-python --min-suffix 1 "$@"); then
+		--truncated --leaf-python --min-suffix "${SUFFIX:-1}" "$@"); then
 		ok "$n-agrees-with-perf-$min ($r)"
 	else
 		nok "$n-agrees-with-perf-$min" "$r; $AGREE $d/ours.folded --script $d/script.txt \
@@ -123,7 +123,10 @@ if record gunicorn -F 149 -e cpu-clock --call-graph dwarf,2048 -- \
 	--threads 4 -b "127.0.0.1:$port" --chdir "$W" app:app; then
 	wait $load
 	if grep -q 'Requests/sec' "$OUT/gunicorn.load"; then
-		agree gunicorn 0.75 --min-explained 0.97
+		# perf's libunwind now and then also drops a middle frame (ld.so's
+		# _dl_map_object_from_fd under an mmap, one sample in 462): such a stack is no leaf
+		# end of perfsight's
+		SUFFIX=0.99 agree gunicorn 0.75 --min-explained 0.97
 		# every process that ran Python: master and forked workers
 		"$PERFSIGHT" collapse "$OUT/gunicorn/perf.data" --pid > "$OUT/gunicorn/pid.folded" \
 			2>/dev/null
