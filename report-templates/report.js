@@ -214,6 +214,7 @@
 			['Events', (META.events || []).join(', ')],
 			['Samples', META.samples !== undefined ? META.samples.toLocaleString('en-US') : undefined],
 			['Lost samples', META.lost !== undefined ? META.lost.toLocaleString('en-US') : undefined],
+			['Cut stacks', cutStacks()],
 			['Processes', PROCS.length]];
 		rows.forEach(function (r) {
 			if (r[1] === undefined || r[1] === null || r[1] === '')
@@ -239,6 +240,21 @@
 		var f = $('findings');
 		(D.findings || []).forEach(function (s) { f.appendChild(el('li', null, s)); });
 		findings().forEach(function (s) { f.appendChild(el('li', null, s)); });
+	}
+	/* The share of CPU samples whose stack ends at [truncated] (cut where the dump ended). */
+	function cutStacks() {
+		var cut = 0, of = 0, have = false;
+		PROCS.forEach(function (p) {
+			if (!p.cut_stacks)
+				return;
+			have = true;
+			cut += p.cut_stacks.samples;
+			of += p.cut_stacks.of;
+		});
+		if (!have || !of)
+			return undefined;
+		return pct(cut / of) + ' of the CPU samples (' + cut.toLocaleString('en-US') +
+			') end where the stack dump ended: their callers are unknown, shown under [truncated]';
 	}
 	function procLabel(p) {
 		return (p.role || 'process') + ' ' + p.pid + (p.comm ? ' (' + p.comm + ')' : '');
@@ -466,7 +482,8 @@
 				st.push(ch[i], 0);
 		}
 		map.delete(T.name[0] * 16 + T.kind[0]);
-		return Array.from(map.values());
+		/* a cut stack's [truncated] root is a mark, not a function */
+		return Array.from(map.values()).filter(function (r) { return S[r.name] !== '[truncated]'; });
 	}
 	function topTable() {
 		var T = cur;

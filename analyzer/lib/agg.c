@@ -160,15 +160,29 @@ struct fold {
 static void put_name(struct fold *f, const char *s, size_t n)
 {
 	PFS_GROW(f->text, f->cap, f->len + n + 1);
-	for (size_t i = 0; i < n; i++)
-		f->text[f->len + i] = (s[i] == '\n' || s[i] == '\r') ? ' ' : s[i];
+	char *d = f->text + f->len;
+	memcpy(d, s, n);
+	/* names rarely hold line breaks: look for them with memchr, not byte by byte */
+	for (char *p = memchr(d, '\n', n); p; p = memchr(p + 1, '\n', n - (size_t)(p + 1 - d)))
+		*p = ' ';
+	for (char *p = memchr(d, '\r', n); p; p = memchr(p + 1, '\r', n - (size_t)(p + 1 - d)))
+		*p = ' ';
 	f->len += n;
 }
 
+/* Eight bytes a step: whole Python stacks make lines of kilobytes (a byte-wise FNV-1a was a
+ * tenth of a DWARF capture's collapse). */
 static uint64_t text_hash(const char *s, size_t n)
 {
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = 0; i < n; i++)
+	uint64_t h = 1469598103934665603ull ^ n;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, s + i, 8);
+		h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+		h ^= h >> 29;
+	}
+	for (; i < n; i++)
 		h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
 	return h;
 }

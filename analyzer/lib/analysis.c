@@ -50,6 +50,7 @@ struct pfs_analysis {
 	bool seen_switch, seen_gil_probe, seen_gc_probe, seen_cpu;
 	bool clock_cpu;
 	bool switch_waits; /* set by finish: restored analyses have no tracing data to ask */
+	bool cut_known;	   /* cut_stacks were counted (a restored analysis may not have them) */
 
 	uint16_t *pc; /* per path: PC_ bits and category, the classification the books need */
 	size_t cap_pc;
@@ -138,6 +139,7 @@ struct pfs_analysis *pfs_analysis_new(struct pfs_profile *p)
 {
 	struct pfs_analysis *a = pfs_xcalloc(1, sizeof(*a));
 	a->p = p;
+	a->cut_known = true;
 	pfs_diag_init(&a->diag);
 	return a;
 }
@@ -241,6 +243,7 @@ enum {
 	PC_GC = 1 << 14,
 	PC_GIL_TAKE = 1 << 13,
 	PC_GIL_DROP = 1 << 12,
+	PC_CUT = 1 << 11, /* rooted at [truncated] */
 	PC_CAT = 0xff,
 };
 _Static_assert((int)PFS_CAT_COUNT <= (int)PC_CAT, "categories fit the low byte of a path's class");
@@ -281,6 +284,8 @@ static uint16_t path_class(struct pfs_analysis *a, uint32_t path)
 		c |= PC_GIL_TAKE;
 	if (st.gil_drop)
 		c |= PC_GIL_DROP;
+	if (st.cut)
+		c |= PC_CUT;
 	a->pc[path] = c;
 	return c;
 }
@@ -563,6 +568,8 @@ static void on_cpu(struct pfs_analysis *a, struct pfs_an_thread *t,
 		t->gc_samples++;
 	if (c & (PC_GIL_TAKE | PC_GIL_DROP))
 		t->gil_samples++;
+	if (c & PC_CUT)
+		t->cut_stacks++;
 }
 
 static void on_probe(struct pfs_analysis *a, struct pfs_an_thread *t,
@@ -847,6 +854,7 @@ static void build_processes(struct pfs_analysis *a, const struct pfs_an_capture 
 		p->cpu_samples += t->cpu_samples;
 		p->gc_samples += t->gc_samples;
 		p->gil_samples += t->gil_samples;
+		p->cut_stacks += t->cut_stacks;
 		for (int c = 0; c < PFS_CAT_COUNT; c++)
 			p->cat[c] += t->cat[c];
 		p->cpu_period += t->cpu_period;
@@ -953,6 +961,7 @@ static void add_figures(struct pfs_an_process *to, const struct pfs_an_process *
 	to->cpu_samples += p->cpu_samples;
 	to->gc_samples += p->gc_samples;
 	to->gil_samples += p->gil_samples;
+	to->cut_stacks += p->cut_stacks;
 	for (int c = 0; c < PFS_CAT_COUNT; c++)
 		to->cat[c] += p->cat[c];
 	to->cpu_period += p->cpu_period;
@@ -1133,6 +1142,11 @@ const struct pfs_diag *pfs_analysis_diag(const struct pfs_analysis *a)
 	return &a->diag;
 }
 
+bool pfs_analysis_has_cut_stacks(const struct pfs_analysis *a)
+{
+	return a->cut_known;
+}
+
 void pfs_analysis_header(const struct pfs_analysis *a, struct pfs_an_header *h)
 {
 	memset(h, 0, sizeof(*h));
@@ -1142,6 +1156,7 @@ void pfs_analysis_header(const struct pfs_analysis *a, struct pfs_an_header *h)
 	h->gil_probes = a->seen_gil_probe;
 	h->gc_probes = a->seen_gc_probe;
 	h->cpu_clock = a->clock_cpu;
+	h->cut_stacks = a->cut_known;
 	h->lost_samples = a->lost_samples;
 	h->first_time = a->first_time;
 	h->last_time = a->last_time;
@@ -1183,6 +1198,7 @@ struct pfs_analysis *pfs_analysis_restore(struct pfs_profile *p, const struct pf
 	a->seen_gil_probe = h->gil_probes;
 	a->seen_gc_probe = h->gc_probes;
 	a->clock_cpu = h->cpu_clock;
+	a->cut_known = h->cut_stacks;
 	a->lost_samples = h->lost_samples;
 	a->first_time = h->first_time;
 	a->last_time = h->last_time;
@@ -1396,6 +1412,21 @@ static void json_opt_u64(struct pfs_jsonw *w, bool have, uint64_t v)
 		pfs_jsonw_null(w);
 }
 
+/* {"samples", "share"} of the CPU samples whose stack was cut short, or null when not counted. */
+static void json_cut(struct pfs_jsonw *w, bool have, uint64_t cut, uint64_t cpu)
+{
+	if (!have) {
+		pfs_jsonw_null(w);
+		return;
+	}
+	pfs_jsonw_obj(w);
+	pfs_jsonw_key(w, "samples");
+	pfs_jsonw_u64(w, cut);
+	pfs_jsonw_key(w, "share");
+	pfs_jsonw_dbl(w, share(cut, cpu));
+	pfs_jsonw_end_obj(w);
+}
+
 /* Shares of the categories present; they sum to 1 (an empty object without CPU samples). */
 static void json_categories(struct pfs_jsonw *w, const uint64_t *cat, uint64_t total)
 {
@@ -1424,6 +1455,8 @@ static void json_thread(const struct pfs_analysis *a, struct pfs_jsonw *w,
 	pfs_jsonw_u64(w, t->gc_samples);
 	pfs_jsonw_key(w, "categories");
 	json_categories(w, t->cat, t->cpu_samples);
+	pfs_jsonw_key(w, "cut_stacks");
+	json_cut(w, a->cut_known, t->cut_stacks, t->cpu_samples);
 	pfs_jsonw_key(w, "gil_wait_s");
 	json_opt_secs(w, sw, t->gil_wait_ns);
 	pfs_jsonw_key(w, "gil_waits");
@@ -1477,6 +1510,8 @@ static void json_process(const struct pfs_analysis *a, struct pfs_jsonw *w,
 	json_opt_secs(w, a->clock_cpu, p->cpu_period);
 	pfs_jsonw_key(w, "categories");
 	json_categories(w, p->cat, p->cpu_samples);
+	pfs_jsonw_key(w, "cut_stacks");
+	json_cut(w, a->cut_known, p->cut_stacks, p->cpu_samples);
 
 	pfs_jsonw_key(w, "gc");
 	pfs_jsonw_obj(w);
@@ -1725,6 +1760,12 @@ static void text_process(const struct pfs_analysis *a, FILE *f, const struct pfs
 	fprintf(f, "   gc: %.1f%% (%llu samples)   gil handoffs on-CPU: %.1f%%\n",
 		100 * share(p->gc_samples, p->cpu_samples), (unsigned long long)p->gc_samples,
 		100 * share(p->gil_samples, p->cpu_samples));
+	if (p->cut_stacks)
+		fprintf(f,
+			"  cut stacks: %.1f%% (%llu samples end where the stack dump ended: "
+			"[truncated], callers unknown)\n",
+			100 * share(p->cut_stacks, p->cpu_samples),
+			(unsigned long long)p->cut_stacks);
 	if (p->cpu_samples) {
 		fputs("  categories:", f);
 		for (int c = 0; c < PFS_CAT_COUNT; c++)

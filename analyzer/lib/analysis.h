@@ -94,6 +94,7 @@ struct pfs_an_thread {
 	uint64_t gil_wait_ns, gil_waits;
 	uint64_t probe_wait_ns, probe_waits;
 	uint64_t gc_pauses, gc_pause_ns;
+	uint64_t cut_stacks; /* CPU samples whose stack is rooted at [truncated] */
 	/* streaming state */
 	uint64_t last_time;
 	uint64_t switch_time; /* pending GIL wait since this time, 0 when none */
@@ -117,7 +118,8 @@ struct pfs_an_process {
 	uint64_t gil_wait_ns, gil_waits;
 	uint64_t probe_wait_ns, probe_waits;
 	uint64_t gc_pauses, gc_pause_ns, gc_pause_max_ns, gc_pause_p50_ns, gc_pause_p95_ns;
-	size_t *threads; /* indices for pfs_analysis_thread(), by tid */
+	uint64_t cut_stacks; /* CPU samples whose stack is rooted at [truncated] */
+	size_t *threads;     /* indices for pfs_analysis_thread(), by tid */
 	size_t n_threads;
 };
 
@@ -222,6 +224,8 @@ const struct pfs_an_pause *pfs_analysis_pause(const struct pfs_analysis *a, size
 bool pfs_analysis_has_switch_waits(const struct pfs_analysis *a);
 bool pfs_analysis_has_gil_probes(const struct pfs_analysis *a);
 bool pfs_analysis_has_gc_probes(const struct pfs_analysis *a);
+/* Whether cut stacks were counted (an analysis from a database of an older build has none). */
+bool pfs_analysis_has_cut_stacks(const struct pfs_analysis *a);
 /*
  * The longest GIL waits (at most PFS_AN_MAX_WAITS), longest first, after finish: the switch
  * waits when the capture has them, else the probe waits, as the figures count them.
@@ -243,6 +247,7 @@ struct pfs_an_header {
 	struct pfs_pyver python;
 	bool switch_waits, gil_probes, gc_probes; /* which figures exist (the has_ functions) */
 	bool cpu_clock;				  /* CPU periods are ns (cpu_s is not null) */
+	bool cut_stacks; /* cut stacks were counted (not in a database of an older build) */
 	uint64_t lost_samples;
 	uint64_t first_time, last_time; /* ns */
 	const char *command;		/* the recorded command, NULL if none; borrowed */

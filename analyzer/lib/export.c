@@ -186,6 +186,8 @@ struct pfs_topfn *pfs_topfn_compute(const struct pfs_agg *a, struct pfs_profile 
 		const struct pfs_agg_cell *c = pfs_agg_cell(a, i);
 		vpath[i] = cell_matches(c, o) && v ? pfs_views_path(v, o->view, c->path) : c->path;
 	}
+	/* the [truncated] mark of a cut stack is no function: it has no time of its own */
+	uint32_t cut = pfs_profile_cstr(p, PFS_FRAME_TRUNCATED);
 	n_names = pfs_profile_n_strs(p) + 1;
 	slot = pfs_xmalloc(n_names * sizeof(*slot));
 	memset(slot, 0xff, n_names * sizeof(*slot));
@@ -202,6 +204,8 @@ struct pfs_topfn *pfs_topfn_compute(const struct pfs_agg *a, struct pfs_profile 
 			const struct pfs_frame *f =
 			    pfs_profile_frameget(p, pfs_profile_pathget(p, q)->frame);
 			struct pfs_topfn *t;
+			if (f->name == cut && f->kind == PFS_FK_PSEUDO)
+				continue;
 			if (slot[f->name] < 0) {
 				PFS_GROW(out, cap_out, n_out_ + 1);
 				memset(&out[n_out_], 0, sizeof(out[0]));

@@ -4,7 +4,8 @@
  *  - speedscope's file format ("sampled" profiles, one per thread, frames shared), which
  *    speedscope.app and Firefox Profiler's importer open;
  *  - top functions: self and total weight per function in a view, the table every report shows;
- *    a function's total counts each sample once even when it recurses.
+ *    a function's total counts each sample once even when it recurses; a cut stack's
+ *    [truncated] root is a mark, not a function, and is not listed.
  *
  * Ownership: pfs_topfn_compute() returns an array the caller frees with free().
  */

@@ -30,7 +30,8 @@ enum pfs_fg_kind pfs_folded_kind(const char *name, size_t len)
 		return PFS_KIND_INTERP;
 	if (has_prefix(name, len, "[native"))
 		return PFS_KIND_NATIVE;
-	if (has_prefix(name, len, "[unknown]") || has_prefix(name, len, "[other]"))
+	if (has_prefix(name, len, "[unknown]") || has_prefix(name, len, "[other]") ||
+	    has_prefix(name, len, "[truncated]"))
 		return PFS_KIND_OTHER;
 	if (len >= 4 && !memcmp(name + len - 4, "_[k]", 4))
 		return PFS_KIND_KERNEL;

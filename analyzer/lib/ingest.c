@@ -31,6 +31,26 @@ struct stack_memo {
 	uint32_t *depth; /* frames in that path */
 };
 
+/*
+ * What the stacks cut where their dump ended would have needed. A thread's stack ends at a
+ * fixed place (its entry frame): a whole unwind of the thread says where (the highest dump byte
+ * it read), and a cut sample of the same thread then needed that place minus its stack
+ * pointer. Cut samples are counted by stack pointer in 256-byte steps, so memory follows the
+ * depth of the stacks, not the number of samples.
+ */
+struct cut_cell {
+	uint32_t pid, tid;
+	uint64_t key;	/* sp >> 8 for a cut count, CUT_TOP for the thread's top */
+	uint64_t value; /* samples, or the top */
+};
+#define CUT_TOP UINT64_MAX
+struct cuts {
+	struct cut_cell *v; /* open addressing; pid 0 and tid 0 with key 0: empty */
+	size_t n, cap;
+	uint64_t dwarf, cut; /* DWARF stacks unwound, and cut */
+	uint64_t dump;	     /* the largest stack dump size a cut sample asked for */
+};
+
 struct ingest {
 	const struct pfs_ingest_opts *o;
 	struct pfs_reader *r;
@@ -54,6 +74,8 @@ struct ingest {
 	uint64_t fp_user, fp_broken;
 
 	struct stack_memo *memo; /* MEMO_SLOTS, allocated at the first frame-pointer stack */
+	uint32_t f_truncated;	 /* the [truncated] root frame, 0 until first used */
+	struct cuts cuts;
 
 	/*
 	 * Samples read while the symbolizer's threads still load kallsyms or DWARF: unwound and
@@ -238,6 +260,211 @@ static bool push(struct ingest *in, size_t *n, struct pfs_proc *p, uint64_t addr
 	return *n < in->max_frames;
 }
 
+/* The [truncated] root frame, replacing the outermost frame when the stack is full. */
+static void push_root(struct ingest *in, size_t *n, uint32_t frame)
+{
+	struct pend_item it = {0, frame, PEND_FRAME};
+	if (!in->defer) {
+		if (*n >= in->max_frames)
+			--*n;
+		in->frames[(*n)++] = frame;
+	} else if (*n >= in->max_frames && in->n_items) {
+		in->items[in->n_items - 1] = it;
+	} else {
+		PFS_GROW(in->items, in->cap_items, in->n_items + 1);
+		in->items[in->n_items++] = it;
+		++*n;
+	}
+}
+
+static uint32_t truncated_frame(struct ingest *in)
+{
+	if (!in->f_truncated) {
+		struct pfs_frame f = {.name = pfs_profile_cstr(in->prof, PFS_FRAME_TRUNCATED),
+				      .kind = PFS_FK_PSEUDO};
+		in->f_truncated = pfs_profile_frame(in->prof, &f);
+	}
+	return in->f_truncated;
+}
+
+/* ---- cut stacks: how many, and what dump size would have held them ---- */
+
+static size_t cut_hash(uint32_t tid, uint64_t key, size_t cap)
+{
+	uint64_t h = (key ^ (uint64_t)tid << 32) * 0x9e3779b97f4a7c15ull;
+	return (size_t)(h >> 24) & (cap - 1);
+}
+
+static bool cut_empty(const struct cut_cell *e)
+{
+	return !e->pid && !e->tid && !e->key;
+}
+
+/* The cell of (pid, tid, key), or NULL. */
+static const struct cut_cell *cut_find(const struct cuts *c, uint32_t pid, uint32_t tid,
+				       uint64_t key)
+{
+	for (size_t j = c->cap ? cut_hash(tid, key, c->cap) : 0; c->cap;
+	     j = (j + 1) & (c->cap - 1)) {
+		const struct cut_cell *e = &c->v[j];
+		if (cut_empty(e))
+			return NULL;
+		if (e->pid == pid && e->tid == tid && e->key == key)
+			return e;
+	}
+	return NULL;
+}
+
+/* The cell of (pid, tid, key), added when new. */
+static struct cut_cell *cut_cell(struct cuts *c, uint32_t pid, uint32_t tid, uint64_t key)
+{
+	if ((c->n + 1) * 2 > c->cap) {
+		size_t nc = c->cap ? c->cap * 2 : 256;
+		struct cut_cell *nv = pfs_xcalloc(nc, sizeof(*nv));
+		for (size_t i = 0; i < c->cap; i++) {
+			struct cut_cell *e = &c->v[i];
+			if (cut_empty(e))
+				continue;
+			size_t j = cut_hash(e->tid, e->key, nc);
+			while (!cut_empty(&nv[j]))
+				j = (j + 1) & (nc - 1);
+			nv[j] = *e;
+		}
+		free(c->v);
+		c->v = nv;
+		c->cap = nc;
+	}
+	size_t j = cut_hash(tid, key, c->cap);
+	for (;; j = (j + 1) & (c->cap - 1)) {
+		struct cut_cell *e = &c->v[j];
+		if (cut_empty(e)) {
+			*e = (struct cut_cell){pid, tid, key, 0};
+			c->n++;
+			return e;
+		}
+		if (e->pid == pid && e->tid == tid && e->key == key)
+			return e;
+	}
+}
+
+static void cuts_count(struct ingest *in, const struct pfs_record *rec,
+		       const struct pfs_unwind_info *ui)
+{
+	struct cuts *c = &in->cuts;
+	uint32_t pid = rec->sid.pid, tid = rec->sid.tid;
+	c->dwarf++;
+	if (ui->end == PFS_UNWIND_ROOT && ui->top > ui->sp) {
+		struct cut_cell *e = cut_cell(c, pid, tid, CUT_TOP);
+		if (ui->top > e->value)
+			e->value = ui->top;
+	} else if (ui->end == PFS_UNWIND_CUT) {
+		c->cut++;
+		cut_cell(c, pid, tid, ui->sp >> 8)->value++;
+		if (rec->attr->sample_stack_user > c->dump)
+			c->dump = rec->attr->sample_stack_user;
+	}
+}
+
+/* perf's largest --call-graph dwarf size */
+#define DWARF_MAX 65528u
+
+struct cut_need {
+	uint64_t bytes, samples;
+};
+
+static int cmp_need(const void *x, const void *y)
+{
+	const struct cut_need *a = x, *b = y;
+	return (a->bytes > b->bytes) - (a->bytes < b->bytes);
+}
+
+/* A dump size perf takes that holds bytes of stack: a multiple of 4 KiB, perf's maximum at most. */
+static uint64_t dump_size(uint64_t bytes)
+{
+	uint64_t size = (bytes + 4095) / 4096 * 4096;
+	return size > DWARF_MAX ? DWARF_MAX : size;
+}
+
+/*
+ * One "stacks-cut" diagnostic: how many, and the dump sizes that would have held nine in ten
+ * of those whose depth is known, and all of them.
+ */
+static void cuts_report(struct ingest *in)
+{
+	struct cuts *c = &in->cuts;
+	if (!c->cut)
+		return;
+	uint64_t held = 0, over = 0, unknown = 0;
+	struct cut_need *need = NULL;
+	size_t n_need = 0, cap_need = 0;
+	for (size_t i = 0; i < c->cap; i++) {
+		const struct cut_cell *e = &c->v[i];
+		if (cut_empty(e) || e->key == CUT_TOP)
+			continue;
+		const struct cut_cell *t = cut_find(c, e->pid, e->tid, CUT_TOP);
+		/* a forked child's main thread runs on its parent's main-thread stack */
+		uint32_t pid = e->pid;
+		for (int up = 0; !t && e->tid == e->pid && up < 8; up++) {
+			pid = pfs_profile_process(in->prof, pid)->ppid;
+			if (!pid)
+				break;
+			t = cut_find(c, pid, pid, CUT_TOP);
+		}
+		uint64_t sp = e->key << 8;
+		if (!t || t->value <= sp) {
+			unknown += e->value;
+			continue;
+		}
+		uint64_t want = t->value - sp;
+		if (want > DWARF_MAX) {
+			over += e->value;
+			continue;
+		}
+		held += e->value;
+		PFS_GROW(need, cap_need, n_need + 1);
+		need[n_need++] = (struct cut_need){want, e->value};
+	}
+	char advice[200] = "", more[160] = "";
+	if (held) {
+		qsort(need, n_need, sizeof(*need), cmp_need);
+		uint64_t sum = 0, p90 = 0;
+		for (size_t i = 0; i < n_need && !p90; i++) {
+			sum += need[i].samples;
+			if (sum * 10 >= (held + over) * 9)
+				p90 = need[i].bytes;
+		}
+		uint64_t all = dump_size(need[n_need - 1].bytes);
+		if (p90 && dump_size(p90) < all)
+			snprintf(advice, sizeof(advice),
+				 "; --call-graph dwarf,%llu would have held 90%% of those of known "
+				 "depth, dwarf,%llu %s",
+				 (unsigned long long)dump_size(p90), (unsigned long long)all,
+				 over ? "all the others" : "all");
+		else
+			snprintf(advice, sizeof(advice),
+				 "; --call-graph dwarf,%llu would have held %s",
+				 (unsigned long long)all,
+				 over	   ? "those of known depth but the deepest"
+				 : unknown ? "those of known depth"
+					   : "all of them");
+	}
+	size_t k = 0;
+	if (over)
+		k += (size_t)snprintf(more, sizeof(more), "; %llu need more than perf's maximum %u",
+				      (unsigned long long)over, DWARF_MAX);
+	if (unknown && k < sizeof(more))
+		snprintf(more + k, sizeof(more) - k,
+			 "; %llu are of threads never unwound whole (depth unknown)",
+			 (unsigned long long)unknown);
+	free(need);
+	pfs_diag_addn(in->diag, PFS_WARN, "stacks-cut", c->cut, PFS_NO_OFF,
+		      "%llu of %llu DWARF stacks (%.1f%%) end where the %llu-byte stack dump ends, "
+		      "rooted at [truncated]%s%s",
+		      (unsigned long long)c->cut, (unsigned long long)c->dwarf,
+		      100.0 * (double)c->cut / (double)c->dwarf, (unsigned long long)c->dump,
+		      advice, more);
+}
+
 /* A frame-pointer user stack of n frames (in->frames): broken when its root is [unknown]. */
 static void count_fp_stack(struct ingest *in, size_t n)
 {
@@ -289,13 +516,19 @@ static size_t build_stack(struct ingest *in, const struct pfs_record *rec, struc
 			return n;
 		}
 	}
+	struct pfs_unwind_info ui;
 	size_t np =
-	    pfs_symbols_unwind_user(in->sym, p, rec->sid.tid, a, smp, in->pcs, in->max_frames);
+	    pfs_symbols_unwind_user(in->sym, p, rec->sid.tid, a, smp, in->pcs, in->max_frames, &ui);
 	if (!np && mode == PFS_MISC_USER)
 		push(in, &n, p, smp->ip, false, true);
-	for (size_t i = 0; i < np; i++)
-		if (!push(in, &n, p, in->pcs[i], false, true))
-			break;
+	bool full = false;
+	for (size_t i = 0; i < np && !full; i++)
+		full = !push(in, &n, p, in->pcs[i], false, true);
+	if (ui.end != PFS_UNWIND_NONE)
+		cuts_count(in, rec, &ui);
+	/* a stack whose callers are unknown says so at its root rather than pass for whole */
+	if (ui.end == PFS_UNWIND_CUT || ui.end == PFS_UNWIND_FULL || full)
+		push_root(in, &n, truncated_frame(in));
 	return n;
 }
 
@@ -474,8 +707,15 @@ static int sample(struct ingest *in, const struct pfs_record *rec, struct pfs_er
 	struct pfs_thread *th = thread_seen(in, sid->pid, sid->tid, t);
 	if (in->first_sampling >= 0 && ai == (size_t)in->first_sampling)
 		th->samples++;
-	if (in->want_attr >= 0 && ai != (size_t)in->want_attr)
+	if (in->want_attr >= 0 && ai != (size_t)in->want_attr) {
+		/* an entry probe's stack tells the callers of samples in the probed call */
+		const struct pfs_attr *a = rec->attr;
+		if (a->type == PERF_TYPE_TRACEPOINT && (a->sample_type & PFS_S_REGS_USER) &&
+		    (a->sample_type & PFS_S_STACK_USER))
+			pfs_symbols_note_entry(in->sym, pfs_procmap_proc(in->pm, sid->pid),
+					       sid->tid, a, &rec->u.sample);
 		return 0;
+	}
 	if (!th->comm) {
 		char buf[24];
 		snprintf(buf, sizeof(buf), ":%u", sid->tid);
@@ -594,6 +834,7 @@ int pfs_ingest_perf(const char *path, const struct pfs_ingest_opts *o, struct pf
 		rc = events_init(&in, err);
 	if (rc >= 0 && o->hooks && o->hooks->end)
 		o->hooks->end(o->hooks->payload, in.r);
+	cuts_report(&in);
 	if (in.fp_user >= 10 && in.fp_broken * 2 > in.fp_user)
 		pfs_diag_addn(diag, PFS_WARN, "fp-chains-broken", in.fp_broken, PFS_NO_OFF,
 			      "%llu of %llu frame-pointer user stacks end in [unknown]: the code "
@@ -610,6 +851,7 @@ int pfs_ingest_perf(const char *path, const struct pfs_ingest_opts *o, struct pf
 		free(in.memo[i].depth);
 	}
 	free(in.memo);
+	free(in.cuts.v);
 	free(in.items);
 	free(in.pend);
 	free(in.ctx);

@@ -1,9 +1,11 @@
 #include "jitmap.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "xalloc.h"
 
@@ -27,8 +29,9 @@ struct jit_slot {
 };
 
 struct pfs_jitmaps {
-	char **dirs;
+	char **dirs; /* the last is /tmp */
 	size_t n_dirs;
+	bool no_tmp; /* the capture was made elsewhere: /tmp holds another machine's files */
 	struct jit_slot *slots;
 	size_t n_slots, cap_slots;
 	struct pfs_diag *diag;
@@ -147,6 +150,12 @@ void pfs_jitmap_free(struct pfs_jitmap *jm)
 
 const char *pfs_jitmap_lookup(const struct pfs_jitmap *jm, uint64_t addr)
 {
+	return pfs_jitmap_find(jm, addr, NULL, NULL);
+}
+
+const char *pfs_jitmap_find(const struct pfs_jitmap *jm, uint64_t addr, uint64_t *start,
+			    uint64_t *size)
+{
 	size_t lo = 0, hi = jm->n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -157,8 +166,13 @@ const char *pfs_jitmap_lookup(const struct pfs_jitmap *jm, uint64_t addr)
 	}
 	/* Regions may overlap when code memory was reused: the nearest start that covers wins. */
 	for (size_t i = lo; i-- > 0;) {
-		if (addr < jm->v[i].end)
+		if (addr < jm->v[i].end) {
+			if (start)
+				*start = jm->v[i].start;
+			if (size)
+				*size = jm->v[i].end - jm->v[i].start;
 			return jm->pool + jm->v[i].name;
+		}
 		if (lo - i > 4)
 			break;
 	}
@@ -206,7 +220,7 @@ const struct pfs_jitmap *pfs_jitmaps_get(struct pfs_jitmaps *m, uint32_t pid)
 		if (m->slots[i].pid == pid)
 			return m->slots[i].map;
 	struct pfs_jitmap *jm = NULL;
-	for (size_t i = 0; i < m->n_dirs && !jm; i++) {
+	for (size_t i = 0; i < m->n_dirs - m->no_tmp && !jm; i++) {
 		char path[4096];
 		snprintf(path, sizeof(path), "%s/perf-%u.map", m->dirs[i], pid);
 		struct pfs_err err;
@@ -220,4 +234,20 @@ const struct pfs_jitmap *pfs_jitmaps_get(struct pfs_jitmaps *m, uint32_t pid)
 	PFS_GROW(m->slots, m->cap_slots, m->n_slots + 1);
 	m->slots[m->n_slots++] = (struct jit_slot){pid, jm};
 	return jm;
+}
+
+void pfs_jitmaps_use_tmp(struct pfs_jitmaps *m, bool use)
+{
+	m->no_tmp = !use;
+}
+
+bool pfs_jitmaps_locate(const struct pfs_jitmaps *m, const char *name, char *path, size_t len)
+{
+	for (size_t i = 0; i < m->n_dirs - m->no_tmp; i++) {
+		struct stat st;
+		int k = snprintf(path, len, "%s/%s", m->dirs[i], name);
+		if (k > 0 && (size_t)k < len && !stat(path, &st))
+			return true;
+	}
+	return false;
 }

@@ -6,9 +6,11 @@
  *
  * A struct pfs_jitmaps finds and loads the map of each pid once, searching, in order, the
  * directories it was given (--jit-maps, the capture's directory and its maps/ subdirectory),
- * then /tmp. A pid without a map is remembered as such. Malformed lines are skipped and counted
- * as "jit-map-malformed" diagnostics naming the file and line; a later entry for the same start
- * replaces an earlier one, as the JIT reuses code memory.
+ * then /tmp unless told the capture was made on another machine (pfs_jitmaps_use_tmp). A pid
+ * without a map is remembered as such. The other files JITs write for perf (jit-PID.dump) are
+ * found by the same rule (pfs_jitmaps_locate) and read by jitdump. Malformed lines are skipped and
+ * counted as "jit-map-malformed" diagnostics naming the file and line; a later entry for the same
+ * start replaces an earlier one, as the JIT reuses code memory.
  *
  * Ownership: pfs_jitmaps_new() / pfs_jitmaps_free(); names returned are borrowed until the free.
  * The diagnostics sink is caller-owned and must outlive the struct.
@@ -16,6 +18,7 @@
 #ifndef PFS_JITMAP_H
 #define PFS_JITMAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,11 +31,22 @@ struct pfs_jitmaps;
 struct pfs_jitmaps *pfs_jitmaps_new(const char *const *dirs, size_t n, struct pfs_diag *diag);
 void pfs_jitmaps_free(struct pfs_jitmaps *m);
 
+/* Whether /tmp is searched (it is unless told otherwise): only for a capture made here. */
+void pfs_jitmaps_use_tmp(struct pfs_jitmaps *m, bool use);
+/*
+ * The path of the file called name (e.g. "jit-1234.dump") in the first directory searched that
+ * has one, into path (len bytes); false when none has.
+ */
+bool pfs_jitmaps_locate(const struct pfs_jitmaps *m, const char *name, char *path, size_t len);
+
 /* The map of pid, loaded on first use; NULL when no directory holds perf-PID.map. */
 const struct pfs_jitmap *pfs_jitmaps_get(struct pfs_jitmaps *m, uint32_t pid);
 
 /* The name of the region holding addr, or NULL. */
 const char *pfs_jitmap_lookup(const struct pfs_jitmap *jm, uint64_t addr);
+/* The same, with the region's start and size (either may be NULL). */
+const char *pfs_jitmap_find(const struct pfs_jitmap *jm, uint64_t addr, uint64_t *start,
+			    uint64_t *size);
 /* The file the map was read from. */
 const char *pfs_jitmap_path(const struct pfs_jitmap *jm);
 /* Number of entries kept. */

@@ -176,6 +176,8 @@ static void reset_maps(struct pfs_procmap *pm, struct pfs_proc *p)
 	p->sym = NULL;
 	p->jit = NULL;
 	p->jit_loaded = false;
+	p->jitdump = NULL;
+	p->jitdump_loaded = false;
 }
 
 void pfs_procmap_fork(struct pfs_procmap *pm, uint32_t pid, uint32_t ppid)

@@ -53,6 +53,8 @@ struct pfs_proc {
 	void *sym;    /* owned by the symbolizer; released with the hook */
 	void *jit;    /* the symbolizer's cached JIT map lookup */
 	bool jit_loaded;
+	const void *jitdump; /* the symbolizer's cached jitdump lookup */
+	bool jitdump_loaded;
 };
 
 struct pfs_procmap;

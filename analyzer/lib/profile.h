@@ -32,6 +32,12 @@ enum pfs_frame_kind {
 	PFS_FK_COUNT = 7,
 };
 
+/*
+ * The root frame (kind PFS_FK_PSEUDO) of a stack cut short: its unwind ran out of the recorded
+ * stack dump before the thread's entry, so the callers above are unknown. Every view keeps it.
+ */
+#define PFS_FRAME_TRUNCATED "[truncated]"
+
 struct pfs_frame {
 	uint32_t name;	 /* string id: function name without offset */
 	uint32_t file;	 /* string id: source file, 0 if unknown */

@@ -507,6 +507,11 @@ static void classify_leaf(const struct pfs_pyver *v, const struct pfs_pyframe *f
 	}
 }
 
+bool pfs_pyclass_is_cut_mark(const struct pfs_pyframe *f)
+{
+	return f->kind == PFS_FK_PSEUDO && f->name && !strcmp(f->name, PFS_FRAME_TRUNCATED);
+}
+
 void pfs_pyclass_stack(const struct pfs_pyver *v, const struct pfs_pyframe *frames, size_t n,
 		       struct pfs_pystack *out)
 {
@@ -542,6 +547,7 @@ void pfs_pyclass_stack(const struct pfs_pyver *v, const struct pfs_pyframe *fram
 			break;
 		}
 	}
+	out->cut = n && pfs_pyclass_is_cut_mark(&frames[n - 1]);
 	if (out->gc)
 		set(out, PFS_CAT_GC, PFS_PYLABEL_GC);
 	else if (out->gil_take)

@@ -96,6 +96,7 @@ struct pfs_pystack {
 	int32_t py_leaf;	 /* leaf-most Python frame, -1 if none */
 	int32_t py_under_gc;	 /* leaf-most Python frame rootward of gc_entry, -1 if none */
 	uint32_t n_python;	 /* Python frames on the stack */
+	bool cut; /* rooted at the [truncated] mark (PFS_FRAME_TRUNCATED): callers unknown */
 };
 
 /*
@@ -141,6 +142,8 @@ const char *const *pfs_pyclass_gil_probe_functions(const struct pfs_pyver *v);
  */
 bool pfs_pyclass_split_pyname(const char *name, const char **func, size_t *func_len,
 			      const char **file, size_t *file_len);
+/* True when f is the [truncated] mark ingest roots a stack cut short at (profile.h). */
+bool pfs_pyclass_is_cut_mark(const struct pfs_pyframe *f);
 /* True when f is a Python frame (kind PYTHON or PYINSTRUMENT, or a "py::" map name). */
 bool pfs_pyclass_is_python_frame(const struct pfs_pyframe *f);
 /* Origin of Python code by its file path (len bytes; need not be NUL-terminated). */

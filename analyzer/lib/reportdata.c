@@ -1288,6 +1288,16 @@ static void write_processes(struct ctx *c, struct pfs_jsonw *w)
 		pfs_jsonw_key(w, "samples");
 		pfs_jsonw_u64(w, samples);
 		write_cats(w, cat);
+		if (ap && pfs_analysis_has_cut_stacks(a)) {
+			/* the CPU samples whose stack ends at [truncated] */
+			pfs_jsonw_key(w, "cut_stacks");
+			pfs_jsonw_obj(w);
+			pfs_jsonw_key(w, "samples");
+			pfs_jsonw_u64(w, ap->cut_stacks);
+			pfs_jsonw_key(w, "of");
+			pfs_jsonw_u64(w, ap->cpu_samples);
+			pfs_jsonw_end_obj(w);
+		}
 		if (ap)
 			write_gc_gil(w, a, ap->gc_pauses, ap->gc_pause_ns, ap->gc_pause_max_ns,
 				     ap->gil_waits, ap->gil_wait_ns, ap->probe_waits,

@@ -254,7 +254,9 @@ static const char optional_sql[] =
     "  size INTEGER NOT NULL, data BLOB NOT NULL);\n"
     "CREATE TABLE IF NOT EXISTS trend(capture INTEGER NOT NULL, content_hash TEXT NOT NULL,\n"
     "  kind TEXT NOT NULL, name TEXT NOT NULL, value REAL, total REAL);\n"
-    "CREATE INDEX IF NOT EXISTS trend_capture ON trend(capture);\n";
+    "CREATE INDEX IF NOT EXISTS trend_capture ON trend(capture);\n"
+    "CREATE TABLE IF NOT EXISTS py_cut_stacks(capture INTEGER NOT NULL, pid INTEGER NOT NULL,\n"
+    "  tid INTEGER NOT NULL, samples INTEGER NOT NULL);\n";
 
 /* What report_data.format says: the JSON document of docs/report-data.md in a zstd frame. */
 #define REPORT_FORMAT "report-data/1+zstd"
@@ -796,6 +798,7 @@ static int drop_duplicates(struct pfs_store *st, const char *hash, const char *l
 	    "DELETE FROM py_events WHERE capture = ?1",
 	    "DELETE FROM py_notes WHERE capture = ?1",
 	    "DELETE FROM gil_waits WHERE capture = ?1",
+	    "DELETE FROM py_cut_stacks WHERE capture = ?1",
 	    "DELETE FROM report_data WHERE capture = ?1",
 	    "DELETE FROM cg_info WHERE capture = ?1",
 	    "DELETE FROM cg_events WHERE capture = ?1",
@@ -1541,10 +1544,11 @@ static int put_an_header(struct pfs_store *st, const struct pfs_analysis *a, str
 
 static int put_an_threads(struct pfs_store *st, const struct pfs_analysis *a, struct pfs_err *err)
 {
-	sqlite3_stmt *s, *c = NULL;
+	sqlite3_stmt *s, *c = NULL, *cs = NULL;
 	int rc =
 	    prepare(st, "INSERT INTO py_threads VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &s, err);
-	if (rc || (rc = prepare(st, "INSERT INTO py_categories VALUES (?,?,?,?,?)", &c, err)))
+	if (rc || (rc = prepare(st, "INSERT INTO py_categories VALUES (?,?,?,?,?)", &c, err)) ||
+	    (rc = prepare(st, "INSERT INTO py_cut_stacks VALUES (?,?,?,?)", &cs, err)))
 		goto out;
 	for (size_t i = 0; i < pfs_analysis_n_threads(a) && !rc; i++) {
 		const struct pfs_an_thread *t = pfs_analysis_thread(a, i);
@@ -1563,6 +1567,13 @@ static int put_an_threads(struct pfs_store *st, const struct pfs_analysis *a, st
 		bind_u64(s, 13, t->gc_pause_ns);
 		bind_u64_or_null(s, 14, t->last_time, 0);
 		rc = step_done(st, s, "cannot write the analysis' threads", err);
+		if (!rc && pfs_analysis_has_cut_stacks(a)) {
+			sqlite3_bind_int64(cs, 1, st->cap);
+			sqlite3_bind_int64(cs, 2, t->pid);
+			sqlite3_bind_int64(cs, 3, t->tid);
+			bind_u64(cs, 4, t->cut_stacks);
+			rc = step_done(st, cs, "cannot write the analysis' cut stacks", err);
+		}
 		for (int k = 0; k < PFS_CAT_COUNT && !rc; k++) {
 			if (!t->cat[k])
 				continue;
@@ -1577,6 +1588,7 @@ static int put_an_threads(struct pfs_store *st, const struct pfs_analysis *a, st
 out:
 	sqlite3_finalize(s);
 	sqlite3_finalize(c);
+	sqlite3_finalize(cs);
 	return rc;
 }
 
@@ -2532,8 +2544,18 @@ static int an_header(struct pfs_store *st, int64_t cap, struct pfs_analysis **ou
 		h.first_time = col_u64(s, 9);
 		h.last_time = col_u64(s, 10);
 		h.command = (const char *)sqlite3_column_text(s, 11);
-		*out = pfs_analysis_restore(prof, &h);
-		rc = 0;
+		/* counted by the builds that write py_cut_stacks, a row per thread */
+		int64_t have = 0, rows = 0;
+		rc = query_int(st,
+			       "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND "
+			       "name = 'py_cut_stacks'",
+			       0, &have, err);
+		if (!rc && have)
+			rc = query_int(st, "SELECT count(*) FROM py_cut_stacks WHERE capture = ?",
+				       cap, &rows, err);
+		h.cut_stacks = rows > 0;
+		if (!rc)
+			*out = pfs_analysis_restore(prof, &h);
 	} else if (rc == SQLITE_DONE) {
 		rc = 0;
 	} else {
@@ -2546,7 +2568,7 @@ static int an_header(struct pfs_store *st, int64_t cap, struct pfs_analysis **ou
 static int an_threads(struct pfs_store *st, int64_t cap, struct pfs_analysis *a,
 		      struct pfs_err *err)
 {
-	sqlite3_stmt *s, *c = NULL;
+	sqlite3_stmt *s, *c = NULL, *cs = NULL;
 	int rc = prepare(st,
 			 "SELECT pid, tid, cpu_samples, gc_samples, gil_samples, cpu_period, "
 			 "gil_wait_ns, gil_waits, probe_wait_ns, probe_waits, gc_pauses, "
@@ -2556,6 +2578,12 @@ static int an_threads(struct pfs_store *st, int64_t cap, struct pfs_analysis *a,
 				"SELECT category, samples FROM py_categories WHERE capture = ?1 "
 				"AND pid = ?2 AND tid = ?3",
 				&c, err)))
+		goto out;
+	if (pfs_analysis_has_cut_stacks(a) &&
+	    (rc = prepare(st,
+			  "SELECT samples FROM py_cut_stacks WHERE capture = ?1 AND pid = ?2 AND "
+			  "tid = ?3",
+			  &cs, err)))
 		goto out;
 	sqlite3_bind_int64(s, 1, cap);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -2585,12 +2613,23 @@ static int an_threads(struct pfs_store *st, int64_t cap, struct pfs_analysis *a,
 		sqlite3_reset(c);
 		if (rc != SQLITE_DONE)
 			break;
+		if (cs) {
+			sqlite3_bind_int64(cs, 1, cap);
+			sqlite3_bind_int64(cs, 2, t.pid);
+			sqlite3_bind_int64(cs, 3, t.tid);
+			while ((rc = sqlite3_step(cs)) == SQLITE_ROW)
+				t.cut_stacks = col_u64(cs, 0);
+			sqlite3_reset(cs);
+			if (rc != SQLITE_DONE)
+				break;
+		}
 		pfs_analysis_restore_thread(a, &t);
 	}
 	rc = rc == SQLITE_DONE ? 0 : db_err(st, err, "cannot read the analysis' threads");
 out:
 	sqlite3_finalize(s);
 	sqlite3_finalize(c);
+	sqlite3_finalize(cs);
 	return rc;
 }
 

@@ -18,7 +18,9 @@
 #include <unistd.h>
 
 #include "cursor.h"
+#include "jitdump.h"
 #include "jitmap.h"
+#include "pytramp.h"
 #include "xalloc.h"
 
 enum dso_state { DSO_UNTRIED = 0, DSO_OK = 1, DSO_FAILED = -1 };
@@ -117,8 +119,10 @@ struct dso {
 	uint8_t want_bid[20];
 	uint8_t want_bid_size;
 	bool dwarf_bad, syms_bad;
-	bool syms_pending; /* its symbol table is being read by the preload thread */
-	bool debug_only;   /* a separate debug file: symbols and DWARF, no code or CFI to trust */
+	bool syms_pending;  /* its symbol table is being read by the preload thread */
+	bool debug_only;    /* a separate debug file: symbols and DWARF, no code or CFI to trust */
+	int8_t tramp_state; /* CPython's perf trampoline template: 0 not looked, 1 ok, -1 none */
+	struct pfs_pytramp *tramp; /* its rules, when tramp_state is 1 */
 };
 
 struct cache_slot {
@@ -174,10 +178,14 @@ enum { STEP_CFI, STEP_FP, STEP_LIBDW };
 struct step_rules {
 	uint64_t pc;  /* the lookup address; 0: empty slot */
 	uint8_t kind; /* STEP_*: CFI rules, the frame-pointer fallback, or only libdwfl knows */
+	bool jit;     /* rules for JIT code libdwfl has no module for (see jit_step_rules) */
 	bool signal;  /* the CFI's CIE is a signal frame's */
 	bool cfa_ok;  /* the CFA is register cfa_reg plus cfa_off (else it cannot be had) */
 	uint8_t cfa_reg, ra;
 	uint8_t rule[17];
+	uint8_t active[17]; /* the registers with a value rule (not skip or undefined), in order */
+	uint8_t n_active;
+	bool ra_undef; /* the return address register's rule is "undefined": no caller */
 	uint64_t cfa_off;
 	uint64_t val[17]; /* RULE_LOC/RULE_VAL: offset from the CFA; RULE_REG: the register */
 };
@@ -189,6 +197,10 @@ struct space {
 	size_t n_mods, cap_mods;
 	struct step_rules *steps; /* open addressing on pc, for the modules dwfl has now */
 	size_t n_steps, cap_steps;
+	uint32_t tramp_dso; /* index + 1 of the dso whose trampoline template applies, 0 none */
+	bool tramp_looked;  /* tramp_dso is known for the maps of gen */
+	uint64_t up_start, up_end; /* the [uprobes] mapping (uretprobe trampolines), 0 0: none */
+	bool up_looked;		   /* up_start/up_end are known for the maps of gen */
 };
 
 /* perf's x86_64 register numbers */
@@ -211,17 +223,42 @@ static const int dwarf_to_perf[17] = {
     PR_R8 + 1, PR_R8 + 2, PR_R8 + 3, PR_R8 + 4, PR_R8 + 5, PR_R8 + 6, PR_R8 + 7, PR_IP,
 };
 
+struct regs {
+	uint64_t v[17]; /* DWARF numbering */
+	uint32_t set;	/* bit n: v[n] is known */
+	uint64_t pc;
+};
+
 /* The sample being unwound, read by the Dwfl thread callbacks. */
 struct unwind {
 	struct pfs_symbols *sym;
 	struct pfs_proc *proc;
+	struct space *space;
+	Dwfl *dwfl;
 	uint32_t tid;
 	uint64_t mask;
 	const struct pfs_sample *smp;
-	uint64_t sp;
+	uint64_t sp;   /* the sample's stack pointer: where the dump starts */
+	uint64_t have; /* bytes of stack the dump holds */
+	uint64_t top;  /* one past the highest byte of the dump read */
+	uint64_t x_start[2],
+	    x_end[2];	  /* the executable mappings the last return addresses were in */
 	bool beyond_dump; /* the last unwind step wanted stack above the dump */
 	uint64_t *pcs;
-	size_t n, max;
+	uint64_t *sps; /* each frame's stack pointer (0: unknown), max of them */
+	size_t n, max, cap_sps;
+	int end;	    /* enum pfs_unwind_end once known (or END_URETPROBE), -1 before */
+	uint64_t splice_sp; /* END_URETPROBE: the stack pointer of the caller to find */
+	/* a stretch unwound by libdwfl (see libdw_walk) */
+	struct regs seg;   /* its first frame's registers */
+	bool seg_first;	   /* the next frame callback is its first frame */
+	bool seg_initial;  /* that frame is the sample's own (libdwfl's initial frame) */
+	uint64_t last_sp;  /* the stack pointer of the frame before, for the progress check */
+	uint64_t last_pc;  /* and its pc */
+	bool have_last_sp; /* last_sp is known */
+	bool switched;	   /* it stopped at JIT code: go on from resume */
+	struct regs resume;
+	bool resume_initial, resume_signal;
 };
 
 /*
@@ -280,6 +317,18 @@ struct pfs_symbols {
 	size_t kpool_len;
 	struct kload kload;
 	struct dwload dwload;
+	struct jit_dump {
+		uint32_t pid;
+		struct pfs_jitdump *jd; /* NULL: looked for, none readable */
+	} * dumps;
+	size_t n_dumps, cap_dumps;
+	struct whole {
+		uint32_t pid, tid;
+		uint64_t *pcs, *sps; /* a stack unwound to its root from a function's entry */
+		size_t n, cap;
+	} * wholes; /* the last few per thread of the processes with uprobes (see uretprobe) */
+	size_t n_wholes, cap_wholes;
+	uint64_t *note_pcs; /* pfs_symbols_note_entry's scratch, NOTE_MAX */
 	int64_t kdelta;
 	bool kdelta_set;
 
@@ -440,6 +489,7 @@ static void dso_close(struct dso *d)
 	free(d->segs);
 	free(d->path);
 	free(d->base);
+	free(d->tramp);
 }
 
 void pfs_symbols_free(struct pfs_symbols *s)
@@ -475,6 +525,16 @@ void pfs_symbols_free(struct pfs_symbols *s)
 	free(s->ksyms);
 	free(s->kpool);
 	pfs_jitmaps_free(s->jit);
+	for (size_t i = 0; i < s->n_dumps; i++)
+		pfs_jitdump_free(s->dumps[i].jd);
+	free(s->dumps);
+	for (size_t i = 0; i < s->n_wholes; i++) {
+		free(s->wholes[i].pcs);
+		free(s->wholes[i].sps);
+	}
+	free(s->wholes);
+	free(s->uw.sps);
+	free(s->note_pcs);
 	free(s->symfs);
 	free(s->app_dir);
 	free(s->capture_dir);
@@ -621,6 +681,8 @@ void pfs_symbols_set_capture(struct pfs_symbols *s, const char *hostname, const 
 		s->bids[s->n_bids] = build_ids[i];
 		s->bids[s->n_bids++].filename = pfs_xstrdup(build_ids[i].filename);
 	}
+	/* /tmp holds this machine's JIT files: another machine's capture must not read them */
+	pfs_jitmaps_use_tmp(s->jit, same_machine(s));
 	if (!s->kernel_tried && !s->kload.pending) {
 		if (s->kallsyms_path)
 			kallsyms_start(s, s->kallsyms_path);
@@ -796,9 +858,24 @@ static uint64_t elf_extent(Elf *elf)
 	return end;
 }
 
+/*
+ * Whether a file name is a JIT's jitdump (".../jit-PID.dump"): the JIT maps it executable so
+ * that perf records where it is, as a marker; it holds no code to map.
+ */
+static bool jitdump_marker(const char *base)
+{
+	unsigned pid;
+	int end = 0;
+	return sscanf(base, "jit-%u.dump%n", &pid, &end) == 1 && end && !base[end];
+}
+
 static void dso_open(struct pfs_symbols *s, struct dso *d)
 {
 	const char *rec = pfs_profile_strget(s->prof, d->name, NULL);
+	if (jitdump_marker(d->base)) {
+		d->state = DSO_FAILED;
+		return;
+	}
 	char path[4096];
 	int worst = TRY_MISSING, r = TRY_MISSING;
 	bool debug_try = false;
@@ -1843,31 +1920,84 @@ static const struct pfs_jitmap *proc_jit(struct pfs_symbols *s, struct pfs_proc 
 /* JIT entries found are cached under their process: the maps files do not change. */
 #define JIT_CACHE_KEY (1u << 30)
 
+/* The jitdump of p (jit-PID.dump, found as perf maps are), loaded once per pid. */
+static const struct pfs_jitdump *proc_jitdump(struct pfs_symbols *s, struct pfs_proc *p)
+{
+	if (p->jitdump_loaded)
+		return p->jitdump;
+	p->jitdump_loaded = true;
+	for (size_t i = 0; i < s->n_dumps; i++)
+		if (s->dumps[i].pid == p->pid)
+			return p->jitdump = s->dumps[i].jd;
+	char name[32], path[4096];
+	struct pfs_jitdump *jd = NULL;
+	snprintf(name, sizeof(name), "jit-%u.dump", p->pid);
+	if (pfs_jitmaps_locate(s->jit, name, path, sizeof(path))) {
+		struct pfs_err err;
+		if (pfs_jitdump_load(&jd, path, s->diag, &err) < 0) {
+			pfs_diag_add(s->diag, PFS_WARN, "jitdump-unreadable", PFS_NO_OFF,
+				     "%s; its JIT frames are [unknown]", err.msg);
+			jd = NULL;
+		}
+	}
+	PFS_GROW(s->dumps, s->cap_dumps, s->n_dumps + 1);
+	s->dumps[s->n_dumps++] = (struct jit_dump){p->pid, jd};
+	return p->jitdump = jd;
+}
+
+/* What the JIT side files say about an address. */
+struct jit_hit {
+	const char *name, *path; /* the entry's name, the file it is from */
+	uint64_t start, size;
+	const struct pfs_jitcode *code; /* a jitdump region: its bytes and unwinding info */
+};
+
+/*
+ * The JIT entry holding addr: in p's jitdump, then its perf map, then its parent's (a forked
+ * worker runs code its parent generated), and so on up.
+ */
+static bool jit_lookup(struct pfs_symbols *s, struct pfs_proc *p, uint64_t addr, struct jit_hit *h)
+{
+	struct pfs_proc *q = p;
+	for (int depth = 0; q && depth < 16; depth++) {
+		const struct pfs_jitdump *jd = proc_jitdump(s, q);
+		const struct pfs_jitcode *c = jd ? pfs_jitdump_find(jd, addr) : NULL;
+		if (c) {
+			*h = (struct jit_hit){c->name, pfs_jitdump_path(jd), c->addr, c->size, c};
+			return true;
+		}
+		const struct pfs_jitmap *jm = proc_jit(s, q);
+		h->code = NULL;
+		h->name = jm ? pfs_jitmap_find(jm, addr, &h->start, &h->size) : NULL;
+		if (h->name) {
+			h->path = pfs_jitmap_path(jm);
+			return true;
+		}
+		if (!q->ppid || q->ppid == q->pid)
+			break;
+		q = pfs_procmap_find(s->pm, q->ppid);
+	}
+	return false;
+}
+
 static size_t resolve_jit(struct pfs_symbols *s, struct pfs_proc *p, const struct pfs_map *m,
 			  uint64_t addr, uint32_t *out)
 {
-	struct pfs_proc *q = p;
 	uint32_t key = JIT_CACHE_KEY | (p->pid & (JIT_CACHE_KEY - 1));
 	struct cache_slot *c = p->pid < JIT_CACHE_KEY ? cache_find(s, key, addr) : NULL;
 	if (c && c->dso) {
 		out[0] = s->pool[c->off];
 		return 1;
 	}
-	for (int depth = 0; q && depth < 16; depth++) {
-		const struct pfs_jitmap *jm = proc_jit(s, q);
-		const char *nm = jm ? pfs_jitmap_lookup(jm, addr) : NULL;
-		if (nm) {
-			bool py = !strncmp(nm, "py::", 4);
-			out[0] = frame(s, pfs_profile_cstr(s->prof, nm), 0, 0,
-				       pfs_profile_cstr(s->prof, pfs_jitmap_path(jm)),
-				       py ? PFS_FK_PYTHON : PFS_FK_JIT, false);
-			if (c)
-				cache_put(s, key, addr, out, 1);
-			return 1;
-		}
-		if (!q->ppid || q->ppid == q->pid)
-			break;
-		q = pfs_procmap_find(s->pm, q->ppid);
+	struct jit_hit h;
+	if (jit_lookup(s, p, addr, &h)) {
+		bool py = !strncmp(h.name, "py::", 4);
+		out[0] = frame(s, pfs_profile_cstr(s->prof, h.name), 0, 0,
+			       pfs_profile_cstr(s->prof, h.path), py ? PFS_FK_PYTHON : PFS_FK_JIT,
+			       false);
+		if (c)
+			cache_put(s, key, addr, out, 1);
+		return 1;
 	}
 	out[0] = unknown_frame(s, m ? m->name : 0, addr, false);
 	return 1;
@@ -2219,6 +2349,8 @@ static Dwfl *space_dwfl(struct pfs_symbols *s, struct pfs_proc *p)
 	sp->gen = p->gen;
 	/* what an address's unwinding step finds may change with the modules */
 	sp->n_steps = 0;
+	sp->tramp_looked = false;
+	sp->up_looked = false;
 	if (sp->steps)
 		memset(sp->steps, 0, sp->cap_steps * sizeof(*sp->steps));
 	/*
@@ -2279,13 +2411,13 @@ static pid_t next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
 static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
 {
 	struct unwind *u = arg;
-	const struct pfs_sample *smp = u->smp;
-	uint64_t have = smp->stack_user_dyn_size < smp->stack_user_size ? smp->stack_user_dyn_size
-									: smp->stack_user_size;
+	uint64_t have = u->have;
 	if (addr >= u->sp && addr - u->sp <= have && have - (addr - u->sp) >= 8) {
 		uint64_t v;
-		memcpy(&v, smp->stack_user + (addr - u->sp), 8);
+		memcpy(&v, u->smp->stack_user + (addr - u->sp), 8);
 		*result = v;
+		if (addr + 8 > u->top)
+			u->top = addr + 8;
 		return true;
 	}
 	uint64_t v;
@@ -2298,11 +2430,16 @@ static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *a
 	return false;
 }
 
-struct regs {
-	uint64_t v[17]; /* DWARF numbering */
-	uint32_t set;	/* bit n: v[n] is known */
-	uint64_t pc;
-};
+/* memory_read's common case, inline where steps read the stack: a word inside the dump. */
+static inline bool dump_read(struct unwind *u, uint64_t addr, Dwarf_Word *result)
+{
+	if (addr < u->sp || addr - u->sp > u->have || u->have - (addr - u->sp) < 8)
+		return false;
+	memcpy(result, u->smp->stack_user + (addr - u->sp), 8);
+	if (addr + 8 > u->top)
+		u->top = addr + 8;
+	return true;
+}
 
 /* The sample's registers that it recorded, in DWARF numbering. */
 static void initial_regs(const struct unwind *u, struct regs *r)
@@ -2314,12 +2451,13 @@ static void initial_regs(const struct unwind *u, struct regs *r)
 	r->pc = r->set >> 16 & 1 ? r->v[16] : 0;
 }
 
+/* libdwfl's first frame: the sample's registers, or where the rule cache handed over. */
 static bool set_initial_registers(Dwfl_Thread *thread, void *arg)
 {
-	struct regs r;
-	initial_regs(arg, &r);
+	struct unwind *u = arg;
 	for (unsigned n = 0; n < 17; n++)
-		if (r.set >> n & 1 && !dwfl_thread_state_registers(thread, (int)n, 1, &r.v[n]))
+		if (u->seg.set >> n & 1 &&
+		    !dwfl_thread_state_registers(thread, (int)n, 1, &u->seg.v[n]))
 			return false;
 	return true;
 }
@@ -2330,25 +2468,6 @@ static const Dwfl_Thread_Callbacks callbacks = {
     .set_initial_registers = set_initial_registers,
 };
 
-static int frame_cb(Dwfl_Frame *state, void *arg)
-{
-	struct unwind *u = arg;
-	Dwarf_Addr pc;
-	bool act;
-	/*
-	 * dwfl_frame_pc unwinds one step ahead to tell an activation from a call: the reads
-	 * of the caller's frame happen here, so whether they ran past the dump is known after
-	 * it, not before.
-	 */
-	u->beyond_dump = false;
-	if (!dwfl_frame_pc(state, &pc, &act))
-		return DWARF_CB_ABORT;
-	if (!act)
-		pc--;
-	u->pcs[u->n++] = pc;
-	return u->n < u->max ? DWARF_CB_OK : DWARF_CB_ABORT;
-}
-
 /*
  * Unwinding without libdwfl's per-frame cost. libdwfl looks up the CFI of every frame of every
  * sample (an FDE search under a lock, the CIE and FDE programs run again, a frame allocated):
@@ -2357,31 +2476,16 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
  * and applied as libdwfl's handle_cfi applies them: registers 0 to 16 in order, the same memory
  * reads (so the same stack-dump overrun), the same end conditions, and x86_64's frame-pointer
  * fallback (ebl's x86_64_unwind) where no CFI covers the address. Rules beyond register+offset
- * CFAs and offset/value/register rules (DWARF expressions) hand the whole sample to libdwfl.
+ * CFAs and offset/value/register rules (DWARF expressions) are left to libdwfl (libdw_walk).
  */
-static void step_rules_read(Dwfl *dwfl, uint64_t lookup, struct step_rules *r)
+static void frame_rules(Dwarf_Frame *frame, struct step_rules *r)
 {
-	*r = (struct step_rules){.pc = lookup, .kind = STEP_FP};
-	Dwfl_Module *mod = dwfl_addrmodule(dwfl, lookup);
-	Dwarf_Frame *frame = NULL;
-	if (mod) {
-		Dwarf_Addr bias;
-		Dwarf_CFI *cfi = dwfl_module_eh_cfi(mod, &bias);
-		if (!cfi || dwarf_cfi_addrframe(cfi, lookup - bias, &frame) != 0) {
-			frame = NULL;
-			cfi = dwfl_module_dwarf_cfi(mod, &bias);
-			if (cfi && dwarf_cfi_addrframe(cfi, lookup - bias, &frame) != 0)
-				frame = NULL;
-		}
-	}
-	if (!frame)
-		return;
 	r->kind = STEP_LIBDW;
 	Dwarf_Addr start, end;
 	bool signal = false;
 	int ra = dwarf_frame_info(frame, &start, &end, &signal);
 	if (ra < 0 || ra >= 17)
-		goto out;
+		return;
 	r->ra = (uint8_t)ra;
 	r->signal = signal;
 	Dwarf_Op *ops;
@@ -2396,10 +2500,10 @@ static void step_rules_read(Dwfl *dwfl, uint64_t lookup, struct step_rules *r)
 			r->cfa_reg = (uint8_t)(ops[0].atom - DW_OP_breg0);
 			r->cfa_off = ops[0].number;
 		} else {
-			goto out;
+			return;
 		}
 	} else if (nops) {
-		goto out;
+		return;
 	}
 	for (int regno = 0; regno < 17; regno++) {
 		Dwarf_Op mem[3];
@@ -2417,23 +2521,298 @@ static void step_rules_read(Dwfl *dwfl, uint64_t lookup, struct step_rules *r)
 			bool value = k < nops && ops[k].atom == DW_OP_stack_value;
 			k += value;
 			if (k != nops)
-				goto out;
+				return;
 			r->rule[regno] = value ? RULE_VAL : RULE_LOC;
 			r->val[regno] = off;
 		} else if (nops == 1 && ops[0].atom == DW_OP_regx && ops[0].number < 17) {
 			r->rule[regno] = RULE_REG;
 			r->val[regno] = ops[0].number;
 		} else {
-			goto out;
+			return;
 		}
 	}
 	r->kind = STEP_CFI;
-out:
+}
+
+/* ---- JIT code: CPython's perf trampolines and jitdump regions, for unwinding ---- */
+
+/*
+ * Where the JIT code perfsight can unwind through is recognised (see symbols.h): a pc in
+ * anonymous executable memory of the process is
+ *  1. a region of its jitdump with unwinding info: that region's own CFI;
+ *  2. a region of its jitdump without it, whose bytes (the dump has them) are a trampoline
+ *     template pytramp follows: that template's rule;
+ *  3. a "py::" entry of its perf map (or an ancestor's: a forked worker runs trampolines its
+ *     parent made) whose size is the length of the trampoline template in the interpreter the
+ *     process maps: a copy of that template, at pc - entry start. The copies' bytes are not in
+ *     the capture: the map entry and the template together are the evidence. An entry of
+ *     another size is not a copy of this template ("trampoline-size-mismatch"), and is left
+ *     to the frame-pointer fallback as before.
+ * Anything else keeps libdwfl's x86_64 frame-pointer fallback.
+ */
+
+/* The addresses of _Py_trampoline_func_start and _end in elf's symbol tables. */
+static bool tramp_symbols(Elf *elf, uint64_t *start, uint64_t *end)
+{
+	bool have_start = false, have_end = false;
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(elf, scn)) && !(have_start && have_end)) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) ||
+		    (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM) || !sh.sh_entsize)
+			continue;
+		Elf_Data *data = elf_getdata(scn, NULL);
+		size_t n = sh.sh_size / sh.sh_entsize;
+		for (size_t i = 0; data && i < n && !(have_start && have_end); i++) {
+			GElf_Sym sym;
+			if (!gelf_getsym(data, (int)i, &sym) || sym.st_shndx == SHN_UNDEF ||
+			    !sym.st_name)
+				continue;
+			const char *nm = elf_strptr(elf, sh.sh_link, sym.st_name);
+			if (!nm || strncmp(nm, "_Py_trampoline_func_", 20))
+				continue;
+			if (!strcmp(nm + 20, "start")) {
+				*start = sym.st_value;
+				have_start = true;
+			} else if (!strcmp(nm + 20, "end")) {
+				*end = sym.st_value;
+				have_end = true;
+			}
+		}
+	}
+	return have_start && have_end;
+}
+
+/* d's trampoline template, read and decoded once; NULL when d has none this follows. */
+static const struct pfs_pytramp *dso_tramp(struct pfs_symbols *s, struct dso *d)
+{
+	if (d->tramp_state)
+		return d->tramp_state > 0 ? d->tramp : NULL;
+	d->tramp_state = -1;
+	uint64_t start = 0, end = 0;
+	if (!d->raw || !tramp_symbols(d->elf, &start, &end))
+		return NULL;
+	GElf_Ehdr eh;
+	const uint8_t *code = NULL;
+	for (size_t i = 0; i < d->n_segs && end > start; i++) {
+		const struct load_seg *g = &d->segs[i];
+		if (start >= g->vaddr && end <= g->vaddr + g->filesz &&
+		    start - g->vaddr + g->offset + (end - start) <= d->raw_len)
+			code = d->raw + (start - g->vaddr + g->offset);
+	}
+	struct pfs_pytramp t;
+	char why[160];
+	if (!code) {
+		snprintf(why, sizeof(why), "its bytes are not in the file");
+	} else if (gelf_getehdr(d->elf, &eh) &&
+		   pfs_pytramp_decode(eh.e_machine, code, end - start, &t, why, sizeof(why))) {
+		d->tramp = pfs_xmalloc(sizeof(t));
+		*d->tramp = t;
+		d->tramp_state = 1;
+		return d->tramp;
+	}
+	pfs_diag_add(s->diag, PFS_WARN, "trampoline-unknown", PFS_NO_OFF,
+		     "%s: its CPython perf trampoline template (%" PRIu64 " bytes at 0x%" PRIx64
+		     ") is not one perfsight follows (%s): Python stacks end at the innermost "
+		     "Python frame",
+		     d->path, end - start, start, why);
+	return NULL;
+}
+
+/* The template of the interpreter p maps (the first file with one), once per maps gen. */
+static const struct pfs_pytramp *proc_tramp(struct pfs_symbols *s, struct space *sp,
+					    const struct pfs_proc *p)
+{
+	if (!sp->tramp_looked) {
+		sp->tramp_looked = true;
+		sp->tramp_dso = 0;
+		for (size_t i = 0; i < p->n_maps && !sp->tramp_dso; i++) {
+			const struct pfs_map *m = &p->maps[i];
+			if (m->anon || !(m->prot & 4 /* PROT_EXEC */))
+				continue;
+			struct dso *d = dso_ready(s, m);
+			if (d && dso_tramp(s, d))
+				sp->tramp_dso = (uint32_t)(d - s->dsos) + 1;
+		}
+	}
+	return sp->tramp_dso ? s->dsos[sp->tramp_dso - 1].tramp : NULL;
+}
+
+/* The trampoline rule at offset off into a copy of t, as CFI step rules (x86_64 only). */
+static bool tramp_rules(const struct pfs_pytramp *t, uint64_t off, struct step_rules *r)
+{
+	const struct pfs_pytramp_rule *tr = pfs_pytramp_at(t, off);
+	if (!tr || t->machine != EM_X86_64)
+		return false;
+	r->kind = STEP_CFI;
+	r->cfa_ok = true;
+	r->cfa_reg = 7;
+	r->cfa_off = (uint64_t)(int64_t)tr->cfa_off;
+	r->ra = 16;
+	/* as x86_64's ABI CFI has it: callee-saved registers keep their values, rsp is the CFA */
+	for (int regno = 0; regno < 17; regno++)
+		r->rule[regno] = RULE_SKIP;
+	static const uint8_t kept[] = {3, 6, 12, 13, 14, 15};
+	for (size_t i = 0; i < sizeof(kept); i++)
+		r->rule[kept[i]] = RULE_SAME;
+	r->rule[7] = RULE_VAL;
+	r->val[7] = 0;
+	r->rule[16] = RULE_LOC;
+	r->val[16] = (uint64_t)(int64_t)tr->ra_at;
+	if (tr->fp_at) {
+		r->rule[6] = RULE_LOC;
+		r->val[6] = (uint64_t)(int64_t)tr->fp_at;
+	}
+	return true;
+}
+
+/*
+ * The CFI rules at lookup of a jitdump region, from its own .eh_frame. libdw reads CFI out of
+ * an ELF file, so the section is wrapped in a minimal one in memory (a header, .eh_frame at the
+ * address its producer laid it out for, the section names), as perf inject's jitted-PID-N.so
+ * wraps it. Built per lookup address and dropped: step_rules_at keeps the answer.
+ */
+static bool jitcode_rules(const struct pfs_jitcode *jc, uint64_t lookup, struct step_rules *r)
+{
+	static const char names[] = "\0.eh_frame\0.shstrtab"; /* names at 1 and 11 */
+	if (!jc->eh_frame || !jc->eh_frame_len || jc->eh_frame_len > (1u << 20))
+		return false;
+	size_t data_off = sizeof(Elf64_Ehdr), names_off = data_off + jc->eh_frame_len;
+	size_t sh_off = (names_off + sizeof(names) + 7) & ~(size_t)7;
+	size_t len = sh_off + 3 * sizeof(Elf64_Shdr);
+	uint8_t *img = pfs_xcalloc(1, len);
+	Elf64_Ehdr eh = {.e_type = ET_DYN,
+			 .e_machine = EM_X86_64,
+			 .e_version = EV_CURRENT,
+			 .e_shoff = sh_off,
+			 .e_ehsize = sizeof(Elf64_Ehdr),
+			 .e_shentsize = sizeof(Elf64_Shdr),
+			 .e_shnum = 3,
+			 .e_shstrndx = 2};
+	memcpy(eh.e_ident, ELFMAG, SELFMAG);
+	eh.e_ident[EI_CLASS] = ELFCLASS64;
+	eh.e_ident[EI_DATA] = ELFDATA2LSB;
+	eh.e_ident[EI_VERSION] = EV_CURRENT;
+	Elf64_Shdr sh[3] = {{0},
+			    {.sh_name = 1,
+			     .sh_type = SHT_PROGBITS,
+			     .sh_flags = SHF_ALLOC,
+			     .sh_addr = jc->eh_frame_addr,
+			     .sh_offset = data_off,
+			     .sh_size = jc->eh_frame_len,
+			     .sh_addralign = 8},
+			    {.sh_name = 11,
+			     .sh_type = SHT_STRTAB,
+			     .sh_offset = names_off,
+			     .sh_size = sizeof(names),
+			     .sh_addralign = 1}};
+	memcpy(img, &eh, sizeof(eh));
+	memcpy(img + data_off, jc->eh_frame, jc->eh_frame_len);
+	memcpy(img + names_off, names, sizeof(names));
+	memcpy(img + sh_off, sh, sizeof(sh));
+	Elf *elf = elf_memory((char *)img, len);
+	Dwarf_CFI *cfi = elf ? dwarf_getcfi_elf(elf) : NULL;
+	Dwarf_Frame *frame = NULL;
+	bool ok = cfi && dwarf_cfi_addrframe(cfi, lookup, &frame) == 0;
+	if (ok)
+		frame_rules(frame, r);
+	free(frame);
+	if (cfi)
+		dwarf_cfi_end(cfi);
+	if (elf)
+		elf_end(elf);
+	free(img);
+	return ok && r->kind == STEP_CFI;
+}
+
+/* Fills r for JIT code at lookup (see above); r stays the frame-pointer fallback otherwise. */
+static void jit_step_rules(struct unwind *u, uint64_t lookup, struct step_rules *r)
+{
+	struct pfs_symbols *s = u->sym;
+	const struct pfs_map *m = pfs_proc_map_at(u->proc, lookup);
+	if (!m || !m->anon)
+		return;
+	struct jit_hit h;
+	if (!jit_lookup(s, u->proc, lookup, &h))
+		return;
+	struct step_rules t = *r;
+	if (h.code && h.code->eh_frame) {
+		if (jitcode_rules(h.code, lookup, &t)) {
+			*r = t;
+			r->jit = true;
+		}
+		return;
+	}
+	if (strncmp(h.name, "py::", 4))
+		return;
+	if (h.code) {
+		/* a jitdump region without unwinding info: its own bytes */
+		struct pfs_pytramp pt;
+		if (h.code->size <= PFS_PYTRAMP_MAX &&
+		    pfs_pytramp_decode(EM_X86_64, h.code->code, h.code->size, &pt, NULL, 0) &&
+		    tramp_rules(&pt, lookup - h.start, &t)) {
+			*r = t;
+			r->jit = true;
+		}
+		return;
+	}
+	const struct pfs_pytramp *pt = proc_tramp(s, u->space, u->proc);
+	if (!pt)
+		return;
+	if (h.size != pt->len) {
+		pfs_diag_add(s->diag, PFS_WARN, "trampoline-size-mismatch", PFS_NO_OFF,
+			     "%s: entry %s at 0x%" PRIx64 " has %" PRIu64 " bytes, the trampoline "
+			     "template %u: not a copy of it, not unwound through",
+			     h.path, h.name, h.start, h.size, pt->len);
+		return;
+	}
+	if (tramp_rules(pt, lookup - h.start, &t)) {
+		*r = t;
+		r->jit = true;
+	}
+}
+
+/* ---- unwinding ---- */
+
+static void step_rules_find(struct unwind *u, uint64_t lookup, struct step_rules *r);
+
+/* The rules of lookup, with the list of registers step_apply has to go through. */
+static void step_rules_read(struct unwind *u, uint64_t lookup, struct step_rules *r)
+{
+	step_rules_find(u, lookup, r);
+	r->n_active = 0;
+	for (uint8_t regno = 0; regno < 17; regno++)
+		if (r->rule[regno] != RULE_SKIP && r->rule[regno] != RULE_UNDEF)
+			r->active[r->n_active++] = regno;
+	r->ra_undef = r->ra < 17 && r->rule[r->ra] == RULE_UNDEF;
+}
+
+static void step_rules_find(struct unwind *u, uint64_t lookup, struct step_rules *r)
+{
+	*r = (struct step_rules){.pc = lookup, .kind = STEP_FP};
+	Dwfl_Module *mod = dwfl_addrmodule(u->dwfl, lookup);
+	Dwarf_Frame *frame = NULL;
+	if (!mod) {
+		jit_step_rules(u, lookup, r);
+		return;
+	}
+	Dwarf_Addr bias;
+	Dwarf_CFI *cfi = dwfl_module_eh_cfi(mod, &bias);
+	if (!cfi || dwarf_cfi_addrframe(cfi, lookup - bias, &frame) != 0) {
+		frame = NULL;
+		cfi = dwfl_module_dwarf_cfi(mod, &bias);
+		if (cfi && dwarf_cfi_addrframe(cfi, lookup - bias, &frame) != 0)
+			frame = NULL;
+	}
+	if (!frame)
+		return;
+	frame_rules(frame, r);
 	free(frame);
 }
 
-static const struct step_rules *step_rules_at(struct space *sp, Dwfl *dwfl, uint64_t lookup)
+static const struct step_rules *step_rules_at(struct unwind *u, uint64_t lookup)
 {
+	struct space *sp = u->space;
 	if ((sp->n_steps + 1) * 2 > sp->cap_steps) {
 		size_t nc = sp->cap_steps ? sp->cap_steps * 2 : 1024;
 		struct step_rules *nv = pfs_xcalloc(nc, sizeof(*nv));
@@ -2453,7 +2832,7 @@ static const struct step_rules *step_rules_at(struct space *sp, Dwfl *dwfl, uint
 	while (sp->steps[j].pc && sp->steps[j].pc != lookup)
 		j = (j + 1) & (sp->cap_steps - 1);
 	if (!sp->steps[j].pc) {
-		step_rules_read(dwfl, lookup, &sp->steps[j]);
+		step_rules_read(u, lookup, &sp->steps[j]);
 		sp->n_steps++;
 	}
 	return &sp->steps[j];
@@ -2486,20 +2865,19 @@ static bool step_apply(struct unwind *u, const struct step_rules *r, const struc
 	}
 	bool cfa_ok = r->cfa_ok && (cur->set >> r->cfa_reg & 1);
 	uint64_t cfa = cfa_ok ? cur->v[r->cfa_reg] + r->cfa_off : 0;
-	bool ra_undefined = false;
-	for (int regno = 0; regno < 17; regno++) {
+	bool ra_undefined = r->ra_undef;
+	for (unsigned k = 0; k < r->n_active; k++) {
+		unsigned regno = r->active[k];
 		uint64_t val;
 		switch (r->rule[regno]) {
-		case RULE_UNDEF:
-			ra_undefined |= regno == r->ra;
-			continue;
 		case RULE_SAME:
 			if (!(cur->set >> regno & 1))
 				continue;
 			val = cur->v[regno];
 			break;
 		case RULE_LOC:
-			if (!cfa_ok || !memory_read(NULL, cfa + r->val[regno], &w, u))
+			if (!cfa_ok || !(dump_read(u, cfa + r->val[regno], &w) ||
+					 memory_read(NULL, cfa + r->val[regno], &w, u)))
 				continue;
 			val = w;
 			break;
@@ -2527,44 +2905,376 @@ static bool step_apply(struct unwind *u, const struct step_rules *r, const struc
 }
 
 /*
- * The frames of the sample in u into u->pcs as libdwfl's walk gives them (u->beyond_dump as
- * its last step left it); false when an address needs libdwfl itself (start over with it).
+ * Whether pc lies in an executable mapping of u's process: a return address anywhere else is
+ * garbage. Consecutive return addresses mostly lie in one mapping (libpython): it is kept.
  */
-static bool fast_unwind(struct space *sp, Dwfl *dwfl, struct unwind *u)
+static inline bool exec_mapped(struct unwind *u, uint64_t pc)
 {
-	struct regs cur, next;
-	initial_regs(u, &cur);
-	if (!(cur.set >> 16 & 1))
+	/* two: a Python stack goes back and forth between libpython and the trampolines */
+	if (pc - u->x_start[0] < u->x_end[0] - u->x_start[0])
+		return true;
+	if (pc - u->x_start[1] < u->x_end[1] - u->x_start[1]) {
+		uint64_t s = u->x_start[1], e = u->x_end[1];
+		u->x_start[1] = u->x_start[0];
+		u->x_end[1] = u->x_end[0];
+		u->x_start[0] = s;
+		u->x_end[0] = e;
+		return true;
+	}
+	const struct pfs_map *m = pfs_proc_map_at(u->proc, pc);
+	if (!m || !(m->prot & 4 /* PROT_EXEC */))
 		return false;
-	bool initial = true, signal = false;
-	u->n = 0;
+	u->x_start[1] = u->x_start[0];
+	u->x_end[1] = u->x_end[0];
+	u->x_start[0] = m->start;
+	u->x_end[0] = m->end;
+	return true;
+}
+
+/*
+ * A return address in the [uprobes] mapping: the kernel's uretprobe trampoline, put in place of
+ * the real return address while a return probe on the function is armed (perfsight record's GC
+ * and GIL probes). The real one is in the kernel, not in the dump: see splice_uretprobe.
+ */
+#define END_URETPROBE 100
+
+/* Finds the [uprobes] mapping of u's process, once per maps gen (up_end 0: none). */
+static void uprobes_look(struct unwind *u)
+{
+	struct space *sp = u->space;
+	if (!sp->up_looked) {
+		sp->up_looked = true;
+		sp->up_start = sp->up_end = 0;
+		for (size_t i = 0; i < u->proc->n_maps; i++) {
+			const struct pfs_map *m = &u->proc->maps[i];
+			if (m->anon &&
+			    !strcmp(pfs_profile_strget(u->sym->prof, m->name, NULL), "[uprobes]")) {
+				sp->up_start = m->start;
+				sp->up_end = m->end;
+			}
+		}
+	}
+}
+
+/* Whether pc lies in [uprobes] (uprobes_look has found it for u's maps). */
+static inline bool uretprobe(const struct unwind *u, uint64_t pc)
+{
+	return pc - u->space->up_start < u->space->up_end - u->space->up_start;
+}
+
+/* Where a walk is between frames: the next frame to record and how to look it up. */
+struct walk {
+	struct regs cur;
+	bool initial; /* the sample's own frame: its pc is exact */
+	bool signal;  /* the frame before was a signal frame: the pc is exact too */
+};
+
+/*
+ * Steps by the rule cache from w. Returns true when the stack ended (u->end says how); false
+ * when the frame at w needs libdwfl (nothing recorded for it) or, with one, after one frame.
+ */
+static bool fast_walk(struct unwind *u, struct walk *w, bool one)
+{
 	for (;;) {
-		uint64_t pc = cur.pc;
-		uint64_t lookup = initial || signal ? pc : pc - 1;
+		uint64_t pc = w->cur.pc;
+		uint64_t lookup = w->initial || w->signal ? pc : pc - 1;
 		if (!lookup)
 			return false;
-		const struct step_rules *r = step_rules_at(sp, dwfl, lookup);
+		const struct step_rules *r = step_rules_at(u, lookup);
 		if (r->kind == STEP_LIBDW)
 			return false;
 		bool pc_set = false;
+		struct regs next;
 		u->beyond_dump = false;
-		bool ok = step_apply(u, r, &cur, &next, &pc_set);
+		bool ok = step_apply(u, r, &w->cur, &next, &pc_set);
 		bool next_signal = r->kind == STEP_CFI && r->signal;
-		bool act = initial || signal || (ok && pc_set && next_signal);
+		bool act = w->initial || w->signal || (ok && pc_set && next_signal);
+		u->sps[u->n] = w->cur.set >> 7 & 1 ? w->cur.v[7] : 0;
 		u->pcs[u->n++] = act ? pc : pc - 1;
-		if (u->n >= u->max || !ok || !pc_set)
+		if (u->n >= u->max) {
+			u->end = PFS_UNWIND_FULL;
 			return true;
-		cur = next;
-		signal = next_signal;
-		initial = false;
+		}
+		if (!ok || !pc_set) {
+			u->end = u->beyond_dump ? PFS_UNWIND_CUT
+				 : ok		? PFS_UNWIND_ROOT
+						: PFS_UNWIND_STOPPED;
+			return true;
+		}
+		if ((w->cur.set & next.set) >> 7 & 1 &&
+		    (next.v[7] < w->cur.v[7] || (next.v[7] == w->cur.v[7] && next.pc == pc))) {
+			u->end = PFS_UNWIND_NO_PROGRESS;
+			return true;
+		}
+		if (uretprobe(u, next.pc)) {
+			u->end = END_URETPROBE;
+			u->splice_sp = next.set >> 7 & 1 ? next.v[7] : 0;
+			return true;
+		}
+		if (!exec_mapped(u, next.pc)) {
+			u->end = PFS_UNWIND_BAD_RA;
+			return true;
+		}
+		w->cur = next;
+		w->signal = next_signal;
+		w->initial = false;
+		if (one)
+			return false;
 	}
+}
+
+static int frame_cb(Dwfl_Frame *state, void *arg)
+{
+	struct unwind *u = arg;
+	Dwarf_Addr pc;
+	bool act, first = u->seg_first;
+	u->seg_first = false;
+	/*
+	 * dwfl_frame_pc unwinds one step ahead to tell an activation from a call: the reads
+	 * of the caller's frame happen here, so whether they ran past the dump is known after
+	 * it, not before.
+	 */
+	u->beyond_dump = false;
+	if (!dwfl_frame_pc(state, &pc, &act))
+		return DWARF_CB_ABORT;
+	Dwarf_Word sp = 0;
+	bool have_sp = dwfl_frame_reg(state, 7, &sp) == 0;
+	if (!first) {
+		/* the checks fast_walk makes of each caller */
+		if (have_sp && u->have_last_sp &&
+		    (sp < u->last_sp || (sp == u->last_sp && pc == u->last_pc))) {
+			u->end = PFS_UNWIND_NO_PROGRESS;
+			return DWARF_CB_ABORT;
+		}
+		if (uretprobe(u, pc)) {
+			u->end = END_URETPROBE;
+			u->splice_sp = have_sp ? sp : 0;
+			return DWARF_CB_ABORT;
+		}
+		if (!exec_mapped(u, pc)) {
+			u->end = PFS_UNWIND_BAD_RA;
+			return DWARF_CB_ABORT;
+		}
+	}
+	u->have_last_sp = have_sp;
+	u->last_sp = sp;
+	u->last_pc = pc;
+	uint64_t lookup = act ? pc : pc - 1;
+	const struct pfs_map *m = pfs_proc_map_at(u->proc, lookup);
+	if (m && m->anon && (!first || u->seg_initial)) {
+		/* JIT code the rule cache steps through and libdwfl cannot: hand over */
+		const struct step_rules *r = step_rules_at(u, lookup);
+		if (r->jit && r->kind == STEP_CFI) {
+			struct regs *rg = &u->resume;
+			rg->set = 0;
+			for (unsigned n = 0; n < 17; n++)
+				if (dwfl_frame_reg(state, n, &rg->v[n]) == 0)
+					rg->set |= 1u << n;
+			rg->pc = pc;
+			rg->v[16] = pc;
+			rg->set |= 1u << 16;
+			u->resume_initial = first;
+			u->resume_signal = false;
+			u->switched = true;
+			return DWARF_CB_ABORT;
+		}
+	}
+	u->sps[u->n] = have_sp ? sp : 0;
+	u->pcs[u->n++] = act ? pc : pc - 1;
+	if (u->n >= u->max) {
+		u->end = PFS_UNWIND_FULL;
+		return DWARF_CB_ABORT;
+	}
+	return DWARF_CB_OK;
+}
+
+/*
+ * libdwfl's own walk from w, up to the end of the stack (returns false, u->end set) or the
+ * next JIT code it has no rule for and the rule cache has (returns true, w there). libdwfl
+ * takes its first frame for the sample's own, an activation: a frame below it gets its lookup
+ * address (the return address minus one) as its pc.
+ */
+static bool libdw_walk(struct unwind *u, struct walk *w)
+{
+	u->seg = w->cur;
+	if (!w->initial && !w->signal)
+		u->seg.pc--;
+	u->seg.v[16] = u->seg.pc;
+	u->seg.set |= 1u << 16;
+	u->seg_first = true;
+	u->seg_initial = w->initial;
+	u->have_last_sp = false;
+	u->switched = false;
+	u->beyond_dump = false;
+	int rc = dwfl_getthread_frames(u->dwfl, (pid_t)u->tid, frame_cb, u);
+	if (u->switched) {
+		w->cur = u->resume;
+		w->initial = u->resume_initial;
+		w->signal = u->resume_signal;
+		return true;
+	}
+	/* it ends in an error where the CFI or the stack dump runs out: what came before stands */
+	if (u->end < 0)
+		u->end = u->beyond_dump ? PFS_UNWIND_CUT
+			 : rc == 0	? PFS_UNWIND_ROOT
+					: PFS_UNWIND_STOPPED;
+	return false;
+}
+
+/*
+ * The frames of the sample in u into u->pcs: by the rule cache, handing stretches it has no
+ * rule for to libdwfl (and libdwfl's JIT frames back), or, with unwind_libdw, by libdwfl
+ * wherever it has a rule.
+ */
+static void walk(struct pfs_symbols *s, struct unwind *u)
+{
+	struct walk w = {.initial = true};
+	initial_regs(u, &w.cur);
+	bool libdw = s->o.unwind_libdw || !(w.cur.set >> 16 & 1);
+	/* each round records a frame at least: a bound, not a limit met in practice */
+	for (size_t round = 0; round <= u->max; round++) {
+		if (!libdw && fast_walk(u, &w, false))
+			return;
+		if (!libdw_walk(u, &w))
+			return;
+		/* libdwfl stopped at JIT code: the rule cache steps through it */
+		if (s->o.unwind_libdw && fast_walk(u, &w, true))
+			return;
+		libdw = s->o.unwind_libdw;
+	}
+	u->end = PFS_UNWIND_STOPPED;
+}
+
+/* Entry stacks kept per thread: the probed calls that can be running at once (GC, GIL). */
+#define NOTE_MAX 1024
+#define WHOLES_PER_THREAD 4
+
+/* Whether lookup address a of p is the first instruction of a function. */
+static bool at_entry(struct pfs_symbols *s, struct pfs_proc *p, uint64_t a)
+{
+	struct pfs_symloc l;
+	uint32_t f[64];
+	if (pfs_symbols_locate(s, p, a, &l, f, 64) || !l.dso)
+		return false;
+	const struct fsym *fs = sym_at(s, &s->dsos[l.dso - 1], l.va);
+	return fs && fs->start == l.va;
+}
+
+/*
+ * Keeps a stack unwound to its root whose sample was taken at a function's first instruction
+ * (an entry uprobe's sample), in a process with uprobes: the thread's slot for it, the oldest
+ * of its WHOLES_PER_THREAD when all are taken.
+ */
+static void remember_entry(struct pfs_symbols *s, const struct unwind *u)
+{
+	if (!u->space->up_end || u->n < 2 || !at_entry(s, u->proc, u->pcs[0]))
+		return;
+	struct whole *w = NULL;
+	size_t mine = 0;
+	for (size_t i = 0; i < s->n_wholes; i++) {
+		struct whole *x = &s->wholes[i];
+		if (x->tid != u->tid || x->pid != u->proc->pid)
+			continue;
+		mine++;
+		if (!w || x->n == 0)
+			w = x;
+	}
+	if (mine < WHOLES_PER_THREAD) {
+		PFS_GROW(s->wholes, s->cap_wholes, s->n_wholes + 1);
+		w = &s->wholes[s->n_wholes++];
+		*w = (struct whole){.pid = u->proc->pid, .tid = u->tid};
+	} else {
+		/* the oldest: slots are reused in order, so the first of the thread's is */
+		struct whole tmp = *w;
+		size_t at = (size_t)(w - s->wholes);
+		memmove(w, w + 1, (s->n_wholes - at - 1) * sizeof(*w));
+		w = &s->wholes[s->n_wholes - 1];
+		*w = tmp;
+	}
+	if (w->cap < u->n) {
+		w->pcs = pfs_xreallocarray(w->pcs, u->n, sizeof(*w->pcs));
+		w->sps = pfs_xreallocarray(w->sps, u->n, sizeof(*w->sps));
+		w->cap = u->n;
+	}
+	memcpy(w->pcs, u->pcs, u->n * sizeof(*w->pcs));
+	memcpy(w->sps, u->sps, u->n * sizeof(*w->sps));
+	w->n = u->n;
+}
+
+/* Whether two lookup addresses of p lie in the same function of the same file. */
+static bool same_function(struct pfs_symbols *s, struct pfs_proc *p, uint64_t a, uint64_t b)
+{
+	struct pfs_symloc la, lb;
+	uint32_t f[64];
+	if (pfs_symbols_locate(s, p, a, &la, f, 64) || !la.dso ||
+	    pfs_symbols_locate(s, p, b, &lb, f, 64) || lb.dso != la.dso)
+		return false;
+	struct dso *d = &s->dsos[la.dso - 1];
+	const struct fsym *fa = sym_at(s, d, la.va);
+	return fa && fa == sym_at(s, d, lb.va);
+}
+
+/*
+ * The callers of a frame whose return address is a uretprobe trampoline. While the probed call
+ * runs, its callers do not change, and the entry probe's own sample (taken at the function's
+ * first instruction, before the kernel swaps the return address) unwinds through them: its
+ * caller sits at the stack pointer our trampoline's caller would have. So the thread's latest
+ * entry stack of the same function whose caller is at that stack pointer gives our frames from
+ * there on. Without one (the entry sample cut short, or not recorded with a stack) the stack
+ * ends at the probed function ("uretprobe-unresolved").
+ */
+static void splice_uretprobe(struct pfs_symbols *s, struct unwind *u)
+{
+	const struct whole *w = NULL;
+	for (size_t i = s->n_wholes; i-- > 0 && !w && u->n && u->splice_sp;) {
+		const struct whole *x = &s->wholes[i];
+		if (x->tid == u->tid && x->pid == u->proc->pid && x->n >= 2 &&
+		    x->sps[1] == u->splice_sp &&
+		    same_function(s, u->proc, u->pcs[u->n - 1], x->pcs[0]))
+			w = x;
+	}
+	size_t j = 1;
+	if (!w) {
+		pfs_diag_add(s->diag, PFS_NOTE, "uretprobe-unresolved", PFS_NO_OFF,
+			     "stacks that return into a uretprobe trampoline ([uprobes]) of a "
+			     "thread with no whole stack from before the probed call: each ends at "
+			     "the probed function");
+		u->end = PFS_UNWIND_STOPPED;
+		return;
+	}
+	for (; j < w->n && u->n < u->max; j++) {
+		u->sps[u->n] = w->sps[j];
+		u->pcs[u->n++] = w->pcs[j];
+	}
+	u->end = j < w->n ? PFS_UNWIND_FULL : PFS_UNWIND_ROOT;
+	pfs_diag_add(s->diag, PFS_NOTE, "uretprobe-spliced", PFS_NO_OFF,
+		     "stacks that return into a uretprobe trampoline ([uprobes]): their callers "
+		     "are taken from the thread's stack at the probed call's entry");
+}
+
+void pfs_symbols_note_entry(struct pfs_symbols *s, struct pfs_proc *p, uint32_t tid,
+			    const struct pfs_attr *attr, const struct pfs_sample *smp)
+{
+	uint64_t ip;
+	s->uw.mask = attr->sample_regs_user;
+	s->uw.smp = smp;
+	if (!smp->regs_user_abi || !smp->n_regs_user || !reg(&s->uw, PR_IP, &ip) ||
+	    !at_entry(s, p, ip))
+		return;
+	if (!s->note_pcs)
+		s->note_pcs = pfs_xmalloc(NOTE_MAX * sizeof(*s->note_pcs));
+	(void)pfs_symbols_unwind_user(s, p, tid, attr, smp, s->note_pcs, NOTE_MAX, NULL);
 }
 
 size_t pfs_symbols_unwind_user(struct pfs_symbols *s, struct pfs_proc *p, uint32_t tid,
 			       const struct pfs_attr *attr, const struct pfs_sample *smp,
-			       uint64_t *pcs, size_t max)
+			       uint64_t *pcs, size_t max, struct pfs_unwind_info *info)
 {
 	struct unwind *u = &s->uw;
+	struct pfs_unwind_info none;
+	if (!info)
+		info = &none;
+	*info = (struct pfs_unwind_info){.end = PFS_UNWIND_NONE};
 	if (!max)
 		return 0;
 	if (!smp->regs_user_abi || !smp->n_regs_user) {
@@ -2591,30 +3301,49 @@ size_t pfs_symbols_unwind_user(struct pfs_symbols *s, struct pfs_proc *p, uint32
 	if (!dwfl)
 		return 1;
 	u->proc = p;
+	u->space = p->sym;
+	u->dwfl = dwfl;
 	u->tid = tid;
 	u->sp = sp;
+	u->have = smp->stack_user_dyn_size < smp->stack_user_size ? smp->stack_user_dyn_size
+								  : smp->stack_user_size;
+	u->top = 0;
+	memset(u->x_start, 0, sizeof(u->x_start));
+	memset(u->x_end, 0, sizeof(u->x_end));
 	u->pcs = pcs;
 	u->n = 0;
 	u->max = max;
+	u->end = -1;
 	if (dwfl_pid(dwfl) <= 0 && !dwfl_attach_state(dwfl, NULL, (pid_t)p->pid, &callbacks, u)) {
 		pfs_diag_add(u->sym->diag, PFS_WARN, "unwind-attach-failed", PFS_NO_OFF,
 			     "cannot unwind process %u: %s", p->pid, dwfl_errmsg(-1));
 		return 1;
 	}
-	if (s->o.unwind_libdw || !fast_unwind(p->sym, dwfl, u)) {
-		u->n = 0;
-		u->beyond_dump = false;
-		/* it ends in an error where the CFI or the stack dump runs out: what came
-		 * before stands */
-		(void)dwfl_getthread_frames(dwfl, (pid_t)tid, frame_cb, u);
+	if (u->cap_sps < max) {
+		free(u->sps);
+		u->sps = pfs_xmalloc(max * sizeof(*u->sps));
+		u->cap_sps = max;
 	}
-	/*
-	 * A caller whose return address lies above the stack dump: the stack goes on but we
-	 * cannot see it. One unresolvable frame says so (perf shows the same [unknown]) rather
-	 * than passing the truncated stack off as complete.
-	 */
-	if (u->beyond_dump && u->n && u->n < max)
-		u->pcs[u->n++] = UINT64_MAX;
+	uprobes_look(u);
+	walk(s, u);
+	if (u->end == END_URETPROBE)
+		splice_uretprobe(s, u);
+	else if (u->end == PFS_UNWIND_ROOT)
+		remember_entry(s, u);
+	info->sp = sp;
+	info->top = u->top;
+	info->dump = smp->stack_user_dyn_size < smp->stack_user_size ? smp->stack_user_dyn_size
+								     : smp->stack_user_size;
+	info->end = u->end < 0 ? PFS_UNWIND_STOPPED : (enum pfs_unwind_end)u->end;
+	if (info->end == PFS_UNWIND_BAD_RA)
+		pfs_diag_add(s->diag, PFS_NOTE, "unwind-bad-return-address", PFS_NO_OFF,
+			     "stacks whose next return address lies outside every executable "
+			     "mapping of the process (stack contents where no CFI told where the "
+			     "return address is): each ends at the frame before it");
+	else if (info->end == PFS_UNWIND_NO_PROGRESS)
+		pfs_diag_add(s->diag, PFS_NOTE, "unwind-no-progress", PFS_NO_OFF,
+			     "stacks whose next frame would not be above the one before (a rule "
+			     "that goes round in circles): each ends at the frame before it");
 	if (!u->n) {
 		pcs[0] = ip;
 		return 1;

@@ -16,8 +16,11 @@
  * (dwfl_module_addrinfo; PLT stubs named "func@plt" as perf does), then, unless no_inline, the
  * inline chain from the DWARF scopes (innermost first, names and call-site file:line from
  * DWARF, as addr2line -i prints them). Frames are interned in the caller's profile.
- * Addresses in anonymous memory are looked up in the process's JIT map (perf-PID.map), then in
- * its parent's (a forked worker runs code its parent generated). Kernel addresses use kallsyms:
+ * Addresses in anonymous memory are looked up in the process's jitdump (jit-PID.dump), then its
+ * JIT map (perf-PID.map), then its parent's (a forked worker runs code its parent generated);
+ * both are found by jitmap's rule (--jit-maps, the capture's directory, its maps/, and /tmp
+ * only for a capture made on this machine). A file mapped as a jitdump marker has no frames. Kernel
+ * addresses use kallsyms:
  * --kallsyms FILE, or /proc/kallsyms only when the capture's hostname and os release are this
  * machine's; KASLR is undone through the pgoff of the capture's "[kernel.kallsyms]_text" map.
  * Without symbols kernel frames are "[kernel]" and counted ("kernel-unresolved").
@@ -31,14 +34,37 @@
  * mapped to DWARF's), memory from the stack dump for [sp, sp + dyn_size) and from the mapped ELF
  * files elsewhere. Each address's CFI rules are read from libdw once per address space and
  * applied here as libdwfl's unwinder applies them (same reads, same end conditions, x86_64's
- * frame-pointer fallback where no CFI covers an address); a sample that meets a DWARF
- * expression rule is unwound by libdwfl itself (dwfl_getthread_frames), as every sample is
- * with unwind_libdw. The addresses returned are lookup addresses, as perf uses
- * them: the sampled pc itself, then each return address minus one (so a call at the end of an
- * inline block names the caller's inline chain, not what follows the call). A stack deeper than
- * its dump ends in one extra address, UINT64_MAX (named [unknown]), as in perf. Bad samples are
- * counted diagnostics: "regs-missing" (no user registers), "stack-dump-empty" (dyn_size 0: only
- * the pc is known), "unwind-arch-unsupported" (the registers lack ip or sp).
+ * frame-pointer fallback where no CFI covers an address); a stretch of stack that meets a DWARF
+ * expression rule is unwound by libdwfl itself (dwfl_getthread_frames, from the registers the
+ * rule cache reached), as every frame is with unwind_libdw. The addresses returned are lookup
+ * addresses, as perf uses them: the sampled pc itself, then each return address minus one (so
+ * a call at the end of an inline block names the caller's inline chain, not what follows it).
+ *
+ * JIT code has no CFI in any file. Three kinds are unwound through, wherever the pc lies in
+ * anonymous executable memory (libdwfl's walk hands such frames over and takes the stack back
+ * after them):
+ *  - a region of the process's jitdump (jit-PID.dump, CPython 3.13 -X perf_jit and other JITs,
+ *    found where perf maps are) with unwinding info: the region's own .eh_frame, read by libdw;
+ *  - a jitdump region without it whose bytes are a CPython perf trampoline: pytramp's rule;
+ *  - a copy of CPython's perf trampoline (-X perf, 3.12+): a "py::" entry of the process's
+ *    perf map, or an ancestor's, whose size is the length of the template between
+ *    _Py_trampoline_func_start and _Py_trampoline_func_end in the interpreter the process maps
+ *    (libpython or a static python binary, symtab or dynsym): the copies' bytes are not in the
+ *    capture, so the map entry plus that template are the evidence, and the rule is pytramp's
+ *    reading of the template's bytes (x86_64 3.12/3.13: CFA = rsp + 16 at the return address,
+ *    return address at CFA - 8, no register saved). An entry of another size is counted
+ *    ("trampoline-size-mismatch") and left to the frame-pointer fallback; a template pytramp
+ *    does not follow is one "trampoline-unknown" diagnostic naming the interpreter, and Python
+ *    stacks then end at the innermost Python frame as before.
+ * A walk never invents frames: a return address outside every executable mapping of the
+ * process, or a caller whose stack pointer is not above its callee's, ends the stack at the
+ * frame before ("unwind-bad-return-address", "unwind-no-progress"). How a walk ended is
+ * returned (struct pfs_unwind_info): at the outermost frame (its CFI has no return address, as
+ * _start's and clone3's), cut where the stack dump ends (the caller's frame lies above it),
+ * stopped (no rule, unreadable memory), or at the frame limit; with the stack pointer and the
+ * highest dump byte read, from which the caller tells what dump size a cut stack needed. Bad
+ * samples are counted diagnostics: "regs-missing" (no user registers), "stack-dump-empty"
+ * (dyn_size 0: only the pc is known), "unwind-arch-unsupported" (the registers lack ip or sp).
  *
  * Ownership: pfs_symbols_new() / pfs_symbols_free(); the profile, procmap and diag passed to
  * _new are borrowed and must outlive it. Free the procmap first or pass pfs_symbols_release_space
@@ -118,14 +144,39 @@ bool pfs_symbols_loading(const struct pfs_symbols *s);
 size_t pfs_symbols_kernel(struct pfs_symbols *s, struct pfs_proc *kernel, uint64_t addr,
 			  uint32_t *out, size_t max);
 
+/* How an unwind ended. */
+enum pfs_unwind_end {
+	PFS_UNWIND_ROOT = 0,	/* at the outermost frame: the CFI says it has no caller */
+	PFS_UNWIND_CUT,		/* the caller's frame lies above the recorded stack dump */
+	PFS_UNWIND_STOPPED,	/* no rule for a frame, or memory it needs is unreadable */
+	PFS_UNWIND_BAD_RA,	/* the next return address is outside every executable mapping */
+	PFS_UNWIND_NO_PROGRESS, /* the next frame would not be above the one before */
+	PFS_UNWIND_FULL,	/* max frames reached */
+	PFS_UNWIND_NONE, /* not unwound (no registers, empty dump, no ELF mapped): the pc only */
+};
+
+struct pfs_unwind_info {
+	enum pfs_unwind_end end;
+	uint64_t sp;   /* the sample's user stack pointer: the dump starts there */
+	uint64_t top;  /* one past the highest dump byte the walk read (0: none) */
+	uint64_t dump; /* bytes of stack the sample holds */
+};
+
 /*
  * Unwinds the user stack of sample smp (of event attr, thread tid of process p) into pcs,
- * innermost first, at most max. Returns the number of addresses (0 when the sample has no
- * usable registers; a diagnostic says why).
+ * innermost first, at most max, and says how it ended in *info (may be NULL). Returns the
+ * number of addresses (0 when the sample has no usable registers; a diagnostic says why).
  */
 size_t pfs_symbols_unwind_user(struct pfs_symbols *s, struct pfs_proc *p, uint32_t tid,
 			       const struct pfs_attr *attr, const struct pfs_sample *smp,
-			       uint64_t *pcs, size_t max);
+			       uint64_t *pcs, size_t max, struct pfs_unwind_info *info);
+/*
+ * Unwinds a sample the caller does not stream when it was taken at a function's first
+ * instruction (an entry uprobe's sample), only for what the unwinder keeps of it: the callers
+ * of later samples in that call whose return address a uretprobe replaced.
+ */
+void pfs_symbols_note_entry(struct pfs_symbols *s, struct pfs_proc *p, uint32_t tid,
+			    const struct pfs_attr *attr, const struct pfs_sample *smp);
 /* Reads 8 bytes of p's memory at addr from the file mapped there; false when not file-backed. */
 bool pfs_symbols_read_file_mem(struct pfs_symbols *s, const struct pfs_proc *p, uint64_t addr,
 			       uint64_t *val);

@@ -16,11 +16,11 @@ struct memo {
 	int32_t gc_entry, py_leaf, py_under_gc;
 	uint32_t n_python;
 	uint8_t cat, label;
-	uint8_t flags; /* F_GC, F_GIL_TAKE, F_GIL_DROP */
+	uint8_t flags; /* F_GC, F_GIL_TAKE, F_GIL_DROP, F_CUT */
 	uint8_t done;  /* bit 0: classified; bit 1 + view: view computed */
 };
 
-enum { F_GC = 1, F_GIL_TAKE = 2, F_GIL_DROP = 4 };
+enum { F_GC = 1, F_GIL_TAKE = 2, F_GIL_DROP = 4, F_CUT = 8 };
 _Static_assert(PFS_CAT_COUNT <= 256, "a category fits a byte");
 
 struct pfs_views {
@@ -173,7 +173,7 @@ static struct memo *classify(struct pfs_views *v, uint32_t path)
 	m->cat = (uint8_t)st.cat;
 	m->label = (uint8_t)st.label;
 	m->flags = (uint8_t)((st.gc ? F_GC : 0) | (st.gil_take ? F_GIL_TAKE : 0) |
-			     (st.gil_drop ? F_GIL_DROP : 0));
+			     (st.gil_drop ? F_GIL_DROP : 0) | (st.cut ? F_CUT : 0));
 	m->done |= 1;
 	return m;
 }
@@ -187,6 +187,7 @@ const struct pfs_pystack *pfs_views_stack(struct pfs_views *v, uint32_t path)
 	    .gc = m->flags & F_GC,
 	    .gil_take = m->flags & F_GIL_TAKE,
 	    .gil_drop = m->flags & F_GIL_DROP,
+	    .cut = m->flags & F_CUT,
 	    .gc_entry = m->gc_entry,
 	    .py_leaf = m->py_leaf,
 	    .py_under_gc = m->py_under_gc,
@@ -213,8 +214,9 @@ static uint8_t frame_bits(struct pfs_views *v, uint32_t fid)
 	if (!v->bits[fid]) {
 		struct pfs_pyframe f;
 		frame_of(v, fid, &f);
-		v->bits[fid] = (uint8_t)(B_KNOWN | (keep_mixed(&f) ? B_MIXED : 0) |
-					 (pfs_pyclass_is_python_frame(&f) ? B_PYTHON : 0));
+		bool py = pfs_pyclass_is_python_frame(&f) || pfs_pyclass_is_cut_mark(&f);
+		v->bits[fid] =
+		    (uint8_t)(B_KNOWN | (keep_mixed(&f) ? B_MIXED : 0) | (py ? B_PYTHON : 0));
 	}
 	return v->bits[fid];
 }

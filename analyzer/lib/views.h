@@ -11,6 +11,9 @@
  *    labelled pseudo-frame ([gc], [gil wait], [alloc], [native: libfoo.so], [kernel], ...) as
  *    pyclass names it. A stack without Python frames keeps its native frames here.
  *
+ * A stack cut short keeps its [truncated] root (profile.h) in every view, so that its first
+ * known frame never passes for a real root.
+ *
  * A view maps a call path of the profile to another call path of the same profile (created on
  * first use; pseudo-frames have kind PFS_FK_PSEUDO), so every consumer (folded stacks, flame
  * graphs, top functions) works on path ids whatever the view. Results are memoised per path.

@@ -1,4 +1,6 @@
-# Agreement with perf on captures recorded here and now (issue 3): the shared fixtures come from
+# Agreement with perf on captures recorded here and now (issue 3), compared as collapse.sh
+# compares the fixtures (perf stops at the first -X perf trampoline: strict on the part it
+# unwinds, each perf stack the leaf end of perfsight's, issue 12). The shared fixtures come from
 # another kernel build, so their kernel frames cannot be named on this machine. These captures
 # can: the capture's hostname and os release are this machine's, so perfsight reads
 # /proc/kallsyms, and perf script resolves the same way. Recorded: the threads workload with
@@ -35,36 +37,34 @@ agree() {
 	n=$1 min=$2
 	shift 2
 	d=$OUT/$n
-	if ! "$PERFSIGHT" collapse "$d/perf.data" --event cpu-clock > "$d/ours.folded" \
+	if ! "$PERFSIGHT" collapse "$d/perf.data" --event cpu-clock --addrs > "$d/ours.folded" \
 		2> "$d/collapse.err"; then
 		nok "$n-agrees" "collapse failed: $(head -c 300 "$d/collapse.err")"
 		return
 	fi
 	if r=$($AGREE "$d/ours.folded" --script "$d/script.txt" --event cpu-clock --min "$min" \
-		"$@"); then
+		--truncated --leaf-python --min-suffix "${SUFFIX:-1}" "$@"); then
 		ok "$n-agrees-with-perf-$min ($r)"
 	else
 		nok "$n-agrees-with-perf-$min" "$r; $AGREE $d/ours.folded --script $d/script.txt \
---event cpu-clock --show 10"
+--event cpu-clock --truncated --leaf-python --show 10"
 	fi
-	# kernel frames by name: perf named some, perfsight printed no [kernel] placeholder
+	# kernel frames by name: perf named some, perfsight printed no [kernel] placeholder (with
+	# --addrs an unnamed kernel frame is "[... <ffff...>]")
 	if [ "$(awk 'NR == 1 {print $1}' /proc/kallsyms)" = 0000000000000000 ]; then
 		skip "$n-kernel-frames-named" "/proc/kallsyms hides addresses (kptr_restrict)"
 	elif ! grep -q '(\[kernel\.kallsyms\])' "$d/script.txt"; then
 		skip "$n-kernel-frames-named" "no sample in the kernel this time"
-	elif grep -q '\[kernel\]' "$d/ours.folded"; then
+	elif grep -Eq '\[kernel\]|<ffff[89a-f][0-9a-f]{12}>\]' "$d/ours.folded"; then
 		nok "$n-kernel-frames-named" "[kernel] frames in $d/ours.folded"
 	else
 		ok "$n-kernel-frames-named"
 	fi
 }
 
-if ! command -v perf >/dev/null; then
-	skip recording "perf is not installed"
-	exit 0
-fi
-if ! perf record -q -o "$OUT/probe.data" -e cpu-clock -- true > "$OUT/probe.log" 2>&1; then
-	skip recording "perf cannot record here: $(head -c 200 "$OUT/probe.log")"
+why=$(perf_why)
+if [ -n "$why" ]; then
+	skip recording "$why"
 	exit 0
 fi
 # a DWARF 4 binary: inline frames named, their file read from a version 4 line table header
@@ -123,7 +123,10 @@ if record gunicorn -F 149 -e cpu-clock --call-graph dwarf,2048 -- \
 	--threads 4 -b "127.0.0.1:$port" --chdir "$W" app:app; then
 	wait $load
 	if grep -q 'Requests/sec' "$OUT/gunicorn.load"; then
-		agree gunicorn 0.75 --min-explained 0.97
+		# perf's libunwind now and then also drops a middle frame (ld.so's
+		# _dl_map_object_from_fd under an mmap, one sample in 462): such a stack is no leaf
+		# end of perfsight's
+		SUFFIX=0.99 agree gunicorn 0.75 --min-explained 0.97
 		# every process that ran Python: master and forked workers
 		"$PERFSIGHT" collapse "$OUT/gunicorn/perf.data" --pid > "$OUT/gunicorn/pid.folded" \
 			2>/dev/null

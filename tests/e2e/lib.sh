@@ -9,3 +9,11 @@ nok() { T_N=$((T_N + 1)); echo "not ok $T_N - $T_SUITE::$1: $2"; }
 skip() { T_N=$((T_N + 1)); echo "ok $T_N - $T_SUITE::$1 # SKIP $2"; }
 # check NAME COND-COMMAND... : ok when the command succeeds
 check() { n=$1; shift; if "$@" >/dev/null 2>&1; then ok "$n"; else nok "$n" "failed: $*"; fi; }
+# perf_why: prints why perf cannot record here (nothing when it can)
+perf_why() {
+	if ! command -v perf >/dev/null; then
+		echo "perf is not installed"
+	elif ! perf record -q -o "$OUT/perf-why.data" -e cpu-clock -- true > "$OUT/perf-why.log" 2>&1; then
+		echo "perf cannot record here: $(head -c 200 "$OUT/perf-why.log")"
+	fi
+}

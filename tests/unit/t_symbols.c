@@ -545,7 +545,7 @@ static void test_unwind_bad_samples(void)
 	uint64_t regs[20] = {0}, pcs[8];
 	struct pfs_sample smp = {0};
 	/* no registers */
-	T_EQ(pfs_symbols_unwind_user(e.s, pr, 42, &attr, &smp, pcs, 8), 0);
+	T_EQ(pfs_symbols_unwind_user(e.s, pr, 42, &attr, &smp, pcs, 8, NULL), 0);
 	T_EQ(pfs_diag_count(&e.d, "regs-missing"), 1);
 	/* registers, but an empty stack dump: the pc alone */
 	regs[8] = BIAS + 0x1100; /* ip is perf register 8, the 9th set bit of the mask */
@@ -553,14 +553,14 @@ static void test_unwind_bad_samples(void)
 	smp.regs_user_abi = 2;
 	smp.regs_user = regs;
 	smp.n_regs_user = 20;
-	T_EQ(pfs_symbols_unwind_user(e.s, pr, 42, &attr, &smp, pcs, 8), 1);
+	T_EQ(pfs_symbols_unwind_user(e.s, pr, 42, &attr, &smp, pcs, 8, NULL), 1);
 	T_EQ(pcs[0], BIAS + 0x1100);
 	T_EQ(pfs_diag_count(&e.d, "stack-dump-empty"), 1);
 	/* registers without ip/sp (another arch's mask) */
 	attr.sample_regs_user = 0x3f;
-	T_EQ(pfs_symbols_unwind_user(e.s, pr, 42, &attr, &smp, pcs, 8), 0);
+	T_EQ(pfs_symbols_unwind_user(e.s, pr, 42, &attr, &smp, pcs, 8, NULL), 0);
 	T_EQ(pfs_diag_count(&e.d, "unwind-arch-unsupported"), 1);
-	/* a stack dump of garbage: whatever comes out, it ends */
+	/* a stack dump of garbage: whatever comes out, it ends, and no frame is made of it */
 	uint8_t stack[256];
 	for (size_t i = 0; i < sizeof(stack); i++)
 		stack[i] = (uint8_t)(i * 37);
@@ -568,9 +568,26 @@ static void test_unwind_bad_samples(void)
 	smp.stack_user = stack;
 	smp.stack_user_size = sizeof(stack);
 	smp.stack_user_dyn_size = sizeof(stack);
-	size_t n = pfs_symbols_unwind_user(e.s, pr, 42, &attr, &smp, pcs, 8);
+	struct pfs_unwind_info ui;
+	size_t n = pfs_symbols_unwind_user(e.s, pr, 42, &attr, &smp, pcs, 8, &ui);
 	T_ASSERT(n >= 1 && n <= 8);
 	T_EQ(pcs[0], BIAS + 0x1100);
+	for (size_t i = 1; i < n; i++) {
+		const struct pfs_map *m = pfs_proc_map_at(pr, pcs[i] + 1);
+		T_ASSERT(m && (m->prot & 4));
+	}
+	/* rbp and the slot above it hold an address nothing maps: the walk stops there */
+	uint64_t *w = (uint64_t *)(void *)stack;
+	memset(stack, 0, sizeof(stack));
+	w[8] = 0;		   /* at rbp: the caller's rbp */
+	w[9] = 0x30d00ef;	   /* above it the return address: what 3.13 -X perf printed */
+	regs[6] = 0x7ffc0000 + 64; /* rbp: perf register 6 */
+	regs[8] = 0x7f0000100000;  /* ip in anonymous memory: no CFI, the frame-pointer rule */
+	uint64_t bad = pfs_diag_count(&e.d, "unwind-bad-return-address");
+	n = pfs_symbols_unwind_user(e.s, pr, 42, &attr, &smp, pcs, 8, &ui);
+	T_EQ(n, 1);
+	T_EQ(ui.end, PFS_UNWIND_BAD_RA);
+	T_EQ(pfs_diag_count(&e.d, "unwind-bad-return-address"), bad + 1);
 	env_close(&e);
 }
 
