@@ -542,14 +542,13 @@ static void side_figures(struct pfs_capture *c, struct side_figs *f)
 	}
 }
 
-/* Share of the capture's stacks whose outermost native frame is not where a process or a
- * thread starts: the unwinder stopped short (the stack dump was too small, a frame without
- * unwind information). Kernel-only stacks are whole. */
+/*
+ * The share of a side's samples whose stack was cut short: rooted at the [truncated] mark that
+ * ingest puts where an unwind ran out of its stack dump (the definition the analysis counts,
+ * pfs_pyclass_is_cut_mark). NAN for a profiler dump, which has no native stacks to cut.
+ */
 static double cut_share(struct pfs_diff *d, int s)
 {
-	static const char *const roots[] = {
-	    "_start",  "__libc_start_main", "__libc_start_call_main", "clone", "clone3",
-	    "__clone", "__clone3",	    "start_thread",	      NULL};
 	struct pfs_capture *c = d->cap[s];
 	if (!c || c->kind == PFS_CAPTURE_PYPROF || (c->info.kind && strcmp(c->info.kind, "perf")))
 		return NAN;
@@ -563,12 +562,10 @@ static double cut_share(struct pfs_diff *d, int s)
 			q = pfs_profile_pathget(c->prof, q)->parent;
 		const struct pfs_frame *f =
 		    pfs_profile_frameget(c->prof, pfs_profile_pathget(c->prof, q)->frame);
-		const char *name = pfs_profile_strget(c->prof, f->name, NULL);
-		bool whole = f->kind == PFS_FK_KERNEL;
-		for (size_t k = 0; !whole && roots[k]; k++)
-			whole = !strcmp(name, roots[k]);
+		struct pfs_pyframe pf = {.name = pfs_profile_strget(c->prof, f->name, NULL),
+					 .kind = f->kind};
 		all += cell->count;
-		if (!whole)
+		if (pfs_pyclass_is_cut_mark(&pf))
 			cut += cell->count;
 	}
 	return all ? (double)cut / (double)all : NAN;

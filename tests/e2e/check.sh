@@ -128,3 +128,31 @@ if [ -s "$OUT/readme.rules" ]; then
 else
 	nok readme-rules "no perf/gate.rules block in README.md"
 fi
+
+# --max-cut-stacks reads the summary's cut_stacks (stacks rooted at [truncated], docs/stacks.md):
+# the threads fixture was recorded with 4 KiB dumps, so some of its stacks are cut
+CUT=$F/py312-threads-dwarf/perf.data
+"$PERFSIGHT" summary --json "$CUT" >"$OUT/cut.summary.json" 2>/dev/null
+cut=$(python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))["captures"][0]
+n = sum(p["cut_stacks"]["samples"] for p in d["processes"])
+c = sum(p["cpu_samples"] for p in d["processes"])
+print("%.6f" % (n / c) if c else "")' "$OUT/cut.summary.json")
+if [ -z "$cut" ] || [ "$(python3 -c "print(int(0 < $cut < 1))")" != 1 ]; then
+	nok cut-stacks-fixture "the fixture's summary has no cut stacks to gate on ($cut)"
+else
+	below=$(python3 -c "print('%.2f%%' % (100 * $cut / 2))")
+	above=$(python3 -c "print('%.2f%%' % (100 * $cut * 2))")
+	run cut-over 5 "$CUT" --max-cut-stacks "$below" --json "$OUT/cut-over.json"
+	run cut-under 0 "$CUT" --max-cut-stacks "$above"
+	if python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+v = [r for r in d["rules"] if "cut" in r["rule"]][0]["value"]
+sys.exit(0 if abs(v - float(sys.argv[2])) < 1e-4 else 1)' "$OUT/cut-over.json" "$cut" 2>"$OUT/cut-over.py.err"; then
+		ok cut-stacks-is-summary-share
+	else
+		nok cut-stacks-is-summary-share "check's value differs from the summary's $cut ($(tail -1 "$OUT/cut-over.py.err"))"
+	fi
+fi
