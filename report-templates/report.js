@@ -19,7 +19,8 @@
 	var UNIT_S = META.unit_s || 0;
 	var PROCS = D.processes || [];
 
-	var state = {view: 'mixed', pid: null, tid: null, zoom: [], q: '', icicle: false};
+	var state = {view: 'mixed', pid: null, tid: null, zoom: [], q: '', icicle: false, handler: null};
+	var HANDLERS = D.handlers || null;
 	var cache = {};
 	var cur = null;     /* the merged tree for the current view and filter */
 
@@ -60,7 +61,7 @@
 	/* ---- state in the URL hash ---- */
 	function readHash() {
 		var h = location.hash.replace(/^#/, '');
-		if (!/(^|&)(view|pid|tid|zoom|q|icicle)=/.test(h))
+		if (!/(^|&)(view|pid|tid|zoom|q|icicle|handler)=/.test(h))
 			return;
 		var p = new URLSearchParams(h);
 		state.view = ['python', 'mixed', 'native'].indexOf(p.get('view')) >= 0 ? p.get('view') : 'mixed';
@@ -69,6 +70,8 @@
 		state.zoom = p.get('zoom') ? p.get('zoom').split('.').map(Number).filter(isFinite) : [];
 		state.q = p.get('q') || '';
 		state.icicle = p.get('icicle') === '1';
+		state.handler = p.get('handler') && HANDLERS && isFinite(Number(p.get('handler'))) ?
+			Number(p.get('handler')) : null;
 	}
 	function writeHash() {
 		var p = new URLSearchParams();
@@ -78,6 +81,7 @@
 		if (state.zoom.length) p.set('zoom', state.zoom.join('.'));
 		if (state.q) p.set('q', state.q);
 		if (state.icicle) p.set('icicle', '1');
+		if (state.handler !== null) p.set('handler', state.handler);
 		history.replaceState(null, '', '#' + p.toString());
 	}
 
@@ -143,13 +147,63 @@
 		T.kids = null;
 		return T;
 	}
+	/*
+	 * The stacks of T that pass through a frame named name (a string index): every such
+	 * frame's subtree whole, and its callers with only the part of their totals that leads
+	 * there (no self time of their own). Same shape as merge() makes.
+	 */
+	function through(T, name) {
+		var R = {parent: [-1], name: [T.name[0]], kind: [T.kind[0]], self: [0], total: [0],
+			children: [[]], depth: [0]};
+		function copy(n, p, inside) {
+			var c = R.parent.length;
+			R.parent.push(p);
+			R.name.push(T.name[n]);
+			R.kind.push(T.kind[n]);
+			R.self.push(inside ? T.self[n] : 0);
+			R.total.push(0);
+			R.children.push([]);
+			R.depth.push(R.depth[p] + 1);
+			R.children[p].push(c);
+			return c;
+		}
+		/* leads[n]: some frame at or below n has the name (computed leaf-up, no recursion) */
+		var n = T.parent.length, leads = new Uint8Array(n);
+		for (var j = n - 1; j > 0; j--)
+			if (leads[j] || T.name[j] === name)
+				leads[T.parent[j]] = leads[j] = 1;
+		var stack = [[0, 0, false]];
+		while (stack.length) {
+			var top = stack.pop(), t = top[0], r = top[1], inside = top[2];
+			var kids = T.children[t];
+			for (var k = kids.length - 1; k >= 0; k--) {
+				var ch = kids[k], inCh = inside || T.name[ch] === name;
+				if (inCh || leads[ch])
+					stack.push([ch, copy(ch, r, inCh), inCh]);
+			}
+		}
+		/* children were pushed in reverse: put them back in the tree's order */
+		for (j = 0; j < R.children.length; j++)
+			R.children[j].sort(function (a, b) { return a - b; });
+		for (j = R.parent.length - 1; j >= 0; j--) {
+			R.total[j] += R.self[j];
+			if (j)
+				R.total[R.parent[j]] += R.total[j];
+		}
+		return R;
+	}
 	function currentTree() {
 		var key = state.view + '/' + state.pid + '/' + state.tid;
 		if (!cache[key])
 			cache[key] = merge(selectedThreads().map(function (t) {
 				return (t.trees || {})[state.view];
 			}));
-		return cache[key];
+		if (state.handler === null)
+			return cache[key];
+		var hk = key + '/h' + state.handler;
+		if (!cache[hk])
+			cache[hk] = through(cache[key], state.handler);
+		return cache[hk];
 	}
 	/* the whole capture's mixed tree, shared with the unfiltered mixed view */
 	function wholeMixed() {
@@ -416,6 +470,58 @@
 			refresh();
 		});
 	}
+	/* ---- request handlers (docs/handlers.md): a row selects the stacks through it ---- */
+	function handlers() {
+		if (!HANDLERS)
+			return;
+		$('handlers').hidden = false;
+		$('nav-handlers').hidden = false;
+		var body = $('handlers-table').tBodies[0];
+		var all = HANDLERS.cpu_samples || 0;
+		var KIND_SAYS = {view: 'view', callee: 'library view', dispatch: 'framework itself',
+			wsgi: 'WSGI app, outside its dispatch'};
+		(HANDLERS.rows || []).slice(0, 200).forEach(function (r) {
+			var tr = el('tr');
+			tr.tabIndex = 0;
+			tr.dataset.handler = r.name;
+			add(tr, td(S[r.name] || ''), td(r.framework + ' ' + (KIND_SAYS[r.kind] || r.kind)),
+				td(pct(all ? r.cpu_samples / all : 0), 'num'),
+				td(r.cpu_samples ? pct(r.gc_samples / r.cpu_samples) : '', 'num'),
+				td(r.gc_pauses !== undefined ? r.gc_pauses + ' (' + secs(r.gc_pause_s) + ')' : 'not measured', 'num'),
+				td(r.gil_wait_s !== undefined ? secs(r.gil_wait_s) : 'not measured', 'num'));
+			function pick() {
+				state.handler = state.handler === r.name ? null : r.name;
+				state.zoom = [];
+				writeHash();
+				refresh();
+			}
+			tr.addEventListener('click', pick);
+			tr.addEventListener('keydown', function (ev) {
+				if (ev.key === 'Enter' || ev.key === ' ') {
+					ev.preventDefault();
+					pick();
+				}
+			});
+			body.appendChild(tr);
+		});
+		var note = !HANDLERS.frameworks ? 'No request dispatch of a known framework (Flask, Django, ' +
+			'Starlette/FastAPI, gunicorn) on any Python stack: no handler table.' :
+			'Frameworks seen: ' + HANDLERS.frameworks + '. ' +
+			pct(all ? HANDLERS.outside_samples / all : 0) + ' of the CPU samples are outside any handler' +
+			(HANDLERS.outside_cut_samples ? ' (' + pct(HANDLERS.outside_cut_samples / (HANDLERS.outside_samples || 1)) +
+				' of them cut short: their handler may be above the stack dump)' : '') + '.' +
+			(HANDLERS.gil_wait_method ? ' GIL wait from ' + HANDLERS.gil_wait_method + '.' : '');
+		$('handlers-note').textContent = note;
+	}
+	function markHandler() {
+		if (!HANDLERS)
+			return;
+		Array.prototype.forEach.call($('handlers-table').tBodies[0].rows, function (tr) {
+			var on = Number(tr.dataset.handler) === state.handler;
+			tr.classList.toggle('active', on);
+			tr.setAttribute('aria-selected', String(on));
+		});
+	}
 	function markFilter() {
 		Array.prototype.forEach.call($('workers-table').tBodies[0].rows, function (tr) {
 			if (tr.dataset.pid === undefined)
@@ -433,6 +539,9 @@
 			f.textContent = 'Showing ' + (p ? procLabel(p) : 'pid ' + state.pid) +
 				(state.tid !== null ? ', thread ' + state.tid : '') + ' only';
 		}
+		if (state.handler !== null)
+			f.textContent += '; flame graph and top functions: the stacks through ' +
+				(S[state.handler] || '?') + ' only';
 	}
 	function figures() {
 		var T = cur;
@@ -982,6 +1091,7 @@
 		cur = currentTree();
 		syncControls();
 		markFilter();
+		markHandler();
 		figures();
 		drawFlame();
 		topTable();
@@ -992,6 +1102,7 @@
 	legend();
 	summary();
 	workers();
+	handlers();
 	pyinstrument();
 	callgraph();
 	refresh();

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "handlers.h"
 #include "tpevent.h"
 #include "views.h"
 #include "xalloc.h"
@@ -73,6 +74,9 @@ struct pfs_analysis {
 	struct pfs_an_stackwait *sw;
 	size_t n_sw, cap_sw;
 	struct umap sw_map;
+
+	struct pfs_handlers *handlers; /* the request-handler dimension of the same books */
+	bool handlers_known;	       /* a restored analysis may not have it */
 
 	struct pfs_an_process *procs;
 	size_t n_procs;
@@ -140,6 +144,8 @@ struct pfs_analysis *pfs_analysis_new(struct pfs_profile *p)
 	struct pfs_analysis *a = pfs_xcalloc(1, sizeof(*a));
 	a->p = p;
 	a->cut_known = true;
+	a->handlers = pfs_handlers_new(p);
+	a->handlers_known = true;
 	pfs_diag_init(&a->diag);
 	return a;
 }
@@ -164,6 +170,7 @@ void pfs_analysis_free(struct pfs_analysis *a)
 	free(a->waits);
 	free(a->sw);
 	umap_release(&a->sw_map);
+	pfs_handlers_free(a->handlers);
 	for (size_t i = 0; i < a->n_workers; i++)
 		free(a->workers[i].pids);
 	free(a->workers);
@@ -495,6 +502,7 @@ static void end_wait(struct pfs_analysis *a, struct pfs_an_thread *t, uint64_t t
 	t->gil_wait_ns += time - t->switch_time;
 	t->gil_waits++;
 	add_stackwait(a, t->pid, t->switch_pypath, time - t->switch_time);
+	pfs_handlers_wait(a->handlers, t->switch_pypath, time - t->switch_time, false);
 	t->switch_time = 0;
 }
 
@@ -570,6 +578,7 @@ static void on_cpu(struct pfs_analysis *a, struct pfs_an_thread *t,
 		t->gil_samples++;
 	if (c & PC_CUT)
 		t->cut_stacks++;
+	pfs_handlers_cpu(a->handlers, row->path, 1, row->period, c & PC_GC);
 }
 
 static void on_probe(struct pfs_analysis *a, struct pfs_an_thread *t,
@@ -590,6 +599,8 @@ static void on_probe(struct pfs_analysis *a, struct pfs_an_thread *t,
 			add_wait(a, t, t->gil_open, row->time, t->gil_open_pypath, true);
 			t->probe_wait_ns += row->time - t->gil_open;
 			t->probe_waits++;
+			pfs_handlers_wait(a->handlers, t->gil_open_pypath, row->time - t->gil_open,
+					  true);
 		}
 		t->gil_open = 0;
 		break;
@@ -609,6 +620,7 @@ static void on_probe(struct pfs_analysis *a, struct pfs_an_thread *t,
 			ps->pypath = t->gc_open_pypath;
 			t->gc_pauses++;
 			t->gc_pause_ns += ps->dur;
+			pfs_handlers_pause(a->handlers, ps->pypath, ps->dur);
 		}
 		t->gc_open = 0;
 		break;
@@ -1027,6 +1039,7 @@ static void close_books(struct pfs_analysis *a, const struct pfs_an_capture *cap
 	assign_roles(a);
 	group_workers(a);
 	pause_percentiles(a);
+	pfs_handlers_sort(a->handlers);
 }
 
 void pfs_analysis_finish(struct pfs_analysis *a, const struct pfs_an_capture *cap)
@@ -1142,6 +1155,17 @@ const struct pfs_diag *pfs_analysis_diag(const struct pfs_analysis *a)
 	return &a->diag;
 }
 
+const struct pfs_handlers *pfs_analysis_handlers(const struct pfs_analysis *a)
+{
+	return a->handlers_known ? a->handlers : NULL;
+}
+
+struct pfs_handlers *pfs_analysis_restore_handlers(struct pfs_analysis *a)
+{
+	a->handlers_known = true;
+	return a->handlers;
+}
+
 bool pfs_analysis_has_cut_stacks(const struct pfs_analysis *a)
 {
 	return a->cut_known;
@@ -1199,6 +1223,7 @@ struct pfs_analysis *pfs_analysis_restore(struct pfs_profile *p, const struct pf
 	a->seen_gc_probe = h->gc_probes;
 	a->clock_cpu = h->cpu_clock;
 	a->cut_known = h->cut_stacks;
+	a->handlers_known = false; /* until the store gives its rows */
 	a->lost_samples = h->lost_samples;
 	a->first_time = h->first_time;
 	a->last_time = h->last_time;
@@ -1599,6 +1624,95 @@ static void json_process(const struct pfs_analysis *a, struct pfs_jsonw *w,
 	pfs_jsonw_end_obj(w);
 }
 
+/* The name of a handler frame as a reader knows it: "view (file.py)". */
+static void handler_label(const char *name, char *buf, size_t len)
+{
+	const char *fn, *file;
+	size_t fl, filel;
+	if (pfs_pyclass_split_pyname(name, &fn, &fl, &file, &filel))
+		snprintf(buf, len, "%.*s (%s)", (int)fl, fn, pfs_pyclass_basename(file));
+	else
+		snprintf(buf, len, "%s", name);
+}
+
+/* How the GIL waits of the handler table were measured: the headline's method. */
+static const char *handler_wait_method(const struct pfs_analysis *a)
+{
+	return pfs_analysis_has_switch_waits(a) ? "sched_switch"
+	       : a->seen_gil_probe		? "take_gil probes"
+						: NULL;
+}
+
+static void json_handlers(const struct pfs_analysis *a, struct pfs_jsonw *w)
+{
+	const struct pfs_handlers *h = pfs_analysis_handlers(a);
+	const char *method = handler_wait_method(a);
+	bool sw = pfs_analysis_has_switch_waits(a);
+	if (!h) {
+		pfs_jsonw_null(w);
+		return;
+	}
+	const struct pfs_handlers_rest *rest = pfs_handlers_rest(h);
+	const char *fws = pfs_handlers_frameworks(h);
+	pfs_jsonw_obj(w);
+	pfs_jsonw_key(w, "frameworks");
+	pfs_jsonw_arr(w);
+	for (const char *s = fws; *s;) {
+		const char *e = strchr(s, ',');
+		size_t n = e ? (size_t)(e - s) : strlen(s);
+		pfs_jsonw_strn(w, s, n);
+		s += n + (e != NULL);
+	}
+	pfs_jsonw_end_arr(w);
+	pfs_jsonw_key(w, "why");
+	pfs_jsonw_str(w, *fws ? NULL : PFS_HANDLERS_NONE);
+	pfs_jsonw_key(w, "cpu_samples");
+	pfs_jsonw_u64(w, rest->cpu_total);
+	pfs_jsonw_key(w, "outside_samples");
+	pfs_jsonw_u64(w, rest->cpu_samples);
+	pfs_jsonw_key(w, "outside_cut_samples");
+	pfs_jsonw_u64(w, rest->cut_samples);
+	pfs_jsonw_key(w, "gil_wait_method");
+	pfs_jsonw_str(w, method);
+	pfs_jsonw_key(w, "rows");
+	pfs_jsonw_arr(w);
+	for (size_t i = 0; i < pfs_handlers_n(h); i++) {
+		const struct pfs_handler_row *r = pfs_handlers_row(h, i);
+		char label[512];
+		handler_label(r->name, label, sizeof(label));
+		pfs_jsonw_obj(w);
+		pfs_jsonw_key(w, "handler");
+		pfs_jsonw_str(w, r->name);
+		pfs_jsonw_key(w, "label");
+		pfs_jsonw_str(w, label);
+		pfs_jsonw_key(w, "framework");
+		pfs_jsonw_str(w, r->framework);
+		pfs_jsonw_key(w, "kind");
+		pfs_jsonw_str(w, pfs_handler_kind_name(r->kind));
+		pfs_jsonw_key(w, "cpu_samples");
+		pfs_jsonw_u64(w, r->cpu_samples);
+		pfs_jsonw_key(w, "cpu_share");
+		pfs_jsonw_dbl(w, share(r->cpu_samples, rest->cpu_total));
+		pfs_jsonw_key(w, "cpu_s");
+		json_opt_secs(w, a->clock_cpu, r->cpu_period);
+		pfs_jsonw_key(w, "gc_samples");
+		pfs_jsonw_u64(w, r->gc_samples);
+		pfs_jsonw_key(w, "gc_share");
+		pfs_jsonw_dbl(w, share(r->gc_samples, r->cpu_samples));
+		pfs_jsonw_key(w, "gc_pauses");
+		json_opt_u64(w, a->seen_gc_probe, r->gc_pauses);
+		pfs_jsonw_key(w, "gc_pause_s");
+		json_opt_secs(w, a->seen_gc_probe, r->gc_pause_ns);
+		pfs_jsonw_key(w, "gil_waits");
+		json_opt_u64(w, method != NULL, sw ? r->gil_waits : r->probe_waits);
+		pfs_jsonw_key(w, "gil_wait_s");
+		json_opt_secs(w, method != NULL, sw ? r->gil_wait_ns : r->probe_wait_ns);
+		pfs_jsonw_end_obj(w);
+	}
+	pfs_jsonw_end_arr(w);
+	pfs_jsonw_end_obj(w);
+}
+
 void pfs_analysis_json_capture(const struct pfs_analysis *a, struct pfs_jsonw *w)
 {
 	pfs_jsonw_obj(w);
@@ -1663,6 +1777,8 @@ void pfs_analysis_json_capture(const struct pfs_analysis *a, struct pfs_jsonw *w
 	for (size_t i = 0; i < a->n_workers; i++)
 		json_process(a, w, &a->workers[i].sum, &a->workers[i]);
 	pfs_jsonw_end_arr(w);
+	pfs_jsonw_key(w, "handlers");
+	json_handlers(a, w);
 	pfs_jsonw_end_obj(w);
 }
 
@@ -1865,6 +1981,65 @@ static void text_workers(const struct pfs_analysis *a, FILE *f, const struct pfs
 			(double)p->gc_pause_max_ns / 1e6, (double)p->gc_pause_p95_ns / 1e6);
 }
 
+/* How many handlers the terminal table shows (the JSON has them all). */
+#define TEXT_HANDLERS 15
+
+static void text_handlers(const struct pfs_analysis *a, FILE *f)
+{
+	const struct pfs_handlers *h = pfs_analysis_handlers(a);
+	if (!h || !pfs_handlers_rest(h)->cpu_total)
+		return;
+	const struct pfs_handlers_rest *rest = pfs_handlers_rest(h);
+	const char *fws = pfs_handlers_frameworks(h), *method = handler_wait_method(a);
+	bool sw = pfs_analysis_has_switch_waits(a);
+	if (!*fws) {
+		fprintf(f, "\nrequest handlers: not computed: %s\n", PFS_HANDLERS_NONE);
+		return;
+	}
+	fprintf(f, "\nrequest handlers (%s): %.1f%% of the CPU samples\n", fws,
+		100 * share(rest->cpu_total - rest->cpu_samples, rest->cpu_total));
+	fprintf(f, "   cpu%%  %8s    gc%%", a->clock_cpu ? "cpu s" : "samples");
+	if (a->seen_gc_probe)
+		fprintf(f, "  %-20s", "gc pauses");
+	if (method)
+		fprintf(f, "  %-10s", "gil wait");
+	fputs("  handler\n", f);
+	for (size_t i = 0; i < pfs_handlers_n(h) && i < TEXT_HANDLERS; i++) {
+		const struct pfs_handler_row *r = pfs_handlers_row(h, i);
+		char label[512], col[40];
+		handler_label(r->name, label, sizeof(label));
+		fprintf(f, "  %5.1f%%  ", 100 * share(r->cpu_samples, rest->cpu_total));
+		if (a->clock_cpu)
+			fprintf(f, "%8.3f", secs(r->cpu_period));
+		else
+			fprintf(f, "%8llu", (unsigned long long)r->cpu_samples);
+		fprintf(f, "  %5.1f%%", 100 * share(r->gc_samples, r->cpu_samples));
+		if (a->seen_gc_probe) {
+			snprintf(col, sizeof(col), "%llu in %.3f s",
+				 (unsigned long long)r->gc_pauses, secs(r->gc_pause_ns));
+			fprintf(f, "  %-20s", col);
+		}
+		if (method) {
+			snprintf(col, sizeof(col), "%.3f s",
+				 secs(sw ? r->gil_wait_ns : r->probe_wait_ns));
+			fprintf(f, "  %-10s", col);
+		}
+		fputs("  ", f);
+		put_safe(f, label, 60);
+		fprintf(f, " [%s %s]\n", r->framework, pfs_handler_kind_name(r->kind));
+	}
+	if (pfs_handlers_n(h) > TEXT_HANDLERS)
+		fprintf(f, "  ... %zu more in --json\n", pfs_handlers_n(h) - TEXT_HANDLERS);
+	fprintf(f, "  %5.1f%%  outside any handler (server loop, startup, other processes)",
+		100 * share(rest->cpu_samples, rest->cpu_total));
+	if (rest->cut_samples)
+		fprintf(f, ", %.1f%% of them cut short (their handler may be above the dump)",
+			100 * share(rest->cut_samples, rest->cpu_samples));
+	fputc('\n', f);
+	if (method)
+		fprintf(f, "  gil wait from %s\n", method);
+}
+
 int pfs_analysis_write_text(const struct pfs_analysis *a, FILE *f, struct pfs_err *err)
 {
 	fputs("capture ", f);
@@ -1891,5 +2066,6 @@ int pfs_analysis_write_text(const struct pfs_analysis *a, FILE *f, struct pfs_er
 		text_process(a, f, &a->procs[i]);
 	for (size_t i = 0; i < a->n_workers; i++)
 		text_workers(a, f, &a->workers[i]);
+	text_handlers(a, f);
 	return flush_check(f, err);
 }

@@ -44,6 +44,7 @@
 #include <stdio.h>
 
 #include "diag.h"
+#include "handlers.h"
 #include "err.h"
 #include "jsonw.h"
 #include "perfdata.h"
@@ -226,6 +227,9 @@ bool pfs_analysis_has_gil_probes(const struct pfs_analysis *a);
 bool pfs_analysis_has_gc_probes(const struct pfs_analysis *a);
 /* Whether cut stacks were counted (an analysis from a database of an older build has none). */
 bool pfs_analysis_has_cut_stacks(const struct pfs_analysis *a);
+/* The request-handler rows (handlers.h), ordered; NULL for a restored analysis whose store
+ * had none (an import older than the handler table). */
+const struct pfs_handlers *pfs_analysis_handlers(const struct pfs_analysis *a);
 /*
  * The longest GIL waits (at most PFS_AN_MAX_WAITS), longest first, after finish: the switch
  * waits when the capture has them, else the probe waits, as the figures count them.
@@ -281,6 +285,8 @@ void pfs_analysis_restore_thread(struct pfs_analysis *a, const struct pfs_an_thr
 void pfs_analysis_restore_pause(struct pfs_analysis *a, const struct pfs_an_pause *ps);
 void pfs_analysis_restore_wait(struct pfs_analysis *a, const struct pfs_an_wait *w);
 void pfs_analysis_restore_stackwait(struct pfs_analysis *a, const struct pfs_an_stackwait *s);
+/* The handler rows to fill (pfs_handlers_restore_row/_rest): the store had them. */
+struct pfs_handlers *pfs_analysis_restore_handlers(struct pfs_analysis *a);
 void pfs_analysis_restore_events(struct pfs_analysis *a, uint32_t ev, uint64_t samples);
 /* A stored note; code is matched to the analysis' own codes ("stored-note" when unknown). */
 void pfs_analysis_restore_note(struct pfs_analysis *a, const char *code, enum pfs_severity sev,

@@ -1374,6 +1374,71 @@ static void write_waits(struct ctx *c, struct pfs_jsonw *w)
 	pfs_jsonw_end_arr(w);
 }
 
+/* The request-handler table (handlers.h), names as string indexes the trees share. */
+static void write_handlers(struct ctx *c, struct pfs_jsonw *w)
+{
+	const struct pfs_analysis *a = c->in->analysis;
+	const struct pfs_handlers *h = a ? pfs_analysis_handlers(a) : NULL;
+	if (!h || !pfs_handlers_rest(h)->cpu_total)
+		return;
+	const struct pfs_handlers_rest *rest = pfs_handlers_rest(h);
+	bool sw = pfs_analysis_has_switch_waits(a), gp = pfs_analysis_has_gil_probes(a);
+	pfs_jsonw_key(w, "handlers");
+	pfs_jsonw_obj(w);
+	pfs_jsonw_key(w, "frameworks");
+	pfs_jsonw_str(w, pfs_handlers_frameworks(h));
+	pfs_jsonw_key(w, "cpu_samples");
+	pfs_jsonw_u64(w, rest->cpu_total);
+	pfs_jsonw_key(w, "outside_samples");
+	pfs_jsonw_u64(w, rest->cpu_samples);
+	pfs_jsonw_key(w, "outside_cut_samples");
+	pfs_jsonw_u64(w, rest->cut_samples);
+	pfs_jsonw_key(w, "gil_wait_method");
+	pfs_jsonw_str(w, sw ? "sched_switch" : gp ? "take_gil probes" : NULL);
+	pfs_jsonw_key(w, "rows");
+	pfs_jsonw_arr(w);
+	for (size_t i = 0; i < pfs_handlers_n(h); i++) {
+		const struct pfs_handler_row *r = pfs_handlers_row(h, i);
+		pfs_jsonw_obj(w);
+		/* the name the trees show a py::func:file frame by (disp_of) */
+		const char *fn, *file;
+		size_t fl, filel;
+		char *shown = NULL;
+		if (pfs_pyclass_split_pyname(r->name, &fn, &fl, &file, &filel) && filel) {
+			shown = pfs_xmalloc(fl + filel + 4);
+			memcpy(shown, fn, fl);
+			memcpy(shown + fl, " (", 2);
+			memcpy(shown + fl + 2, file, filel);
+			memcpy(shown + fl + 2 + filel, ")", 2);
+		}
+		pfs_jsonw_key(w, "name");
+		pfs_jsonw_u64(w, shown ? st_intern(&c->st, shown, strlen(shown))
+				       : st_intern(&c->st, r->name, strlen(r->name)));
+		free(shown);
+		pfs_jsonw_key(w, "framework");
+		pfs_jsonw_str(w, r->framework);
+		pfs_jsonw_key(w, "kind");
+		pfs_jsonw_str(w, pfs_handler_kind_name(r->kind));
+		pfs_jsonw_key(w, "cpu_samples");
+		pfs_jsonw_u64(w, r->cpu_samples);
+		pfs_jsonw_key(w, "gc_samples");
+		pfs_jsonw_u64(w, r->gc_samples);
+		if (pfs_analysis_has_gc_probes(a)) {
+			pfs_jsonw_key(w, "gc_pauses");
+			pfs_jsonw_u64(w, r->gc_pauses);
+			pfs_jsonw_key(w, "gc_pause_s");
+			pfs_jsonw_dbl(w, (double)r->gc_pause_ns / 1e9);
+		}
+		if (sw || gp) {
+			pfs_jsonw_key(w, "gil_wait_s");
+			pfs_jsonw_dbl(w, (double)(sw ? r->gil_wait_ns : r->probe_wait_ns) / 1e9);
+		}
+		pfs_jsonw_end_obj(w);
+	}
+	pfs_jsonw_end_arr(w);
+	pfs_jsonw_end_obj(w);
+}
+
 static double frac(double v)
 {
 	if (!(v > 0))
@@ -1710,6 +1775,7 @@ int pfs_reportdata_write(const struct pfs_reportdata_input *in,
 	write_processes(&c, &w);
 	write_pauses(&c, &w);
 	write_waits(&c, &w);
+	write_handlers(&c, &w);
 	write_timeline(&c, &w);
 	write_sessions(&c, &w);
 	/* last: every name above is in the table by now */

@@ -256,7 +256,15 @@ static const char optional_sql[] =
     "  kind TEXT NOT NULL, name TEXT NOT NULL, value REAL, total REAL);\n"
     "CREATE INDEX IF NOT EXISTS trend_capture ON trend(capture);\n"
     "CREATE TABLE IF NOT EXISTS py_cut_stacks(capture INTEGER NOT NULL, pid INTEGER NOT NULL,\n"
-    "  tid INTEGER NOT NULL, samples INTEGER NOT NULL);\n";
+    "  tid INTEGER NOT NULL, samples INTEGER NOT NULL);\n"
+    "CREATE TABLE IF NOT EXISTS py_handlers(capture INTEGER NOT NULL, name TEXT NOT NULL,\n"
+    "  framework TEXT NOT NULL, kind TEXT NOT NULL, cpu_samples INTEGER NOT NULL,\n"
+    "  cpu_period INTEGER NOT NULL, gc_samples INTEGER NOT NULL, gc_pauses INTEGER NOT NULL,\n"
+    "  gc_pause_ns INTEGER NOT NULL, gil_waits INTEGER NOT NULL, gil_wait_ns INTEGER NOT NULL,\n"
+    "  probe_waits INTEGER NOT NULL, probe_wait_ns INTEGER NOT NULL);\n"
+    "CREATE TABLE IF NOT EXISTS py_handler_totals(capture INTEGER PRIMARY KEY,\n"
+    "  frameworks TEXT NOT NULL, cpu_samples INTEGER NOT NULL, outside_samples INTEGER NOT NULL,\n"
+    "  outside_cut_samples INTEGER NOT NULL);\n";
 
 /* What report_data.format says: the JSON document of docs/report-data.md in a zstd frame. */
 #define REPORT_FORMAT "report-data/1+zstd"
@@ -799,6 +807,8 @@ static int drop_duplicates(struct pfs_store *st, const char *hash, const char *l
 	    "DELETE FROM py_notes WHERE capture = ?1",
 	    "DELETE FROM gil_waits WHERE capture = ?1",
 	    "DELETE FROM py_cut_stacks WHERE capture = ?1",
+	    "DELETE FROM py_handlers WHERE capture = ?1",
+	    "DELETE FROM py_handler_totals WHERE capture = ?1",
 	    "DELETE FROM report_data WHERE capture = ?1",
 	    "DELETE FROM cg_info WHERE capture = ?1",
 	    "DELETE FROM cg_events WHERE capture = ?1",
@@ -1660,10 +1670,52 @@ static int put_an_lists(struct pfs_store *st, const struct pfs_analysis *a, stru
 	return rc;
 }
 
+static int put_an_handlers(struct pfs_store *st, const struct pfs_analysis *a, struct pfs_err *err)
+{
+	const struct pfs_handlers *h = pfs_analysis_handlers(a);
+	sqlite3_stmt *s;
+	int rc;
+	if (!h)
+		return 0;
+	const struct pfs_handlers_rest *r = pfs_handlers_rest(h);
+	if ((rc = prepare(st, "INSERT INTO py_handler_totals VALUES (?,?,?,?,?)", &s, err)))
+		return rc;
+	sqlite3_bind_int64(s, 1, st->cap);
+	sqlite3_bind_text(s, 2, pfs_handlers_frameworks(h), -1, SQLITE_TRANSIENT);
+	bind_u64(s, 3, r->cpu_total);
+	bind_u64(s, 4, r->cpu_samples);
+	bind_u64(s, 5, r->cut_samples);
+	rc = step_done(st, s, "cannot write the handler totals", err);
+	sqlite3_finalize(s);
+	if (rc || (rc = prepare(st, "INSERT INTO py_handlers VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+				&s, err)))
+		return rc;
+	for (size_t i = 0; !rc && i < pfs_handlers_n(h); i++) {
+		const struct pfs_handler_row *w = pfs_handlers_row(h, i);
+		sqlite3_bind_int64(s, 1, st->cap);
+		sqlite3_bind_text(s, 2, w->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 3, w->framework, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 4, pfs_handler_kind_name(w->kind), -1, SQLITE_STATIC);
+		bind_u64(s, 5, w->cpu_samples);
+		bind_u64(s, 6, w->cpu_period);
+		bind_u64(s, 7, w->gc_samples);
+		bind_u64(s, 8, w->gc_pauses);
+		bind_u64(s, 9, w->gc_pause_ns);
+		bind_u64(s, 10, w->gil_waits);
+		bind_u64(s, 11, w->gil_wait_ns);
+		bind_u64(s, 12, w->probe_waits);
+		bind_u64(s, 13, w->probe_wait_ns);
+		rc = step_done(st, s, "cannot write the request handlers", err);
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
 int pfs_store_put_analysis(struct pfs_store *st, const struct pfs_analysis *a, struct pfs_err *err)
 {
 	int rc = need_capture(st, err);
-	if (rc || (rc = put_an_header(st, a, err)) || (rc = put_an_threads(st, a, err)))
+	if (rc || (rc = put_an_header(st, a, err)) || (rc = put_an_threads(st, a, err)) ||
+	    (rc = put_an_handlers(st, a, err)))
 		return rc;
 	return put_an_lists(st, a, err);
 }
@@ -2740,6 +2792,69 @@ static int an_lists(struct pfs_store *st, int64_t cap, struct pfs_analysis *a,
 	return rc == SQLITE_DONE ? 0 : db_err(st, err, "cannot read the analysis' notes");
 }
 
+/* The handler rows of a capture imported by a build that writes them; none is no table. */
+static int an_handlers(struct pfs_store *st, int64_t cap, struct pfs_analysis *a,
+		       struct pfs_err *err)
+{
+	sqlite3_stmt *s;
+	int64_t have = 0;
+	int rc = query_int(st,
+			   "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND "
+			   "name IN ('py_handlers', 'py_handler_totals')",
+			   0, &have, err);
+	if (rc || have != 2)
+		return rc;
+	if ((rc = prepare(st,
+			  "SELECT frameworks, cpu_samples, outside_samples, outside_cut_samples "
+			  "FROM py_handler_totals WHERE capture = ?",
+			  &s, err)))
+		return rc;
+	sqlite3_bind_int64(s, 1, cap);
+	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
+		sqlite3_finalize(s);
+		return rc == SQLITE_DONE ? 0 : db_err(st, err, "cannot read the handler totals");
+	}
+	struct pfs_handlers *h = pfs_analysis_restore_handlers(a);
+	struct pfs_handlers_rest r = {
+	    .cpu_total = col_u64(s, 1), .cpu_samples = col_u64(s, 2), .cut_samples = col_u64(s, 3)};
+	pfs_handlers_restore_rest(h, &r, (const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	if ((rc = prepare(
+		 st,
+		 "SELECT name, framework, kind, cpu_samples, cpu_period, gc_samples, "
+		 "gc_pauses, gc_pause_ns, gil_waits, gil_wait_ns, probe_waits, probe_wait_ns "
+		 "FROM py_handlers WHERE capture = ? ORDER BY rowid",
+		 &s, err)))
+		return rc;
+	sqlite3_bind_int64(s, 1, cap);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int kind = pfs_handler_kind_parse((const char *)sqlite3_column_text(s, 2));
+		struct pfs_handler_row w = {.name = (char *)sqlite3_column_text(s, 0),
+					    .framework = (const char *)sqlite3_column_text(s, 1),
+					    .kind = kind < 0 ? PFS_HANDLER_KIND_COUNT
+							     : (enum pfs_handler_kind)kind,
+					    .cpu_samples = col_u64(s, 3),
+					    .cpu_period = col_u64(s, 4),
+					    .gc_samples = col_u64(s, 5),
+					    .gc_pauses = col_u64(s, 6),
+					    .gc_pause_ns = col_u64(s, 7),
+					    .gil_waits = col_u64(s, 8),
+					    .gil_wait_ns = col_u64(s, 9),
+					    .probe_waits = col_u64(s, 10),
+					    .probe_wait_ns = col_u64(s, 11)};
+		if (!pfs_handlers_restore_row(h, &w)) {
+			sqlite3_finalize(s);
+			return pfs_err_set(
+			    err, PFS_EFORMAT, PFS_NO_OFF,
+			    "py_handlers of capture %lld has a row with no name or an "
+			    "unknown framework or kind (a database edited by hand?)",
+			    (long long)cap);
+		}
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : db_err(st, err, "cannot read the request handlers");
+}
+
 int pfs_store_load_analysis(struct pfs_store *st, int64_t capture_id, struct pfs_profile *prof,
 			    const char *label, const char *source, struct pfs_analysis **out,
 			    struct pfs_err *err)
@@ -2754,7 +2869,8 @@ int pfs_store_load_analysis(struct pfs_store *st, int64_t capture_id, struct pfs
 	    (rc = an_header(st, capture_id, &a, prof, err)) || !a)
 		return rc;
 	if ((rc = an_threads(st, capture_id, a, err)) ||
-	    (rc = an_lists(st, capture_id, a, prof, b, err))) {
+	    (rc = an_lists(st, capture_id, a, prof, b, err)) ||
+	    (rc = an_handlers(st, capture_id, a, err))) {
 		pfs_analysis_free(a);
 		return rc;
 	}

@@ -250,6 +250,42 @@ async function report(ctx, data, hostile) {
 			'frames of another view ' + foreign + ', unchanged ' + same);
 		await page.click('button[data-view="mixed"]');
 
+		/* a request handler's row shows only the stacks through it: the figures say the
+		 * sum, over every thread's mixed tree, of the outermost frames of that name */
+		const hrows = ((data.handlers || {}).rows || []).filter((r) => r.kind === 'view');
+		if (!hrows.length) {
+			skip('report::handler_filter', 'no request handler in this capture');
+		} else {
+			const h = hrows[0];
+			let want = 0;
+			for (const p of data.processes)
+				for (const t of p.threads || []) {
+					const T = t.trees.mixed;
+					for (let i = 1; i < T.parent.length; i++) {
+						if (T.name[i] !== h.name)
+							continue;
+						let a = T.parent[i], outer = true;
+						for (; a > 0; a = T.parent[a])
+							if (T.name[a] === h.name)
+								outer = false;
+						if (outer)
+							want += T.total[i];
+					}
+				}
+			const before = await page.textContent('#fg-figures');
+			await page.click('#handlers-table tr[data-handler="' + h.name + '"]');
+			const during = await page.textContent('#fg-figures');
+			const filt = await page.textContent('#filter');
+			const active = await page.getAttribute('#handlers-table tr[data-handler="' + h.name + '"]',
+				'aria-selected');
+			await page.click('#handlers-table tr[data-handler="' + h.name + '"]');
+			const after = await page.textContent('#fg-figures');
+			check('report::handler_filter', want > 0 && during.includes(want.toLocaleString('en-US')) &&
+				filt.includes(data.strings[h.name]) && active === 'true' && after === before,
+				'want ' + want + ': "' + before + '" -> "' + during + '" -> "' + after + '", filter "' +
+				filt + '", selected ' + active);
+		}
+
 		/* the worker filter changes the figures everywhere */
 		const figs = await page.textContent('#fg-figures');
 		const top = await page.textContent('#top-table tbody');

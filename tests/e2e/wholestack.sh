@@ -333,4 +333,33 @@ PY
 	else
 		nok "gunicorn-flask-views-carry-the-worker-loop-chain" "$r; see $OUT/gunicorn.folded"
 	fi
+	# the request-handler table: each endpoint that burns CPU (/io only sleeps) is a Flask
+	# view row, and the views hold the samples the folded stacks put under them
+	"$PERFSIGHT" summary --json "$OUT/gunicorn/perf.data" > "$OUT/gunicorn-summary.json" 2> "$OUT/gunicorn-summary.err"
+	if r=$(python3 - "$OUT/gunicorn-summary.json" "$OUT/gunicorn.folded" <<'PY'
+import json, sys
+h = json.load(open(sys.argv[1]))["captures"][0]["handlers"]
+rows = {r["label"].split(" ")[0]: r for r in h["rows"] if r["framework"] == "flask" and r["kind"] == "view"}
+want = {"cpu", "alloc", "render", "hashy"}
+missing = want - set(rows)
+# the folded stacks' own count of samples whose first app frame under dispatch_request is a view
+folded = dict.fromkeys(want, 0)
+for line in open(sys.argv[2]):
+    stack, _, c = line.rstrip("\n").rpartition(" ")
+    py = [f[4:].partition(":")[0] for f in stack.split(";") if f.startswith("py::")]
+    if "Flask.dispatch_request" in py:
+        below = py[py.index("Flask.dispatch_request") + 1:]
+        v = next((p for p in below if p in want), None)
+        if v:
+            folded[v] += int(c)
+bad = [v for v in want - missing if rows[v]["cpu_samples"] != folded[v]]
+print("frameworks %s; views %s; folded %s" % (h["frameworks"],
+      {v: rows[v]["cpu_samples"] for v in sorted(want - missing)}, folded))
+sys.exit(1 if missing or bad or "gunicorn" not in h["frameworks"] else 0)
+PY
+	); then
+		ok "gunicorn-flask-handler-table-lists-each-endpoint ($r)"
+	else
+		nok "gunicorn-flask-handler-table-lists-each-endpoint" "$r; see $OUT/gunicorn-summary.json"
+	fi
 fi

@@ -604,6 +604,12 @@ static struct pfs_analysis *rebuild(struct pfs_analysis *a, struct pfs_profile *
 			pfs_analysis_restore_events(b, ev, pfs_analysis_event_samples(a, ev));
 	for (size_t i = 0; i < d->n; i++)
 		pfs_analysis_restore_note(b, d->v[i].code, d->v[i].sev, d->v[i].count, d->v[i].msg);
+	/* the handler rows, as the store gives them back */
+	const struct pfs_handlers *ha = pfs_analysis_handlers(a);
+	struct pfs_handlers *hb = pfs_analysis_restore_handlers(b);
+	for (size_t i = 0; i < pfs_handlers_n(ha); i++)
+		T_ASSERT(pfs_handlers_restore_row(hb, pfs_handlers_row(ha, i)));
+	pfs_handlers_restore_rest(hb, pfs_handlers_rest(ha), pfs_handlers_frameworks(ha));
 	pfs_analysis_restore_finish(b, cap);
 	return b;
 }
