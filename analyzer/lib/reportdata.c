@@ -1560,12 +1560,6 @@ static void write_warnings(struct ctx *c, struct pfs_jsonw *w)
 	pfs_jsonw_end_arr(w);
 }
 
-static bool is_time_event(const char *name)
-{
-	return !strcmp(name, "cpu-clock") || !strcmp(name, "task-clock") ||
-	       !strncmp(name, "cpu-clock:", 10) || !strncmp(name, "task-clock:", 11);
-}
-
 /* Seconds per weight unit: ns for periods, the mean cpu-clock period for samples. */
 static double derive_unit_s(struct ctx *c, double given)
 {
@@ -1577,7 +1571,7 @@ static double derive_unit_s(struct ctx *c, double given)
 	for (size_t i = 0; i < c->n_order; i++) {
 		const struct pfs_agg_cell *cell = pfs_agg_cell(c->in->agg, c->order[i]);
 		const struct pfs_event *e = pfs_profile_event(c->p, cell->event);
-		if (!e || !is_time_event(pfs_profile_strget(c->p, e->name, NULL)))
+		if (!e || e->clock != PFS_CLOCK_NS)
 			return 0;
 		count += cell->count;
 		period += cell->period;

@@ -1707,7 +1707,13 @@ static int write_profile(struct pfs_store *st, const struct pfs_profile *p, stru
 		sqlite3_bind_int64(s, 1, st->event_base + i + 1);
 		sqlite3_bind_int64(s, 2, st->cap);
 		sqlite3_bind_text(s, 3, pfs_profile_strget(p, e->name, NULL), -1, SQLITE_STATIC);
-		sqlite3_bind_int(s, 4, e->sampling);
+		/* 1 a sampling event; 2 and 3 also say it is a clock (ns, cycles): read as true by
+		 * every build, so old readers still see a sampling event */
+		sqlite3_bind_int(s, 4,
+				 !e->sampling			? 0
+				 : e->clock == PFS_CLOCK_NS	? 2
+				 : e->clock == PFS_CLOCK_CYCLES ? 3
+								: 1);
 		sqlite3_bind_int64(s, 5, (int64_t)e->samples);
 		rc = step_done(st, s, "cannot write events", err);
 	}
@@ -2143,8 +2149,12 @@ int pfs_store_load_profile(struct pfs_store *st, int64_t cap, struct pfs_profile
 			rc = bad_rows(st, cap, "events", err);
 			break;
 		}
-		uint32_t i = pfs_profile_add_event(p, name ? name : "", sqlite3_column_int(s, 2));
+		int sampling = sqlite3_column_int(s, 2);
+		uint32_t i = pfs_profile_add_event(p, name ? name : "", sampling != 0);
 		pfs_profile_event(p, i)->samples = (uint64_t)sqlite3_column_int64(s, 3);
+		pfs_profile_event(p, i)->clock = sampling == 2	 ? PFS_CLOCK_NS
+						 : sampling == 3 ? PFS_CLOCK_CYCLES
+								 : PFS_CLOCK_NONE;
 	}
 	LOAD_DONE("events");
 
