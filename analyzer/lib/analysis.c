@@ -69,6 +69,7 @@ struct pfs_analysis {
 	bool seen_switch, seen_gil_probe, seen_gc_probe, seen_cpu;
 	bool sampled_switch, sampled_gil, sampled_gc; /* recorded, but not every event kept */
 	char *sampled_names;			      /* the sampled events, for the diagnostic */
+	char sampled_mode[40];			      /* "freq 499" */
 	bool clock_cpu;
 	bool switch_waits; /* set by finish: restored analyses have no tracing data to ask */
 	bool cut_known;	   /* cut_stacks were counted (a restored analysis may not have them) */
@@ -373,10 +374,14 @@ static void note_sampled(struct pfs_analysis *a, const struct pfs_event *e, cons
 			 bool *flag)
 {
 	size_t l = a->sampled_names ? strlen(a->sampled_names) : 0;
+	const char *colon = strchr(name, ':');
 	char buf[96];
 	*flag = true;
-	snprintf(buf, sizeof(buf), "%s%s (%s %llu)", l ? ", " : "", name,
-		 e->freq ? "freq" : "period", (unsigned long long)e->period);
+	/* the probe group is the same for all; the first one's mode stands for the rest */
+	if (!l)
+		snprintf(a->sampled_mode, sizeof(a->sampled_mode), "%s %llu",
+			 e->freq ? "freq" : "period", (unsigned long long)e->period);
+	snprintf(buf, sizeof(buf), "%s%s", l ? ", " : "", colon ? colon + 1 : name);
 	a->sampled_names = pfs_xrealloc(a->sampled_names, l + strlen(buf) + 1);
 	memcpy(a->sampled_names + l, buf, strlen(buf) + 1);
 }
@@ -1357,15 +1362,10 @@ void pfs_analysis_finish(struct pfs_analysis *a, const struct pfs_an_capture *ca
 		      "a take_gil or GC probe entry had no return before the capture ended");
 	if (a->sampled_names)
 		pfs_diag_add(&a->diag, PFS_WARN, "sampled-events", PFS_NO_OFF,
-			     "%s: recorded at a frequency or a period above 1 (a global -F "
-			     "samples tracepoints and probes too), so most entries, returns and "
-			     "switches are missing: %s%s%snot measured. Record the clock with its "
-			     "own frequency, -e cpu-clock/freq=499,name=cpu-clock/, and every "
-			     "tracepoint and probe at period 1 (-e EVENT -c 1 or EVENT/period=1/)",
-			     a->sampled_names, a->sampled_gc ? "GC pauses, " : "",
-			     a->sampled_gil ? "GIL waits from the take_gil probes, " : "",
-			     a->sampled_switch ? "GIL waits and runnable delay from switches, "
-					       : "");
+			     "%s sampled (%s): their GC pauses and GIL waits not measured; "
+			     "record -e cpu-clock/freq=499,name=cpu-clock/ and each tracepoint and "
+			     "probe with /period=1/, not a global -F",
+			     a->sampled_names, a->sampled_mode);
 	for (int k = 0; k < 4; k++)
 		dropped += a->dropped[k];
 	if (dropped)
@@ -1508,20 +1508,13 @@ static int cmp_gctrigger(const void *x, const void *y)
 	return a->pypath < b->pypath ? -1 : a->pypath > b->pypath;
 }
 
+static size_t gc_triggers(const struct pfs_analysis *a, const uint32_t *pids, size_t npids,
+			  struct pfs_an_gctrigger *out, size_t max);
+
 size_t pfs_analysis_gc_triggers(const struct pfs_analysis *a, uint32_t pid,
 				struct pfs_an_gctrigger *out, size_t max)
 {
-	size_t n = 0;
-	struct pfs_an_gctrigger *all = pfs_xmalloc((a->n_gt ? a->n_gt : 1) * sizeof(*all));
-	for (size_t i = 0; i < a->n_gt; i++)
-		if (a->gt[i].pid == pid)
-			all[n++] = a->gt[i];
-	qsort(all, n, sizeof(*all), cmp_gctrigger);
-	if (n > max)
-		n = max;
-	memcpy(out, all, n * sizeof(*out));
-	free(all);
-	return n;
+	return gc_triggers(a, &pid, 1, out, max);
 }
 
 const struct pfs_diag *pfs_analysis_diag(const struct pfs_analysis *a)
@@ -1708,6 +1701,35 @@ static size_t top_waits(const struct pfs_analysis *a, const uint32_t *pids, size
 	return n;
 }
 
+static size_t gc_triggers(const struct pfs_analysis *a, const uint32_t *pids, size_t npids,
+			  struct pfs_an_gctrigger *out, size_t max)
+{
+	size_t n = 0;
+	struct pfs_an_gctrigger *all = pfs_xmalloc((a->n_gt ? a->n_gt : 1) * sizeof(*all));
+	for (size_t i = 0; i < a->n_gt; i++) {
+		size_t j;
+		if (!pid_in(a->gt[i].pid, pids, npids))
+			continue;
+		/* the workers' sum: one row per path, whichever worker it ran in */
+		for (j = 0; j < n && all[j].pypath != a->gt[i].pypath; j++)
+			;
+		if (j == n) {
+			all[n] = a->gt[i];
+			all[n++].pid = pids[0];
+		} else {
+			all[j].pauses += a->gt[i].pauses;
+			all[j].pause_ns += a->gt[i].pause_ns;
+			all[j].samples += a->gt[i].samples;
+		}
+	}
+	qsort(all, n, sizeof(*all), cmp_gctrigger);
+	if (n > max)
+		n = max;
+	memcpy(out, all, n * sizeof(*out));
+	free(all);
+	return n;
+}
+
 size_t pfs_analysis_n_waits(const struct pfs_analysis *a)
 {
 	return a->n_waits;
@@ -1814,6 +1836,28 @@ static void json_opt_u64(struct pfs_jsonw *w, bool have, uint64_t v)
 		pfs_jsonw_null(w);
 }
 
+/* {"switches": WHY, "probes": WHY} of the GIL figures not measured, or null when none. */
+static void json_not_measured(const struct pfs_analysis *a, struct pfs_jsonw *w, const char *fig)
+{
+	const char *sw = pfs_analysis_not_measured(a, "switch"),
+		   *gp = pfs_analysis_not_measured(a, "gil");
+	(void)fig;
+	if (!sw && !gp) {
+		pfs_jsonw_null(w);
+		return;
+	}
+	pfs_jsonw_obj(w);
+	if (sw) {
+		pfs_jsonw_key(w, "switches");
+		pfs_jsonw_str(w, sw);
+	}
+	if (gp) {
+		pfs_jsonw_key(w, "probes");
+		pfs_jsonw_str(w, gp);
+	}
+	pfs_jsonw_end_obj(w);
+}
+
 /* {"samples", "share"} of the CPU samples whose stack was cut short, or null when not counted. */
 static void json_cut(struct pfs_jsonw *w, bool have, uint64_t cut, uint64_t cpu)
 {
@@ -1845,7 +1889,8 @@ static void json_categories(struct pfs_jsonw *w, const uint64_t *cat, uint64_t t
 static void json_thread(const struct pfs_analysis *a, struct pfs_jsonw *w,
 			const struct pfs_an_thread *t)
 {
-	bool sw = pfs_analysis_has_switch_waits(a), gp = a->seen_gil_probe, cp = a->seen_gc_probe;
+	bool sw = pfs_analysis_has_switch_waits(a), gp = pfs_analysis_has_gil_probes(a),
+	     cp = pfs_analysis_has_gc_probes(a);
 	pfs_jsonw_obj(w);
 	pfs_jsonw_key(w, "tid");
 	pfs_jsonw_u64(w, t->tid);
@@ -1863,6 +1908,12 @@ static void json_thread(const struct pfs_analysis *a, struct pfs_jsonw *w,
 	json_opt_secs(w, sw, t->gil_wait_ns);
 	pfs_jsonw_key(w, "gil_waits");
 	json_opt_u64(w, sw, t->gil_waits);
+	pfs_jsonw_key(w, "gil_waits_upper_bound");
+	json_opt_u64(w, sw, t->gil_waits_bounded);
+	pfs_jsonw_key(w, "runnable_s");
+	json_opt_secs(w, sw, t->runnable_ns);
+	pfs_jsonw_key(w, "runnable_waits");
+	json_opt_u64(w, sw, t->runnable_waits);
 	pfs_jsonw_key(w, "gil_probe_wait_s");
 	json_opt_secs(w, gp, t->probe_wait_ns);
 	pfs_jsonw_key(w, "gil_probe_waits");
@@ -1878,8 +1929,10 @@ static void json_thread(const struct pfs_analysis *a, struct pfs_jsonw *w,
 static void json_process(const struct pfs_analysis *a, struct pfs_jsonw *w,
 			 const struct pfs_an_process *p, const struct pfs_an_workers *grp)
 {
-	bool sw = pfs_analysis_has_switch_waits(a), gp = a->seen_gil_probe, cp = a->seen_gc_probe;
+	bool sw = pfs_analysis_has_switch_waits(a), gp = pfs_analysis_has_gil_probes(a),
+	     cp = pfs_analysis_has_gc_probes(a);
 	struct pfs_an_stackwait top[TOP];
+	struct pfs_an_gctrigger trig[TOP];
 	size_t longest[TOP], n;
 	const uint32_t *pids = grp ? grp->pids : &p->pid;
 	size_t npids = grp ? grp->n_pids : 1;
@@ -1956,19 +2009,49 @@ static void json_process(const struct pfs_analysis *a, struct pfs_jsonw *w,
 		pfs_jsonw_dbl(w, secs(ps->start));
 		pfs_jsonw_key(w, "ms");
 		pfs_jsonw_dbl(w, (double)ps->dur / 1e6);
+		if (ps->gen >= 0) {
+			pfs_jsonw_key(w, "generation");
+			pfs_jsonw_u64(w, (uint64_t)ps->gen);
+		}
 		pfs_jsonw_key(w, "python_stack");
 		json_stack(a, w, ps->pypath);
 		pfs_jsonw_end_obj(w);
 	}
 	pfs_jsonw_end_arr(w);
+	pfs_jsonw_key(w, "triggers");
+	pfs_jsonw_arr(w);
+	n = gc_triggers(a, pids, npids, trig, TOP);
+	for (size_t i = 0; i < n; i++) {
+		pfs_jsonw_obj(w);
+		pfs_jsonw_key(w, "pauses");
+		json_opt_u64(w, cp, trig[i].pauses);
+		pfs_jsonw_key(w, "pause_s");
+		json_opt_secs(w, cp, trig[i].pause_ns);
+		pfs_jsonw_key(w, "samples");
+		pfs_jsonw_u64(w, trig[i].samples);
+		pfs_jsonw_key(w, "python_stack");
+		json_stack(a, w, trig[i].pypath);
+		pfs_jsonw_end_obj(w);
+	}
+	pfs_jsonw_end_arr(w);
+	pfs_jsonw_key(w, "not_measured");
+	pfs_jsonw_str(w, pfs_analysis_not_measured(a, "gc"));
 	pfs_jsonw_end_obj(w);
 
 	pfs_jsonw_key(w, "gil");
 	pfs_jsonw_obj(w);
+	pfs_jsonw_key(w, "source");
+	pfs_jsonw_str(w, sw ? "switches" : gp ? "probes" : NULL);
 	pfs_jsonw_key(w, "wait_s");
 	json_opt_secs(w, sw, p->gil_wait_ns);
 	pfs_jsonw_key(w, "waits");
 	json_opt_u64(w, sw, p->gil_waits);
+	pfs_jsonw_key(w, "waits_upper_bound");
+	json_opt_u64(w, sw, p->gil_waits_bounded);
+	pfs_jsonw_key(w, "runnable_s");
+	json_opt_secs(w, sw, p->runnable_ns);
+	pfs_jsonw_key(w, "runnable_waits");
+	json_opt_u64(w, sw, p->runnable_waits);
 	pfs_jsonw_key(w, "probe_wait_s");
 	json_opt_secs(w, gp, p->probe_wait_ns);
 	pfs_jsonw_key(w, "probe_waits");
@@ -1989,6 +2072,8 @@ static void json_process(const struct pfs_analysis *a, struct pfs_jsonw *w,
 		pfs_jsonw_end_obj(w);
 	}
 	pfs_jsonw_end_arr(w);
+	pfs_jsonw_key(w, "not_measured");
+	json_not_measured(a, w, "gil");
 	pfs_jsonw_end_obj(w);
 
 	if (!grp) {
@@ -2038,6 +2123,27 @@ void pfs_analysis_json_capture(const struct pfs_analysis *a, struct pfs_jsonw *w
 		pfs_jsonw_end_obj(w);
 	} else {
 		pfs_jsonw_null(w);
+	}
+	pfs_jsonw_key(w, "not_measured");
+	{
+		static const char *const figs[][2] = {{"gc", "gc_pauses"},
+						      {"gil", "gil_probe_waits"},
+						      {"switch", "gil_switch_waits"}};
+		bool any = false;
+		for (size_t i = 0; i < 3; i++) {
+			const char *why = pfs_analysis_not_measured(a, figs[i][0]);
+			if (!why)
+				continue;
+			if (!any)
+				pfs_jsonw_obj(w);
+			any = true;
+			pfs_jsonw_key(w, figs[i][1]);
+			pfs_jsonw_str(w, why);
+		}
+		if (any)
+			pfs_jsonw_end_obj(w);
+		else
+			pfs_jsonw_null(w);
 	}
 	pfs_jsonw_key(w, "notes");
 	pfs_jsonw_arr(w);
@@ -2143,9 +2249,90 @@ static void text_stack(const struct pfs_analysis *a, FILE *f, uint32_t path)
 	}
 }
 
+/* Seconds the threads of the pids lived within the capture (first to last record of each). */
+static uint64_t thread_life_ns(const struct pfs_analysis *a, const uint32_t *pids, size_t npids)
+{
+	uint64_t ns = 0;
+	for (size_t i = 0; i < a->n_procs; i++) {
+		const struct pfs_an_process *p = &a->procs[i];
+		if (!pid_in(p->pid, pids, npids))
+			continue;
+		for (size_t j = 0; j < p->n_threads; j++) {
+			const struct pfs_an_thread *t = &a->th[p->threads[j]];
+			const struct pfs_thread *pt = pfs_profile_thread(a->p, t->pid, t->tid);
+			if (pt->end > pt->start)
+				ns += pt->end - pt->start;
+		}
+	}
+	return ns;
+}
+
+/*
+ * The GC and GIL lines of a process or a workers' sum: the GIL wait first (the time its threads
+ * could not run Python), saying which definition it is, then what was not measured and why.
+ */
+static void text_gc_gil(const struct pfs_analysis *a, FILE *f, const struct pfs_an_process *p,
+			const uint32_t *pids, size_t npids)
+{
+	bool sw = pfs_analysis_has_switch_waits(a), gp = pfs_analysis_has_gil_probes(a),
+	     cp = pfs_analysis_has_gc_probes(a);
+	const char *why;
+	uint64_t life = thread_life_ns(a, pids, npids);
+	struct pfs_an_gctrigger trig[3];
+	size_t n;
+	if (sw || gp) {
+		uint64_t ns = sw ? p->gil_wait_ns : p->probe_wait_ns;
+		fprintf(f, "  GIL wait: %.3f s in %llu waits", secs(ns),
+			(unsigned long long)(sw ? p->gil_waits : p->probe_waits));
+		if (life)
+			fprintf(f, ", %.1f%% of its threads' time", 100 * share(ns, life));
+		if (sw)
+			fprintf(f, " (off CPU in take_gil, switch-out to switch-in%s)",
+				p->gil_waits_bounded ? "; upper bound" : "");
+		else
+			fputs(" (take_gil probes, entry to return)", f);
+		fputc('\n', f);
+		if (sw && p->gil_waits_bounded)
+			fprintf(f,
+				"    %llu of the waits had no switch-in recorded: they end at the "
+				"thread's next event\n",
+				(unsigned long long)p->gil_waits_bounded);
+		if (sw && gp)
+			fprintf(f, "    take_gil probes: %.3f s in %llu calls (entry to return)\n",
+				secs(p->probe_wait_ns), (unsigned long long)p->probe_waits);
+	}
+	if (sw)
+		fprintf(f, "  runnable, waiting for a CPU (preempted): %.3f s in %llu switches\n",
+			secs(p->runnable_ns), (unsigned long long)p->runnable_waits);
+	if ((why = pfs_analysis_not_measured(a, "switch")))
+		fprintf(f, "  GIL wait (switches): not measured: %s\n", why);
+	if ((why = pfs_analysis_not_measured(a, "gil")))
+		fprintf(f, "  GIL wait (take_gil probes): not measured: %s\n", why);
+	if (cp)
+		fprintf(f,
+			"  GC pauses (probes): %llu, %.3f s total, max %.3f ms, p50 %.3f ms, "
+			"p95 %.3f ms\n",
+			(unsigned long long)p->gc_pauses, secs(p->gc_pause_ns),
+			(double)p->gc_pause_max_ns / 1e6, (double)p->gc_pause_p50_ns / 1e6,
+			(double)p->gc_pause_p95_ns / 1e6);
+	if ((why = pfs_analysis_not_measured(a, "gc")))
+		fprintf(f, "  GC pauses: not measured: %s\n", why);
+	n = gc_triggers(a, pids, npids, trig, 3);
+	for (size_t i = 0; i < n; i++) {
+		fprintf(f, "  %s ", i ? "               " : "GC triggered by:");
+		if (cp)
+			fprintf(f, "%8.3f s %5llu pauses ", secs(trig[i].pause_ns),
+				(unsigned long long)trig[i].pauses);
+		fprintf(f, "%5llu samples  ", (unsigned long long)trig[i].samples);
+		text_stack(a, f, trig[i].pypath);
+		fputc('\n', f);
+	}
+}
+
 static void text_process(const struct pfs_analysis *a, FILE *f, const struct pfs_an_process *p)
 {
-	bool sw = pfs_analysis_has_switch_waits(a), gp = a->seen_gil_probe, cp = a->seen_gc_probe;
+	bool sw = pfs_analysis_has_switch_waits(a), gp = pfs_analysis_has_gil_probes(a),
+	     cp = pfs_analysis_has_gc_probes(a);
 	struct pfs_an_stackwait top[3];
 	size_t longest[3], n;
 	fprintf(f, "\npid %u (ppid %u) ", p->pid, p->ppid);
@@ -2159,9 +2346,8 @@ static void text_process(const struct pfs_analysis *a, FILE *f, const struct pfs
 	fprintf(f, "\n  cpu: %llu samples", (unsigned long long)p->cpu_samples);
 	if (a->clock_cpu)
 		fprintf(f, " (%.3f s)", secs(p->cpu_period));
-	fprintf(f, "   gc: %.1f%% (%llu samples)   gil handoffs on-CPU: %.1f%%\n",
-		100 * share(p->gc_samples, p->cpu_samples), (unsigned long long)p->gc_samples,
-		100 * share(p->gil_samples, p->cpu_samples));
+	fprintf(f, "   gc: %.1f%% of the CPU (%llu samples)\n",
+		100 * share(p->gc_samples, p->cpu_samples), (unsigned long long)p->gc_samples);
 	if (p->cut_stacks)
 		fprintf(f,
 			"  cut stacks: %.1f%% (%llu samples end where the stack dump ended: "
@@ -2176,19 +2362,7 @@ static void text_process(const struct pfs_analysis *a, FILE *f, const struct pfs
 					100 * share(p->cat[c], p->cpu_samples));
 		fputc('\n', f);
 	}
-	if (sw)
-		fprintf(f, "  gil wait (sched_switch): %.3f s in %llu waits\n",
-			secs(p->gil_wait_ns), (unsigned long long)p->gil_waits);
-	if (gp)
-		fprintf(f, "  gil wait (take_gil probes): %.3f s in %llu waits\n",
-			secs(p->probe_wait_ns), (unsigned long long)p->probe_waits);
-	if (cp)
-		fprintf(f,
-			"  gc pauses (probes): %llu, %.3f s total, max %.3f ms, p50 %.3f ms, "
-			"p95 %.3f ms\n",
-			(unsigned long long)p->gc_pauses, secs(p->gc_pause_ns),
-			(double)p->gc_pause_max_ns / 1e6, (double)p->gc_pause_p50_ns / 1e6,
-			(double)p->gc_pause_p95_ns / 1e6);
+	text_gc_gil(a, f, p, &p->pid, 1);
 	fprintf(f, "  %-8s %-16s %7s %7s %10s %6s %10s %6s %9s\n", "tid", "comm", "cpu", "gc",
 		"gil-wait", "waits", "probe-wait", "waits", "gc-pauses");
 	for (size_t i = 0; i < p->n_threads; i++) {
@@ -2221,6 +2395,8 @@ static void text_process(const struct pfs_analysis *a, FILE *f, const struct pfs
 		const struct pfs_an_pause *ps = &a->pauses[longest[i]];
 		fprintf(f, "  %s %8.3f ms  tid %u  ",
 			i ? "              " : "longest GC:  ", (double)ps->dur / 1e6, ps->tid);
+		if (ps->gen >= 0)
+			fprintf(f, "gen %d  ", ps->gen);
 		text_stack(a, f, ps->pypath);
 		fputc('\n', f);
 	}
@@ -2244,9 +2420,7 @@ static void text_workers(const struct pfs_analysis *a, FILE *f, const struct pfs
 	fprintf(f, "\n  cpu: %llu samples", (unsigned long long)p->cpu_samples);
 	if (a->clock_cpu)
 		fprintf(f, " (%.3f s)", secs(p->cpu_period));
-	fprintf(f, "   gc: %.1f%%   gil handoffs on-CPU: %.1f%%\n",
-		100 * share(p->gc_samples, p->cpu_samples),
-		100 * share(p->gil_samples, p->cpu_samples));
+	fprintf(f, "   gc: %.1f%% of the CPU\n", 100 * share(p->gc_samples, p->cpu_samples));
 	if (p->cpu_samples) {
 		fputs("  categories:", f);
 		for (int c = 0; c < PFS_CAT_COUNT; c++)
@@ -2255,18 +2429,8 @@ static void text_workers(const struct pfs_analysis *a, FILE *f, const struct pfs
 					100 * share(p->cat[c], p->cpu_samples));
 		fputc('\n', f);
 	}
-	if (pfs_analysis_has_switch_waits(a))
-		fprintf(f, "  gil wait (sched_switch): %.3f s in %llu waits\n",
-			secs(p->gil_wait_ns), (unsigned long long)p->gil_waits);
-	if (a->seen_gil_probe)
-		fprintf(f, "  gil wait (take_gil probes): %.3f s in %llu waits\n",
-			secs(p->probe_wait_ns), (unsigned long long)p->probe_waits);
-	if (a->seen_gc_probe)
-		fprintf(f, "  gc pauses (probes): %llu, %.3f s total, max %.3f ms, p95 %.3f ms\n",
-			(unsigned long long)p->gc_pauses, secs(p->gc_pause_ns),
-			(double)p->gc_pause_max_ns / 1e6, (double)p->gc_pause_p95_ns / 1e6);
+	text_gc_gil(a, f, p, g->pids, g->n_pids);
 }
-
 int pfs_analysis_write_text(const struct pfs_analysis *a, FILE *f, struct pfs_err *err)
 {
 	fputs("capture ", f);
