@@ -1439,7 +1439,7 @@ static void write_timeline(struct ctx *c, struct pfs_jsonw *w)
 	const struct pfs_reportdata_tl *tl = c->in->timeline;
 	const struct pfs_analysis *a = c->in->analysis;
 	double bucket_s, per_sample = c->unit_s, *gcp;
-	bool *keep, sw = a && pfs_analysis_has_switch_waits(a);
+	bool *keep, sw = !a || pfs_analysis_has_switch_waits(a);
 	if (!tl || !tl->nb)
 		return;
 	bucket_s = (double)tl->width / 1e9;
