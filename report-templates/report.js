@@ -347,8 +347,17 @@
 				out.push(procLabel(p) + ' waited ' + secs(p.gil.wait_s) + ' for the GIL (' +
 					p.gil.waits + (p.gil.waits === 1 ? ' wait).' : ' waits).'));
 			});
+		/* the GIL's cost is the time threads waited for it off CPU, not the on-CPU handoff */
+		var waited = 0, src = null;
+		PROCS.forEach(function (p) {
+			if (p.gil && p.gil.wait_s) {
+				waited += p.gil.wait_s;
+				src = p.gil.source;
+			}
+		});
 		out.unshift('Across all processes, ' + pct(gc / all) + ' of the sampled CPU was garbage ' +
-			'collection and ' + pct(gil / all) + ' was spent in the GIL.');
+			'collection' + (waited ? '; threads waited ' + secs(waited) + ' for the GIL (' +
+			(src === 'probes' ? 'take_gil probes' : 'off CPU, from switches') + ')' : '') + '.');
 		var T = wholeMixed();
 		var top = topFunctions(T).filter(function (r) { return r.kind <= 1; })
 			.sort(function (a, b) { return b.total - a.total; });
@@ -404,9 +413,10 @@
 		var c = el('td');
 		c.appendChild(bar(x.categories));
 		add(tr, c, td(t ? pct(((x.categories || {}).gc || 0) / t) : '', 'num'),
-			td(gc.pauses !== undefined ? gc.pauses : '', 'num'),
+			td(gc.pauses !== undefined ? gc.pauses : gc.not_measured ? 'not measured' : '', 'num'),
 			td(gc.longest_ms ? gc.longest_ms.toFixed(1) + ' ms' : '', 'num'),
-			td(gil.wait_s ? secs(gil.wait_s) + ' (' + gil.waits + ')' : '', 'num'));
+			td(gil.wait_s ? secs(gil.wait_s) + ' (' + gil.waits + ')' :
+				gil.not_measured ? 'not measured' : '', 'num'));
 		function pick() {
 			if (state.pid === pid && state.tid === tid) {
 				state.pid = null;
@@ -709,6 +719,11 @@
 			box.appendChild(el('p', 'hint', 'None in this selection.'));
 	}
 	function longest(table, list, withGen) {
+		/* the Gen column only when the probes recorded the generation argument */
+		withGen = withGen && list.some(function (x) { return x.gen !== undefined; });
+		var head = table.tHead && table.tHead.rows[0];
+		if (head && head.cells.length > 4)
+			head.cells[3].hidden = !withGen;
 		var body = clear(table.tBodies[0]);
 		list.slice().sort(function (a, b) { return b.dur_ms - a.dur_ms; }).slice(0, 15).forEach(function (x) {
 			var ol = el('ol', 'stack');

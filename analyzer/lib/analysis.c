@@ -24,6 +24,26 @@ enum ev_kind {
 	EK_GC_RETURN,
 };
 
+/* What a thread's pending switch-out is (pfs_an_thread.off_kind). */
+enum { OFF_BLOCKED = 0, OFF_GIL, OFF_RUNNABLE };
+
+/* The kinds of interval, for the loss check (dropped[]). */
+enum iv_kind { IV_GC, IV_GIL_PROBE, IV_GIL_SWITCH, IV_RUNNABLE };
+
+/* A closed interval not yet final (see pfs_analysis.pend). */
+struct pend_iv {
+	uint8_t kind;
+	bool bounded, dropped;
+	int8_t gen;
+	uint32_t th; /* thread index */
+	uint32_t cpu0, cpu1;
+	uint32_t pypath;
+	uint64_t start, end;
+};
+
+/* How long after an interval's end a LOST record may still be about records inside it. */
+#define LOSS_SLACK_NS 100000u
+
 /* u64 -> index map, open addressing; 0 keys are stored by offsetting them by one. */
 struct umap {
 	uint64_t *keys; /* key + 1; 0 = empty */
@@ -47,8 +67,10 @@ struct pfs_analysis {
 	uint8_t *ev_kind;
 	size_t cap_ev;
 	uint64_t *ev_count;
-	bool ev_clock[256]; /* the CPU event counts time in ns (cpu-clock, task-clock) */
 	bool seen_switch, seen_gil_probe, seen_gc_probe, seen_cpu;
+	bool sampled_switch, sampled_gil, sampled_gc; /* recorded, but not every event kept */
+	char *sampled_names;			      /* the sampled events, for the diagnostic */
+	char sampled_mode[40];			      /* "freq 499" */
 	bool clock_cpu;
 	bool switch_waits; /* set by finish: restored analyses have no tracing data to ask */
 	bool cut_known;	   /* cut_stacks were counted (a restored analysis may not have them) */
@@ -65,15 +87,36 @@ struct pfs_analysis {
 	struct pfs_an_thread *th;
 	size_t n_th, cap_th;
 	struct umap th_map;
+	struct umap tid_map; /* tid -> thread, for switch-ins that name a tid only */
+
+	/* intervals closed but not final: a LOST record just after their end may still drop them
+	 * (the kernel stamps LOST with the time of the record that follows the loss) */
+	struct pend_iv *pend;
+	size_t pend_head, n_pend, cap_pend;
+	uint64_t now;	    /* the latest time of the stream */
+	uint64_t *cpu_lost; /* per CPU: the last LOST record's time, 0 none */
+	size_t cap_cpu_lost;
+	uint64_t any_lost;     /* the last LOST record of any CPU (ns) */
+	uint64_t unknown_lost; /* the last LOST record whose CPU is unknown (ns) */
+	uint64_t lost_untimed; /* lost records that could not be placed in time */
+	uint64_t lost_timed;   /* lost records placed in time */
+	uint64_t dropped[4];   /* intervals dropped across a loss, by kind */
+
+	struct pfs_an_gctrigger *gt;
+	size_t n_gt, cap_gt;
+	struct umap gt_map;
 
 	struct pfs_an_pause *pauses;
 	size_t n_pauses, cap_pauses;
 	struct pfs_an_wait *waits; /* the longest GIL waits, trimmed to PFS_AN_MAX_WAITS */
 	size_t n_waits, cap_waits;
 
-	struct pfs_an_stackwait *sw;
+	struct pfs_an_stackwait *sw; /* the switch waits' stacks, then (finish) the headline's */
 	size_t n_sw, cap_sw;
 	struct umap sw_map;
+	struct pfs_an_stackwait *psw; /* the probe waits' stacks */
+	size_t n_psw, cap_psw;
+	struct umap psw_map;
 
 	struct pfs_handlers *handlers; /* the request-handler dimension of the same books */
 	bool handlers_known;	       /* a restored analysis may not have it */
@@ -166,11 +209,19 @@ void pfs_analysis_free(struct pfs_analysis *a)
 	umap_release(&a->dso_seen);
 	free(a->th);
 	umap_release(&a->th_map);
+	umap_release(&a->tid_map);
+	free(a->pend);
+	free(a->cpu_lost);
+	free(a->gt);
+	umap_release(&a->gt_map);
+	free(a->sampled_names);
 	free(a->pauses);
 	free(a->waits);
 	free(a->sw);
 	umap_release(&a->sw_map);
 	pfs_handlers_free(a->handlers);
+	free(a->psw);
+	umap_release(&a->psw_map);
 	for (size_t i = 0; i < a->n_workers; i++)
 		free(a->workers[i].pids);
 	free(a->workers);
@@ -319,17 +370,27 @@ static void scan_path(struct pfs_analysis *a, uint32_t path)
 	}
 }
 
-static bool is_clock_name(const char *n, bool *ns)
+/* A tracepoint or probe that did not keep every event: a frequency, or a period above 1. */
+static bool event_sampled(const struct pfs_event *e)
 {
-	static const char *const names[] = {"cpu-clock", "task-clock", "cycles", "cpu-cycles"};
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		size_t l = strlen(names[i]);
-		if (!strncmp(n, names[i], l) && (n[l] == 0 || n[l] == ':')) {
-			*ns = i < 2;
-			return true;
-		}
-	}
-	return false;
+	return e && (e->freq || e->period > 1);
+}
+
+/* Notes a sampled event that intervals would be made of: its figures are not measured. */
+static void note_sampled(struct pfs_analysis *a, const struct pfs_event *e, const char *name,
+			 bool *flag)
+{
+	size_t l = a->sampled_names ? strlen(a->sampled_names) : 0;
+	const char *colon = strchr(name, ':');
+	char buf[96];
+	*flag = true;
+	/* the probe group is the same for all; the first one's mode stands for the rest */
+	if (!l)
+		snprintf(a->sampled_mode, sizeof(a->sampled_mode), "%s %llu",
+			 e->freq ? "freq" : "period", (unsigned long long)e->period);
+	snprintf(buf, sizeof(buf), "%s%s", l ? ", " : "", colon ? colon + 1 : name);
+	a->sampled_names = pfs_xrealloc(a->sampled_names, l + strlen(buf) + 1);
+	memcpy(a->sampled_names + l, buf, strlen(buf) + 1);
 }
 
 /* "probe_libpython3:take_gil__return" -> the function and whether it is the return probe. */
@@ -367,39 +428,42 @@ static void grow_events(struct pfs_analysis *a, uint32_t ev)
 static enum ev_kind event_kind(struct pfs_analysis *a, uint32_t ev, const struct pfs_an_tp *tp)
 {
 	const char *name = NULL;
-	const struct pfs_event *e;
+	const struct pfs_event *e = pfs_profile_event(a->p, ev);
 	enum ev_kind k = EK_OTHER;
-	bool ns = false;
 	grow_events(a, ev);
 	if (a->ev_kind[ev] != EK_UNSEEN)
 		return a->ev_kind[ev];
 	if (tp && a->tp)
 		name = pfs_tpevent_name(a->tp, tp->id);
-	if (!name && ev < pfs_profile_n_events(a->p)) {
-		e = pfs_profile_event(a->p, ev);
+	if (!name && e)
 		name = pfs_profile_strget(a->p, e->name, NULL);
-	}
 	if (!name)
 		name = "";
 	if (!strcmp(name, "sched:sched_switch")) {
 		k = EK_SWITCH;
 		a->seen_switch = true;
+		if (event_sampled(e) && !a->sampled_switch)
+			note_sampled(a, e, name, &a->sampled_switch);
 		if (!a->tp && !a->tracing_bad)
 			pfs_diag_add(
 			    &a->diag, PFS_WARN, "no-tracing-data", PFS_NO_OFF,
 			    "sched:sched_switch samples cannot be decoded without the "
 			    "capture's tracing data: GIL waits from switches not computed");
-	} else if (!tp && is_clock_name(name, &ns)) {
+	} else if (!tp && e && e->clock != PFS_CLOCK_NONE) {
 		k = EK_CPU;
 		a->seen_cpu = true;
-		a->clock_cpu = ns;
+		a->clock_cpu = e->clock == PFS_CLOCK_NS;
 	} else if (probe_function(name, "take_gil")) {
 		k = is_return_probe(name) ? EK_GIL_RETURN : EK_GIL_ENTER;
 		a->seen_gil_probe = true;
+		if (event_sampled(e))
+			note_sampled(a, e, name, &a->sampled_gil);
 	} else if (probe_function(name, "gc_collect_main") || probe_function(name, "collect") ||
 		   probe_function(name, "_PyGC_Collect")) {
 		k = is_return_probe(name) ? EK_GC_RETURN : EK_GC_ENTER;
 		a->seen_gc_probe = true;
+		if (event_sampled(e))
+			note_sampled(a, e, name, &a->sampled_gc);
 	} else if (tp && strncmp(name, "sched:", 6) && !probe_function(name, "drop_gil")) {
 		pfs_diag_add(&a->diag, PFS_NOTE, "other-tracepoint", PFS_NO_OFF,
 			     "%s is not a tracepoint or probe perfsight measures (it measures "
@@ -423,25 +487,56 @@ static struct pfs_an_thread *thread_of(struct pfs_analysis *a, uint32_t pid, uin
 	memset(t, 0, sizeof(*t));
 	t->pid = pid;
 	t->tid = tid;
+	/* a tid names one thread at a time: the latest (pid, tid) seen wins */
+	*umap_slot(&a->tid_map, tid, &found) = (uint32_t)(a->n_th - 1);
 	return t;
 }
 
-static void add_stackwait(struct pfs_analysis *a, uint32_t pid, uint32_t pypath, uint64_t ns)
+/* The thread whose tid is tid, NULL when none was seen. */
+static struct pfs_an_thread *thread_by_tid(struct pfs_analysis *a, uint32_t tid)
 {
 	bool found;
-	uint32_t *slot = umap_slot(&a->sw_map, ((uint64_t)pid << 32) | pypath, &found);
+	uint32_t *slot;
+	if (!a->tid_map.cap)
+		return NULL;
+	slot = umap_slot(&a->tid_map, tid, &found);
+	if (!found)
+		*slot = UINT32_MAX; /* the slot was claimed: it says "none" until the tid shows */
+	return *slot == UINT32_MAX ? NULL : &a->th[*slot];
+}
+
+static void add_stackwait(struct pfs_an_stackwait **v, size_t *n, size_t *cap, struct umap *m,
+			  uint32_t pid, uint32_t pypath, uint64_t ns)
+{
+	bool found;
+	uint32_t *slot = umap_slot(m, ((uint64_t)pid << 32) | pypath, &found);
 	struct pfs_an_stackwait *s;
 	if (!found) {
-		PFS_GROW(a->sw, a->cap_sw, a->n_sw + 1);
-		*slot = (uint32_t)a->n_sw;
-		s = &a->sw[a->n_sw++];
+		PFS_GROW(*v, *cap, *n + 1);
+		*slot = (uint32_t)*n;
+		s = &(*v)[(*n)++];
 		memset(s, 0, sizeof(*s));
 		s->pid = pid;
 		s->pypath = pypath;
 	}
-	s = &a->sw[*slot];
+	s = &(*v)[*slot];
 	s->ns += ns;
 	s->n++;
+}
+
+static struct pfs_an_gctrigger *gctrigger(struct pfs_analysis *a, uint32_t pid, uint32_t pypath)
+{
+	bool found;
+	uint32_t *slot = umap_slot(&a->gt_map, ((uint64_t)pid << 32) | pypath, &found);
+	if (!found) {
+		PFS_GROW(a->gt, a->cap_gt, a->n_gt + 1);
+		*slot = (uint32_t)a->n_gt;
+		memset(&a->gt[a->n_gt], 0, sizeof(a->gt[0]));
+		a->gt[a->n_gt].pid = pid;
+		a->gt[a->n_gt].pypath = pypath;
+		a->n_gt++;
+	}
+	return &a->gt[*slot];
 }
 
 /*
@@ -479,39 +574,160 @@ static void trim_waits(struct pfs_analysis *a)
 		a->n_waits = PFS_AN_MAX_WAITS;
 }
 
-static void add_wait(struct pfs_analysis *a, const struct pfs_an_thread *t, uint64_t start,
-		     uint64_t end, uint32_t pypath, bool probe)
+static int add_wait(struct pfs_analysis *a, const struct pfs_an_wait *w)
 {
 	if (a->n_waits == 2 * PFS_AN_MAX_WAITS)
 		trim_waits(a);
 	PFS_GROW(a->waits, a->cap_waits, a->n_waits + 1);
-	a->waits[a->n_waits++] = (struct pfs_an_wait){.pid = t->pid,
-						      .tid = t->tid,
-						      .start = start,
-						      .dur = end - start,
-						      .pypath = pypath,
-						      .probe = probe};
+	a->waits[a->n_waits++] = *w;
+	return a->sink.wait ? a->sink.wait(a->sink.payload, w) : 0;
 }
 
-/* Any recorded event of the thread ends its pending switch wait. */
-static void end_wait(struct pfs_analysis *a, struct pfs_an_thread *t, uint64_t time)
+/* Books a final interval into its thread's figures. Returns 0 or a sink's negative code. */
+static int commit(struct pfs_analysis *a, const struct pend_iv *iv)
 {
-	if (!t->switch_time || !time || time < t->switch_time)
-		return;
-	add_wait(a, t, t->switch_time, time, t->switch_pypath, false);
-	t->gil_wait_ns += time - t->switch_time;
-	t->gil_waits++;
-	add_stackwait(a, t->pid, t->switch_pypath, time - t->switch_time);
-	pfs_handlers_wait(a->handlers, t->switch_pypath, time - t->switch_time, false);
-	t->switch_time = 0;
+	struct pfs_an_thread *t = &a->th[iv->th];
+	uint64_t d = iv->end - iv->start;
+	struct pfs_an_wait w = {.pid = t->pid,
+				.tid = t->tid,
+				.start = iv->start,
+				.dur = d,
+				.pypath = iv->pypath,
+				.probe = iv->kind == IV_GIL_PROBE,
+				.bounded = iv->bounded};
+	struct pfs_an_pause *ps;
+	if (iv->kind == IV_GIL_PROBE && t->gil_pending)
+		t->gil_pending--;
+	if (iv->dropped) {
+		a->dropped[iv->kind]++;
+		return 0;
+	}
+	switch (iv->kind) {
+	case IV_GC:
+		PFS_GROW(a->pauses, a->cap_pauses, a->n_pauses + 1);
+		ps = &a->pauses[a->n_pauses++];
+		*ps = (struct pfs_an_pause){.pid = t->pid,
+					    .tid = t->tid,
+					    .start = iv->start,
+					    .dur = d,
+					    .pypath = iv->pypath,
+					    .gen = iv->gen};
+		t->gc_pauses++;
+		t->gc_pause_ns += d;
+		pfs_handlers_pause(a->handlers, iv->pypath, d);
+		{
+			struct pfs_an_gctrigger *g = gctrigger(a, t->pid, iv->pypath);
+			g->pauses++;
+			g->pause_ns += d;
+		}
+		return 0;
+	case IV_GIL_PROBE:
+		t->probe_wait_ns += d;
+		t->probe_waits++;
+		add_stackwait(&a->psw, &a->n_psw, &a->cap_psw, &a->psw_map, t->pid, iv->pypath, d);
+		pfs_handlers_wait(a->handlers, iv->pypath, d, true);
+		return add_wait(a, &w);
+	case IV_GIL_SWITCH:
+		t->gil_wait_ns += d;
+		t->gil_waits++;
+		t->gil_waits_bounded += iv->bounded;
+		add_stackwait(&a->sw, &a->n_sw, &a->cap_sw, &a->sw_map, t->pid, iv->pypath, d);
+		pfs_handlers_wait(a->handlers, iv->pypath, d, false);
+		return add_wait(a, &w);
+	default:
+		t->runnable_ns += d;
+		t->runnable_waits++;
+		return 0;
+	}
 }
 
-/* Any recorded event of the thread ends its pending off-CPU interval (for the sink). */
-static int end_offcpu(struct pfs_analysis *a, struct pfs_an_thread *t, uint64_t time)
+/*
+ * Commits the pending intervals that no LOST record can reach any more (all with flush). A
+ * switch wait inside a take_gil probe call waits for that call to be final: if a loss drops
+ * the call, it drops the waits inside it too, so the two figures count the same time.
+ */
+static int commit_ready(struct pfs_analysis *a, bool flush)
+{
+	int rc = 0;
+	while (a->n_pend && rc >= 0) {
+		struct pend_iv *iv = &a->pend[a->pend_head];
+		const struct pfs_an_thread *t = &a->th[iv->th];
+		if (!flush && iv->end + LOSS_SLACK_NS >= a->now)
+			break;
+		if (!flush && iv->kind == IV_GIL_SWITCH &&
+		    ((t->gil_open && t->gil_open <= iv->start) || t->gil_pending))
+			break;
+		rc = commit(a, iv);
+		a->pend_head++;
+		a->n_pend--;
+	}
+	if (!a->n_pend)
+		a->pend_head = 0;
+	return rc;
+}
+
+static bool cpu_lost_since(const struct pfs_analysis *a, uint32_t cpu, uint64_t since)
+{
+	if (cpu == UINT32_MAX)
+		return a->any_lost >= since;
+	return (cpu < a->cap_cpu_lost && a->cpu_lost[cpu] >= since) || a->unknown_lost >= since;
+}
+
+/* Marks iv dropped, and with a take_gil call the switch waits inside it. */
+static void drop_iv(struct pfs_analysis *a, struct pend_iv *iv)
+{
+	iv->dropped = true;
+	if (iv->kind != IV_GIL_PROBE)
+		return;
+	for (size_t i = 0; i < a->n_pend; i++) {
+		struct pend_iv *w = &a->pend[a->pend_head + i];
+		if (w->kind == IV_GIL_SWITCH && w->th == iv->th && w->start >= iv->start &&
+		    w->start <= iv->end)
+			w->dropped = true;
+	}
+}
+
+/* Closes an interval of t: pending until no LOST record can drop it any more. */
+static void close_iv(struct pfs_analysis *a, struct pfs_an_thread *t, enum iv_kind kind,
+		     uint64_t start, uint64_t end, uint32_t cpu0, uint32_t cpu1, uint32_t pypath,
+		     bool bounded, int8_t gen)
+{
+	struct pend_iv *iv;
+	if (a->pend_head && a->pend_head + a->n_pend == a->cap_pend) {
+		memmove(a->pend, a->pend + a->pend_head, a->n_pend * sizeof(*a->pend));
+		a->pend_head = 0;
+	}
+	PFS_GROW(a->pend, a->cap_pend, a->pend_head + a->n_pend + 1);
+	iv = &a->pend[a->pend_head + a->n_pend++];
+	*iv = (struct pend_iv){.kind = (uint8_t)kind,
+			       .bounded = bounded,
+			       .gen = gen,
+			       .th = (uint32_t)(t - a->th),
+			       .cpu0 = cpu0,
+			       .cpu1 = cpu1,
+			       .pypath = pypath,
+			       .start = start,
+			       .end = end};
+	if (kind == IV_GIL_PROBE)
+		t->gil_pending++;
+	/* a loss already recorded inside it, on its thread or either CPU */
+	if (t->lost_time >= start || cpu_lost_since(a, cpu0, start) ||
+	    cpu_lost_since(a, cpu1, start))
+		drop_iv(a, iv);
+}
+
+/* Ends t's pending switch-out at time: at its switch-in (exact) or at another of its events. */
+static int end_off(struct pfs_analysis *a, struct pfs_an_thread *t, uint64_t time, uint32_t cpu,
+		   bool switch_in)
 {
 	struct pfs_an_offcpu o;
 	if (!t->off_time || !time || time < t->off_time)
 		return 0;
+	if (t->off_kind == OFF_GIL)
+		close_iv(a, t, IV_GIL_SWITCH, t->off_time, time, t->off_cpu, cpu, t->off_pypath,
+			 !switch_in, -1);
+	else if (t->off_kind == OFF_RUNNABLE)
+		close_iv(a, t, IV_RUNNABLE, t->off_time, time, t->off_cpu, cpu, 0, !switch_in, -1);
 	o.pid = t->pid;
 	o.tid = t->tid;
 	o.t_out = t->off_time;
@@ -519,7 +735,7 @@ static int end_offcpu(struct pfs_analysis *a, struct pfs_an_thread *t, uint64_t 
 	o.state = t->off_state;
 	o.path = t->off_path;
 	t->off_time = 0;
-	return a->sink.offcpu(a->sink.payload, &o);
+	return a->sink.offcpu ? a->sink.offcpu(a->sink.payload, &o) : 0;
 }
 
 /* Hands a tracepoint sample to the probe sink with its fields as JSON. */
@@ -539,30 +755,39 @@ static int sink_probe(struct pfs_analysis *a, const struct pfs_sample_row *row,
 	return a->sink.probe(a->sink.payload, row, rc == 0 ? a->fields : NULL);
 }
 
-static void on_switch(struct pfs_analysis *a, struct pfs_an_thread *t,
-		      const struct pfs_sample_row *row, const struct pfs_an_tp *tp)
+static int on_switch(struct pfs_analysis *a, struct pfs_an_thread *t,
+		     const struct pfs_sample_row *row, const struct pfs_an_tp *tp)
 {
 	struct pfs_tp_switch sw;
 	struct pfs_err err;
+	struct pfs_an_thread *next;
+	uint16_t c;
 	int rc;
-	if (!a->tp || !tp)
-		return;
+	if (!a->tp || !tp || a->sampled_switch)
+		return 0;
 	rc = pfs_tpevent_switch(a->tp, tp->id, tp->raw, tp->raw_size, &sw, &err);
 	if (rc < 0) {
 		pfs_diag_add(&a->diag, PFS_ERROR, "bad-switch-sample", PFS_NO_OFF, "%s", err.msg);
-		return;
+		return 0;
 	}
-	if (rc == 1 && row->time && a->sink.offcpu) {
-		t->off_time = row->time;
-		t->off_path = row->path;
-		snprintf(t->off_state, sizeof(t->off_state), "%s", sw.prev_state_s);
-	}
-	if (rc == 0 || sw.runnable || !row->time)
-		return;
-	if (!(path_class(a, row->path) & PC_GIL_TAKE))
-		return;
-	t->switch_time = row->time;
-	t->switch_pypath = pyview(a, row->path);
+	if (rc == 0 || !row->time)
+		return 0;
+	/* the thread switched in: its own pending switch-out ends here, exactly */
+	if (sw.next_pid && (next = thread_by_tid(a, sw.next_pid)) && next != t &&
+	    (rc = end_off(a, next, row->time, row->cpu, true)) < 0)
+		return rc;
+	if (sw.prev_pid != row->tid)
+		return 0;
+	t->off_time = row->time;
+	t->off_path = row->path;
+	t->off_cpu = row->cpu;
+	t->off_pypath = 0;
+	snprintf(t->off_state, sizeof(t->off_state), "%s", sw.prev_state_s);
+	c = path_class(a, row->path);
+	t->off_kind = sw.runnable ? OFF_RUNNABLE : (c & PC_GIL_TAKE) ? OFF_GIL : OFF_BLOCKED;
+	if (t->off_kind == OFF_GIL)
+		t->off_pypath = pyview(a, row->path);
+	return 0;
 }
 
 static void on_cpu(struct pfs_analysis *a, struct pfs_an_thread *t,
@@ -572,8 +797,10 @@ static void on_cpu(struct pfs_analysis *a, struct pfs_an_thread *t,
 	t->cpu_samples++;
 	t->cpu_period += row->period;
 	t->cat[c & PC_CAT]++;
-	if (c & PC_GC)
+	if (c & PC_GC) {
 		t->gc_samples++;
+		gctrigger(a, t->pid, pyview(a, row->path))->samples++;
+	}
 	if (c & (PC_GIL_TAKE | PC_GIL_DROP))
 		t->gil_samples++;
 	if (c & PC_CUT)
@@ -581,9 +808,24 @@ static void on_cpu(struct pfs_analysis *a, struct pfs_an_thread *t,
 	pfs_handlers_cpu(a->handlers, row->path, 1, row->period, c & PC_GC);
 }
 
-static void on_probe(struct pfs_analysis *a, struct pfs_an_thread *t,
-		     const struct pfs_sample_row *row, enum ev_kind k)
+/* The generation argument of a GC probe that recorded it, -1 otherwise. */
+static int8_t probe_generation(struct pfs_analysis *a, const struct pfs_an_tp *tp)
 {
+	struct pfs_err err;
+	uint64_t v;
+	if (!a->tp || !tp ||
+	    pfs_tpevent_u64(a->tp, tp->id, tp->raw, tp->raw_size, "generation", &v, &err) < 0 ||
+	    v > 127)
+		return -1;
+	return (int8_t)v;
+}
+
+static void on_probe(struct pfs_analysis *a, struct pfs_an_thread *t,
+		     const struct pfs_sample_row *row, enum ev_kind k, const struct pfs_an_tp *tp)
+{
+	bool gil = k == EK_GIL_ENTER || k == EK_GIL_RETURN;
+	if (gil ? a->sampled_gil : a->sampled_gc)
+		return; /* not every entry and return was kept: no pair means anything */
 	if (!row->time) {
 		pfs_diag_add(&a->diag, PFS_WARN, "probe-without-time", PFS_NO_OFF,
 			     "uprobe samples without a time cannot be paired into intervals");
@@ -592,36 +834,25 @@ static void on_probe(struct pfs_analysis *a, struct pfs_an_thread *t,
 	switch (k) {
 	case EK_GIL_ENTER:
 		t->gil_open = row->time;
+		t->gil_open_cpu = row->cpu;
 		t->gil_open_pypath = pyview(a, row->path);
 		break;
 	case EK_GIL_RETURN:
-		if (t->gil_open && row->time >= t->gil_open) {
-			add_wait(a, t, t->gil_open, row->time, t->gil_open_pypath, true);
-			t->probe_wait_ns += row->time - t->gil_open;
-			t->probe_waits++;
-			pfs_handlers_wait(a->handlers, t->gil_open_pypath, row->time - t->gil_open,
-					  true);
-		}
+		if (t->gil_open && row->time >= t->gil_open)
+			close_iv(a, t, IV_GIL_PROBE, t->gil_open, row->time, t->gil_open_cpu,
+				 row->cpu, t->gil_open_pypath, false, -1);
 		t->gil_open = 0;
 		break;
 	case EK_GC_ENTER:
 		t->gc_open = row->time;
+		t->gc_open_cpu = row->cpu;
 		t->gc_open_pypath = pyview(a, row->path);
+		t->gc_open_gen = probe_generation(a, tp);
 		break;
 	case EK_GC_RETURN:
-		if (t->gc_open && row->time >= t->gc_open) {
-			struct pfs_an_pause *ps;
-			PFS_GROW(a->pauses, a->cap_pauses, a->n_pauses + 1);
-			ps = &a->pauses[a->n_pauses++];
-			ps->pid = t->pid;
-			ps->tid = t->tid;
-			ps->start = t->gc_open;
-			ps->dur = row->time - t->gc_open;
-			ps->pypath = t->gc_open_pypath;
-			t->gc_pauses++;
-			t->gc_pause_ns += ps->dur;
-			pfs_handlers_pause(a->handlers, ps->pypath, ps->dur);
-		}
+		if (t->gc_open && row->time >= t->gc_open)
+			close_iv(a, t, IV_GC, t->gc_open, row->time, t->gc_open_cpu, row->cpu,
+				 t->gc_open_pypath, false, t->gc_open_gen);
 		t->gc_open = 0;
 		break;
 	default:
@@ -658,11 +889,15 @@ int pfs_analysis_sample(struct pfs_analysis *a, const struct pfs_sample_row *row
 				     "intervals may be off",
 				     row->tid);
 		t->last_time = row->time;
+		if (row->time > a->now)
+			a->now = row->time;
 	}
 	if (a->sink_rc < 0)
 		return a->sink_rc;
-	end_wait(a, t, row->time);
-	if (a->sink.offcpu && (rc = end_offcpu(a, t, row->time)) < 0)
+	if ((rc = commit_ready(a, false)) < 0)
+		return rc;
+	/* the thread ran: its pending switch-out ended by now (an upper bound of the switch-in) */
+	if ((rc = end_off(a, t, row->time, row->cpu, false)) < 0)
 		return rc;
 	if (tp && a->sink.probe && (rc = sink_probe(a, row, tp)) < 0)
 		return rc;
@@ -671,13 +906,12 @@ int pfs_analysis_sample(struct pfs_analysis *a, const struct pfs_sample_row *row
 		on_cpu(a, t, row);
 		break;
 	case EK_SWITCH:
-		on_switch(a, t, row, tp);
-		break;
+		return on_switch(a, t, row, tp);
 	case EK_GIL_ENTER:
 	case EK_GIL_RETURN:
 	case EK_GC_ENTER:
 	case EK_GC_RETURN:
-		on_probe(a, t, row, k);
+		on_probe(a, t, row, k, tp);
 		break;
 	default:
 		break;
@@ -690,12 +924,12 @@ int pfs_analysis_sample_cb(void *payload, const struct pfs_sample_row *row)
 	return pfs_analysis_sample(payload, row, NULL);
 }
 
-void pfs_analysis_switch(struct pfs_analysis *a, uint32_t pid, uint32_t tid, uint64_t time,
-			 bool out)
+void pfs_analysis_switch(struct pfs_analysis *a, uint32_t pid, uint32_t tid, uint32_t cpu,
+			 uint64_t time, bool out)
 {
 	bool found;
 	uint32_t *slot;
-	if (out || !a->th_map.cap)
+	if (out || !a->th_map.cap || a->sampled_switch)
 		return;
 	slot = umap_slot(&a->th_map, ((uint64_t)pid << 32) | tid, &found);
 	if (!found) {
@@ -708,15 +942,53 @@ void pfs_analysis_switch(struct pfs_analysis *a, uint32_t pid, uint32_t tid, uin
 		a->n_th++;
 		return;
 	}
-	end_wait(a, &a->th[*slot], time);
-	if (a->sink.offcpu && !a->sink_rc)
-		a->sink_rc = end_offcpu(a, &a->th[*slot], time);
+	if (time > a->now)
+		a->now = time;
+	if (!a->sink_rc)
+		a->sink_rc = end_off(a, &a->th[*slot], time, cpu, true);
+}
+
+void pfs_analysis_lost(struct pfs_analysis *a, uint32_t cpu, uint32_t tid, uint64_t time,
+		       uint64_t lost)
+{
+	struct pfs_an_thread *t;
+	if (!lost)
+		return;
+	if (!time) {
+		a->lost_untimed += lost;
+		return;
+	}
+	a->lost_timed += lost;
+	if (time > a->any_lost)
+		a->any_lost = time;
+	if (cpu == UINT32_MAX) {
+		if (time > a->unknown_lost)
+			a->unknown_lost = time;
+	} else if (cpu < 65536) {
+		PFS_GROW_ZEROED(a->cpu_lost, a->cap_cpu_lost, cpu);
+		if (time > a->cpu_lost[cpu])
+			a->cpu_lost[cpu] = time;
+	}
+	if (tid && (t = thread_by_tid(a, tid)) && time > t->lost_time)
+		t->lost_time = time;
+	/* the intervals closed just before it: the lost records may lie inside them */
+	for (size_t i = 0; i < a->n_pend; i++) {
+		struct pend_iv *iv = &a->pend[a->pend_head + i];
+		/* held back (commit_ready) or within the slack: only those about the loss */
+		if (iv->start > time || iv->end + LOSS_SLACK_NS < time)
+			continue;
+		if (cpu == UINT32_MAX || iv->cpu0 == UINT32_MAX || iv->cpu1 == UINT32_MAX ||
+		    iv->cpu0 == cpu || iv->cpu1 == cpu || (tid && a->th[iv->th].tid == tid))
+			drop_iv(a, iv);
+	}
 }
 
 void pfs_analysis_perf_record(struct pfs_analysis *a, struct pfs_reader *r,
 			      const struct pfs_record *rec)
 {
 	const struct pfs_info *info = pfs_reader_info(r);
+	uint32_t cpu = (rec->sid.has & PFS_S_CPU) ? rec->sid.cpu : UINT32_MAX;
+	uint64_t time = (rec->sid.has & PFS_S_TIME) ? rec->sid.time : 0;
 	/* file mode has the blob from the start; pipe mode once its record went by */
 	if (!a->tracing_given && info->tracing_data)
 		pfs_analysis_tracing(a, info->tracing_data, info->tracing_data_len);
@@ -726,11 +998,23 @@ void pfs_analysis_perf_record(struct pfs_analysis *a, struct pfs_reader *r,
 		pfs_analysis_dso(a, rec->u.mmap.filename);
 		break;
 	case PFS_REC_SWITCH:
-	case PFS_REC_SWITCH_CPU_WIDE:
 		if (rec->sid.has & PFS_S_TID)
-			pfs_analysis_switch(a, rec->sid.pid, rec->sid.tid,
-					    (rec->sid.has & PFS_S_TIME) ? rec->sid.time : 0,
+			pfs_analysis_switch(a, rec->sid.pid, rec->sid.tid, cpu, time,
 					    rec->u.sw.out);
+		break;
+	case PFS_REC_SWITCH_CPU_WIDE:
+		/* a switch-out names the task coming in, a switch-in the task going out */
+		if (rec->sid.has & PFS_S_TID)
+			pfs_analysis_switch(a, rec->sid.pid, rec->sid.tid, cpu, time,
+					    rec->u.sw.out);
+		if (rec->u.sw.out && rec->u.sw.next_prev_tid)
+			pfs_analysis_switch(a, rec->u.sw.next_prev_pid, rec->u.sw.next_prev_tid,
+					    cpu, time, false);
+		break;
+	case PFS_REC_LOST:
+	case PFS_REC_LOST_SAMPLES:
+		pfs_analysis_lost(a, cpu, (rec->sid.has & PFS_S_TID) ? rec->sid.tid : 0, time,
+				  rec->u.lost.lost);
 		break;
 	default:
 		break;
@@ -876,6 +1160,9 @@ static void build_processes(struct pfs_analysis *a, const struct pfs_an_capture 
 		p->probe_waits += t->probe_waits;
 		p->gc_pauses += t->gc_pauses;
 		p->gc_pause_ns += t->gc_pause_ns;
+		p->gil_waits_bounded += t->gil_waits_bounded;
+		p->runnable_ns += t->runnable_ns;
+		p->runnable_waits += t->runnable_waits;
 	}
 	for (size_t i = 0; i < a->n_procs; i++) {
 		struct pfs_an_process *p = &a->procs[i];
@@ -983,6 +1270,9 @@ static void add_figures(struct pfs_an_process *to, const struct pfs_an_process *
 	to->probe_waits += p->probe_waits;
 	to->gc_pauses += p->gc_pauses;
 	to->gc_pause_ns += p->gc_pause_ns;
+	to->gil_waits_bounded += p->gil_waits_bounded;
+	to->runnable_ns += p->runnable_ns;
+	to->runnable_waits += p->runnable_waits;
 }
 
 /* One aggregate per master that has workers in the capture. */
@@ -1044,14 +1334,14 @@ static void close_books(struct pfs_analysis *a, const struct pfs_an_capture *cap
 
 void pfs_analysis_finish(struct pfs_analysis *a, const struct pfs_an_capture *cap)
 {
-	uint64_t open_gil = 0, open_gc = 0, open_sw = 0;
+	uint64_t open_gil = 0, open_gc = 0, open_sw = 0, bounded = 0, waits = 0, dropped = 0;
+	bool sw = a->seen_switch && a->tp && !a->sampled_switch;
 	if (a->finished)
 		return;
 	a->finished = true;
+	(void)commit_ready(a, true);
 	/* the list holds what the figures count: switch waits when there are any, else probes */
 	{
-		/* finished is already set, so ask what finish will record rather than the flag */
-		bool sw = a->seen_switch && a->tp;
 		size_t n = 0;
 		for (size_t i = 0; i < a->n_waits; i++)
 			if (a->waits[i].probe != sw)
@@ -1059,15 +1349,60 @@ void pfs_analysis_finish(struct pfs_analysis *a, const struct pfs_an_capture *ca
 		a->n_waits = n;
 		trim_waits(a);
 	}
+	/* and so do the stacks that waited */
+	if (!sw) {
+		free(a->sw);
+		umap_release(&a->sw_map);
+		a->sw = a->psw;
+		a->n_sw = a->n_psw;
+		a->cap_sw = a->cap_psw;
+		a->sw_map = a->psw_map;
+		a->psw = NULL;
+		a->n_psw = a->cap_psw = 0;
+		memset(&a->psw_map, 0, sizeof(a->psw_map));
+	}
 	for (size_t i = 0; i < a->n_th; i++) {
-		open_sw += a->th[i].switch_time != 0;
+		open_sw += a->th[i].off_time && a->th[i].off_kind == OFF_GIL;
 		open_gil += a->th[i].gil_open != 0;
 		open_gc += a->th[i].gc_open != 0;
+		bounded += a->th[i].gil_waits_bounded;
+		waits += a->th[i].gil_waits;
 	}
 	pfs_diag_addn(&a->diag, PFS_NOTE, "gil-wait-unended", open_sw, PFS_NO_OFF,
 		      "a GIL wait at a switch had no later event of its thread: not counted");
 	pfs_diag_addn(&a->diag, PFS_NOTE, "probe-unpaired", open_gil + open_gc, PFS_NO_OFF,
 		      "a take_gil or GC probe entry had no return before the capture ended");
+	if (a->sampled_names)
+		pfs_diag_add(&a->diag, PFS_WARN, "sampled-events", PFS_NO_OFF,
+			     "%s sampled (%s): their GC pauses and GIL waits not measured; "
+			     "record -e cpu-clock/freq=499,name=cpu-clock/ and each tracepoint and "
+			     "probe with /period=1/, not a global -F",
+			     a->sampled_names, a->sampled_mode);
+	for (int k = 0; k < 4; k++)
+		dropped += a->dropped[k];
+	if (dropped)
+		pfs_diag_addn(
+		    &a->diag, PFS_WARN, "interval-across-loss", dropped, PFS_NO_OFF,
+		    "%llu intervals spanned lost records of their CPU or thread and were "
+		    "dropped, not paired across the loss (GC pauses %llu, take_gil probe "
+		    "waits %llu, switch GIL waits %llu, runnable %llu): those figures are "
+		    "lower than the truth",
+		    (unsigned long long)dropped, (unsigned long long)a->dropped[IV_GC],
+		    (unsigned long long)a->dropped[IV_GIL_PROBE],
+		    (unsigned long long)a->dropped[IV_GIL_SWITCH],
+		    (unsigned long long)a->dropped[IV_RUNNABLE]);
+	if (a->lost_untimed > a->lost_timed && (a->seen_gc_probe || a->seen_gil_probe || sw))
+		pfs_diag_addn(&a->diag, PFS_WARN, "loss-unplaced", a->lost_untimed - a->lost_timed,
+			      PFS_NO_OFF,
+			      "%llu lost records have no time: intervals that span them cannot be "
+			      "told apart, so GC pauses and GIL waits may pair across a loss",
+			      (unsigned long long)(a->lost_untimed - a->lost_timed));
+	if (sw && bounded)
+		pfs_diag_addn(&a->diag, PFS_NOTE, "gil-wait-upper-bound", bounded, PFS_NO_OFF,
+			      "%llu of %llu GIL waits from switches have no switch-in recorded "
+			      "(a per-task capture without --switch-events): each ends at the "
+			      "thread's next event, an upper bound",
+			      (unsigned long long)bounded, (unsigned long long)waits);
 	take_capture(a, cap);
 	if (!a->have_ver)
 		pfs_diag_add(
@@ -1091,7 +1426,7 @@ void pfs_analysis_finish(struct pfs_analysis *a, const struct pfs_an_capture *ca
 		pfs_diag_add(&a->diag, PFS_NOTE, "no-sched-switch", PFS_NO_OFF,
 			     "sched:sched_switch was not recorded: GIL waits from switches not "
 			     "computed (perfsight record adds it)");
-	a->switch_waits = a->seen_switch && a->tp;
+	a->switch_waits = sw;
 	close_books(a, cap);
 }
 
@@ -1137,17 +1472,61 @@ const struct pfs_an_pause *pfs_analysis_pause(const struct pfs_analysis *a, size
 
 bool pfs_analysis_has_switch_waits(const struct pfs_analysis *a)
 {
-	return a->finished ? a->switch_waits : a->seen_switch && a->tp;
+	return a->finished ? a->switch_waits : a->seen_switch && a->tp && !a->sampled_switch;
 }
 
 bool pfs_analysis_has_gil_probes(const struct pfs_analysis *a)
 {
-	return a->seen_gil_probe;
+	return a->seen_gil_probe && !a->sampled_gil;
 }
 
 bool pfs_analysis_has_gc_probes(const struct pfs_analysis *a)
 {
-	return a->seen_gc_probe;
+	return a->seen_gc_probe && !a->sampled_gc;
+}
+
+const char *pfs_analysis_not_measured(const struct pfs_analysis *a, const char *figure)
+{
+	if (!strcmp(figure, "gc") && a->sampled_gc)
+		return "the GC probes were sampled (recorded at a frequency or a period above 1): "
+		       "entries and returns are missing, so no pause is measured";
+	if (!strcmp(figure, "gil") && a->sampled_gil)
+		return "the take_gil probes were sampled (recorded at a frequency or a period "
+		       "above "
+		       "1): entries and returns are missing, so no wait is measured";
+	if (!strcmp(figure, "switch") && a->sampled_switch)
+		return "sched:sched_switch was sampled (recorded at a frequency or a period above "
+		       "1): most switches are missing, so waits from switches are not computed";
+	return NULL;
+}
+
+size_t pfs_analysis_n_gctriggers(const struct pfs_analysis *a)
+{
+	return a->n_gt;
+}
+
+const struct pfs_an_gctrigger *pfs_analysis_gctrigger(const struct pfs_analysis *a, size_t i)
+{
+	return i < a->n_gt ? &a->gt[i] : NULL;
+}
+
+static int cmp_gctrigger(const void *x, const void *y)
+{
+	const struct pfs_an_gctrigger *a = x, *b = y;
+	if (a->pause_ns != b->pause_ns)
+		return a->pause_ns > b->pause_ns ? -1 : 1;
+	if (a->samples != b->samples)
+		return a->samples > b->samples ? -1 : 1;
+	return a->pypath < b->pypath ? -1 : a->pypath > b->pypath;
+}
+
+static size_t gc_triggers(const struct pfs_analysis *a, const uint32_t *pids, size_t npids,
+			  struct pfs_an_gctrigger *out, size_t max);
+
+size_t pfs_analysis_gc_triggers(const struct pfs_analysis *a, uint32_t pid,
+				struct pfs_an_gctrigger *out, size_t max)
+{
+	return gc_triggers(a, &pid, 1, out, max);
 }
 
 const struct pfs_diag *pfs_analysis_diag(const struct pfs_analysis *a)
@@ -1177,8 +1556,11 @@ void pfs_analysis_header(const struct pfs_analysis *a, struct pfs_an_header *h)
 	h->have_python = a->have_ver;
 	h->python = a->ver;
 	h->switch_waits = pfs_analysis_has_switch_waits(a);
-	h->gil_probes = a->seen_gil_probe;
-	h->gc_probes = a->seen_gc_probe;
+	h->gil_probes = pfs_analysis_has_gil_probes(a);
+	h->gc_probes = pfs_analysis_has_gc_probes(a);
+	h->switch_sampled = a->sampled_switch;
+	h->gil_sampled = a->sampled_gil;
+	h->gc_sampled = a->sampled_gc;
 	h->cpu_clock = a->clock_cpu;
 	h->cut_stacks = a->cut_known;
 	h->lost_samples = a->lost_samples;
@@ -1219,8 +1601,11 @@ struct pfs_analysis *pfs_analysis_restore(struct pfs_profile *p, const struct pf
 	if (h->have_python)
 		a->ver = h->python;
 	a->seen_switch = a->switch_waits = h->switch_waits;
-	a->seen_gil_probe = h->gil_probes;
-	a->seen_gc_probe = h->gc_probes;
+	a->seen_gil_probe = h->gil_probes || h->gil_sampled;
+	a->seen_gc_probe = h->gc_probes || h->gc_sampled;
+	a->sampled_switch = h->switch_sampled;
+	a->sampled_gil = h->gil_sampled;
+	a->sampled_gc = h->gc_sampled;
 	a->clock_cpu = h->cpu_clock;
 	a->cut_known = h->cut_stacks;
 	a->handlers_known = false; /* until the store gives its rows */
@@ -1236,8 +1621,8 @@ void pfs_analysis_restore_thread(struct pfs_analysis *a, const struct pfs_an_thr
 	struct pfs_an_thread *d = thread_of(a, t->pid, t->tid);
 	*d = *t;
 	d->comm = 0;
-	d->switch_time = d->gil_open = d->gc_open = 0;
-	d->switch_pypath = d->gil_open_pypath = d->gc_open_pypath = 0;
+	d->off_time = d->gil_open = d->gc_open = d->lost_time = 0;
+	d->off_pypath = d->off_path = d->gil_open_pypath = d->gc_open_pypath = 0;
 }
 
 void pfs_analysis_restore_pause(struct pfs_analysis *a, const struct pfs_an_pause *ps)
@@ -1261,6 +1646,14 @@ void pfs_analysis_restore_stackwait(struct pfs_analysis *a, const struct pfs_an_
 	a->sw[a->n_sw++] = *s;
 }
 
+void pfs_analysis_restore_gctrigger(struct pfs_analysis *a, const struct pfs_an_gctrigger *g)
+{
+	struct pfs_an_gctrigger *d = gctrigger(a, g->pid, g->pypath);
+	d->pauses += g->pauses;
+	d->pause_ns += g->pause_ns;
+	d->samples += g->samples;
+}
+
 void pfs_analysis_restore_events(struct pfs_analysis *a, uint32_t ev, uint64_t samples)
 {
 	grow_events(a, ev);
@@ -1277,7 +1670,8 @@ void pfs_analysis_restore_note(struct pfs_analysis *a, const char *code, enum pf
 	    "no-sched-switch",	      "other-tracepoint",    "probe-unpaired",
 	    "python-versions",	      "switch-state-format", "tracepoint-format",
 	    "no-tracing-data",	      "out-of-order-sample", "probe-without-time",
-	    "python-version-unknown", "tracing-data",
+	    "python-version-unknown", "tracing-data",	     "sampled-events",
+	    "interval-across-loss",   "loss-unplaced",	     "gil-wait-upper-bound",
 	};
 	const char *lit = "stored-note";
 	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
@@ -1324,6 +1718,35 @@ static size_t top_waits(const struct pfs_analysis *a, const uint32_t *pids, size
 		if (pid_in(a->sw[i].pid, pids, npids))
 			all[n++] = a->sw[i];
 	qsort(all, n, sizeof(*all), cmp_stackwait);
+	if (n > max)
+		n = max;
+	memcpy(out, all, n * sizeof(*out));
+	free(all);
+	return n;
+}
+
+static size_t gc_triggers(const struct pfs_analysis *a, const uint32_t *pids, size_t npids,
+			  struct pfs_an_gctrigger *out, size_t max)
+{
+	size_t n = 0;
+	struct pfs_an_gctrigger *all = pfs_xmalloc((a->n_gt ? a->n_gt : 1) * sizeof(*all));
+	for (size_t i = 0; i < a->n_gt; i++) {
+		size_t j;
+		if (!pid_in(a->gt[i].pid, pids, npids))
+			continue;
+		/* the workers' sum: one row per path, whichever worker it ran in */
+		for (j = 0; j < n && all[j].pypath != a->gt[i].pypath; j++)
+			;
+		if (j == n) {
+			all[n] = a->gt[i];
+			all[n++].pid = pids[0];
+		} else {
+			all[j].pauses += a->gt[i].pauses;
+			all[j].pause_ns += a->gt[i].pause_ns;
+			all[j].samples += a->gt[i].samples;
+		}
+	}
+	qsort(all, n, sizeof(*all), cmp_gctrigger);
 	if (n > max)
 		n = max;
 	memcpy(out, all, n * sizeof(*out));
@@ -1437,6 +1860,28 @@ static void json_opt_u64(struct pfs_jsonw *w, bool have, uint64_t v)
 		pfs_jsonw_null(w);
 }
 
+/* {"switches": WHY, "probes": WHY} of the GIL figures not measured, or null when none. */
+static void json_not_measured(const struct pfs_analysis *a, struct pfs_jsonw *w, const char *fig)
+{
+	const char *sw = pfs_analysis_not_measured(a, "switch"),
+		   *gp = pfs_analysis_not_measured(a, "gil");
+	(void)fig;
+	if (!sw && !gp) {
+		pfs_jsonw_null(w);
+		return;
+	}
+	pfs_jsonw_obj(w);
+	if (sw) {
+		pfs_jsonw_key(w, "switches");
+		pfs_jsonw_str(w, sw);
+	}
+	if (gp) {
+		pfs_jsonw_key(w, "probes");
+		pfs_jsonw_str(w, gp);
+	}
+	pfs_jsonw_end_obj(w);
+}
+
 /* {"samples", "share"} of the CPU samples whose stack was cut short, or null when not counted. */
 static void json_cut(struct pfs_jsonw *w, bool have, uint64_t cut, uint64_t cpu)
 {
@@ -1468,7 +1913,8 @@ static void json_categories(struct pfs_jsonw *w, const uint64_t *cat, uint64_t t
 static void json_thread(const struct pfs_analysis *a, struct pfs_jsonw *w,
 			const struct pfs_an_thread *t)
 {
-	bool sw = pfs_analysis_has_switch_waits(a), gp = a->seen_gil_probe, cp = a->seen_gc_probe;
+	bool sw = pfs_analysis_has_switch_waits(a), gp = pfs_analysis_has_gil_probes(a),
+	     cp = pfs_analysis_has_gc_probes(a);
 	pfs_jsonw_obj(w);
 	pfs_jsonw_key(w, "tid");
 	pfs_jsonw_u64(w, t->tid);
@@ -1486,6 +1932,12 @@ static void json_thread(const struct pfs_analysis *a, struct pfs_jsonw *w,
 	json_opt_secs(w, sw, t->gil_wait_ns);
 	pfs_jsonw_key(w, "gil_waits");
 	json_opt_u64(w, sw, t->gil_waits);
+	pfs_jsonw_key(w, "gil_waits_upper_bound");
+	json_opt_u64(w, sw, t->gil_waits_bounded);
+	pfs_jsonw_key(w, "runnable_s");
+	json_opt_secs(w, sw, t->runnable_ns);
+	pfs_jsonw_key(w, "runnable_waits");
+	json_opt_u64(w, sw, t->runnable_waits);
 	pfs_jsonw_key(w, "gil_probe_wait_s");
 	json_opt_secs(w, gp, t->probe_wait_ns);
 	pfs_jsonw_key(w, "gil_probe_waits");
@@ -1501,8 +1953,10 @@ static void json_thread(const struct pfs_analysis *a, struct pfs_jsonw *w,
 static void json_process(const struct pfs_analysis *a, struct pfs_jsonw *w,
 			 const struct pfs_an_process *p, const struct pfs_an_workers *grp)
 {
-	bool sw = pfs_analysis_has_switch_waits(a), gp = a->seen_gil_probe, cp = a->seen_gc_probe;
+	bool sw = pfs_analysis_has_switch_waits(a), gp = pfs_analysis_has_gil_probes(a),
+	     cp = pfs_analysis_has_gc_probes(a);
 	struct pfs_an_stackwait top[TOP];
+	struct pfs_an_gctrigger trig[TOP];
 	size_t longest[TOP], n;
 	const uint32_t *pids = grp ? grp->pids : &p->pid;
 	size_t npids = grp ? grp->n_pids : 1;
@@ -1579,19 +2033,49 @@ static void json_process(const struct pfs_analysis *a, struct pfs_jsonw *w,
 		pfs_jsonw_dbl(w, secs(ps->start));
 		pfs_jsonw_key(w, "ms");
 		pfs_jsonw_dbl(w, (double)ps->dur / 1e6);
+		if (ps->gen >= 0) {
+			pfs_jsonw_key(w, "generation");
+			pfs_jsonw_u64(w, (uint64_t)ps->gen);
+		}
 		pfs_jsonw_key(w, "python_stack");
 		json_stack(a, w, ps->pypath);
 		pfs_jsonw_end_obj(w);
 	}
 	pfs_jsonw_end_arr(w);
+	pfs_jsonw_key(w, "triggers");
+	pfs_jsonw_arr(w);
+	n = gc_triggers(a, pids, npids, trig, TOP);
+	for (size_t i = 0; i < n; i++) {
+		pfs_jsonw_obj(w);
+		pfs_jsonw_key(w, "pauses");
+		json_opt_u64(w, cp, trig[i].pauses);
+		pfs_jsonw_key(w, "pause_s");
+		json_opt_secs(w, cp, trig[i].pause_ns);
+		pfs_jsonw_key(w, "samples");
+		pfs_jsonw_u64(w, trig[i].samples);
+		pfs_jsonw_key(w, "python_stack");
+		json_stack(a, w, trig[i].pypath);
+		pfs_jsonw_end_obj(w);
+	}
+	pfs_jsonw_end_arr(w);
+	pfs_jsonw_key(w, "not_measured");
+	pfs_jsonw_str(w, pfs_analysis_not_measured(a, "gc"));
 	pfs_jsonw_end_obj(w);
 
 	pfs_jsonw_key(w, "gil");
 	pfs_jsonw_obj(w);
+	pfs_jsonw_key(w, "source");
+	pfs_jsonw_str(w, sw ? "switches" : gp ? "probes" : NULL);
 	pfs_jsonw_key(w, "wait_s");
 	json_opt_secs(w, sw, p->gil_wait_ns);
 	pfs_jsonw_key(w, "waits");
 	json_opt_u64(w, sw, p->gil_waits);
+	pfs_jsonw_key(w, "waits_upper_bound");
+	json_opt_u64(w, sw, p->gil_waits_bounded);
+	pfs_jsonw_key(w, "runnable_s");
+	json_opt_secs(w, sw, p->runnable_ns);
+	pfs_jsonw_key(w, "runnable_waits");
+	json_opt_u64(w, sw, p->runnable_waits);
 	pfs_jsonw_key(w, "probe_wait_s");
 	json_opt_secs(w, gp, p->probe_wait_ns);
 	pfs_jsonw_key(w, "probe_waits");
@@ -1612,6 +2096,8 @@ static void json_process(const struct pfs_analysis *a, struct pfs_jsonw *w,
 		pfs_jsonw_end_obj(w);
 	}
 	pfs_jsonw_end_arr(w);
+	pfs_jsonw_key(w, "not_measured");
+	json_not_measured(a, w, "gil");
 	pfs_jsonw_end_obj(w);
 
 	if (!grp) {
@@ -1639,7 +2125,7 @@ static void handler_label(const char *name, char *buf, size_t len)
 static const char *handler_wait_method(const struct pfs_analysis *a)
 {
 	return pfs_analysis_has_switch_waits(a) ? "sched_switch"
-	       : a->seen_gil_probe		? "take_gil probes"
+	       : pfs_analysis_has_gil_probes(a) ? "take_gil probes"
 						: NULL;
 }
 
@@ -1700,9 +2186,9 @@ static void json_handlers(const struct pfs_analysis *a, struct pfs_jsonw *w)
 		pfs_jsonw_key(w, "gc_share");
 		pfs_jsonw_dbl(w, share(r->gc_samples, r->cpu_samples));
 		pfs_jsonw_key(w, "gc_pauses");
-		json_opt_u64(w, a->seen_gc_probe, r->gc_pauses);
+		json_opt_u64(w, pfs_analysis_has_gc_probes(a), r->gc_pauses);
 		pfs_jsonw_key(w, "gc_pause_s");
-		json_opt_secs(w, a->seen_gc_probe, r->gc_pause_ns);
+		json_opt_secs(w, pfs_analysis_has_gc_probes(a), r->gc_pause_ns);
 		pfs_jsonw_key(w, "gil_waits");
 		json_opt_u64(w, method != NULL, sw ? r->gil_waits : r->probe_waits);
 		pfs_jsonw_key(w, "gil_wait_s");
@@ -1750,6 +2236,27 @@ void pfs_analysis_json_capture(const struct pfs_analysis *a, struct pfs_jsonw *w
 		pfs_jsonw_end_obj(w);
 	} else {
 		pfs_jsonw_null(w);
+	}
+	pfs_jsonw_key(w, "not_measured");
+	{
+		static const char *const figs[][2] = {{"gc", "gc_pauses"},
+						      {"gil", "gil_probe_waits"},
+						      {"switch", "gil_switch_waits"}};
+		bool any = false;
+		for (size_t i = 0; i < 3; i++) {
+			const char *why = pfs_analysis_not_measured(a, figs[i][0]);
+			if (!why)
+				continue;
+			if (!any)
+				pfs_jsonw_obj(w);
+			any = true;
+			pfs_jsonw_key(w, figs[i][1]);
+			pfs_jsonw_str(w, why);
+		}
+		if (any)
+			pfs_jsonw_end_obj(w);
+		else
+			pfs_jsonw_null(w);
 	}
 	pfs_jsonw_key(w, "notes");
 	pfs_jsonw_arr(w);
@@ -1857,9 +2364,90 @@ static void text_stack(const struct pfs_analysis *a, FILE *f, uint32_t path)
 	}
 }
 
+/* Seconds the threads of the pids lived within the capture (first to last record of each). */
+static uint64_t thread_life_ns(const struct pfs_analysis *a, const uint32_t *pids, size_t npids)
+{
+	uint64_t ns = 0;
+	for (size_t i = 0; i < a->n_procs; i++) {
+		const struct pfs_an_process *p = &a->procs[i];
+		if (!pid_in(p->pid, pids, npids))
+			continue;
+		for (size_t j = 0; j < p->n_threads; j++) {
+			const struct pfs_an_thread *t = &a->th[p->threads[j]];
+			const struct pfs_thread *pt = pfs_profile_thread(a->p, t->pid, t->tid);
+			if (pt->end > pt->start)
+				ns += pt->end - pt->start;
+		}
+	}
+	return ns;
+}
+
+/*
+ * The GC and GIL lines of a process or a workers' sum: the GIL wait first (the time its threads
+ * could not run Python), saying which definition it is, then what was not measured and why.
+ */
+static void text_gc_gil(const struct pfs_analysis *a, FILE *f, const struct pfs_an_process *p,
+			const uint32_t *pids, size_t npids)
+{
+	bool sw = pfs_analysis_has_switch_waits(a), gp = pfs_analysis_has_gil_probes(a),
+	     cp = pfs_analysis_has_gc_probes(a);
+	const char *why;
+	uint64_t life = thread_life_ns(a, pids, npids);
+	struct pfs_an_gctrigger trig[3];
+	size_t n;
+	if (sw || gp) {
+		uint64_t ns = sw ? p->gil_wait_ns : p->probe_wait_ns;
+		fprintf(f, "  GIL wait: %.3f s in %llu waits", secs(ns),
+			(unsigned long long)(sw ? p->gil_waits : p->probe_waits));
+		if (life)
+			fprintf(f, ", %.1f%% of its threads' time", 100 * share(ns, life));
+		if (sw)
+			fprintf(f, " (off CPU in take_gil, switch-out to switch-in%s)",
+				p->gil_waits_bounded ? "; upper bound" : "");
+		else
+			fputs(" (take_gil probes, entry to return)", f);
+		fputc('\n', f);
+		if (sw && p->gil_waits_bounded)
+			fprintf(f,
+				"    %llu of the waits had no switch-in recorded: they end at the "
+				"thread's next event\n",
+				(unsigned long long)p->gil_waits_bounded);
+		if (sw && gp)
+			fprintf(f, "    take_gil probes: %.3f s in %llu calls (entry to return)\n",
+				secs(p->probe_wait_ns), (unsigned long long)p->probe_waits);
+	}
+	if (sw)
+		fprintf(f, "  runnable, waiting for a CPU (preempted): %.3f s in %llu switches\n",
+			secs(p->runnable_ns), (unsigned long long)p->runnable_waits);
+	if ((why = pfs_analysis_not_measured(a, "switch")))
+		fprintf(f, "  GIL wait (switches): not measured: %s\n", why);
+	if ((why = pfs_analysis_not_measured(a, "gil")))
+		fprintf(f, "  GIL wait (take_gil probes): not measured: %s\n", why);
+	if (cp)
+		fprintf(f,
+			"  GC pauses (probes): %llu, %.3f s total, max %.3f ms, p50 %.3f ms, "
+			"p95 %.3f ms\n",
+			(unsigned long long)p->gc_pauses, secs(p->gc_pause_ns),
+			(double)p->gc_pause_max_ns / 1e6, (double)p->gc_pause_p50_ns / 1e6,
+			(double)p->gc_pause_p95_ns / 1e6);
+	if ((why = pfs_analysis_not_measured(a, "gc")))
+		fprintf(f, "  GC pauses: not measured: %s\n", why);
+	n = gc_triggers(a, pids, npids, trig, 3);
+	for (size_t i = 0; i < n; i++) {
+		fprintf(f, "  %s ", i ? "               " : "GC triggered by:");
+		if (cp)
+			fprintf(f, "%8.3f s %5llu pauses ", secs(trig[i].pause_ns),
+				(unsigned long long)trig[i].pauses);
+		fprintf(f, "%5llu samples  ", (unsigned long long)trig[i].samples);
+		text_stack(a, f, trig[i].pypath);
+		fputc('\n', f);
+	}
+}
+
 static void text_process(const struct pfs_analysis *a, FILE *f, const struct pfs_an_process *p)
 {
-	bool sw = pfs_analysis_has_switch_waits(a), gp = a->seen_gil_probe, cp = a->seen_gc_probe;
+	bool sw = pfs_analysis_has_switch_waits(a), gp = pfs_analysis_has_gil_probes(a),
+	     cp = pfs_analysis_has_gc_probes(a);
 	struct pfs_an_stackwait top[3];
 	size_t longest[3], n;
 	fprintf(f, "\npid %u (ppid %u) ", p->pid, p->ppid);
@@ -1873,9 +2461,8 @@ static void text_process(const struct pfs_analysis *a, FILE *f, const struct pfs
 	fprintf(f, "\n  cpu: %llu samples", (unsigned long long)p->cpu_samples);
 	if (a->clock_cpu)
 		fprintf(f, " (%.3f s)", secs(p->cpu_period));
-	fprintf(f, "   gc: %.1f%% (%llu samples)   gil handoffs on-CPU: %.1f%%\n",
-		100 * share(p->gc_samples, p->cpu_samples), (unsigned long long)p->gc_samples,
-		100 * share(p->gil_samples, p->cpu_samples));
+	fprintf(f, "   gc: %.1f%% of the CPU (%llu samples)\n",
+		100 * share(p->gc_samples, p->cpu_samples), (unsigned long long)p->gc_samples);
 	if (p->cut_stacks)
 		fprintf(f,
 			"  cut stacks: %.1f%% (%llu samples end where the stack dump ended: "
@@ -1890,19 +2477,7 @@ static void text_process(const struct pfs_analysis *a, FILE *f, const struct pfs
 					100 * share(p->cat[c], p->cpu_samples));
 		fputc('\n', f);
 	}
-	if (sw)
-		fprintf(f, "  gil wait (sched_switch): %.3f s in %llu waits\n",
-			secs(p->gil_wait_ns), (unsigned long long)p->gil_waits);
-	if (gp)
-		fprintf(f, "  gil wait (take_gil probes): %.3f s in %llu waits\n",
-			secs(p->probe_wait_ns), (unsigned long long)p->probe_waits);
-	if (cp)
-		fprintf(f,
-			"  gc pauses (probes): %llu, %.3f s total, max %.3f ms, p50 %.3f ms, "
-			"p95 %.3f ms\n",
-			(unsigned long long)p->gc_pauses, secs(p->gc_pause_ns),
-			(double)p->gc_pause_max_ns / 1e6, (double)p->gc_pause_p50_ns / 1e6,
-			(double)p->gc_pause_p95_ns / 1e6);
+	text_gc_gil(a, f, p, &p->pid, 1);
 	fprintf(f, "  %-8s %-16s %7s %7s %10s %6s %10s %6s %9s\n", "tid", "comm", "cpu", "gc",
 		"gil-wait", "waits", "probe-wait", "waits", "gc-pauses");
 	for (size_t i = 0; i < p->n_threads; i++) {
@@ -1935,6 +2510,8 @@ static void text_process(const struct pfs_analysis *a, FILE *f, const struct pfs
 		const struct pfs_an_pause *ps = &a->pauses[longest[i]];
 		fprintf(f, "  %s %8.3f ms  tid %u  ",
 			i ? "              " : "longest GC:  ", (double)ps->dur / 1e6, ps->tid);
+		if (ps->gen >= 0)
+			fprintf(f, "gen %d  ", ps->gen);
 		text_stack(a, f, ps->pypath);
 		fputc('\n', f);
 	}
@@ -1958,9 +2535,7 @@ static void text_workers(const struct pfs_analysis *a, FILE *f, const struct pfs
 	fprintf(f, "\n  cpu: %llu samples", (unsigned long long)p->cpu_samples);
 	if (a->clock_cpu)
 		fprintf(f, " (%.3f s)", secs(p->cpu_period));
-	fprintf(f, "   gc: %.1f%%   gil handoffs on-CPU: %.1f%%\n",
-		100 * share(p->gc_samples, p->cpu_samples),
-		100 * share(p->gil_samples, p->cpu_samples));
+	fprintf(f, "   gc: %.1f%% of the CPU\n", 100 * share(p->gc_samples, p->cpu_samples));
 	if (p->cpu_samples) {
 		fputs("  categories:", f);
 		for (int c = 0; c < PFS_CAT_COUNT; c++)
@@ -1969,16 +2544,7 @@ static void text_workers(const struct pfs_analysis *a, FILE *f, const struct pfs
 					100 * share(p->cat[c], p->cpu_samples));
 		fputc('\n', f);
 	}
-	if (pfs_analysis_has_switch_waits(a))
-		fprintf(f, "  gil wait (sched_switch): %.3f s in %llu waits\n",
-			secs(p->gil_wait_ns), (unsigned long long)p->gil_waits);
-	if (a->seen_gil_probe)
-		fprintf(f, "  gil wait (take_gil probes): %.3f s in %llu waits\n",
-			secs(p->probe_wait_ns), (unsigned long long)p->probe_waits);
-	if (a->seen_gc_probe)
-		fprintf(f, "  gc pauses (probes): %llu, %.3f s total, max %.3f ms, p95 %.3f ms\n",
-			(unsigned long long)p->gc_pauses, secs(p->gc_pause_ns),
-			(double)p->gc_pause_max_ns / 1e6, (double)p->gc_pause_p95_ns / 1e6);
+	text_gc_gil(a, f, p, g->pids, g->n_pids);
 }
 
 /* How many handlers the terminal table shows (the JSON has them all). */
@@ -1999,7 +2565,7 @@ static void text_handlers(const struct pfs_analysis *a, FILE *f)
 	fprintf(f, "\nrequest handlers (%s): %.1f%% of the CPU samples\n", fws,
 		100 * share(rest->cpu_total - rest->cpu_samples, rest->cpu_total));
 	fprintf(f, "   cpu%%  %8s    gc%%", a->clock_cpu ? "cpu s" : "samples");
-	if (a->seen_gc_probe)
+	if (pfs_analysis_has_gc_probes(a))
 		fprintf(f, "  %-20s", "gc pauses");
 	if (method)
 		fprintf(f, "  %-10s", "gil wait");
@@ -2014,7 +2580,7 @@ static void text_handlers(const struct pfs_analysis *a, FILE *f)
 		else
 			fprintf(f, "%8llu", (unsigned long long)r->cpu_samples);
 		fprintf(f, "  %5.1f%%", 100 * share(r->gc_samples, r->cpu_samples));
-		if (a->seen_gc_probe) {
+		if (pfs_analysis_has_gc_probes(a)) {
 			snprintf(col, sizeof(col), "%llu in %.3f s",
 				 (unsigned long long)r->gc_pauses, secs(r->gc_pause_ns));
 			fprintf(f, "  %-20s", col);

@@ -5,14 +5,24 @@
  *
  * It consumes the stream ingest produces: every sample row (all events, in time order), with the
  * RAW bytes of tracepoint samples, and optionally PERF_RECORD_SWITCH records. A sample's stack
- * is its call path in the profile; pyclass says what it means. Definitions (docs/categories.md
- * and docs/summary.md):
+ * is its call path in the profile; pyclass says what it means. Definitions (docs/gil.md,
+ * docs/categories.md and docs/summary.md):
+ *  - a CPU sample is one of a clock event, known by its attr type and config (profile.h
+ *    pfs_profile_clock_of), whatever it was named;
  *  - a GC sample is a CPU sample with a GC entry of the capture's CPython anywhere on its stack;
  *  - a GIL wait (switches) is a sched_switch of the thread with prev_state not R/R+ and take_gil
- *    on its stack, from the switch to the thread's next recorded event (a sample of any event or
- *    a switch-in record); dropped if none follows;
+ *    on its stack, from the switch-out to the thread's next switch-in (a PERF_RECORD_SWITCH
+ *    switch-in, a CPU-wide switch record or a sched_switch naming it next_pid); when another
+ *    event of the thread comes first, to that event, counted as an upper bound; dropped if
+ *    none follows;
+ *  - runnable delay is the same interval from a switch-out with prev_state R/R+ (preempted);
  *  - a GIL wait (probes) is a take_gil entry -> take_gil__return uprobe pair of one thread;
  *  - a GC pause is a GC-collector entry -> __return uprobe pair of one thread.
+ * Intervals are made only from exact events: a sched_switch, take_gil or GC probe recorded at a
+ * frequency or a period above 1 (perf record -F without a per-event term) keeps one event in
+ * many, so its figures are "not measured" (a warning) and stay null. An interval that spans a
+ * LOST or LOST_SAMPLES record of its CPU or thread (or one whose CPU is unknown) is dropped and
+ * counted: records inside it may be missing.
  *
  * Memory is bounded by threads, processes and distinct call paths, never by samples (GC pauses
  * are kept one by one: there are few). Things that cannot be computed (no tracing data, no
@@ -72,6 +82,7 @@ struct pfs_an_pause {
 	uint32_t pid, tid;
 	uint64_t start, dur; /* ns */
 	uint32_t pypath;     /* python-view path of the entry sample (ends in [gc]), 0 if none */
+	int8_t gen;	     /* the probe's generation argument, -1 when not recorded */
 };
 
 /* One GIL wait: a sched_switch wait until the thread's next event, or a take_gil probe pair. */
@@ -80,6 +91,7 @@ struct pfs_an_wait {
 	uint64_t start, dur; /* ns */
 	uint32_t pypath;     /* python-view path of the stack that waited, 0 if none */
 	bool probe;	     /* measured by the take_gil probes */
+	bool bounded;	     /* a switch wait ended by the thread's next event: an upper bound */
 };
 
 /* How many GIL waits the analysis keeps, the longest. */
@@ -95,16 +107,20 @@ struct pfs_an_thread {
 	uint64_t gil_wait_ns, gil_waits;
 	uint64_t probe_wait_ns, probe_waits;
 	uint64_t gc_pauses, gc_pause_ns;
-	uint64_t cut_stacks; /* CPU samples whose stack is rooted at [truncated] */
+	uint64_t cut_stacks;	    /* CPU samples whose stack is rooted at [truncated] */
+	uint64_t gil_waits_bounded; /* switch waits ended by a next event, not a switch-in */
+	uint64_t runnable_ns, runnable_waits; /* preempted (R) switch-out to switch-in */
 	/* streaming state */
 	uint64_t last_time;
-	uint64_t switch_time; /* pending GIL wait since this time, 0 when none */
-	uint32_t switch_pypath;
-	uint64_t gil_open, gc_open; /* open probe entries (ns), 0 when none */
-	uint32_t gil_open_pypath, gc_open_pypath;
-	uint64_t off_time; /* pending off-CPU interval since this time (sink only), 0 when none */
-	uint32_t off_path;
+	uint64_t off_time; /* pending switch-out since this time, 0 when none */
+	uint32_t off_path, off_pypath, off_cpu;
+	uint8_t off_kind; /* what the pending switch-out is: analysis.c OFF_ */
 	char off_state[8];
+	uint64_t gil_open, gc_open; /* open probe entries (ns), 0 when none */
+	uint32_t gil_open_pypath, gc_open_pypath, gil_open_cpu, gc_open_cpu;
+	int8_t gc_open_gen;
+	uint32_t gil_pending; /* take_gil probe calls closed but not final */
+	uint64_t lost_time;   /* the last LOST record of this thread (ns), 0 when none */
 };
 
 /* Figures of one process, after pfs_analysis_finish(). */
@@ -120,7 +136,9 @@ struct pfs_an_process {
 	uint64_t probe_wait_ns, probe_waits;
 	uint64_t gc_pauses, gc_pause_ns, gc_pause_max_ns, gc_pause_p50_ns, gc_pause_p95_ns;
 	uint64_t cut_stacks; /* CPU samples whose stack is rooted at [truncated] */
-	size_t *threads;     /* indices for pfs_analysis_thread(), by tid */
+	uint64_t gil_waits_bounded;
+	uint64_t runnable_ns, runnable_waits;
+	size_t *threads; /* indices for pfs_analysis_thread(), by tid */
 	size_t n_threads;
 };
 
@@ -141,6 +159,17 @@ struct pfs_an_stackwait {
 	uint64_t ns, n;
 };
 
+/*
+ * The GC a Python path triggers: the python-view path under the collector's entry (ends in
+ * [gc]), with the pauses that began on it (probes) and the GC CPU samples on it.
+ */
+struct pfs_an_gctrigger {
+	uint32_t pid;
+	uint32_t pypath;
+	uint64_t pauses, pause_ns; /* 0 without (exact) GC probes */
+	uint64_t samples;	   /* GC CPU samples */
+};
+
 /* A thread off CPU: its sched_switch (t_out) to its next recorded event (t_in), in ns. */
 struct pfs_an_offcpu {
 	uint32_t pid, tid;
@@ -159,6 +188,9 @@ struct pfs_an_sink {
 	/* a tracepoint or uprobe sample, with its decoded fields as a JSON object (NULL when
 	 * they cannot be decoded: no tracing data, or bad RAW data, which is a diagnostic) */
 	int (*probe)(void *payload, const struct pfs_sample_row *row, const char *fields);
+	/* every GIL wait the figures count (switch waits and probe waits, w->probe tells),
+	 * when it is final (after the loss check): the report's timeline draws them */
+	int (*wait)(void *payload, const struct pfs_an_wait *w);
 };
 
 struct pfs_analysis;
@@ -187,9 +219,17 @@ int pfs_analysis_sample(struct pfs_analysis *a, const struct pfs_sample_row *row
 			const struct pfs_an_tp *tp);
 /* pfs_sample_cb adapter for samples without RAW data; payload is the analysis. */
 int pfs_analysis_sample_cb(void *payload, const struct pfs_sample_row *row);
-/* A PERF_RECORD_SWITCH of tid at time (ns): a switch-in ends the thread's pending GIL wait. */
-void pfs_analysis_switch(struct pfs_analysis *a, uint32_t pid, uint32_t tid, uint64_t time,
-			 bool out);
+/* A PERF_RECORD_SWITCH of tid at time (ns) on cpu (UINT32_MAX: unknown): a switch-in ends the
+ * thread's pending switch-out. */
+void pfs_analysis_switch(struct pfs_analysis *a, uint32_t pid, uint32_t tid, uint32_t cpu,
+			 uint64_t time, bool out);
+/*
+ * A LOST or LOST_SAMPLES record: lost records of cpu (UINT32_MAX: unknown) at or before time
+ * (ns; 0: unknown, the loss cannot be placed), written while tid ran (0: unknown). Intervals of
+ * that CPU or thread that span it are dropped and counted.
+ */
+void pfs_analysis_lost(struct pfs_analysis *a, uint32_t cpu, uint32_t tid, uint64_t time,
+		       uint64_t lost);
 
 /*
  * Glue for perf.data ingest (the reader's records, perfdata.h): hand every record that is not a
@@ -221,10 +261,18 @@ size_t pfs_analysis_n_workers(const struct pfs_analysis *a);
 const struct pfs_an_workers *pfs_analysis_workers(const struct pfs_analysis *a, size_t i);
 size_t pfs_analysis_n_pauses(const struct pfs_analysis *a);
 const struct pfs_an_pause *pfs_analysis_pause(const struct pfs_analysis *a, size_t i);
-/* Which figures exist: sched_switch GIL waits, take_gil probes, GC probes. */
+/* Which figures exist: sched_switch GIL waits, take_gil probes, GC probes (recorded exactly). */
 bool pfs_analysis_has_switch_waits(const struct pfs_analysis *a);
 bool pfs_analysis_has_gil_probes(const struct pfs_analysis *a);
 bool pfs_analysis_has_gc_probes(const struct pfs_analysis *a);
+/*
+ * Why a figure was recorded but not measured (its events were sampled), or NULL: "switch" (GIL
+ * waits from switches, runnable delay), "gil" (take_gil probe waits), "gc" (GC pauses).
+ */
+const char *pfs_analysis_not_measured(const struct pfs_analysis *a, const char *figure);
+/* The GC triggers of pid, most pause time (else most GC samples) first, up to max. */
+size_t pfs_analysis_gc_triggers(const struct pfs_analysis *a, uint32_t pid,
+				struct pfs_an_gctrigger *out, size_t max);
 /* Whether cut stacks were counted (an analysis from a database of an older build has none). */
 bool pfs_analysis_has_cut_stacks(const struct pfs_analysis *a);
 /* The request-handler rows (handlers.h), ordered; NULL for a restored analysis whose store
@@ -249,8 +297,9 @@ const struct pfs_diag *pfs_analysis_diag(const struct pfs_analysis *a);
 struct pfs_an_header {
 	bool have_python;
 	struct pfs_pyver python;
-	bool switch_waits, gil_probes, gc_probes; /* which figures exist (the has_ functions) */
-	bool cpu_clock;				  /* CPU periods are ns (cpu_s is not null) */
+	bool switch_waits, gil_probes, gc_probes;     /* which figures exist (the has_ functions) */
+	bool switch_sampled, gil_sampled, gc_sampled; /* recorded, but sampled: not measured */
+	bool cpu_clock;				      /* CPU periods are ns (cpu_s is not null) */
 	bool cut_stacks; /* cut stacks were counted (not in a database of an older build) */
 	uint64_t lost_samples;
 	uint64_t first_time, last_time; /* ns */
@@ -262,6 +311,8 @@ void pfs_analysis_header(const struct pfs_analysis *a, struct pfs_an_header *h);
 size_t pfs_analysis_n_threads(const struct pfs_analysis *a);
 size_t pfs_analysis_n_stackwaits(const struct pfs_analysis *a);
 const struct pfs_an_stackwait *pfs_analysis_stackwait(const struct pfs_analysis *a, size_t i);
+size_t pfs_analysis_n_gctriggers(const struct pfs_analysis *a);
+const struct pfs_an_gctrigger *pfs_analysis_gctrigger(const struct pfs_analysis *a, size_t i);
 /* Samples of profile event ev the analysis saw (0 for events it never saw); the events it
  * saw are below pfs_analysis_n_events(). */
 size_t pfs_analysis_n_events(const struct pfs_analysis *a);
@@ -287,6 +338,7 @@ void pfs_analysis_restore_wait(struct pfs_analysis *a, const struct pfs_an_wait 
 void pfs_analysis_restore_stackwait(struct pfs_analysis *a, const struct pfs_an_stackwait *s);
 /* The handler rows to fill (pfs_handlers_restore_row/_rest): the store had them. */
 struct pfs_handlers *pfs_analysis_restore_handlers(struct pfs_analysis *a);
+void pfs_analysis_restore_gctrigger(struct pfs_analysis *a, const struct pfs_an_gctrigger *g);
 void pfs_analysis_restore_events(struct pfs_analysis *a, uint32_t ev, uint64_t samples);
 /* A stored note; code is matched to the analysis' own codes ("stored-note" when unknown). */
 void pfs_analysis_restore_note(struct pfs_analysis *a, const char *code, enum pfs_severity sev,

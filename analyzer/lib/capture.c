@@ -73,6 +73,29 @@ struct loader {
 	bool want_timeline;
 };
 
+/* The analysis' sink: the caller's (o->an_sink), and the GIL waits to the timeline. */
+static int an_offcpu(void *payload, const struct pfs_an_offcpu *x)
+{
+	const struct pfs_an_sink *s = ((struct loader *)payload)->o->an_sink;
+	return s && s->offcpu ? s->offcpu(s->payload, x) : 0;
+}
+
+static int an_probe(void *payload, const struct pfs_sample_row *row, const char *fields)
+{
+	const struct pfs_an_sink *s = ((struct loader *)payload)->o->an_sink;
+	return s && s->probe ? s->probe(s->payload, row, fields) : 0;
+}
+
+static int an_wait(void *payload, const struct pfs_an_wait *w)
+{
+	struct loader *l = payload;
+	const struct pfs_an_sink *s = l->o->an_sink;
+	int rc = s && s->wait ? s->wait(s->payload, w) : 0;
+	if (rc >= 0 && l->c->timeline)
+		rc = pfs_reportdata_tl_wait(l->c->timeline, w);
+	return rc;
+}
+
 static void timeline_start(struct loader *l)
 {
 	struct pfs_capture *c = l->c;
@@ -202,8 +225,13 @@ static int load_perf(struct pfs_capture *c, const char *path, const struct pfs_c
 	struct pfs_ingest_hooks hooks = {
 	    .payload = l, .record = hook_record, .sample = hook_sample, .end = hook_end};
 	if (o->analysis) {
+		const struct pfs_an_sink *u = o->an_sink;
+		struct pfs_an_sink sink = {.payload = l,
+					   .offcpu = u && u->offcpu ? an_offcpu : NULL,
+					   .probe = u && u->probe ? an_probe : NULL,
+					   .wait = an_wait};
 		c->analysis = pfs_analysis_new(c->prof);
-		pfs_analysis_set_sink(c->analysis, o->an_sink);
+		pfs_analysis_set_sink(c->analysis, &sink);
 		io.event = NULL;
 		io.first_sampling = false;
 	}

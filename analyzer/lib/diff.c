@@ -474,6 +474,7 @@ struct side_figs {
 	uint64_t cat[PFS_CAT_COUNT];
 	uint64_t role_cpu[3]; /* master, worker, process */
 	bool gc_probes;
+	const char *gc_why; /* why pauses were not measured (sampled probes), or NULL */
 	double *pauses_ms;
 	size_t n_pauses;
 	const char *gil_why;		     /* NULL when GIL waits were measured */
@@ -504,7 +505,11 @@ static void side_figures(struct pfs_capture *c, struct side_figs *f)
 	f->analysis = true;
 	bool switches = pfs_analysis_has_switch_waits(a), probes = pfs_analysis_has_gil_probes(a);
 	if (!switches && !probes)
-		f->gil_why = "no sched_switch or take_gil probes recorded";
+		f->gil_why = pfs_analysis_not_measured(a, "switch")
+				 ? "GIL waits not measured: sched_switch/take_gil were sampled"
+				 : "no sched_switch or take_gil probes recorded";
+	if (pfs_analysis_not_measured(a, "gc"))
+		f->gc_why = "GC pauses not measured: the GC probes were sampled";
 	for (size_t i = 0; i < pfs_analysis_n_processes(a); i++) {
 		const struct pfs_an_process *pr = pfs_analysis_process(a, i);
 		int r = role_index(pr->role);
@@ -678,7 +683,9 @@ static void figures(struct pfs_diff *d)
 			}
 		} else {
 			for (int k = PFS_DIFF_GC_PAUSES; k <= PFS_DIFF_GC_MAX; k++)
-				d->fig[k].why = "no GC probes in one capture";
+				d->fig[k].why = f[0].gc_why   ? f[0].gc_why
+						: f[1].gc_why ? f[1].gc_why
+							      : "no GC probes in one capture";
 		}
 		d->fig[PFS_DIFF_CPU_WORKER].why =
 		    isnan(d->fig[PFS_DIFF_CPU_WORKER].base) ||
@@ -696,7 +703,7 @@ static void figures(struct pfs_diff *d)
 	} else if (f[1].analysis) {
 		for (int k = PFS_DIFF_GC_PAUSES; k <= PFS_DIFF_GC_MAX; k++)
 			if (!f[1].gc_probes)
-				d->fig[k].why = "no GC probes recorded";
+				d->fig[k].why = f[1].gc_why ? f[1].gc_why : "no GC probes recorded";
 		for (int r = 0; r < 4; r++)
 			if (f[1].gil_why)
 				d->fig[PFS_DIFF_GIL_MASTER + r].why = f[1].gil_why;

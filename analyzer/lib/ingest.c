@@ -120,9 +120,14 @@ static uint32_t event_of(struct ingest *in, size_t i, const struct pfs_attr *a)
 	}
 	if (!in->ev_of_attr[i]) {
 		char buf[128];
+		struct pfs_event *e;
 		in->ev_of_attr[i] = pfs_profile_add_event(in->prof, attr_name(a, buf, sizeof(buf)),
 							  is_sampling(a)) +
 				    1;
+		e = pfs_profile_event(in->prof, in->ev_of_attr[i] - 1);
+		e->clock = (uint8_t)pfs_profile_clock_of(a->type, a->config);
+		e->freq = (a->flags & PFS_ATTR_FLAG(PFS_AF_FREQ)) != 0;
+		e->period = a->sample_period;
 	}
 	return in->ev_of_attr[i] - 1;
 }

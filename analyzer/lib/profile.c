@@ -382,6 +382,17 @@ uint32_t pfs_profile_add_event(struct pfs_profile *p, const char *name, bool sam
 	return (uint32_t)p->n_events++;
 }
 
+enum pfs_clock pfs_profile_clock_of(uint32_t type, uint64_t config)
+{
+	/* PERF_TYPE_SOFTWARE: CPU_CLOCK 0, TASK_CLOCK 1; PERF_TYPE_HARDWARE: CPU_CYCLES 0,
+	 * REF_CPU_CYCLES 9 (a hybrid PMU's type sits in config's high 32 bits) */
+	if (type == 1 && (config == 0 || config == 1))
+		return PFS_CLOCK_NS;
+	if (type == 0 && ((config & 0xffffffffu) == 0 || (config & 0xffffffffu) == 9))
+		return PFS_CLOCK_CYCLES;
+	return PFS_CLOCK_NONE;
+}
+
 struct pfs_event *pfs_profile_event(struct pfs_profile *p, uint32_t i)
 {
 	return i < p->n_events ? &p->events[i] : NULL;

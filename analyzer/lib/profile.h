@@ -82,11 +82,27 @@ struct pfs_sample_row {
 /* Receives samples as they are produced; returns 0 or a negative pfs_errcode to stop ingest. */
 typedef int (*pfs_sample_cb)(void *payload, const struct pfs_sample_row *row);
 
+/* What a sampling event counts, known by its attr type and config (pfs_profile_clock_of). */
+enum pfs_clock {
+	PFS_CLOCK_NONE = 0, /* not a CPU clock (a tracepoint, a probe, page-faults, ...) */
+	PFS_CLOCK_NS,	    /* cpu-clock or task-clock: periods are ns of CPU time */
+	PFS_CLOCK_CYCLES,   /* cycles or ref-cycles: a CPU clock, periods are not time */
+};
+
 struct pfs_event {
 	uint32_t name; /* string id */
 	uint64_t samples;
-	bool sampling; /* a sampling event (cpu-clock, cycles) rather than a tracepoint/probe */
+	bool sampling;	 /* a sampling event (cpu-clock, cycles) rather than a tracepoint/probe */
+	uint8_t clock;	 /* enum pfs_clock, whatever the event was named */
+	bool freq;	 /* recorded at a frequency (attr.freq) rather than a period */
+	uint64_t period; /* attr.sample_period, or the frequency in Hz when freq; 0: unknown */
 };
+
+/*
+ * The clock a perf event of attr type and config is: the one definition every module asks
+ * (perf's names may be anything: `-e cpu-clock/name=mytick/`, `cpu-clock:u`).
+ */
+enum pfs_clock pfs_profile_clock_of(uint32_t type, uint64_t config);
 
 struct pfs_profile;
 

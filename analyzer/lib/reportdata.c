@@ -160,9 +160,9 @@ static uint32_t tree_child(struct tree *t, uint32_t parent, uint32_t name, uint8
 
 struct tlthr {
 	uint32_t pid, tid;
-	uint64_t pending; /* start of a GIL wait begun by a sched_switch, 0 when none */
 	uint32_t on[TL_BUCKETS], gc[TL_BUCKETS], gil[TL_BUCKETS];
-	double wait[TL_BUCKETS]; /* seconds of GIL wait off CPU */
+	double wait[TL_BUCKETS];  /* seconds of GIL wait off CPU (the analysis' switch waits) */
+	double pwait[TL_BUCKETS]; /* seconds in take_gil (the analysis' probe waits) */
 };
 
 struct pfs_reportdata_tl {
@@ -298,13 +298,14 @@ static void tl_widen(struct pfs_reportdata_tl *t)
 		struct tlthr *x = t->th[k];
 		for (size_t i = 0; i < t->nb; i++) {
 			uint32_t on = x->on[i], gc = x->gc[i], gil = x->gil[i];
-			double w = x->wait[i];
+			double w = x->wait[i], pw = x->pwait[i];
 			x->on[i] = x->gc[i] = x->gil[i] = 0;
-			x->wait[i] = 0;
+			x->wait[i] = x->pwait[i] = 0;
 			x->on[i / 2] += on;
 			x->gc[i / 2] += gc;
 			x->gil[i / 2] += gil;
 			x->wait[i / 2] += w;
+			x->pwait[i / 2] += pw;
 		}
 	}
 	t->nb = (t->nb + 1) / 2;
@@ -328,10 +329,12 @@ static void tl_rebase(struct pfs_reportdata_tl *t, uint64_t time)
 		memmove(x->gc + k, x->gc, t->nb * sizeof(x->gc[0]));
 		memmove(x->gil + k, x->gil, t->nb * sizeof(x->gil[0]));
 		memmove(x->wait + k, x->wait, t->nb * sizeof(x->wait[0]));
+		memmove(x->pwait + k, x->pwait, t->nb * sizeof(x->pwait[0]));
 		memset(x->on, 0, k * sizeof(x->on[0]));
 		memset(x->gc, 0, k * sizeof(x->gc[0]));
 		memset(x->gil, 0, k * sizeof(x->gil[0]));
 		memset(x->wait, 0, k * sizeof(x->wait[0]));
+		memset(x->pwait, 0, k * sizeof(x->pwait[0]));
 	}
 	t->t0 -= k * t->width;
 	t->nb += k;
@@ -387,10 +390,6 @@ int pfs_reportdata_tl_add(void *payload, const struct pfs_sample_row *row)
 	}
 	b = tl_bucket(t, row->time);
 	x = tl_thread(t, row->pid, row->tid);
-	if (x->pending) {
-		tl_spread(t, x->wait, x->pending, row->time);
-		x->pending = 0;
-	}
 	ek = tl_evkind(t, row->event);
 	if (ek == 1) {
 		const struct pfs_pystack *st = pfs_views_stack(t->v, row->path);
@@ -399,9 +398,20 @@ int pfs_reportdata_tl_add(void *payload, const struct pfs_sample_row *row)
 			x->gc[b]++;
 		else if (st->cat == PFS_CAT_GIL)
 			x->gil[b]++;
-	} else if (ek == 2 && pfs_views_stack(t->v, row->path)->gil_take) {
-		x->pending = row->time;
 	}
+	return 0;
+}
+
+int pfs_reportdata_tl_wait(void *payload, const struct pfs_an_wait *w)
+{
+	struct pfs_reportdata_tl *t = payload;
+	struct tlthr *x;
+	uint64_t end = w->dur > UINT64_MAX - w->start ? UINT64_MAX : w->start + w->dur;
+	if (!t->width || !w->start)
+		return 0;  /* no row yet: nothing to draw it against */
+	tl_bucket(t, end); /* the buckets reach its end (the rows may not have yet) */
+	x = tl_thread(t, w->pid, w->tid);
+	tl_spread(t, w->probe ? x->pwait : x->wait, w->start, end);
 	return 0;
 }
 
@@ -1152,6 +1162,13 @@ static void write_gc_gil(struct pfs_jsonw *w, const struct pfs_analysis *a, uint
 		pfs_jsonw_key(w, "longest_ms");
 		pfs_jsonw_dbl(w, (double)longest_ns / 1e6);
 		pfs_jsonw_end_obj(w);
+	} else if (pfs_analysis_not_measured(a, "gc")) {
+		/* recorded, but sampled: visibly absent, with the reason, never 0 */
+		pfs_jsonw_key(w, "gc");
+		pfs_jsonw_obj(w);
+		pfs_jsonw_key(w, "not_measured");
+		pfs_jsonw_str(w, pfs_analysis_not_measured(a, "gc"));
+		pfs_jsonw_end_obj(w);
 	}
 	/* switch waits see blocked time; probes are the fallback when no switches were taken */
 	if (pfs_analysis_has_switch_waits(a) || pfs_analysis_has_gil_probes(a)) {
@@ -1162,6 +1179,16 @@ static void write_gc_gil(struct pfs_jsonw *w, const struct pfs_analysis *a, uint
 		pfs_jsonw_u64(w, sw ? waits : probe_waits);
 		pfs_jsonw_key(w, "wait_s");
 		pfs_jsonw_dbl(w, (double)(sw ? wait_ns : probe_ns) / 1e9);
+		pfs_jsonw_key(w, "source");
+		pfs_jsonw_str(w, sw ? "switches" : "probes");
+		pfs_jsonw_end_obj(w);
+	} else if (pfs_analysis_not_measured(a, "switch") || pfs_analysis_not_measured(a, "gil")) {
+		pfs_jsonw_key(w, "gil");
+		pfs_jsonw_obj(w);
+		pfs_jsonw_key(w, "not_measured");
+		pfs_jsonw_str(w, pfs_analysis_not_measured(a, "switch")
+				     ? pfs_analysis_not_measured(a, "switch")
+				     : pfs_analysis_not_measured(a, "gil"));
 		pfs_jsonw_end_obj(w);
 	}
 }
@@ -1315,7 +1342,7 @@ static void write_processes(struct ctx *c, struct pfs_jsonw *w)
 
 /* One GC pause or GIL wait: who, when, how long, the Python stack (outermost first). */
 static void write_interval(struct ctx *c, struct pfs_jsonw *w, uint32_t pid, uint32_t tid,
-			   uint64_t start, uint64_t dur, uint32_t pypath)
+			   uint64_t start, uint64_t dur, uint32_t pypath, int gen)
 {
 	uint32_t *stack = NULL;
 	size_t d = 0, cap = 0;
@@ -1337,6 +1364,10 @@ static void write_interval(struct ctx *c, struct pfs_jsonw *w, uint32_t pid, uin
 	pfs_jsonw_dbl(w, start > c->t_first ? (double)(start - c->t_first) / 1e9 : 0);
 	pfs_jsonw_key(w, "dur_ms");
 	pfs_jsonw_dbl(w, (double)dur / 1e6);
+	if (gen >= 0) {
+		pfs_jsonw_key(w, "gen");
+		pfs_jsonw_u64(w, (uint64_t)gen);
+	}
 	pfs_jsonw_key(w, "stack");
 	pfs_jsonw_arr(w);
 	while (d--)
@@ -1355,7 +1386,7 @@ static void write_pauses(struct ctx *c, struct pfs_jsonw *w)
 	pfs_jsonw_arr(w);
 	for (size_t i = 0; i < pfs_analysis_n_pauses(a); i++) {
 		const struct pfs_an_pause *ps = pfs_analysis_pause(a, i);
-		write_interval(c, w, ps->pid, ps->tid, ps->start, ps->dur, ps->pypath);
+		write_interval(c, w, ps->pid, ps->tid, ps->start, ps->dur, ps->pypath, ps->gen);
 	}
 	pfs_jsonw_end_arr(w);
 }
@@ -1369,7 +1400,7 @@ static void write_waits(struct ctx *c, struct pfs_jsonw *w)
 	pfs_jsonw_arr(w);
 	for (size_t i = 0; i < pfs_analysis_n_waits(a); i++) {
 		const struct pfs_an_wait *x = pfs_analysis_wait(a, i);
-		write_interval(c, w, x->pid, x->tid, x->start, x->dur, x->pypath);
+		write_interval(c, w, x->pid, x->tid, x->start, x->dur, x->pypath, -1);
 	}
 	pfs_jsonw_end_arr(w);
 }
@@ -1473,7 +1504,7 @@ static void write_timeline(struct ctx *c, struct pfs_jsonw *w)
 	const struct pfs_reportdata_tl *tl = c->in->timeline;
 	const struct pfs_analysis *a = c->in->analysis;
 	double bucket_s, per_sample = c->unit_s, *gcp;
-	bool *keep;
+	bool *keep, sw = !a || pfs_analysis_has_switch_waits(a);
 	if (!tl || !tl->nb)
 		return;
 	bucket_s = (double)tl->width / 1e9;
@@ -1518,8 +1549,11 @@ static void write_timeline(struct ctx *c, struct pfs_jsonw *w)
 		pfs_jsonw_end_arr(w);
 		pfs_jsonw_key(w, "gil_wait");
 		pfs_jsonw_arr(w);
+		/* the waits the figures count: switches when the capture has them, else probes */
 		for (size_t b = 0; b < tl->nb; b++)
-			pfs_jsonw_dbl(w, frac((x->gil[b] * per_sample + x->wait[b]) / bucket_s));
+			pfs_jsonw_dbl(
+			    w, frac((x->gil[b] * per_sample + (sw ? x->wait[b] : x->pwait[b])) /
+				    bucket_s));
 		pfs_jsonw_end_arr(w);
 		pfs_jsonw_key(w, "gc");
 		pfs_jsonw_arr(w);
@@ -1625,12 +1659,6 @@ static void write_warnings(struct ctx *c, struct pfs_jsonw *w)
 	pfs_jsonw_end_arr(w);
 }
 
-static bool is_time_event(const char *name)
-{
-	return !strcmp(name, "cpu-clock") || !strcmp(name, "task-clock") ||
-	       !strncmp(name, "cpu-clock:", 10) || !strncmp(name, "task-clock:", 11);
-}
-
 /* Seconds per weight unit: ns for periods, the mean cpu-clock period for samples. */
 static double derive_unit_s(struct ctx *c, double given)
 {
@@ -1642,7 +1670,7 @@ static double derive_unit_s(struct ctx *c, double given)
 	for (size_t i = 0; i < c->n_order; i++) {
 		const struct pfs_agg_cell *cell = pfs_agg_cell(c->in->agg, c->order[i]);
 		const struct pfs_event *e = pfs_profile_event(c->p, cell->event);
-		if (!e || !is_time_event(pfs_profile_strget(c->p, e->name, NULL)))
+		if (!e || e->clock != PFS_CLOCK_NS)
 			return 0;
 		count += cell->count;
 		period += cell->period;

@@ -30,8 +30,9 @@
  *	pfs_reportdata_meta_init(&in.meta); in.meta.title = title; ...
  *	rc = pfs_reportdata_write(&in, NULL, f, &err);
  *
- * GIL waits are in the timeline (sched_switch samples with take_gil on the stack, until the
- * thread's next row) and, the longest the analysis kept (PFS_AN_MAX_WAITS), in `gil_waits`.
+ * GIL waits are in the timeline (the analysis' own waits, handed over by its sink's wait
+ * callback: pfs_reportdata_tl_wait) and, the longest the analysis kept (PFS_AN_MAX_WAITS), in
+ * `gil_waits`: one definition (docs/gil.md) for the tables, the timeline and the summary.
  *
  * Ownership: everything passed in is borrowed. Writing may add view paths and frames to the
  * profile (through the views). Strings are written as JSON text through jsonw, which escapes
@@ -109,6 +110,12 @@ struct pfs_reportdata_tl *pfs_reportdata_tl_new(struct pfs_profile *p, struct pf
 void pfs_reportdata_tl_free(struct pfs_reportdata_tl *t);
 /* The sink: payload is the struct pfs_reportdata_tl. Always returns 0. */
 int pfs_reportdata_tl_add(void *payload, const struct pfs_sample_row *row);
+/*
+ * A GIL wait the analysis counted (its sink's wait callback: the timeline draws the waits the
+ * summary's figures add up, pfs_an_sink): switch and probe waits are kept apart and the
+ * report draws the ones its figures count. Always returns 0.
+ */
+int pfs_reportdata_tl_wait(void *payload, const struct pfs_an_wait *w);
 /* The current bucket width in seconds (0 before any timed row). */
 double pfs_reportdata_tl_bucket_s(const struct pfs_reportdata_tl *t);
 

@@ -264,7 +264,13 @@ static const char optional_sql[] =
     "  probe_waits INTEGER NOT NULL, probe_wait_ns INTEGER NOT NULL);\n"
     "CREATE TABLE IF NOT EXISTS py_handler_totals(capture INTEGER PRIMARY KEY,\n"
     "  frameworks TEXT NOT NULL, cpu_samples INTEGER NOT NULL, outside_samples INTEGER NOT NULL,\n"
-    "  outside_cut_samples INTEGER NOT NULL);\n";
+    "  outside_cut_samples INTEGER NOT NULL);\n"
+    "CREATE TABLE IF NOT EXISTS py_thread_waits(capture INTEGER NOT NULL, pid INTEGER NOT NULL,\n"
+    "  tid INTEGER NOT NULL, waits_upper_bound INTEGER NOT NULL, runnable_ns INTEGER NOT NULL,\n"
+    "  runnable_waits INTEGER NOT NULL);\n"
+    "CREATE TABLE IF NOT EXISTS gc_triggers(capture INTEGER NOT NULL, pid INTEGER NOT NULL,\n"
+    "  path INTEGER, pauses INTEGER NOT NULL, pause_ns INTEGER NOT NULL,\n"
+    "  samples INTEGER NOT NULL);\n";
 
 /* What report_data.format says: the JSON document of docs/report-data.md in a zstd frame. */
 #define REPORT_FORMAT "report-data/1+zstd"
@@ -809,6 +815,8 @@ static int drop_duplicates(struct pfs_store *st, const char *hash, const char *l
 	    "DELETE FROM py_cut_stacks WHERE capture = ?1",
 	    "DELETE FROM py_handlers WHERE capture = ?1",
 	    "DELETE FROM py_handler_totals WHERE capture = ?1",
+	    "DELETE FROM py_thread_waits WHERE capture = ?1",
+	    "DELETE FROM gc_triggers WHERE capture = ?1",
 	    "DELETE FROM report_data WHERE capture = ?1",
 	    "DELETE FROM cg_info WHERE capture = ?1",
 	    "DELETE FROM cg_events WHERE capture = ?1",
@@ -1539,9 +1547,10 @@ static int put_an_header(struct pfs_store *st, const struct pfs_analysis *a, str
 		sqlite3_bind_int(s, 5, h.python.free_threaded);
 		sqlite3_bind_int(s, 6, h.python.known);
 	}
-	sqlite3_bind_int(s, 7, h.switch_waits);
-	sqlite3_bind_int(s, 8, h.gil_probes);
-	sqlite3_bind_int(s, 9, h.gc_probes);
+	/* 2: recorded, but sampled (not measured); older builds read it as recorded */
+	sqlite3_bind_int(s, 7, h.switch_waits ? 1 : h.switch_sampled ? 2 : 0);
+	sqlite3_bind_int(s, 8, h.gil_probes ? 1 : h.gil_sampled ? 2 : 0);
+	sqlite3_bind_int(s, 9, h.gc_probes ? 1 : h.gc_sampled ? 2 : 0);
 	sqlite3_bind_int(s, 10, h.cpu_clock);
 	bind_u64(s, 11, h.lost_samples);
 	bind_u64(s, 12, h.first_time);
@@ -1554,11 +1563,12 @@ static int put_an_header(struct pfs_store *st, const struct pfs_analysis *a, str
 
 static int put_an_threads(struct pfs_store *st, const struct pfs_analysis *a, struct pfs_err *err)
 {
-	sqlite3_stmt *s, *c = NULL, *cs = NULL;
+	sqlite3_stmt *s, *c = NULL, *cs = NULL, *tw = NULL;
 	int rc =
 	    prepare(st, "INSERT INTO py_threads VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &s, err);
 	if (rc || (rc = prepare(st, "INSERT INTO py_categories VALUES (?,?,?,?,?)", &c, err)) ||
-	    (rc = prepare(st, "INSERT INTO py_cut_stacks VALUES (?,?,?,?)", &cs, err)))
+	    (rc = prepare(st, "INSERT INTO py_cut_stacks VALUES (?,?,?,?)", &cs, err)) ||
+	    (rc = prepare(st, "INSERT INTO py_thread_waits VALUES (?,?,?,?,?,?)", &tw, err)))
 		goto out;
 	for (size_t i = 0; i < pfs_analysis_n_threads(a) && !rc; i++) {
 		const struct pfs_an_thread *t = pfs_analysis_thread(a, i);
@@ -1584,6 +1594,15 @@ static int put_an_threads(struct pfs_store *st, const struct pfs_analysis *a, st
 			bind_u64(cs, 4, t->cut_stacks);
 			rc = step_done(st, cs, "cannot write the analysis' cut stacks", err);
 		}
+		if (!rc && (t->gil_waits_bounded || t->runnable_waits)) {
+			sqlite3_bind_int64(tw, 1, st->cap);
+			sqlite3_bind_int64(tw, 2, t->pid);
+			sqlite3_bind_int64(tw, 3, t->tid);
+			bind_u64(tw, 4, t->gil_waits_bounded);
+			bind_u64(tw, 5, t->runnable_ns);
+			bind_u64(tw, 6, t->runnable_waits);
+			rc = step_done(st, tw, "cannot write the analysis' thread waits", err);
+		}
 		for (int k = 0; k < PFS_CAT_COUNT && !rc; k++) {
 			if (!t->cat[k])
 				continue;
@@ -1599,6 +1618,7 @@ out:
 	sqlite3_finalize(s);
 	sqlite3_finalize(c);
 	sqlite3_finalize(cs);
+	sqlite3_finalize(tw);
 	return rc;
 }
 
@@ -1642,6 +1662,19 @@ static int put_an_lists(struct pfs_store *st, const struct pfs_analysis *a, stru
 		bind_u64(s, 4, w->ns);
 		bind_u64(s, 5, w->n);
 		rc = step_done(st, s, "cannot write the GIL wait stacks", err);
+	}
+	sqlite3_finalize(s);
+	if (rc || (rc = prepare(st, "INSERT INTO gc_triggers VALUES (?,?,?,?,?,?)", &s, err)))
+		return rc;
+	for (size_t i = 0; !rc && i < pfs_analysis_n_gctriggers(a); i++) {
+		const struct pfs_an_gctrigger *g = pfs_analysis_gctrigger(a, i);
+		sqlite3_bind_int64(s, 1, st->cap);
+		sqlite3_bind_int64(s, 2, g->pid);
+		bind_id(s, 3, st->path_base, g->pypath);
+		bind_u64(s, 4, g->pauses);
+		bind_u64(s, 5, g->pause_ns);
+		bind_u64(s, 6, g->samples);
+		rc = step_done(st, s, "cannot write the GC triggers", err);
 	}
 	sqlite3_finalize(s);
 	if (rc || (rc = prepare(st, "INSERT INTO py_events VALUES (?,?,?)", &s, err)))
@@ -1759,7 +1792,13 @@ static int write_profile(struct pfs_store *st, const struct pfs_profile *p, stru
 		sqlite3_bind_int64(s, 1, st->event_base + i + 1);
 		sqlite3_bind_int64(s, 2, st->cap);
 		sqlite3_bind_text(s, 3, pfs_profile_strget(p, e->name, NULL), -1, SQLITE_STATIC);
-		sqlite3_bind_int(s, 4, e->sampling);
+		/* 1 a sampling event; 2 and 3 also say it is a clock (ns, cycles): read as true by
+		 * every build, so old readers still see a sampling event */
+		sqlite3_bind_int(s, 4,
+				 !e->sampling			? 0
+				 : e->clock == PFS_CLOCK_NS	? 2
+				 : e->clock == PFS_CLOCK_CYCLES ? 3
+								: 1);
 		sqlite3_bind_int64(s, 5, (int64_t)e->samples);
 		rc = step_done(st, s, "cannot write events", err);
 	}
@@ -2195,8 +2234,12 @@ int pfs_store_load_profile(struct pfs_store *st, int64_t cap, struct pfs_profile
 			rc = bad_rows(st, cap, "events", err);
 			break;
 		}
-		uint32_t i = pfs_profile_add_event(p, name ? name : "", sqlite3_column_int(s, 2));
+		int sampling = sqlite3_column_int(s, 2);
+		uint32_t i = pfs_profile_add_event(p, name ? name : "", sampling != 0);
 		pfs_profile_event(p, i)->samples = (uint64_t)sqlite3_column_int64(s, 3);
+		pfs_profile_event(p, i)->clock = sampling == 2	 ? PFS_CLOCK_NS
+						 : sampling == 3 ? PFS_CLOCK_CYCLES
+								 : PFS_CLOCK_NONE;
 	}
 	LOAD_DONE("events");
 
@@ -2588,9 +2631,12 @@ static int an_header(struct pfs_store *st, int64_t cap, struct pfs_analysis **ou
 		h.python.minor = sqlite3_column_int(s, 1);
 		h.python.free_threaded = sqlite3_column_int(s, 2);
 		h.python.known = sqlite3_column_int(s, 3);
-		h.switch_waits = sqlite3_column_int(s, 4);
-		h.gil_probes = sqlite3_column_int(s, 5);
-		h.gc_probes = sqlite3_column_int(s, 6);
+		h.switch_waits = sqlite3_column_int(s, 4) == 1;
+		h.gil_probes = sqlite3_column_int(s, 5) == 1;
+		h.gc_probes = sqlite3_column_int(s, 6) == 1;
+		h.switch_sampled = sqlite3_column_int(s, 4) == 2;
+		h.gil_sampled = sqlite3_column_int(s, 5) == 2;
+		h.gc_sampled = sqlite3_column_int(s, 6) == 2;
 		h.cpu_clock = sqlite3_column_int(s, 7);
 		h.lost_samples = col_u64(s, 8);
 		h.first_time = col_u64(s, 9);
@@ -2620,7 +2666,8 @@ static int an_header(struct pfs_store *st, int64_t cap, struct pfs_analysis **ou
 static int an_threads(struct pfs_store *st, int64_t cap, struct pfs_analysis *a,
 		      struct pfs_err *err)
 {
-	sqlite3_stmt *s, *c = NULL, *cs = NULL;
+	sqlite3_stmt *s, *c = NULL, *cs = NULL, *tw = NULL;
+	int64_t have_tw = 0;
 	int rc = prepare(st,
 			 "SELECT pid, tid, cpu_samples, gc_samples, gil_samples, cpu_period, "
 			 "gil_wait_ns, gil_waits, probe_wait_ns, probe_waits, gc_pauses, "
@@ -2636,6 +2683,16 @@ static int an_threads(struct pfs_store *st, int64_t cap, struct pfs_analysis *a,
 			  "SELECT samples FROM py_cut_stacks WHERE capture = ?1 AND pid = ?2 AND "
 			  "tid = ?3",
 			  &cs, err)))
+		goto out;
+	if ((rc = query_int(st,
+			    "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND "
+			    "name = 'py_thread_waits'",
+			    0, &have_tw, err)))
+		goto out;
+	if (have_tw && (rc = prepare(st,
+				     "SELECT waits_upper_bound, runnable_ns, runnable_waits FROM "
+				     "py_thread_waits WHERE capture = ?1 AND pid = ?2 AND tid = ?3",
+				     &tw, err)))
 		goto out;
 	sqlite3_bind_int64(s, 1, cap);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -2675,6 +2732,19 @@ static int an_threads(struct pfs_store *st, int64_t cap, struct pfs_analysis *a,
 			if (rc != SQLITE_DONE)
 				break;
 		}
+		if (tw) {
+			sqlite3_bind_int64(tw, 1, cap);
+			sqlite3_bind_int64(tw, 2, t.pid);
+			sqlite3_bind_int64(tw, 3, t.tid);
+			while ((rc = sqlite3_step(tw)) == SQLITE_ROW) {
+				t.gil_waits_bounded = col_u64(tw, 0);
+				t.runnable_ns = col_u64(tw, 1);
+				t.runnable_waits = col_u64(tw, 2);
+			}
+			sqlite3_reset(tw);
+			if (rc != SQLITE_DONE)
+				break;
+		}
 		pfs_analysis_restore_thread(a, &t);
 	}
 	rc = rc == SQLITE_DONE ? 0 : db_err(st, err, "cannot read the analysis' threads");
@@ -2682,6 +2752,7 @@ out:
 	sqlite3_finalize(s);
 	sqlite3_finalize(c);
 	sqlite3_finalize(cs);
+	sqlite3_finalize(tw);
 	return rc;
 }
 
@@ -2718,7 +2789,8 @@ static int an_lists(struct pfs_store *st, int64_t cap, struct pfs_analysis *a,
 		struct pfs_an_pause p = {.pid = (uint32_t)sqlite3_column_int64(s, 0),
 					 .tid = (uint32_t)sqlite3_column_int64(s, 1),
 					 .start = col_u64(s, 2),
-					 .dur = col_u64(s, 3)};
+					 .dur = col_u64(s, 3),
+					 .gen = -1};
 		if (!an_id(s, 4, b[2], np, &p.pypath))
 			break;
 		pfs_analysis_restore_pause(a, &p);
@@ -2742,6 +2814,31 @@ static int an_lists(struct pfs_store *st, int64_t cap, struct pfs_analysis *a,
 	if ((rc = an_done(st, s, rc, "gil_wait_stacks", "cannot read the GIL wait stacks", cap,
 			  err)))
 		return rc;
+	if ((rc = query_int(st,
+			    "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND "
+			    "name = 'gc_triggers'",
+			    0, &have, err)))
+		return rc;
+	if (have && (rc = prepare(st,
+				  "SELECT pid, path, pauses, pause_ns, samples FROM gc_triggers "
+				  "WHERE capture = ? ORDER BY rowid",
+				  &s, err)))
+		return rc;
+	if (have) {
+		sqlite3_bind_int64(s, 1, cap);
+		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+			struct pfs_an_gctrigger g = {.pid = (uint32_t)sqlite3_column_int64(s, 0),
+						     .pauses = col_u64(s, 2),
+						     .pause_ns = col_u64(s, 3),
+						     .samples = col_u64(s, 4)};
+			if (!an_id(s, 1, b[2], np, &g.pypath))
+				break;
+			pfs_analysis_restore_gctrigger(a, &g);
+		}
+		if ((rc = an_done(st, s, rc, "gc_triggers", "cannot read the GC triggers", cap,
+				  err)))
+			return rc;
+	}
 	if ((rc = query_int(st,
 			    "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND "
 			    "name = 'gil_waits'",

@@ -84,7 +84,7 @@ if command -v sqlite3 >/dev/null 2>&1; then
 	check probe_fields_decoded test "$st" -gt 0
 	# the text summary of a database capture is the analysis', not a stand-in
 	"$PERFSIGHT" summary --capture py312-threads-probes "$DB" > "$OUT/db.txt" 2>/dev/null
-	check db_text_has_gc_pauses grep -q 'gc pauses (probes)' "$OUT/db.txt"
+	check db_text_has_gc_pauses grep -q 'GC pauses (probes)' "$OUT/db.txt"
 else
 	skip stored_summary "the sqlite3 command is missing"
 fi

@@ -48,12 +48,22 @@ static uint32_t path(struct pfs_profile *p, const char *const *frames, size_t n)
 	path(p, (const char *const[]){__VA_ARGS__},                                                \
 	     sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
 
+/* What ingest keeps of an event's attr (ingest.c event_of). */
+static void set_attr(struct pfs_profile *p, uint32_t ev, const struct pfs_attr *a)
+{
+	struct pfs_event *e = pfs_profile_event(p, ev);
+	e->clock = (uint8_t)pfs_profile_clock_of(a->type, a->config);
+	e->freq = (a->flags & PFS_ATTR_FLAG(PFS_AF_FREQ)) != 0;
+	e->period = a->sample_period;
+}
+
 static void cap_init(struct cap *c, bool with_tracing)
 {
 	const char *fmts[] = {t_switch_fmt};
 	memset(c, 0, sizeof(*c));
 	c->p = pfs_profile_new();
 	c->ev_cpu = pfs_profile_add_event(c->p, "cpu-clock", true);
+	pfs_profile_event(c->p, c->ev_cpu)->clock = PFS_CLOCK_NS;
 	c->ev_switch = pfs_profile_add_event(c->p, "sched:sched_switch", false);
 	c->ev_gil = pfs_profile_add_event(c->p, "probe_libpython3:take_gil", false);
 	c->ev_gil_ret = pfs_profile_add_event(c->p, "probe_libpython3:take_gil__return", false);
@@ -221,11 +231,11 @@ static void test_gil_wait_from_switches(void)
 	ev(&c, c.ev_drop, 100, 101, 4050, s.drop);
 	/* ended by a switch-in record, 25 ns */
 	sw(&c, 100, 101, 5000, s.gil_wait, 1);
-	pfs_analysis_switch(c.a, 100, 101, 5025, false);
+	pfs_analysis_switch(c.a, 100, 101, UINT32_MAX, 5025, false);
 	cpu(&c, 100, 101, 5100, s.eval);
 	/* a switch-out record does not end it; nothing follows: dropped */
 	sw(&c, 100, 101, 6000, s.gil_wait, 1);
-	pfs_analysis_switch(c.a, 100, 101, 6001, true);
+	pfs_analysis_switch(c.a, 100, 101, UINT32_MAX, 6001, true);
 	pfs_analysis_finish(c.a, NULL);
 	T_ASSERT(pfs_analysis_has_switch_waits(c.a));
 	t = thr(&c, 100, 101);
@@ -536,7 +546,7 @@ static void test_sink_gets_offcpu_and_probes(void)
 	cpu(&c, 100, 102, 1200, s.eval); /* another thread: does not end it */
 	cpu(&c, 100, 101, 1600, s.eval);
 	sw(&c, 100, 101, 2000, s.plain_sleep, 0x100);
-	pfs_analysis_switch(c.a, 100, 101, 2025, false);
+	pfs_analysis_switch(c.a, 100, 101, UINT32_MAX, 2025, false);
 	T_EQ(k.n_off, 2);
 	T_EQ(k.off_ns, 625);
 	T_STREQ(k.last_state, "R+");
@@ -549,7 +559,7 @@ static void test_sink_gets_offcpu_and_probes(void)
 	 * with the next sample */
 	sw(&c, 100, 101, 3000, s.gil_wait, 1);
 	k.fail = PFS_EDB;
-	pfs_analysis_switch(c.a, 100, 101, 3100, false);
+	pfs_analysis_switch(c.a, 100, 101, UINT32_MAX, 3100, false);
 	raw = t_switch_raw(false, "python3.12", 101, 1, "swapper/0", 0);
 	r.event = c.ev_switch;
 	r.path = s.eval;
@@ -599,6 +609,8 @@ static struct pfs_analysis *rebuild(struct pfs_analysis *a, struct pfs_profile *
 		pfs_analysis_restore_pause(b, pfs_analysis_pause(a, i));
 	for (size_t i = 0; i < pfs_analysis_n_stackwaits(a); i++)
 		pfs_analysis_restore_stackwait(b, pfs_analysis_stackwait(a, i));
+	for (size_t i = 0; i < pfs_analysis_n_gctriggers(a); i++)
+		pfs_analysis_restore_gctrigger(b, pfs_analysis_gctrigger(a, i));
 	for (uint32_t ev = 0; ev < pfs_analysis_n_events(a); ev++)
 		if (pfs_analysis_event_samples(a, ev))
 			pfs_analysis_restore_events(b, ev, pfs_analysis_event_samples(a, ev));
@@ -726,7 +738,7 @@ static void test_json_and_text_outputs(void)
 	fclose(f);
 	T_ASSERT(strstr(buf, "pid 100"));
 	T_ASSERT(strstr(buf, "CPython 3.12"));
-	T_ASSERT(strstr(buf, "gc pauses (probes): 1"));
+	T_ASSERT(strstr(buf, "GC pauses (probes): 1"));
 	T_ASSERT(strstr(buf, "longest GC:"));
 	T_ASSERT(strstr(buf, "churn (t.py) > [gc]"));
 	T_ASSERT(strstr(buf, "most GIL wait:"));
@@ -971,9 +983,11 @@ static uint64_t run_fixture(const char *dir, const char *json_out, char *roles_o
 			struct pfs_sample_row row = {0};
 			bool found;
 			T_ASSERT(ai < N(ev_of));
-			if (!ev_of[ai])
+			if (!ev_of[ai]) {
 				ev_of[ai] = 1 + pfs_profile_add_event(p, rec.attr->name,
 								      rec.attr->type != 2);
+				set_attr(p, ev_of[ai] - 1, rec.attr);
+			}
 			row.event = ev_of[ai] - 1;
 			row.pid = rec.sid.pid;
 			row.tid = rec.sid.tid;
@@ -1074,9 +1088,11 @@ static void test_fixture_native_pipe(void)
 		}
 		ai = pfs_reader_attr_index(r, rec.attr);
 		T_ASSERT(ai < N(ev_of));
-		if (!ev_of[ai])
+		if (!ev_of[ai]) {
 			ev_of[ai] =
 			    1 + pfs_profile_add_event(p, rec.attr->name, rec.attr->type != 2);
+			set_attr(p, ev_of[ai] - 1, rec.attr);
+		}
 		row.event = ev_of[ai] - 1;
 		row.pid = rec.sid.pid;
 		row.tid = rec.sid.tid;

@@ -90,6 +90,7 @@ static void fixture_init(struct fixture *f, unsigned n)
 	f->p = pfs_profile_new();
 	f->a = pfs_agg_new();
 	f->ev = pfs_profile_add_event(f->p, "cpu-clock", true);
+	pfs_profile_event(f->p, f->ev)->clock = PFS_CLOCK_NS;
 	f->tp = pfs_profile_add_event(f->p, "sched:sched_switch", false);
 	paths[0] = mkpath(f->p, gc_stack, sizeof(gc_stack) / sizeof(gc_stack[0]));
 	paths[1] = mkpath(f->p, lib_stack, sizeof(lib_stack) / sizeof(lib_stack[0]));
@@ -476,8 +477,8 @@ static void test_timeline_buckets(void)
 	fixture_release(&f);
 }
 
-/* A sched_switch sample with take_gil on its stack starts a GIL wait that the thread's next row
- * ends: off-CPU time the samples cannot see. */
+/* A GIL wait the analysis counted (its sink's wait callback) is drawn where it was: off-CPU
+ * time the samples cannot see. The timeline makes no waits of its own. */
 static void test_timeline_gil_wait(void)
 {
 	struct fixture f;
@@ -489,6 +490,11 @@ static void test_timeline_gil_wait(void)
 	pgil = mkpath(f.p, gil_stack, sizeof(gil_stack) / sizeof(gil_stack[0]));
 	feed(&f, f.tp, 10, 12, pgil, 3000000000ull);
 	feed(&f, f.ev, 10, 12, pgil, 3012000000ull);
+	{
+		struct pfs_an_wait w = {
+		    .pid = 10, .tid = 12, .start = 3000000000ull, .dur = 12000000};
+		T_EQ(pfs_reportdata_tl_wait(f.tl, &w), 0);
+	}
 	in = input_of(&f);
 	doc = write_doc(&in, NULL, NULL);
 	tl = get(doc, "timeline");
@@ -517,6 +523,7 @@ static void test_timeline_extreme_times(void)
 	f.p = pfs_profile_new();
 	f.a = pfs_agg_new();
 	f.ev = pfs_profile_add_event(f.p, "cpu-clock", true);
+	pfs_profile_event(f.p, f.ev)->clock = PFS_CLOCK_NS;
 	f.tp = pfs_profile_add_event(f.p, "sched:sched_switch", false);
 	pgil = mkpath(f.p, gil_stack, sizeof(gil_stack) / sizeof(gil_stack[0]));
 	f.v = pfs_views_new(f.p, NULL);
@@ -612,6 +619,7 @@ static void test_million_samples_fit(void)
 	f.p = pfs_profile_new();
 	f.a = pfs_agg_new();
 	f.ev = pfs_profile_add_event(f.p, "cpu-clock", true);
+	pfs_profile_event(f.p, f.ev)->clock = PFS_CLOCK_NS;
 	for (size_t i = 0; i < 20000; i++) {
 		uint32_t path = mkpath(f.p, gc_stack, 3);
 		unsigned depth;
@@ -689,6 +697,7 @@ static void test_analysis_figures(void)
 	f.p = pfs_profile_new();
 	f.a = pfs_agg_new();
 	f.ev = pfs_profile_add_event(f.p, "cpu-clock", true);
+	pfs_profile_event(f.p, f.ev)->clock = PFS_CLOCK_NS;
 	gc = pfs_profile_add_event(f.p, "probe_libpython3:gc_collect_main", false);
 	gc_ret = pfs_profile_add_event(f.p, "probe_libpython3:gc_collect_main__return", false);
 	gil = pfs_profile_add_event(f.p, "probe_libpython3:take_gil", false);
@@ -781,6 +790,7 @@ static void test_small_processes_fold(void)
 	f.p = pfs_profile_new();
 	f.a = pfs_agg_new();
 	f.ev = pfs_profile_add_event(f.p, "cpu-clock", true);
+	pfs_profile_event(f.p, f.ev)->clock = PFS_CLOCK_NS;
 	path = mkpath(f.p, lib_stack, sizeof(lib_stack) / sizeof(lib_stack[0]));
 	f.v = pfs_views_new(f.p, NULL);
 	f.tl = pfs_reportdata_tl_new(f.p, f.v, -1);

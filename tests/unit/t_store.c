@@ -36,6 +36,7 @@ static void synth_build(struct synth *s, const char *tag)
 	memset(s, 0, sizeof(*s));
 	s->p = pfs_profile_new();
 	pfs_profile_add_event(s->p, "cpu-clock", true);
+	pfs_profile_event(s->p, 0)->clock = PFS_CLOCK_NS;
 	pfs_profile_add_event(s->p, "sched:sched_switch", false);
 	level[0][0] = 0;
 	for (int d = 0; d < 4; d++) {
