@@ -52,10 +52,13 @@ if bad:
 PY
 }
 
-# the hot function made twice as slow: checksum and the allocation it does, grown
+# the hot function made twice as slow: checksum and its endpoint grown in total (with whole
+# stacks its own time splits between checksum and the [alloc] under it, each of which moves by
+# less than the total; fixtures recorded on a busy machine measure a dispersion near 3.7, under
+# which those halves need not pass alone)
 if "$PERFSIGHT" diff "$BASE" "$SLOW" --json "$OUT/slow.json" >"$OUT/slow.txt" 2>"$OUT/slow.err" &&
-	flags "$OUT/slow.json" 'checksum' 'functions_self:^py::checksum:' \
-		'functions_total:^py::checksum:' 'paths:(^|;)py::checksum:[^;]*$' >"$OUT/slow.check" 2>&1; then
+	flags "$OUT/slow.json" 'checksum' 'functions_total:^py::checksum:' \
+		'functions_total:^py::r_checksum:' >"$OUT/slow.check" 2>&1; then
 	ok slow-function-flagged
 else
 	nok slow-function-flagged "$(cat "$OUT/slow.err" "$OUT/slow.check" 2>/dev/null | tail -3)"
