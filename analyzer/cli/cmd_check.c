@@ -38,7 +38,7 @@ const char cmd_check_usage[] =
     "  --max-cut-stacks S       stacks the unwinder cut short\n"
     "  --max-growth 'RE=+P'     with --baseline: that share grew by more than P points,\n"
     "                           beyond sampling noise\n"
-    "  --max-regression P       with --baseline: any function's own share or call path grew\n"
+    "  --max-regression P       with --baseline: any function's own or total share or call path grew\n"
     "                           by more than P points, beyond sampling noise\n"
     "  --rules FILE             rules, one 'NAME VALUE' per line ('#' comments)\n"
     "\n"

@@ -205,7 +205,9 @@ static void judge_regression(struct pfs_gate_result *r, const struct pfs_diff *d
 	char list[768] = "";
 	size_t used = 0, bad = 0;
 	double worst = 0;
-	for (int t = PFS_DIFF_SELF; t <= PFS_DIFF_PATHS; t += 2) { /* self and paths */
+	/* own time, total time and paths: with whole stacks a function made slower often shows in
+	 * its total first (its own time splits between it and the [alloc] or [gc] under it) */
+	for (int t = PFS_DIFF_SELF; t <= PFS_DIFF_PATHS; t++) {
 		const struct pfs_diff_row *v = pfs_diff_rows(d, t);
 		for (size_t i = 0; i < pfs_diff_n_rows(d, t); i++) {
 			double delta = v[i].s2 - v[i].s1;
@@ -214,11 +216,13 @@ static void judge_regression(struct pfs_gate_result *r, const struct pfs_diff *d
 			if (delta > worst)
 				worst = delta;
 			if (bad++ < 5 && used < sizeof(list) - 1) {
-				int k =
-				    snprintf(list + used, sizeof(list) - used,
-					     "%s%s %s %.2f%% -> %.2f%% (%+.2f pts)",
-					     used ? "; " : "", t == PFS_DIFF_SELF ? "self" : "path",
-					     v[i].name, v[i].s1 * 100, v[i].s2 * 100, delta * 100);
+				int k = snprintf(
+				    list + used, sizeof(list) - used,
+				    "%s%s %s %.2f%% -> %.2f%% (%+.2f pts)", used ? "; " : "",
+				    t == PFS_DIFF_SELF	  ? "self"
+				    : t == PFS_DIFF_TOTAL ? "total"
+							  : "path",
+				    v[i].name, v[i].s1 * 100, v[i].s2 * 100, delta * 100);
 				used = k < 0 ? used : used + (size_t)k;
 			}
 		}
