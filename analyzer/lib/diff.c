@@ -103,7 +103,8 @@ struct pfs_diff {
 	struct endpoint *ep;
 	size_t n_ep;
 	double dispersion;
-	double scale; /* the composition shift: pfs_stats_median_ratio() over the functions */
+	double scale_se; /* the standard error of scale */
+	double scale;	 /* the composition shift: pfs_stats_median_ratio() over the functions */
 	double overlap[2];
 	const char *warn[8];
 	size_t n_warn;
@@ -367,14 +368,14 @@ static void path_table(struct pfs_diff *d)
 static void test_rows(struct pfs_diff *d, struct pfs_diff_row *v, size_t n, uint64_t n1,
 		      uint64_t n2, bool norm)
 {
-	double scale = norm ? d->scale : 1;
+	double scale = norm ? d->scale : 1, scale_se = norm ? d->scale_se : 0;
 	double *p = pfs_xmalloc((n ? n : 1) * sizeof(*p));
 	size_t *idx = pfs_xmalloc((n ? n : 1) * sizeof(*idx));
 	size_t m = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct pfs_diff_row *r = &v[i];
 		struct pfs_stats_prop t =
-		    pfs_stats_two_prop(r->x1, n1, r->x2, n2, scale, d->dispersion);
+		    pfs_stats_two_prop_se(r->x1, n1, r->x2, n2, scale, scale_se, d->dispersion);
 		r->s1 = t.p1;
 		r->s2 = t.p2;
 		r->expected = fmin(1, t.p1 * scale);
@@ -428,6 +429,7 @@ static void measure_noise(struct pfs_diff *d)
 			x2[m++] = x2[k];
 		}
 	d->scale = pfs_stats_median_ratio(x1, x2, m, n1, n2);
+	d->scale_se = pfs_stats_median_ratio_se(x1, x2, m, n1, n2);
 	for (size_t i = 0; i < m; i++) {
 		z[i] = pfs_stats_two_prop(x1[i], n1, x2[i], n2, d->scale, 1).z;
 		w[i] = sqrt((double)(x1[i] + x2[i]));
@@ -1294,6 +1296,7 @@ int pfs_diff_write_json(const struct pfs_diff *d, FILE *f, bool pretty, bool tre
 	pfs_jsonw_key(&w, "min_test_samples");
 	pfs_jsonw_u64(&w, d->o.min_test);
 	json_num(&w, "dispersion", d->dispersion);
+	json_num(&w, "composition_scale_se", d->scale_se);
 	json_num(&w, "composition_scale", d->scale);
 	pfs_jsonw_end_obj(&w);
 	pfs_jsonw_key(&w, "warnings");

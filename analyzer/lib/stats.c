@@ -13,6 +13,12 @@ double pfs_stats_norm_sf(double z)
 struct pfs_stats_prop pfs_stats_two_prop(uint64_t x1, uint64_t n1, uint64_t x2, uint64_t n2,
 					 double scale, double dispersion)
 {
+	return pfs_stats_two_prop_se(x1, n1, x2, n2, scale, 0, dispersion);
+}
+
+struct pfs_stats_prop pfs_stats_two_prop_se(uint64_t x1, uint64_t n1, uint64_t x2, uint64_t n2,
+					    double scale, double scale_se, double dispersion)
+{
 	struct pfs_stats_prop r = {0, 0, 0, 1};
 	if (n1)
 		r.p1 = (double)x1 / (double)n1;
@@ -27,6 +33,8 @@ struct pfs_stats_prop pfs_stats_two_prop(uint64_t x1, uint64_t n1, uint64_t x2, 
 	double var = pool * (1 - pool) * (1.0 / (double)n1 + 1.0 / (double)n2);
 	if (dispersion > 1)
 		var *= dispersion;
+	if (scale_se > 0)
+		var += (r.p1 * scale_se) * (r.p1 * scale_se);
 	if (!(var > 0))
 		return r;
 	/* Yates' continuity correction: counts are whole numbers, and a row of a few samples
@@ -57,6 +65,25 @@ double pfs_stats_median_ratio(const uint64_t *x1, const uint64_t *x2, size_t n, 
 	double m = n % 2 ? r[n / 2] : 0.5 * (r[n / 2 - 1] + r[n / 2]);
 	free(r);
 	return m;
+}
+
+double pfs_stats_median_ratio_se(const uint64_t *x1, const uint64_t *x2, size_t n, uint64_t n1,
+				 uint64_t n2)
+{
+	if (n < 3 || !n1 || !n2)
+		return 0;
+	double *l = pfs_xmalloc(n * sizeof(*l));
+	for (size_t i = 0; i < n; i++)
+		l[i] = log((((double)x2[i] + 0.5) / (double)n2) /
+			   (((double)x1[i] + 0.5) / (double)n1));
+	qsort(l, n, sizeof(*l), dbl_cmp);
+	double med = n % 2 ? l[n / 2] : 0.5 * (l[n / 2 - 1] + l[n / 2]);
+	for (size_t i = 0; i < n; i++)
+		l[i] = fabs(l[i] - med);
+	qsort(l, n, sizeof(*l), dbl_cmp);
+	double mad = n % 2 ? l[n / 2] : 0.5 * (l[n / 2 - 1] + l[n / 2]);
+	free(l);
+	return exp(med) * 1.2533 * 1.4826 * mad / sqrt((double)n);
 }
 
 double pfs_stats_dispersion(double *z, size_t n)

@@ -38,6 +38,13 @@ struct pfs_stats_prop {
  */
 struct pfs_stats_prop pfs_stats_two_prop(uint64_t x1, uint64_t n1, uint64_t x2, uint64_t n2,
 					 double scale, double dispersion);
+/*
+ * The same, with scale_se the standard error of scale: the shift is an estimate, and its error
+ * weighs as (x1/n1 * scale_se)^2 on the variance, which matters for large rows only (a
+ * function holding 95% of the samples cannot be judged against a shift known to +/-4%).
+ */
+struct pfs_stats_prop pfs_stats_two_prop_se(uint64_t x1, uint64_t n1, uint64_t x2, uint64_t n2,
+					    double scale, double scale_se, double dispersion);
 
 /*
  * The median over the n pairs (x1[i], x2[i]) of (x2 + 0.5) / n2 over (x1 + 0.5) / n1: by how
@@ -46,6 +53,13 @@ struct pfs_stats_prop pfs_stats_two_prop(uint64_t x1, uint64_t n1, uint64_t x2, 
  */
 double pfs_stats_median_ratio(const uint64_t *x1, const uint64_t *x2, size_t n, uint64_t n1,
 			      uint64_t n2);
+/*
+ * The standard error of pfs_stats_median_ratio() over the same pairs: the median's,
+ * 1.2533 sigma / sqrt(n), with sigma of the log ratios from their median absolute deviation
+ * (1.4826 MAD), times the median ratio. 0 when n < 3.
+ */
+double pfs_stats_median_ratio_se(const uint64_t *x1, const uint64_t *x2, size_t n, uint64_t n1,
+				 uint64_t n2);
 
 /*
  * The dispersion of n z scores: median(z^2) / PFS_STATS_CHI2_MEDIAN, at least 1; 1 when n < 8

@@ -69,6 +69,27 @@ static void test_median_ratio(void)
 	double r = pfs_stats_median_ratio(a, b, 5, 500, 1400);
 	T_NEAR(r, 500.0 / 1400, 0.002);
 	T_NEAR(pfs_stats_median_ratio(a, b, 0, 500, 1400), 1, 0);
+	/* the four unchanged parts agree exactly: the shift is known, its error 0 */
+	T_NEAR(pfs_stats_median_ratio_se(a, b, 5, 500, 1400), 0, 1e-12);
+	/* log ratios ln(0.5), 0, ln(2) (+0.5 smoothing): median 0, MAD 0.69, so
+	 * se = 1.2533 * 1.4826 * 0.69 / sqrt(3) */
+	uint64_t c[3] = {1000, 1000, 1000}, e[3] = {500, 1000, 2000};
+	double want = 1.2533 * 1.4826 * log((2000.5 / 1000.5)) / sqrt(3.0);
+	T_NEAR(pfs_stats_median_ratio_se(c, e, 3, 1000, 1000), want, 0.002);
+	T_NEAR(pfs_stats_median_ratio_se(c, e, 2, 1000, 1000), 0, 0);
+}
+
+/* A large row against an uncertain shift is not a change; a small one still is. */
+static void test_shift_error_weighs_on_large_rows(void)
+{
+	/* 94.5% -> 96.9% with a shift of 0.944 +/- 0.04: within the shift's error */
+	struct pfs_stats_prop big = pfs_stats_two_prop_se(945, 1000, 969, 1000, 0.944, 0.04, 1);
+	struct pfs_stats_prop exact = pfs_stats_two_prop_se(945, 1000, 969, 1000, 0.944, 0, 1);
+	T_ASSERT(exact.p < 1e-6);
+	T_ASSERT(big.p > 0.01);
+	/* 1% -> 3%: the shift's error (0.04 of 1%) changes nothing */
+	struct pfs_stats_prop small = pfs_stats_two_prop_se(10, 1000, 30, 1000, 1, 0.04, 1);
+	T_NEAR(small.p, pfs_stats_two_prop(10, 1000, 30, 1000, 1, 1).p, 1e-4);
 }
 
 static void test_dispersion(void)
@@ -115,11 +136,9 @@ static void test_quantiles_and_mann_whitney(void)
 int main(int argc, char **argv)
 {
 	static const struct t_case cases[] = {
-	    T_CASE(two_proportions),
-	    T_CASE(holm_and_bh),
-	    T_CASE(median_ratio),
-	    T_CASE(dispersion),
-	    T_CASE(quantiles_and_mann_whitney),
+	    T_CASE(two_proportions), T_CASE(holm_and_bh),
+	    T_CASE(median_ratio),    T_CASE(shift_error_weighs_on_large_rows),
+	    T_CASE(dispersion),	     T_CASE(quantiles_and_mann_whitney),
 	};
 	return t_main(argc, argv, "stats", cases, sizeof(cases) / sizeof(cases[0]));
 }
