@@ -266,8 +266,9 @@ static void set_version(struct pfs_analysis *a, const struct pfs_pyver *v, const
 			a->ver_conflict = true;
 			pfs_diag_add(
 			    &a->diag, PFS_NOTE, "python-versions", PFS_NO_OFF,
-			    "more than one CPython in the capture (%d.%d, and %d.%d in %s): "
-			    "the tables of %d.%d are used",
+			    "more than one CPython in the capture (%d.%d, and %d.%d in %s): each "
+			    "frame is classified by the tables of the CPython binary it is in; the "
+			    "capture's version is given as %d.%d",
 			    a->ver.major, a->ver.minor, v->major, v->minor, path, a->ver.major,
 			    a->ver.minor);
 		}

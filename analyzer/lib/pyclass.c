@@ -258,6 +258,8 @@ enum pfs_pyfn pfs_pyclass_function(const struct pfs_pyver *v, const char *name, 
 {
 	size_t n;
 	int pydso = -1; /* computed on first need */
+	bool own_done = false;
+	struct pfs_pyver own;
 	unsigned char b;
 	if (!name || !*name)
 		return PFS_PYFN_NONE;
@@ -275,6 +277,14 @@ enum pfs_pyfn pfs_pyclass_function(const struct pfs_pyver *v, const char *name, 
 				continue;
 		} else if (n != en || memcmp(name, e->name, en)) {
 			continue;
+		}
+		/* a frame of a versioned CPython binary is judged by that CPython's tables,
+		 * whatever v says: a capture may hold a 3.9 and a 3.12 process (v is the
+		 * capture's first version, or NULL for the union) */
+		if (!own_done) {
+			own_done = true;
+			if (dso && *dso && pfs_pyclass_version(dso, &own))
+				v = own.known ? &own : NULL;
 		}
 		if (!entry_applies(e, v))
 			continue;

@@ -109,7 +109,9 @@ bool pfs_pyclass_version(const char *path, struct pfs_pyver *v);
 /* True when path is a CPython binary or library (versioned or not: "python3", "libpython3.so"). */
 bool pfs_pyclass_is_python_dso(const char *path);
 
-/* The role of function name (suffixes allowed) in dso for version v (NULL: all versions). */
+/* The role of function name (suffixes allowed) in dso for version v (NULL: all versions); a
+ * dso that is a versioned CPython binary (libpython3.9.so, python3.12) brings its own version,
+ * so each process of a capture with several CPythons is classified by its own tables. */
 enum pfs_pyfn pfs_pyclass_function(const struct pfs_pyver *v, const char *name, const char *dso);
 
 /*
