@@ -1,8 +1,12 @@
 /*
- * perfsight record: runs perf record with what the analysis needs (DWARF call graphs,
- * cpu-clock, sched_switch, switch events, optionally uprobes on CPython's GC and GIL functions),
- * then makes the directory self-contained: the CPython perf maps and, with --bundle, the ELF
- * files keyed by build-id.
+ * perfsight record: runs perf record with what the analysis needs (DWARF call graphs, the
+ * cpu-clock at its own frequency, sched_switch, sched_wakeup and switch events, optionally
+ * uprobes on CPython's GC and GIL functions), then makes the directory self-contained: the
+ * CPython perf maps and jitdumps and, with --bundle, the ELF files keyed by build-id.
+ *
+ * Every event is recorded exactly: only the clock is sampled (cpu-clock/freq=N/); every
+ * tracepoint and uprobe has period 1 (-c 1), so no switch, wakeup, GC or GIL record is dropped
+ * and each entry probe meets its own return. A global -F would sample them too.
  *
  * The uprobes are system-wide kernel state. They get a group of their own (perfsight_<pid>) and
  * are removed whatever happens to the recording: perf failing, the workload failing, SIGINT,
@@ -25,22 +29,35 @@
 #include "pyclass.h"
 
 const char cmd_record_usage[] =
-    "usage: perfsight record [-o DIR] [--duration S] [-F HZ] [--probes] [--bundle]\n"
-    "                        (-p PID[,PID...] | -- CMD [ARG...])\n"
+    "usage: perfsight record [-o DIR] [--duration S] [-F HZ] [--stack-size BYTES] [--probes]\n"
+    "                        [--perf-jit] [--bundle] (-p PID[,PID...] | -- CMD [ARG...])\n"
     "\n"
-    "Records a capture perfsight can analyze into DIR (default perfsight-capture):\n"
-    "DIR/perf.data from 'perf record -F HZ --call-graph dwarf,16384 -e cpu-clock\n"
-    "-e sched:sched_switch --switch-events', and DIR/maps/perf-PID.map, the Python function\n"
-    "names CPython's perf trampoline wrote for each recorded process. For CMD, perfsight sets\n"
-    "PYTHONPERFSUPPORT=1 (CPython 3.12+ then writes those maps) unless it is already set.\n"
+    "Records a capture perfsight can analyze into DIR (default perfsight-capture): DIR/perf.data\n"
+    "from\n"
+    "  perf record -c 1 -e cpu-clock/freq=HZ,name=cpu-clock/ --call-graph dwarf,BYTES\n"
+    "      -e sched:sched_switch -e sched:sched_wakeup/call-graph=no/ --switch-events\n"
+    "(the clock sampled at HZ; every switch and wakeup kept: period 1, no global -F), and\n"
+    "DIR/maps/: the perf-PID.map and jit-PID.dump files that name the Python functions of each\n"
+    "recorded process. For CMD, perfsight sets PYTHONPERFSUPPORT=1 (CPython 3.12+ then writes\n"
+    "the maps) unless the environment sets it.\n"
     "\n"
     "  -o DIR         output directory (created; an existing perf.data in it is replaced)\n"
     "  -p PID,...     record these running processes (and the threads and children they start)\n"
     "  --duration S   stop after S seconds (default: when CMD exits, or Ctrl-C)\n"
-    "  -F HZ          sampling frequency (default 499)\n"
-    "  --probes       add uprobes on the target's libpython: the GC collector's entry and\n"
-    "                 return (exact GC pauses) and take_gil's (exact GIL waits); they are\n"
-    "                 removed afterwards, also on Ctrl-C, SIGTERM and SIGHUP\n"
+    "  -F HZ          the clock's sampling frequency (default 499)\n"
+    "  --stack-size BYTES\n"
+    "                 user stack copied per sample (default 32768, most 65528): whole Python\n"
+    "                 paths need about 500 bytes per Python level; a deeper stack is cut and\n"
+    "                 rooted at [truncated]. Measured on gunicorn + Flask, share of stacks cut:\n"
+    "                 8 KiB 68% (gthread) / 96% (sync), 16 KiB 19% / 42%, 32 KiB 10% / 17%,\n"
+    "                 65528 under 1%; the capture grows with the size (about 16 MB/s per busy\n"
+    "                 CPU at 32 KiB and 499 Hz)\n"
+    "  --probes       add uprobes on the target's libpython: the GC collector's entry (with its\n"
+    "                 stack and generation) and return, and take_gil's entry and return (exact\n"
+    "                 GC pauses and GIL waits; return probes carry no stack); they are removed\n"
+    "                 afterwards, also on Ctrl-C, SIGTERM and SIGHUP\n"
+    "  --perf-jit     CPython 3.13+: PYTHON_PERF_JIT_SUPPORT=1 instead (a jitdump with unwind\n"
+    "                 tables; perf record -k 1)\n"
     "  --bundle       copy the ELF files the capture hit into DIR/.build-id/ (symbols and\n"
     "                 unwind tables, keyed by build-id) so DIR can be analyzed elsewhere\n"
     "\n"
@@ -54,8 +71,18 @@ struct rec_opts {
 	const char *pids;
 	char **cmd;
 	double duration;
-	unsigned freq;
-	bool probes, bundle;
+	unsigned freq, stack_size;
+	bool probes, bundle, perf_jit;
+};
+
+/* The perf default and most for --call-graph dwarf,SIZE (perf rounds up to 8 bytes) */
+#define DEFAULT_STACK_SIZE 32768
+#define MAX_STACK_SIZE 65528
+
+/* One uprobe event to record: its name and whether its samples carry a stack. */
+struct probe_ev {
+	char name[160];
+	bool stack;
 };
 
 static volatile sig_atomic_t got_signal;
@@ -77,9 +104,10 @@ static const char *perf_bin(void)
 
 /*
  * Runs argv, stdout into out (NUL-terminated, cut at len; may be NULL to discard), stderr
- * discarded unless show_err. Returns the exit status, or -1 when it could not run.
+ * discarded, or into out as well with merge_err. Returns the exit status, or -1 when it could
+ * not run.
  */
-static int run(const char *const *argv, char *out, size_t len, bool show_err)
+static int run(const char *const *argv, char *out, size_t len, bool merge_err)
 {
 	int fd[2], status;
 	size_t n = 0;
@@ -95,7 +123,9 @@ static int run(const char *const *argv, char *out, size_t len, bool show_err)
 	if (pid == 0) {
 		int null = open("/dev/null", O_WRONLY);
 		dup2(fd[1], 1);
-		if (!show_err && null >= 0)
+		if (merge_err)
+			dup2(fd[1], 2);
+		else if (null >= 0)
 			dup2(null, 2);
 		close(fd[0]);
 		close(fd[1]);
@@ -271,15 +301,57 @@ static bool lib_from_command(const char *cmd, char *lib, size_t len)
 	return false;
 }
 
-/* Adds GROUP:FN=FN and its return probe; true when both are in place. */
-static bool add_probe_pair(const char *group, const char *lib, const char *fn)
+/* The first line of perf's message that says what went wrong, without its padding. */
+static const char *perf_reason(char *msg)
 {
-	char e1[256], e2[256];
-	const char *add[] = {perf_bin(), "probe", "-q", "-x", lib, "-a", e1, "-a", e2, NULL};
-	snprintf(e1, sizeof(e1), "%s:%s=%s", group, fn, fn);
-	/* perf names a return probe EVENT__return itself */
-	snprintf(e2, sizeof(e2), "%s:%s=%s%%return", group, fn, fn);
-	return run(add, NULL, 0, false) == 0;
+	char *best = NULL;
+	for (char *l = strtok(msg, "\n"); l; l = strtok(NULL, "\n")) {
+		l += strspn(l, " \t");
+		if (!*l)
+			continue;
+		if (!best)
+			best = l;
+		if (strstr(l, "rror") || strstr(l, "ailed") || strstr(l, "not found")) {
+			best = l;
+			break;
+		}
+	}
+	return best ? best : "no message";
+}
+
+/*
+ * Adds GROUP:NAME=FN [ARG] and GROUP:NAME__return=FN%return. NAME is FN, or FN_2, FN_3... when
+ * perf refuses FN because an event of that name exists in another group (perf 6.1 wants event
+ * names unique across groups); the analysis knows both spellings. On success fills ev[0..1]
+ * (the entry with a stack, the return without) and returns true; else puts perf's reason in
+ * why.
+ */
+static bool add_probe_pair(const char *group, const char *lib, const char *fn, const char *arg,
+			   struct probe_ev *ev, char *why, size_t wlen)
+{
+	char name[96], e1[256], e2[256], msg[4096];
+	const char *add[] = {perf_bin(), "probe", "-x", lib, "-a", e1, "-a", e2, NULL};
+	for (int k = 1; k <= 9; k++) {
+		if (k == 1)
+			snprintf(name, sizeof(name), "%s", fn);
+		else
+			snprintf(name, sizeof(name), "%s_%d", fn, k);
+		snprintf(e1, sizeof(e1), "%s:%s=%s%s%s", group, name, fn, arg ? " " : "",
+			 arg ? arg : "");
+		/* perf names a return probe NAME__return itself */
+		snprintf(e2, sizeof(e2), "%s:%s=%s%%return", group, name, fn);
+		if (run(add, msg, sizeof(msg), true) == 0) {
+			snprintf(ev[0].name, sizeof(ev[0].name), "%s:%s", group, name);
+			ev[0].stack = true;
+			snprintf(ev[1].name, sizeof(ev[1].name), "%s:%s__return", group, name);
+			ev[1].stack = false;
+			return true;
+		}
+		if (!strstr(msg, "already exists"))
+			break;
+	}
+	snprintf(why, wlen, "%s", perf_reason(msg));
+	return false;
 }
 
 static void remove_probes(const char *group)
@@ -294,10 +366,13 @@ static void remove_probes(const char *group)
 		    ev, ev);
 }
 
-/* Returns how many probe pairs were added (0: none, and nothing left to remove). */
-static int add_probes(const struct rec_opts *o, const char *group)
+/*
+ * Adds the GC and GIL probe pairs into ev (room for 4); returns how many events were added
+ * (0: none, and nothing left to remove).
+ */
+static int add_probes(const struct rec_opts *o, const char *group, struct probe_ev *ev)
 {
-	char lib[4096];
+	char lib[4096], why[512];
 	struct pfs_pyver v;
 	const char *const *gc;
 	int n = 0;
@@ -316,19 +391,28 @@ static int add_probes(const struct rec_opts *o, const char *group)
 		return 0;
 	}
 	gc = pfs_pyclass_gc_probe_functions(pfs_pyclass_version(lib, &v) ? &v : NULL);
-	for (; *gc; gc++)
-		if (add_probe_pair(group, lib, *gc)) {
-			n++;
+	for (; *gc; gc++) {
+		/* the generation argument needs the library's debug info; without it, none */
+		if (add_probe_pair(group, lib, *gc, "generation", ev + n, why, sizeof(why)) ||
+		    add_probe_pair(group, lib, *gc, NULL, ev + n, why, sizeof(why))) {
+			n += 2;
 			break;
 		}
+		fprintf(stderr, "perfsight record: --probes: cannot probe %s in %s: %s\n", *gc, lib,
+			why);
+	}
 	if (!*gc)
 		fprintf(stderr,
-			"perfsight record: --probes: no GC collector function to probe in %s\n",
+			"perfsight record: --probes: no GC collector function to probe in %s: no "
+			"GC pauses\n",
 			lib);
-	if (add_probe_pair(group, lib, "take_gil"))
-		n++;
+	if (add_probe_pair(group, lib, "take_gil", NULL, ev + n, why, sizeof(why)))
+		n += 2;
 	else
-		fprintf(stderr, "perfsight record: --probes: cannot probe take_gil in %s\n", lib);
+		fprintf(stderr,
+			"perfsight record: --probes: cannot probe take_gil in %s: %s: no "
+			"probe-based GIL waits\n",
+			lib, why);
 	if (n)
 		fprintf(stderr, "perfsight record: uprobes %s:* on %s\n", group, lib);
 	return n;
@@ -364,7 +448,7 @@ static int finish_dir(const struct rec_opts *o, const char *data)
 	struct pfs_err err;
 	struct pidset pids = {0};
 	char src[4200], dst[4200];
-	int rc, copied = 0;
+	int rc, copied[2] = {0, 0};
 	if (pfs_reader_open(&r, data, NULL, &err) < 0)
 		return cli_fail(data, &err);
 	while ((rc = pfs_reader_next(r, &rec, &err)) == 1) {
@@ -381,19 +465,27 @@ static int finish_dir(const struct rec_opts *o, const char *data)
 		free(pids.v);
 		return EXIT_INPUT;
 	}
+	/* what the processes wrote into /tmp: perf maps (-X perf), jitdumps (-X perf_jit) */
 	for (size_t i = 0; i < pids.n; i++) {
-		snprintf(src, sizeof(src), "/tmp/perf-%u.map", pids.v[i]);
-		snprintf(dst, sizeof(dst), "%s/maps/perf-%u.map", o->dir, pids.v[i]);
-		if (access(src, R_OK) == 0) {
+		for (int k = 0; k < 2; k++) {
+			char name[64];
+			if (k)
+				snprintf(name, sizeof(name), "jit-%u.dump", pids.v[i]);
+			else
+				snprintf(name, sizeof(name), "perf-%u.map", pids.v[i]);
+			snprintf(src, sizeof(src), "/tmp/%s", name);
+			snprintf(dst, sizeof(dst), "%s/maps/%s", o->dir, name);
+			if (access(src, R_OK))
+				continue;
 			if (copy_file(src, dst) == 0)
-				copied++;
+				copied[k]++;
 			else
 				fprintf(stderr, "perfsight record: cannot copy %s to %s: %s\n", src,
 					dst, strerror(errno));
 		}
 	}
-	fprintf(stderr, "perfsight record: %s, %d Python perf map%s copied\n", data, copied,
-		copied == 1 ? "" : "s");
+	fprintf(stderr, "perfsight record: %s, %d Python perf map%s and %d jitdump%s copied\n",
+		data, copied[0], copied[0] == 1 ? "" : "s", copied[1], copied[1] == 1 ? "" : "s");
 	if (o->bundle) {
 		const struct pfs_info *info = pfs_reader_info(r);
 		int n = 0;
@@ -434,6 +526,7 @@ static int parse(int argc, char **argv, struct rec_opts *o)
 	int i;
 	o->dir = "perfsight-capture";
 	o->freq = 499;
+	o->stack_size = DEFAULT_STACK_SIZE;
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		char *end;
@@ -458,8 +551,20 @@ static int parse(int argc, char **argv, struct rec_opts *o)
 				return cli_usage_error(self, "-F wants a frequency in Hz, not '%s'",
 						       argv[i]);
 			o->freq = (unsigned)f;
+		} else if (!strcmp(a, "--stack-size") && i + 1 < argc) {
+			unsigned long b = strtoul(argv[++i], &end, 10);
+			if (*end == 'K' || *end == 'k')
+				b *= 1024, end++;
+			if (*end || b < 8 || b > MAX_STACK_SIZE)
+				return cli_usage_error(self,
+						       "--stack-size wants bytes from 8 to %d (or "
+						       "NK), not '%s'",
+						       MAX_STACK_SIZE, argv[i]);
+			o->stack_size = (unsigned)(b + 7) / 8 * 8;
 		} else if (!strcmp(a, "--probes")) {
 			o->probes = true;
+		} else if (!strcmp(a, "--perf-jit")) {
+			o->perf_jit = true;
 		} else if (!strcmp(a, "--bundle")) {
 			o->bundle = true;
 		} else {
@@ -473,32 +578,68 @@ static int parse(int argc, char **argv, struct rec_opts *o)
 	return EXIT_OK;
 }
 
-static int record(const struct rec_opts *o, const char *data, const char *group, bool probes)
+/*
+ * Sets the interpreter's perf support for a command perfsight starts, unless its environment
+ * already says: the perf map trampolines, or with --perf-jit on CPython 3.13+ the jitdump.
+ */
+static void set_perf_support(const struct rec_opts *o)
 {
-	char freq[32], secs[64], evgroup[160];
+	char lib[4096];
+	struct pfs_pyver v = {0};
+	bool jit = false;
+	if (o->perf_jit) {
+		bool known = lib_from_command(o->cmd[0], lib, sizeof(lib)) &&
+			     pfs_pyclass_version(lib, &v) && v.major;
+		jit = !known || v.major > 3 || (v.major == 3 && v.minor >= 13);
+		if (!jit)
+			fprintf(stderr,
+				"perfsight record: --perf-jit needs CPython 3.13+; %s is %d.%d: "
+				"using PYTHONPERFSUPPORT=1 (perf maps)\n",
+				lib, v.major, v.minor);
+	}
+	if (jit)
+		setenv("PYTHON_PERF_JIT_SUPPORT", "1", 0);
+	else
+		setenv("PYTHONPERFSUPPORT", "1", 0);
+}
+
+static int record(const struct rec_opts *o, const char *data, const struct probe_ev *pev, int n_pev)
+{
+	char clock[96], stack[32], secs[64], evs[4][sizeof(pev->name) + 16];
 	const char *argv[64 + 256];
 	size_t n = 0;
 	int status;
 	pid_t pid;
-	snprintf(freq, sizeof(freq), "%u", o->freq);
-	snprintf(evgroup, sizeof(evgroup), "%s:*", group);
+	snprintf(clock, sizeof(clock), "cpu-clock/freq=%u,name=cpu-clock/", o->freq);
+	snprintf(stack, sizeof(stack), "dwarf,%u", o->stack_size);
 	argv[n++] = perf_bin();
 	argv[n++] = "record";
 	argv[n++] = "-q";
 	argv[n++] = "-o";
 	argv[n++] = data;
-	argv[n++] = "-F";
-	argv[n++] = freq;
+	/* period 1 for every event without its own; the clock has its own frequency */
+	argv[n++] = "-c";
+	argv[n++] = "1";
 	argv[n++] = "--call-graph";
-	argv[n++] = "dwarf,16384";
+	argv[n++] = stack;
 	argv[n++] = "-e";
-	argv[n++] = "cpu-clock";
+	argv[n++] = clock;
+	/* the switch-out stack names the code that waits; a wakeup's stack is the waker's */
 	argv[n++] = "-e";
 	argv[n++] = "sched:sched_switch";
+	argv[n++] = "-e";
+	argv[n++] = "sched:sched_wakeup/call-graph=no/";
 	argv[n++] = "--switch-events";
-	if (probes) {
+	if (o->perf_jit) {
+		/* the jitdump's timestamps are CLOCK_MONOTONIC */
+		argv[n++] = "-k";
+		argv[n++] = "1";
+	}
+	for (int k = 0; k < n_pev && k < 4; k++) {
+		snprintf(evs[k], sizeof(evs[k]), "%.159s%s", pev[k].name,
+			 pev[k].stack ? "" : "/call-graph=no/");
 		argv[n++] = "-e";
-		argv[n++] = evgroup;
+		argv[n++] = evs[k];
 	}
 	if (o->pids) {
 		argv[n++] = "-p";
@@ -522,7 +663,7 @@ static int record(const struct rec_opts *o, const char *data, const char *group,
 	}
 	argv[n] = NULL;
 	if (o->cmd)
-		setenv("PYTHONPERFSUPPORT", "1", 0);
+		set_perf_support(o);
 	if (got_signal)
 		return EXIT_OK;
 	pid = fork();
@@ -581,6 +722,7 @@ int cmd_record(int argc, char **argv)
 {
 	struct rec_opts o = {0};
 	char data[4096], maps[4096], group[64];
+	struct probe_ev pev[4];
 	int rc, probes = 0;
 	struct sigaction sa;
 	rc = parse(argc, argv, &o);
@@ -602,8 +744,8 @@ int cmd_record(int argc, char **argv)
 	snprintf(data, sizeof(data), "%s/perf.data", o.dir);
 	snprintf(group, sizeof(group), "perfsight_%ld", (long)getpid());
 	if (o.probes)
-		probes = add_probes(&o, group);
-	rc = record(&o, data, group, probes > 0);
+		probes = add_probes(&o, group, pev);
+	rc = record(&o, data, pev, probes);
 	if (probes)
 		remove_probes(group);
 	if (rc != EXIT_OK)

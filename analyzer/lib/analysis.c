@@ -325,7 +325,11 @@ static bool is_clock_name(const char *n, bool *ns)
 	return false;
 }
 
-/* "probe_libpython3:take_gil__return" -> the function and whether it is the return probe. */
+/*
+ * "probe_libpython3:take_gil__return" -> the function and whether it is the return probe. The
+ * event may be FN_N (perfsight record names it so when another group holds FN: perf 6.1 wants
+ * event names unique across groups).
+ */
 static bool probe_function(const char *name, const char *fn)
 {
 	const char *colon = strchr(name, ':');
@@ -333,7 +337,13 @@ static bool probe_function(const char *name, const char *fn)
 	if (!colon)
 		return false;
 	colon++;
-	return !strncmp(colon, fn, l) && (colon[l] == 0 || !strcmp(colon + l, "__return"));
+	if (strncmp(colon, fn, l))
+		return false;
+	colon += l;
+	if (colon[0] == '_' && colon[1] >= '0' && colon[1] <= '9')
+		for (colon++; *colon >= '0' && *colon <= '9'; colon++)
+			;
+	return colon[0] == 0 || !strcmp(colon, "__return");
 }
 
 static bool is_return_probe(const char *name)

@@ -489,6 +489,37 @@ static void test_other_probes_are_reported(void)
 	cap_free(&c);
 }
 
+/*
+ * perfsight record names a probe FN_2 (FN_3...) when another group holds FN (perf 6.1 wants
+ * event names unique): those are the same probes; FN_x and FNx are not.
+ */
+static void test_numbered_probe_names(void)
+{
+	struct cap c;
+	struct stacks s;
+	uint32_t gil, gil_ret, gc, gc_ret, odd;
+	cap_init(&c, true);
+	s = stacks(c.p);
+	gil = pfs_profile_add_event(c.p, "perfsight_7:take_gil_2", false);
+	gil_ret = pfs_profile_add_event(c.p, "perfsight_7:take_gil_2__return", false);
+	gc = pfs_profile_add_event(c.p, "perfsight_7:gc_collect_main_13", false);
+	gc_ret = pfs_profile_add_event(c.p, "perfsight_7:gc_collect_main_13__return", false);
+	odd = pfs_profile_add_event(c.p, "perfsight_7:take_gil_x", false);
+	ev(&c, gil, 100, 101, 1000, s.gil_wait);
+	ev(&c, gil_ret, 100, 101, 1250, s.eval);
+	ev(&c, gc, 100, 100, 2000, s.gc);
+	ev(&c, gc_ret, 100, 100, 2070, s.eval);
+	ev(&c, odd, 100, 101, 3000, s.eval);
+	pfs_analysis_finish(c.a, NULL);
+	T_EQ(thr(&c, 100, 101)->probe_waits, 1);
+	T_EQ(thr(&c, 100, 101)->probe_wait_ns, 250);
+	T_EQ(proc(&c, 100)->gc_pauses, 1);
+	T_EQ(proc(&c, 100)->gc_pause_ns, 70);
+	/* take_gil_x would be an entry left open */
+	T_EQ(pfs_diag_count(pfs_analysis_diag(c.a), "probe-unpaired"), 0);
+	cap_free(&c);
+}
+
 /* What the sink received. */
 struct sunk {
 	size_t n_off, n_probe, n_fields;
@@ -1129,6 +1160,7 @@ int main(int argc, char **argv)
 	    T_CASE(worker_roles),
 	    T_CASE(no_python_and_unknown_version),
 	    T_CASE(other_probes_are_reported),
+	    T_CASE(numbered_probe_names),
 	    T_CASE(json_and_text_outputs),
 	    T_CASE(sink_gets_offcpu_and_probes),
 	    T_CASE(restore_gives_the_same_summary),
