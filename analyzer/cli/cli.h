@@ -36,6 +36,13 @@ struct cli_cmd {
 
 /* Prints "perfsight: FILE: offset 0x..: MSG" on stderr and returns the exit code for err. */
 int cli_fail(const char *file, const struct pfs_err *err);
+/* Says on stderr what a command wrote: "WHAT: PATH (SIZE)"; nothing for "-" (stdout). */
+void cli_wrote(const char *what, const char *path);
+/*
+ * As cli_fail, for an output: a file that cannot be created or written (a missing directory,
+ * no right to write) is exit 4, not the 3 of an unreadable input.
+ */
+int cli_fail_output(const char *out, const struct pfs_err *err);
 /* Prints "perfsight CMD: MSG" and the usage hint, returns EXIT_USAGE. */
 int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -240,6 +240,7 @@ static int export_graph(const struct cli_cmd *self, struct pfs_capture *s, const
 		return EXIT_INTERNAL;
 	}
 	cli_print_diags(stderr, input, &s->diag);
+	cli_wrote(fmt == FMT_JSON ? "export (json)" : "export (callgrind)", output);
 	return cli_diag_exit(&s->diag);
 }
 
@@ -376,6 +377,11 @@ int cmd_export(int argc, char **argv)
 	}
 	cli_print_diags(stderr, input, &s.diag);
 	rc = cli_diag_exit(&s.diag);
+	cli_wrote(fmt == FMT_FOLDED	  ? "export (folded)"
+		  : fmt == FMT_SPEEDSCOPE ? "export (speedscope)"
+		  : fmt == FMT_PPROF	  ? "export (pprof)"
+					  : "export (json)",
+		  output);
 out:
 	pfs_capture_release(&s);
 	return cli_finish_stdout(rc);

@@ -993,7 +993,9 @@ int cmd_import(int argc, char **argv)
 		struct stat sb;
 		bool input_err;
 		int rc;
-		if (!merge && stat(inputs[i], &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		char *dir_cap = pfs_reader_dir_capture(inputs[i]);
+		/* a directory `record -o DIR` made is its perf.data; another one, its dumps */
+		if (!merge && !dir_cap && stat(inputs[i], &sb) == 0 && S_ISDIR(sb.st_mode)) {
 			struct import_opts dio = io;
 			dio.label = label;
 			rc = import_dir(st, inputs[i], &dio);
@@ -1005,7 +1007,9 @@ int cmd_import(int argc, char **argv)
 			continue;
 		}
 		pfs_diag_init(&diag);
-		rc = import_one(st, inputs[i], &io, &diag, &res, &input_err, &err);
+		rc = import_one(st, dir_cap ? dir_cap : inputs[i], &io, &diag, &res, &input_err,
+				&err);
+		free(dir_cap);
 		cli_print_diags(stderr, inputs[i], &diag);
 		if (rc) {
 			int code =
