@@ -904,15 +904,103 @@ static void build_processes(struct pfs_analysis *a, const struct pfs_an_capture 
 	}
 }
 
+/*
+ * A program that starts the service rather than being it (`timeout 60 gunicorn ...`, `env
+ * VAR=1 python -m gunicorn`, `sudo -u app gunicorn`, a shell): its command line names the
+ * server, but it is not the master.
+ */
+static bool is_wrapper(const char *comm)
+{
+	static const char *const known[] = {
+	    "timeout",	 "env",		 "sudo",   "su",    "doas",    "runuser", "sh",
+	    "bash",	 "dash",	 "zsh",	   "ash",   "busybox", "nice",	  "ionice",
+	    "taskset",	 "chrt",	 "setsid", "nohup", "stdbuf",  "numactl", "tini",
+	    "dumb-init", "s6-setuidgid", "chpst",  "xargs", "perf",    "strace",  "ltrace",
+	};
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (!strcmp(comm, known[i]))
+			return true;
+	return false;
+}
+
+/* The part of a wrapper's command line that the program it starts runs: from its first word
+ * that names Python or the server ("timeout -s TERM 8 env A=1 python3 -m gunicorn ..." ->
+ * "python3 -m gunicorn ..."), or NULL. */
+static const char *wrapped_command(const char *cmd)
+{
+	const char *w = cmd;
+	while (w && *w) {
+		size_t n = strcspn(w, " ");
+		const char *base = w;
+		for (const char *c = w; c < w + n; c++)
+			if (*c == '/')
+				base = c + 1;
+		if (!strncmp(base, "python", 6) || !strncmp(base, "pypy", 4) ||
+		    !strncmp(base, "gunicorn", 8) || !strncmp(base, "uwsgi", 5))
+			return w;
+		w += n;
+		w += strspn(w, " ");
+	}
+	return NULL;
+}
+
 static void assign_roles(struct pfs_analysis *a)
 {
+	/* what a wrapper started runs the wrapped command; its forks keep it */
+	for (int round = 0; round < 64; round++) {
+		bool changed = false;
+		for (size_t i = 0; i < a->n_procs; i++) {
+			struct pfs_an_process *p = &a->procs[i];
+			struct pfs_an_process *pp = proc_by_pid(a, p->ppid);
+			const char *pcmd, *w;
+			if (p->cmdline || !pp || pp == p || !pp->cmdline ||
+			    is_wrapper(pfs_profile_strget(a->p, p->comm, NULL)))
+				continue;
+			pcmd = pfs_profile_strget(a->p, pp->cmdline, NULL);
+			if (is_wrapper(pfs_profile_strget(a->p, pp->comm, NULL)) &&
+			    (w = wrapped_command(pcmd)))
+				p->cmdline = pfs_profile_cstr(a->p, w);
+			else if (pp->comm == p->comm)
+				p->cmdline = pp->cmdline;
+			else
+				continue;
+			changed = true;
+		}
+		if (!changed)
+			break;
+	}
 	for (size_t i = 0; i < a->n_procs; i++) {
 		struct pfs_an_process *p = &a->procs[i];
 		const char *comm = pfs_profile_strget(a->p, p->comm, NULL);
 		const char *cmd = pfs_profile_strget(a->p, p->cmdline, NULL);
 		p->server = server_of(comm);
-		if (!p->server)
+		if (!p->server && !is_wrapper(comm))
 			p->server = server_of(cmd);
+	}
+	/*
+	 * A wrapper's server is its children's: the exec'd master of `timeout ... gunicorn` has no
+	 * recorded command line (perf keeps the root's only), and a fork keeps its parent's server.
+	 * Parents may come later in pid order.
+	 */
+	for (int round = 0; round < 64; round++) {
+		bool changed = false;
+		for (size_t i = 0; i < a->n_procs; i++) {
+			struct pfs_an_process *p = &a->procs[i];
+			struct pfs_an_process *pp = proc_by_pid(a, p->ppid);
+			const char *pcomm, *pcmd, *hint;
+			if (p->server || !pp || pp == p ||
+			    is_wrapper(pfs_profile_strget(a->p, p->comm, NULL)))
+				continue;
+			pcomm = pfs_profile_strget(a->p, pp->comm, NULL);
+			pcmd = pfs_profile_strget(a->p, pp->cmdline, NULL);
+			hint = pp->server ? pp->server : is_wrapper(pcomm) ? server_of(pcmd) : NULL;
+			if (hint) {
+				p->server = hint;
+				changed = true;
+			}
+		}
+		if (!changed)
+			break;
 	}
 	for (size_t i = 0; i < a->n_procs; i++) {
 		struct pfs_an_process *p = &a->procs[i];
@@ -920,6 +1008,10 @@ static void assign_roles(struct pfs_analysis *a)
 		const char *cmd = pfs_profile_strget(a->p, p->cmdline, NULL);
 		struct pfs_an_process *pp = proc_by_pid(a, p->ppid);
 		p->role = "process";
+		if (is_wrapper(title) && server_of(cmd)) {
+			p->role = "wrapper";
+			continue;
+		}
 		if (!p->server)
 			continue;
 		/* setproctitle titles say it ("gunicorn: worker [app]"); else the fork tree does */
@@ -1713,6 +1805,39 @@ static void put_safe(FILE *f, const char *s, size_t max)
 		fputs("...", f);
 }
 
+/*
+ * A command line as a reader wants it: programs by their names ("/usr/bin/python3.12" ->
+ * "python3.12"), the options whole (the worker options come after the program), at most max
+ * bytes.
+ */
+static void put_cmdline(FILE *f, const char *s, size_t max)
+{
+	char buf[4096];
+	size_t n = 0;
+	while (s && *s && n + 1 < sizeof(buf)) {
+		size_t w = strcspn(s, " ");
+		const char *base = s, *slash = NULL;
+		for (const char *c = s; c < s + w; c++)
+			if (*c == '/')
+				slash = c;
+		/* an absolute path to a program under a bin directory is the program */
+		if (s[0] == '/' && slash && slash - s >= 4 && !strncmp(slash - 4, "/bin", 4))
+			base = slash + 1;
+		w -= (size_t)(base - s);
+		if (w > sizeof(buf) - 1 - n)
+			w = sizeof(buf) - 1 - n;
+		memcpy(buf + n, base, w);
+		n += w;
+		s = base + w;
+		while (*s == ' ' && n + 1 < sizeof(buf)) {
+			buf[n++] = ' ';
+			s++;
+		}
+	}
+	buf[n] = 0;
+	put_safe(f, buf, max);
+}
+
 static void text_stack(const struct pfs_analysis *a, FILE *f, uint32_t path)
 {
 	uint32_t ids[4];
@@ -1760,9 +1885,11 @@ static void text_process(const struct pfs_analysis *a, FILE *f, const struct pfs
 	put_safe(f, p->comm ? pfs_profile_strget(a->p, p->comm, NULL) : "?", 32);
 	if (p->server)
 		fprintf(f, "  %s %s", p->server, p->role);
+	else if (!strcmp(p->role, "wrapper"))
+		fputs("  wrapper: starts the service, is not its master", f);
 	if (p->cmdline) {
-		fputs("  cmd: ", f);
-		put_safe(f, pfs_profile_strget(a->p, p->cmdline, NULL), 60);
+		fputs("\n  cmd: ", f);
+		put_cmdline(f, pfs_profile_strget(a->p, p->cmdline, NULL), 300);
 	}
 	fprintf(f, "\n  cpu: %llu samples", (unsigned long long)p->cpu_samples);
 	if (a->clock_cpu)

@@ -441,6 +441,52 @@ static void test_worker_roles(void)
 	cap_free(&c);
 }
 
+/*
+ * `timeout 5 env A=1 python3.12 -m gunicorn ...`: perf keeps the root's command line only. The
+ * wrapper (timeout) is no master: the master is the Python process it started, whose children
+ * are the workers, and it runs the wrapped command.
+ */
+static void test_wrapper_is_not_the_master(void)
+{
+	struct cap c;
+	struct stacks s;
+	struct pfs_process *pp;
+	struct pfs_an_capture cap = {
+	    .label = "t",
+	    .source = "t/perf.data",
+	    .command =
+		"timeout 5 env A=1 /opt/py/bin/python3.12 -m gunicorn -w 2 -k gthread app:app"};
+	uint32_t py;
+	cap_init(&c, false);
+	s = stacks(c.p);
+	py = pfs_profile_cstr(c.p, "python3.12");
+	pp = pfs_profile_process(c.p, 50);
+	pp->ppid = 1;
+	pp->comm = pfs_profile_cstr(c.p, "timeout");
+	pfs_profile_thread(c.p, 50, 50)->comm = pp->comm;
+	cpu(&c, 50, 50, 500, s.eval);
+	for (uint32_t pid = 51; pid <= 53; pid++) {
+		pp = pfs_profile_process(c.p, pid);
+		pp->ppid = pid == 51 ? 50 : 51;
+		pp->comm = py;
+		pfs_profile_thread(c.p, pid, pid)->comm = py;
+		cpu(&c, pid, pid, 1000 + pid, s.eval);
+	}
+	pfs_analysis_finish(c.a, &cap);
+	T_STREQ(proc(&c, 50)->role, "wrapper");
+	T_ASSERT(proc(&c, 50)->server == NULL);
+	T_STREQ(proc(&c, 51)->role, "master");
+	T_STREQ(proc(&c, 51)->server, "gunicorn");
+	T_STREQ(pfs_profile_strget(c.p, proc(&c, 51)->cmdline, NULL),
+		"/opt/py/bin/python3.12 -m gunicorn -w 2 -k gthread app:app");
+	T_STREQ(proc(&c, 52)->role, "worker");
+	T_STREQ(proc(&c, 53)->role, "worker");
+	T_EQ(pfs_analysis_n_workers(c.a), 1);
+	T_EQ(pfs_analysis_workers(c.a, 0)->master, 51);
+	T_EQ(pfs_analysis_workers(c.a, 0)->n_pids, 2);
+	cap_free(&c);
+}
+
 static void test_no_python_and_unknown_version(void)
 {
 	struct cap c;
@@ -1158,6 +1204,7 @@ int main(int argc, char **argv)
 	    T_CASE(bad_tracing_data),
 	    T_CASE(truncated_switch_raw),
 	    T_CASE(worker_roles),
+	    T_CASE(wrapper_is_not_the_master),
 	    T_CASE(no_python_and_unknown_version),
 	    T_CASE(other_probes_are_reported),
 	    T_CASE(numbered_probe_names),
