@@ -475,8 +475,16 @@ static void classify_leaf(const struct pfs_pyver *v, const struct pfs_pyframe *f
 			return;
 		}
 		fn = frame_fn(v, f);
+		/*
+		 * The eval loop running a Python function's bytecode is that function's own time,
+		 * as a Python profiler counts it; with no Python frame it is the interpreter's
+		 */
 		if (fn == PFS_PYFN_EVAL) {
-			set(out, PFS_CAT_INTERP, PFS_PYLABEL_INTERP);
+			if (py_leaf)
+				set(out, origin_cat(pfs_pyclass_frame_origin(py_leaf)),
+				    PFS_PYLABEL_NONE);
+			else
+				set(out, PFS_CAT_INTERP, PFS_PYLABEL_INTERP);
 			return;
 		}
 		if (f->dso && *f->dso && !pfs_pyclass_is_python_dso(f->dso)) {
@@ -500,8 +508,8 @@ static void classify_leaf(const struct pfs_pyver *v, const struct pfs_pyframe *f
 		set(out, PFS_CAT_NATIVE, PFS_PYLABEL_NATIVE);
 		out->label_dso = syslib;
 	} else if (py_leaf) {
-		/* the leaf is a trampoline itself: the interpreter's plumbing */
-		set(out, PFS_CAT_INTERP, PFS_PYLABEL_INTERP);
+		/* the leaf is the Python function's perf trampoline: its call, its time */
+		set(out, origin_cat(pfs_pyclass_frame_origin(py_leaf)), PFS_PYLABEL_NONE);
 	} else {
 		set(out, PFS_CAT_UNKNOWN, PFS_PYLABEL_UNKNOWN);
 	}
