@@ -1876,6 +1876,32 @@ static void text_stack(const struct pfs_analysis *a, FILE *f, uint32_t path)
 	}
 }
 
+/* "CPU: 2.042 s (1019 samples)": the time when the clock gives it, then the samples. */
+static void text_cpu(const struct pfs_analysis *a, FILE *f, const struct pfs_an_process *p)
+{
+	if (a->clock_cpu)
+		fprintf(f, "\n  CPU: %.3f s (%llu samples)", secs(p->cpu_period),
+			(unsigned long long)p->cpu_samples);
+	else
+		fprintf(f, "\n  CPU: %llu samples", (unsigned long long)p->cpu_samples);
+}
+
+/* Where the CPU went, in the categories' own words (pfs_pycat_label). */
+static void text_categories(FILE *f, const struct pfs_an_process *p)
+{
+	const char *sep = " ";
+	if (!p->cpu_samples)
+		return;
+	fputs("  CPU by category:", f);
+	for (int c = 0; c < PFS_CAT_COUNT; c++)
+		if (p->cat[c]) {
+			fprintf(f, "%s%s %.1f%%", sep, pfs_pycat_label(c),
+				100 * share(p->cat[c], p->cpu_samples));
+			sep = ", ";
+		}
+	fputc('\n', f);
+}
+
 static void text_process(const struct pfs_analysis *a, FILE *f, const struct pfs_an_process *p)
 {
 	bool sw = pfs_analysis_has_switch_waits(a), gp = a->seen_gil_probe, cp = a->seen_gc_probe;
@@ -1891,26 +1917,16 @@ static void text_process(const struct pfs_analysis *a, FILE *f, const struct pfs
 		fputs("\n  cmd: ", f);
 		put_cmdline(f, pfs_profile_strget(a->p, p->cmdline, NULL), 300);
 	}
-	fprintf(f, "\n  cpu: %llu samples", (unsigned long long)p->cpu_samples);
-	if (a->clock_cpu)
-		fprintf(f, " (%.3f s)", secs(p->cpu_period));
-	fprintf(f, "   gc: %.1f%% (%llu samples)   gil handoffs on-CPU: %.1f%%\n",
-		100 * share(p->gc_samples, p->cpu_samples), (unsigned long long)p->gc_samples,
-		100 * share(p->gil_samples, p->cpu_samples));
+	text_cpu(a, f, p);
+	fprintf(f, "   GC: %.1f%% of it (%llu samples)\n",
+		100 * share(p->gc_samples, p->cpu_samples), (unsigned long long)p->gc_samples);
 	if (p->cut_stacks)
 		fprintf(f,
 			"  cut stacks: %.1f%% (%llu samples end where the stack dump ended: "
 			"[truncated], callers unknown)\n",
 			100 * share(p->cut_stacks, p->cpu_samples),
 			(unsigned long long)p->cut_stacks);
-	if (p->cpu_samples) {
-		fputs("  categories:", f);
-		for (int c = 0; c < PFS_CAT_COUNT; c++)
-			if (p->cat[c])
-				fprintf(f, " %s %.1f%%", pfs_pycat_name(c),
-					100 * share(p->cat[c], p->cpu_samples));
-		fputc('\n', f);
-	}
+	text_categories(f, p);
 	if (sw)
 		fprintf(f, "  gil wait (sched_switch): %.3f s in %llu waits\n",
 			secs(p->gil_wait_ns), (unsigned long long)p->gil_waits);
@@ -1976,20 +1992,9 @@ static void text_workers(const struct pfs_analysis *a, FILE *f, const struct pfs
 		g->n_pids == 1 ? "" : "s", g->master);
 	for (size_t i = 0; i < g->n_pids; i++)
 		fprintf(f, " %u", g->pids[i]);
-	fprintf(f, "\n  cpu: %llu samples", (unsigned long long)p->cpu_samples);
-	if (a->clock_cpu)
-		fprintf(f, " (%.3f s)", secs(p->cpu_period));
-	fprintf(f, "   gc: %.1f%%   gil handoffs on-CPU: %.1f%%\n",
-		100 * share(p->gc_samples, p->cpu_samples),
-		100 * share(p->gil_samples, p->cpu_samples));
-	if (p->cpu_samples) {
-		fputs("  categories:", f);
-		for (int c = 0; c < PFS_CAT_COUNT; c++)
-			if (p->cat[c])
-				fprintf(f, " %s %.1f%%", pfs_pycat_name(c),
-					100 * share(p->cat[c], p->cpu_samples));
-		fputc('\n', f);
-	}
+	text_cpu(a, f, p);
+	fprintf(f, "   GC: %.1f%% of it\n", 100 * share(p->gc_samples, p->cpu_samples));
+	text_categories(f, p);
 	if (pfs_analysis_has_switch_waits(a))
 		fprintf(f, "  gil wait (sched_switch): %.3f s in %llu waits\n",
 			secs(p->gil_wait_ns), (unsigned long long)p->gil_waits);

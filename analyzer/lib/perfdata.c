@@ -2102,8 +2102,8 @@ int pfs_reader_next(struct pfs_reader *r, struct pfs_record *rec, struct pfs_err
 			if (r->stats.out_of_order)
 				pfs_diag_addn(
 				    &r->diag, PFS_NOTE, "out-of-order", 1, PFS_NO_OFF,
-				    "%llu records arrived after a later record had been "
-				    "released (perf's own round violations); they were kept",
+				    "%llu records were out of time order in the file (perf "
+				    "wrote them late); perfsight kept them and put them in order",
 				    (unsigned long long)r->stats.out_of_order);
 			r->flushing_all = true;
 			continue;

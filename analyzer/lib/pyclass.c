@@ -572,6 +572,25 @@ const char *pfs_pycat_name(enum pfs_pycat c)
 	return (unsigned)c < PFS_CAT_COUNT ? cat_names[c] : "unknown";
 }
 
+/* What the CLI and the report show for each category (docs/categories.md): one set of words. */
+static const char *const cat_labels[PFS_CAT_COUNT] = {
+    [PFS_CAT_PY_APP] = "Python (app)",
+    [PFS_CAT_PY_STDLIB] = "Python (stdlib)",
+    [PFS_CAT_PY_SITE] = "Python (site-packages)",
+    [PFS_CAT_INTERP] = "interpreter",
+    [PFS_CAT_GC] = "GC",
+    [PFS_CAT_GIL] = "GIL",
+    [PFS_CAT_ALLOC] = "allocator",
+    [PFS_CAT_NATIVE] = "native",
+    [PFS_CAT_KERNEL] = "kernel",
+    [PFS_CAT_UNKNOWN] = "unknown",
+};
+
+const char *pfs_pycat_label(enum pfs_pycat c)
+{
+	return (unsigned)c < PFS_CAT_COUNT ? cat_labels[c] : "unknown";
+}
+
 const char *pfs_pyclass_label(const struct pfs_pystack *s, char *buf, size_t len)
 {
 	const char *t;
