@@ -121,9 +121,16 @@ static int render_capture(const char *tdir, const char *file, const struct pfs_c
 		ex = cli_fail_output(out, &err);
 		goto out;
 	}
-	cli_print_diags(stderr, file, &cap.diag);
-	if (cap.analysis)
-		cli_print_diags(stderr, file, pfs_analysis_diag(cap.analysis));
+	{
+		/* the capture's and the analysis' diagnostics, in one list */
+		struct pfs_diag all;
+		pfs_diag_init(&all);
+		pfs_diag_merge(&all, &cap.diag);
+		if (cap.analysis)
+			pfs_diag_merge(&all, pfs_analysis_diag(cap.analysis));
+		cli_print_diags(stderr, file, &all);
+		pfs_diag_release(&all);
+	}
 	ex = cli_diag_exit(&cap.diag);
 out:
 	free(json);

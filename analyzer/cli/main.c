@@ -170,16 +170,42 @@ int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+static void print_diag(FILE *f, const char *file, const struct pfs_diag_entry *e)
+{
+	fprintf(f, "perfsight: %s: %s %s (x%llu)", file, pfs_severity_name(e->sev), e->code,
+		(unsigned long long)e->count);
+	if (e->first_off != PFS_NO_OFF)
+		fprintf(f, " first at byte offset %llu", (unsigned long long)e->first_off);
+	fprintf(f, ": %s\n", e->msg);
+}
+
+void cli_print_diags_all(FILE *f, const char *file, const struct pfs_diag *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		print_diag(f, file, &d->v[i]);
+}
+
 void cli_print_diags(FILE *f, const char *file, const struct pfs_diag *d)
 {
-	for (size_t i = 0; i < d->n; i++) {
-		const struct pfs_diag_entry *e = &d->v[i];
-		fprintf(f, "perfsight: %s: %s %s (x%llu)", file, pfs_severity_name(e->sev), e->code,
-			(unsigned long long)e->count);
-		if (e->first_off != PFS_NO_OFF)
-			fprintf(f, " first at byte offset %llu", (unsigned long long)e->first_off);
-		fprintf(f, ": %s\n", e->msg);
+	const char *all = getenv("PERFSIGHT_NOTES");
+	size_t notes = 0;
+	if (all && *all && strcmp(all, "0")) {
+		cli_print_diags_all(f, file, d);
+		return;
 	}
+	for (size_t i = 0; i < d->n; i++) {
+		if (d->v[i].sev == PFS_NOTE)
+			notes++;
+		else
+			print_diag(f, file, &d->v[i]);
+	}
+	if (!notes)
+		return;
+	fprintf(f, "perfsight: %s: %zu note%s:", file, notes, notes == 1 ? "" : "s");
+	for (size_t i = 0, k = 0; i < d->n; i++)
+		if (d->v[i].sev == PFS_NOTE)
+			fprintf(f, "%s %s", k++ ? "," : "", d->v[i].code);
+	fputs(" (PERFSIGHT_NOTES=1 prints them whole)\n", f);
 }
 
 int cli_diag_exit(const struct pfs_diag *d)

@@ -79,3 +79,20 @@ done
 "$PERFSIGHT" xyzzy > /dev/null 2> "$OUT/far.err"
 rc=$?
 if [ $rc -eq 2 ] && ! grep -q 'did you mean' "$OUT/far.err"; then ok no-guess-when-far; else nok no-guess-when-far "exit $rc: $(cat "$OUT/far.err")"; fi
+
+# the first screen: warnings in full, notes as one line of their codes (PERFSIGHT_NOTES=1: whole)
+P=fixtures/py312-threads-probes
+"$PERFSIGHT" summary "$P" > /dev/null 2> "$OUT/notes.err"
+PERFSIGHT_NOTES=1 "$PERFSIGHT" summary "$P" > /dev/null 2> "$OUT/notes-all.err"
+if grep -q '^perfsight: .*: warning stacks-cut' "$OUT/notes.err" &&
+	[ "$(grep -c ' note ' "$OUT/notes.err")" = 0 ] &&
+	grep -q '^perfsight: .*: [0-9]* notes: .*out-of-order' "$OUT/notes.err" &&
+	grep -q ': note out-of-order (x1): .* out of time order in the file' "$OUT/notes-all.err"; then
+	ok notes-in-one-line
+else
+	nok notes-in-one-line "$(cat "$OUT/notes.err" | head -3)"
+fi
+# no perf jargon in the summary's first lines
+"$PERFSIGHT" summary fixtures/gunicorn-timeout > "$OUT/first.txt" 2>&1
+if ! head -20 "$OUT/first.txt" | grep -q -i 'handoffs on-CPU\|round violations\|Samples: '; then ok no-jargon-first-screen; else nok no-jargon-first-screen "$(grep -i 'handoffs\|round viol' "$OUT/first.txt" | head -2)"; fi
+check categories-in-words grep -q '^  CPU by category: Python (app) [0-9.]*%, Python (stdlib)' "$OUT/first.txt"
