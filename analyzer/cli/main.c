@@ -91,7 +91,11 @@ static int cmd_help(int argc, char **argv)
 	if (argc >= 2) {
 		const struct cli_cmd *c = cli_find(argv[1]);
 		if (!c) {
-			fprintf(stderr, "perfsight: no such command '%s'\n", argv[1]);
+			const struct cli_cmd *near = nearest(argv[1]);
+			fprintf(stderr, "perfsight: no such command '%s'", argv[1]);
+			if (near)
+				fprintf(stderr, "; did you mean '%s'?", near->name);
+			fputc('\n', stderr);
 			return EXIT_USAGE;
 		}
 		fputs(c->usage, stdout);

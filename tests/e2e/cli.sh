@@ -96,3 +96,6 @@ fi
 "$PERFSIGHT" summary fixtures/gunicorn-timeout > "$OUT/first.txt" 2>&1
 if ! head -20 "$OUT/first.txt" | grep -q -i 'handoffs on-CPU\|round violations\|Samples: '; then ok no-jargon-first-screen; else nok no-jargon-first-screen "$(grep -i 'handoffs\|round viol' "$OUT/first.txt" | head -2)"; fi
 check categories-in-words grep -q '^  CPU by category: Python (app) [0-9.]*%, Python (stdlib)' "$OUT/first.txt"
+"$PERFSIGHT" help sumary > /dev/null 2> "$OUT/help-typo.err"
+rc=$?
+if [ $rc -eq 2 ] && grep -q "did you mean 'summary'" "$OUT/help-typo.err"; then ok help-nearest-command; else nok help-nearest-command "exit $rc: $(cat "$OUT/help-typo.err")"; fi
