@@ -54,11 +54,12 @@ const char cmd_record_usage[] =
     "                 16 KiB 15% of stacks cut, 1.3 MB/s; 32 KiB 9%, 2.9 MB/s; 65528 0.2%,\n"
     "                 7.1 MB/s and perf starts to lose records (tests/tools/record-rate.sh)\n"
     "  --probes       add uprobes on the target's libpython: the GC collector's entry (with its\n"
-    "                 stack and generation) and return, and take_gil's entry and return (exact\n"
-    "                 GC pauses and GIL waits; return probes carry no stack); they are removed\n"
-    "                 afterwards, also on Ctrl-C, SIGTERM and SIGHUP. A probe perf cannot\n"
-    "                 place is left out with perf's reason. About 2.5x the capture (7.7 MB/s\n"
-    "                 for the gunicorn above, where a request takes the GIL about 8 times)\n"
+    "                 stack and generation) and return, and take_gil's entry (with a stack of\n"
+    "                 at most 16 KiB) and return (exact GC pauses and GIL waits; return\n"
+    "                 probes carry no stack); they are removed afterwards, also on Ctrl-C,\n"
+    "                 SIGTERM and SIGHUP. A probe perf cannot place is left out with perf's\n"
+    "                 reason. 3.4 MB/s for the gunicorn above, where a request takes the GIL\n"
+    "                 about 8 times, and perf loses some records on 2 busy CPUs\n"
     "  --perf-jit     CPython 3.13+: PYTHON_PERF_JIT_SUPPORT=1 instead (a jitdump with unwind\n"
     "                 tables; perf record -k 1)\n"
     "  --bundle       copy the ELF files the processes mapped into DIR/.build-id/ (symbols and\n"
@@ -86,7 +87,16 @@ struct rec_opts {
 struct probe_ev {
 	char name[160];
 	bool stack;
+	unsigned stack_max; /* a smaller dump than the clock's for this event, 0: the same */
 };
+
+/*
+ * take_gil's entry stack, at every GIL acquisition (about 8 per request in a gthread worker),
+ * gives the callers of the samples taken while waiting in it (the uretprobe replaced their
+ * return address). 16 KiB holds a gthread worker's request paths; a sync worker does not wait
+ * for the GIL. At 32 KiB perf lost 9k records a 9 s gunicorn capture on 2 CPUs, at 16 KiB none.
+ */
+#define TAKE_GIL_STACK_MAX 16384
 
 static volatile sig_atomic_t got_signal;
 static volatile pid_t perf_pid;
@@ -358,8 +368,10 @@ static bool add_probe_pair(const char *group, const char *lib, const char *fn, c
 		if (run(add, msg, sizeof(msg), true) == 0) {
 			snprintf(ev[0].name, sizeof(ev[0].name), "%s:%s", group, name);
 			ev[0].stack = true;
+			ev[0].stack_max = 0;
 			snprintf(ev[1].name, sizeof(ev[1].name), "%s:%s__return", group, name);
 			ev[1].stack = false;
+			ev[1].stack_max = 0;
 			return true;
 		}
 		if (!strstr(msg, "already exists"))
@@ -421,9 +433,10 @@ static int add_probes(const struct rec_opts *o, const char *group, struct probe_
 			"perfsight record: --probes: no GC collector function to probe in %s: no "
 			"GC pauses\n",
 			lib);
-	if (add_probe_pair(group, lib, "take_gil", NULL, ev + n, why, sizeof(why)))
+	if (add_probe_pair(group, lib, "take_gil", NULL, ev + n, why, sizeof(why))) {
+		ev[n].stack_max = TAKE_GIL_STACK_MAX;
 		n += 2;
-	else
+	} else
 		fprintf(stderr,
 			"perfsight record: --probes: cannot probe take_gil in %s: %s: no "
 			"probe-based GIL waits\n",
@@ -671,7 +684,7 @@ static void set_perf_support(const struct rec_opts *o)
 
 static int record(const struct rec_opts *o, const char *data, const struct probe_ev *pev, int n_pev)
 {
-	char clock[96], stack[32], secs[64], evs[4][sizeof(pev->name) + 16];
+	char clock[96], stack[32], secs[64], evs[4][sizeof(pev->name) + 48];
 	const char *argv[64 + 256];
 	size_t n = 0;
 	int status;
@@ -718,8 +731,13 @@ static int record(const struct rec_opts *o, const char *data, const struct probe
 		argv[n++] = "1";
 	}
 	for (int k = 0; k < n_pev && k < 4; k++) {
-		snprintf(evs[k], sizeof(evs[k]), "%.159s%s", pev[k].name,
-			 pev[k].stack ? "" : "/call-graph=no/");
+		if (!pev[k].stack)
+			snprintf(evs[k], sizeof(evs[k]), "%.159s/call-graph=no/", pev[k].name);
+		else if (pev[k].stack_max && pev[k].stack_max < o->stack_size)
+			snprintf(evs[k], sizeof(evs[k]), "%.159s/call-graph=dwarf,stack-size=%u/",
+				 pev[k].name, pev[k].stack_max);
+		else
+			snprintf(evs[k], sizeof(evs[k]), "%.159s", pev[k].name);
 		argv[n++] = "-e";
 		argv[n++] = evs[k];
 	}

@@ -90,15 +90,16 @@ if bad:
 else
 	nok events-exact "$(cat "$OUT/exact.why")"
 fi
-# stacks where they name code (the clock, switches, probe entries: 32 KiB by default), none on
-# wakeups and return probes
+# stacks where they name code (the clock, switches, probe entries: 32 KiB by default; take_gil's
+# entry, at every GIL acquisition, 16 KiB), none on wakeups and return probes
 if python3 -c '
-import json, sys
+import json, re, sys
 bad = []
 for e in json.load(open(sys.argv[1]))["events"]:
     want = not (e["name"].endswith("__return") or e["name"] == "sched:sched_wakeup")
     has = "STACK_USER" in e["sample_type"] and e["callchain"] == "dwarf"
-    if want != has or (want and e["stack_size"] != 32768):
+    size = 16384 if re.fullmatch(".*:take_gil(_[0-9]+)?", e["name"]) else 32768
+    if want != has or (want and e["stack_size"] != size):
         bad.append((e["name"], e["callchain"], e["stack_size"]))
 if bad:
     print("stacks wrong:", bad); sys.exit(1)' "$OUT/info.json" > "$OUT/stacks.why"; then
