@@ -764,6 +764,12 @@ static int record(const struct rec_opts *o, const char *data, const struct probe
 	argv[n] = NULL;
 	if (o->cmd)
 		set_perf_support(o);
+	else
+		fprintf(stderr,
+			"perfsight record: running processes name their Python functions only if "
+			"they were started with %s\n",
+			o->perf_jit ? "-X perf_jit (or PYTHON_PERF_JIT_SUPPORT=1)"
+				    : "-X perf (or PYTHONPERFSUPPORT=1)");
 	if (got_signal)
 		return EXIT_OK;
 	pid = fork();
