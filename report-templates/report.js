@@ -11,8 +11,10 @@
 	var D = JSON.parse(document.getElementById('perfsight-data').textContent || '{}');
 	var S = D.strings || [];
 	var KINDS = D.kinds || ['python', 'library', 'interp', 'gc', 'gil', 'kernel', 'native', 'other'];
-	var KIND_LABEL = {python: 'Python (app)', library: 'Python (library)', interp: 'interpreter',
-		gc: 'GC', gil: 'GIL', kernel: 'kernel', native: 'native', other: 'other'};
+	/* the CLI's category names (docs/categories.md); the report joins two pairs of them */
+	var KIND_LABEL = {python: 'Python (app)', library: 'Python (stdlib, site-packages)',
+		interp: 'interpreter, allocator', gc: 'GC', gil: 'GIL', kernel: 'kernel', native: 'native',
+		other: 'other'};
 	var KIND_HUE = {python: [140, 50], library: [180, 45], interp: [44, 78], gc: [2, 70],
 		gil: [275, 48], kernel: [24, 80], native: [212, 55], other: [0, 0]};
 	var META = D.meta || {};
@@ -564,8 +566,8 @@
 				cats[k] = (cats[k] || 0) + t.categories[k];
 		});
 		var all = catTotal(cats);
-		$('fg-figures').textContent = 'Samples: ' + amount(T.total[0]) + (cpu ? ' · CPU ' + secs(cpu) : '') +
-			(all ? ' · GC ' + pct((cats.gc || 0) / all) + ' · GIL ' + pct((cats.gil || 0) / all) : '') +
+		$('fg-figures').textContent = 'In this graph: ' + amount(T.total[0]) + (cpu ? ' · CPU ' + secs(cpu) : '') +
+			(all ? ' · GC ' + pct((cats.gc || 0) / all) + ' of the CPU · GIL ' + pct((cats.gil || 0) / all) : '') +
 			' · ' + sel.length + ' thread' + (sel.length === 1 ? '' : 's');
 	}
 

@@ -14,8 +14,10 @@ echo
 echo "== perfsight report $cap -o $out/report.html"
 "$B"/perfsight report "$cap" --title "perfsight demo: gunicorn, 2 gthread workers" \
 	-o "$out/report.html"
+# its diagnostics are the report's, printed above: only the line that says what it wrote
 "$B"/perfsight flamegraph "$cap" --view python --title "gunicorn workers (python view)" \
-	-o "$out/flamegraph.svg" 2>/dev/null
+	-o "$out/flamegraph.svg" 2>"$out/flamegraph.err"
+tail -1 "$out/flamegraph.err" >&2
 "$B"/perfsight export "$cap" --format json --view python -o "$out/top.json" 2>/dev/null
 python3 - "$out/top.json" <<'EOF' || true
 import json, sys
@@ -28,9 +30,6 @@ print("where the CPU goes (python view, total share of the samples):")
 for f in d["top_functions"][:6]:
     print("  %5.1f%%  %s" % (100 * f["total_share"], f["function"]))
 EOF
-echo
-echo "report:      $(pwd)/$out/report.html"
-echo "flame graph: $(pwd)/$out/flamegraph.svg"
 if [ "${SCREENSHOT:-0}" = 1 ]; then
 	[ -d tests/browser/node_modules/playwright-core ] ||
 		(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)

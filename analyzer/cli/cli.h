@@ -36,11 +36,24 @@ struct cli_cmd {
 
 /* Prints "perfsight: FILE: offset 0x..: MSG" on stderr and returns the exit code for err. */
 int cli_fail(const char *file, const struct pfs_err *err);
+/* Says on stderr what a command wrote: "WHAT: PATH (SIZE)"; nothing for "-" (stdout). */
+void cli_wrote(const char *what, const char *path);
+/*
+ * As cli_fail, for an output: a file that cannot be created or written (a missing directory,
+ * no right to write) is exit 4, not the 3 of an unreadable input.
+ */
+int cli_fail_output(const char *out, const struct pfs_err *err);
 /* Prints "perfsight CMD: MSG" and the usage hint, returns EXIT_USAGE. */
 int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* Prints diagnostics as "perfsight: FILE: SEVERITY CODE (xN) at 0xOFF: MSG" lines. */
+/*
+ * Prints warnings and errors as "perfsight: FILE: SEVERITY CODE (xN) at 0xOFF: MSG" lines, and
+ * the notes (what was done about harmless oddities) as one line of their codes; all in full
+ * when PERFSIGHT_NOTES=1.
+ */
 void cli_print_diags(FILE *f, const char *file, const struct pfs_diag *d);
+/* Prints every diagnostic in full (info and import: what the file holds, what was stored). */
+void cli_print_diags_all(FILE *f, const char *file, const struct pfs_diag *d);
 /* Exit code for a run that completed with these diagnostics. */
 int cli_diag_exit(const struct pfs_diag *d);
 /* True when argv[i] is -h or --help; prints cmd's usage to stdout. */

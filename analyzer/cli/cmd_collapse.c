@@ -155,11 +155,12 @@ int cmd_collapse(int argc, char **argv)
 	    pfs_agg_write_folded(cap.agg, cap.prof, NULL, &fo, of.f, &err) < 0 ||
 	    pfs_outfile_commit(&of, &err) < 0) {
 		pfs_outfile_abort(&of);
-		ex = cli_fail(out, &err);
+		ex = cli_fail_output(out, &err);
 		goto out;
 	}
 	cli_print_diags(stderr, file, &cap.diag);
 	ex = cli_diag_exit(&cap.diag);
+	cli_wrote("folded stacks", out);
 out:
 	pfs_capture_release(&cap);
 	return cli_finish_stdout(ex);

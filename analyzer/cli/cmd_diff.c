@@ -172,8 +172,8 @@ int cmd_diff(int argc, char **argv)
 			title = deftitle;
 		}
 		ex = cli_json_page(cli_diff_page_data, d, pfs_html_write_diff, tdir, title, out);
-		if (ex == EXIT_OK && strcmp(out, "-"))
-			fprintf(stderr, "diff report: %s\n", out);
+		if (ex == EXIT_OK)
+			cli_wrote("diff report", out);
 	}
 done:
 	pfs_diff_free(d);

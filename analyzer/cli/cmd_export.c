@@ -37,7 +37,8 @@ const char cmd_export_usage[] =
     "\n"
     "  --format folded      one line per distinct stack, 'root;...;leaf WEIGHT', sorted, as\n"
     "                       FlameGraph's stackcollapse tools write them\n"
-    "  --format speedscope  a speedscope file (one sampled profile per thread)\n"
+    "  --format speedscope  a speedscope file (one sampled profile per thread; a clock's\n"
+    "                       samples weigh their CPU seconds, unit \"seconds\")\n"
     "  --format pprof       a gzipped pprof profile (profile.proto): go tool pprof, Pyroscope,\n"
     "                       Parca, Grafana and Google Cloud Profiler read it; values: samples\n"
     "                       and CPU ns (or wall ns of a dump); labels pid, tid, comm, process\n"
@@ -53,7 +54,8 @@ const char cmd_export_usage[] =
     "  --event NAME         only the samples of this event (default: a perf capture's first\n"
     "                       sampling event, as collapse; every row of a profiler dump)\n"
     "  --weight W           samples, period, or seconds (wall time); the default is the\n"
-    "                       input's own unit: seconds for pyinstrument, counts otherwise\n"
+    "                       input's own unit: seconds for pyinstrument and for speedscope\n"
+    "                       of a clock (cpu-clock, task-clock), counts otherwise\n"
     "  --capture WHICH      the capture of a database, by id or label\n"
     "  --symfs DIR, --app-dir DIR, --jit-maps DIR, --kallsyms FILE\n"
     "                       where symbols are found, as in perfsight collapse\n"
@@ -240,6 +242,7 @@ static int export_graph(const struct cli_cmd *self, struct pfs_capture *s, const
 		return EXIT_INTERNAL;
 	}
 	cli_print_diags(stderr, input, &s->diag);
+	cli_wrote(fmt == FMT_JSON ? "export (json)" : "export (callgrind)", output);
 	return cli_diag_exit(&s->diag);
 }
 
@@ -358,8 +361,12 @@ int cmd_export(int argc, char **argv)
 	}
 	struct pfs_fold_opts fo = {
 	    .event = ev, .root = PFS_FOLD_NONE, .weight = wt, .view = (enum pfs_view)view};
-	struct pfs_export_opts eo = {
-	    .event = ev, .view = (enum pfs_view)view, .weight = wt, .name = s.info.label};
+	/* speedscope shows times when the weights are times: a clock's samples, by default */
+	struct pfs_export_opts eo = {.event = ev,
+				     .view = (enum pfs_view)view,
+				     .weight = wt,
+				     .name = s.info.label,
+				     .clock_seconds = !weight};
 	if (fmt == FMT_FOLDED)
 		rc = pfs_agg_write_folded(s.agg, s.prof, s.views, &fo, of.f, &err);
 	else if (fmt == FMT_SPEEDSCOPE)
@@ -376,6 +383,11 @@ int cmd_export(int argc, char **argv)
 	}
 	cli_print_diags(stderr, input, &s.diag);
 	rc = cli_diag_exit(&s.diag);
+	cli_wrote(fmt == FMT_FOLDED	  ? "export (folded)"
+		  : fmt == FMT_SPEEDSCOPE ? "export (speedscope)"
+		  : fmt == FMT_PPROF	  ? "export (pprof)"
+					  : "export (json)",
+		  output);
 out:
 	pfs_capture_release(&s);
 	return cli_finish_stdout(rc);

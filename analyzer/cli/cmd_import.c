@@ -837,7 +837,7 @@ static int import_dir(struct pfs_store *st, const char *dir, const struct import
 
 	pfs_diag_init(&sdiag);
 	n = pfs_pyprof_dir_scan(dir, &d, &sdiag, &err);
-	cli_print_diags(stderr, dir, &sdiag);
+	cli_print_diags_all(stderr, dir, &sdiag);
 	count_diags(&dc, &sdiag);
 	if (n < 0) {
 		code = cli_fail(dir, &err);
@@ -891,7 +891,7 @@ static int import_dir(struct pfs_store *st, const char *dir, const struct import
 		pfs_diag_init(&diag);
 		rc = import_one(st, d.v[i].path, &fo, &diag, &res[i], &input_err, &err);
 		free(label);
-		cli_print_diags(stderr, d.v[i].path, &diag);
+		cli_print_diags_all(stderr, d.v[i].path, &diag);
 		count_diags(&dc, &diag);
 		pfs_diag_release(&diag);
 		if (rc) {
@@ -993,7 +993,9 @@ int cmd_import(int argc, char **argv)
 		struct stat sb;
 		bool input_err;
 		int rc;
-		if (!merge && stat(inputs[i], &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		char *dir_cap = pfs_reader_dir_capture(inputs[i]);
+		/* a directory `record -o DIR` made is its perf.data; another one, its dumps */
+		if (!merge && !dir_cap && stat(inputs[i], &sb) == 0 && S_ISDIR(sb.st_mode)) {
 			struct import_opts dio = io;
 			dio.label = label;
 			rc = import_dir(st, inputs[i], &dio);
@@ -1005,8 +1007,10 @@ int cmd_import(int argc, char **argv)
 			continue;
 		}
 		pfs_diag_init(&diag);
-		rc = import_one(st, inputs[i], &io, &diag, &res, &input_err, &err);
-		cli_print_diags(stderr, inputs[i], &diag);
+		rc = import_one(st, dir_cap ? dir_cap : inputs[i], &io, &diag, &res, &input_err,
+				&err);
+		free(dir_cap);
+		cli_print_diags_all(stderr, inputs[i], &diag);
 		if (rc) {
 			int code =
 			    cli_fail(input_err || err.code == PFS_EUSAGE ? inputs[i] : db, &err);

@@ -461,7 +461,7 @@ int cmd_info(int argc, char **argv)
 		print_text(file, r);
 	rc = cli_diag_exit(pfs_reader_diag(r));
 	if (rc && !json)
-		cli_print_diags(stderr, file, pfs_reader_diag(r));
+		cli_print_diags_all(stderr, file, pfs_reader_diag(r));
 	pfs_reader_close(r);
 	return cli_finish_stdout(rc);
 }

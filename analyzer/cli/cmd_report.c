@@ -81,7 +81,8 @@ static int render_data(const char *tdir, const char *data, const char *title, co
 	int rc = pfs_html_write_report(tdir, buf, len, title, out, &err);
 	free(buf);
 	if (rc < 0)
-		return cli_fail(!strncmp(err.msg, "report data", 11) ? data : out, &err);
+		return !strncmp(err.msg, "report data", 11) ? cli_fail(data, &err)
+							    : cli_fail_output(out, &err);
 	return EXIT_OK;
 }
 
@@ -117,12 +118,19 @@ static int render_capture(const char *tdir, const char *file, const struct pfs_c
 		goto out;
 	}
 	if (pfs_html_write_report(tdir, json, len, title, out, &err) < 0) {
-		ex = cli_fail(out, &err);
+		ex = cli_fail_output(out, &err);
 		goto out;
 	}
-	cli_print_diags(stderr, file, &cap.diag);
-	if (cap.analysis)
-		cli_print_diags(stderr, file, pfs_analysis_diag(cap.analysis));
+	{
+		/* the capture's and the analysis' diagnostics, in one list */
+		struct pfs_diag all;
+		pfs_diag_init(&all);
+		pfs_diag_merge(&all, &cap.diag);
+		if (cap.analysis)
+			pfs_diag_merge(&all, pfs_analysis_diag(cap.analysis));
+		cli_print_diags(stderr, file, &all);
+		pfs_diag_release(&all);
+	}
 	ex = cli_diag_exit(&cap.diag);
 out:
 	free(json);
@@ -257,5 +265,7 @@ int cmd_report(int argc, char **argv)
 	else
 		ex = render_capture(tdir, argv[optind], &co, event, title, out, NULL);
 	free(found);
+	if (ex == EXIT_OK || ex == EXIT_DIAG)
+		cli_wrote(each ? "reports" : "report", out);
 	return cli_finish_stdout(ex);
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <errno.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -26,6 +27,49 @@ const struct cli_cmd *cli_find(const char *name)
 		if (!strcmp(commands[i].name, name))
 			return &commands[i];
 	return NULL;
+}
+
+/* Edit distance (insertions, deletions, substitutions, adjacent swaps) of a and b, capped. */
+static size_t distance(const char *a, const char *b)
+{
+	enum { MAX = 32 };
+	size_t la = strlen(a), lb = strlen(b), d[MAX + 1][MAX + 1];
+	if (la > MAX || lb > MAX)
+		return MAX;
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (size_t i = 1; i <= la; i++)
+		for (size_t j = 1; j <= lb; j++) {
+			size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			if (d[i - 1][j] + 1 < best)
+				best = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < best)
+				best = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    d[i - 2][j - 2] + 1 < best)
+				best = d[i - 2][j - 2] + 1;
+			d[i][j] = best;
+		}
+	return d[la][lb];
+}
+
+/* The command name is most likely a slip of: within 2 edits, or a prefix of one; else NULL. */
+static const struct cli_cmd *nearest(const char *name)
+{
+	const struct cli_cmd *best = NULL;
+	size_t bd = 3;
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		size_t d = distance(name, commands[i].name);
+		if (*name && !strncmp(commands[i].name, name, strlen(name)))
+			d = 1;
+		if (d < bd) {
+			bd = d;
+			best = &commands[i];
+		}
+	}
+	return best;
 }
 
 static void overview(FILE *f)
@@ -47,7 +91,11 @@ static int cmd_help(int argc, char **argv)
 	if (argc >= 2) {
 		const struct cli_cmd *c = cli_find(argv[1]);
 		if (!c) {
-			fprintf(stderr, "perfsight: no such command '%s'\n", argv[1]);
+			const struct cli_cmd *near = nearest(argv[1]);
+			fprintf(stderr, "perfsight: no such command '%s'", argv[1]);
+			if (near)
+				fprintf(stderr, "; did you mean '%s'?", near->name);
+			fputc('\n', stderr);
 			return EXIT_USAGE;
 		}
 		fputs(c->usage, stdout);
@@ -96,6 +144,25 @@ int cli_fail(const char *file, const struct pfs_err *err)
 	}
 }
 
+void cli_wrote(const char *what, const char *path)
+{
+	struct stat st;
+	if (!path || !strcmp(path, "-"))
+		return;
+	if (stat(path, &st) || !S_ISREG(st.st_mode))
+		fprintf(stderr, "%s: %s\n", what, path);
+	else if (st.st_size >= 1000000)
+		fprintf(stderr, "%s: %s (%.1f MB)\n", what, path, (double)st.st_size / 1e6);
+	else
+		fprintf(stderr, "%s: %s (%.1f kB)\n", what, path, (double)st.st_size / 1e3);
+}
+
+int cli_fail_output(const char *out, const struct pfs_err *err)
+{
+	int rc = cli_fail(out, err);
+	return rc == EXIT_USAGE ? EXIT_USAGE : EXIT_INTERNAL;
+}
+
 int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
 {
 	va_list ap;
@@ -107,16 +174,42 @@ int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+static void print_diag(FILE *f, const char *file, const struct pfs_diag_entry *e)
+{
+	fprintf(f, "perfsight: %s: %s %s (x%llu)", file, pfs_severity_name(e->sev), e->code,
+		(unsigned long long)e->count);
+	if (e->first_off != PFS_NO_OFF)
+		fprintf(f, " first at byte offset %llu", (unsigned long long)e->first_off);
+	fprintf(f, ": %s\n", e->msg);
+}
+
+void cli_print_diags_all(FILE *f, const char *file, const struct pfs_diag *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		print_diag(f, file, &d->v[i]);
+}
+
 void cli_print_diags(FILE *f, const char *file, const struct pfs_diag *d)
 {
-	for (size_t i = 0; i < d->n; i++) {
-		const struct pfs_diag_entry *e = &d->v[i];
-		fprintf(f, "perfsight: %s: %s %s (x%llu)", file, pfs_severity_name(e->sev), e->code,
-			(unsigned long long)e->count);
-		if (e->first_off != PFS_NO_OFF)
-			fprintf(f, " first at byte offset %llu", (unsigned long long)e->first_off);
-		fprintf(f, ": %s\n", e->msg);
+	const char *all = getenv("PERFSIGHT_NOTES");
+	size_t notes = 0;
+	if (all && *all && strcmp(all, "0")) {
+		cli_print_diags_all(f, file, d);
+		return;
 	}
+	for (size_t i = 0; i < d->n; i++) {
+		if (d->v[i].sev == PFS_NOTE)
+			notes++;
+		else
+			print_diag(f, file, &d->v[i]);
+	}
+	if (!notes)
+		return;
+	fprintf(f, "perfsight: %s: %zu note%s:", file, notes, notes == 1 ? "" : "s");
+	for (size_t i = 0, k = 0; i < d->n; i++)
+		if (d->v[i].sev == PFS_NOTE)
+			fprintf(f, "%s %s", k++ ? "," : "", d->v[i].code);
+	fputs(" (PERFSIGHT_NOTES=1 prints them whole)\n", f);
 }
 
 int cli_diag_exit(const struct pfs_diag *d)
@@ -175,8 +268,16 @@ int main(int argc, char **argv)
 	}
 	c = cli_find(argv[1]);
 	if (!c) {
-		fprintf(stderr, "perfsight: '%s' is not a command; 'perfsight help' lists them\n",
-			argv[1]);
+		const struct cli_cmd *near = nearest(argv[1]);
+		if (near)
+			fprintf(stderr,
+				"perfsight: '%s' is not a command; did you mean '%s'? 'perfsight "
+				"help' lists them\n",
+				argv[1], near->name);
+		else
+			fprintf(stderr,
+				"perfsight: '%s' is not a command; 'perfsight help' lists them\n",
+				argv[1]);
 		return EXIT_USAGE;
 	}
 	if (c->fn != cmd_help && cli_is_help(c, argc - 1, argv + 1))
@@ -213,7 +314,7 @@ int cli_json_page(cli_json_fn fn, const void *arg, cli_page_fn page, const char 
 	if (rc >= 0)
 		rc = page(tdir, buf, len, title, out, &err);
 	free(buf);
-	return rc < 0 ? cli_fail(out, &err) : EXIT_OK;
+	return rc < 0 ? cli_fail_output(out, &err) : EXIT_OK;
 }
 
 bool cli_capture_option(int c, const char *arg, struct pfs_capture_opts *co)

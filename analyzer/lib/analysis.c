@@ -394,7 +394,11 @@ static void note_sampled(struct pfs_analysis *a, const struct pfs_event *e, cons
 	memcpy(a->sampled_names + l, buf, strlen(buf) + 1);
 }
 
-/* "probe_libpython3:take_gil__return" -> the function and whether it is the return probe. */
+/*
+ * "probe_libpython3:take_gil__return" -> the function and whether it is the return probe. The
+ * event may be FN_N (perfsight record names it so when another group holds FN: perf 6.1 wants
+ * event names unique across groups).
+ */
 static bool probe_function(const char *name, const char *fn)
 {
 	const char *colon = strchr(name, ':');
@@ -402,7 +406,13 @@ static bool probe_function(const char *name, const char *fn)
 	if (!colon)
 		return false;
 	colon++;
-	return !strncmp(colon, fn, l) && (colon[l] == 0 || !strcmp(colon + l, "__return"));
+	if (strncmp(colon, fn, l))
+		return false;
+	colon += l;
+	if (colon[0] == '_' && colon[1] >= '0' && colon[1] <= '9')
+		for (colon++; *colon >= '0' && *colon <= '9'; colon++)
+			;
+	return colon[0] == 0 || !strcmp(colon, "__return");
 }
 
 static bool is_return_probe(const char *name)
@@ -1194,15 +1204,103 @@ static void build_processes(struct pfs_analysis *a, const struct pfs_an_capture 
 	}
 }
 
+/*
+ * A program that starts the service rather than being it (`timeout 60 gunicorn ...`, `env
+ * VAR=1 python -m gunicorn`, `sudo -u app gunicorn`, a shell): its command line names the
+ * server, but it is not the master.
+ */
+static bool is_wrapper(const char *comm)
+{
+	static const char *const known[] = {
+	    "timeout",	 "env",		 "sudo",   "su",    "doas",    "runuser", "sh",
+	    "bash",	 "dash",	 "zsh",	   "ash",   "busybox", "nice",	  "ionice",
+	    "taskset",	 "chrt",	 "setsid", "nohup", "stdbuf",  "numactl", "tini",
+	    "dumb-init", "s6-setuidgid", "chpst",  "xargs", "perf",    "strace",  "ltrace",
+	};
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (!strcmp(comm, known[i]))
+			return true;
+	return false;
+}
+
+/* The part of a wrapper's command line that the program it starts runs: from its first word
+ * that names Python or the server ("timeout -s TERM 8 env A=1 python3 -m gunicorn ..." ->
+ * "python3 -m gunicorn ..."), or NULL. */
+static const char *wrapped_command(const char *cmd)
+{
+	const char *w = cmd;
+	while (w && *w) {
+		size_t n = strcspn(w, " ");
+		const char *base = w;
+		for (const char *c = w; c < w + n; c++)
+			if (*c == '/')
+				base = c + 1;
+		if (!strncmp(base, "python", 6) || !strncmp(base, "pypy", 4) ||
+		    !strncmp(base, "gunicorn", 8) || !strncmp(base, "uwsgi", 5))
+			return w;
+		w += n;
+		w += strspn(w, " ");
+	}
+	return NULL;
+}
+
 static void assign_roles(struct pfs_analysis *a)
 {
+	/* what a wrapper started runs the wrapped command; its forks keep it */
+	for (int round = 0; round < 64; round++) {
+		bool changed = false;
+		for (size_t i = 0; i < a->n_procs; i++) {
+			struct pfs_an_process *p = &a->procs[i];
+			struct pfs_an_process *pp = proc_by_pid(a, p->ppid);
+			const char *pcmd, *w;
+			if (p->cmdline || !pp || pp == p || !pp->cmdline ||
+			    is_wrapper(pfs_profile_strget(a->p, p->comm, NULL)))
+				continue;
+			pcmd = pfs_profile_strget(a->p, pp->cmdline, NULL);
+			if (is_wrapper(pfs_profile_strget(a->p, pp->comm, NULL)) &&
+			    (w = wrapped_command(pcmd)))
+				p->cmdline = pfs_profile_cstr(a->p, w);
+			else if (pp->comm == p->comm)
+				p->cmdline = pp->cmdline;
+			else
+				continue;
+			changed = true;
+		}
+		if (!changed)
+			break;
+	}
 	for (size_t i = 0; i < a->n_procs; i++) {
 		struct pfs_an_process *p = &a->procs[i];
 		const char *comm = pfs_profile_strget(a->p, p->comm, NULL);
 		const char *cmd = pfs_profile_strget(a->p, p->cmdline, NULL);
 		p->server = server_of(comm);
-		if (!p->server)
+		if (!p->server && !is_wrapper(comm))
 			p->server = server_of(cmd);
+	}
+	/*
+	 * A wrapper's server is its children's: the exec'd master of `timeout ... gunicorn` has no
+	 * recorded command line (perf keeps the root's only), and a fork keeps its parent's server.
+	 * Parents may come later in pid order.
+	 */
+	for (int round = 0; round < 64; round++) {
+		bool changed = false;
+		for (size_t i = 0; i < a->n_procs; i++) {
+			struct pfs_an_process *p = &a->procs[i];
+			struct pfs_an_process *pp = proc_by_pid(a, p->ppid);
+			const char *pcomm, *pcmd, *hint;
+			if (p->server || !pp || pp == p ||
+			    is_wrapper(pfs_profile_strget(a->p, p->comm, NULL)))
+				continue;
+			pcomm = pfs_profile_strget(a->p, pp->comm, NULL);
+			pcmd = pfs_profile_strget(a->p, pp->cmdline, NULL);
+			hint = pp->server ? pp->server : is_wrapper(pcomm) ? server_of(pcmd) : NULL;
+			if (hint) {
+				p->server = hint;
+				changed = true;
+			}
+		}
+		if (!changed)
+			break;
 	}
 	for (size_t i = 0; i < a->n_procs; i++) {
 		struct pfs_an_process *p = &a->procs[i];
@@ -1210,6 +1308,10 @@ static void assign_roles(struct pfs_analysis *a)
 		const char *cmd = pfs_profile_strget(a->p, p->cmdline, NULL);
 		struct pfs_an_process *pp = proc_by_pid(a, p->ppid);
 		p->role = "process";
+		if (is_wrapper(title) && server_of(cmd)) {
+			p->role = "wrapper";
+			continue;
+		}
 		if (!p->server)
 			continue;
 		/* setproctitle titles say it ("gunicorn: worker [app]"); else the fork tree does */
@@ -2327,6 +2429,39 @@ static void put_safe(FILE *f, const char *s, size_t max)
 		fputs("...", f);
 }
 
+/*
+ * A command line as a reader wants it: programs by their names ("/usr/bin/python3.12" ->
+ * "python3.12"), the options whole (the worker options come after the program), at most max
+ * bytes.
+ */
+static void put_cmdline(FILE *f, const char *s, size_t max)
+{
+	char buf[4096];
+	size_t n = 0;
+	while (s && *s && n + 1 < sizeof(buf)) {
+		size_t w = strcspn(s, " ");
+		const char *base = s, *slash = NULL;
+		for (const char *c = s; c < s + w; c++)
+			if (*c == '/')
+				slash = c;
+		/* an absolute path to a program under a bin directory is the program */
+		if (s[0] == '/' && slash && slash - s >= 4 && !strncmp(slash - 4, "/bin", 4))
+			base = slash + 1;
+		w -= (size_t)(base - s);
+		if (w > sizeof(buf) - 1 - n)
+			w = sizeof(buf) - 1 - n;
+		memcpy(buf + n, base, w);
+		n += w;
+		s = base + w;
+		while (*s == ' ' && n + 1 < sizeof(buf)) {
+			buf[n++] = ' ';
+			s++;
+		}
+	}
+	buf[n] = 0;
+	put_safe(f, buf, max);
+}
+
 static void text_stack(const struct pfs_analysis *a, FILE *f, uint32_t path)
 {
 	uint32_t ids[4];
@@ -2445,6 +2580,32 @@ static void text_gc_gil(const struct pfs_analysis *a, FILE *f, const struct pfs_
 	}
 }
 
+/* "CPU: 2.042 s (1019 samples)": the time when the clock gives it, then the samples. */
+static void text_cpu(const struct pfs_analysis *a, FILE *f, const struct pfs_an_process *p)
+{
+	if (a->clock_cpu)
+		fprintf(f, "\n  CPU: %.3f s (%llu samples)", secs(p->cpu_period),
+			(unsigned long long)p->cpu_samples);
+	else
+		fprintf(f, "\n  CPU: %llu samples", (unsigned long long)p->cpu_samples);
+}
+
+/* Where the CPU went, in the categories' own words (pfs_pycat_label). */
+static void text_categories(FILE *f, const struct pfs_an_process *p)
+{
+	const char *sep = " ";
+	if (!p->cpu_samples)
+		return;
+	fputs("  CPU by category:", f);
+	for (int c = 0; c < PFS_CAT_COUNT; c++)
+		if (p->cat[c]) {
+			fprintf(f, "%s%s %.1f%%", sep, pfs_pycat_label(c),
+				100 * share(p->cat[c], p->cpu_samples));
+			sep = ", ";
+		}
+	fputc('\n', f);
+}
+
 static void text_process(const struct pfs_analysis *a, FILE *f, const struct pfs_an_process *p)
 {
 	bool sw = pfs_analysis_has_switch_waits(a), gp = pfs_analysis_has_gil_probes(a),
@@ -2455,14 +2616,14 @@ static void text_process(const struct pfs_analysis *a, FILE *f, const struct pfs
 	put_safe(f, p->comm ? pfs_profile_strget(a->p, p->comm, NULL) : "?", 32);
 	if (p->server)
 		fprintf(f, "  %s %s", p->server, p->role);
+	else if (!strcmp(p->role, "wrapper"))
+		fputs("  wrapper: starts the service, is not its master", f);
 	if (p->cmdline) {
-		fputs("  cmd: ", f);
-		put_safe(f, pfs_profile_strget(a->p, p->cmdline, NULL), 60);
+		fputs("\n  cmd: ", f);
+		put_cmdline(f, pfs_profile_strget(a->p, p->cmdline, NULL), 300);
 	}
-	fprintf(f, "\n  cpu: %llu samples", (unsigned long long)p->cpu_samples);
-	if (a->clock_cpu)
-		fprintf(f, " (%.3f s)", secs(p->cpu_period));
-	fprintf(f, "   gc: %.1f%% of the CPU (%llu samples)\n",
+	text_cpu(a, f, p);
+	fprintf(f, "   GC: %.1f%% of it (%llu samples)\n",
 		100 * share(p->gc_samples, p->cpu_samples), (unsigned long long)p->gc_samples);
 	if (p->cut_stacks)
 		fprintf(f,
@@ -2470,14 +2631,7 @@ static void text_process(const struct pfs_analysis *a, FILE *f, const struct pfs
 			"[truncated], callers unknown)\n",
 			100 * share(p->cut_stacks, p->cpu_samples),
 			(unsigned long long)p->cut_stacks);
-	if (p->cpu_samples) {
-		fputs("  categories:", f);
-		for (int c = 0; c < PFS_CAT_COUNT; c++)
-			if (p->cat[c])
-				fprintf(f, " %s %.1f%%", pfs_pycat_name(c),
-					100 * share(p->cat[c], p->cpu_samples));
-		fputc('\n', f);
-	}
+	text_categories(f, p);
 	text_gc_gil(a, f, p, &p->pid, 1);
 	fprintf(f, "  %-8s %-16s %7s %7s %10s %6s %10s %6s %9s\n", "tid", "comm", "cpu", "gc",
 		"gil-wait", "waits", "probe-wait", "waits", "gc-pauses");
@@ -2533,18 +2687,9 @@ static void text_workers(const struct pfs_analysis *a, FILE *f, const struct pfs
 		g->n_pids == 1 ? "" : "s", g->master);
 	for (size_t i = 0; i < g->n_pids; i++)
 		fprintf(f, " %u", g->pids[i]);
-	fprintf(f, "\n  cpu: %llu samples", (unsigned long long)p->cpu_samples);
-	if (a->clock_cpu)
-		fprintf(f, " (%.3f s)", secs(p->cpu_period));
-	fprintf(f, "   gc: %.1f%% of the CPU\n", 100 * share(p->gc_samples, p->cpu_samples));
-	if (p->cpu_samples) {
-		fputs("  categories:", f);
-		for (int c = 0; c < PFS_CAT_COUNT; c++)
-			if (p->cat[c])
-				fprintf(f, " %s %.1f%%", pfs_pycat_name(c),
-					100 * share(p->cat[c], p->cpu_samples));
-		fputc('\n', f);
-	}
+	text_cpu(a, f, p);
+	fprintf(f, "   GC: %.1f%% of it\n", 100 * share(p->gc_samples, p->cpu_samples));
+	text_categories(f, p);
 	text_gc_gil(a, f, p, g->pids, g->n_pids);
 }
 

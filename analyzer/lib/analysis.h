@@ -127,7 +127,8 @@ struct pfs_an_thread {
 struct pfs_an_process {
 	uint32_t pid, ppid;
 	uint32_t comm, cmdline; /* string ids, 0 when unknown */
-	const char *role;	/* "master", "worker" or "process" */
+	const char *role;	/* "master", "worker", "wrapper" (timeout, env, sudo, a shell
+				   that started a server) or "process" */
 	const char *server;	/* "gunicorn", "uwsgi" or NULL */
 	uint64_t cpu_samples, gc_samples, gil_samples;
 	uint64_t cat[PFS_CAT_COUNT];

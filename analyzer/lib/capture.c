@@ -52,8 +52,11 @@ int pfs_capture_detect(const char *path, struct pfs_err *err)
 		return PFS_CAPTURE_PERF;
 	if (stat(path, &sb) < 0)
 		return pfs_err_sys(err, "cannot open %s", path);
-	if (S_ISDIR(sb.st_mode))
-		return PFS_CAPTURE_PYPROF;
+	if (S_ISDIR(sb.st_mode)) {
+		char *in = pfs_reader_dir_capture(path);
+		free(in);
+		return in ? PFS_CAPTURE_PERF : PFS_CAPTURE_PYPROF;
+	}
 	ssize_t n = read_head(path, head, sizeof(head), err);
 	if (n < 0)
 		return (int)n;

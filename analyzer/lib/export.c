@@ -17,6 +17,15 @@ static double cell_weight(const struct pfs_agg_cell *c, enum pfs_fold_weight w)
 	}
 }
 
+/* A clock whose period is nanoseconds of CPU (the rule reportdata.c's time events follow). */
+static bool is_clock_event(struct pfs_profile *p, uint32_t event)
+{
+	const struct pfs_event *e = pfs_profile_event(p, event);
+	const char *n = e ? pfs_profile_strget(p, e->name, NULL) : "";
+	return !strcmp(n, "cpu-clock") || !strcmp(n, "task-clock") ||
+	       !strncmp(n, "cpu-clock:", 10) || !strncmp(n, "task-clock:", 11);
+}
+
 static bool cell_matches(const struct pfs_agg_cell *c, const struct pfs_export_opts *o)
 {
 	return o->event < 0 || c->event == (uint32_t)o->event;
@@ -46,9 +55,18 @@ int pfs_export_speedscope(const struct pfs_agg *a, struct pfs_profile *p, struct
 	size_t n_frames = 0, cap_frames = 0, cap_fidx = 0, cap_stack = 0;
 	struct pfs_jsonw w;
 	int rc = 0;
+	struct pfs_export_opts eo = *o;
+	bool clock_s = o->clock_seconds && o->weight == PFS_FOLD_SAMPLES;
 	for (size_t i = 0; i < n; i++)
-		if (cell_matches(pfs_agg_cell(a, i), o))
+		if (cell_matches(pfs_agg_cell(a, i), o)) {
 			order[m++] = i;
+			clock_s = clock_s && is_clock_event(p, pfs_agg_cell(a, i)->event);
+		}
+	/* samples of a clock are CPU time: seconds, from their periods (ns) */
+	if (clock_s) {
+		eo.weight = PFS_FOLD_PERIOD;
+		o = &eo;
+	}
 	qsort_r(order, m, sizeof(*order), thread_cmp, (void *)a);
 	/* views first: they may add frames, and the frame table must be complete */
 	for (size_t i = 0; i < m; i++) {
@@ -121,11 +139,11 @@ int pfs_export_speedscope(const struct pfs_agg *a, struct pfs_profile *p, struct
 		pfs_jsonw_key(&w, "name");
 		pfs_jsonw_str(&w, name);
 		pfs_jsonw_key(&w, "unit");
-		pfs_jsonw_str(&w, o->weight == PFS_FOLD_SECONDS ? "seconds" : "none");
+		pfs_jsonw_str(&w, o->weight == PFS_FOLD_SECONDS || clock_s ? "seconds" : "none");
 		pfs_jsonw_key(&w, "startValue");
 		pfs_jsonw_u64(&w, 0);
 		pfs_jsonw_key(&w, "endValue");
-		pfs_jsonw_dbl(&w, total);
+		pfs_jsonw_dbl(&w, clock_s ? total / 1e9 : total);
 		pfs_jsonw_key(&w, "samples");
 		pfs_jsonw_arr(&w);
 		for (size_t k = i; k < j; k++) {
@@ -142,8 +160,10 @@ int pfs_export_speedscope(const struct pfs_agg *a, struct pfs_profile *p, struct
 		pfs_jsonw_end_arr(&w);
 		pfs_jsonw_key(&w, "weights");
 		pfs_jsonw_arr(&w);
-		for (size_t k = i; k < j; k++)
-			pfs_jsonw_dbl(&w, cell_weight(pfs_agg_cell(a, order[k]), o->weight));
+		for (size_t k = i; k < j; k++) {
+			double wt = cell_weight(pfs_agg_cell(a, order[k]), o->weight);
+			pfs_jsonw_dbl(&w, clock_s ? wt / 1e9 : wt);
+		}
 		pfs_jsonw_end_arr(&w);
 		pfs_jsonw_end_obj(&w);
 		i = j;

@@ -25,6 +25,7 @@ struct pfs_export_opts {
 	enum pfs_view view;
 	enum pfs_fold_weight weight; /* samples, period or seconds */
 	const char *name;	     /* the profile's name (capture label) */
+	bool clock_seconds; /* speedscope: samples of a clock event as seconds of CPU (periods) */
 };
 
 /* Writes a speedscope JSON document. Returns 0 or PFS_EIO. */

@@ -784,7 +784,10 @@ int pfs_ingest_perf(const char *path, const struct pfs_ingest_opts *o, struct pf
 	int rc = pfs_reader_open(&in.r, path, NULL, err);
 	if (rc < 0)
 		return rc;
-	char *cap_dir = strcmp(path, "-") ? dir_of(path) : NULL;
+	/* a directory stands for its perf.data (perfsight record -o DIR): the maps are in it */
+	char *in_dir = pfs_reader_dir_capture(path);
+	char *cap_dir = in_dir ? pfs_xstrdup(path) : strcmp(path, "-") ? dir_of(path) : NULL;
+	free(in_dir);
 	char *maps_dir = NULL;
 	if (cap_dir) {
 		size_t len = strlen(cap_dir) + 6;

@@ -998,6 +998,23 @@ int pfs_reader_open_mem(struct pfs_reader **out, const void *buf, size_t len,
 	return 0;
 }
 
+char *pfs_reader_dir_capture(const char *path)
+{
+	struct stat st;
+	size_t n = strlen(path);
+	char *in;
+	if (stat(path, &st) || !S_ISDIR(st.st_mode))
+		return NULL;
+	in = pfs_xmalloc(n + sizeof("/perf.data"));
+	memcpy(in, path, n);
+	memcpy(in + n, "/perf.data", sizeof("/perf.data"));
+	if (stat(in, &st) || !S_ISREG(st.st_mode)) {
+		free(in);
+		return NULL;
+	}
+	return in;
+}
+
 int pfs_reader_open(struct pfs_reader **out, const char *path, const struct pfs_reader_opts *opts,
 		    struct pfs_err *err)
 {
@@ -1029,9 +1046,15 @@ int pfs_reader_open(struct pfs_reader **out, const char *path, const struct pfs_
 		return rc;
 	}
 	if (S_ISDIR(st.st_mode)) {
+		char *in = pfs_reader_dir_capture(path);
 		close(fd);
+		if (in) {
+			rc = pfs_reader_open(out, in, opts, err);
+			free(in);
+			return rc;
+		}
 		return pfs_err_set(err, PFS_EFORMAT, PFS_NO_OFF,
-				   "is a directory, not a perf.data file");
+				   "is a directory without a perf.data file");
 	}
 	r = reader_new(path, opts);
 	if (S_ISREG(st.st_mode)) {
@@ -2079,8 +2102,8 @@ int pfs_reader_next(struct pfs_reader *r, struct pfs_record *rec, struct pfs_err
 			if (r->stats.out_of_order)
 				pfs_diag_addn(
 				    &r->diag, PFS_NOTE, "out-of-order", 1, PFS_NO_OFF,
-				    "%llu records arrived after a later record had been "
-				    "released (perf's own round violations); they were kept",
+				    "%llu records were out of time order in the file (perf "
+				    "wrote them late); perfsight kept them and put them in order",
 				    (unsigned long long)r->stats.out_of_order);
 			r->flushing_all = true;
 			continue;

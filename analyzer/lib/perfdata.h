@@ -381,9 +381,15 @@ struct pfs_reader_opts {
 struct pfs_reader;
 
 /*
- * Opens path ("-" for standard input, pipe mode only) and reads the header, the attrs and the
- * feature sections. Returns 0 and *out, or a negative code with err naming the offset.
- * opts may be NULL for defaults.
+ * The capture a directory stands for: "DIR/perf.data" (to free) when path is a directory
+ * holding a regular file perf.data (as `perfsight record -o DIR` writes), else NULL.
+ */
+char *pfs_reader_dir_capture(const char *path);
+
+/*
+ * Opens path ("-" for standard input, pipe mode only; a directory: its perf.data) and reads the
+ * header, the attrs and the feature sections. Returns 0 and *out, or a negative code with err
+ * naming the offset. opts may be NULL for defaults.
  */
 int pfs_reader_open(struct pfs_reader **out, const char *path, const struct pfs_reader_opts *opts,
 		    struct pfs_err *err) PFS_MUST_CHECK;

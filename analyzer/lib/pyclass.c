@@ -485,8 +485,16 @@ static void classify_leaf(const struct pfs_pyver *v, const struct pfs_pyframe *f
 			return;
 		}
 		fn = frame_fn(v, f);
+		/*
+		 * The eval loop running a Python function's bytecode is that function's own time,
+		 * as a Python profiler counts it; with no Python frame it is the interpreter's
+		 */
 		if (fn == PFS_PYFN_EVAL) {
-			set(out, PFS_CAT_INTERP, PFS_PYLABEL_INTERP);
+			if (py_leaf)
+				set(out, origin_cat(pfs_pyclass_frame_origin(py_leaf)),
+				    PFS_PYLABEL_NONE);
+			else
+				set(out, PFS_CAT_INTERP, PFS_PYLABEL_INTERP);
 			return;
 		}
 		if (f->dso && *f->dso && !pfs_pyclass_is_python_dso(f->dso)) {
@@ -510,8 +518,8 @@ static void classify_leaf(const struct pfs_pyver *v, const struct pfs_pyframe *f
 		set(out, PFS_CAT_NATIVE, PFS_PYLABEL_NATIVE);
 		out->label_dso = syslib;
 	} else if (py_leaf) {
-		/* the leaf is a trampoline itself: the interpreter's plumbing */
-		set(out, PFS_CAT_INTERP, PFS_PYLABEL_INTERP);
+		/* the leaf is the Python function's perf trampoline: its call, its time */
+		set(out, origin_cat(pfs_pyclass_frame_origin(py_leaf)), PFS_PYLABEL_NONE);
 	} else {
 		set(out, PFS_CAT_UNKNOWN, PFS_PYLABEL_UNKNOWN);
 	}
@@ -572,6 +580,25 @@ void pfs_pyclass_stack(const struct pfs_pyver *v, const struct pfs_pyframe *fram
 const char *pfs_pycat_name(enum pfs_pycat c)
 {
 	return (unsigned)c < PFS_CAT_COUNT ? cat_names[c] : "unknown";
+}
+
+/* What the CLI and the report show for each category (docs/categories.md): one set of words. */
+static const char *const cat_labels[PFS_CAT_COUNT] = {
+    [PFS_CAT_PY_APP] = "Python (app)",
+    [PFS_CAT_PY_STDLIB] = "Python (stdlib)",
+    [PFS_CAT_PY_SITE] = "Python (site-packages)",
+    [PFS_CAT_INTERP] = "interpreter",
+    [PFS_CAT_GC] = "GC",
+    [PFS_CAT_GIL] = "GIL",
+    [PFS_CAT_ALLOC] = "allocator",
+    [PFS_CAT_NATIVE] = "native",
+    [PFS_CAT_KERNEL] = "kernel",
+    [PFS_CAT_UNKNOWN] = "unknown",
+};
+
+const char *pfs_pycat_label(enum pfs_pycat c)
+{
+	return (unsigned)c < PFS_CAT_COUNT ? cat_labels[c] : "unknown";
 }
 
 const char *pfs_pyclass_label(const struct pfs_pystack *s, char *buf, size_t len)

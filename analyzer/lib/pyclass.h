@@ -159,6 +159,8 @@ void pfs_pyclass_stack(const struct pfs_pyver *v, const struct pfs_pyframe *fram
 
 /* "python-app", "gc", ...: stable names used in JSON and docs/categories.md. */
 const char *pfs_pycat_name(enum pfs_pycat c);
+/* The category as a reader sees it ("Python (app)", "GC"), the same in the CLI and report. */
+const char *pfs_pycat_label(enum pfs_pycat c);
 /*
  * Writes the pseudo-frame name of s ("[gc]", "[native: libfoo.so]") into buf (always
  * NUL-terminated, truncated to len). Returns buf, or NULL when s has no pseudo-frame.

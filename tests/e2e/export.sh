@@ -129,6 +129,30 @@ for cap in fixtures/*/perf.data; do
 	check "json-source-$name" test "$(json_field "$o.json" 'd["summary"]["source"]')" = "'perf.data'"
 done
 
+# a clock's samples are CPU time: speedscope's unit is seconds, each thread's weights its CPU
+# seconds as the summary counts them (the clock's periods); --weight samples keeps counts
+cap=fixtures/py312-threads-dwarf/perf.data
+"$PERFSIGHT" export "$cap" --format speedscope -o "$OUT/clock.speedscope.json" 2>/dev/null
+"$PERFSIGHT" export "$cap" --format speedscope --weight samples -o "$OUT/count.speedscope.json" 2>/dev/null
+"$PERFSIGHT" summary --json "$cap" > "$OUT/clock.summary.json" 2>/dev/null
+if python3 - "$OUT/clock.speedscope.json" "$OUT/count.speedscope.json" "$OUT/clock.summary.json" <<'PY'
+import json, re, sys
+s, c, m = (json.load(open(f)) for f in sys.argv[1:])
+want = sum(p["cpu_s"] for p in m["captures"][0]["processes"])
+for p in s["profiles"]:
+    assert p["unit"] == "seconds", p["unit"]
+    assert abs(sum(p["weights"]) - p["endValue"]) < 1e-6
+got = sum(p["endValue"] for p in s["profiles"])
+assert want > 0 and abs(got - want) <= 0.01 * want, (got, want)
+for p in c["profiles"]:
+    assert p["unit"] == "none" and all(w == int(w) for w in p["weights"]), p["unit"]
+PY
+then
+	ok speedscope-clock-in-seconds
+else
+	nok speedscope-clock-in-seconds "unit or weights not the clock's seconds"
+fi
+
 # a database import exports what the capture exports
 db="$OUT/export.db"
 rm -f "$db"

@@ -239,3 +239,23 @@ printf 'not a capture\0\1\2' > "$OUT/junk.bin"
 "$PERFSIGHT" summary "$OUT/junk.bin" > /dev/null 2> "$OUT/junk.err"
 check junk_exit_3 test $? = 3
 check junk_names_file grep -q junk.bin "$OUT/junk.err"
+
+# `timeout 5 env ... python3.12 -m gunicorn`: the wrapper is shown as a wrapper, the master is the
+# Python process whose children are the workers, and its command line is the wrapped one, whole
+T=fixtures/gunicorn-timeout/perf.data
+"$PERFSIGHT" summary --json "$T" > "$OUT/timeout.json" 2>/dev/null
+check wrapper_is_not_master py '
+p = {x["pid"]: x for x in c["processes"]}
+(root,) = [x for x in p.values() if x["ppid"] not in p]
+assert root["comm"] == "timeout" and root["role"] == "wrapper" and root["server"] is None, root
+(m,) = [x for x in p.values() if x["role"] == "master"]
+kids = [x for x in p.values() if x["ppid"] == m["pid"]]
+assert m["ppid"] == root["pid"] and m["comm"].startswith("python"), m
+assert len(kids) == 2 and all(x["role"] == "worker" for x in kids), kids
+assert m["cmdline"].split()[1:4] == ["-m", "gunicorn", "-w"], m["cmdline"]
+(g,) = c["workers"]
+assert g["master_pid"] == m["pid"] and sorted(g["worker_pids"]) == sorted(x["pid"] for x in kids)' \
+	"$OUT/timeout.json"
+"$PERFSIGHT" summary "$T" > "$OUT/timeout.txt" 2>/dev/null
+check cmdline_keeps_worker_options grep -q '^  cmd: python3.12 -m gunicorn -w 2 -k sync -b .* app:app$' "$OUT/timeout.txt"
+check wrapper_says_so grep -q 'timeout  wrapper: starts the service, is not its master' "$OUT/timeout.txt"

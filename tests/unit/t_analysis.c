@@ -192,7 +192,9 @@ static void test_categories_and_gc_samples(void)
 	T_EQ(p->cpu_samples, N(order));
 	T_EQ(p->gc_samples, 3);
 	T_EQ(p->gil_samples, 2);
-	T_EQ(p->cat[PFS_CAT_INTERP], 3);
+	/* the eval loop's self time under crunch is crunch's: application code */
+	T_EQ(p->cat[PFS_CAT_INTERP], 0);
+	T_EQ(p->cat[PFS_CAT_PY_APP], 3);
 	T_EQ(p->cat[PFS_CAT_GC], 3);
 	T_EQ(p->cat[PFS_CAT_GIL], 2);
 	T_EQ(p->cat[PFS_CAT_PY_STDLIB], 1);
@@ -451,6 +453,52 @@ static void test_worker_roles(void)
 	cap_free(&c);
 }
 
+/*
+ * `timeout 5 env A=1 python3.12 -m gunicorn ...`: perf keeps the root's command line only. The
+ * wrapper (timeout) is no master: the master is the Python process it started, whose children
+ * are the workers, and it runs the wrapped command.
+ */
+static void test_wrapper_is_not_the_master(void)
+{
+	struct cap c;
+	struct stacks s;
+	struct pfs_process *pp;
+	struct pfs_an_capture cap = {
+	    .label = "t",
+	    .source = "t/perf.data",
+	    .command =
+		"timeout 5 env A=1 /opt/py/bin/python3.12 -m gunicorn -w 2 -k gthread app:app"};
+	uint32_t py;
+	cap_init(&c, false);
+	s = stacks(c.p);
+	py = pfs_profile_cstr(c.p, "python3.12");
+	pp = pfs_profile_process(c.p, 50);
+	pp->ppid = 1;
+	pp->comm = pfs_profile_cstr(c.p, "timeout");
+	pfs_profile_thread(c.p, 50, 50)->comm = pp->comm;
+	cpu(&c, 50, 50, 500, s.eval);
+	for (uint32_t pid = 51; pid <= 53; pid++) {
+		pp = pfs_profile_process(c.p, pid);
+		pp->ppid = pid == 51 ? 50 : 51;
+		pp->comm = py;
+		pfs_profile_thread(c.p, pid, pid)->comm = py;
+		cpu(&c, pid, pid, 1000 + pid, s.eval);
+	}
+	pfs_analysis_finish(c.a, &cap);
+	T_STREQ(proc(&c, 50)->role, "wrapper");
+	T_ASSERT(proc(&c, 50)->server == NULL);
+	T_STREQ(proc(&c, 51)->role, "master");
+	T_STREQ(proc(&c, 51)->server, "gunicorn");
+	T_STREQ(pfs_profile_strget(c.p, proc(&c, 51)->cmdline, NULL),
+		"/opt/py/bin/python3.12 -m gunicorn -w 2 -k gthread app:app");
+	T_STREQ(proc(&c, 52)->role, "worker");
+	T_STREQ(proc(&c, 53)->role, "worker");
+	T_EQ(pfs_analysis_n_workers(c.a), 1);
+	T_EQ(pfs_analysis_workers(c.a, 0)->master, 51);
+	T_EQ(pfs_analysis_workers(c.a, 0)->n_pids, 2);
+	cap_free(&c);
+}
+
 static void test_no_python_and_unknown_version(void)
 {
 	struct cap c;
@@ -496,6 +544,37 @@ static void test_other_probes_are_reported(void)
 	T_EQ(pfs_diag_count(pfs_analysis_diag(c.a), "other-tracepoint"), 1);
 	T_ASSERT(!pfs_analysis_has_gil_probes(c.a));
 	free(raw.p);
+	cap_free(&c);
+}
+
+/*
+ * perfsight record names a probe FN_2 (FN_3...) when another group holds FN (perf 6.1 wants
+ * event names unique): those are the same probes; FN_x and FNx are not.
+ */
+static void test_numbered_probe_names(void)
+{
+	struct cap c;
+	struct stacks s;
+	uint32_t gil, gil_ret, gc, gc_ret, odd;
+	cap_init(&c, true);
+	s = stacks(c.p);
+	gil = pfs_profile_add_event(c.p, "perfsight_7:take_gil_2", false);
+	gil_ret = pfs_profile_add_event(c.p, "perfsight_7:take_gil_2__return", false);
+	gc = pfs_profile_add_event(c.p, "perfsight_7:gc_collect_main_13", false);
+	gc_ret = pfs_profile_add_event(c.p, "perfsight_7:gc_collect_main_13__return", false);
+	odd = pfs_profile_add_event(c.p, "perfsight_7:take_gil_x", false);
+	ev(&c, gil, 100, 101, 1000, s.gil_wait);
+	ev(&c, gil_ret, 100, 101, 1250, s.eval);
+	ev(&c, gc, 100, 100, 2000, s.gc);
+	ev(&c, gc_ret, 100, 100, 2070, s.eval);
+	ev(&c, odd, 100, 101, 3000, s.eval);
+	pfs_analysis_finish(c.a, NULL);
+	T_EQ(thr(&c, 100, 101)->probe_waits, 1);
+	T_EQ(thr(&c, 100, 101)->probe_wait_ns, 250);
+	T_EQ(proc(&c, 100)->gc_pauses, 1);
+	T_EQ(proc(&c, 100)->gc_pause_ns, 70);
+	/* take_gil_x would be an entry left open */
+	T_EQ(pfs_diag_count(pfs_analysis_diag(c.a), "probe-unpaired"), 0);
 	cap_free(&c);
 }
 
@@ -1149,8 +1228,10 @@ int main(int argc, char **argv)
 	    T_CASE(bad_tracing_data),
 	    T_CASE(truncated_switch_raw),
 	    T_CASE(worker_roles),
+	    T_CASE(wrapper_is_not_the_master),
 	    T_CASE(no_python_and_unknown_version),
 	    T_CASE(other_probes_are_reported),
+	    T_CASE(numbered_probe_names),
 	    T_CASE(json_and_text_outputs),
 	    T_CASE(sink_gets_offcpu_and_probes),
 	    T_CASE(restore_gives_the_same_summary),

@@ -1,7 +1,27 @@
 """Three CPU-bound threads that fight over the GIL, and a main thread that makes cyclic garbage
 (so the GC runs on it): the GIL waits must land on the crunch threads, the GC on the main one.
-A shorter run of the shared fixtures' workload, for perfsight record's end-to-end test."""
+A shorter run of the shared fixtures' workload, for perfsight record's end-to-end test.
+
+With GC_TRUTH_LOG=FILE set, every collection is also timed from inside the interpreter
+(gc.callbacks) and written to FILE as "thread_id generation start_ns stop_ns" lines: the
+interpreter's own figures, to compare the recorded GC pauses with."""
+import gc
+import os
 import threading
+import time
+
+_log = os.environ.get("GC_TRUTH_LOG")
+if _log:
+    _rows, _open = [], {}
+
+    def _gc_timer(phase, info):
+        tid = threading.get_native_id()
+        if phase == "start":
+            _open[tid] = time.perf_counter_ns()
+        elif tid in _open:
+            _rows.append(f"{tid} {info['generation']} {_open.pop(tid)} {time.perf_counter_ns()}\n")
+
+    gc.callbacks.append(_gc_timer)
 
 
 def crunch(n):
@@ -32,3 +52,7 @@ for t in workers:
 churn(200)
 for t in workers:
     t.join()
+if _log:
+    gc.collect()  # timed here: the collections at exit run no callbacks, so leave them nothing
+    with open(_log, "w") as f:
+        f.writelines(_rows)
