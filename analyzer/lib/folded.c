@@ -83,7 +83,8 @@ long long pfs_folded_read(const char *buf, size_t len, struct pfs_fg_tree *t, st
 				break;
 			}
 		uint64_t count = 0;
-		int ok = sp && sp > line && sp + 1 < line + ll;
+		/* a NUL cannot be part of a frame name (names are C strings): the line is bad */
+		int ok = sp && sp > line && sp + 1 < line + ll && !memchr(line, '\0', ll);
 		for (const char *c = sp ? sp + 1 : line; ok && c < line + ll; c++) {
 			if (*c < '0' || *c > '9' || count > (uint64_t)(INT64_MAX - (*c - '0')) / 10)
 				ok = 0;

@@ -251,6 +251,29 @@ static void test_folded_read(void)
 	pfs_fg_tree_release(&t);
 }
 
+/* F1 of the fuzz findings: a name with a NUL where a stored name ends was read past its end */
+static void test_folded_nul(void)
+{
+	static const char in[] = "main 1\nmain\0xy;a 2\nmain;a\0 3\nmain;a 4\n";
+	struct pfs_fg_tree t;
+	struct pfs_diag d;
+	struct pfs_err err;
+	pfs_fg_tree_init(&t);
+	pfs_diag_init(&d);
+	T_EQ(pfs_folded_read(in, sizeof(in) - 1, &t, &d, &err), 2);
+	T_EQ(pfs_diag_count(&d, "folded-bad-line"), 2);
+	T_EQ(t.v[0].total, 5);
+	T_EQ(t.n, 3);
+	/* the tree itself cuts a name at a NUL, as it stores it */
+	size_t m = pfs_fg_tree_child(&t, 0, "main", 4, PFS_KIND_NATIVE);
+	T_EQ(pfs_fg_tree_child(&t, 0, "main\0xyz", 8, PFS_KIND_NATIVE), m);
+	T_EQ(pfs_fg_tree_child(&t, m, "a\0", 2, PFS_KIND_NATIVE),
+	     pfs_fg_tree_child(&t, m, "a", 1, PFS_KIND_NATIVE));
+	T_EQ(t.n, 3);
+	pfs_diag_release(&d);
+	pfs_fg_tree_release(&t);
+}
+
 static void test_folded_overflow(void)
 {
 	static const char in[] =
@@ -415,6 +438,7 @@ int main(int argc, char **argv)
 	    T_CASE(report_rejects_bad_templates),
 	    T_CASE(tree_child_and_totals),
 	    T_CASE(folded_read),
+	    T_CASE(folded_nul),
 	    T_CASE(folded_overflow),
 	    T_CASE(folded_garbage),
 	    T_CASE(svg_totals_and_other),
