@@ -421,6 +421,9 @@ static void attr_set_name(struct pfs_attr *a, const char *s, size_t len)
 
 /* ---- source access ---- */
 
+/* A stream window grows by at most this much before the bytes it waits for have come. */
+#define WIN_STEP ((size_t)1 << 20)
+
 /*
  * Makes the n bytes at off addressable and returns them, or NULL when fewer exist (then
  * *have gets how many do). Stream mode can only move forward: off must not precede the window.
@@ -478,7 +481,10 @@ static const uint8_t *src_get(struct pfs_reader *r, uint64_t off, size_t n, size
 	}
 	while (r->win_len < n && !r->eof) {
 		ssize_t k;
-		PFS_GROW(r->win, r->win_cap, n > 65536 ? n : 65536);
+		/* grown with the bytes that arrive, not to the size a record claims: a stream
+		 * that ends early costs what it sent */
+		size_t want = n - r->win_len > WIN_STEP ? r->win_len + WIN_STEP : n;
+		PFS_GROW(r->win, r->win_cap, want > 65536 ? want : 65536);
 		k = read(r->fd, r->win + r->win_len, r->win_cap - r->win_len);
 		if (k < 0 && errno == EINTR)
 			continue;
@@ -493,6 +499,20 @@ static const uint8_t *src_get(struct pfs_reader *r, uint64_t off, size_t n, size
 	}
 	*have = r->win_len;
 	return r->win_len >= n ? r->win : NULL;
+}
+
+/*
+ * Moves the source to off without keeping what lies before it: true when the source holds
+ * off (a stream discards the bytes as it reads them), false when it ends first.
+ */
+static bool src_skip(struct pfs_reader *r, uint64_t off, struct pfs_err *err, int *rc)
+{
+	size_t have;
+	*rc = 0;
+	if (r->map)
+		return off <= r->map_len;
+	(void)src_get(r, off, 0, &have, err, rc);
+	return !*rc && r->win_off == off;
 }
 
 /*
@@ -1756,6 +1776,25 @@ static int raw_next(struct pfs_reader *r, struct raw *out, struct pfs_err *err)
 					    (unsigned long long)xl);
 					r->pos = r->end;
 					goto at_end;
+				}
+				/* perfsight decodes no AUX data: its payload is stepped over, never
+				 * buffered (a stream's size is bounded by nothing but the sender)
+				 */
+				if (out->type == PFS_REC_AUXTRACE) {
+					if (xl > UINT64_MAX - r->pos ||
+					    !src_skip(r, r->pos + xl, err, &rc)) {
+						if (rc)
+							return rc;
+						pfs_diag_add(
+						    &r->diag, PFS_ERROR, "truncated-record",
+						    out->off,
+						    "AUXTRACE payload of %llu bytes is cut short",
+						    (unsigned long long)xl);
+						r->pos = r->end == UINT64_MAX ? r->win_off : r->end;
+						goto at_end;
+					}
+					r->pos += xl;
+					return 1;
 				}
 				/* the header may move when a stream window refills: copy it */
 				if (out->from_stream_window) {
