@@ -1777,9 +1777,14 @@ static int raw_next(struct pfs_reader *r, struct raw *out, struct pfs_err *err)
 					r->pos = r->end;
 					goto at_end;
 				}
-				/* perfsight decodes no AUX data: its payload is stepped over, never
-				 * buffered (a stream's size is bounded by nothing but the sender)
-				 */
+				/* the header may move when a stream window refills: copy it */
+				if (out->from_stream_window) {
+					PFS_GROW(r->copybuf, r->cap_copybuf, out->size);
+					memcpy(r->copybuf, h, out->size);
+					out->p = r->copybuf;
+				}
+				/* no AUX data is decoded: the payload is stepped over, never
+				 * buffered (only the sender bounds a stream's size) */
 				if (out->type == PFS_REC_AUXTRACE) {
 					if (xl > UINT64_MAX - r->pos ||
 					    !src_skip(r, r->pos + xl, err, &rc)) {
@@ -1795,12 +1800,6 @@ static int raw_next(struct pfs_reader *r, struct raw *out, struct pfs_err *err)
 					}
 					r->pos += xl;
 					return 1;
-				}
-				/* the header may move when a stream window refills: copy it */
-				if (out->from_stream_window) {
-					PFS_GROW(r->copybuf, r->cap_copybuf, out->size);
-					memcpy(r->copybuf, h, out->size);
-					out->p = r->copybuf;
 				}
 				x = xl <= SIZE_MAX ? src_get(r, r->pos, (size_t)xl, &have, err, &rc)
 						   : NULL;
