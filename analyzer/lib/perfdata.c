@@ -984,6 +984,8 @@ static struct pfs_reader *reader_new(const char *path, const struct pfs_reader_o
 	r->path = path;
 	r->fd = -1;
 	pfs_diag_init(&r->diag);
+	/* never NULL: a sample with empty arrays points into it (NULL + 0 is undefined) */
+	PFS_GROW(r->u64s, r->cap_u64s, 64);
 	return r;
 }
 
