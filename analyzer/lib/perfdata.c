@@ -141,6 +141,11 @@ struct pfs_reader {
 	uint8_t *dbuf;
 	size_t dlen, dpos, dcap;
 	uint64_t doff; /* offset of the compressed record the buffered bytes came from */
+	/* the compressed chunk being inflated (a copy: at most one record, < 64 KiB), what of
+	 * it is consumed, and what it has given so far */
+	uint8_t *zin;
+	size_t zin_len, zin_pos, zin_cap;
+	uint64_t zout;
 
 	/* ordering */
 	struct qrec *heap;
@@ -1130,6 +1135,7 @@ void pfs_reader_close(struct pfs_reader *r)
 	free((void *)r->info.tracing_data);
 	pfs_zst_stream_free(r->zs);
 	free(r->dbuf);
+	free(r->zin);
 	for (size_t i = 0; i < r->n_heap; i++)
 		qrec_release(&r->heap[i]);
 	free(r->heap);
@@ -1616,43 +1622,79 @@ static bool ensure_zstd(struct pfs_reader *r)
 	return r->zs != NULL;
 }
 
-/* Feeds one compressed chunk into the decompressed buffer (§3.3). */
+/*
+ * Decompression (§3.3) runs as the records are read, not a chunk at a time: the chunk is
+ * kept, and inflate() gives the decompressed buffer at most ZSTEP more bytes whenever it holds
+ * no whole record. So memory is bounded by a record plus a step whatever a chunk holds (one
+ * 64 KiB record of zstd can hold gigabytes), and one chunk's output is bounded by what
+ * perf's ring buffer could have held (the COMPRESSED feature's mmap_len; ZCHUNK_MAX when the
+ * capture does not say): a chunk that claims more is cut there.
+ */
+#define ZSTEP ((size_t)1 << 18)
+#define ZCHUNK_MAX ((uint64_t)1 << 30)
+
+/* Takes one compressed chunk: what remains of the previous one must be consumed already. */
 static void decompress(struct pfs_reader *r, const uint8_t *p, size_t len, uint64_t off)
 {
-	size_t in_pos = 0;
 	if (!ensure_zstd(r)) {
 		pfs_diag_add(&r->diag, PFS_ERROR, "zstd-init", off,
 			     "cannot initialise zstd: compressed records dropped");
 		return;
 	}
+	PFS_GROW(r->zin, r->zin_cap, len ? len : 1);
+	memcpy(r->zin, p, len);
+	r->zin_len = len;
+	r->zin_pos = 0;
+	r->zout = 0;
+	r->doff = off;
+	r->stats.compressed_bytes += len;
+}
+
+/* Inflates the next step of the current chunk; false when there is nothing left of it. */
+static bool inflate(struct pfs_reader *r)
+{
+	uint64_t limit = r->info.comp_mmap_len ? r->info.comp_mmap_len : ZCHUNK_MAX;
+	size_t got = 0, room;
+	const char *why = NULL;
+	if (r->zin_pos >= r->zin_len)
+		return false;
 	/* keep only the unread tail: a record straddling two chunks continues in the next */
 	if (r->dpos) {
 		memmove(r->dbuf, r->dbuf + r->dpos, r->dlen - r->dpos);
 		r->dlen -= r->dpos;
 		r->dpos = 0;
 	}
-	r->doff = off;
-	r->stats.compressed_bytes += len;
-	while (in_pos < len) {
-		const char *why = NULL;
-		size_t got = 0, room;
-		PFS_GROW(r->dbuf, r->dcap, r->dlen + (1u << 18));
-		room = r->dcap - r->dlen;
-		if (pfs_zst_stream_step(r->zs, p, len, &in_pos, r->dbuf + r->dlen, room, &got,
-					&why) < 0) {
-			pfs_diag_add(&r->diag, PFS_ERROR, "zstd-error", off,
-				     "compressed record at 0x%llx cannot be decompressed (%s): its "
-				     "records were dropped",
-				     (unsigned long long)off, why);
-			pfs_zst_stream_reset(r->zs);
-			r->dlen = r->dpos = 0;
-			return;
-		}
-		r->dlen += got;
-		r->stats.decompressed_bytes += got;
-		if (got == 0 && in_pos < len && room > 0)
-			break;
+	PFS_GROW(r->dbuf, r->dcap, r->dlen + ZSTEP);
+	room = r->dcap - r->dlen;
+	if (room > ZSTEP)
+		room = ZSTEP;
+	if (pfs_zst_stream_step(r->zs, r->zin, r->zin_len, &r->zin_pos, r->dbuf + r->dlen, room,
+				&got, &why) < 0) {
+		pfs_diag_add(&r->diag, PFS_ERROR, "zstd-error", r->doff,
+			     "compressed record at 0x%llx cannot be decompressed (%s): its "
+			     "records were dropped",
+			     (unsigned long long)r->doff, why);
+		pfs_zst_stream_reset(r->zs);
+		r->dlen = r->dpos = 0;
+		r->zin_pos = r->zin_len;
+		return false;
 	}
+	r->dlen += got;
+	r->zout += got;
+	r->stats.decompressed_bytes += got;
+	if (r->zout > limit) {
+		pfs_diag_add(&r->diag, PFS_ERROR, "zstd-oversize", r->doff,
+			     "compressed record at 0x%llx holds more than %llu bytes, more than "
+			     "perf's buffer could: the rest of it was dropped",
+			     (unsigned long long)r->doff, (unsigned long long)limit);
+		pfs_zst_stream_reset(r->zs);
+		r->dlen -= (size_t)(r->zout - limit);
+		r->zin_pos = r->zin_len;
+		return true;
+	}
+	if (got == 0 && room > 0)
+		r->zin_pos = r->zin_len; /* zstd takes the rest and gives nothing: done */
+	return true;
 }
 
 struct raw {
@@ -1703,6 +1745,9 @@ static int raw_next(struct pfs_reader *r, struct raw *out, struct pfs_err *err)
 				return 1;
 			}
 		}
+		/* no whole record buffered: more of the chunk, before the file's next record */
+		if (inflate(r))
+			continue;
 		/* 2. the next record of the file */
 		if (r->pos >= r->end)
 			goto at_end;

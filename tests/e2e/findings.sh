@@ -52,3 +52,7 @@ hostile F1-folded-nul-stdin 3 60 0 $R/folded/F1-folded-nul-overread-min.folded -
 for f in $R/perf/F2-pipe-auxtrace-*.data; do
 	hostile "$(basename "$f" .data)" 1 60 0 "$f" -- "$PERFSIGHT" info -
 done
+# F4: a zstd bomb (67 KB of records inflating to 2 GiB): decompressed a step at a time as the
+# records are read, each chunk cut at what perf's buffer could hold; read as a file and a pipe
+hostile F4-zstd-bomb-file 1 120 0 - -- "$PERFSIGHT" info $R/perf/F4-zstd-bomb-2GB.data
+hostile F4-zstd-bomb-stdin 1 120 0 $R/perf/F4-zstd-bomb-2GB.data -- "$PERFSIGHT" info -
