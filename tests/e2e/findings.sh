@@ -56,3 +56,11 @@ done
 # records are read, each chunk cut at what perf's buffer could hold; read as a file and a pipe
 hostile F4-zstd-bomb-file 1 120 0 - -- "$PERFSIGHT" info $R/perf/F4-zstd-bomb-2GB.data
 hostile F4-zstd-bomb-stdin 1 120 0 $R/perf/F4-zstd-bomb-2GB.data -- "$PERFSIGHT" info -
+# F5: 4096 events sharing one region of 65536 ids (852 KB): the ids past what the file holds
+# are refused, memory stays a multiple of the file
+hostile F5-attrs-shared-ids 0 60 8 - -- "$PERFSIGHT" info $R/perf/F5-attrs-shared-ids-2GB.data
+# F6: 160k ids chosen to collide in a fixed hash (7.5 s then): the seeded hash reads them at
+# once, so the run is killed after 5 s (15 s sanitized) if they cluster again
+f6=5
+[ "${SAN:-0}" = 1 ] && f6=15
+hostile F6-idmap-collide 0 $f6 8 - -- "$PERFSIGHT" info $R/perf/F6-idmap-collide-160k.data
