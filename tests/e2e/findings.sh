@@ -64,3 +64,41 @@ hostile F5-attrs-shared-ids 0 60 8 - -- "$PERFSIGHT" info $R/perf/F5-attrs-share
 f6=5
 [ "${SAN:-0}" = 1 ] && f6=15
 hostile F6-idmap-collide 0 $f6 8 - -- "$PERFSIGHT" info $R/perf/F6-idmap-collide-160k.data
+# F3, F12, F11, F14: tampered databases. The regress files are the finding's own (views with
+# an endless recursive query standing in for py_events and gc_pauses, a trigger and a table of
+# its own, INT64_MAX ids); the rest are made here from a real import with the sqlite3 shell.
+for f in $R/db/F3-*.db $R/db/F12-*.db $R/db/F11-*.db; do
+	n=$(basename "$f" .db)
+	hostile "$n-summary" 3 30 16 - -- "$PERFSIGHT" summary "$f"
+	hostile "$n-report" '[03]' 30 16 - -- "$PERFSIGHT" report "$f" -o "$OUT/$n.html"
+done
+base=tests/fuzz/corpus/db/probes.db
+if ! command -v sqlite3 >/dev/null; then
+	skip tampered-dbs "the sqlite3 shell is missing (tests/deps.sh installs it)"
+else
+	# tamper NAME SQL: a copy of the base database with SQL run on it
+	tamper() {
+		cp "$base" "$OUT/$1.db" && sqlite3 "$OUT/$1.db" "$2" && echo "$OUT/$1.db"
+	}
+	db=$(tamper view-endless "DROP TABLE py_events; CREATE VIEW py_events AS WITH RECURSIVE
+		c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT 1 AS capture, 0 AS event,
+		x AS samples FROM c;")
+	hostile F3-view-endless-summary 3 30 16 - -- "$PERFSIGHT" summary "$db"
+	db=$(tamper view-other-sql "DROP VIEW folded; CREATE VIEW folded AS SELECT 1;")
+	hostile F3-view-other-sql 3 30 16 - -- "$PERFSIGHT" summary "$db"
+	# F12: a trigger alone, that would falsify what import writes: refused, file untouched
+	db=$(tamper trigger-only "CREATE TRIGGER t AFTER INSERT ON captures BEGIN
+		DELETE FROM strings; END;")
+	cp "$db" "$OUT/trigger-before.db"
+	hostile F12-trigger-import 4 30 16 - -- "$PERFSIGHT" import \
+		fixtures/pyinstrument/per-request/0005-io.json -o "$db"
+	check F12-trigger-db-unchanged cmp "$db" "$OUT/trigger-before.db"
+	hostile F12-trigger-only-summary 3 30 16 - -- "$PERFSIGHT" summary "$db"
+	# F14: a table missing is bad input (3), not an internal error (4)
+	db=$(tamper missing-table "DROP TABLE py_threads;")
+	hostile F14-missing-table-summary 3 30 16 - -- "$PERFSIGHT" summary "$db"
+	hostile F14-missing-table-report 3 30 16 - -- "$PERFSIGHT" report "$db" -o "$OUT/m.html"
+	# what is still a perfsight database: an index of one's own on its tables
+	db=$(tamper extra-index "CREATE INDEX mine ON samples(time);")
+	hostile accepted-extra-index 0 30 16 - -- "$PERFSIGHT" summary "$db"
+fi
