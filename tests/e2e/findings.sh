@@ -102,3 +102,16 @@ else
 	db=$(tamper extra-index "CREATE INDEX mine ON samples(time);")
 	hostile accepted-extra-index 0 30 16 - -- "$PERFSIGHT" summary "$db"
 fi
+# F8: the JIT map a capture brings is a FIFO (the open blocked) or a link to /dev/zero (one
+# endless line): refused at once, the rest of the capture read
+mkdir -p "$OUT/f8-fifo/maps" "$OUT/f8-zero/maps"
+cp fixtures/py312-threads-fp/perf.data "$OUT/f8-fifo/" && cp fixtures/py312-threads-fp/perf.data "$OUT/f8-zero/"
+map=$(basename fixtures/py312-threads-fp/maps/perf-*.map)
+rm -f "$OUT/f8-fifo/maps/$map" "$OUT/f8-zero/maps/$map"
+mkfifo "$OUT/f8-fifo/maps/$map"
+ln -s /dev/zero "$OUT/f8-zero/maps/$map"
+for k in fifo zero; do
+	hostile F8-jit-map-$k '[01]' 30 16 - -- "$PERFSIGHT" collapse "$OUT/f8-$k/perf.data" \
+		-o "$OUT/f8-$k.folded"
+	check F8-jit-map-$k-said grep -q 'not a regular file' "$OUT/F8-jit-map-$k.err"
+done
