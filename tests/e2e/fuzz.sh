@@ -6,6 +6,8 @@
 T_SUITE=fuzz
 . tests/e2e/lib.sh
 B=${B:-build}
+# leaks of third-party libraries that no caller can free (tests/fuzz/lsan.supp)
+export LSAN_OPTIONS="suppressions=$PWD/tests/fuzz/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 SAN_RE='ERROR: AddressSanitizer|runtime error:|LeakSanitizer|ERROR: UndefinedBehaviorSanitizer'
 replay() { # test-name timeout binary inputs...
 	name=$1 to=$2 bin=$3

@@ -9,6 +9,8 @@
 B=build/fuzz
 secs=${FUZZ_SECONDS:-60}
 jobs=${FUZZ_JOBS:-2}
+# leaks of third-party libraries that no caller can free (tests/fuzz/lsan.supp)
+export LSAN_OPTIONS="suppressions=$PWD/tests/fuzz/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 one() { # name
 	n=$1
 	short=${n#fuzz_}
