@@ -17,11 +17,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* every address a line starts with, its neighbours, and the edges */
 		const char *p = (const char *)data, *end = p + size;
 		while (p < end) {
-			uint64_t a = strtoull(p, NULL, 16), start, len;
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			size_t ll = nl ? (size_t)(nl - p) : (size_t)(end - p);
+			char head[32];
+			uint64_t start, len;
+			/* the input is not NUL-terminated: its start address copied out first */
+			memcpy(head, p, ll < sizeof(head) - 1 ? ll : sizeof(head) - 1);
+			head[ll < sizeof(head) - 1 ? ll : sizeof(head) - 1] = '\0';
+			uint64_t a = strtoull(head, NULL, 16);
 			(void)pfs_jitmap_lookup(jm, a);
 			(void)pfs_jitmap_lookup(jm, a - 1);
 			(void)pfs_jitmap_find(jm, a + 1, &start, &len);
-			const char *nl = memchr(p, '\n', (size_t)(end - p));
 			p = nl ? nl + 1 : end;
 		}
 		(void)pfs_jitmap_lookup(jm, 0);
