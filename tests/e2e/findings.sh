@@ -115,3 +115,26 @@ for k in fifo zero; do
 		-o "$OUT/f8-$k.folded"
 	check F8-jit-map-$k-said grep -q 'not a regular file' "$OUT/F8-jit-map-$k.err"
 done
+# F7: an evented speedscope 40,000 frames deep (5.5 MB; its distinct stacks hold 8e8 frames,
+# 5.2 GB of folded text then): refused by the frame budget of its stacks, before any of it
+python3 - "$OUT/evented-40k.json" 40000 <<'PY'
+import sys
+n = int(sys.argv[2])
+ev = ['{"type":"O","frame":0,"at":%d}' % i for i in range(n)]
+ev += ['{"type":"C","frame":0,"at":%d}' % (n + i) for i in range(n)]
+open(sys.argv[1], "w").write(
+    '{"$schema":"https://www.speedscope.app/file-format-schema.json",'
+    '"shared":{"frames":[{"name":"f"}]},"profiles":[{"type":"evented","name":"t",'
+    '"unit":"seconds","startValue":0,"endValue":%d,"events":[%s]}]}' % (2 * n, ",".join(ev)))
+PY
+mb7=$(($(wc -c <"$OUT/evented-40k.json") * 4 / 1048576)) # 4x its size
+for c in summary export flamegraph report; do
+	case $c in
+	summary) a= ;;
+	export) a="--format folded -o $OUT/f7.folded" ;;
+	flamegraph) a="-o $OUT/f7.svg" ;;
+	report) a="-o $OUT/f7.html" ;;
+	esac
+	# shellcheck disable=SC2086
+	hostile F7-evented-40k-$c 3 60 $mb7 - -- "$PERFSIGHT" $c "$OUT/evented-40k.json" $a
+done
