@@ -138,3 +138,31 @@ for c in summary export flamegraph report; do
 	# shellcheck disable=SC2086
 	hostile F7-evented-40k-$c 3 60 $mb7 - -- "$PERFSIGHT" $c "$OUT/evented-40k.json" $a
 done
+# F13: control bytes in a label, a host name (a database's, a perf.data's) never reach the
+# output of info or summary, in a file or on a terminal, nor the messages on stderr
+esc=$(printf '\033')
+bel=$(printf '\007')
+if command -v sqlite3 >/dev/null; then
+	db=$(tamper escapes "UPDATE captures SET label = 'L' || char(27) || '[2J',
+		host = char(27) || ']0;owned' || char(7) || char(27) || '[31mEVIL';")
+	for c in info summary; do
+		"$PERFSIGHT" $c "$db" >"$OUT/f13-$c.out" 2>&1
+		check F13-db-$c-no-escape sh -c "! grep -q '[$esc$bel]' '$OUT/f13-$c.out' &&
+			grep -q 'L?\[2J' '$OUT/f13-$c.out'"
+	done
+fi
+python3 - tests/fuzz/corpus/perf/synth-all.data "$OUT/f13-host.data" <<'PY'
+import struct, sys
+b = bytearray(open(sys.argv[1], "rb").read())
+d_off, d_sz = struct.unpack_from("<QQ", b, 40)
+bits = int.from_bytes(b[72:104], "little")
+idx = bin(bits & 0b111).count("1")  # HEADER_HOSTNAME is bit 3: bits 0-2 come first
+off, size = struct.unpack_from("<QQ", b, d_off + d_sz + 16 * idx)
+n = struct.unpack_from("<I", b, off)[0]
+evil = b"\x1b]0;owned\x07\x1b[2J"[: n - 1].ljust(n - 1, b"x") + b"\0"
+b[off + 4 : off + 4 + n] = evil
+open(sys.argv[2], "wb").write(b)
+PY
+"$PERFSIGHT" info "$OUT/f13-host.data" >"$OUT/f13-host.out" 2>&1
+check F13-perf-host-no-escape sh -c "grep -q '^host: *?]0;owned' '$OUT/f13-host.out' &&
+	! grep -q '[$esc$bel]' '$OUT/f13-host.out'"
