@@ -877,7 +877,8 @@ static void check_roundtrip(const struct scen *sc, const struct pfs_w_opts *o, c
 		if (rec.compressed)
 			n_compressed_recs++;
 		if (rec.type == PFS_REC_AUXTRACE) {
-			/* its payload is stepped over (never buffered), the records after it read */
+			/* its payload is stepped over (never buffered), the records after it read
+			 */
 			T_ASSERT(!rec.extra);
 			T_EQ(rec.extra_len, 0);
 			n_aux_extra++;
