@@ -36,6 +36,11 @@ struct cli_cmd {
 
 /* Prints "perfsight: FILE: offset 0x..: MSG" on stderr and returns the exit code for err. */
 int cli_fail(const char *file, const struct pfs_err *err);
+/*
+ * The same for an output (-o) that failed: an I/O error there is EXIT_INTERNAL (a missing or
+ * read-only directory, a full disk), whatever its errno; bad data written from is still 3.
+ */
+int cli_fail_output(const char *file, const struct pfs_err *err);
 /* Prints "perfsight CMD: MSG" and the usage hint, returns EXIT_USAGE. */
 int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -155,7 +155,7 @@ int cmd_collapse(int argc, char **argv)
 	    pfs_agg_write_folded(cap.agg, cap.prof, NULL, &fo, of.f, &err) < 0 ||
 	    pfs_outfile_commit(&of, &err) < 0) {
 		pfs_outfile_abort(&of);
-		ex = cli_fail(out, &err);
+		ex = cli_fail_output(out, &err);
 		goto out;
 	}
 	cli_print_diags(stderr, file, &cap.diag);

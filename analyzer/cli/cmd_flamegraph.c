@@ -335,7 +335,7 @@ int cmd_flamegraph(int argc, char **argv)
 		fprintf(stderr, "perfsight: %s: no samples to draw\n", in);
 		rc = EXIT_INPUT;
 	} else if (pfs_html_write_flamegraph_svg(tdir, &t, &o, out, &err) < 0) {
-		rc = cli_fail(out, &err);
+		rc = cli_fail_output(out, &err);
 	} else {
 		cli_print_diags(stderr, in, &d);
 		rc = cli_diag_exit(&d);

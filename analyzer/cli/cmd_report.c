@@ -81,7 +81,8 @@ static int render_data(const char *tdir, const char *data, const char *title, co
 	int rc = pfs_html_write_report(tdir, buf, len, title, out, &err);
 	free(buf);
 	if (rc < 0)
-		return cli_fail(!strncmp(err.msg, "report data", 11) ? data : out, &err);
+		return !strncmp(err.msg, "report data", 11) ? cli_fail(data, &err)
+							    : cli_fail_output(out, &err);
 	return EXIT_OK;
 }
 
@@ -117,7 +118,7 @@ static int render_capture(const char *tdir, const char *file, const struct pfs_c
 		goto out;
 	}
 	if (pfs_html_write_report(tdir, json, len, title, out, &err) < 0) {
-		ex = cli_fail(out, &err);
+		ex = cli_fail_output(out, &err);
 		goto out;
 	}
 	cli_print_diags(stderr, file, &cap.diag);

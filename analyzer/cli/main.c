@@ -98,6 +98,13 @@ int cli_fail(const char *file, const struct pfs_err *err)
 	}
 }
 
+int cli_fail_output(const char *file, const struct pfs_err *err)
+{
+	int ex = cli_fail(file, err);
+	/* bad data stays bad input (3); a file that cannot be written, however, is ours (4) */
+	return ex == EXIT_INPUT && err->code == PFS_EIO ? EXIT_INTERNAL : ex;
+}
+
 int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
 {
 	va_list ap;
@@ -314,7 +321,7 @@ int cli_json_page(cli_json_fn fn, const void *arg, cli_page_fn page, const char 
 	if (rc >= 0)
 		rc = page(tdir, buf, len, title, out, &err);
 	free(buf);
-	return rc < 0 ? cli_fail(out, &err) : EXIT_OK;
+	return rc < 0 ? cli_fail_output(out, &err) : EXIT_OK;
 }
 
 bool cli_capture_option(int c, const char *arg, struct pfs_capture_opts *co)

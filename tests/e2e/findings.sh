@@ -166,3 +166,12 @@ PY
 "$PERFSIGHT" info "$OUT/f13-host.data" >"$OUT/f13-host.out" 2>&1
 check F13-perf-host-no-escape sh -c "grep -q '^host: *?]0;owned' '$OUT/f13-host.out' &&
 	! grep -q '[$esc$bel]' '$OUT/f13-host.out'"
+# F14: an output that cannot be written is an output error (4), not bad input (3); a missing
+# input is still 3
+dump=fixtures/pyinstrument/per-request/0005-io.json
+hostile F14-report-output-dir 4 30 0 - -- "$PERFSIGHT" report $dump -o "$OUT/no-such-dir/x.html"
+hostile F14-flamegraph-output-dir 4 30 0 - -- "$PERFSIGHT" flamegraph $dump \
+	-o "$OUT/no-such-dir/x.svg"
+hostile F14-collapse-output-dir 4 30 0 - -- "$PERFSIGHT" collapse \
+	fixtures/py312-threads-fp/perf.data -o "$OUT/no-such-dir/x.folded"
+hostile F14-missing-input 3 30 0 - -- "$PERFSIGHT" report "$OUT/no-such-input.json" -o "$OUT/x.html"
