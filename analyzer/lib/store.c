@@ -2226,6 +2226,35 @@ static int capture_bases(struct pfs_store *st, int64_t cap, int64_t b[4], struct
 	return rc;
 }
 
+/*
+ * How many strings, call paths and events capture cap holds (captures.n_strings, n_paths, its
+ * events rows): the ranges a sample row's ids must fall in, which pfs_store_load_profile()
+ * checked the rows against. A row beyond them (a tampered file) is refused, never used as an
+ * index.
+ */
+static int capture_counts(struct pfs_store *st, int64_t cap, uint64_t *n_str, uint64_t *n_path,
+			  uint64_t *n_ev, struct pfs_err *err)
+{
+	int64_t v[3];
+	int rc;
+	if ((rc = query_int(st, "SELECT n_strings FROM captures WHERE id = ?", cap, &v[0], err)) ||
+	    (rc = query_int(st, "SELECT n_paths FROM captures WHERE id = ?", cap, &v[1], err)) ||
+	    (rc = query_int(st, "SELECT count(*) FROM events WHERE capture = ?", cap, &v[2], err)))
+		return rc;
+	*n_str = v[0] < 0 ? 0 : (uint64_t)v[0];
+	*n_path = v[1] < 0 ? 0 : (uint64_t)v[1];
+	*n_ev = v[2] < 0 ? 0 : (uint64_t)v[2];
+	return 0;
+}
+
+static int bad_sample(int64_t cap, struct pfs_err *err)
+{
+	return pfs_err_set(err, PFS_EFORMAT, PFS_NO_OFF,
+			   "capture %lld: a sample names an event, call path or name the capture "
+			   "does not hold (samples rows do not form a profile)",
+			   (long long)cap);
+}
+
 /* Column i less base, in uint64_t: both come from the file, and may be anything (F11). */
 static uint64_t col_less(sqlite3_stmt *s, int i, int64_t base)
 {
@@ -2392,8 +2421,9 @@ int64_t pfs_store_fill_agg(struct pfs_store *st, int64_t cap, struct pfs_agg *ag
 {
 	sqlite3_stmt *s;
 	int64_t b[4], total = 0;
+	uint64_t n_str, n_path, n_ev;
 	int rc = capture_bases(st, cap, b, err);
-	if (rc)
+	if (rc || (rc = capture_counts(st, cap, &n_str, &n_path, &n_ev, err)))
 		return rc;
 	/* The rowid range keeps this a range scan of one capture's samples, no index needed. */
 	if ((rc = prepare(st,
@@ -2417,6 +2447,12 @@ int64_t pfs_store_fill_agg(struct pfs_store *st, int64_t cap, struct pfs_agg *ag
 		c.weight = sqlite3_column_double(s, 6);
 		c.comm =
 		    sqlite3_column_type(s, 7) == SQLITE_NULL ? 0 : (uint32_t)col_less(s, 7, b[0]);
+		if (col_less(s, 0, b[3]) - 1 >= n_ev ||
+		    (sqlite3_column_type(s, 3) != SQLITE_NULL && col_less(s, 3, b[2]) > n_path) ||
+		    (sqlite3_column_type(s, 7) != SQLITE_NULL && col_less(s, 7, b[0]) > n_str)) {
+			sqlite3_finalize(s);
+			return bad_sample(cap, err);
+		}
 		pfs_agg_put(agg, &c);
 		pfs_agg_widen(agg, col_u64(s, 8), col_u64(s, 9));
 		total += (int64_t)c.count;
@@ -2497,8 +2533,9 @@ int64_t pfs_store_scan_samples(struct pfs_store *st, int64_t cap, pfs_sample_cb 
 	sqlite3_stmt *s;
 	struct thread_ids th;
 	int64_t b[4], n = 0, first = 0, last = -1;
+	uint64_t n_str, n_path, n_ev;
 	int rc = capture_bases(st, cap, b, err);
-	if (rc)
+	if (rc || (rc = capture_counts(st, cap, &n_str, &n_path, &n_ev, err)))
 		return rc;
 	if ((rc = prepare(
 		 st,
@@ -2549,6 +2586,12 @@ int64_t pfs_store_scan_samples(struct pfs_store *st, int64_t cap, pfs_sample_cb 
 		    .period = col_u64(s, 5),
 		    .weight = sqlite3_column_double(s, 6),
 		};
+		if (col_less(s, 0, b[3]) - 1 >= n_ev ||
+		    (sqlite3_column_type(s, 4) != SQLITE_NULL && col_less(s, 4, b[2]) > n_path)) {
+			thread_ids_release(&th);
+			sqlite3_finalize(s);
+			return bad_sample(cap, err);
+		}
 		if ((rc = cb(payload, &r)) < 0) {
 			thread_ids_release(&th);
 			sqlite3_finalize(s);

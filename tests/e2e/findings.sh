@@ -98,6 +98,41 @@ else
 	db=$(tamper missing-table "DROP TABLE py_threads;")
 	hostile F14-missing-table-summary 3 30 16 - -- "$PERFSIGHT" summary "$db"
 	hostile F14-missing-table-report 3 30 16 - -- "$PERFSIGHT" report "$db" -o "$OUT/m.html"
+	# found while fixing F3: a sample naming a call path the capture does not hold was used
+	# as an index (a crash in report); now bad input
+	# (the stored report dropped: a report is then made from the samples)
+	db=$(tamper sample-path-out "UPDATE samples SET path = 99999999; DELETE FROM report_data;")
+	# summary reads the stored analysis of this capture, not its samples: 0 is right too
+	hostile sample-path-out-summary "[03]" 30 16 - -- "$PERFSIGHT" summary "$db"
+	for c in report flamegraph; do
+		hostile sample-path-out-$c 3 30 16 - -- "$PERFSIGHT" $c "$db" -o "$OUT/spo.$c"
+	done
+	# F7 in a database: a chain of 50,000 call paths with a sample on each (1.9 MB) is
+	# 1.25e9 frames of stacks; refused by the frame budget of its distinct stacks
+	cp tests/fuzz/corpus/db/pyprof.db "$OUT/chain.db"
+	python3 - "$OUT/chain.db" 50000 <<'PY'
+import sqlite3, sys
+db, n = sqlite3.connect(sys.argv[1]), int(sys.argv[2])
+pb, np_, fb = db.execute("SELECT path_base, n_paths, frame_base FROM captures").fetchone()
+parent, depth = db.execute("SELECT id, depth FROM paths WHERE parent IS NULL LIMIT 1").fetchone()
+th = db.execute("SELECT id FROM threads LIMIT 1").fetchone()[0]
+ev = db.execute("SELECT id FROM events LIMIT 1").fetchone()[0]
+rows = []
+for k in range(n):
+    rows.append((pb + np_ + 1 + k, 1, parent, fb + 1, depth + 1))
+    parent, depth = rows[-1][0], depth + 1
+db.executemany("INSERT INTO paths VALUES (?,?,?,?,?)", rows)
+db.executemany("INSERT INTO samples(capture, event, thread, path, period, weight) "
+               "VALUES (1, ?, ?, ?, 1, 1.0)", [(ev, th, r[0]) for r in rows])
+db.execute("UPDATE captures SET n_paths = n_paths + ?, n_samples = n_samples + ?, "
+           "sample_last = (SELECT max(id) FROM samples)", (n, n))
+db.commit()
+PY
+	hostile F7-db-path-chain-summary 3 30 16 - -- "$PERFSIGHT" summary "$OUT/chain.db"
+	for c in report flamegraph; do
+		hostile F7-db-path-chain-$c 3 30 16 - -- "$PERFSIGHT" $c "$OUT/chain.db" \
+			-o "$OUT/chain.$c"
+	done
 	# what is still a perfsight database: an index of one's own on its tables
 	db=$(tamper extra-index "CREATE INDEX mine ON samples(time);")
 	hostile accepted-extra-index 0 30 16 - -- "$PERFSIGHT" summary "$db"
