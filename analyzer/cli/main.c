@@ -208,27 +208,25 @@ static ssize_t guard_write(void *cookie, const char *buf, size_t len)
 static int guard_close(void *cookie)
 {
 	struct guard *g = cookie;
-	int rc = 0;
 	if (g->c2 && write(g->fd, "\xc2", 1) != 1)
-		rc = -1;
-	free(g);
-	return rc;
+		return -1;
+	return 0;
 }
 
-/* *f (stdout or stderr) through the guard; the stream's own buffer is flushed first. */
+/*
+ * *f (stdout or stderr) through the guard; the stream's own buffer is flushed first. The
+ * cookies are static: exit flushes the streams without closing them.
+ */
 static void guard(FILE **f, int fd)
 {
 	static const cookie_io_functions_t io = {.write = guard_write, .close = guard_close};
-	struct guard *g = malloc(sizeof(*g));
+	static struct guard guards[2];
+	struct guard *g = &guards[fd == STDERR_FILENO];
 	FILE *n;
-	if (!g)
-		return;
 	*g = (struct guard){.fd = fd};
 	fflush(*f);
-	if (!(n = fopencookie(g, "w", io))) {
-		free(g);
+	if (!(n = fopencookie(g, "w", io)))
 		return;
-	}
 	setvbuf(n, NULL, fd == STDERR_FILENO ? _IOLBF : isatty(fd) ? _IOLBF : _IOFBF, 0);
 	*f = n;
 }
