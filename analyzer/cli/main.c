@@ -227,7 +227,7 @@ static void guard(FILE **f, int fd)
 	fflush(*f);
 	if (!(n = fopencookie(g, "w", io)))
 		return;
-	setvbuf(n, NULL, fd == STDERR_FILENO ? _IOLBF : isatty(fd) ? _IOLBF : _IOFBF, 0);
+	setvbuf(n, NULL, fd == STDERR_FILENO ? _IONBF : isatty(fd) ? _IOLBF : _IOFBF, 0);
 	*f = n;
 }
 
