@@ -559,73 +559,74 @@ fail:
  * no trigger and reads no view (perfsight reads tables only), and a read-only one gives each
  * statement a budget of VM steps (progress_budget).
  */
-static int schema_reference(sqlite3 **ref)
+/* The reference: what perfsight creates, made once per process in an in-memory database. */
+struct ref_obj {
+	char *type, *name, *sql;
+	int since; /* a table: the schema version that requires it; 0 never (optional ones) */
+};
+static struct ref_obj *ref_v;
+static size_t ref_n;
+static bool ref_ok;
+static pthread_once_t ref_once = PTHREAD_ONCE_INIT;
+
+static void ref_build(void)
 {
-	if (sqlite3_open_v2(":memory:", ref, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
 		SQLITE_OK ||
-	    sqlite3_exec(*ref, schema_sql, NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_exec(*ref, analysis_sql, NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_exec(*ref, callgraph_sql, NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_exec(*ref, optional_sql, NULL, NULL, NULL) != SQLITE_OK) {
-		sqlite3_close(*ref);
-		*ref = NULL;
-		return -1;
+	    sqlite3_exec(db, schema_sql, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(db, analysis_sql, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(db, callgraph_sql, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(db, optional_sql, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db,
+			       "SELECT type, name, sql FROM sqlite_schema WHERE type IN ('table', "
+			       "'view') AND sql IS NOT NULL",
+			       -1, &q, NULL) != SQLITE_OK)
+		goto out;
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		struct ref_obj o = {
+		    .type = pfs_xstrdup((const char *)sqlite3_column_text(q, 0)),
+		    .name = pfs_xstrdup((const char *)sqlite3_column_text(q, 1)),
+		    .sql = pfs_xstrdup((const char *)sqlite3_column_text(q, 2)),
+		};
+		char want[96];
+		/* version 1's tables, 2's analysis, 3's call graphs (IF NOT EXISTS) */
+		snprintf(want, sizeof(want), "CREATE TABLE %s(", o.name);
+		if (!strcmp(o.type, "table") && strstr(schema_sql, want))
+			o.since = 1;
+		else if (!strcmp(o.type, "table") && strstr(analysis_sql, want))
+			o.since = 2;
+		snprintf(want, sizeof(want), "CREATE TABLE IF NOT EXISTS %s(", o.name);
+		if (!strcmp(o.type, "table") && strstr(callgraph_sql, want))
+			o.since = 3;
+		ref_v = pfs_xreallocarray(ref_v, ref_n + 1, sizeof(*ref_v));
+		ref_v[ref_n++] = o;
 	}
-	return 0;
+	ref_ok = ref_n > 0;
+out:
+	sqlite3_finalize(q);
+	sqlite3_close(db);
 }
 
-/* In ref: 1 when an object (type, name) exists (with sql, when sql is not NULL), else 0. */
-static int ref_has(sqlite3 *ref, const char *type, const char *name, const char *sql)
+static const struct ref_obj *ref_find(const char *type, const char *name)
 {
-	sqlite3_stmt *q;
-	int found = 0;
-	if (sqlite3_prepare_v2(ref,
-			       "SELECT sql FROM sqlite_schema WHERE type = ?1 AND name = ?2 "
-			       "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
-			       -1, &q, NULL) != SQLITE_OK)
-		return 0;
-	sqlite3_bind_text(q, 1, type, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
-	if (sqlite3_step(q) == SQLITE_ROW) {
-		const char *rs = (const char *)sqlite3_column_text(q, 0);
-		found = !sql || (rs && !strcmp(rs, sql));
-	}
-	sqlite3_finalize(q);
-	return found;
-}
-
-/* The tables a database of schema version ver must hold: the first statements of each. */
-static bool required_table(sqlite3 *ref, const char *name, int ver)
-{
-	sqlite3_stmt *q;
-	bool req = false;
-	if (sqlite3_prepare_v2(ref,
-			       "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1",
-			       -1, &q, NULL) != SQLITE_OK)
-		return false;
-	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-	if (sqlite3_step(q) == SQLITE_ROW) {
-		const char *sql = (const char *)sqlite3_column_text(q, 0);
-		char want[96], want_cg[96];
-		snprintf(want, sizeof(want), "CREATE TABLE %s(", name);
-		snprintf(want_cg, sizeof(want_cg), "CREATE TABLE IF NOT EXISTS %s(", name);
-		/* version 1's tables, 2's analysis, 3's call graphs; the optional ones never */
-		req = (sql && strstr(schema_sql, want)) ||
-		      (ver >= 2 && sql && strstr(analysis_sql, want)) ||
-		      (ver >= 3 && sql && strstr(callgraph_sql, want_cg));
-	}
-	sqlite3_finalize(q);
-	return req;
+	for (size_t i = 0; i < ref_n; i++)
+		if (!strcmp(ref_v[i].type, type) && !strcmp(ref_v[i].name, name))
+			return &ref_v[i];
+	return NULL;
 }
 
 static int check_objects(struct pfs_store *st, int ver, struct pfs_err *err)
 {
-	sqlite3 *ref = NULL;
 	sqlite3_stmt *q = NULL;
+	bool *there = NULL;
 	int rc = 0, step;
-	if (schema_reference(&ref) < 0)
+	pthread_once(&ref_once, ref_build);
+	if (!ref_ok)
 		return pfs_err_set(err, PFS_EDB, PFS_NO_OFF,
 				   "cannot make the reference schema in memory");
+	there = pfs_xcalloc(ref_n, sizeof(*there));
 	if (sqlite3_prepare_v2(st->db, "SELECT type, name, tbl_name, sql FROM sqlite_schema", -1,
 			       &q, NULL) != SQLITE_OK) {
 		rc = db_err(st, err, "cannot read the schema");
@@ -636,29 +637,31 @@ static int check_objects(struct pfs_store *st, int ver, struct pfs_err *err)
 		const char *name = (const char *)sqlite3_column_text(q, 1);
 		const char *tbl = (const char *)sqlite3_column_text(q, 2);
 		const char *sql = (const char *)sqlite3_column_text(q, 3);
+		const struct ref_obj *r = NULL;
 		bool fine;
 		if (!type || !name || !tbl) {
 			fine = false;
 		} else if (!strcmp(type, "table")) {
 			/* SQLite's own (sqlite_sequence, sqlite_stat1) are made by SQLite only */
-			fine = ref_has(ref, "table", name, NULL) || !strncmp(name, "sqlite_", 7);
+			r = ref_find("table", name);
+			fine = r || !strncmp(name, "sqlite_", 7);
 		} else if (!strcmp(type, "index")) {
-			fine = ref_has(ref, "table", tbl, NULL);
+			fine = ref_find("table", tbl) != NULL;
 		} else if (!strcmp(type, "view")) {
-			fine = sql && ref_has(ref, "view", name, sql);
+			r = ref_find("view", name);
+			fine = r && sql && !strcmp(r->sql, sql);
 		} else {
 			fine = false; /* triggers */
 		}
+		if (r && fine)
+			there[r - ref_v] = true;
 		if (!fine) {
 			rc = pfs_err_set(err, PFS_EFORMAT, PFS_NO_OFF,
 					 "a perfsight database does not hold %s %s '%.64s'%s: the "
 					 "schema was changed, the file is refused",
 					 type && !strcmp(type, "index") ? "an" : "a",
 					 type ? type : "(null)", name ? name : "(null)",
-					 type && !strcmp(type, "view") &&
-						 ref_has(ref, "view", name, NULL)
-					     ? " with this SQL"
-					     : "");
+					 r ? " with this SQL" : "");
 			goto out;
 		}
 	}
@@ -666,38 +669,18 @@ static int check_objects(struct pfs_store *st, int ver, struct pfs_err *err)
 		rc = db_err(st, err, "cannot read the schema");
 		goto out;
 	}
-	sqlite3_finalize(q);
-	q = NULL;
-	/* every table the version needs is there, and is a table */
-	if (sqlite3_prepare_v2(ref, "SELECT name FROM sqlite_schema WHERE type = 'table'", -1, &q,
-			       NULL) != SQLITE_OK) {
-		rc = pfs_err_set(err, PFS_EDB, PFS_NO_OFF, "cannot read the reference schema");
-		goto out;
-	}
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(q, 0);
-		sqlite3_stmt *t;
-		bool there = false;
-		if (!name || !required_table(ref, name, ver))
-			continue;
-		if (sqlite3_prepare_v2(
-			st->db, "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1",
-			-1, &t, NULL) == SQLITE_OK) {
-			sqlite3_bind_text(t, 1, name, -1, SQLITE_STATIC);
-			there = sqlite3_step(t) == SQLITE_ROW;
-			sqlite3_finalize(t);
-		}
-		if (!there) {
+	/* every table the version needs is there (and is a table: a view of its name is not) */
+	for (size_t i = 0; i < ref_n; i++)
+		if (ref_v[i].since && ref_v[i].since <= ver && !there[i]) {
 			rc = pfs_err_set(err, PFS_EFORMAT, PFS_NO_OFF,
 					 "a perfsight database of schema version %d has a table "
 					 "'%s', this one has none: the file is refused",
-					 ver, name);
+					 ver, ref_v[i].name);
 			goto out;
 		}
-	}
 out:
+	free(there);
 	sqlite3_finalize(q);
-	sqlite3_close(ref);
 	return rc;
 }
 
