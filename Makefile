@@ -5,6 +5,7 @@
 #   make demo       the main job on a bundled capture
 #   make check-fresh  make demo (FRESH_CHECK=1: and make check) in a fresh Debian root
 #   make SAN=1 ...  the same with ASan + UBSan (objects under build/san)
+#   make fuzz       each libFuzzer harness of tests/fuzz/ for FUZZ_SECONDS (clang; build/fuzz)
 #   make bench      timings side by side with perf (records big captures on demand)
 
 PREFIX ?= /usr/local
@@ -19,6 +20,13 @@ PKGS := libdw libelf libtraceevent libxml-2.0 sqlite3 libzstd yajl libprotobuf-c
 ifeq ($(SAN),1)
 B := build/san
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else ifeq ($(SAN),fuzz)
+# the library instrumented for libFuzzer; each harness is linked with its driver (make fuzz)
+B := build/fuzz
+CC := clang
+SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+DEVELOPER := 0
 else
 B := build
 SANFLAGS :=
@@ -63,12 +71,21 @@ HELPER_OBJ := $(HELPER_SRC:%.c=$(B)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(B)/tests/%)
+# tests/fuzz/fuzz_NAME.c: a libFuzzer harness (make fuzz), replayed over its corpus and its
+# regress inputs by make check through a driver of its own (tests/fuzz/replay.c)
+FUZZ_NAMES := $(sort $(basename $(notdir $(wildcard tests/fuzz/fuzz_*.c))))
+ifeq ($(SAN),fuzz)
+FUZZ_BIN := $(FUZZ_NAMES:%=$(B)/tests/fuzz/%)
+else
+FUZZ_BIN := $(FUZZ_NAMES:%=$(B)/tests/fuzz/replay-%)
+endif
+FUZZ_SECONDS ?= 60
 
 LIBA := $(B)/libperfsight.a
 BIN := $(B)/perfsight
 
-.PHONY: all check demo deps deps-build deps-demo deps-check deps-bench bench install clean help \
-	format check-format check-headers check-layering check-fresh pkgs
+.PHONY: all check demo deps deps-build deps-demo deps-check deps-bench deps-fuzz bench install \
+	clean help format check-format check-headers check-layering check-fresh pkgs fuzz fuzz-bin
 all: $(BIN)
 
 # Every object waits for this check, so a missing -dev package is named once, not as a missing
@@ -123,18 +140,35 @@ $(TOOL_BIN): $(B)/tests/%: $(B)/tests/tools/%.o $(HELPER_OBJ) $(LIBA)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(HELPER_OBJ) $(LIBA) $(LIBS)
 
+ifeq ($(SAN),fuzz)
+$(FUZZ_BIN): $(B)/tests/fuzz/%: $(B)/tests/fuzz/%.o $(LIBA)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $< $(LIBA) $(LIBS)
+else
+$(FUZZ_BIN): $(B)/tests/fuzz/replay-%: $(B)/tests/fuzz/%.o $(B)/tests/fuzz/replay.o $(LIBA)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(B)/tests/fuzz/replay.o $(LIBA) $(LIBS)
+endif
+fuzz-bin: $(FUZZ_BIN)
+
 # The Debian packages each target needs (tests/deps.sh says which); quiet and quick when they
 # are there. DEPS is the installer, replaced by the fresh-build test with one that logs.
 DEPS ?= tests/deps.sh
 deps: deps-check
-deps-build deps-demo deps-check deps-bench:
+deps-build deps-demo deps-check deps-bench deps-fuzz:
 	@$(DEPS) $(@:deps-%=%)
 
 # These install first, then build in a second make that reads pkg-config's answers anew (this
 # make read them before the packages existed), in order whatever -j says.
 check: deps-check
-	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(TOOL_BIN)
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(TOOL_BIN) $(FUZZ_BIN)
 	@B=$(B) SAN=$(SAN) tests/run.sh
+
+# Each harness for FUZZ_SECONDS (FUZZ_JOBS at a time, niced), on a copy of its corpus under
+# build/fuzz; what it finds lands in build/fuzz/NAME/ (tests/fuzz/README.md).
+fuzz: deps-fuzz
+	@$(MAKE) --no-print-directory SAN=fuzz fuzz-bin
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh $(FUZZ_NAMES)
 
 demo: deps-demo
 	@$(MAKE) --no-print-directory all
@@ -159,7 +193,7 @@ check-layering:
 	@sh tests/tools/check-layering.sh
 
 FORMAT_SRC = analyzer/lib/*.[ch] analyzer/cli/*.[ch] tests/unit/*.[ch] tests/helper/*.[ch] \
-	tests/tools/*.c
+	tests/tools/*.c tests/fuzz/*.[ch]
 format:
 	clang-format -i $(FORMAT_SRC)
 

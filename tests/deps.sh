@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the Debian packages one make target needs, when missing:
-#     tests/deps.sh [--list] build|demo|check|bench
+#     tests/deps.sh [--list] build|demo|check|bench|fuzz
 # --list prints the target's packages and installs nothing.
 # Each group holds the one before it. Quiet and quick when everything is present (one
 # dpkg-query per package). Only root installs; anyone else is told what is missing and by what.
@@ -18,6 +18,9 @@ demo="$build python3"
 check="$demo zstd sqlite3 python3 chromium linux-perf libdebuginfod-dev clang-format valgrind
 python3-pprofile golang-go libxml2-utils"
 bench="$demo python3 linux-perf"
+# make fuzz: clang and its libFuzzer and sanitizer runtimes (make check replays the harnesses
+# with a driver of its own, built by gcc: it needs nothing more)
+fuzz="$build clang libclang-rt-dev"
 list=0
 if [ "$1" = --list ]; then
 	list=1
@@ -28,8 +31,9 @@ build) pkgs=$build ;;
 demo) pkgs=$demo ;;
 check) pkgs=$check ;;
 bench) pkgs=$bench ;;
+fuzz) pkgs=$fuzz ;;
 *)
-	echo "usage: tests/deps.sh build|demo|check|bench" >&2
+	echo "usage: tests/deps.sh build|demo|check|bench|fuzz" >&2
 	exit 2
 	;;
 esac

@@ -68,6 +68,15 @@ int cli_load_capture(const struct cli_cmd *cmd, struct pfs_capture *cap, const c
 /* Prints at most max bytes of s (NULL: nothing) on stdout, control bytes as '?' so that a
  * name from a capture cannot drive the terminal, and "..." when it was longer. */
 void cli_put_safe(const char *s, int max);
+/*
+ * Control bytes from the input never reach a terminal: stderr, and stdout when it is one, are
+ * guarded from the start (main.c); a command that prints text for people (info, summary) calls
+ * this before it prints, so that its output is guarded in a file or a pipe too.
+ */
+void cli_guard_text(void);
+/* Writes the terminal control seq (our own: a progress line's "\r\033[K") to stderr, past
+ * the guard. */
+void cli_term_control(const char *seq);
 /* Closes stdout checking for write errors; returns EXIT_INTERNAL on failure, else rc. */
 int cli_finish_stdout(int rc);
 

@@ -144,7 +144,8 @@ static void draw(struct progress *p, double t)
 {
 	double el = t - p->t0, rate = el > 0 ? (double)p->samples / el : 0;
 	uint64_t done = p->size ? bytes_done(p->path) : 0;
-	fprintf(stderr, "\r\033[Kimporting %s: ", p->path);
+	cli_term_control("\r\033[K");
+	fprintf(stderr, "importing %s: ", p->path);
 	if (done && p->size) {
 		double frac = (double)done / (double)p->size;
 		fprintf(stderr, "%3.0f%% %.1f/%.1f MB, ", frac * 100, (double)done / 1e6,
@@ -162,7 +163,7 @@ static void draw(struct progress *p, double t)
 static void clear_progress(struct progress *p)
 {
 	if (p->drawn)
-		fprintf(stderr, "\r\033[K");
+		cli_term_control("\r\033[K");
 	p->drawn = false;
 }
 

@@ -441,6 +441,8 @@ int cmd_info(int argc, char **argv)
 	}
 	if (!file)
 		return cli_usage_error(self, "missing FILE");
+	if (!json)
+		cli_guard_text(); /* hosts, labels, names: the capture's bytes */
 	pfs_err_clear(&err);
 	if (strcmp(file, "-") && pfs_capture_detect(file, NULL) == PFS_CAPTURE_DB)
 		return info_db(file, json);

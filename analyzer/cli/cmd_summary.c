@@ -453,6 +453,8 @@ int cmd_summary(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return cli_usage_error(self(), "expects at least one INPUT");
+	if (!json)
+		cli_guard_text(); /* names and labels: the capture's bytes */
 	size_t n_jobs = 0, cap_jobs = 0;
 	struct job *jobs = NULL;
 	struct pfs_jsonw w;

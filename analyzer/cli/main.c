@@ -3,12 +3,14 @@
  * cmd_<name>(); the table below gives its name, summary and usage text.
  */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <malloc.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <errno.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -239,6 +241,99 @@ void cli_put_safe(const char *s, int max)
 		fputs("...", stdout);
 }
 
+/*
+ * The terminal guard. Names, labels, hosts and messages come from the input, and a byte of
+ * ESC or another control in them would drive the terminal that shows them (F13 of the fuzz
+ * findings: a label "\e[2J" cleared the screen, a host "\e]0;...\a" set its title). So what
+ * goes to a terminal, and all of a command's text output, passes through a stream that writes
+ * each C0 control but tab and newline, DEL, and each C1 control (U+0080..U+009F, in UTF-8) as
+ * '?', as cli_put_safe does. Data written for programs (JSON, folded stacks to a file or a
+ * pipe) is not touched.
+ */
+struct guard {
+	int fd;
+	bool c2; /* the last byte written was 0xc2: a C1 control may follow */
+};
+
+static ssize_t guard_write(void *cookie, const char *buf, size_t len)
+{
+	struct guard *g = cookie;
+	char out[4096];
+	size_t n = 0, i = 0;
+	while (i < len || n) {
+		while (i < len && n + 2 <= sizeof(out)) {
+			unsigned char b = (unsigned char)buf[i++];
+			if (g->c2) {
+				g->c2 = false;
+				if (b >= 0x80 && b <= 0x9f) {
+					out[n++] = '?';
+					continue;
+				}
+				out[n++] = (char)0xc2;
+			}
+			if (b == 0xc2)
+				g->c2 = true;
+			else if ((b < 0x20 && b != '\n' && b != '\t') || b == 0x7f)
+				out[n++] = '?';
+			else
+				out[n++] = (char)b;
+		}
+		for (size_t w = 0; w < n;) {
+			ssize_t k = write(g->fd, out + w, n - w);
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k <= 0)
+				return -1;
+			w += (size_t)k;
+		}
+		n = 0;
+	}
+	return (ssize_t)len;
+}
+
+static int guard_close(void *cookie)
+{
+	struct guard *g = cookie;
+	if (g->c2 && write(g->fd, "\xc2", 1) != 1)
+		return -1;
+	return 0;
+}
+
+/*
+ * *f (stdout or stderr) through the guard; the stream's own buffer is flushed first. The
+ * cookies are static: exit flushes the streams without closing them.
+ */
+static void guard(FILE **f, int fd)
+{
+	static const cookie_io_functions_t io = {.write = guard_write, .close = guard_close};
+	static struct guard guards[2];
+	struct guard *g = &guards[fd == STDERR_FILENO];
+	FILE *n;
+	*g = (struct guard){.fd = fd};
+	fflush(*f);
+	if (!(n = fopencookie(g, "w", io)))
+		return;
+	setvbuf(n, NULL, fd == STDERR_FILENO ? _IONBF : isatty(fd) ? _IOLBF : _IOFBF, 0);
+	*f = n;
+}
+
+void cli_term_control(const char *seq)
+{
+	size_t n = strlen(seq);
+	fflush(stderr);
+	if (write(STDERR_FILENO, seq, n) != (ssize_t)n)
+		return; /* a progress line: nothing to do about a terminal that went away */
+}
+
+void cli_guard_text(void)
+{
+	static bool done;
+	if (done || isatty(STDOUT_FILENO))
+		return; /* a terminal's is guarded already */
+	done = true;
+	guard(&stdout, STDOUT_FILENO);
+}
+
 int cli_finish_stdout(int rc)
 {
 	if (fflush(stdout) || ferror(stdout)) {
@@ -258,6 +353,10 @@ int main(int argc, char **argv)
 	 * (292 MB against 230 on a 3M-sample capture). Large blocks stay mappings, grown in place.
 	 */
 	mallopt(M_MMAP_THRESHOLD, 256 << 10);
+	/* messages always, and whatever goes to a terminal: see guard() */
+	guard(&stderr, STDERR_FILENO);
+	if (isatty(STDOUT_FILENO))
+		guard(&stdout, STDOUT_FILENO);
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		overview(argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_USAGE : cli_finish_stdout(EXIT_OK);

@@ -353,6 +353,42 @@ static void dump_from_db(struct pfs_capture *c, const char *weight_unit)
 	c->pyprof_kind = m->kind;
 }
 
+/*
+ * The distinct stacks of a database's samples may hold a frame per byte of the file, and 1M:
+ * what comes after (views, folded export, flame graph, report) costs their frames, and rows of
+ * a few bytes each can make a chain of paths with a sample on every one, n^2/2 frames from n
+ * rows (F7 of the fuzz findings, in a database: pyprof bounds a dump the same way).
+ */
+#define DB_STACK_FRAMES_BASE ((uint64_t)1000000)
+
+static int db_stacks_bounded(const struct pfs_capture *c, const char *path, struct pfs_err *err)
+{
+	struct stat sb;
+	uint64_t budget = DB_STACK_FRAMES_BASE, frames = 0;
+	size_t n = pfs_agg_n(c->agg), words = (pfs_profile_n_paths(c->prof) + 64) / 64;
+	uint64_t *seen = pfs_xcalloc(words ? words : 1, sizeof(*seen));
+	int rc = 0;
+	if (stat(path, &sb) == 0 && sb.st_size > 0)
+		budget += (uint64_t)sb.st_size;
+	for (size_t i = 0; i < n && !rc; i++) {
+		uint32_t p = pfs_agg_cell(c->agg, i)->path;
+		if (!p || p / 64 >= words || seen[p / 64] >> (p % 64) & 1)
+			continue;
+		seen[p / 64] |= 1ull << (p % 64);
+		frames += pfs_profile_pathget(c->prof, p)->depth;
+		if (frames > budget)
+			rc =
+			    pfs_err_set(err, PFS_ELIMIT, PFS_NO_OFF,
+					"capture %lld: its samples' distinct stacks hold more than "
+					"%llu frames (a frame per byte of the file, and %llu): "
+					"tampered paths?",
+					(long long)c->db_id, (unsigned long long)budget,
+					(unsigned long long)DB_STACK_FRAMES_BASE);
+	}
+	free(seen);
+	return rc;
+}
+
 static int load_db(struct pfs_capture *c, const char *path, const struct pfs_capture_opts *o,
 		   struct pfs_err *err)
 {
@@ -394,6 +430,8 @@ static int load_db(struct pfs_capture *c, const char *path, const struct pfs_cap
 			goto out;
 		}
 		c->rows = (uint64_t)ns;
+		if ((rc = db_stacks_bounded(c, path, err)) < 0)
+			goto out;
 	}
 	if (c->info.kind && strcmp(c->info.kind, "perf"))
 		dump_from_db(c, weight_unit);

@@ -59,6 +59,25 @@ enum pfs_fg_kind pfs_folded_kind(const char *name, size_t len)
 	return PFS_KIND_NATIVE;
 }
 
+/*
+ * A line longer than this, or with more frames, is a bad line: pyprof's folded loader has the
+ * same bounds, and a flame graph of a 5M-frame stack is a gigabyte of SVG (F9 of the fuzz
+ * findings: one 10 MB line).
+ */
+#define MAX_LINE ((size_t)1 << 20)
+#define MAX_DEPTH 100000
+
+/* The frames of stack [f, end) ("a;b;c"): more than MAX_DEPTH is counted as MAX_DEPTH + 1. */
+static size_t depth_of(const char *f, const char *end)
+{
+	size_t n = 1;
+	while (n <= MAX_DEPTH && (f = memchr(f, ';', (size_t)(end - f)))) {
+		f++;
+		n++;
+	}
+	return n;
+}
+
 long long pfs_folded_read(const char *buf, size_t len, struct pfs_fg_tree *t, struct pfs_diag *d,
 			  struct pfs_err *err)
 {
@@ -83,7 +102,8 @@ long long pfs_folded_read(const char *buf, size_t len, struct pfs_fg_tree *t, st
 				break;
 			}
 		uint64_t count = 0;
-		int ok = sp && sp > line && sp + 1 < line + ll;
+		/* a NUL cannot be part of a frame name (names are C strings): the line is bad */
+		int ok = sp && sp > line && sp + 1 < line + ll && !memchr(line, '\0', ll);
 		for (const char *c = sp ? sp + 1 : line; ok && c < line + ll; c++) {
 			if (*c < '0' || *c > '9' || count > (uint64_t)(INT64_MAX - (*c - '0')) / 10)
 				ok = 0;
@@ -93,6 +113,13 @@ long long pfs_folded_read(const char *buf, size_t len, struct pfs_fg_tree *t, st
 		if (!ok) {
 			pfs_diag_add(d, PFS_ERROR, "folded-bad-line", off,
 				     "folded line %lld is not \"frame;frame COUNT\"", lines + 1);
+			continue;
+		}
+		if (ll > MAX_LINE || depth_of(line, sp) > MAX_DEPTH) {
+			pfs_diag_add(d, PFS_ERROR, "folded-bad-line", off,
+				     "folded line %lld is longer than %zu bytes or deeper than %d "
+				     "frames",
+				     lines + 1, MAX_LINE, MAX_DEPTH);
 			continue;
 		}
 		if (sum + count < sum)

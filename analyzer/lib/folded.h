@@ -22,7 +22,8 @@ enum pfs_fg_kind pfs_folded_kind(const char *name, size_t len);
 
 /*
  * Adds every line of buf (len bytes) to t and fills the totals. A line without a count, with a
- * count that is not a decimal number below 2^63, or with an empty stack is counted as the
+ * count that is not a decimal number below 2^63, with a NUL byte, with an empty stack, longer
+ * than 1 MiB or deeper than 100,000 frames (pyprof's bounds) is counted as the
  * diagnostic "folded-bad-line" (PFS_ERROR: its samples are lost) with its byte offset; empty
  * lines are ignored. Returns the number of lines added, or PFS_ELIMIT when the total weight
  * would overflow 64 bits (the offset names the line).

@@ -90,6 +90,11 @@ static void tree_rehash(struct pfs_fg_tree *t)
 size_t pfs_fg_tree_child(struct pfs_fg_tree *t, size_t parent, const char *name, size_t len,
 			 enum pfs_fg_kind kind)
 {
+	/* a node's name is a C string: a NUL ends it here as it does when stored and rehashed,
+	 * so that lookup, storage and hash agree (and no compare reads past a shorter name) */
+	const char *nul = memchr(name, '\0', len);
+	if (nul)
+		len = (size_t)(nul - name);
 	if ((t->n + 1) * 2 > t->nslots)
 		tree_rehash(t);
 	size_t h = hash_key(parent, kind, name, len) & (t->nslots - 1);
@@ -97,7 +102,7 @@ size_t pfs_fg_tree_child(struct pfs_fg_tree *t, size_t parent, const char *name,
 		size_t i = t->slots[h] - 1;
 		const struct pfs_fg_node *v = &t->v[i];
 		if ((size_t)v->parent == parent && v->kind == kind &&
-		    !strncmp(v->name, name, len) && v->name[len] == '\0')
+		    strnlen(v->name, len + 1) == len && !memcmp(v->name, name, len))
 			return i;
 	}
 	tree_add_node(t, (int32_t)parent, name, len, kind);

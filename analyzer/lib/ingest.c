@@ -811,6 +811,7 @@ int pfs_ingest_perf(const char *path, const struct pfs_ingest_opts *o, struct pf
 	    .kallsyms = o->kallsyms,
 	    .no_inline = o->no_inline,
 	    .unwind_libdw = o->unwind_libdw,
+	    .symfs_only = o->symfs_only,
 	    .addr_names = o->addr_names,
 	};
 	in.pm = pfs_procmap_new(prof, pfs_symbols_release_space);

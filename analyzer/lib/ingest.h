@@ -56,6 +56,7 @@ struct pfs_ingest_opts {
 	bool no_inline;	      /* no inline frames */
 	bool addr_names;      /* unresolved frames named "[dso <0xaddr>]" */
 	bool unwind_libdw;    /* DWARF stacks unwound by libdwfl alone (to check the rule cache) */
+	bool symfs_only;      /* binaries under symfs only (symbols.h): the fuzz harness */
 	const char *event;    /* only this event's samples; NULL: see first_sampling */
 	bool first_sampling;  /* with event NULL: only the capture's first sampling event */
 	unsigned max_stack;   /* frames kept per sample, leaf first; 0: 1024 */

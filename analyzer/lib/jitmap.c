@@ -1,11 +1,13 @@
 #include "jitmap.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "xalloc.h"
 
@@ -96,12 +98,43 @@ static int cmp_entry(const void *a, const void *b)
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
+/*
+ * Opens a map to read: a regular file of at most MAX_FILE bytes. A map comes with a capture
+ * (its maps/ directory) or from /tmp, so it may be anything: a FIFO would block the open and
+ * then the reading (O_NONBLOCK, and refused), a link to /dev/zero would give one endless line.
+ */
+#define MAX_FILE ((uint64_t)1 << 30)
+
+static int open_map(const char *path, FILE **out, struct pfs_err *err)
+{
+	struct stat st;
+	int rc, fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return pfs_err_sys(err, "cannot open JIT map %s", path);
+	if (fstat(fd, &st) != 0)
+		rc = pfs_err_sys(err, "cannot stat JIT map %s", path);
+	else if (!S_ISREG(st.st_mode))
+		rc = pfs_err_set(err, PFS_EFORMAT, PFS_NO_OFF, "JIT map %s is not a regular file",
+				 path);
+	else if ((uint64_t)st.st_size > MAX_FILE)
+		rc = pfs_err_set(err, PFS_ELIMIT, PFS_NO_OFF,
+				 "JIT map %s: %lld bytes, more than the 1 GiB read", path,
+				 (long long)st.st_size);
+	else if ((*out = fdopen(fd, "r")))
+		return 0;
+	else
+		rc = pfs_err_sys(err, "cannot read JIT map %s", path);
+	close(fd);
+	return rc;
+}
+
 int pfs_jitmap_load(struct pfs_jitmap **out, const char *path, struct pfs_diag *diag,
 		    struct pfs_err *err)
 {
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return pfs_err_sys(err, "cannot open JIT map %s", path);
+	FILE *f = NULL;
+	int orc = open_map(path, &f, err);
+	if (orc < 0)
+		return orc;
 	struct pfs_jitmap *jm = pfs_xcalloc(1, sizeof(*jm));
 	jm->path = pfs_xstrdup(path);
 	char *line = NULL;
@@ -214,6 +247,19 @@ void pfs_jitmaps_free(struct pfs_jitmaps *m)
 	free(m);
 }
 
+/*
+ * Whether path, found in directory i, may be read: anything in the directories the capture
+ * brings; in /tmp (the last, which any local user can write) only a file this user or root
+ * owns, as perf requires of the maps it reads there.
+ */
+static bool owned_if_tmp(const struct pfs_jitmaps *m, size_t i, const char *path)
+{
+	struct stat st;
+	if (i + 1 != m->n_dirs || lstat(path, &st) != 0)
+		return true; /* not /tmp, or nothing there: the open says what it finds */
+	return !S_ISLNK(st.st_mode) && (st.st_uid == geteuid() || st.st_uid == 0);
+}
+
 const struct pfs_jitmap *pfs_jitmaps_get(struct pfs_jitmaps *m, uint32_t pid)
 {
 	for (size_t i = 0; i < m->n_slots; i++)
@@ -224,6 +270,13 @@ const struct pfs_jitmap *pfs_jitmaps_get(struct pfs_jitmaps *m, uint32_t pid)
 		char path[4096];
 		snprintf(path, sizeof(path), "%s/perf-%u.map", m->dirs[i], pid);
 		struct pfs_err err;
+		if (!owned_if_tmp(m, i, path)) {
+			pfs_diag_add(m->diag, PFS_WARN, "jit-map-not-owned", PFS_NO_OFF,
+				     "%s is owned neither by this user nor by root: not read (any "
+				     "user can write /tmp)",
+				     path);
+			continue;
+		}
 		if (pfs_jitmap_load(&jm, path, m->diag, &err) < 0) {
 			jm = NULL;
 			if (err.sys_errno != ENOENT && err.sys_errno != ENOTDIR)
@@ -246,7 +299,7 @@ bool pfs_jitmaps_locate(const struct pfs_jitmaps *m, const char *name, char *pat
 	for (size_t i = 0; i < m->n_dirs - m->no_tmp; i++) {
 		struct stat st;
 		int k = snprintf(path, len, "%s/%s", m->dirs[i], name);
-		if (k > 0 && (size_t)k < len && !stat(path, &st))
+		if (k > 0 && (size_t)k < len && !stat(path, &st) && owned_if_tmp(m, i, path))
 			return true;
 	}
 	return false;

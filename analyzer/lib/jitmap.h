@@ -6,7 +6,11 @@
  *
  * A struct pfs_jitmaps finds and loads the map of each pid once, searching, in order, the
  * directories it was given (--jit-maps, the capture's directory and its maps/ subdirectory),
- * then /tmp unless told the capture was made on another machine (pfs_jitmaps_use_tmp). A pid
+ * then /tmp unless told the capture was made on another machine (pfs_jitmaps_use_tmp: symbols
+ * tells it so unless the capture's hostname and kernel release are this machine's). In /tmp,
+ * which any local user can write, only a file this user or root owns is read ("jit-map-not-
+ * owned" otherwise), as perf does. A map must be a regular file of at most 1 GiB: a FIFO or a
+ * link to a device is refused without blocking ("jit-map-unreadable"). A pid
  * without a map is remembered as such. The other files JITs write for perf (jit-PID.dump) are
  * found by the same rule (pfs_jitmaps_locate) and read by jitdump. Malformed lines are skipped and
  * counted as "jit-map-malformed" diagnostics naming the file and line; a later entry for the same
@@ -53,8 +57,9 @@ const char *pfs_jitmap_path(const struct pfs_jitmap *jm);
 size_t pfs_jitmap_size(const struct pfs_jitmap *jm);
 
 /*
- * Parses one map file. Returns 0 and *out (possibly with no entries), or PFS_EIO when it
- * cannot be read. Malformed lines go to diag.
+ * Parses one map file. Returns 0 and *out (possibly with no entries), PFS_EIO when it cannot
+ * be read, PFS_EFORMAT when it is not a regular file, PFS_ELIMIT beyond 1 GiB. Malformed lines
+ * go to diag.
  */
 int pfs_jitmap_load(struct pfs_jitmap **out, const char *path, struct pfs_diag *diag,
 		    struct pfs_err *err) PFS_MUST_CHECK;

@@ -33,6 +33,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cursor.h"
@@ -141,6 +142,11 @@ struct pfs_reader {
 	uint8_t *dbuf;
 	size_t dlen, dpos, dcap;
 	uint64_t doff; /* offset of the compressed record the buffered bytes came from */
+	/* the compressed chunk being inflated (a copy: at most one record, < 64 KiB), what of
+	 * it is consumed, and what it has given so far */
+	uint8_t *zin;
+	size_t zin_len, zin_pos, zin_cap;
+	uint64_t zout;
 
 	/* ordering */
 	struct qrec *heap;
@@ -171,6 +177,31 @@ static struct pfs_cursor cur_at(const struct pfs_reader *r, const void *p, size_
 	return pfs_cursor_make(p, len, r->swap);
 }
 
+/*
+ * The id map's slot for key. Ids come from the file, so the hash is seeded per process (the
+ * address of a static, which ASLR moves, and the time): with a fixed multiplier a file could
+ * pick ids that all land in one cluster and make every insert and lookup walk it (F6 of the
+ * fuzz findings: 160k ids, 7.5 s). murmur3's finalizer spreads the seeded key.
+ */
+static size_t idmap_slot(uint64_t key, size_t cap)
+{
+	static uint64_t seed;
+	if (!seed) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		seed = ((uint64_t)(uintptr_t)&seed ^ (uint64_t)ts.tv_nsec ^
+			(uint64_t)ts.tv_sec << 32) |
+		       1;
+	}
+	key ^= seed;
+	key ^= key >> 33;
+	key *= 0xff51afd7ed558ccdull;
+	key ^= key >> 33;
+	key *= 0xc4ceb9fe1a85ec53ull;
+	key ^= key >> 33;
+	return (size_t)key & (cap - 1);
+}
+
 static void idmap_put(struct idmap *m, uint64_t key, uint32_t val)
 {
 	size_t j;
@@ -181,7 +212,7 @@ static void idmap_put(struct idmap *m, uint64_t key, uint32_t val)
 		for (size_t i = 0; i < m->cap; i++) {
 			if (!m->vals[i])
 				continue;
-			j = (m->keys[i] * 0x9e3779b97f4a7c15ull >> 17) & (ncap - 1);
+			j = idmap_slot(m->keys[i], ncap);
 			while (v[j])
 				j = (j + 1) & (ncap - 1);
 			k[j] = m->keys[i];
@@ -193,7 +224,7 @@ static void idmap_put(struct idmap *m, uint64_t key, uint32_t val)
 		m->vals = v;
 		m->cap = ncap;
 	}
-	j = (key * 0x9e3779b97f4a7c15ull >> 17) & (m->cap - 1);
+	j = idmap_slot(key, m->cap);
 	while (m->vals[j]) {
 		if (m->keys[j] == key) {
 			m->vals[j] = val;
@@ -211,7 +242,7 @@ static uint32_t idmap_get(const struct idmap *m, uint64_t key)
 	size_t j;
 	if (!m->cap)
 		return 0;
-	j = (key * 0x9e3779b97f4a7c15ull >> 17) & (m->cap - 1);
+	j = idmap_slot(key, m->cap);
 	while (m->vals[j]) {
 		if (m->keys[j] == key)
 			return m->vals[j];
@@ -421,6 +452,9 @@ static void attr_set_name(struct pfs_attr *a, const char *s, size_t len)
 
 /* ---- source access ---- */
 
+/* A stream window grows by at most this much before the bytes it waits for have come. */
+#define WIN_STEP ((size_t)1 << 20)
+
 /*
  * Makes the n bytes at off addressable and returns them, or NULL when fewer exist (then
  * *have gets how many do). Stream mode can only move forward: off must not precede the window.
@@ -478,7 +512,10 @@ static const uint8_t *src_get(struct pfs_reader *r, uint64_t off, size_t n, size
 	}
 	while (r->win_len < n && !r->eof) {
 		ssize_t k;
-		PFS_GROW(r->win, r->win_cap, n > 65536 ? n : 65536);
+		/* grown with the bytes that arrive, not to the size a record claims: a stream
+		 * that ends early costs what it sent */
+		size_t want = n - r->win_len > WIN_STEP ? r->win_len + WIN_STEP : n;
+		PFS_GROW(r->win, r->win_cap, want > 65536 ? want : 65536);
 		k = read(r->fd, r->win + r->win_len, r->win_cap - r->win_len);
 		if (k < 0 && errno == EINTR)
 			continue;
@@ -493,6 +530,20 @@ static const uint8_t *src_get(struct pfs_reader *r, uint64_t off, size_t n, size
 	}
 	*have = r->win_len;
 	return r->win_len >= n ? r->win : NULL;
+}
+
+/*
+ * Moves the source to off without keeping what lies before it: true when the source holds
+ * off (a stream discards the bytes as it reads them), false when it ends first.
+ */
+static bool src_skip(struct pfs_reader *r, uint64_t off, struct pfs_err *err, int *rc)
+{
+	size_t have;
+	*rc = 0;
+	if (r->map)
+		return off <= r->map_len;
+	(void)src_get(r, off, 0, &have, err, rc);
+	return !*rc && r->win_off == off;
 }
 
 /*
@@ -800,7 +851,7 @@ static int read_file_header(struct pfs_reader *r, struct pfs_err *err)
 static int read_attrs_section(struct pfs_reader *r, uint64_t attr_size, uint64_t a_off,
 			      uint64_t a_size, struct pfs_err *err)
 {
-	uint64_t nr;
+	uint64_t nr, n_ids = 0;
 	if (attr_size < ATTR_VER0 + 16 || attr_size > 4096)
 		return pfs_err_set(err, PFS_EFORMAT, 16,
 				   "attr_size %llu is impossible (expected 80..4096)",
@@ -842,6 +893,16 @@ static int read_attrs_section(struct pfs_reader *r, uint64_t attr_size, uint64_t
 				     (unsigned long long)i);
 			continue;
 		}
+		/* perf gives each event ids of its own: events that share one region would
+		 * cost memory a multiple of the file's size */
+		if (ids_size / 8 > r->map_len / 8 - n_ids) {
+			pfs_diag_add(&r->diag, PFS_WARN, "bad-attr-ids", off + attr_size - 16,
+				     "ids of event %llu make more ids than the file can hold "
+				     "(the events share them); ignored",
+				     (unsigned long long)i);
+			continue;
+		}
+		n_ids += ids_size / 8;
 		attr_set_ids(r, r->attrs[r->n_attrs - 1], r->n_attrs - 1, r->map + ids_off,
 			     ids_size / 8);
 	}
@@ -964,6 +1025,8 @@ static struct pfs_reader *reader_new(const char *path, const struct pfs_reader_o
 	r->path = path;
 	r->fd = -1;
 	pfs_diag_init(&r->diag);
+	/* never NULL: a sample with empty arrays points into it (NULL + 0 is undefined) */
+	PFS_GROW(r->u64s, r->cap_u64s, 64);
 	return r;
 }
 
@@ -1131,6 +1194,7 @@ void pfs_reader_close(struct pfs_reader *r)
 	free((void *)r->info.tracing_data);
 	pfs_zst_stream_free(r->zs);
 	free(r->dbuf);
+	free(r->zin);
 	for (size_t i = 0; i < r->n_heap; i++)
 		qrec_release(&r->heap[i]);
 	free(r->heap);
@@ -1617,43 +1681,79 @@ static bool ensure_zstd(struct pfs_reader *r)
 	return r->zs != NULL;
 }
 
-/* Feeds one compressed chunk into the decompressed buffer (§3.3). */
+/*
+ * Decompression (§3.3) runs as the records are read, not a chunk at a time: the chunk is
+ * kept, and inflate() gives the decompressed buffer at most ZSTEP more bytes whenever it holds
+ * no whole record. So memory is bounded by a record plus a step whatever a chunk holds (one
+ * 64 KiB record of zstd can hold gigabytes), and one chunk's output is bounded by what
+ * perf's ring buffer could have held (the COMPRESSED feature's mmap_len; ZCHUNK_MAX when the
+ * capture does not say): a chunk that claims more is cut there.
+ */
+#define ZSTEP ((size_t)1 << 18)
+#define ZCHUNK_MAX ((uint64_t)1 << 30)
+
+/* Takes one compressed chunk: what remains of the previous one must be consumed already. */
 static void decompress(struct pfs_reader *r, const uint8_t *p, size_t len, uint64_t off)
 {
-	size_t in_pos = 0;
 	if (!ensure_zstd(r)) {
 		pfs_diag_add(&r->diag, PFS_ERROR, "zstd-init", off,
 			     "cannot initialise zstd: compressed records dropped");
 		return;
 	}
+	PFS_GROW(r->zin, r->zin_cap, len ? len : 1);
+	memcpy(r->zin, p, len);
+	r->zin_len = len;
+	r->zin_pos = 0;
+	r->zout = 0;
+	r->doff = off;
+	r->stats.compressed_bytes += len;
+}
+
+/* Inflates the next step of the current chunk; false when there is nothing left of it. */
+static bool inflate(struct pfs_reader *r)
+{
+	uint64_t limit = r->info.comp_mmap_len ? r->info.comp_mmap_len : ZCHUNK_MAX;
+	size_t got = 0, room;
+	const char *why = NULL;
+	if (r->zin_pos >= r->zin_len)
+		return false;
 	/* keep only the unread tail: a record straddling two chunks continues in the next */
 	if (r->dpos) {
 		memmove(r->dbuf, r->dbuf + r->dpos, r->dlen - r->dpos);
 		r->dlen -= r->dpos;
 		r->dpos = 0;
 	}
-	r->doff = off;
-	r->stats.compressed_bytes += len;
-	while (in_pos < len) {
-		const char *why = NULL;
-		size_t got = 0, room;
-		PFS_GROW(r->dbuf, r->dcap, r->dlen + (1u << 18));
-		room = r->dcap - r->dlen;
-		if (pfs_zst_stream_step(r->zs, p, len, &in_pos, r->dbuf + r->dlen, room, &got,
-					&why) < 0) {
-			pfs_diag_add(&r->diag, PFS_ERROR, "zstd-error", off,
-				     "compressed record at 0x%llx cannot be decompressed (%s): its "
-				     "records were dropped",
-				     (unsigned long long)off, why);
-			pfs_zst_stream_reset(r->zs);
-			r->dlen = r->dpos = 0;
-			return;
-		}
-		r->dlen += got;
-		r->stats.decompressed_bytes += got;
-		if (got == 0 && in_pos < len && room > 0)
-			break;
+	PFS_GROW(r->dbuf, r->dcap, r->dlen + ZSTEP);
+	room = r->dcap - r->dlen;
+	if (room > ZSTEP)
+		room = ZSTEP;
+	if (pfs_zst_stream_step(r->zs, r->zin, r->zin_len, &r->zin_pos, r->dbuf + r->dlen, room,
+				&got, &why) < 0) {
+		pfs_diag_add(&r->diag, PFS_ERROR, "zstd-error", r->doff,
+			     "compressed record at 0x%llx cannot be decompressed (%s): its "
+			     "records were dropped",
+			     (unsigned long long)r->doff, why);
+		pfs_zst_stream_reset(r->zs);
+		r->dlen = r->dpos = 0;
+		r->zin_pos = r->zin_len;
+		return false;
 	}
+	r->dlen += got;
+	r->zout += got;
+	r->stats.decompressed_bytes += got;
+	if (r->zout > limit) {
+		pfs_diag_add(&r->diag, PFS_ERROR, "zstd-oversize", r->doff,
+			     "compressed record at 0x%llx holds more than %llu bytes, more than "
+			     "perf's buffer could: the rest of it was dropped",
+			     (unsigned long long)r->doff, (unsigned long long)limit);
+		pfs_zst_stream_reset(r->zs);
+		r->dlen -= (size_t)(r->zout - limit);
+		r->zin_pos = r->zin_len;
+		return true;
+	}
+	if (got == 0 && room > 0)
+		r->zin_pos = r->zin_len; /* zstd takes the rest and gives nothing: done */
+	return true;
 }
 
 struct raw {
@@ -1704,6 +1804,9 @@ static int raw_next(struct pfs_reader *r, struct raw *out, struct pfs_err *err)
 				return 1;
 			}
 		}
+		/* no whole record buffered: more of the chunk, before the file's next record */
+		if (inflate(r))
+			continue;
 		/* 2. the next record of the file */
 		if (r->pos >= r->end)
 			goto at_end;
@@ -1785,6 +1888,24 @@ static int raw_next(struct pfs_reader *r, struct raw *out, struct pfs_err *err)
 					PFS_GROW(r->copybuf, r->cap_copybuf, out->size);
 					memcpy(r->copybuf, h, out->size);
 					out->p = r->copybuf;
+				}
+				/* no AUX data is decoded: the payload is stepped over, never
+				 * buffered (only the sender bounds a stream's size) */
+				if (out->type == PFS_REC_AUXTRACE) {
+					if (xl > UINT64_MAX - r->pos ||
+					    !src_skip(r, r->pos + xl, err, &rc)) {
+						if (rc)
+							return rc;
+						pfs_diag_add(
+						    &r->diag, PFS_ERROR, "truncated-record",
+						    out->off,
+						    "AUXTRACE payload of %llu bytes is cut short",
+						    (unsigned long long)xl);
+						r->pos = r->end == UINT64_MAX ? r->win_off : r->end;
+						goto at_end;
+					}
+					r->pos += xl;
+					return 1;
 				}
 				x = xl <= SIZE_MAX ? src_get(r, r->pos, (size_t)xl, &have, err, &rc)
 						   : NULL;

@@ -305,7 +305,8 @@ struct pfs_record {
 	bool compressed;      /* came out of a COMPRESSED record */
 	const uint8_t *body;  /* bytes after the 8-byte header, file byte order */
 	size_t body_len;      /* header.size - 8 */
-	const uint8_t *extra; /* TRACING_DATA / AUXTRACE payload outside header.size */
+	const uint8_t *extra; /* TRACING_DATA payload outside header.size (an AUXTRACE
+				 payload is skipped: perfsight decodes no AUX data) */
 	size_t extra_len;
 	struct pfs_attr *attr; /* the event this record belongs to (NULL for user records) */
 	struct pfs_sample_id sid;

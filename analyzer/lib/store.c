@@ -359,6 +359,8 @@ struct pfs_store {
 	uint32_t n_strs;
 	struct pfs_err sink_err;
 	struct wqueue wq;
+	/* read-only: VM steps a statement may take (progress_budget), and those taken */
+	uint64_t vm_budget, vm_used;
 };
 
 static int need_capture(struct pfs_store *st, struct pfs_err *err);
@@ -373,6 +375,11 @@ static int db_err(struct pfs_store *st, struct pfs_err *err, const char *what)
 	if ((code & 0xff) == SQLITE_NOTADB)
 		return pfs_err_set(err, PFS_EUNSUPP, PFS_NO_OFF, "not a perfsight database (%s)",
 				   msg);
+	if ((code & 0xff) == SQLITE_INTERRUPT && st->vm_budget && st->vm_used > st->vm_budget)
+		return pfs_err_set(err, PFS_ELIMIT, PFS_NO_OFF,
+				   "%s: a statement took more than %llu steps, more than a "
+				   "database of this size needs (tampered rows?)",
+				   what, (unsigned long long)st->vm_budget);
 	if ((code & 0xff) == SQLITE_BUSY)
 		return pfs_err_set(err, PFS_EDB, PFS_NO_OFF,
 				   "%s: database is locked by another process (%s)", what, msg);
@@ -418,6 +425,7 @@ static int prepare(struct pfs_store *st, const char *sql, sqlite3_stmt **s, stru
 	*s = NULL;
 	if (rc)
 		return rc;
+	st->vm_used = 0; /* each statement read back gets the whole budget */
 	if (sqlite3_prepare_v2(st->db, sql, -1, s, NULL) != SQLITE_OK)
 		return db_err(st, err, "cannot prepare a statement");
 	return 0;
@@ -553,6 +561,143 @@ fail:
 	return rc;
 }
 
+/*
+ * A database comes from anywhere (a CI artifact, a ticket), and SQLite runs what its schema
+ * says: a view standing in for a table runs its query (a recursive one never ends), a trigger
+ * runs on every insert. So the objects of a database perfsight opens must be the ones it
+ * creates: its tables (by name; an older build's may have other columns), indexes on them, its
+ * views with exactly the SQL it gives them, and no trigger; the tables of the schema version
+ * the file claims must be there. The reference is the schema itself, made in a scratch
+ * in-memory database, so this cannot drift from what perfsight writes. Besides, the connection
+ * is defensive (no writable schema, no shadow tables), trusts no function in the schema, fires
+ * no trigger and reads no view (perfsight reads tables only), and a read-only one gives each
+ * statement a budget of VM steps (progress_budget).
+ */
+/* The reference: what perfsight creates, made once per process in an in-memory database. */
+struct ref_obj {
+	char *type, *name, *sql;
+	int since; /* a table: the schema version that requires it; 0 never (optional ones) */
+};
+static struct ref_obj *ref_v;
+static size_t ref_n;
+static bool ref_ok;
+static pthread_once_t ref_once = PTHREAD_ONCE_INIT;
+
+static void ref_build(void)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+		SQLITE_OK ||
+	    sqlite3_exec(db, schema_sql, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(db, analysis_sql, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(db, callgraph_sql, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(db, optional_sql, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db,
+			       "SELECT type, name, sql FROM sqlite_schema WHERE type IN ('table', "
+			       "'view') AND sql IS NOT NULL",
+			       -1, &q, NULL) != SQLITE_OK)
+		goto out;
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		struct ref_obj o = {
+		    .type = pfs_xstrdup((const char *)sqlite3_column_text(q, 0)),
+		    .name = pfs_xstrdup((const char *)sqlite3_column_text(q, 1)),
+		    .sql = pfs_xstrdup((const char *)sqlite3_column_text(q, 2)),
+		};
+		char want[96];
+		/* version 1's tables, 2's analysis, 3's call graphs (IF NOT EXISTS) */
+		snprintf(want, sizeof(want), "CREATE TABLE %s(", o.name);
+		if (!strcmp(o.type, "table") && strstr(schema_sql, want))
+			o.since = 1;
+		else if (!strcmp(o.type, "table") && strstr(analysis_sql, want))
+			o.since = 2;
+		snprintf(want, sizeof(want), "CREATE TABLE IF NOT EXISTS %s(", o.name);
+		if (!strcmp(o.type, "table") && strstr(callgraph_sql, want))
+			o.since = 3;
+		ref_v = pfs_xreallocarray(ref_v, ref_n + 1, sizeof(*ref_v));
+		ref_v[ref_n++] = o;
+	}
+	ref_ok = ref_n > 0;
+out:
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+}
+
+static const struct ref_obj *ref_find(const char *type, const char *name)
+{
+	for (size_t i = 0; i < ref_n; i++)
+		if (!strcmp(ref_v[i].type, type) && !strcmp(ref_v[i].name, name))
+			return &ref_v[i];
+	return NULL;
+}
+
+static int check_objects(struct pfs_store *st, int ver, struct pfs_err *err)
+{
+	sqlite3_stmt *q = NULL;
+	bool *there = NULL;
+	int rc = 0, step;
+	pthread_once(&ref_once, ref_build);
+	if (!ref_ok)
+		return pfs_err_set(err, PFS_EDB, PFS_NO_OFF,
+				   "cannot make the reference schema in memory");
+	there = pfs_xcalloc(ref_n, sizeof(*there));
+	if (sqlite3_prepare_v2(st->db, "SELECT type, name, tbl_name, sql FROM sqlite_schema", -1,
+			       &q, NULL) != SQLITE_OK) {
+		rc = db_err(st, err, "cannot read the schema");
+		goto out;
+	}
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *type = (const char *)sqlite3_column_text(q, 0);
+		const char *name = (const char *)sqlite3_column_text(q, 1);
+		const char *tbl = (const char *)sqlite3_column_text(q, 2);
+		const char *sql = (const char *)sqlite3_column_text(q, 3);
+		const struct ref_obj *r = NULL;
+		bool fine;
+		if (!type || !name || !tbl) {
+			fine = false;
+		} else if (!strcmp(type, "table")) {
+			/* SQLite's own (sqlite_sequence, sqlite_stat1) are made by SQLite only */
+			r = ref_find("table", name);
+			fine = r || !strncmp(name, "sqlite_", 7);
+		} else if (!strcmp(type, "index")) {
+			fine = ref_find("table", tbl) != NULL;
+		} else if (!strcmp(type, "view")) {
+			r = ref_find("view", name);
+			fine = r && sql && !strcmp(r->sql, sql);
+		} else {
+			fine = false; /* triggers */
+		}
+		if (r && fine)
+			there[r - ref_v] = true;
+		if (!fine) {
+			rc = pfs_err_set(err, PFS_EFORMAT, PFS_NO_OFF,
+					 "a perfsight database does not hold %s %s '%.64s'%s: the "
+					 "schema was changed, the file is refused",
+					 type && !strcmp(type, "index") ? "an" : "a",
+					 type ? type : "(null)", name ? name : "(null)",
+					 r ? " with this SQL" : "");
+			goto out;
+		}
+	}
+	if (step != SQLITE_DONE) {
+		rc = db_err(st, err, "cannot read the schema");
+		goto out;
+	}
+	/* every table the version needs is there (and is a table: a view of its name is not) */
+	for (size_t i = 0; i < ref_n; i++)
+		if (ref_v[i].since && ref_v[i].since <= ver && !there[i]) {
+			rc = pfs_err_set(err, PFS_EFORMAT, PFS_NO_OFF,
+					 "a perfsight database of schema version %d has a table "
+					 "'%s', this one has none: the file is refused",
+					 ver, ref_v[i].name);
+			goto out;
+		}
+out:
+	free(there);
+	sqlite3_finalize(q);
+	return rc;
+}
+
 /* Creates the schema in an empty database, or checks the one there. Runs in a write
  * transaction so that two first imports cannot both create it. */
 static int check_schema(struct pfs_store *st, int flags, struct pfs_err *err)
@@ -568,6 +713,9 @@ static int check_schema(struct pfs_store *st, int flags, struct pfs_err *err)
 				   "written by a newer perfsight (schema version %" PRId64
 				   ", this build reads up to %d); upgrade perfsight to read it",
 				   ver, PFS_STORE_SCHEMA_VERSION);
+	if (app == PFS_STORE_APP_ID && ver >= 1 && ver <= PFS_STORE_SCHEMA_VERSION &&
+	    (rc = check_objects(st, (int)ver, err)))
+		return rc;
 	if (app == PFS_STORE_APP_ID && ver == PFS_STORE_SCHEMA_VERSION) {
 		st->version = (int)ver;
 		return 0;
@@ -652,6 +800,23 @@ out:
 	free(wal);
 }
 
+/*
+ * A read-only connection's statements get PROGRESS_BASE VM steps plus PROGRESS_PER_BYTE per
+ * byte of the file: reading a table back takes some tens of steps per row, and a row takes
+ * some tens of bytes, so a real database never comes near it, and a tampered one (rows that
+ * make a query loop, a sort of everything) ends with PFS_ELIMIT instead of running on.
+ */
+#define PROGRESS_EVERY 10000
+#define PROGRESS_BASE ((uint64_t)100000000)
+#define PROGRESS_PER_BYTE 1000
+
+static int progress_budget(void *payload)
+{
+	struct pfs_store *st = payload;
+	st->vm_used += PROGRESS_EVERY;
+	return st->vm_used > st->vm_budget;
+}
+
 int pfs_store_open(struct pfs_store **out, const char *path, int flags, struct pfs_err *err)
 {
 	struct pfs_store *st = pfs_xcalloc(1, sizeof(*st));
@@ -673,6 +838,17 @@ int pfs_store_open(struct pfs_store **out, const char *path, int flags, struct p
 		return rc;
 	}
 	sqlite3_extended_result_codes(st->db, 1);
+	/* a file from anywhere: see check_objects */
+	sqlite3_db_config(st->db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
+	sqlite3_db_config(st->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, (int *)NULL);
+	sqlite3_db_config(st->db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, (int *)NULL);
+	if (flags & PFS_STORE_READONLY) {
+		struct stat sb;
+		st->vm_budget = PROGRESS_BASE + (stat(path, &sb) == 0 && sb.st_size > 0
+						     ? (uint64_t)sb.st_size * PROGRESS_PER_BYTE
+						     : 0);
+		sqlite3_progress_handler(st->db, PROGRESS_EVERY, progress_budget, st);
+	}
 	/* SQLite opens a file it may not write read-only without a word: say so before a write
 	 * fails with "attempt to write a readonly database" */
 	if (!(flags & PFS_STORE_READONLY) && sqlite3_db_readonly(st->db, "main") == 1) {
@@ -686,6 +862,8 @@ int pfs_store_open(struct pfs_store **out, const char *path, int flags, struct p
 	/* Reading the header first: a file that is not SQLite is refused before any write. */
 	if ((rc = check_schema(st, flags, err)))
 		goto fail;
+	/* perfsight reads tables only: its views are for people (and made by check_schema) */
+	sqlite3_db_config(st->db, SQLITE_DBCONFIG_ENABLE_VIEW, 0, (int *)NULL);
 	if (!(flags & PFS_STORE_READONLY) &&
 	    (rc = exec(st, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
 		       "cannot set the journal mode", err)))
@@ -2122,16 +2300,52 @@ static int capture_bases(struct pfs_store *st, int64_t cap, int64_t b[4], struct
 	return rc;
 }
 
+/*
+ * How many strings, call paths and events capture cap holds (captures.n_strings, n_paths, its
+ * events rows): the ranges a sample row's ids must fall in, which pfs_store_load_profile()
+ * checked the rows against. A row beyond them (a tampered file) is refused, never used as an
+ * index.
+ */
+static int capture_counts(struct pfs_store *st, int64_t cap, uint64_t *n_str, uint64_t *n_path,
+			  uint64_t *n_ev, struct pfs_err *err)
+{
+	int64_t v[3];
+	int rc;
+	if ((rc = query_int(st, "SELECT n_strings FROM captures WHERE id = ?", cap, &v[0], err)) ||
+	    (rc = query_int(st, "SELECT n_paths FROM captures WHERE id = ?", cap, &v[1], err)) ||
+	    (rc = query_int(st, "SELECT count(*) FROM events WHERE capture = ?", cap, &v[2], err)))
+		return rc;
+	*n_str = v[0] < 0 ? 0 : (uint64_t)v[0];
+	*n_path = v[1] < 0 ? 0 : (uint64_t)v[1];
+	*n_ev = v[2] < 0 ? 0 : (uint64_t)v[2];
+	return 0;
+}
+
+static int bad_sample(int64_t cap, struct pfs_err *err)
+{
+	return pfs_err_set(err, PFS_EFORMAT, PFS_NO_OFF,
+			   "capture %lld: a sample names an event, call path or name the capture "
+			   "does not hold (samples rows do not form a profile)",
+			   (long long)cap);
+}
+
+/* Column i less base, in uint64_t: both come from the file, and may be anything (F11). */
+static uint64_t col_less(sqlite3_stmt *s, int i, int64_t base)
+{
+	return (uint64_t)sqlite3_column_int64(s, i) - (uint64_t)base;
+}
+
 /* An id column as the profile's id: 0 for NULL, else value - base, checked to be in range. */
 static int local_id(sqlite3_stmt *s, int i, int64_t base, size_t n, uint32_t *out)
 {
-	int64_t v;
+	uint64_t v;
 	if (sqlite3_column_type(s, i) == SQLITE_NULL) {
 		*out = 0;
 		return 0;
 	}
-	v = sqlite3_column_int64(s, i) - base;
-	if (v < 1 || (uint64_t)v > n)
+	/* the difference in uint64_t: both come from the file, and may be anything */
+	v = col_less(s, i, base);
+	if (v < 1 || v > n)
 		return -1;
 	*out = (uint32_t)v;
 	return 0;
@@ -2178,7 +2392,7 @@ int pfs_store_load_profile(struct pfs_store *st, int64_t cap, struct pfs_profile
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *t = (const char *)sqlite3_column_text(s, 1);
 		int len = sqlite3_column_bytes(s, 1);
-		if (sqlite3_column_int64(s, 0) - b[0] != (int64_t)nstr + 1 ||
+		if (col_less(s, 0, b[0]) != (uint64_t)nstr + 1 ||
 		    pfs_profile_str(p, t ? t : "", (size_t)len) != nstr + 1) {
 			rc = bad_rows(st, cap, "strings", err);
 			break;
@@ -2194,7 +2408,7 @@ int pfs_store_load_profile(struct pfs_store *st, int64_t cap, struct pfs_profile
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct pfs_frame f = {0};
 		int kind = sqlite3_column_int(s, 5);
-		if (sqlite3_column_int64(s, 0) - b[1] != (int64_t)nfr + 1 ||
+		if (col_less(s, 0, b[1]) != (uint64_t)nfr + 1 ||
 		    local_id(s, 1, b[0], nstr, &f.name) || !f.name ||
 		    local_id(s, 2, b[0], nstr, &f.file) || local_id(s, 4, b[0], nstr, &f.dso) ||
 		    kind < 0 || kind >= PFS_FK_COUNT) {
@@ -2216,7 +2430,7 @@ int pfs_store_load_profile(struct pfs_store *st, int64_t cap, struct pfs_profile
 		   "WHERE p.id BETWEEN c.path_base + 1 AND c.path_base + c.n_paths ORDER BY p.id");
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		uint32_t parent, frame;
-		if (sqlite3_column_int64(s, 0) - b[2] != (int64_t)npath + 1 ||
+		if (col_less(s, 0, b[2]) != (uint64_t)npath + 1 ||
 		    local_id(s, 1, b[2], npath, &parent) || local_id(s, 2, b[1], nfr, &frame) ||
 		    !frame || pfs_profile_path(p, parent, frame) != npath + 1) {
 			rc = bad_rows(st, cap, "paths", err);
@@ -2230,7 +2444,7 @@ int pfs_store_load_profile(struct pfs_store *st, int64_t cap, struct pfs_profile
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		size_t n = pfs_profile_n_events(p);
 		const char *name = (const char *)sqlite3_column_text(s, 1);
-		if (sqlite3_column_int64(s, 0) - b[3] != (int64_t)n + 1) {
+		if (col_less(s, 0, b[3]) != (uint64_t)n + 1) {
 			rc = bad_rows(st, cap, "events", err);
 			break;
 		}
@@ -2285,8 +2499,9 @@ int64_t pfs_store_fill_agg(struct pfs_store *st, int64_t cap, struct pfs_agg *ag
 {
 	sqlite3_stmt *s;
 	int64_t b[4], total = 0;
+	uint64_t n_str, n_path, n_ev;
 	int rc = capture_bases(st, cap, b, err);
-	if (rc)
+	if (rc || (rc = capture_counts(st, cap, &n_str, &n_path, &n_ev, err)))
 		return rc;
 	/* The rowid range keeps this a range scan of one capture's samples, no index needed. */
 	if ((rc = prepare(st,
@@ -2300,18 +2515,22 @@ int64_t pfs_store_fill_agg(struct pfs_store *st, int64_t cap, struct pfs_agg *ag
 	sqlite3_bind_int64(s, 1, cap);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct pfs_agg_cell c = {0};
-		c.event = (uint32_t)(sqlite3_column_int64(s, 0) - b[3] - 1);
+		c.event = (uint32_t)(col_less(s, 0, b[3]) - 1);
 		c.pid = (uint32_t)sqlite3_column_int64(s, 1);
 		c.tid = (uint32_t)sqlite3_column_int64(s, 2);
-		c.path = sqlite3_column_type(s, 3) == SQLITE_NULL
-			     ? 0
-			     : (uint32_t)(sqlite3_column_int64(s, 3) - b[2]);
+		c.path =
+		    sqlite3_column_type(s, 3) == SQLITE_NULL ? 0 : (uint32_t)col_less(s, 3, b[2]);
 		c.count = (uint64_t)sqlite3_column_int64(s, 4);
 		c.period = (uint64_t)sqlite3_column_int64(s, 5);
 		c.weight = sqlite3_column_double(s, 6);
-		c.comm = sqlite3_column_type(s, 7) == SQLITE_NULL
-			     ? 0
-			     : (uint32_t)(sqlite3_column_int64(s, 7) - b[0]);
+		c.comm =
+		    sqlite3_column_type(s, 7) == SQLITE_NULL ? 0 : (uint32_t)col_less(s, 7, b[0]);
+		if (col_less(s, 0, b[3]) - 1 >= n_ev ||
+		    (sqlite3_column_type(s, 3) != SQLITE_NULL && col_less(s, 3, b[2]) > n_path) ||
+		    (sqlite3_column_type(s, 7) != SQLITE_NULL && col_less(s, 7, b[0]) > n_str)) {
+			sqlite3_finalize(s);
+			return bad_sample(cap, err);
+		}
 		pfs_agg_put(agg, &c);
 		pfs_agg_widen(agg, col_u64(s, 8), col_u64(s, 9));
 		total += (int64_t)c.count;
@@ -2392,8 +2611,9 @@ int64_t pfs_store_scan_samples(struct pfs_store *st, int64_t cap, pfs_sample_cb 
 	sqlite3_stmt *s;
 	struct thread_ids th;
 	int64_t b[4], n = 0, first = 0, last = -1;
+	uint64_t n_str, n_path, n_ev;
 	int rc = capture_bases(st, cap, b, err);
-	if (rc)
+	if (rc || (rc = capture_counts(st, cap, &n_str, &n_path, &n_ev, err)))
 		return rc;
 	if ((rc = prepare(
 		 st,
@@ -2431,7 +2651,7 @@ int64_t pfs_store_scan_samples(struct pfs_store *st, int64_t cap, pfs_sample_cb 
 					   (long long)cap, (long long)thread);
 		}
 		struct pfs_sample_row r = {
-		    .event = (uint32_t)(sqlite3_column_int64(s, 0) - b[3] - 1),
+		    .event = (uint32_t)(col_less(s, 0, b[3]) - 1),
 		    .pid = th.pid[ti],
 		    .tid = th.tid[ti],
 		    .cpu = sqlite3_column_type(s, 2) == SQLITE_NULL
@@ -2440,10 +2660,16 @@ int64_t pfs_store_scan_samples(struct pfs_store *st, int64_t cap, pfs_sample_cb 
 		    .time = col_u64(s, 3),
 		    .path = sqlite3_column_type(s, 4) == SQLITE_NULL
 				? 0
-				: (uint32_t)(sqlite3_column_int64(s, 4) - b[2]),
+				: (uint32_t)col_less(s, 4, b[2]),
 		    .period = col_u64(s, 5),
 		    .weight = sqlite3_column_double(s, 6),
 		};
+		if (col_less(s, 0, b[3]) - 1 >= n_ev ||
+		    (sqlite3_column_type(s, 4) != SQLITE_NULL && col_less(s, 4, b[2]) > n_path)) {
+			thread_ids_release(&th);
+			sqlite3_finalize(s);
+			return bad_sample(cap, err);
+		}
 		if ((rc = cb(payload, &r)) < 0) {
 			thread_ids_release(&th);
 			sqlite3_finalize(s);
@@ -2591,13 +2817,14 @@ int pfs_store_get_report(struct pfs_store *st, int64_t cap, char **json, size_t 
 /* A stored path or event id back to the profile's own; false when it is not the capture's. */
 static bool an_id(sqlite3_stmt *s, int col, int64_t base, size_t n, uint32_t *out)
 {
-	int64_t v;
+	uint64_t v;
 	if (sqlite3_column_type(s, col) == SQLITE_NULL) {
 		*out = 0;
 		return true;
 	}
-	v = sqlite3_column_int64(s, col) - base;
-	if (v < 1 || (uint64_t)v > n)
+	/* the difference in uint64_t: both come from the file, and may be anything */
+	v = col_less(s, col, base);
+	if (v < 1 || v > n)
 		return false;
 	*out = (uint32_t)v;
 	return true;
@@ -3154,8 +3381,8 @@ static int cg_event_row(sqlite3_stmt *s, void *arg)
 static int cg_func_row(sqlite3_stmt *s, void *arg)
 {
 	struct cg_load *l = arg;
-	int64_t frame = sqlite3_column_int64(s, 1) - l->frame_base;
-	if (frame < 1 || (uint64_t)frame > pfs_profile_n_frames(l->prof))
+	uint64_t frame = col_less(s, 1, l->frame_base);
+	if (frame < 1 || frame > pfs_profile_n_frames(l->prof))
 		return PFS_EFORMAT;
 	uint32_t f = pfs_cg_func(l->g, (uint32_t)frame);
 	struct pfs_cg_func *fn = pfs_cg_func_at(l->g, f);

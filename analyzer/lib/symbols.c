@@ -890,13 +890,13 @@ static void dso_open(struct pfs_symbols *s, struct dso *d)
 	} while (0)
 	if (s->symfs && rec[0] == '/')
 		TRY("%s%s", s->symfs, rec);
-	if (rec[0])
+	if (rec[0] && !s->o.symfs_only)
 		TRY("%s", rec);
 	if (s->app_dir)
 		TRY("%s/%s", s->app_dir, d->base);
 	if (s->capture_dir)
 		TRY("%s/%s", s->capture_dir, d->base);
-	if (d->want_bid_size && s->home_debug) {
+	if (d->want_bid_size && s->home_debug && !s->o.symfs_only) {
 		char h[41];
 		hex(d->want_bid, d->want_bid_size, h);
 		TRY("%s/.build-id/%.2s/%s/elf", s->home_debug, h, h + 2);

@@ -92,6 +92,8 @@ struct pfs_symbols_opts {
 	bool no_inline;	      /* do not expand inline frames */
 	bool addr_names;      /* name unresolved frames "[dso <0xaddr>]" instead of "[unknown]" */
 	bool unwind_libdw;    /* every step through libdwfl, none from the rule cache (checks) */
+	bool symfs_only;      /* binaries under symfs only, never at their recorded paths nor in
+				 ~/.debug: no file of this machine takes part (the fuzz harness) */
 };
 
 struct pfs_symbols;

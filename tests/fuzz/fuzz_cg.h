@@ -24,7 +24,8 @@ typedef int (*fuzz_cg_reader)(const void *buf, size_t len, struct pfs_profile *p
 static void fuzz_cg_use(const struct pfs_callgraph *g, const struct pfs_diag *d)
 {
 	static FILE *null;
-	struct pfs_reportdata_meta m = {.duration_s = NAN, .samples = UINT64_MAX, .lost = UINT64_MAX};
+	struct pfs_reportdata_meta m = {
+	    .duration_s = NAN, .samples = UINT64_MAX, .lost = UINT64_MAX};
 	struct pfs_cg_tree t;
 	struct pfs_jsonw w;
 	struct pfs_err err;

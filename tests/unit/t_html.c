@@ -251,6 +251,70 @@ static void test_folded_read(void)
 	pfs_fg_tree_release(&t);
 }
 
+/* F1 of the fuzz findings: a name with a NUL where a stored name ends was read past its end */
+static void test_folded_nul(void)
+{
+	static const char in[] = "main 1\nmain\0xy;a 2\nmain;a\0 3\nmain;a 4\n";
+	struct pfs_fg_tree t;
+	struct pfs_diag d;
+	struct pfs_err err;
+	pfs_fg_tree_init(&t);
+	pfs_diag_init(&d);
+	T_EQ(pfs_folded_read(in, sizeof(in) - 1, &t, &d, &err), 2);
+	T_EQ(pfs_diag_count(&d, "folded-bad-line"), 2);
+	T_EQ(t.v[0].total, 5);
+	T_EQ(t.n, 3);
+	/* the tree itself cuts a name at a NUL, as it stores it */
+	size_t m = pfs_fg_tree_child(&t, 0, "main", 4, PFS_KIND_NATIVE);
+	T_EQ(pfs_fg_tree_child(&t, 0, "main\0xyz", 8, PFS_KIND_NATIVE), m);
+	T_EQ(pfs_fg_tree_child(&t, m, "a\0", 2, PFS_KIND_NATIVE),
+	     pfs_fg_tree_child(&t, m, "a", 1, PFS_KIND_NATIVE));
+	T_EQ(t.n, 3);
+	pfs_diag_release(&d);
+	pfs_fg_tree_release(&t);
+}
+
+/* F9: a line deeper than 100,000 frames or longer than 1 MiB is a bad line, as for pyprof */
+static void test_folded_limits(void)
+{
+	size_t n = 100001, len = 2 * n + 8;
+	char *in = malloc(len * 2 + 16), *p = in;
+	struct pfs_fg_tree t;
+	struct pfs_diag d;
+	struct pfs_err err;
+	T_ASSERT(in);
+	for (int k = 0; k < 2; k++) { /* 100,001 frames, then 100,000 */
+		for (size_t i = 0; i < n - (size_t)k; i++) {
+			*p++ = 'a';
+			*p++ = ';';
+		}
+		p[-1] = ' ';
+		*p++ = '1';
+		*p++ = '\n';
+	}
+	pfs_fg_tree_init(&t);
+	pfs_diag_init(&d);
+	T_EQ(pfs_folded_read(in, (size_t)(p - in), &t, &d, &err), 1);
+	T_EQ(pfs_diag_count(&d, "folded-bad-line"), 1);
+	T_EQ(t.n, 100001); /* the root and the 100,000 frames of the second line */
+	pfs_diag_release(&d);
+	pfs_fg_tree_release(&t);
+	/* a line of 1 MiB + 1 bytes */
+	free(in);
+	len = ((size_t)1 << 20) + 1;
+	in = malloc(len + 1);
+	T_ASSERT(in);
+	memset(in, 'x', len);
+	memcpy(in + len - 2, " 1", 2);
+	pfs_fg_tree_init(&t);
+	pfs_diag_init(&d);
+	T_EQ(pfs_folded_read(in, len, &t, &d, &err), 0);
+	T_EQ(pfs_diag_count(&d, "folded-bad-line"), 1);
+	pfs_diag_release(&d);
+	pfs_fg_tree_release(&t);
+	free(in);
+}
+
 static void test_folded_overflow(void)
 {
 	static const char in[] =
@@ -415,6 +479,8 @@ int main(int argc, char **argv)
 	    T_CASE(report_rejects_bad_templates),
 	    T_CASE(tree_child_and_totals),
 	    T_CASE(folded_read),
+	    T_CASE(folded_nul),
+	    T_CASE(folded_limits),
 	    T_CASE(folded_overflow),
 	    T_CASE(folded_garbage),
 	    T_CASE(svg_totals_and_other),

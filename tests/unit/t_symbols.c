@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "jitmap.h"
@@ -83,6 +85,71 @@ static void test_jitmap_parse(void)
 	pfs_jitmap_free(jm);
 	T_ASSERT(pfs_jitmap_load(&jm, "tests/out/no/such/perf-2.map", &d, &err) == PFS_EIO);
 	pfs_diag_release(&d);
+}
+
+/* F8 of the fuzz findings: a map that is a FIFO blocked the run, one linked to /dev/zero grew
+ * one line without end; both are refused, at once */
+static void test_jitmap_special_files(void)
+{
+	char fifo[512], dev[512];
+	struct pfs_diag d;
+	struct pfs_err err;
+	struct pfs_jitmap *jm = NULL;
+	snprintf(fifo, sizeof(fifo), "%s/perf-3.map", t_tmpdir());
+	snprintf(dev, sizeof(dev), "%s/perf-4.map", t_tmpdir());
+	unlink(fifo);
+	unlink(dev);
+	T_EQ(mkfifo(fifo, 0600), 0);
+	T_EQ(symlink("/dev/zero", dev), 0);
+	pfs_diag_init(&d);
+	T_EQ(pfs_jitmap_load(&jm, fifo, &d, &err), PFS_EFORMAT);
+	T_ASSERT(strstr(err.msg, "not a regular file"));
+	T_EQ(pfs_jitmap_load(&jm, dev, &d, &err), PFS_EFORMAT);
+	/* through the search: counted as unreadable, the pid has no map */
+	const char *dirs[] = {t_tmpdir()};
+	struct pfs_jitmaps *m = pfs_jitmaps_new(dirs, 1, &d);
+	pfs_jitmaps_use_tmp(m, false);
+	T_ASSERT(pfs_jitmaps_get(m, 3) == NULL);
+	T_ASSERT(pfs_jitmaps_get(m, 4) == NULL);
+	T_EQ(pfs_diag_count(&d, "jit-map-unreadable"), 2);
+	pfs_jitmaps_free(m);
+	pfs_diag_release(&d);
+	unlink(fifo);
+	unlink(dev);
+}
+
+/* In /tmp, which any local user writes, a map is read only when this user or root owns it. */
+static void test_jitmap_tmp_owner(void)
+{
+	/* a pid above the kernel's largest (4194304): no process of anyone writes this map */
+	const uint32_t pid = 4999999;
+	char path[64];
+	struct pfs_diag d;
+	FILE *f;
+	if (geteuid() != 0)
+		t_skip("needs root to give a /tmp file another owner");
+	snprintf(path, sizeof(path), "/tmp/perf-%u.map", pid);
+	unlink(path);
+	T_ASSERT((f = fopen(path, "w")) != NULL);
+	fputs("1000 10 planted\n", f);
+	fclose(f);
+	pfs_diag_init(&d);
+	struct pfs_jitmaps *m = pfs_jitmaps_new(NULL, 0, &d);
+	T_ASSERT(pfs_jitmaps_get(m, pid) != NULL); /* root's own: read */
+	pfs_jitmaps_free(m);
+	T_EQ(chown(path, 65534, 65534), 0);
+	m = pfs_jitmaps_new(NULL, 0, &d);
+	T_ASSERT(pfs_jitmaps_get(m, pid) == NULL); /* another user's: not */
+	T_EQ(pfs_diag_count(&d, "jit-map-not-owned"), 1);
+	pfs_jitmaps_free(m);
+	/* and /tmp is not searched at all for a capture made elsewhere */
+	T_EQ(chown(path, 0, 0), 0);
+	m = pfs_jitmaps_new(NULL, 0, &d);
+	pfs_jitmaps_use_tmp(m, false);
+	T_ASSERT(pfs_jitmaps_get(m, pid) == NULL);
+	pfs_jitmaps_free(m);
+	pfs_diag_release(&d);
+	unlink(path);
 }
 
 static struct pfs_map map_of(struct pfs_profile *p, const char *name, uint64_t start, uint64_t end,
@@ -595,6 +662,8 @@ int main(int argc, char **argv)
 {
 	static const struct t_case cases[] = {
 	    T_CASE(jitmap_parse),
+	    T_CASE(jitmap_special_files),
+	    T_CASE(jitmap_tmp_owner),
 	    T_CASE(procmap_overlap_fork_exec),
 	    T_CASE(symbols_inline_chain),
 	    T_CASE(symbols_app_dir_and_missing),
