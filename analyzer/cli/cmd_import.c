@@ -24,6 +24,7 @@
 #include "capture.h"
 #include "cli.h"
 #include "commands.h"
+#include "contenthash.h"
 #include "perfdata.h"
 #include "profile.h"
 #include "pyprof.h"
@@ -167,12 +168,10 @@ static void clear_progress(struct progress *p)
 	p->drawn = false;
 }
 
-static int hash_input(const char *path, bool is_dir, char out[33], struct pfs_err *err);
-
 static void *hasher_main(void *arg)
 {
 	struct hasher *h = arg;
-	h->rc = hash_input(h->path, h->is_dir, h->hex, &h->err);
+	h->rc = pfs_contenthash_input(h->path, h->is_dir, h->hex, &h->err);
 	atomic_store(&h->done, true);
 	return NULL;
 }
@@ -263,136 +262,6 @@ static int probe_cb(void *payload, const struct pfs_sample_row *row, const char 
 					   .path = row->path,
 					   .fields = fields};
 	return pfs_store_put_probe(p->st, &sp, &p->sink_err);
-}
-
-/* A content hash for duplicate detection (not a security boundary): four independent 64-bit
- * multiply-rotate lanes over 32-byte stripes (independent so that the CPU runs them side by
- * side: the hash keeps up with a page-cached read), mixed with the length into 32 hex digits. */
-struct hash {
-	uint64_t v[4], len;
-	unsigned char tail[32];
-	size_t ntail;
-};
-
-static const struct hash hash_start = {
-    {0x243f6a8885a308d3ull, 0x13198a2e03707344ull, 0xa4093822299f31d0ull, 0x082efa98ec4e6c89ull},
-    0,
-    {0},
-    0};
-
-static uint64_t lane(uint64_t v, uint64_t w)
-{
-	v += w * 0xc2b2ae3d27d4eb4full;
-	v = v << 31 | v >> 33;
-	return v * 0x9e3779b185ebca87ull;
-}
-
-static void hash_stripe(struct hash *h, const unsigned char *p)
-{
-	uint64_t w[4];
-	memcpy(w, p, sizeof(w));
-	for (int i = 0; i < 4; i++)
-		h->v[i] = lane(h->v[i], w[i]);
-}
-
-static void hash_bytes(struct hash *h, const unsigned char *p, size_t n)
-{
-	h->len += n;
-	while (n && h->ntail) {
-		h->tail[h->ntail++] = *p++;
-		n--;
-		if (h->ntail == sizeof(h->tail)) {
-			hash_stripe(h, h->tail);
-			h->ntail = 0;
-		}
-	}
-	for (; n >= sizeof(h->tail); p += sizeof(h->tail), n -= sizeof(h->tail))
-		hash_stripe(h, p);
-	memcpy(h->tail, p, n);
-	h->ntail = n;
-}
-
-static uint64_t avalanche(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ull;
-	return h ^ (h >> 33);
-}
-
-static void hash_hex(struct hash *h, char out[33])
-{
-	unsigned char last[32] = {0};
-	memcpy(last, h->tail, h->ntail);
-	last[31] = (unsigned char)h->ntail;
-	hash_stripe(h, last);
-	uint64_t a = h->len, b = ~h->len;
-	for (int i = 0; i < 4; i++) {
-		a = lane(a ^ h->v[i], h->v[(i + 1) & 3]);
-		b = lane(b + h->v[i], h->v[(i + 3) & 3] ^ a);
-	}
-	snprintf(out, 33, "%016" PRIx64 "%016" PRIx64, avalanche(a), avalanche(b));
-}
-
-static int hash_file(struct hash *h, const char *path, struct pfs_err *err)
-{
-	enum { BUF = 1 << 20 };
-	unsigned char *buf;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
-	off_t at = 0;
-	ssize_t n;
-	if (fd < 0)
-		return pfs_err_sys(err, "cannot open");
-	buf = pfs_xmalloc(BUF);
-	/* pread leaves the descriptor's position at 0: the progress line takes the input's
-	 * position from the descriptors open on it, and this one runs ahead of ingest's */
-	while ((n = pread(fd, buf, BUF, at)) > 0) {
-		hash_bytes(h, buf, (size_t)n);
-		at += n;
-	}
-	if (n < 0)
-		rc = pfs_err_sys(err, "cannot read");
-	free(buf);
-	close(fd);
-	return rc;
-}
-
-static int name_cmp(const struct dirent **a, const struct dirent **b)
-{
-	return strcmp((*a)->d_name, (*b)->d_name);
-}
-
-/* A directory's hash covers its regular files' names and contents, in name order. */
-static int hash_input(const char *path, bool is_dir, char out[33], struct pfs_err *err)
-{
-	struct hash h = hash_start;
-	int rc = 0;
-	if (!is_dir) {
-		rc = hash_file(&h, path, err);
-	} else {
-		struct dirent **v;
-		int n = scandir(path, &v, NULL, name_cmp);
-		if (n < 0)
-			return pfs_err_sys(err, "cannot list the directory");
-		for (int i = 0; i < n; i++) {
-			char *full;
-			struct stat sb;
-			if (!rc && asprintf(&full, "%s/%s", path, v[i]->d_name) > 0) {
-				if (stat(full, &sb) == 0 && S_ISREG(sb.st_mode)) {
-					hash_bytes(&h, (const unsigned char *)v[i]->d_name,
-						   strlen(v[i]->d_name) + 1);
-					rc = hash_file(&h, full, err);
-				}
-				free(full);
-			}
-			free(v[i]);
-		}
-		free(v);
-	}
-	if (!rc)
-		hash_hex(&h, out);
-	return rc;
 }
 
 /* What the capture's header says (host, versions, command line, time span, build-ids). Pipe
@@ -847,12 +716,12 @@ static int import_dir(struct pfs_store *st, const char *dir, const struct import
 	hashes = pfs_xcalloc((size_t)n, sizeof(*hashes));
 	order = pfs_xcalloc((size_t)n, sizeof(*order));
 	for (int i = 0; i < n; i++) {
-		struct hash h = hash_start;
-		if (hash_file(&h, d.v[i].path, &err)) {
+		struct pfs_contenthash h = pfs_contenthash_start;
+		if (pfs_contenthash_file(&h, d.v[i].path, &err)) {
 			code = cli_fail(d.v[i].path, &err);
 			goto out;
 		}
-		hash_hex(&h, hashes[i]);
+		pfs_contenthash_hex(&h, hashes[i]);
 		order[i] = hashes[i];
 	}
 	/* two files of one content would be one capture twice: refused before anything is
