@@ -743,8 +743,7 @@ static int import_dir(struct pfs_store *st, const char *dir, const struct import
 		goto out;
 	}
 	if (pfs_store_begin_batch(st, &err)) {
-		cli_fail(io->db, &err);
-		code = EXIT_INTERNAL;
+		code = cli_fail_output(io->db, &err);
 		goto out;
 	}
 	res = pfs_xcalloc((size_t)n, sizeof(*res));
@@ -765,10 +764,10 @@ static int import_dir(struct pfs_store *st, const char *dir, const struct import
 		count_diags(&dc, &diag);
 		pfs_diag_release(&diag);
 		if (rc) {
-			code = cli_fail(input_err || err.code == PFS_EUSAGE ? d.v[i].path : io->db,
-					&err);
-			if (!input_err && err.code != PFS_EUSAGE)
-				code = EXIT_INTERNAL;
+			/* the input's fault, or the database's: an output that cannot be
+			 * written is exit 4 whatever the cause (cli_fail_output) */
+			code = input_err || err.code == PFS_EUSAGE ? cli_fail(d.v[i].path, &err)
+								   : cli_fail_output(io->db, &err);
 			pfs_store_abort_batch(st);
 			fprintf(stderr,
 				"perfsight: %s: nothing of the directory imported (%d file%s); %s "
@@ -778,8 +777,7 @@ static int import_dir(struct pfs_store *st, const char *dir, const struct import
 		}
 	}
 	if (pfs_store_commit_batch(st, &err)) {
-		cli_fail(io->db, &err);
-		code = EXIT_INTERNAL;
+		code = cli_fail_output(io->db, &err);
 		fprintf(stderr, "perfsight: %s: nothing of the directory imported\n", dir);
 		goto out;
 	}
@@ -851,8 +849,7 @@ int cmd_import(int argc, char **argv)
 	signal(SIGXFSZ, SIG_IGN);
 	db_new = access(db, F_OK) != 0 && errno == ENOENT;
 	if (pfs_store_open(&st, db, PFS_STORE_CREATE, &err)) {
-		cli_fail(db, &err);
-		exit_rc = EXIT_INTERNAL;
+		exit_rc = cli_fail_output(db, &err);
 		goto out;
 	}
 	for (size_t i = 0; i < n_in; i++) {
@@ -882,11 +879,9 @@ int cmd_import(int argc, char **argv)
 		free(dir_cap);
 		cli_print_diags_all(stderr, inputs[i], &diag);
 		if (rc) {
-			int code =
-			    cli_fail(input_err || err.code == PFS_EUSAGE ? inputs[i] : db, &err);
 			/* whatever the cause, a database that cannot be written is exit 4 */
-			if (!input_err && err.code != PFS_EUSAGE)
-				code = EXIT_INTERNAL;
+			int code = input_err || err.code == PFS_EUSAGE ? cli_fail(inputs[i], &err)
+								       : cli_fail_output(db, &err);
 			if (code > exit_rc)
 				exit_rc = code;
 			pfs_diag_release(&diag);
