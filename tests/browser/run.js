@@ -252,9 +252,17 @@ async function report(ctx, data, hostile) {
 
 		/* a request handler's row shows only the stacks through it: the figures say the
 		 * sum, over every thread's mixed tree, of the outermost frames of that name */
-		const hrows = ((data.handlers || {}).rows || []).filter((r) => r.kind === 'view');
+		const allRows = (data.handlers || {}).rows || [];
+		const views = allRows.filter((r) => r.kind === 'view');
+		const hrows = views.length ? views : allRows;
 		if (!hrows.length) {
-			skip('report::handler_filter', 'no request handler in this capture');
+			/* no dispatch seen: the section says so (or, without the analysis, is not shown) */
+			const hidden = await page.evaluate(() => document.getElementById('handlers').hidden);
+			const note = await page.textContent('#handlers-note');
+			check('report::no_handler_table_without_dispatch', data.handlers ?
+				!hidden && /No request dispatch of a known framework/.test(note) &&
+				!(data.handlers.rows || []).length : hidden,
+				'section hidden ' + hidden + ', note "' + note + '"');
 		} else {
 			const h = hrows[0];
 			let want = 0;

@@ -113,13 +113,19 @@ if ! command -v wrk >/dev/null || [ ! -d "$site/flask" ] || [ ! -d "$site/gunico
 fi
 port=$((20000 + $$ % 20000))
 gunicorn_load() {
-	sleep 2
+	# once the server answers (its boot takes seconds on a loaded machine); then its master
+	# is stopped, which ends the capture
+	for _ in $(seq 1 100); do
+		"$PY" -c 'import sys, urllib.request; urllib.request.urlopen("http://127.0.0.1:%s/cpu" % sys.argv[1], timeout=1)' "$port" 2> /dev/null && break
+		sleep 0.1
+	done
 	wrk -t2 -c8 -d3s -s "$W/mix.lua" "http://127.0.0.1:$port/" > "$OUT/gunicorn.load" 2>&1
+	pkill -TERM -f "gunicorn -w 2 -k gthread --threads 4 -b 127.0.0.1:$port" 2> /dev/null
 }
 gunicorn_load &
 load=$!
 if record gunicorn -F 149 -e cpu-clock --call-graph dwarf,2048 -- \
-	timeout -s TERM 6 env PYTHONPATH="$site:$W" "$PY" -X perf -m gunicorn -w 2 -k gthread \
+	timeout -s TERM 25 env PYTHONPATH="$site:$W" "$PY" -X perf -m gunicorn -w 2 -k gthread \
 	--threads 4 -b "127.0.0.1:$port" --chdir "$W" app:app; then
 	wait $load
 	if grep -q 'Requests/sec' "$OUT/gunicorn.load"; then

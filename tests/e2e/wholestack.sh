@@ -295,12 +295,17 @@ else
 	port=$((20000 + $$ % 20000))
 	rm -rf "$OUT/gunicorn" && mkdir -p "$OUT/gunicorn"
 	perf record -q -o "$OUT/gunicorn/perf.data" -e "$EV" --call-graph dwarf,32768 -- \
-		timeout -s TERM 7 env PYTHONPATH="$SITE:$(pwd)/tests/tools/record/workloads" "$P312" -X perf \
+		timeout -s TERM 20 env PYTHONPATH="$SITE:$(pwd)/tests/tools/record/workloads" "$P312" -X perf \
 		-m gunicorn -w 2 -k sync -b "127.0.0.1:$port" --chdir "$(pwd)/tests/tools/record/workloads" app:app \
 		> "$OUT/gunicorn/record.log" 2>&1 &
 	rp=$!
-	sleep 2.5
+	# the server answers before wrk starts: on a loaded machine its boot takes seconds
+	for _ in $(seq 1 50); do
+		"$P312" -c 'import socket, sys, urllib.request; urllib.request.urlopen("http://127.0.0.1:%s/cpu" % sys.argv[1], timeout=1)' "$port" 2> /dev/null && break
+		sleep 0.1
+	done
 	wrk -t2 -c4 -d3s -s tests/tools/record/workloads/mix.lua "http://127.0.0.1:$port/" > "$OUT/gunicorn/load.txt" 2>&1
+	pkill -TERM -f "gunicorn -w 2 -k sync -b 127.0.0.1:$port" 2> /dev/null # its master: the capture ends
 	wait $rp
 	own gunicorn
 	collapse gunicorn "$OUT/gunicorn/perf.data"
