@@ -30,6 +30,10 @@ print("where the CPU goes (python view, total share of the samples):")
 for f in d["top_functions"][:6]:
     print("  %5.1f%%  %s" % (100 * f["total_share"], f["function"]))
 EOF
+# which request handler costs the CPU: a capture with whole request paths (16 KiB stacks)
+echo
+echo "== perfsight summary fixtures/ciapp-gc/perf.data (its request handlers)"
+"$B"/perfsight summary fixtures/ciapp-gc/perf.data 2>/dev/null | sed -n '/^request handlers/,$p'
 if [ "${SCREENSHOT:-0}" = 1 ]; then
 	[ -d tests/browser/node_modules/playwright-core ] ||
 		(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
