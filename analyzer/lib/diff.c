@@ -913,6 +913,11 @@ void pfs_diff_free(struct pfs_diff *d)
 
 /* ---- accessors ---- */
 
+double pfs_diff_alpha(const struct pfs_diff *d)
+{
+	return d->o.alpha > 0 ? d->o.alpha : PFS_DIFF_ALPHA;
+}
+
 const struct pfs_diff_side *pfs_diff_side(const struct pfs_diff *d, int which)
 {
 	return &d->side[which ? 1 : 0];

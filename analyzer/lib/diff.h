@@ -114,6 +114,8 @@ int pfs_diff_new(struct pfs_diff **out, struct pfs_capture *base, struct pfs_cap
 void pfs_diff_free(struct pfs_diff *d);
 
 const struct pfs_diff_side *pfs_diff_side(const struct pfs_diff *d, int which); /* 0 base */
+/* The significance level the diff judged at (its option, or PFS_DIFF_ALPHA). */
+double pfs_diff_alpha(const struct pfs_diff *d);
 /* Share of NEW's samples in functions BASE also has (and the converse): 1 for one program. */
 double pfs_diff_overlap(const struct pfs_diff *d, int which);
 
