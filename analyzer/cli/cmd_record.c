@@ -30,7 +30,7 @@
 
 const char cmd_record_usage[] =
     "usage: perfsight record [-o DIR] [--duration S] [-F HZ] [--stack-size BYTES] [--probes]\n"
-    "                        [--perf-jit] [--bundle] (-p PID[,PID...] | -- CMD [ARG...])\n"
+    "                        [--perf-jit] [--bundle] (-p PID[,PID...] | [--] CMD [ARG...])\n"
     "\n"
     "Records a capture perfsight can analyze into DIR (default perfsight-capture): DIR/perf.data\n"
     "from\n"
@@ -646,6 +646,8 @@ static int parse(int argc, char **argv, struct rec_opts *o)
 			o->perf_jit = true;
 		} else if (!strcmp(a, "--bundle")) {
 			o->bundle = true;
+		} else if (a[0] != '-') {
+			break; /* the command, without "--" */
 		} else {
 			return cli_usage_error(self, "unknown option '%s'", a);
 		}
@@ -856,5 +858,10 @@ int cmd_record(int argc, char **argv)
 		remove_probes(group);
 	if (rc != EXIT_OK)
 		return rc;
-	return finish_dir(&o, data);
+	rc = finish_dir(&o, data);
+	if (rc == EXIT_OK)
+		fprintf(stderr,
+			"next: perfsight summary %s, or perfsight report %s -o report.html\n",
+			o.dir, o.dir);
+	return rc;
 }
