@@ -30,7 +30,7 @@
 
 const char cmd_record_usage[] =
     "usage: perfsight record [-o DIR] [--duration S] [-F HZ] [--stack-size BYTES] [--probes]\n"
-    "                        [--perf-jit] [--bundle] (-p PID[,PID...] | -- CMD [ARG...])\n"
+    "                        [--perf-jit] [--bundle] (-p PID[,PID...] | [--] CMD [ARG...])\n"
     "\n"
     "Records a capture perfsight can analyze into DIR (default perfsight-capture): DIR/perf.data\n"
     "from\n"
@@ -79,7 +79,10 @@ struct rec_opts {
 	bool probes, bundle, perf_jit;
 };
 
-/* The perf default and most for --call-graph dwarf,SIZE (perf rounds up to 8 bytes) */
+/*
+ * --call-graph dwarf,SIZE: perfsight's default holds the request paths of the gunicorn + Flask
+ * services measured (docs/stacks.md); perf takes at most 65528 (a multiple of 8)
+ */
 #define DEFAULT_STACK_SIZE 32768
 #define MAX_STACK_SIZE 65528
 
@@ -94,7 +97,8 @@ struct probe_ev {
  * take_gil's entry stack, at every GIL acquisition (about 8 per request in a gthread worker),
  * gives the callers of the samples taken while waiting in it (the uretprobe replaced their
  * return address). 16 KiB holds a gthread worker's request paths; a sync worker does not wait
- * for the GIL. At 32 KiB perf lost 9k records a 9 s gunicorn capture on 2 CPUs, at 16 KiB none.
+ * for the GIL. At 32 KiB perf lost 8.8k records of a 9 s gunicorn capture on 2 CPUs, at 16 KiB
+ * 860 (docs/stacks.md).
  */
 #define TAKE_GIL_STACK_MAX 16384
 
@@ -646,6 +650,8 @@ static int parse(int argc, char **argv, struct rec_opts *o)
 			o->perf_jit = true;
 		} else if (!strcmp(a, "--bundle")) {
 			o->bundle = true;
+		} else if (a[0] != '-') {
+			break; /* the command, without "--" */
 		} else {
 			return cli_usage_error(self, "unknown option '%s'", a);
 		}
@@ -856,5 +862,10 @@ int cmd_record(int argc, char **argv)
 		remove_probes(group);
 	if (rc != EXIT_OK)
 		return rc;
-	return finish_dir(&o, data);
+	rc = finish_dir(&o, data);
+	if (rc == EXIT_OK)
+		fprintf(stderr,
+			"next: perfsight summary %s, or perfsight report %s -o report.html\n",
+			o.dir, o.dir);
+	return rc;
 }

@@ -37,7 +37,7 @@ if [ -z "$why" ]; then
 	fi
 	[ -n "$PY" ] || why="no CPython 3.12+ (its -X perf maps name the Python frames)"
 fi
-names="exit perf-data maps-copied events events-exact stacks-per-event switch-records no-uprobe-left probes-beside-another-group probe-failure-reason stack-size-option sigterm-exit no-uprobe-left-after-sigterm duration-stops-command bundle attach-pid no-uprobe-left-after-attach gil-on-crunch-threads gc-on-main-thread gc-pauses-match-interpreter perf-jit-dump"
+names="exit perf-data maps-copied events events-exact stacks-per-event switch-records no-uprobe-left probes-beside-another-group probe-failure-reason stack-size-option command-without-dashes sigterm-exit no-uprobe-left-after-sigterm duration-stops-command bundle attach-pid no-uprobe-left-after-attach gil-on-crunch-threads gc-on-main-thread gc-pauses-match-interpreter perf-jit-dump"
 if [ -n "$why" ]; then
 	for n in $names; do skip "$n" "$why"; done
 	exit 0
@@ -159,6 +159,15 @@ sys.exit(0 if s == {8192} else 1)' "$OUT/small.json"; then
 	ok stack-size-option
 else
 	nok stack-size-option "$(tail -2 "$OUT/small.err")"
+fi
+
+# the command may come without "--"; the last line says what to run next
+"$PERFSIGHT" record -o "$OUT/nodash" "$PY" -c 'sum(range(10**6))' > /dev/null 2> "$OUT/nodash.err"
+rc=$?
+if [ $rc -eq 0 ] && [ -s "$OUT/nodash/perf.data" ] && tail -1 "$OUT/nodash.err" | grep -q "^next: perfsight summary $OUT/nodash"; then
+	ok command-without-dashes
+else
+	nok command-without-dashes "exit $rc: $(tail -2 "$OUT/nodash.err")"
 fi
 
 # a recording stopped by SIGTERM still removes its probes and leaves a readable capture
