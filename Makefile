@@ -211,6 +211,6 @@ clean:
 	rm -rf build tests/out
 
 help:
-	@sed -n '1,8p' Makefile
+	@sed -n '1,9p' Makefile
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -273,6 +273,8 @@ int pfs_agg_write_folded(const struct pfs_agg *a, struct pfs_profile *p, struct 
 	char num[64];
 	int rc = 0;
 	struct pfs_agg *keys = fold_keys(a, p, v, o);
+	/* never NULL: a line of no frame (a row without a stack, and no root) is text + 0 */
+	PFS_GROW(f.text, f.cap, 64);
 	for (size_t i = 0; i < keys->n; i++) {
 		const struct pfs_agg_cell *c = &keys->cells[i];
 		uint32_t comm = c->comm;
