@@ -280,9 +280,6 @@
 		var ws = (D.warnings || []).slice().sort(function (a, b) {
 			return (sev[a.severity] || 1) - (sev[b.severity] || 1);
 		});
-		if (META.lost)
-			ws.unshift({severity: 'warn', code: 'lost-samples', count: META.lost,
-				message: META.lost + ' samples were lost by perf: figures undercount'});
 		ws.forEach(function (x) {
 			var li = el('li', sev[x.severity] === undefined ? 'warn' : x.severity);
 			add(li, el('strong', null, (x.severity || 'warn') + ' ' + (x.code || '') +

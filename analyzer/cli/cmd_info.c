@@ -37,7 +37,8 @@ const char cmd_info_usage[] =
     "                \"message\"}]\n"
     "  --time-order  deliver records in time order while counting (slower; same counts)\n"
     "\n"
-    "exit status: 0 ok, 1 read with data-dropping diagnostics, 3 unreadable input\n"
+    "exit status: 0 ok, 1 read with data-dropping diagnostics (among them lost-samples: perf\n"
+    "lost samples while recording), 3 unreadable input\n"
     "example: perfsight info fixtures/py312-threads-dwarf/perf.data\n";
 
 static const char *const sample_bits[] = {

@@ -1641,13 +1641,6 @@ static void write_warnings(struct ctx *c, struct pfs_jsonw *w)
 					write_warning(w, sev_name(e->sev), e->code, e->count,
 						      e->msg);
 			}
-		if (sev == PFS_WARN && c->in->meta.lost && c->in->meta.lost != UINT64_MAX) {
-			snprintf(msg, sizeof(msg),
-				 "%llu samples were lost (perf could not keep up): figures are "
-				 "lower than the truth",
-				 (unsigned long long)c->in->meta.lost);
-			write_warning(w, "warn", "lost-samples", c->in->meta.lost, msg);
-		}
 		if (sev == PFS_NOTE && c->pruned) {
 			snprintf(msg, sizeof(msg),
 				 "call-tree nodes under %.4g%% of the total weight are merged into "

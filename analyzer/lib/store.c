@@ -597,6 +597,8 @@ static int check_schema(struct pfs_store *st, int flags, struct pfs_err *err)
 		goto fail;
 	if ((rc = exec(st, "COMMIT", "cannot create the schema", err)))
 		goto fail;
+	if (ntab == 0)
+		st->version = PFS_STORE_SCHEMA_VERSION;
 	return ntab == 0 ? 0 : check_schema(st, flags & ~PFS_STORE_CREATE, err);
 fail:
 	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
@@ -2006,11 +2008,18 @@ int pfs_store_captures(struct pfs_store *st, struct pfs_store_capture **out, str
 	sqlite3_stmt *s;
 	struct pfs_store_capture *v = NULL;
 	size_t n = 0, cap = 0;
-	int rc = prepare(st,
-			 "SELECT id, label, source, content_hash, kind, host, os_release, "
-			 "perf_version, cmdline, tool_version, imported_at, weight_unit, "
-			 "start_time, duration, cpus, n_samples FROM captures ORDER BY id",
-			 &s, err);
+	/* lost samples are kept with the analysis' books (version 2 on) */
+	int rc =
+	    prepare(st,
+		    st->version >= 2
+			? "SELECT id, label, source, content_hash, kind, host, os_release, "
+			  "perf_version, cmdline, tool_version, imported_at, weight_unit, "
+			  "start_time, duration, cpus, n_samples, (SELECT lost_samples FROM "
+			  "py_analysis a WHERE a.capture = captures.id) FROM captures ORDER BY id"
+			: "SELECT id, label, source, content_hash, kind, host, os_release, "
+			  "perf_version, cmdline, tool_version, imported_at, weight_unit, "
+			  "start_time, duration, cpus, n_samples, NULL FROM captures ORDER BY id",
+		    &s, err);
 	*out = NULL;
 	if (rc)
 		return rc;
@@ -2034,6 +2043,9 @@ int pfs_store_captures(struct pfs_store *st, struct pfs_store_capture **out, str
 		c->duration = col_real(s, 13);
 		c->cpus = (uint32_t)sqlite3_column_int64(s, 14);
 		c->n_samples = (uint64_t)sqlite3_column_int64(s, 15);
+		c->lost_samples = sqlite3_column_type(s, 16) == SQLITE_NULL
+				      ? UINT64_MAX
+				      : (uint64_t)sqlite3_column_int64(s, 16);
 	}
 	if (rc != SQLITE_DONE) {
 		rc = db_err(st, err, "cannot list captures");
