@@ -2014,7 +2014,8 @@ static bool proc_perf_python(struct pfs_symbols *s, const struct pfs_proc *p)
 static void note_unnamed(struct pfs_symbols *s, struct pfs_proc *p, const struct pfs_map *m)
 {
 	struct nomap *nm = NULL;
-	/* the trampolines' arena is plain anonymous memory; [uprobes], [vdso] and the like are not */
+	/* the trampolines' arena is plain anonymous memory; [uprobes], [vdso] and the like are not
+	 */
 	const char *name = pfs_profile_strget(s->prof, m->name, NULL);
 	if (!name || strncmp(name, "//anon", 6))
 		return;
