@@ -270,7 +270,11 @@ static const char optional_sql[] =
     "  runnable_waits INTEGER NOT NULL);\n"
     "CREATE TABLE IF NOT EXISTS gc_triggers(capture INTEGER NOT NULL, pid INTEGER NOT NULL,\n"
     "  path INTEGER, pauses INTEGER NOT NULL, pause_ns INTEGER NOT NULL,\n"
-    "  samples INTEGER NOT NULL);\n";
+    "  samples INTEGER NOT NULL);\n"
+    "CREATE TABLE IF NOT EXISTS gc_pause_generations(capture INTEGER NOT NULL,\n"
+    "  tid INTEGER NOT NULL, start INTEGER NOT NULL, generation INTEGER NOT NULL);\n"
+    "CREATE INDEX IF NOT EXISTS gc_pause_generations_capture ON\n"
+    "  gc_pause_generations(capture, tid, start);\n";
 
 /* What report_data.format says: the JSON document of docs/report-data.md in a zstd frame. */
 #define REPORT_FORMAT "report-data/1+zstd"
@@ -819,6 +823,7 @@ static int drop_duplicates(struct pfs_store *st, const char *hash, const char *l
 	    "DELETE FROM py_handler_totals WHERE capture = ?1",
 	    "DELETE FROM py_thread_waits WHERE capture = ?1",
 	    "DELETE FROM gc_triggers WHERE capture = ?1",
+	    "DELETE FROM gc_pause_generations WHERE capture = ?1",
 	    "DELETE FROM report_data WHERE capture = ?1",
 	    "DELETE FROM cg_info WHERE capture = ?1",
 	    "DELETE FROM cg_events WHERE capture = ?1",
@@ -1638,6 +1643,20 @@ static int put_an_lists(struct pfs_store *st, const struct pfs_analysis *a, stru
 		bind_u64(s, 5, p->dur);
 		bind_id(s, 6, st->path_base, p->pypath);
 		rc = step_done(st, s, "cannot write the GC pauses", err);
+	}
+	sqlite3_finalize(s);
+	/* the generation the probe recorded, when it did: a table of its own (optional_sql) */
+	if (rc || (rc = prepare(st, "INSERT INTO gc_pause_generations VALUES (?,?,?,?)", &s, err)))
+		return rc;
+	for (size_t i = 0; !rc && i < pfs_analysis_n_pauses(a); i++) {
+		const struct pfs_an_pause *p = pfs_analysis_pause(a, i);
+		if (p->gen < 0)
+			continue;
+		sqlite3_bind_int64(s, 1, st->cap);
+		sqlite3_bind_int64(s, 2, p->tid);
+		bind_u64(s, 3, p->start);
+		sqlite3_bind_int64(s, 4, p->gen);
+		rc = step_done(st, s, "cannot write the GC pause generations", err);
 	}
 	sqlite3_finalize(s);
 	if (rc || (rc = prepare(st, "INSERT INTO gil_waits VALUES (?,?,?,?,?,?,?)", &s, err)))
@@ -2790,10 +2809,21 @@ static int an_lists(struct pfs_store *st, int64_t cap, struct pfs_analysis *a,
 	size_t np = pfs_profile_n_paths(prof), ne = pfs_profile_n_events(prof);
 	sqlite3_stmt *s;
 	int64_t have;
-	int rc = prepare(st,
-			 "SELECT pid, tid, start, duration_ns, path FROM gc_pauses "
-			 "WHERE capture = ? ORDER BY rowid",
-			 &s, err);
+	int rc = query_int(st,
+			   "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND "
+			   "name = 'gc_pause_generations'",
+			   0, &have, err);
+	if (rc)
+		return rc;
+	rc = prepare(
+	    st,
+	    have ? "SELECT p.pid, p.tid, p.start, p.duration_ns, p.path, (SELECT generation "
+		   "FROM gc_pause_generations g WHERE g.capture = p.capture AND "
+		   "g.tid = p.tid AND g.start = p.start) FROM gc_pauses p "
+		   "WHERE p.capture = ? ORDER BY p.rowid"
+		 : "SELECT pid, tid, start, duration_ns, path, NULL FROM gc_pauses "
+		   "WHERE capture = ? ORDER BY rowid",
+	    &s, err);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(s, 1, cap);
@@ -2802,7 +2832,9 @@ static int an_lists(struct pfs_store *st, int64_t cap, struct pfs_analysis *a,
 					 .tid = (uint32_t)sqlite3_column_int64(s, 1),
 					 .start = col_u64(s, 2),
 					 .dur = col_u64(s, 3),
-					 .gen = -1};
+					 .gen = sqlite3_column_type(s, 5) == SQLITE_NULL
+						    ? -1
+						    : (int8_t)sqlite3_column_int64(s, 5)};
 		if (!an_id(s, 4, b[2], np, &p.pypath))
 			break;
 		pfs_analysis_restore_pause(a, &p);
