@@ -282,9 +282,6 @@
 		var ws = (D.warnings || []).slice().sort(function (a, b) {
 			return (sev[a.severity] || 1) - (sev[b.severity] || 1);
 		});
-		if (META.lost)
-			ws.unshift({severity: 'warn', code: 'lost-samples', count: META.lost,
-				message: META.lost + ' samples were lost by perf: figures undercount'});
 		ws.forEach(function (x) {
 			var li = el('li', sev[x.severity] === undefined ? 'warn' : x.severity);
 			add(li, el('strong', null, (x.severity || 'warn') + ' ' + (x.code || '') +
@@ -364,10 +361,42 @@
 		var top = topFunctions(T).filter(function (r) { return r.kind <= 1; })
 			.sort(function (a, b) { return b.total - a.total; });
 		var best = top.filter(function (r) { return r.kind === 0; })[0] || top[0];
-		if (best)
+		if (best) {
+			/* the collections its code triggered run on its stack: their CPU is among its
+			 * callees, said apart here, with the pauses that began under it */
+			var gcCpu = gcUnder(T, best.name * 16 + best.kind), pauses = 0, pauseS = 0, probes = false;
+			(D.gc_triggers || []).forEach(function (x) {
+				if (x.pauses !== undefined)
+					probes = true;
+				if (x.pauses !== undefined && x.stack.indexOf(best.name) >= 0) {
+					pauses += x.pauses;
+					pauseS += x.pause_s;
+				}
+			});
 			out.push('The busiest Python function is ' + S[best.name] + ': ' +
-				pct(best.total / T.total[0]) + ' of CPU including its callees.');
+				pct(best.total / T.total[0]) + ' of CPU including its callees' +
+				(gcCpu || pauses ? ', among them the garbage collection its code triggered (' +
+					pct(gcCpu / T.total[0]) + ' of CPU' + (probes ? '; ' + pauses + ' pauses, ' +
+					secs(pauseS) : '') + ')' : '') + '.');
+		}
 		return out;
+	}
+	/* The GC samples under the outermost frames of function key (name * 16 + kind) in T: the
+	 * totals of its gc-kind descendants, each subtree once. */
+	function gcUnder(T, key) {
+		var gc = 0, st = [0, 0];
+		while (st.length) {
+			var inside = st.pop(), v = st.pop();
+			inside = inside || T.name[v] * 16 + T.kind[v] === key;
+			if (inside && kindName(T.kind[v]) === 'gc') {
+				gc += T.total[v];
+				continue;
+			}
+			var ch = T.children[v];
+			for (var i = 0; i < ch.length; i++)
+				st.push(ch[i], inside ? 1 : 0);
+		}
+		return gc;
 	}
 	function selectedAll(view) {
 		var out = [];
@@ -747,7 +776,55 @@
 		hist($('gc-hist'), gcs, 'gc');
 		hist($('gil-hist'), gils, 'gil');
 		longest($('gc-long'), gcs, true);
+		gcTriggers();
 		longest($('gil-long'), gils, false);
+	}
+	/* D.gc_triggers summed by Python path over the processes shown; pause columns only with
+	 * exact GC probes, else the reason they are not measured */
+	function gcTriggers() {
+		var table = $('gc-trig');
+		var body = clear(table.tBodies[0]);
+		var rows = new Map(), probes = false, all = 0;
+		(D.gc_triggers || []).filter(function (x) { return state.pid === null || x.pid === state.pid; })
+			.forEach(function (x) {
+				var key = x.stack.join(',');
+				var r = rows.get(key);
+				if (!r) {
+					r = {stack: x.stack, samples: 0, pauses: 0, pause_s: 0};
+					rows.set(key, r);
+				}
+				r.samples += x.gc_samples;
+				all += x.gc_samples;
+				if (x.pauses !== undefined) {
+					probes = true;
+					r.pauses += x.pauses;
+					r.pause_s += x.pause_s;
+				}
+			});
+		var head = table.tHead.rows[0];
+		head.cells[1].hidden = head.cells[2].hidden = !probes;
+		var why = PROCS.map(function (p) { return (p.gc || {}).not_measured; }).filter(Boolean)[0];
+		$('gc-trig-note').textContent = probes ? '' : 'Pauses: ' + (why ? 'not measured (' + why + ').' :
+			'not measured (no GC probes in this capture: perfsight record --probes adds them).');
+		var list = Array.from(rows.values()).sort(function (a, b) {
+			return (b.pause_s - a.pause_s) || (b.samples - a.samples);
+		}).slice(0, 15);
+		list.forEach(function (r) {
+			var ol = el('ol', 'stack');
+			stackText(r.stack).forEach(function (s) { ol.appendChild(el('li', null, s)); });
+			var cell = el('td');
+			cell.appendChild(r.stack.length ? ol : el('span', 'hint', 'no Python frame'));
+			var tr = add(el('tr'), cell);
+			if (probes)
+				add(tr, td(r.pauses, 'num'), td(secs(r.pause_s), 'num'));
+			tr.appendChild(td(r.samples + (all ? ' (' + pct(r.samples / all) + ')' : ''), 'num'));
+			body.appendChild(tr);
+		});
+		if (!list.length) {
+			var none = el('td', 'hint', 'None in this selection.');
+			none.colSpan = probes ? 4 : 2;
+			body.appendChild(add(el('tr'), none));
+		}
 	}
 	function timeline() {
 		var box = clear($('tl'));

@@ -62,7 +62,8 @@ const char cmd_import_usage[] =
     "On a terminal a progress line (bytes, samples, rate, ETA) is drawn on standard error.\n"
     "A one-paragraph summary per capture (per directory) goes to standard output.\n"
     "\n"
-    "exit status: 0 ok; 1 imported with data-dropping diagnostics; 2 usage, or a capture of\n"
+    "exit status: 0 ok; 1 imported with data-dropping diagnostics (among them lost-samples:\n"
+    "perf lost samples while recording; the line says how many); 2 usage, or a capture of\n"
     "the same content or label already in DB (--replace replaces it); 3 an INPUT unreadable\n"
     "or malformed (nothing of it imported, the other INPUTs are); 4 DB cannot be used: its\n"
     "directory is missing or not writable, the disk is full, another process holds it\n"
@@ -595,13 +596,19 @@ static void count_diags(struct diag_count *dc, const struct pfs_diag *d)
 	}
 }
 
+/* lost: the samples perf lost while recording (UINT64_MAX: unknown), said as info and the
+ * report say it */
 static void print_diag_tail(const struct diag_count *dc, uint64_t samples, uint64_t unresolved,
-			    double seconds)
+			    uint64_t lost, double seconds)
 {
-	printf("; %.1f%% of them end in an unresolved frame; %zu diagnostic%s (%zu error%s, "
+	printf("; %.1f%% of them end in an unresolved frame",
+	       samples ? 100.0 * (double)unresolved / (double)samples : 0.0);
+	if (lost && lost != UINT64_MAX)
+		printf("; %" PRIu64 " sample%s lost while recording (lost-samples)", lost,
+		       lost == 1 ? " was" : "s were");
+	printf("; %zu diagnostic%s (%zu error%s, "
 	       "%zu warning%s)%s. Imported in %.2f s (%.0f samples/s).\n",
-	       samples ? 100.0 * (double)unresolved / (double)samples : 0.0, dc->n,
-	       dc->n == 1 ? "" : "s", dc->errors, dc->errors == 1 ? "" : "s", dc->warnings,
+	       dc->n, dc->n == 1 ? "" : "s", dc->errors, dc->errors == 1 ? "" : "s", dc->warnings,
 	       dc->warnings == 1 ? "" : "s", dc->n ? ", listed above" : "", seconds,
 	       seconds > 0 ? (double)samples / seconds : 0.0);
 }
@@ -634,7 +641,8 @@ static void print_summary(const char *path, const char *db, const struct import_
 		printf(" over %.2f s", c->duration);
 	if (c && c->host)
 		printf(" on %s", c->host);
-	print_diag_tail(&dc, r->samples, r->unresolved, r->seconds);
+	print_diag_tail(&dc, r->samples, r->unresolved, c ? c->lost_samples : UINT64_MAX,
+			r->seconds);
 	if (n > 0)
 		pfs_store_captures_free(caps, (size_t)n);
 }
@@ -681,7 +689,7 @@ static void print_dir_summary(const char *dir, const char *db, const struct impo
 	printf("'): %" PRIu64 " samples", samples);
 	if (known)
 		printf(" over %.2f s of requests", wall);
-	print_diag_tail(dc, samples, unresolved, seconds);
+	print_diag_tail(dc, samples, unresolved, UINT64_MAX, seconds);
 	if (nc > 0)
 		pfs_store_captures_free(caps, (size_t)nc);
 }

@@ -28,7 +28,8 @@ const char cmd_info_usage[] =
     "with its count. Every sample is decoded, so a malformed one shows up as a diagnostic.\n"
     "FILE may be - for a pipe-mode stream on standard input. A perfsight database (made by\n"
     "'perfsight import') is described by its captures: id, label, kind, samples, host,\n"
-    "duration, source and when it was imported. A call-graph profile (a cProfile/pstats dump,\n"
+    "duration, lost samples, source and when it was imported. A call-graph profile (a "
+    "cProfile/pstats dump,\n"
     "a callgrind file) is described by its format, functions, edges, calls and costs.\n"
     "\n"
     "  --json        one JSON object; these fields are fixed: \"records\": {TYPE: COUNT},\n"
@@ -37,7 +38,9 @@ const char cmd_info_usage[] =
     "                \"message\"}]\n"
     "  --time-order  deliver records in time order while counting (slower; same counts)\n"
     "\n"
-    "exit status: 0 ok, 1 read with data-dropping diagnostics, 3 unreadable input\n"
+    "exit status: 0 ok, 1 read with data-dropping diagnostics (among them lost-samples: perf\n"
+    "lost samples while recording; for a database, a capture it holds lost samples), 3\n"
+    "unreadable input\n"
     "example: perfsight info fixtures/py312-threads-dwarf/perf.data\n";
 
 static const char *const sample_bits[] = {
@@ -349,6 +352,8 @@ static void print_db_text(const char *file, const struct pfs_store_capture *v, s
 			printf("  %.2f s", c->duration);
 		if (c->host)
 			printf("  host %s", c->host);
+		if (c->lost_samples && c->lost_samples != UINT64_MAX)
+			printf("  %" PRIu64 " samples lost (lost-samples)", c->lost_samples);
 		printf("\n      source %s, imported %s\n", c->source ? c->source : "?",
 		       c->imported_at ? c->imported_at : "?");
 	}
@@ -382,6 +387,11 @@ static void print_db_json(const char *file, const struct pfs_store_capture *v, s
 		pfs_jsonw_str(&w, c->perf_version);
 		pfs_jsonw_key(&w, "samples");
 		pfs_jsonw_u64(&w, c->n_samples);
+		pfs_jsonw_key(&w, "lost_samples");
+		if (c->lost_samples == UINT64_MAX)
+			pfs_jsonw_null(&w);
+		else
+			pfs_jsonw_u64(&w, c->lost_samples);
 		pfs_jsonw_key(&w, "duration_s");
 		pfs_jsonw_dbl(&w, c->duration);
 		pfs_jsonw_key(&w, "weight_unit");
@@ -412,8 +422,13 @@ static int info_db(const char *file, bool json)
 		print_db_json(file, v, (size_t)n);
 	else
 		print_db_text(file, v, (size_t)n);
+	/* a capture perf lost samples of is data dropped, as when its file is read */
+	int rc = EXIT_OK;
+	for (int i = 0; i < n; i++)
+		if (v[i].lost_samples && v[i].lost_samples != UINT64_MAX)
+			rc = EXIT_DIAG;
 	pfs_store_captures_free(v, (size_t)n);
-	return cli_finish_stdout(EXIT_OK);
+	return cli_finish_stdout(rc);
 }
 
 int cmd_info(int argc, char **argv)

@@ -1051,7 +1051,7 @@ void pfs_analysis_perf_finish(struct pfs_analysis *a, struct pfs_reader *r, cons
 	const struct pfs_info *info = pfs_reader_info(r);
 	const struct pfs_stats *st = pfs_reader_stats(r);
 	struct pfs_an_capture cap = {
-	    .label = label, .source = source, .lost_samples = st->lost_samples};
+	    .label = label, .source = source, .lost_samples = pfs_stats_lost(st)};
 	char *cmd = NULL;
 	size_t len = 0;
 	bool after = false;

@@ -184,7 +184,7 @@ static void hook_end(void *payload, struct pfs_reader *r)
 	c->info.perf_version = dupnz(info->version);
 	c->info.cmdline = join_cmdline(info);
 	c->info.cpus = info->nr_cpus_online;
-	c->info.lost_samples = st->lost_samples;
+	c->info.lost_samples = pfs_stats_lost(st);
 	if (st->last_time > st->first_time)
 		c->info.duration_s = (double)(st->last_time - st->first_time) / 1e9;
 	if (info->has_clock_data && info->wall_clock_ns) {
@@ -271,9 +271,7 @@ static void info_from_row(struct pfs_capture *c, const struct pfs_store_capture 
 	i->recorded = NULL;
 	i->duration_s = k->duration;
 	i->cpus = k->cpus;
-	/* the captures table does not keep lost samples: the warnings of a report come from
-	 * the analysis */
-	i->lost_samples = UINT64_MAX;
+	i->lost_samples = k->lost_samples;
 	if (!isnan(k->start_time) && k->start_time > 0) {
 		time_t t = (time_t)k->start_time;
 		struct tm tm;
@@ -400,6 +398,9 @@ static int load_db(struct pfs_capture *c, const char *path, const struct pfs_cap
 	if ((rc = pfs_store_find(st, o->which, &c->db_id, err)) < 0 ||
 	    (rc = read_row(c, st, c->db_id, &weight_unit, err)) < 0)
 		goto out;
+	/* a loss is the capture's, not the load's: read back, it says so as the file does */
+	if (c->info.lost_samples != UINT64_MAX)
+		pfs_diag_lost(&c->diag, c->info.lost_samples, PFS_NO_OFF);
 	if (o->stored_report &&
 	    (rc = pfs_store_get_report(st, c->db_id, &c->report_json, &c->report_len, err)) < 0)
 		goto out;
@@ -734,7 +735,8 @@ int pfs_capture_store_report(struct pfs_capture *c, struct pfs_store *st, int64_
 	if (c->kind != PFS_CAPTURE_PERF)
 		return pfs_err_set(err, PFS_EUSAGE, PFS_NO_OFF,
 				   "only a perf.data capture has report data to store");
-	/* what a report of the database would be given: the row's meta, no load diagnostics */
+	/* what a report of the database would be given: the row's meta, no load diagnostics
+	 * but the loss, which load_db gives every read of the capture */
 	char *weight_unit = NULL;
 	rc = read_row(c, st, id, &weight_unit, err);
 	free(weight_unit);
@@ -785,6 +787,8 @@ int pfs_capture_store_report(struct pfs_capture *c, struct pfs_store *st, int64_
 		c->rows = (uint64_t)sc.n;
 	}
 	pfs_diag_init(&none);
+	if (c->info.lost_samples != UINT64_MAX)
+		pfs_diag_lost(&none, c->info.lost_samples, PFS_NO_OFF);
 	rc = report_json(c, -1, NULL, &none, &json, &len, err);
 	pfs_diag_release(&none);
 	if (rc == 0)

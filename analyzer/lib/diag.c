@@ -89,6 +89,16 @@ void pfs_diag_merge(struct pfs_diag *dst, const struct pfs_diag *src)
 	}
 }
 
+void pfs_diag_lost(struct pfs_diag *d, uint64_t lost, uint64_t off)
+{
+	pfs_diag_addn(
+	    d, PFS_ERROR, "lost-samples", lost, off,
+	    "%llu samples were lost while recording (perf's ring buffer was full): every "
+	    "figure counts less than happened, and intervals that span a loss are dropped; "
+	    "record with a bigger buffer (-m) or a lower frequency",
+	    (unsigned long long)lost);
+}
+
 const char *pfs_severity_name(enum pfs_severity s)
 {
 	switch (s) {

@@ -31,7 +31,7 @@ struct pfs_diag_entry {
 	enum pfs_severity sev;
 	uint64_t count;
 	uint64_t first_off; /* PFS_NO_OFF when not tied to an input offset */
-	char msg[256];	    /* message of the first occurrence */
+	char msg[512];	    /* message of the first occurrence */
 };
 
 struct pfs_diag {
@@ -55,6 +55,12 @@ int pfs_diag_worst(const struct pfs_diag *d);
 /* Adds every entry of src into dst (counts summed, first message kept). */
 void pfs_diag_merge(struct pfs_diag *dst, const struct pfs_diag *src);
 const char *pfs_severity_name(enum pfs_severity s);
+/*
+ * Adds the one "lost-samples" diagnostic (an error: perf dropped data while recording) for lost
+ * samples (0: nothing), first seen at off. Every reader of a capture (a perf.data file, a
+ * database holding one) gives it this way, so info, summary, import and the report say the same.
+ */
+void pfs_diag_lost(struct pfs_diag *d, uint64_t lost, uint64_t off);
 /* Writes d (may be NULL: none) as a JSON array of {"code", "severity", "count",
  * "first_offset" (null when none), "message"}, the shape every JSON output of perfsight uses. */
 void pfs_diag_write_json(const struct pfs_diag *d, struct pfs_jsonw *w);

@@ -844,6 +844,7 @@ int pfs_ingest_perf(const char *path, const struct pfs_ingest_opts *o, struct pf
 	if (rc >= 0 && o->hooks && o->hooks->end)
 		o->hooks->end(o->hooks->payload, in.r);
 	cuts_report(&in);
+	pfs_symbols_finish(in.sym);
 	if (in.fp_user >= 10 && in.fp_broken * 2 > in.fp_user)
 		pfs_diag_addn(diag, PFS_WARN, "fp-chains-broken", in.fp_broken, PFS_NO_OFF,
 			      "%llu of %llu frame-pointer user stacks end in [unknown]: the code "

@@ -294,6 +294,19 @@ void pfs_jitmaps_use_tmp(struct pfs_jitmaps *m, bool use)
 	m->no_tmp = !use;
 }
 
+void pfs_jitmaps_describe(const struct pfs_jitmaps *m, char *buf, size_t len)
+{
+	size_t at = 0;
+	if (len)
+		buf[0] = 0;
+	for (size_t i = 0; i < m->n_dirs - m->no_tmp && at < len; i++) {
+		int k = snprintf(buf + at, len - at, "%s%s", i ? ", " : "", m->dirs[i]);
+		if (k < 0)
+			break;
+		at += (size_t)k;
+	}
+}
+
 bool pfs_jitmaps_locate(const struct pfs_jitmaps *m, const char *name, char *path, size_t len)
 {
 	for (size_t i = 0; i < m->n_dirs - m->no_tmp; i++) {

@@ -43,6 +43,12 @@ void pfs_jitmaps_use_tmp(struct pfs_jitmaps *m, bool use);
  */
 bool pfs_jitmaps_locate(const struct pfs_jitmaps *m, const char *name, char *path, size_t len);
 
+/*
+ * The places searched, in order, as one line ("DIR, DIR/maps, /tmp"; /tmp only when searched),
+ * into buf (len bytes, NUL-terminated, cut at len).
+ */
+void pfs_jitmaps_describe(const struct pfs_jitmaps *m, char *buf, size_t len);
+
 /* The map of pid, loaded on first use; NULL when no directory holds perf-PID.map. */
 const struct pfs_jitmap *pfs_jitmaps_get(struct pfs_jitmaps *m, uint32_t pid);
 

@@ -157,6 +157,8 @@ struct pfs_reader {
 	uint64_t max_time;    /* newest time seen so far */
 	uint64_t last_out_time;
 	bool flushing_all; /* at the end: release everything */
+	bool ended;	   /* the end was reached and its diagnostics given */
+	uint64_t lost_off; /* offset of the first LOST or LOST_SAMPLES record, 0 none */
 	struct qrec cur;   /* the record last handed out (freed on the next call) */
 
 	/* decode scratch */
@@ -1212,6 +1214,11 @@ const struct pfs_info *pfs_reader_info(const struct pfs_reader *r)
 	return &r->info;
 }
 
+uint64_t pfs_stats_lost(const struct pfs_stats *st)
+{
+	return st->lost_samples > st->lost_events ? st->lost_samples : st->lost_events;
+}
+
 const struct pfs_stats *pfs_reader_stats(const struct pfs_reader *r)
 {
 	return &r->stats;
@@ -2169,6 +2176,9 @@ static void fill_record(struct pfs_reader *r, const struct qrec *q, struct pfs_r
 		}
 		return;
 	}
+	if ((rec->type == PFS_REC_LOST || rec->type == PFS_REC_LOST_SAMPLES) &&
+	    (!r->lost_off || rec->off < r->lost_off))
+		r->lost_off = rec->off;
 	if (rec->type == PFS_REC_LOST) {
 		struct pfs_cursor b = cur_at(r, rec->body, rec->body_len);
 		pfs_cursor_u64(&b);
@@ -2211,8 +2221,13 @@ int pfs_reader_next(struct pfs_reader *r, struct pfs_record *rec, struct pfs_err
 				continue;
 			return 1;
 		}
-		if (r->flushing_all)
+		if (r->flushing_all) {
+			if (!r->ended)
+				pfs_diag_lost(&r->diag, pfs_stats_lost(&r->stats),
+					      r->lost_off ? r->lost_off : PFS_NO_OFF);
+			r->ended = true;
 			return 0;
+		}
 		rc = raw_next(r, &x, err);
 		if (rc < 0)
 			return rc;

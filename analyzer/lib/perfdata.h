@@ -374,6 +374,15 @@ struct pfs_stats {
 	uint64_t bytes_read;   /* progress: bytes of the stream consumed */
 };
 
+/*
+ * The samples lost while recording, the one figure every command shows: perf 6.x counts each
+ * loss twice, in LOST records (ring-buffer overflows, all record types) and in the LOST_SAMPLES
+ * records it writes per event at the end; an older perf writes only the first. The larger of
+ * the two sums. At the end of the stream the reader adds it as the "lost-samples" diagnostic
+ * (pfs_diag_lost), its offset the first LOST or LOST_SAMPLES record's.
+ */
+uint64_t pfs_stats_lost(const struct pfs_stats *st);
+
 struct pfs_reader_opts {
 	bool file_order; /* hand records out in file order, not time order */
 	bool no_decode;	 /* do not decode record bodies (count only): the stats pass */

@@ -1341,8 +1341,8 @@ static void write_processes(struct ctx *c, struct pfs_jsonw *w)
 }
 
 /* One GC pause or GIL wait: who, when, how long, the Python stack (outermost first). */
-static void write_interval(struct ctx *c, struct pfs_jsonw *w, uint32_t pid, uint32_t tid,
-			   uint64_t start, uint64_t dur, uint32_t pypath, int gen)
+/* "stack": the Python frames of pypath as string indexes, outermost first. */
+static void write_pystack(struct ctx *c, struct pfs_jsonw *w, uint32_t pypath)
 {
 	uint32_t *stack = NULL;
 	size_t d = 0, cap = 0;
@@ -1354,6 +1354,17 @@ static void write_interval(struct ctx *c, struct pfs_jsonw *w, uint32_t pid, uin
 		PFS_GROW(stack, cap, d + 1);
 		stack[d++] = disp_of(c, fid);
 	}
+	pfs_jsonw_key(w, "stack");
+	pfs_jsonw_arr(w);
+	while (d--)
+		pfs_jsonw_u64(w, stack[d]);
+	pfs_jsonw_end_arr(w);
+	free(stack);
+}
+
+static void write_interval(struct ctx *c, struct pfs_jsonw *w, uint32_t pid, uint32_t tid,
+			   uint64_t start, uint64_t dur, uint32_t pypath, int gen)
+{
 	pfs_jsonw_obj(w);
 	/* a small process's interval is the small processes' entry's */
 	pfs_jsonw_key(w, "pid");
@@ -1368,13 +1379,8 @@ static void write_interval(struct ctx *c, struct pfs_jsonw *w, uint32_t pid, uin
 		pfs_jsonw_key(w, "gen");
 		pfs_jsonw_u64(w, (uint64_t)gen);
 	}
-	pfs_jsonw_key(w, "stack");
-	pfs_jsonw_arr(w);
-	while (d--)
-		pfs_jsonw_u64(w, stack[d]);
-	pfs_jsonw_end_arr(w);
+	write_pystack(c, w, pypath);
 	pfs_jsonw_end_obj(w);
-	free(stack);
 }
 
 static void write_pauses(struct ctx *c, struct pfs_jsonw *w)
@@ -1389,6 +1395,51 @@ static void write_pauses(struct ctx *c, struct pfs_jsonw *w)
 		write_interval(c, w, ps->pid, ps->tid, ps->start, ps->dur, ps->pypath, ps->gen);
 	}
 	pfs_jsonw_end_arr(w);
+}
+
+/*
+ * The GC by the code that triggers it (analysis.h, pfs_an_gctrigger): per process, its
+ * PFS_REPORTDATA_GC_TRIGGERS heaviest Python paths under the collector's entry, most pause time
+ * (else most GC samples) first, as the summary ranks them.
+ */
+static void write_gc_triggers(struct ctx *c, struct pfs_jsonw *w)
+{
+	const struct pfs_analysis *a = c->in->analysis;
+	size_t n = a ? pfs_analysis_n_gctriggers(a) : 0, np = 0;
+	if (!n)
+		return;
+	bool probes = pfs_analysis_has_gc_probes(a);
+	uint32_t *pids = pfs_xmalloc(n * sizeof(*pids));
+	struct pfs_an_gctrigger top[PFS_REPORTDATA_GC_TRIGGERS];
+	for (size_t i = 0; i < n; i++)
+		pids[np++] = pfs_analysis_gctrigger(a, i)->pid;
+	qsort(pids, np, sizeof(*pids), u32_cmp);
+	pfs_jsonw_key(w, "gc_triggers");
+	pfs_jsonw_arr(w);
+	for (size_t i = 0; i < np; i++) {
+		if (i && pids[i] == pids[i - 1])
+			continue;
+		size_t k = pfs_analysis_gc_triggers(a, pids[i], top, PFS_REPORTDATA_GC_TRIGGERS);
+		for (size_t j = 0; j < k; j++) {
+			if (!top[j].samples && !top[j].pauses)
+				continue;
+			pfs_jsonw_obj(w);
+			pfs_jsonw_key(w, "pid");
+			pfs_jsonw_i64(w, is_small(c, pids[i]) ? -1 : (int64_t)pids[i]);
+			pfs_jsonw_key(w, "gc_samples");
+			pfs_jsonw_u64(w, top[j].samples);
+			if (probes) {
+				pfs_jsonw_key(w, "pauses");
+				pfs_jsonw_u64(w, top[j].pauses);
+				pfs_jsonw_key(w, "pause_s");
+				pfs_jsonw_dbl(w, (double)top[j].pause_ns / 1e9);
+			}
+			write_pystack(c, w, top[j].pypath);
+			pfs_jsonw_end_obj(w);
+		}
+	}
+	pfs_jsonw_end_arr(w);
+	free(pids);
 }
 
 static void write_waits(struct ctx *c, struct pfs_jsonw *w)
@@ -1641,13 +1692,6 @@ static void write_warnings(struct ctx *c, struct pfs_jsonw *w)
 					write_warning(w, sev_name(e->sev), e->code, e->count,
 						      e->msg);
 			}
-		if (sev == PFS_WARN && c->in->meta.lost && c->in->meta.lost != UINT64_MAX) {
-			snprintf(msg, sizeof(msg),
-				 "%llu samples were lost (perf could not keep up): figures are "
-				 "lower than the truth",
-				 (unsigned long long)c->in->meta.lost);
-			write_warning(w, "warn", "lost-samples", c->in->meta.lost, msg);
-		}
 		if (sev == PFS_NOTE && c->pruned) {
 			snprintf(msg, sizeof(msg),
 				 "call-tree nodes under %.4g%% of the total weight are merged into "
@@ -1802,6 +1846,7 @@ int pfs_reportdata_write(const struct pfs_reportdata_input *in,
 	pfs_jsonw_end_arr(&w);
 	write_processes(&c, &w);
 	write_pauses(&c, &w);
+	write_gc_triggers(&c, &w);
 	write_waits(&c, &w);
 	write_handlers(&c, &w);
 	write_timeline(&c, &w);

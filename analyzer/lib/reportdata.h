@@ -60,6 +60,8 @@
 #define PFS_REPORTDATA_PROC_MIN 0.001
 /* The timeline has rows for this many threads, the busiest. */
 #define PFS_REPORTDATA_TL_THREADS 64
+/* gc_triggers lists this many Python paths per process, the heaviest. */
+#define PFS_REPORTDATA_GC_TRIGGERS 20
 
 /* What the summary says about the capture. NULL strings, NAN and UINT64_MAX are "not known". */
 struct pfs_reportdata_meta {

@@ -270,7 +270,11 @@ static const char optional_sql[] =
     "  runnable_waits INTEGER NOT NULL);\n"
     "CREATE TABLE IF NOT EXISTS gc_triggers(capture INTEGER NOT NULL, pid INTEGER NOT NULL,\n"
     "  path INTEGER, pauses INTEGER NOT NULL, pause_ns INTEGER NOT NULL,\n"
-    "  samples INTEGER NOT NULL);\n";
+    "  samples INTEGER NOT NULL);\n"
+    "CREATE TABLE IF NOT EXISTS gc_pause_generations(capture INTEGER NOT NULL,\n"
+    "  tid INTEGER NOT NULL, start INTEGER NOT NULL, generation INTEGER NOT NULL);\n"
+    "CREATE INDEX IF NOT EXISTS gc_pause_generations_capture ON\n"
+    "  gc_pause_generations(capture, tid, start);\n";
 
 /* What report_data.format says: the JSON document of docs/report-data.md in a zstd frame. */
 #define REPORT_FORMAT "report-data/1+zstd"
@@ -745,6 +749,8 @@ static int check_schema(struct pfs_store *st, int flags, struct pfs_err *err)
 		goto fail;
 	if ((rc = exec(st, "COMMIT", "cannot create the schema", err)))
 		goto fail;
+	if (ntab == 0)
+		st->version = PFS_STORE_SCHEMA_VERSION;
 	return ntab == 0 ? 0 : check_schema(st, flags & ~PFS_STORE_CREATE, err);
 fail:
 	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
@@ -995,6 +1001,7 @@ static int drop_duplicates(struct pfs_store *st, const char *hash, const char *l
 	    "DELETE FROM py_handler_totals WHERE capture = ?1",
 	    "DELETE FROM py_thread_waits WHERE capture = ?1",
 	    "DELETE FROM gc_triggers WHERE capture = ?1",
+	    "DELETE FROM gc_pause_generations WHERE capture = ?1",
 	    "DELETE FROM report_data WHERE capture = ?1",
 	    "DELETE FROM cg_info WHERE capture = ?1",
 	    "DELETE FROM cg_events WHERE capture = ?1",
@@ -1816,6 +1823,20 @@ static int put_an_lists(struct pfs_store *st, const struct pfs_analysis *a, stru
 		rc = step_done(st, s, "cannot write the GC pauses", err);
 	}
 	sqlite3_finalize(s);
+	/* the generation the probe recorded, when it did: a table of its own (optional_sql) */
+	if (rc || (rc = prepare(st, "INSERT INTO gc_pause_generations VALUES (?,?,?,?)", &s, err)))
+		return rc;
+	for (size_t i = 0; !rc && i < pfs_analysis_n_pauses(a); i++) {
+		const struct pfs_an_pause *p = pfs_analysis_pause(a, i);
+		if (p->gen < 0)
+			continue;
+		sqlite3_bind_int64(s, 1, st->cap);
+		sqlite3_bind_int64(s, 2, p->tid);
+		bind_u64(s, 3, p->start);
+		sqlite3_bind_int64(s, 4, p->gen);
+		rc = step_done(st, s, "cannot write the GC pause generations", err);
+	}
+	sqlite3_finalize(s);
 	if (rc || (rc = prepare(st, "INSERT INTO gil_waits VALUES (?,?,?,?,?,?,?)", &s, err)))
 		return rc;
 	for (size_t i = 0; !rc && i < pfs_analysis_n_waits(a); i++) {
@@ -2184,11 +2205,18 @@ int pfs_store_captures(struct pfs_store *st, struct pfs_store_capture **out, str
 	sqlite3_stmt *s;
 	struct pfs_store_capture *v = NULL;
 	size_t n = 0, cap = 0;
-	int rc = prepare(st,
-			 "SELECT id, label, source, content_hash, kind, host, os_release, "
-			 "perf_version, cmdline, tool_version, imported_at, weight_unit, "
-			 "start_time, duration, cpus, n_samples FROM captures ORDER BY id",
-			 &s, err);
+	/* lost samples are kept with the analysis' books (version 2 on) */
+	int rc =
+	    prepare(st,
+		    st->version >= 2
+			? "SELECT id, label, source, content_hash, kind, host, os_release, "
+			  "perf_version, cmdline, tool_version, imported_at, weight_unit, "
+			  "start_time, duration, cpus, n_samples, (SELECT lost_samples FROM "
+			  "py_analysis a WHERE a.capture = captures.id) FROM captures ORDER BY id"
+			: "SELECT id, label, source, content_hash, kind, host, os_release, "
+			  "perf_version, cmdline, tool_version, imported_at, weight_unit, "
+			  "start_time, duration, cpus, n_samples, NULL FROM captures ORDER BY id",
+		    &s, err);
 	*out = NULL;
 	if (rc)
 		return rc;
@@ -2212,6 +2240,9 @@ int pfs_store_captures(struct pfs_store *st, struct pfs_store_capture **out, str
 		c->duration = col_real(s, 13);
 		c->cpus = (uint32_t)sqlite3_column_int64(s, 14);
 		c->n_samples = (uint64_t)sqlite3_column_int64(s, 15);
+		c->lost_samples = sqlite3_column_type(s, 16) == SQLITE_NULL
+				      ? UINT64_MAX
+				      : (uint64_t)sqlite3_column_int64(s, 16);
 	}
 	if (rc != SQLITE_DONE) {
 		rc = db_err(st, err, "cannot list captures");
@@ -3005,10 +3036,21 @@ static int an_lists(struct pfs_store *st, int64_t cap, struct pfs_analysis *a,
 	size_t np = pfs_profile_n_paths(prof), ne = pfs_profile_n_events(prof);
 	sqlite3_stmt *s;
 	int64_t have;
-	int rc = prepare(st,
-			 "SELECT pid, tid, start, duration_ns, path FROM gc_pauses "
-			 "WHERE capture = ? ORDER BY rowid",
-			 &s, err);
+	int rc = query_int(st,
+			   "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND "
+			   "name = 'gc_pause_generations'",
+			   0, &have, err);
+	if (rc)
+		return rc;
+	rc = prepare(
+	    st,
+	    have ? "SELECT p.pid, p.tid, p.start, p.duration_ns, p.path, (SELECT generation "
+		   "FROM gc_pause_generations g WHERE g.capture = p.capture AND "
+		   "g.tid = p.tid AND g.start = p.start) FROM gc_pauses p "
+		   "WHERE p.capture = ? ORDER BY p.rowid"
+		 : "SELECT pid, tid, start, duration_ns, path, NULL FROM gc_pauses "
+		   "WHERE capture = ? ORDER BY rowid",
+	    &s, err);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(s, 1, cap);
@@ -3017,7 +3059,9 @@ static int an_lists(struct pfs_store *st, int64_t cap, struct pfs_analysis *a,
 					 .tid = (uint32_t)sqlite3_column_int64(s, 1),
 					 .start = col_u64(s, 2),
 					 .dur = col_u64(s, 3),
-					 .gen = -1};
+					 .gen = sqlite3_column_type(s, 5) == SQLITE_NULL
+						    ? -1
+						    : (int8_t)sqlite3_column_int64(s, 5)};
 		if (!an_id(s, 4, b[2], np, &p.pypath))
 			break;
 		pfs_analysis_restore_pause(a, &p);

@@ -100,6 +100,7 @@ struct pfs_store_capture {
 	double start_time, duration; /* NAN if unknown */
 	uint32_t cpus;
 	uint64_t n_samples;
+	uint64_t lost_samples; /* perf's lost samples (py_analysis); UINT64_MAX when unknown */
 };
 
 struct pfs_store;

@@ -328,6 +328,11 @@ struct pfs_symbols {
 		size_t n, cap;
 	} * wholes; /* the last few per thread of the processes with uprobes (see uretprobe) */
 	size_t n_wholes, cap_wholes;
+	struct nomap {
+		uint32_t pid;
+		bool missing; /* CPython with perf support, and no map or jitdump of its own */
+	} * nomaps;	      /* every process that had an unnamed frame in anonymous memory */
+	size_t n_nomaps, cap_nomaps;
 	uint64_t *note_pcs; /* pfs_symbols_note_entry's scratch, NOTE_MAX */
 	int64_t kdelta;
 	bool kdelta_set;
@@ -533,6 +538,7 @@ void pfs_symbols_free(struct pfs_symbols *s)
 		free(s->wholes[i].sps);
 	}
 	free(s->wholes);
+	free(s->nomaps);
 	free(s->uw.sps);
 	free(s->note_pcs);
 	free(s->symfs);
@@ -1980,6 +1986,81 @@ static bool jit_lookup(struct pfs_symbols *s, struct pfs_proc *p, uint64_t addr,
 	return false;
 }
 
+static const struct pfs_pytramp *dso_tramp(struct pfs_symbols *s, struct dso *d);
+
+/*
+ * Whether p runs a CPython with perf support: it maps an interpreter with the perf trampoline
+ * template (3.12+; _Py_trampoline_func_start). Its code in anonymous memory is then the
+ * trampolines' copies (-X perf), whose names only a perf map (or jitdump) has.
+ */
+static bool proc_perf_python(struct pfs_symbols *s, const struct pfs_proc *p)
+{
+	for (size_t i = 0; i < p->n_maps; i++) {
+		const struct pfs_map *m = &p->maps[i];
+		if (m->anon || !(m->prot & 4 /* PROT_EXEC */))
+			continue;
+		struct dso *d = dso_ready(s, m);
+		if (d && dso_tramp(s, d))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A frame of p in anonymous memory that no JIT file names: counted against p when p runs
+ * CPython with perf support and has no perf map or jitdump of its own (pfs_symbols_finish says
+ * so once, naming the pids and the places searched).
+ */
+static void note_unnamed(struct pfs_symbols *s, struct pfs_proc *p, const struct pfs_map *m)
+{
+	struct nomap *nm = NULL;
+	/* the trampolines' arena is plain anonymous memory; [uprobes], [vdso] and the like are not
+	 */
+	const char *name = pfs_profile_strget(s->prof, m->name, NULL);
+	if (!name || strncmp(name, "//anon", 6))
+		return;
+	for (size_t i = 0; i < s->n_nomaps && !nm; i++)
+		if (s->nomaps[i].pid == p->pid)
+			nm = &s->nomaps[i];
+	if (nm)
+		return;
+	bool missing = !proc_jit(s, p) && !proc_jitdump(s, p) && proc_perf_python(s, p);
+	PFS_GROW(s->nomaps, s->cap_nomaps, s->n_nomaps + 1);
+	s->nomaps[s->n_nomaps++] = (struct nomap){.pid = p->pid, .missing = missing};
+}
+
+void pfs_symbols_finish(struct pfs_symbols *s)
+{
+	char pids[160], dirs[256];
+	size_t n = 0, at = 0;
+	pids[0] = 0;
+	for (size_t i = 0; i < s->n_nomaps; i++) {
+		const struct nomap *nm = &s->nomaps[i];
+		if (!nm->missing)
+			continue;
+		n++;
+		if (at < sizeof(pids)) {
+			int k =
+			    snprintf(pids + at, sizeof(pids) - at, "%s%u", at ? ", " : "", nm->pid);
+			at += k > 0 ? (size_t)k : 0;
+		}
+	}
+	if (!n)
+		return;
+	pfs_jitmaps_describe(s->jit, dirs, sizeof(dirs));
+	pfs_diag_addn(s->diag, PFS_WARN, "perf-map-missing", n, PFS_NO_OFF,
+		      "%zu process%s run%s CPython with perf support (%s stacks pass through perf "
+		      "trampolines) but no perf-PID.map (nor jit-PID.dump) was found for pid%s %s "
+		      "(searched %s%s): "
+		      "the Python function names are missing (those frames are [unknown], their "
+		      "time the interpreter's); copy /tmp/perf-PID.map from the recording machine "
+		      "beside the capture or give --jit-maps DIR",
+		      n, n == 1 ? "" : "es", n == 1 ? "s" : "", n == 1 ? "its" : "their",
+		      n == 1 ? "" : "s", pids, dirs,
+		      same_machine(s) ? "" : "; /tmp not searched: the capture was made elsewhere");
+	s->n_nomaps = 0;
+}
+
 static size_t resolve_jit(struct pfs_symbols *s, struct pfs_proc *p, const struct pfs_map *m,
 			  uint64_t addr, uint32_t *out)
 {
@@ -1999,6 +2080,8 @@ static size_t resolve_jit(struct pfs_symbols *s, struct pfs_proc *p, const struc
 			cache_put(s, key, addr, out, 1);
 		return 1;
 	}
+	if (m && m->anon)
+		note_unnamed(s, p, m);
 	out[0] = unknown_frame(s, m ? m->name : 0, addr, false);
 	return 1;
 }

@@ -183,6 +183,15 @@ void pfs_symbols_note_entry(struct pfs_symbols *s, struct pfs_proc *p, uint32_t 
 bool pfs_symbols_read_file_mem(struct pfs_symbols *s, const struct pfs_proc *p, uint64_t addr,
 			       uint64_t *val);
 
+/*
+ * Gives the diagnostics that need the whole capture: "perf-map-missing" (a warning) when
+ * processes running a CPython with perf support (an interpreter with the perf trampoline
+ * template, 3.12+) had frames in anonymous memory and neither a perf-PID.map nor a
+ * jit-PID.dump of their own was found: their Python function names are missing. It names the
+ * pids and the places searched. Call once, after the last lookup.
+ */
+void pfs_symbols_finish(struct pfs_symbols *s);
+
 /* Whether kernel addresses can be named (kallsyms loaded and accepted). */
 bool pfs_symbols_have_kernel(const struct pfs_symbols *s);
 

@@ -75,6 +75,44 @@ async function open(ctx, url) {
 	return {page, log};
 }
 
+/*
+ * The GC trigger table (#gc-trig) against data.gc_triggers: the rows of pid (null: all) summed
+ * by Python path, the 15 heaviest; the pause columns only when the data has pauses.
+ */
+async function gcTriggerChecks(page, data, pid, name) {
+	const m = new Map();
+	let probes = false;
+	(data.gc_triggers || []).filter((x) => pid === null || x.pid === pid).forEach((x) => {
+		const k = x.stack.join(',');
+		const r = m.get(k) || {samples: 0, pauses: 0, pause_s: 0};
+		r.samples += x.gc_samples;
+		if (x.pauses !== undefined) {
+			probes = true;
+			r.pauses += x.pauses;
+			r.pause_s += x.pause_s;
+		}
+		m.set(k, r);
+	});
+	const want = [...m.values()].sort((a, b) => (b.pause_s - a.pause_s) || (b.samples - a.samples))
+		.slice(0, 15);
+	const rows = await page.$$eval('#gc-trig tbody tr', (trs) => trs.map((tr) =>
+		[...tr.cells].map((c) => c.textContent)));
+	const hidden = await page.$$eval('#gc-trig thead th', (th) => th.map((x) => x.hidden));
+	const nums = (col) => rows.map((r) => parseInt(r[col], 10)).sort((a, b) => a - b);
+	const wantNums = (k) => want.map((r) => r[k]).sort((a, b) => a - b);
+	const same = (a, b) => a.length === b.length && a.every((v, i) => v === b[i]);
+	if (!want.length) {
+		check(name, rows.length === 1 && /None in this selection/.test(rows[0].join('')),
+			'no trigger rows in the data, the table shows ' + JSON.stringify(rows));
+		return;
+	}
+	check(name, rows.length === want.length && hidden[1] === !probes && hidden[2] === !probes &&
+		same(nums(probes ? 3 : 1), wantNums('samples')) &&
+		(!probes || same(nums(1), wantNums('pauses'))),
+		'shown ' + JSON.stringify(rows.slice(0, 3)) + ', want ' + JSON.stringify(want.slice(0, 3)) +
+		', pause columns hidden ' + hidden.slice(1, 3) + ' with probes ' + probes);
+}
+
 /* page.waitForFunction evaluates a string, which the report's CSP rightly forbids: poll */
 async function waitFor(page, fn, timeout) {
 	const end = Date.now() + (timeout || 10000);
@@ -294,6 +332,37 @@ async function report(ctx, data, hostile) {
 				filt + '", selected ' + active);
 		}
 
+		/* the GC by the code that triggers it: the data's rows summed by Python path */
+		await gcTriggerChecks(page, data, null, 'report::gc_triggers_table');
+		const busiest = (await page.$$eval('#findings li', (l) => l.map((x) => x.textContent)))
+			.filter((s) => s.startsWith('The busiest Python function is '))[0];
+		/* the GC its code triggers: the trigger rows with it on the stack, their GC samples as a
+		 * share of all samples and, with probes, their pauses (unless a process's rows were cut
+		 * at 20, when the sum is not all of it) */
+		const trig = data.gc_triggers || [];
+		const perPid = {};
+		trig.forEach((x) => { perPid[x.pid] = (perPid[x.pid] || 0) + 1; });
+		if (!busiest || !trig.length || Object.values(perPid).some((n) => n >= 20)) {
+			skip('report::busiest_counts_its_gc', !busiest ? 'no busiest Python function'
+				: !trig.length ? 'no GC in this capture' : 'a process has 20 trigger rows: the data holds not all');
+		} else {
+			const from = 'The busiest Python function is '.length;
+			const name = busiest.slice(from, busiest.indexOf(': ', from));
+			const ids = data.strings.map((s, i) => s === name ? i : -1).filter((i) => i >= 0);
+			const mine = trig.filter((x) => x.stack.some((s) => ids.includes(s)));
+			const pauses = mine.reduce((a, x) => a + (x.pauses || 0), 0);
+			const samples = mine.reduce((a, x) => a + x.gc_samples, 0);
+			const all = data.processes.reduce((a, p) => a + p.threads.reduce((b, t) =>
+				b + t.trees.mixed.total[0], 0), 0);
+			const m = /the garbage collection its code triggered \(([0-9.]+)% of CPU/.exec(busiest);
+			const probes = trig.some((x) => x.pauses !== undefined);
+			check('report::busiest_counts_its_gc', (samples === 0 && pauses === 0) ? !m :
+				m && Math.abs(parseFloat(m[1]) - 100 * samples / all) <= 0.15 &&
+				(!probes || busiest.includes('; ' + pauses + ' pauses, ')),
+				'"' + busiest + '": ' + samples + ' GC samples of ' + all + ' and ' + pauses +
+				' pauses began under ' + name);
+		}
+
 		/* the worker filter changes the figures everywhere */
 		const figs = await page.textContent('#fg-figures');
 		const top = await page.textContent('#top-table tbody');
@@ -330,6 +399,7 @@ async function report(ctx, data, hostile) {
 				(gilWant === 0) === (gilRows.length === 0),
 				gilRows.length + ' rows for ' + gilWant + ' waits of the selection, others: ' +
 				gilRows.filter((r) => !r.startsWith(want)));
+			await gcTriggerChecks(page, data, worker.pid, 'report::filter_gc_triggers');
 		}
 		await page.screenshot({path: path.join(shotdir, 'worker.png'), fullPage: true});
 		/* the state survives a reload through the URL hash */

@@ -22,7 +22,8 @@ agree() { # name capture threshold [--explain-min F] [collapse options]
 	fi
 	# --addrs: an unresolved frame says whether it is in a mapped file (a stripped library's
 	# function) or mapped by nothing (what perfsight may never add)
-	if ! "$PERFSIGHT" collapse "$d/perf.data" --event cpu-clock --addrs "$@" > "$OUT/$n.folded" 2> "$OUT/$n.err"; then
+	"$PERFSIGHT" collapse "$d/perf.data" --event cpu-clock --addrs "$@" > "$OUT/$n.folded" 2> "$OUT/$n.err"
+	if [ $? -ne "$(fx_rc "$d")" ]; then
 		nok "$n-agrees" "collapse failed: $(head -c 300 "$OUT/$n.err")"
 		return
 	fi

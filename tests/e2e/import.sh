@@ -48,7 +48,8 @@ fresh "$DB"
 for d in fixtures/*/; do
 	n=$(basename "$d")
 	[ -f "$d/perf.data" ] || continue
-	if ! $PERFSIGHT import "$d/perf.data" -o "$DB" --label "$n" >/dev/null 2>"$OUT/perf.err"; then
+	$PERFSIGHT import "$d/perf.data" -o "$DB" --label "$n" >/dev/null 2>"$OUT/perf.err"
+	if [ $? -ne "$(fx_rc "$d")" ]; then
 		if grep -q "no ingest stage" "$OUT/perf.err"; then
 			skip "perf_$n" "this build has no perf.data ingest stage"
 		else
@@ -292,7 +293,18 @@ fi
 DB=$OUT/analysis.db
 fresh "$DB"
 P=fixtures/py312-threads-probes/perf.data
-if $PERFSIGHT import "$P" -o "$DB" --label probes >/dev/null 2>"$err"; then
+$PERFSIGHT import "$P" -o "$DB" --label probes >"$OUT/probes.line" 2>"$err"
+rc=$?
+# perf lost 2 samples recording it (perf-report-stats.txt: LOST_SAMPLES): the import's line
+# says so, the diagnostic is listed and stored, and the exit status is 1 (data was dropped)
+check lost_import_exit_1 test $rc = 1
+check lost_import_line grep -q '; 2 samples were lost while recording (lost-samples);' \
+	"$OUT/probes.line"
+check lost_import_diagnostic grep -q 'error lost-samples (x2)' "$err"
+check lost_import_stored test "$(q "$DB" "SELECT count || ' ' || severity FROM diagnostics
+	WHERE code = 'lost-samples'")" = "2 error"
+check lost_import_books test "$(q "$DB" "SELECT lost_samples FROM py_analysis")" = 2
+if [ $rc = 1 ]; then
 	for t in py_analysis py_threads py_categories gc_pauses gil_wait_stacks gil_waits \
 		py_events offcpu probes report_data; do
 		check "analysis_table_$t" test "$(q "$DB" "SELECT count(*) FROM $t")" -gt 0

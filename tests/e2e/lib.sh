@@ -17,3 +17,13 @@ perf_why() {
 		echo "perf cannot record here: $(head -c 200 "$OUT/perf-why.log")"
 	fi
 }
+# fx_rc DIR: the exit status every command reading the capture in DIR gives: 1 when perf's own
+# stats beside it (perf-report-stats.txt) count LOST or LOST_SAMPLES records (perf dropped
+# samples while recording: the lost-samples error), else 0
+fx_rc() {
+	if grep -qE '^ *LOST(_SAMPLES)? events: +[1-9]' "$1/perf-report-stats.txt" 2>/dev/null; then
+		echo 1
+	else
+		echo 0
+	fi
+}

@@ -100,7 +100,7 @@ for cap in fixtures/*/perf.data; do
 	o="$OUT/$fx"
 	"$PERFSIGHT" report "$cap" -o "$o.html" 2>"$o.err"
 	rc=$?
-	check "capture-$fx-exit-0" test $rc -eq 0
+	check "capture-$fx-exit-$(fx_rc "$(dirname "$cap")")" test $rc -eq "$(fx_rc "$(dirname "$cap")")"
 	[ -s "$o.html" ] || { nok "capture-$fx-written" "$(tail -2 "$o.err")"; continue; }
 	data "$o.html" >"$o.json"
 	# the trees count every sampling event: here the one collapse folds by default

@@ -34,7 +34,8 @@ for f in fixtures/*/perf.data; do
 	fx=$(basename "$(dirname "$f")")
 	db="$OUT/$fx.db"
 	rm -f "$db" "$db-wal" "$db-shm"
-	if ! "$PERFSIGHT" import "$f" -o "$db" --label "$fx" >/dev/null 2>"$OUT/$fx.err"; then
+	"$PERFSIGHT" import "$f" -o "$db" --label "$fx" >/dev/null 2>"$OUT/$fx.err"
+	if [ $? -ne "$(fx_rc "$(dirname "$f")")" ]; then
 		nok "import_$fx" "$(tail -1 "$OUT/$fx.err")"
 		continue
 	fi
@@ -55,6 +56,29 @@ for f in fixtures/*/perf.data; do
 	"$PERFSIGHT" report "$OUT/$fx.old.db" -o "$OUT/$fx.deft-slow.html" 2>/dev/null
 	same "default_title_$fx" "$OUT/$fx.deft.html" "$OUT/$fx.deft-slow.html"
 done
+
+# perf's lost samples: one warning in a report of the file and in both reports of the database
+# (the stored data and the one made from the samples), the same words; the exit status 1
+lost_once() { # NAME HTML: the report data has one lost-samples warning, of count 2
+	data "$2" >"$2.lost.json"
+	check "$1" python3 -c '
+import json, sys
+w = [x for x in json.load(open(sys.argv[1]))["warnings"] if x["code"] == "lost-samples"]
+sys.exit(not (len(w) == 1 and w[0]["count"] == 2 and w[0]["severity"] == "error"
+              and w[0]["message"].startswith("2 samples were lost while recording")))' "$2.lost.json"
+}
+fx=py312-threads-probes
+"$PERFSIGHT" report fixtures/$fx/perf.data -o "$OUT/lost-file.html" 2>"$OUT/lost-file.err"
+check lost_file_report_exit_1 test $? = 1
+lost_once lost_file_report_once "$OUT/lost-file.html"
+"$PERFSIGHT" report "$OUT/$fx.db" -o "$OUT/lost-db.html" 2>"$OUT/lost-db.err"
+check lost_db_report_exit_1 test $? = 1
+check lost_db_report_says_so grep -q 'error lost-samples (x2)' "$OUT/lost-db.err"
+lost_once lost_db_report_once "$OUT/lost-db.html"
+lost_once lost_db_slow_report_once "$OUT/$fx.slow.html"
+check lost_meta_row python3 -c '
+import json, sys
+sys.exit(json.load(open(sys.argv[1]))["meta"].get("lost") != 2)' "$OUT/lost-db.html.lost.json"
 
 fx=py312-threads-fp
 db="$OUT/$fx.db"

@@ -14,7 +14,8 @@ rm -f "$db" "$db-wal" "$db-shm"
 ok_import=1
 for x in "build-10 ciapp-gc" "build-9 ciapp-slow" "build-8 ciapp-base" "other py312-threads-probes"; do
 	set -- $x
-	"$PERFSIGHT" import "fixtures/$2/perf.data" -o "$db" --label "$1" >/dev/null 2>"$OUT/import.err" || ok_import=0
+	"$PERFSIGHT" import "fixtures/$2/perf.data" -o "$db" --label "$1" >/dev/null 2>"$OUT/import.err"
+	[ $? = "$(fx_rc "fixtures/$2")" ] || ok_import=0
 done
 "$PERFSIGHT" import fixtures/pyinstrument/flask-testclient.pyisession -o "$db" --label dump >/dev/null 2>&1 || ok_import=0
 check import test $ok_import = 1

@@ -39,8 +39,8 @@ def main():
         if want.get(name, 0) != got.get(name, 0):
             bad.append(f"event {name}: database {got.get(name, 0)}, perf report {want.get(name, 0)}")
     got = dict(con.execute("SELECT t.tid, count(*) FROM samples s JOIN threads t ON t.id = s.thread "
-                           "JOIN events e ON e.id = s.event WHERE s.capture = ? AND e.name IN "
-                           "('cpu-clock', 'task-clock', 'cycles') GROUP BY t.tid", (cap,)))
+                           "JOIN events e ON e.id = s.event WHERE s.capture = ? AND e.sampling "
+                           "GROUP BY t.tid", (cap,)))
     for tid, t in r["threads"].items():
         tid = int(tid)
         if t["cpu_samples"] != got.get(tid, 0):
@@ -57,7 +57,8 @@ def main():
             ref_gc[int(root.rsplit("-", 1)[1])] += int(n)
     got = Counter()
     for pid, n in con.execute("SELECT pid, sum(gc_samples) FROM gc_share WHERE capture = ? AND "
-                              "event IN ('cpu-clock', 'task-clock', 'cycles') GROUP BY pid", (cap,)):
+                              "event IN (SELECT name FROM events WHERE capture = ?1 AND sampling) "
+                              "GROUP BY pid", (cap,)):
         got[pid] = n
     for pid in sorted(set(ref_gc) | set(got)):
         if ref_gc[pid] != got[pid]:

@@ -961,8 +961,10 @@ static void check_roundtrip(const struct scen *sc, const struct pfs_w_opts *o, c
 	T_EQ(st->lost_events, 5);
 	T_EQ(st->lost_samples, 3);
 	T_EQ(st->bytes_read, o->pipe ? len : in->data_off + in->data_size);
-	/* nothing but the unknown records is worth a diagnostic */
-	T_EQ(pfs_reader_diag(r)->n, 1);
+	/* nothing but the unknown records and perf's loss (the larger of its two counts) is worth
+	 * a diagnostic */
+	T_EQ(pfs_diag_count(pfs_reader_diag(r), "lost-samples"), 5);
+	T_EQ(pfs_reader_diag(r)->n, 2);
 	pfs_reader_close(r);
 	if (streamed)
 		stream_end(&strm);
@@ -1384,7 +1386,7 @@ static void test_ids_to_attrs(void)
 	struct pfs_reader *r;
 	struct pfs_err err;
 	struct pfs_record rec;
-	uint64_t per[4] = {0};
+	uint64_t per[4] = {0}, lost_off = 0;
 	uint8_t *buf;
 	size_t len;
 	int rc;
@@ -1433,12 +1435,22 @@ static void test_ids_to_attrs(void)
 			T_EQ(pfs_reader_attr_index(r, rec.attr), 3);
 			T_EQ(rec.u.lost.lost, 8);
 			T_EQ(rec.sid.id, 42);
+			lost_off = rec.off;
 		}
 	}
 	T_EQ(rc, 0);
 	for (size_t i = 0; i < 4; i++)
 		T_EQ(pfs_reader_attr(r, i)->n_samples, per[i]);
 	T_EQ(pfs_diag_count(pfs_reader_diag(r), "unknown-sample-id"), 1);
+	/* perf's loss is data dropped: one error at the end, at the LOST record, given once */
+	T_EQ(pfs_stats_lost(pfs_reader_stats(r)), 8);
+	T_EQ(pfs_diag_count(pfs_reader_diag(r), "lost-samples"), 8);
+	T_EQ(pfs_diag_worst(pfs_reader_diag(r)), PFS_ERROR);
+	for (size_t i = 0; i < pfs_reader_diag(r)->n; i++)
+		if (!strcmp(pfs_reader_diag(r)->v[i].code, "lost-samples"))
+			T_EQ(pfs_reader_diag(r)->v[i].first_off, lost_off);
+	T_EQ(pfs_reader_next(r, &rec, &err), 0);
+	T_EQ(pfs_diag_count(pfs_reader_diag(r), "lost-samples"), 8);
 	T_EQ(pfs_reader_stats(r)->records[PFS_REC_SAMPLE], 41);
 	pfs_reader_close(r);
 	free(buf);
