@@ -35,10 +35,14 @@
 #define SLOW_SHARE 0.05	       /* slow-path: samples in the pattern's frames */
 #define SLOW_MIN 20	       /* ... and at least this many */
 #define HANDLER_DOMINATES 0.50 /* a handler "dominates" from this share of worker CPU */
+#define HOST_WAIT_SHARE                                                                            \
+	0.50 /* cpu-bound: waiting for a CPU from this share, with the                             \
+		 workers\' demand under the CPUs, is the host\'s contention */
 
 #define NEED_SWITCH "perfsight record (-e sched:sched_switch at period 1, --switch-events)"
 #define NEED_SAMPLES "a longer capture or a higher clock frequency (-e cpu-clock/freq=N/)"
 #define NEED_LOAD "a capture under representative load"
+#define NEED_QUIET "a capture on a host whose other processes leave the CPUs to the service"
 
 /* ---- the known slow paths ---- */
 
@@ -438,8 +442,23 @@ static void judge_cpu(const struct pfs_analysis *a, struct pfs_verdicts *vs, con
 		fig(v, "cpu_per_worker", util);
 	} else {
 		double share = ratio(x->on + x->cpu_wait, x->busy), busy = ratio(x->busy, x->rec);
+		double wait = ratio(x->cpu_wait, x->on + x->cpu_wait);
+		double demand = ratio(x->on + x->cpu_wait, x->D);
 		if (x->rec <= 0 || busy < BUSY_MIN || share < CPU_SHARE)
 			return;
+		if (wait >= HOST_WAIT_SHARE && cpus > 0 && demand <= cpus) {
+			/* the workers wanted fewer CPUs than the host has, and waited for them most
+			 * of the time: other processes took them; how busy the service would be on
+			 * its own cannot be told */
+			skip(
+			    vs, x, "cpu-bound", NEED_QUIET,
+			    "the workers waited for a CPU %.0f%% of the time they were ready to "
+			    "run "
+			    "while wanting %.2f of %.0f CPUs: other processes of the host took the "
+			    "CPUs",
+			    100 * wait, demand, cpus);
+			return;
+		}
 		util = ratio(x->on, x->D);
 		v = add_verdict(
 		    vs, x, "cpu-bound",

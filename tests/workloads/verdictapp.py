@@ -36,9 +36,9 @@ def r_cpu():
 
 def digest(buf, rounds):
     d = b""
-    for _ in range(rounds):
+    for i in range(rounds):
         d = hashlib.sha256(buf + d).digest()
-        buf = zlib.compress(buf, 6)[:len(buf)] or buf
+        d += zlib.compress(buf, 6 + i % 3)[:16]
     return d.hex()
 
 
@@ -47,7 +47,7 @@ DATA = bytes(range(256)) * 1024
 
 @app.route("/native")
 def r_native():
-    return digest(DATA, 2)
+    return digest(DATA, 4)
 
 
 def backend_call():
@@ -82,7 +82,7 @@ def r_gc():
     return str(make_cycles(4000))
 
 
-ROWS = [{"id": i, "name": "user%d" % i, "tags": ["a", "b"], "score": i * 1.5} for i in range(400)]
+ROWS = [{"id": i, "name": "user%d" % i, "tags": ["a", "b"], "score": i * 1.5} for i in range(1200)]
 
 
 def render_pretty(rows):

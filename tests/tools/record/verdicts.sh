@@ -8,12 +8,14 @@
 #     tests/tools/record/verdicts.sh DIR SCENARIO [SECONDS] [--fixture]
 # SCENARIO: what it must make perfsight say (docs/verdicts.md)
 #   oversub   6 sync workers on pure-Python /cpu, 12 connections: cpu-bound, oversubscribed
-#   gil       1 gthread worker, 4 threads, pure-Python /cpu, 8 connections: gil-bound-threads
+#   gil       1 gthread worker, 3 threads, pure-Python /cpu, 6 connections: gil-bound-threads
 #   io        2 sync workers, /io (a 20 ms backend), 8 connections: io-bound
-#   gc        2 sync workers, /gc under a light load: gc-heavy
-#   json      2 sync workers, /json (the pure-Python encoder) under a light load: slow-path
+#   gc        2 sync workers, /gc at a steady 30 requests/s: gc-heavy
+#   json      2 sync workers, /json (the pure-Python encoder) at 30 requests/s: slow-path
 #   idle      2 sync workers, no load: idle
-#   balanced  2 sync workers, /native under a light load: no verdict (the control)
+#   balanced  2 sync workers, /native (hashlib, zlib) at 80 requests/s: no verdict (the control)
+# The steady loads come from tests/workloads/verdict_client.py (a request on each new
+# connection at a fixed rate), the full ones from wrk.
 # --fixture also writes perf's own view (perf script, zstd) and a MANIFEST.
 # Needs perf, wrk, CPython 3.12.1 (pyenv), Flask + gunicorn staged in /srv/app/site. Exits 77
 # with the reason when one is missing.
@@ -33,15 +35,15 @@ if [ -n "$why" ]; then
 	echo "verdicts.sh: $why" >&2
 	exit 77
 fi
-workers=2 class=sync threads=1 path=/cpu conns=2 delay=0 load=1
+workers=2 class=sync threads=1 path=/cpu conns=2 rate=0 load=1
 case $scen in
 oversub) workers=6 conns=12 ;;
-gil) workers=1 class=gthread threads=4 conns=8 ;;
+gil) workers=1 class=gthread threads=3 conns=6 ;;
 io) path=/io conns=8 ;;
-gc) path=/gc delay=80 ;;
-json) path=/json delay=60 ;;
+gc) path=/gc rate=15 ;;
+json) path=/json rate=15 ;;
 idle) load=0 ;;
-balanced) path=/native delay=40 ;;
+balanced) path=/native rate=40 ;;
 *)
 	echo "verdicts.sh: unknown scenario $scen" >&2
 	exit 2
@@ -101,8 +103,13 @@ master=$(cat "$dir/gunicorn.pid")
 sleep 1 # the workers boot
 wrkpid=""
 if [ $load = 1 ]; then
-	VERDICT_DELAY=$delay nice -n -15 wrk -t1 -c$conns -d"$((secs + 3))s" \
-		-s "$here/tests/workloads/verdict.lua" "http://127.0.0.1:$port$path" >"$dir/load.txt" 2>&1 &
+	if [ "$rate" = 0 ]; then
+		nice -n -15 wrk -t1 -c$conns -d"$((secs + 3))s" "http://127.0.0.1:$port$path" \
+			>"$dir/load.txt" 2>&1 &
+	else
+		nice -n -15 "$py" "$here/tests/workloads/verdict_client.py" 127.0.0.1:$port $path \
+			$conns $rate $((secs + 3)) >"$dir/load.txt" 2>&1 &
+	fi
 	wrkpid=$!
 	sleep 1
 fi
@@ -118,14 +125,16 @@ exec 8>&- 9>&-
 rm -f "$dir/ctl" "$dir/ack"
 [ -n "$backend" ] && kill $backend 2>/dev/null
 rm -f "$dir/gunicorn.pid"
+# perf's own view while the JIT maps are still in /tmp, where perf script looks for them
+[ "$fixture" = --fixture ] && perf script -i "$dir/perf.data" --show-switch-events 2>/dev/null |
+	zstd -q -19 -f -o "$dir/perf-script.txt.zst"
+# the JIT maps of this capture's processes only (others' recordings keep theirs in /tmp too)
 for pid in $(perf script -i "$dir/perf.data" -F pid 2>/dev/null | sort -u); do
 	[ -f "/tmp/perf-$pid.map" ] && mv "/tmp/perf-$pid.map" "$dir/maps/"
 done
 if [ "$fixture" = --fixture ]; then
-	perf script -i "$dir/perf.data" --show-switch-events 2>/dev/null |
-		zstd -q -19 -o "$dir/perf-script.txt.zst"
 	{
-		echo "what: tests/workloads/verdictapp.py under gunicorn (-w $workers -k $class --threads $threads --preload), scenario $scen: wrk -t1 -c$conns on $path, VERDICT_DELAY=$delay (load=$load), for ${secs}s"
+		echo "what: tests/workloads/verdictapp.py under gunicorn (-w $workers -k $class --threads $threads --preload), scenario $scen: $path, $conns connections (wrk) or threads at $rate requests/s each (verdict_client.py), load=$load, for ${secs}s"
 		echo "recorded-with: tests/tools/record/verdicts.sh DIR $scen $secs: nice -n -15 perf record -z -m 2048 -D -1 --control fifo:CTL,ACK $events --switch-events --call-graph dwarf,16384 -- python3.12 -X perf -m gunicorn ..., enabled for ${secs}s once wrk loads it"
 		echo "nr_cpus: $(nproc)"
 		echo "perf: $(perf --version)"
