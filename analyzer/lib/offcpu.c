@@ -800,7 +800,7 @@ static enum pfs_off_part classify(struct pfs_offcpu *o, struct pfs_views *v, uin
 				uwsgi = true;
 			continue;
 		}
-		if (!python && name_is(pfn, "_worker") &&
+		if (!python && pfl == 7 && !memcmp(pfn, "_worker", 7) &&
 		    ends_with(pfile, pfilel, "concurrent/futures/thread.py"))
 			pool = true;
 		python = true;
