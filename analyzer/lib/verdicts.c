@@ -440,6 +440,8 @@ static void judge_cpu(const struct pfs_analysis *a, struct pfs_verdicts *vs, con
 			 "%s are CPU-bound: each used %.0f%% of a CPU over %.1f s", w, 100 * util,
 			 x->D);
 		fig(v, "cpu_per_worker", util);
+		if (cpus > 0)
+			put(v->title, sizeof(v->title), " (%.0f CPUs)", cpus);
 	} else {
 		double share = ratio(x->on + x->cpu_wait, x->busy), busy = ratio(x->busy, x->rec);
 		double wait = ratio(x->cpu_wait, x->on + x->cpu_wait);
@@ -474,9 +476,9 @@ static void judge_cpu(const struct pfs_analysis *a, struct pfs_verdicts *vs, con
 		fig(v, "on_cpu_s", x->on);
 		fig(v, "cpu_wait_s", x->cpu_wait);
 		fig(v, "cpus_used", util);
+		if (cpus > 0)
+			put(v->title, sizeof(v->title), " of %.0f", cpus);
 	}
-	if (cpus > 0)
-		put(v->title, sizeof(v->title), " of %.0f", cpus);
 	handler_note(x, v->title, sizeof(v->title));
 	fig(v, "workers", (double)n);
 	fig(v, "cpus", cpus);
@@ -560,8 +562,9 @@ static void judge_gil(const struct pfs_analysis *a, struct pfs_verdicts *vs, con
 	who(x, w, sizeof(w));
 	snprintf(v->title, sizeof(v->title),
 		 "the threads of %s wait on the GIL %.0f%% of their busy time (%.2f s, up to %zu "
-		 "threads per worker)",
-		 w, 100 * share, x->part[PFS_OFF_GIL], x->g->threads_max);
+		 "threads per %s)",
+		 w, 100 * share, x->part[PFS_OFF_GIL], x->g->threads_max,
+		 x->g->master ? "worker" : "process");
 	/* the handler that waits most */
 	if (hs) {
 		const struct pfs_handler_row *best = NULL;
@@ -570,14 +573,26 @@ static void judge_gil(const struct pfs_analysis *a, struct pfs_verdicts *vs, con
 			if (!best || r->gil_wait_ns > best->gil_wait_ns)
 				best = r;
 		}
-		if (best && best->gil_wait_ns)
-			put(v->title, sizeof(v->title), ", most in %s",
+		/* named when it holds most of the wait: a handler with a small part says little */
+		if (best && ratio((double)best->gil_wait_ns, 1e9 * x->part[PFS_OFF_GIL]) >=
+				HANDLER_DOMINATES)
+			put(v->title, sizeof(v->title), ", %.0f%% of it in %s",
+			    100 * ratio((double)best->gil_wait_ns, 1e9 * x->part[PFS_OFF_GIL]),
 			    handler_label(best->name, lb, sizeof(lb)));
 	}
-	snprintf(v->advice, sizeof(v->advice),
-		 "threads add no parallelism for this code (only one runs Python at a time): use "
-		 "more worker processes and fewer threads (gunicorn -w N --threads 1 or 2, N up to "
-		 "the CPUs), or move the hot code out of Python");
+	if (x->g->master)
+		snprintf(
+		    v->advice, sizeof(v->advice),
+		    "threads add no parallelism for this code (only one runs Python at a time): "
+		    "use more worker processes and fewer threads (gunicorn -w N --threads 1 or "
+		    "2, N up to the CPUs), or move the hot code out of Python");
+	else
+		snprintf(
+		    v->advice, sizeof(v->advice),
+		    "threads add no parallelism for this code (only one runs Python at a time): "
+		    "run it in processes (multiprocessing, concurrent.futures' "
+		    "ProcessPoolExecutor, more worker processes), or move the hot code out of "
+		    "Python (C extensions that release the GIL)");
 	fig(v, "gil_wait_share", share);
 	fig(v, "gil_wait_s", x->part[PFS_OFF_GIL]);
 	fig(v, "threads_per_worker", (double)x->g->threads_max);
@@ -709,7 +724,8 @@ static void judge_gc(const struct pfs_analysis *a, struct pfs_verdicts *vs, cons
 			if (!best || r->gc_samples > best->gc_samples)
 				best = r;
 		}
-		if (best && best->gc_samples)
+		if (best &&
+		    ratio((double)best->gc_samples, (double)x->gc_samples) >= HANDLER_DOMINATES)
 			put(v->title, sizeof(v->title), "; %.0f%% of the GC is under %s",
 			    100 * ratio((double)best->gc_samples, (double)x->gc_samples),
 			    handler_label(best->name, lb, sizeof(lb)));

@@ -16,7 +16,8 @@
 #   balanced  2 sync workers, /native (hashlib, zlib) at 80 requests/s: no verdict (the control)
 # The steady loads come from tests/workloads/verdict_client.py (a request on each new
 # connection at a fixed rate), the full ones from wrk.
-# --fixture also writes perf's own view (perf script, zstd) and a MANIFEST.
+# --fixture also writes perf's own view (perf script --show-switch-events, zstd; perf report
+# --stats) and a MANIFEST.
 # Needs perf, wrk, CPython 3.12.1 (pyenv), Flask + gunicorn staged in /srv/app/site. Exits 77
 # with the reason when one is missing.
 set -u
@@ -126,8 +127,11 @@ rm -f "$dir/ctl" "$dir/ack"
 [ -n "$backend" ] && kill $backend 2>/dev/null
 rm -f "$dir/gunicorn.pid"
 # perf's own view while the JIT maps are still in /tmp, where perf script looks for them
-[ "$fixture" = --fixture ] && perf script -i "$dir/perf.data" --show-switch-events 2>/dev/null |
-	zstd -q -19 -f -o "$dir/perf-script.txt.zst"
+if [ "$fixture" = --fixture ]; then
+	perf script -i "$dir/perf.data" --show-switch-events 2>/dev/null |
+		zstd -q -19 -f -o "$dir/perf-script.txt.zst"
+	perf report -i "$dir/perf.data" --stats 2>/dev/null >"$dir/perf-report-stats.txt"
+fi
 # the JIT maps of this capture's processes only (others' recordings keep theirs in /tmp too)
 for pid in $(perf script -i "$dir/perf.data" -F pid 2>/dev/null | sort -u); do
 	[ -f "/tmp/perf-$pid.map" ] && mv "/tmp/perf-$pid.map" "$dir/maps/"
