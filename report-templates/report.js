@@ -511,6 +511,56 @@
 			refresh();
 		});
 	}
+	/* ---- what to change (docs/verdicts.md): the summary's verdicts, each with its evidence ---- */
+	function whatToChange() {
+		var W = D.what_to_change;
+		if (!W)
+			return;
+		$('change').hidden = false;
+		$('nav-change').hidden = false;
+		var svc = W.service || {};
+		var parts = (svc.groups || []).map(function (g) {
+			var s = (g.server || 'processes') + (g.master_pid ? ' master ' + g.master_pid : '') + ': ' +
+				g.workers + ' worker' + (g.workers === 1 ? '' : 's');
+			if ((g.worker_class || []).length)
+				s += ' (' + g.worker_class.join('/') + ')';
+			s += ', up to ' + g.threads_per_worker + ' thread' + (g.threads_per_worker === 1 ? '' : 's') + ' each';
+			if (g.silent_workers)
+				s += ', ' + g.silent_workers + ' with no event';
+			if (g.top_handler)
+				s += '; top handler ' + g.top_handler.function + ': ' + pct(g.top_handler.cpu_share) + ' of their CPU';
+			return s;
+		});
+		var head = parts.join('; ');
+		if (svc.cpus)
+			head += (head ? '; ' : '') + svc.cpus + ' CPUs';
+		if (!svc.off_cpu_measured)
+			head += (head ? '. ' : '') + 'Off-CPU time not measured (no sched:sched_switch).';
+		$('change-service').textContent = head;
+		var list = $('change-list');
+		(W.verdicts || []).forEach(function (v) {
+			var li = el('li', 'verdict');
+			add(li, el('strong', null, v.id), document.createTextNode(' ' + v.title));
+			add(li, el('p', 'advice', v.advice));
+			var ev = Object.keys(v.evidence || {}).map(function (k) {
+				var x = v.evidence[k];
+				return k + ' ' + (Math.abs(x) < 10 && x !== Math.round(x) ? x.toFixed(3) : String(x));
+			}).join(', ');
+			add(li, el('p', 'evidence', 'evidence: ' + ev + '. rule: ' + v.rule));
+			(v.stacks || []).slice(0, 2).forEach(function (st) {
+				add(li, el('p', 'evidence', 'at ' + st.map(function (f) { return f.function; }).join(' › ')));
+			});
+			list.appendChild(li);
+		});
+		if (!(W.verdicts || []).length)
+			list.appendChild(el('li', 'verdict', 'No verdict: no rule holds on this capture.'));
+		var skip = $('change-skip');
+		(W.not_judged || []).forEach(function (s) {
+			skip.appendChild(el('li', null, 'not judged: ' + s.id + ': ' + s.why +
+				(s.enable ? '; needs ' + s.enable : '')));
+		});
+	}
+
 	/* ---- request handlers (docs/handlers.md): a row selects the stacks through it ---- */
 	function handlers() {
 		if (!HANDLERS)
@@ -1194,6 +1244,7 @@
 	}
 	readHash();
 	legend();
+	whatToChange();
 	summary();
 	workers();
 	handlers();

@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "handlers.h"
+#include "offcpu.h"
 #include "tpevent.h"
+#include "verdicts.h"
 #include "views.h"
 #include "xalloc.h"
 
@@ -22,6 +24,7 @@ enum ev_kind {
 	EK_GIL_RETURN,
 	EK_GC_ENTER,
 	EK_GC_RETURN,
+	EK_WAKEUP,
 };
 
 /* What a thread's pending switch-out is (pfs_an_thread.off_kind). */
@@ -118,6 +121,9 @@ struct pfs_analysis {
 	size_t n_psw, cap_psw;
 	struct umap psw_map;
 
+	struct pfs_offcpu *off; /* the time budgets and what stacks say (offcpu.h) */
+	bool seen_wakeup, sampled_wakeup;
+	uint32_t nr_cpus;
 	struct pfs_handlers *handlers; /* the request-handler dimension of the same books */
 	bool handlers_known;	       /* a restored analysis may not have it */
 
@@ -189,6 +195,7 @@ struct pfs_analysis *pfs_analysis_new(struct pfs_profile *p)
 	a->cut_known = true;
 	a->handlers = pfs_handlers_new(p);
 	a->handlers_known = true;
+	a->off = pfs_verdicts_offcpu_new(p);
 	pfs_diag_init(&a->diag);
 	return a;
 }
@@ -220,6 +227,7 @@ void pfs_analysis_free(struct pfs_analysis *a)
 	free(a->sw);
 	umap_release(&a->sw_map);
 	pfs_handlers_free(a->handlers);
+	pfs_offcpu_free(a->off);
 	free(a->psw);
 	umap_release(&a->psw_map);
 	for (size_t i = 0; i < a->n_workers; i++)
@@ -475,6 +483,10 @@ static enum ev_kind event_kind(struct pfs_analysis *a, uint32_t ev, const struct
 		a->seen_gc_probe = true;
 		if (event_sampled(e))
 			note_sampled(a, e, name, &a->sampled_gc);
+	} else if (!strcmp(name, "sched:sched_wakeup") || !strcmp(name, "sched:sched_wakeup_new")) {
+		k = EK_WAKEUP;
+		a->seen_wakeup = true;
+		a->sampled_wakeup = a->sampled_wakeup || event_sampled(e);
 	} else if (tp && strncmp(name, "sched:", 6) && !probe_function(name, "drop_gil")) {
 		pfs_diag_add(&a->diag, PFS_NOTE, "other-tracepoint", PFS_NO_OFF,
 			     "%s is not a tracepoint or probe perfsight measures (it measures "
@@ -784,11 +796,15 @@ static int on_switch(struct pfs_analysis *a, struct pfs_an_thread *t,
 	if (rc == 0 || !row->time)
 		return 0;
 	/* the thread switched in: its own pending switch-out ends here, exactly */
+	if (sw.next_pid && sw.next_pid != row->tid)
+		pfs_offcpu_switch_in(a->off, UINT32_MAX, sw.next_pid, row->cpu, row->time);
 	if (sw.next_pid && (next = thread_by_tid(a, sw.next_pid)) && next != t &&
 	    (rc = end_off(a, next, row->time, row->cpu, true)) < 0)
 		return rc;
 	if (sw.prev_pid != row->tid)
 		return 0;
+	pfs_offcpu_switch_out(a->off, t->pid, t->tid, row->cpu, row->time, true, row->path,
+			      sw.runnable ? 1 : 0);
 	t->off_time = row->time;
 	t->off_path = row->path;
 	t->off_cpu = row->cpu;
@@ -816,6 +832,7 @@ static void on_cpu(struct pfs_analysis *a, struct pfs_an_thread *t,
 		t->gil_samples++;
 	if (c & PC_CUT)
 		t->cut_stacks++;
+	pfs_offcpu_cpu_sample(a->off, t->pid, row->path);
 	pfs_handlers_cpu(a->handlers, row->path, 1, row->period, c & PC_GC);
 }
 
@@ -871,6 +888,18 @@ static void on_probe(struct pfs_analysis *a, struct pfs_an_thread *t,
 	}
 }
 
+/* A wakeup's target and time, for the wakeup-to-run delay (exact wakeups only). */
+static void on_wakeup(struct pfs_analysis *a, const struct pfs_sample_row *row,
+		      const struct pfs_an_tp *tp)
+{
+	struct pfs_err err;
+	uint64_t pid;
+	if (a->sampled_wakeup || !a->tp || !tp || !row->time ||
+	    pfs_tpevent_u64(a->tp, tp->id, tp->raw, tp->raw_size, "pid", &pid, &err) < 0)
+		return;
+	pfs_offcpu_wakeup(a->off, (uint32_t)pid, row->time);
+}
+
 int pfs_analysis_sample(struct pfs_analysis *a, const struct pfs_sample_row *row,
 			const struct pfs_an_tp *tp)
 {
@@ -910,6 +939,7 @@ int pfs_analysis_sample(struct pfs_analysis *a, const struct pfs_sample_row *row
 	/* the thread ran: its pending switch-out ended by now (an upper bound of the switch-in) */
 	if ((rc = end_off(a, t, row->time, row->cpu, false)) < 0)
 		return rc;
+	pfs_offcpu_event(a->off, row->pid, row->tid, row->cpu, row->time);
 	if (tp && a->sink.probe && (rc = sink_probe(a, row, tp)) < 0)
 		return rc;
 	switch (k) {
@@ -923,6 +953,9 @@ int pfs_analysis_sample(struct pfs_analysis *a, const struct pfs_sample_row *row
 	case EK_GC_ENTER:
 	case EK_GC_RETURN:
 		on_probe(a, t, row, k, tp);
+		break;
+	case EK_WAKEUP:
+		on_wakeup(a, row, tp);
 		break;
 	default:
 		break;
@@ -965,6 +998,7 @@ void pfs_analysis_lost(struct pfs_analysis *a, uint32_t cpu, uint32_t tid, uint6
 	struct pfs_an_thread *t;
 	if (!lost)
 		return;
+	pfs_offcpu_lost(a->off, cpu, tid, time);
 	if (!time) {
 		a->lost_untimed += lost;
 		return;
@@ -1009,6 +1043,11 @@ void pfs_analysis_perf_record(struct pfs_analysis *a, struct pfs_reader *r,
 		pfs_analysis_dso(a, rec->u.mmap.filename);
 		break;
 	case PFS_REC_SWITCH:
+		if ((rec->sid.has & PFS_S_TID) && rec->u.sw.out)
+			pfs_offcpu_switch_out(a->off, rec->sid.pid, rec->sid.tid, cpu, time, false,
+					      0, rec->u.sw.preempt ? 1 : -1);
+		else if (rec->sid.has & PFS_S_TID)
+			pfs_offcpu_switch_in(a->off, rec->sid.pid, rec->sid.tid, cpu, time);
 		if (rec->sid.has & PFS_S_TID)
 			pfs_analysis_switch(a, rec->sid.pid, rec->sid.tid, cpu, time,
 					    rec->u.sw.out);
@@ -1018,9 +1057,23 @@ void pfs_analysis_perf_record(struct pfs_analysis *a, struct pfs_reader *r,
 		if (rec->sid.has & PFS_S_TID)
 			pfs_analysis_switch(a, rec->sid.pid, rec->sid.tid, cpu, time,
 					    rec->u.sw.out);
+		if ((rec->sid.has & PFS_S_TID) && rec->u.sw.out)
+			pfs_offcpu_switch_out(a->off, rec->sid.pid, rec->sid.tid, cpu, time, false,
+					      0, rec->u.sw.preempt ? 1 : -1);
+		else if (rec->sid.has & PFS_S_TID)
+			pfs_offcpu_switch_in(a->off, rec->sid.pid, rec->sid.tid, cpu, time);
+		if (rec->u.sw.out && rec->u.sw.next_prev_tid)
+			pfs_offcpu_switch_in(a->off, rec->u.sw.next_prev_pid,
+					     rec->u.sw.next_prev_tid, cpu, time);
 		if (rec->u.sw.out && rec->u.sw.next_prev_tid)
 			pfs_analysis_switch(a, rec->u.sw.next_prev_pid, rec->u.sw.next_prev_tid,
 					    cpu, time, false);
+		break;
+	case PFS_REC_FORK:
+		pfs_offcpu_fork(a->off, rec->u.task.pid, rec->u.task.tid, rec->u.task.time);
+		break;
+	case PFS_REC_EXIT:
+		pfs_offcpu_exit(a->off, rec->u.task.pid, rec->u.task.tid, rec->u.task.time);
 		break;
 	case PFS_REC_LOST:
 	case PFS_REC_LOST_SAMPLES:
@@ -1067,6 +1120,7 @@ void pfs_analysis_perf_finish(struct pfs_analysis *a, struct pfs_reader *r, cons
 		after = after || (info->cmdline[i] && !strcmp(info->cmdline[i], "--"));
 	}
 	cap.command = cmd;
+	a->nr_cpus = info->nr_cpus_online ? info->nr_cpus_online : info->nr_cpus_avail;
 	pfs_analysis_finish(a, &cap);
 	free(cmd);
 }
@@ -1531,6 +1585,22 @@ void pfs_analysis_finish(struct pfs_analysis *a, const struct pfs_an_capture *ca
 			     "computed (perfsight record adds it)");
 	a->switch_waits = sw;
 	close_books(a, cap);
+	{
+		struct pfs_off_info oi = {.switches = sw,
+					  .wakeups = a->seen_wakeup && a->tp && !a->sampled_wakeup,
+					  .first = a->first_time,
+					  .last = a->last_time,
+					  .nr_cpus = a->nr_cpus};
+		struct pfs_off_role *roles = pfs_xcalloc(a->n_procs + 1, sizeof(*roles));
+		for (size_t i = 0; i < a->n_procs; i++)
+			roles[i] = (struct pfs_off_role){
+			    .pid = a->procs[i].pid,
+			    .gunicorn =
+				a->procs[i].server && !strcmp(a->procs[i].server, "gunicorn"),
+			    .master = !strcmp(a->procs[i].role, "master")};
+		pfs_offcpu_finish(a->off, a->have_ver ? &a->ver : NULL, &oi, roles, a->n_procs);
+		free(roles);
+	}
 }
 
 const struct pfs_pyver *pfs_analysis_python(const struct pfs_analysis *a)
@@ -1635,6 +1705,16 @@ size_t pfs_analysis_gc_triggers(const struct pfs_analysis *a, uint32_t pid,
 const struct pfs_diag *pfs_analysis_diag(const struct pfs_analysis *a)
 {
 	return &a->diag;
+}
+
+const struct pfs_offcpu *pfs_analysis_offcpu(const struct pfs_analysis *a)
+{
+	return a->off;
+}
+
+struct pfs_offcpu *pfs_analysis_restore_offcpu(struct pfs_analysis *a)
+{
+	return a->off;
 }
 
 const struct pfs_handlers *pfs_analysis_handlers(const struct pfs_analysis *a)
@@ -1947,6 +2027,11 @@ static void json_stack(const struct pfs_analysis *a, struct pfs_jsonw *w, uint32
 	pfs_jsonw_end_arr(w);
 }
 
+void pfs_analysis_json_pystack(const struct pfs_analysis *a, struct pfs_jsonw *w, uint32_t path)
+{
+	json_stack(a, w, path);
+}
+
 static void json_opt_secs(struct pfs_jsonw *w, bool have, uint64_t ns)
 {
 	if (have)
@@ -2049,6 +2134,8 @@ static void json_thread(const struct pfs_analysis *a, struct pfs_jsonw *w,
 	json_opt_u64(w, cp, t->gc_pauses);
 	pfs_jsonw_key(w, "gc_pause_s");
 	json_opt_secs(w, cp, t->gc_pause_ns);
+	pfs_jsonw_key(w, "budget");
+	pfs_verdicts_json_budget(a, w, &t->pid, 1, t->tid, t->cpu_samples, t->cat, t->cpu_period);
 	pfs_jsonw_end_obj(w);
 }
 
@@ -2202,6 +2289,8 @@ static void json_process(const struct pfs_analysis *a, struct pfs_jsonw *w,
 	pfs_jsonw_key(w, "not_measured");
 	json_not_measured(a, w, "gil");
 	pfs_jsonw_end_obj(w);
+	pfs_jsonw_key(w, "budget");
+	pfs_verdicts_json_budget(a, w, pids, npids, 0, p->cpu_samples, p->cat, p->cpu_period);
 
 	if (!grp) {
 		pfs_jsonw_key(w, "threads");
@@ -2389,6 +2478,7 @@ void pfs_analysis_json_capture(const struct pfs_analysis *a, struct pfs_jsonw *w
 	pfs_jsonw_end_arr(w);
 	pfs_jsonw_key(w, "handlers");
 	json_handlers(a, w);
+	pfs_verdicts_json(a, w);
 	pfs_jsonw_end_obj(w);
 }
 
@@ -2498,6 +2588,16 @@ static void text_stack(const struct pfs_analysis *a, FILE *f, uint32_t path)
 		if (n)
 			fputs(" > ", f);
 	}
+}
+
+void pfs_analysis_text_pystack(const struct pfs_analysis *a, FILE *f, uint32_t path)
+{
+	text_stack(a, f, path);
+}
+
+struct pfs_profile *pfs_analysis_profile(const struct pfs_analysis *a)
+{
+	return a->p;
 }
 
 /* Seconds the threads of the pids lived within the capture (first to last record of each). */
@@ -2633,6 +2733,7 @@ static void text_process(const struct pfs_analysis *a, FILE *f, const struct pfs
 			(unsigned long long)p->cut_stacks);
 	text_categories(f, p);
 	text_gc_gil(a, f, p, &p->pid, 1);
+	pfs_verdicts_text_budget(a, f, &p->pid, 1, p->cpu_period);
 	fprintf(f, "  %-8s %-16s %7s %7s %10s %6s %10s %6s %9s\n", "tid", "comm", "cpu", "gc",
 		"gil-wait", "waits", "probe-wait", "waits", "gc-pauses");
 	for (size_t i = 0; i < p->n_threads; i++) {
@@ -2691,6 +2792,7 @@ static void text_workers(const struct pfs_analysis *a, FILE *f, const struct pfs
 	fprintf(f, "   GC: %.1f%% of it\n", 100 * share(p->gc_samples, p->cpu_samples));
 	text_categories(f, p);
 	text_gc_gil(a, f, p, g->pids, g->n_pids);
+	pfs_verdicts_text_budget(a, f, g->pids, g->n_pids, p->cpu_period);
 }
 
 /* How many handlers the terminal table shows (the JSON has them all). */
@@ -2774,6 +2876,7 @@ int pfs_analysis_write_text(const struct pfs_analysis *a, FILE *f, struct pfs_er
 			fprintf(f, " (x%llu)", (unsigned long long)a->diag.v[i].count);
 		fputc('\n', f);
 	}
+	pfs_verdicts_text(a, f);
 	for (size_t i = 0; i < a->n_procs; i++)
 		text_process(a, f, &a->procs[i]);
 	for (size_t i = 0; i < a->n_workers; i++)

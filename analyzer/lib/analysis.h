@@ -56,6 +56,7 @@
 #include "diag.h"
 #include "handlers.h"
 #include "err.h"
+#include "offcpu.h"
 #include "jsonw.h"
 #include "perfdata.h"
 #include "profile.h"
@@ -290,6 +291,12 @@ size_t pfs_analysis_top_waits(const struct pfs_analysis *a, uint32_t pid,
 			      struct pfs_an_stackwait *out, size_t max);
 /* Diagnostics: what could not be computed and why. */
 const struct pfs_diag *pfs_analysis_diag(const struct pfs_analysis *a);
+/*
+ * The time budgets of the threads and what the stacks say about each process (offcpu.h),
+ * after finish; a restored analysis has them when the store gives them
+ * (pfs_analysis_restore_offcpu), else their info says not known.
+ */
+const struct pfs_offcpu *pfs_analysis_offcpu(const struct pfs_analysis *a);
 
 /*
  * What a finished analysis holds beyond its threads, pauses and wait stacks: what the store
@@ -340,12 +347,21 @@ void pfs_analysis_restore_stackwait(struct pfs_analysis *a, const struct pfs_an_
 /* The handler rows to fill (pfs_handlers_restore_row/_rest): the store had them. */
 struct pfs_handlers *pfs_analysis_restore_handlers(struct pfs_analysis *a);
 void pfs_analysis_restore_gctrigger(struct pfs_analysis *a, const struct pfs_an_gctrigger *g);
+/* The budgets to fill (pfs_offcpu_restore_*): the store had them. */
+struct pfs_offcpu *pfs_analysis_restore_offcpu(struct pfs_analysis *a);
 void pfs_analysis_restore_events(struct pfs_analysis *a, uint32_t ev, uint64_t samples);
 /* A stored note; code is matched to the analysis' own codes ("stored-note" when unknown). */
 void pfs_analysis_restore_note(struct pfs_analysis *a, const char *code, enum pfs_severity sev,
 			       uint64_t count, const char *msg);
 /* cap gives label and source; its command, lost samples and times are the header's. */
 void pfs_analysis_restore_finish(struct pfs_analysis *a, const struct pfs_an_capture *cap);
+
+/* The profile the analysis reads (borrowed, as given to pfs_analysis_new). */
+struct pfs_profile *pfs_analysis_profile(const struct pfs_analysis *a);
+/* A python-view path as the summary writes stacks: a JSON array of {"function", "file"}, root
+ * first; and as text, the last four frames ("... > f (file.py) > g (file.py)"). */
+void pfs_analysis_json_pystack(const struct pfs_analysis *a, struct pfs_jsonw *w, uint32_t path);
+void pfs_analysis_text_pystack(const struct pfs_analysis *a, FILE *f, uint32_t path);
 
 /* Writes the capture object of the perfsight-summary/1 "captures" array to w. */
 void pfs_analysis_json_capture(const struct pfs_analysis *a, struct pfs_jsonw *w);

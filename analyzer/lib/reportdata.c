@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "jsonw.h"
+#include "verdicts.h"
 #include "xalloc.h"
 
 enum kind { K_PYTHON, K_LIBRARY, K_INTERP, K_GC, K_GIL, K_KERNEL, K_NATIVE, K_OTHER, K_COUNT };
@@ -1456,6 +1457,18 @@ static void write_waits(struct ctx *c, struct pfs_jsonw *w)
 	pfs_jsonw_end_arr(w);
 }
 
+/* "What to change" (verdicts.h): the summary's own service, verdicts and not-judged lists. */
+static void write_verdicts(struct ctx *c, struct pfs_jsonw *w)
+{
+	const struct pfs_analysis *a = c->in->analysis;
+	if (!a)
+		return;
+	pfs_jsonw_key(w, "what_to_change");
+	pfs_jsonw_obj(w);
+	pfs_verdicts_json(a, w);
+	pfs_jsonw_end_obj(w);
+}
+
 /* The request-handler table (handlers.h), names as string indexes the trees share. */
 static void write_handlers(struct ctx *c, struct pfs_jsonw *w)
 {
@@ -1849,6 +1862,7 @@ int pfs_reportdata_write(const struct pfs_reportdata_input *in,
 	write_gc_triggers(&c, &w);
 	write_waits(&c, &w);
 	write_handlers(&c, &w);
+	write_verdicts(&c, &w);
 	write_timeline(&c, &w);
 	write_sessions(&c, &w);
 	/* last: every name above is in the table by now */

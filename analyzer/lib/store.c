@@ -15,6 +15,7 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "verdicts.h"
 #include "xalloc.h"
 #include "zst.h"
 
@@ -274,7 +275,26 @@ static const char optional_sql[] =
     "CREATE TABLE IF NOT EXISTS gc_pause_generations(capture INTEGER NOT NULL,\n"
     "  tid INTEGER NOT NULL, start INTEGER NOT NULL, generation INTEGER NOT NULL);\n"
     "CREATE INDEX IF NOT EXISTS gc_pause_generations_capture ON\n"
-    "  gc_pause_generations(capture, tid, start);\n";
+    "  gc_pause_generations(capture, tid, start);\n"
+    "CREATE TABLE IF NOT EXISTS py_budget_info(capture INTEGER PRIMARY KEY,\n"
+    "  switches INTEGER NOT NULL, switch_ins INTEGER NOT NULL, wakeups INTEGER NOT NULL,\n"
+    "  first_time INTEGER, last_time INTEGER, cpus INTEGER);\n"
+    "CREATE TABLE IF NOT EXISTS py_budgets(capture INTEGER NOT NULL, pid INTEGER NOT NULL,\n"
+    "  tid INTEGER NOT NULL, life_ns INTEGER NOT NULL, on_ns INTEGER NOT NULL,\n"
+    "  gil_ns INTEGER NOT NULL, io_ns INTEGER NOT NULL, idle_ns INTEGER NOT NULL,\n"
+    "  lock_ns INTEGER NOT NULL, runnable_ns INTEGER NOT NULL,\n"
+    "  gil_wake_ns INTEGER NOT NULL, io_wake_ns INTEGER NOT NULL,\n"
+    "  idle_wake_ns INTEGER NOT NULL, lock_wake_ns INTEGER NOT NULL,\n"
+    "  offs INTEGER NOT NULL, wakeups INTEGER NOT NULL, upper_bound_ns INTEGER NOT NULL,\n"
+    "  unrec_start_ns INTEGER NOT NULL, unrec_loss_ns INTEGER NOT NULL,\n"
+    "  unrec_end_ns INTEGER NOT NULL, unrec_why_ns INTEGER NOT NULL);\n"
+    "CREATE TABLE IF NOT EXISTS py_offcpu_stacks(capture INTEGER NOT NULL,\n"
+    "  pid INTEGER NOT NULL, part TEXT NOT NULL, path INTEGER, ns INTEGER NOT NULL,\n"
+    "  n INTEGER NOT NULL);\n"
+    "CREATE TABLE IF NOT EXISTS py_process_marks(capture INTEGER NOT NULL,\n"
+    "  pid INTEGER NOT NULL, worker_class TEXT NOT NULL, cpu_samples INTEGER NOT NULL);\n"
+    "CREATE TABLE IF NOT EXISTS py_slow_paths(capture INTEGER NOT NULL, pid INTEGER NOT NULL,\n"
+    "  pattern TEXT NOT NULL, file TEXT NOT NULL, samples INTEGER NOT NULL);\n";
 
 /* What report_data.format says: the JSON document of docs/report-data.md in a zstd frame. */
 #define REPORT_FORMAT "report-data/1+zstd"
@@ -1002,6 +1022,11 @@ static int drop_duplicates(struct pfs_store *st, const char *hash, const char *l
 	    "DELETE FROM py_thread_waits WHERE capture = ?1",
 	    "DELETE FROM gc_triggers WHERE capture = ?1",
 	    "DELETE FROM gc_pause_generations WHERE capture = ?1",
+	    "DELETE FROM py_budget_info WHERE capture = ?1",
+	    "DELETE FROM py_budgets WHERE capture = ?1",
+	    "DELETE FROM py_offcpu_stacks WHERE capture = ?1",
+	    "DELETE FROM py_process_marks WHERE capture = ?1",
+	    "DELETE FROM py_slow_paths WHERE capture = ?1",
 	    "DELETE FROM report_data WHERE capture = ?1",
 	    "DELETE FROM cg_info WHERE capture = ?1",
 	    "DELETE FROM cg_events WHERE capture = ?1",
@@ -1943,11 +1968,121 @@ static int put_an_handlers(struct pfs_store *st, const struct pfs_analysis *a, s
 	return rc;
 }
 
+/*
+ * The time budgets, their stacks and what the stacks say of each process (offcpu.h): what the
+ * verdicts of a summary read, so a database gives the same ones as the capture.
+ */
+static int put_an_budgets(struct pfs_store *st, const struct pfs_analysis *a, struct pfs_err *err)
+{
+	const struct pfs_offcpu *o = pfs_analysis_offcpu(a);
+	const struct pfs_off_info *oi = pfs_offcpu_info(o);
+	size_t npat;
+	const struct pfs_off_pattern *pats = pfs_verdicts_patterns(&npat);
+	sqlite3_stmt *s;
+	int rc;
+	if (!oi->known)
+		return 0;
+	if ((rc = prepare(st, "INSERT INTO py_budget_info VALUES (?,?,?,?,?,?,?)", &s, err)))
+		return rc;
+	sqlite3_bind_int64(s, 1, st->cap);
+	sqlite3_bind_int(s, 2, oi->switches);
+	sqlite3_bind_int(s, 3, oi->switch_ins);
+	sqlite3_bind_int(s, 4, oi->wakeups);
+	bind_u64(s, 5, oi->first);
+	bind_u64(s, 6, oi->last);
+	sqlite3_bind_int64(s, 7, oi->nr_cpus);
+	rc = step_done(st, s, "cannot write the budget info", err);
+	sqlite3_finalize(s);
+	if (rc || (rc = prepare(st,
+				"INSERT INTO py_budgets VALUES "
+				"(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+				&s, err)))
+		return rc;
+	for (size_t i = 0; !rc && i < pfs_offcpu_n_budgets(o); i++) {
+		const struct pfs_off_budget *b = pfs_offcpu_budget_at(o, i);
+		const uint64_t v[] = {b ? b->life_ns : 0,
+				      b ? b->on_ns : 0,
+				      b ? b->part_ns[PFS_OFF_GIL] : 0,
+				      b ? b->part_ns[PFS_OFF_IO] : 0,
+				      b ? b->part_ns[PFS_OFF_IDLE] : 0,
+				      b ? b->part_ns[PFS_OFF_LOCK] : 0,
+				      b ? b->part_ns[PFS_OFF_RUNNABLE] : 0,
+				      b ? b->wake_ns[PFS_OFF_GIL] : 0,
+				      b ? b->wake_ns[PFS_OFF_IO] : 0,
+				      b ? b->wake_ns[PFS_OFF_IDLE] : 0,
+				      b ? b->wake_ns[PFS_OFF_LOCK] : 0,
+				      b ? b->offs : 0,
+				      b ? b->wakeups : 0,
+				      b ? b->bounded_ns : 0,
+				      b ? b->unrec_start_ns : 0,
+				      b ? b->unrec_loss_ns : 0,
+				      b ? b->unrec_end_ns : 0,
+				      b ? b->unrec_why_ns : 0};
+		if (!b)
+			continue;
+		sqlite3_bind_int64(s, 1, st->cap);
+		sqlite3_bind_int64(s, 2, b->pid);
+		sqlite3_bind_int64(s, 3, b->tid);
+		for (int k = 0; k < (int)(sizeof(v) / sizeof(v[0])); k++)
+			bind_u64(s, 4 + k, v[k]);
+		rc = step_done(st, s, "cannot write the time budgets", err);
+	}
+	sqlite3_finalize(s);
+	if (rc || (rc = prepare(st, "INSERT INTO py_offcpu_stacks VALUES (?,?,?,?,?,?)", &s, err)))
+		return rc;
+	for (size_t i = 0; !rc && i < pfs_offcpu_n_stacks(o); i++) {
+		const struct pfs_off_stack *k = pfs_offcpu_stack_at(o, i);
+		sqlite3_bind_int64(s, 1, st->cap);
+		sqlite3_bind_int64(s, 2, k->pid);
+		sqlite3_bind_text(s, 3, pfs_off_part_name((enum pfs_off_part)k->part), -1,
+				  SQLITE_STATIC);
+		bind_id(s, 4, st->path_base, k->pypath);
+		bind_u64(s, 5, k->ns);
+		bind_u64(s, 6, k->n);
+		rc = step_done(st, s, "cannot write the off-CPU stacks", err);
+	}
+	sqlite3_finalize(s);
+	if (rc || (rc = prepare(st, "INSERT INTO py_process_marks VALUES (?,?,?,?)", &s, err)))
+		return rc;
+	for (size_t i = 0; !rc && i < pfs_offcpu_n_procs(o); i++) {
+		const struct pfs_off_proc *pr = pfs_offcpu_proc_at(o, i);
+		char cls[128] = "";
+		for (int k = 0; k < PFS_WK_COUNT; k++)
+			if (pr->worker & (1u << k))
+				snprintf(cls + strlen(cls), sizeof(cls) - strlen(cls), "%s%s",
+					 cls[0] ? "," : "",
+					 pfs_off_worker_name((enum pfs_off_worker)(1u << k)));
+		sqlite3_bind_int64(s, 1, st->cap);
+		sqlite3_bind_int64(s, 2, pr->pid);
+		sqlite3_bind_text(s, 3, cls, -1, SQLITE_TRANSIENT);
+		bind_u64(s, 4, pr->cpu_samples);
+		rc = step_done(st, s, "cannot write the process marks", err);
+	}
+	sqlite3_finalize(s);
+	if (rc || (rc = prepare(st, "INSERT INTO py_slow_paths VALUES (?,?,?,?,?)", &s, err)))
+		return rc;
+	for (size_t i = 0; !rc && i < pfs_offcpu_n_procs(o); i++) {
+		const struct pfs_off_proc *pr = pfs_offcpu_proc_at(o, i);
+		for (size_t k = 0; !rc && k < npat; k++) {
+			if (!pr->pat[k])
+				continue;
+			sqlite3_bind_int64(s, 1, st->cap);
+			sqlite3_bind_int64(s, 2, pr->pid);
+			sqlite3_bind_text(s, 3, pats[k].id, -1, SQLITE_STATIC);
+			sqlite3_bind_text(s, 4, pats[k].file, -1, SQLITE_STATIC);
+			bind_u64(s, 5, pr->pat[k]);
+			rc = step_done(st, s, "cannot write the slow paths", err);
+		}
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
 int pfs_store_put_analysis(struct pfs_store *st, const struct pfs_analysis *a, struct pfs_err *err)
 {
 	int rc = need_capture(st, err);
 	if (rc || (rc = put_an_header(st, a, err)) || (rc = put_an_threads(st, a, err)) ||
-	    (rc = put_an_handlers(st, a, err)))
+	    (rc = put_an_handlers(st, a, err)) || (rc = put_an_budgets(st, a, err)))
 		return rc;
 	return put_an_lists(st, a, err);
 }
@@ -3223,6 +3358,142 @@ static int an_handlers(struct pfs_store *st, int64_t cap, struct pfs_analysis *a
 	return rc == SQLITE_DONE ? 0 : db_err(st, err, "cannot read the request handlers");
 }
 
+/* The budgets put_an_budgets wrote; none (an older import): the offcpu stays "not known". */
+static int an_budgets(struct pfs_store *st, int64_t cap, struct pfs_analysis *a,
+		      const struct pfs_profile *prof, const int64_t b[4], struct pfs_err *err)
+{
+	struct pfs_offcpu *o = pfs_analysis_restore_offcpu(a);
+	size_t np = pfs_profile_n_paths(prof), npat;
+	const struct pfs_off_pattern *pats = pfs_verdicts_patterns(&npat);
+	struct pfs_off_info oi = {.known = true};
+	sqlite3_stmt *s;
+	int64_t have;
+	int rc = query_int(st,
+			   "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND "
+			   "name = 'py_budget_info'",
+			   0, &have, err);
+	if (rc || !have)
+		return rc;
+	if ((rc = prepare(st,
+			  "SELECT switches, switch_ins, wakeups, first_time, last_time, cpus FROM "
+			  "py_budget_info WHERE capture = ?",
+			  &s, err)))
+		return rc;
+	sqlite3_bind_int64(s, 1, cap);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		oi.switches = sqlite3_column_int(s, 0) != 0;
+		oi.switch_ins = sqlite3_column_int(s, 1) != 0;
+		oi.wakeups = sqlite3_column_int(s, 2) != 0;
+		oi.first = col_u64(s, 3);
+		oi.last = col_u64(s, 4);
+		oi.nr_cpus = (uint32_t)sqlite3_column_int64(s, 5);
+	}
+	sqlite3_finalize(s);
+	if (rc == SQLITE_DONE)
+		return 0; /* imported without budgets */
+	if (rc != SQLITE_ROW)
+		return db_err(st, err, "cannot read the budget info");
+	pfs_offcpu_restore_info(o, &oi);
+	if ((rc = prepare(st,
+			  "SELECT pid, tid, life_ns, on_ns, gil_ns, io_ns, idle_ns, lock_ns, "
+			  "runnable_ns, gil_wake_ns, io_wake_ns, idle_wake_ns, lock_wake_ns, offs, "
+			  "wakeups, upper_bound_ns, unrec_start_ns, unrec_loss_ns, unrec_end_ns, "
+			  "unrec_why_ns FROM py_budgets WHERE capture = ? ORDER BY rowid",
+			  &s, err)))
+		return rc;
+	sqlite3_bind_int64(s, 1, cap);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct pfs_off_budget x = {.pid = (uint32_t)sqlite3_column_int64(s, 0),
+					   .tid = (uint32_t)sqlite3_column_int64(s, 1),
+					   .life_ns = col_u64(s, 2),
+					   .on_ns = col_u64(s, 3),
+					   .offs = col_u64(s, 13),
+					   .wakeups = col_u64(s, 14),
+					   .bounded_ns = col_u64(s, 15),
+					   .unrec_start_ns = col_u64(s, 16),
+					   .unrec_loss_ns = col_u64(s, 17),
+					   .unrec_end_ns = col_u64(s, 18),
+					   .unrec_why_ns = col_u64(s, 19)};
+		for (int k = 0; k < PFS_OFF_PARTS; k++)
+			x.part_ns[k] = col_u64(s, 4 + k);
+		for (int k = 0; k < PFS_OFF_RUNNABLE; k++)
+			x.wake_ns[k] = col_u64(s, 9 + k);
+		pfs_offcpu_restore_budget(o, &x);
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return db_err(st, err, "cannot read the time budgets");
+	if ((rc = prepare(st,
+			  "SELECT pid, part, path, ns, n FROM py_offcpu_stacks WHERE capture = ? "
+			  "ORDER BY rowid",
+			  &s, err)))
+		return rc;
+	sqlite3_bind_int64(s, 1, cap);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *part = (const char *)sqlite3_column_text(s, 1);
+		int pk = part ? pfs_off_part_parse(part) : -1;
+		struct pfs_off_stack k = {.pid = (uint32_t)sqlite3_column_int64(s, 0),
+					  .part = (uint8_t)(pk < 0 ? 0 : pk),
+					  .ns = col_u64(s, 3),
+					  .n = col_u64(s, 4)};
+		if (pk < 0 || !an_id(s, 2, b[2], np, &k.pypath))
+			break;
+		pfs_offcpu_restore_stack(o, &k);
+	}
+	if ((rc = an_done(st, s, rc, "py_offcpu_stacks", "cannot read the off-CPU stacks", cap,
+			  err)))
+		return rc;
+	if ((rc = prepare(st,
+			  "SELECT pid, worker_class, cpu_samples FROM py_process_marks WHERE "
+			  "capture = ? ORDER BY rowid",
+			  &s, err)))
+		return rc;
+	sqlite3_bind_int64(s, 1, cap);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct pfs_off_proc pr = {.pid = (uint32_t)sqlite3_column_int64(s, 0),
+					  .cpu_samples = col_u64(s, 2)};
+		const char *cls = (const char *)sqlite3_column_text(s, 1);
+		char name[32];
+		/* "sync,gthread": every name this build knows */
+		while (cls && *cls) {
+			size_t l = strcspn(cls, ",");
+			int bit;
+			snprintf(name, sizeof(name), "%.*s", (int)(l < 31 ? l : 31), cls);
+			if ((bit = pfs_off_worker_parse(name)) > 0)
+				pr.worker |= (uint32_t)bit;
+			cls += l + (cls[l] == ',');
+		}
+		pfs_offcpu_restore_proc(o, &pr);
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return db_err(st, err, "cannot read the process marks");
+	if ((rc = prepare(st,
+			  "SELECT pid, pattern, file, samples FROM py_slow_paths WHERE capture = ? "
+			  "ORDER BY rowid",
+			  &s, err)))
+		return rc;
+	sqlite3_bind_int64(s, 1, cap);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(s, 1);
+		const char *file = (const char *)sqlite3_column_text(s, 2);
+		const struct pfs_off_proc *cur =
+		    pfs_offcpu_proc(o, (uint32_t)sqlite3_column_int64(s, 0));
+		struct pfs_off_proc pr;
+		if (!cur || !id || !file)
+			continue;
+		pr = *cur;
+		/* a pattern this build does not know is dropped: its verdict cannot be worded */
+		for (size_t k = 0; k < npat; k++)
+			if (!strcmp(pats[k].id, id) && !strcmp(pats[k].file, file))
+				pr.pat[k] = col_u64(s, 3);
+		pfs_offcpu_restore_proc(o, &pr);
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : db_err(st, err, "cannot read the slow paths");
+}
+
 int pfs_store_load_analysis(struct pfs_store *st, int64_t capture_id, struct pfs_profile *prof,
 			    const char *label, const char *source, struct pfs_analysis **out,
 			    struct pfs_err *err)
@@ -3238,7 +3509,8 @@ int pfs_store_load_analysis(struct pfs_store *st, int64_t capture_id, struct pfs
 		return rc;
 	if ((rc = an_threads(st, capture_id, a, err)) ||
 	    (rc = an_lists(st, capture_id, a, prof, b, err)) ||
-	    (rc = an_handlers(st, capture_id, a, err))) {
+	    (rc = an_handlers(st, capture_id, a, err)) ||
+	    (rc = an_budgets(st, capture_id, a, prof, b, err))) {
 		pfs_analysis_free(a);
 		return rc;
 	}

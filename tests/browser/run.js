@@ -288,6 +288,26 @@ async function report(ctx, data, hostile) {
 			'frames of another view ' + foreign + ', unchanged ' + same);
 		await page.click('button[data-view="mixed"]');
 
+		/* "What to change" heads the page when the capture was analysed: one item per
+		 * verdict, named by its id, and every not-judged one with its reason */
+		const wtc = data.what_to_change;
+		if (!wtc) {
+			skip('report::what_to_change', 'no analysis in this capture');
+		} else {
+			const got = await page.evaluate(() => ({
+				hidden: document.getElementById('change').hidden,
+				first: document.querySelector('main section:not([hidden])').id,
+				ids: Array.from(document.querySelectorAll('#change-list li.verdict strong'))
+					.map((e) => e.textContent),
+				skips: document.querySelectorAll('#change-skip li').length,
+			}));
+			const want = (wtc.verdicts || []).map((v) => v.id);
+			check('report::what_to_change', !got.hidden && got.first === 'change' &&
+				JSON.stringify(got.ids) === JSON.stringify(want) &&
+				got.skips === (wtc.not_judged || []).length,
+			JSON.stringify(got) + ' want ' + JSON.stringify(want));
+		}
+
 		/* a request handler's row shows only the stacks through it: the figures say the
 		 * sum, over every thread's mixed tree, of the outermost frames of that name */
 		const allRows = (data.handlers || {}).rows || [];

@@ -701,6 +701,17 @@ static struct pfs_analysis *rebuild(struct pfs_analysis *a, struct pfs_profile *
 	for (size_t i = 0; i < pfs_handlers_n(ha); i++)
 		T_ASSERT(pfs_handlers_restore_row(hb, pfs_handlers_row(ha, i)));
 	pfs_handlers_restore_rest(hb, pfs_handlers_rest(ha), pfs_handlers_frameworks(ha));
+	/* the time budgets, their stacks and the process marks, as the store gives them back */
+	const struct pfs_offcpu *oa = pfs_analysis_offcpu(a);
+	struct pfs_offcpu *ob = pfs_analysis_restore_offcpu(b);
+	pfs_offcpu_restore_info(ob, pfs_offcpu_info(oa));
+	for (size_t i = 0; i < pfs_offcpu_n_budgets(oa); i++)
+		if (pfs_offcpu_budget_at(oa, i))
+			pfs_offcpu_restore_budget(ob, pfs_offcpu_budget_at(oa, i));
+	for (size_t i = 0; i < pfs_offcpu_n_stacks(oa); i++)
+		pfs_offcpu_restore_stack(ob, pfs_offcpu_stack_at(oa, i));
+	for (size_t i = 0; i < pfs_offcpu_n_procs(oa); i++)
+		pfs_offcpu_restore_proc(ob, pfs_offcpu_proc_at(oa, i));
 	pfs_analysis_restore_finish(b, cap);
 	return b;
 }
