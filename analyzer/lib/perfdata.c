@@ -147,6 +147,7 @@ struct pfs_reader {
 	uint8_t *zin;
 	size_t zin_len, zin_pos, zin_cap;
 	uint64_t zout;
+	bool zfull; /* the last step filled its output: zstd may hold more of what it read */
 
 	/* ordering */
 	struct qrec *heap;
@@ -1711,6 +1712,7 @@ static void decompress(struct pfs_reader *r, const uint8_t *p, size_t len, uint6
 	memcpy(r->zin, p, len);
 	r->zin_len = len;
 	r->zin_pos = 0;
+	r->zfull = false;
 	r->zout = 0;
 	r->doff = off;
 	r->stats.compressed_bytes += len;
@@ -1722,7 +1724,9 @@ static bool inflate(struct pfs_reader *r)
 	uint64_t limit = r->info.comp_mmap_len ? r->info.comp_mmap_len : ZCHUNK_MAX;
 	size_t got = 0, room;
 	const char *why = NULL;
-	if (r->zin_pos >= r->zin_len)
+	/* all of the chunk read is not all of it given: a step that filled its output may leave
+	 * decoded bytes inside zstd (dropping them lost a record or so per chunk) */
+	if (r->zin_pos >= r->zin_len && !r->zfull)
 		return false;
 	/* keep only the unread tail: a record straddling two chunks continues in the next */
 	if (r->dpos) {
@@ -1734,6 +1738,7 @@ static bool inflate(struct pfs_reader *r)
 	room = r->dcap - r->dlen;
 	if (room > ZSTEP)
 		room = ZSTEP;
+	size_t in_before = r->zin_pos;
 	if (pfs_zst_stream_step(r->zs, r->zin, r->zin_len, &r->zin_pos, r->dbuf + r->dlen, room,
 				&got, &why) < 0) {
 		pfs_diag_add(&r->diag, PFS_ERROR, "zstd-error", r->doff,
@@ -1743,8 +1748,10 @@ static bool inflate(struct pfs_reader *r)
 		pfs_zst_stream_reset(r->zs);
 		r->dlen = r->dpos = 0;
 		r->zin_pos = r->zin_len;
+		r->zfull = false;
 		return false;
 	}
+	r->zfull = got == room;
 	r->dlen += got;
 	r->zout += got;
 	r->stats.decompressed_bytes += got;
@@ -1756,10 +1763,17 @@ static bool inflate(struct pfs_reader *r)
 		pfs_zst_stream_reset(r->zs);
 		r->dlen -= (size_t)(r->zout - limit);
 		r->zin_pos = r->zin_len;
+		r->zfull = false;
 		return true;
 	}
-	if (got == 0 && room > 0)
-		r->zin_pos = r->zin_len; /* zstd takes the rest and gives nothing: done */
+	/* no progress at all: zstd wants input this chunk does not have (it continues in the
+	 * next one). A step that only reads (a frame or block header) is progress: treating it
+	 * as the end dropped the rest of the chunk, a sample or so per chunk */
+	if (got == 0 && r->zin_pos == in_before) {
+		r->zin_pos = r->zin_len;
+		r->zfull = false;
+		return false;
+	}
 	return true;
 }
 
