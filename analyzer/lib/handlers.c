@@ -340,6 +340,9 @@ static int cmp_row(const void *x, const void *y)
  * be added after a sort (which then needs doing again). */
 void pfs_handlers_sort(struct pfs_handlers *h)
 {
+	h->sorted = 0;
+	if (!h->n_rows)
+		return; /* qsort of a NULL array is undefined, even of no element */
 	PFS_GROW(h->order, h->cap_order, h->n_rows);
 	for (size_t i = 0; i < h->n_rows; i++)
 		h->order[i] = i;
