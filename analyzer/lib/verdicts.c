@@ -684,8 +684,8 @@ static void judge_gc(const struct pfs_analysis *a, struct pfs_verdicts *vs, cons
 					young_ns += ps->dur;
 			}
 		}
-		qsort(d, n, sizeof(*d), cmp_u64);
 		if (n) {
+			qsort(d, n, sizeof(*d), cmp_u64);
 			size_t r = (size_t)ceil(0.99 * (double)n);
 			p99 = (double)d[(r ? r : 1) - 1] / 1e6;
 			max = (double)d[n - 1] / 1e6;
