@@ -140,6 +140,10 @@ struct pfs_offcpu {
 
 	struct seg *pend;
 	size_t pend_head, n_pend, cap_pend;
+	uint64_t *cpu_lost; /* per CPU: the latest LOST record's time, 0 none */
+	size_t cap_cpu_lost;
+	uint64_t any_lost;     /* the latest LOST record of any CPU */
+	uint64_t unknown_lost; /* the latest LOST record whose CPU is unknown */
 
 	struct entry *en;
 	size_t n_en, cap_en;
@@ -175,6 +179,7 @@ void pfs_offcpu_free(struct pfs_offcpu *o)
 	map_release(&o->th_map);
 	map_release(&o->tid_map);
 	free(o->pend);
+	free(o->cpu_lost);
 	free(o->en);
 	map_release(&o->en_map);
 	free(o->st);
@@ -281,6 +286,14 @@ static void commit_ready(struct pfs_offcpu *o, bool flush, uint64_t until)
 		o->pend_head = 0;
 }
 
+/* A LOST record of cpu (UINT32_MAX: any) at or after since. */
+static bool lost_since(const struct pfs_offcpu *o, uint32_t cpu, uint64_t since)
+{
+	if (cpu == UINT32_MAX)
+		return o->any_lost >= since;
+	return (cpu < o->cap_cpu_lost && o->cpu_lost[cpu] >= since) || o->unknown_lost >= since;
+}
+
 static void push(struct pfs_offcpu *o, struct thread *t, int64_t to, uint64_t end, uint64_t wake,
 		 bool bounded)
 {
@@ -304,7 +317,8 @@ static void push(struct pfs_offcpu *o, struct thread *t, int64_t to, uint64_t en
 			  .cpu0 = t->since_cpu,
 			  .cpu1 = t->cpu,
 			  .bounded = bounded,
-			  .lossy = t->lossy};
+			  .lossy = t->lossy || lost_since(o, t->since_cpu, t->since) ||
+				   lost_since(o, t->cpu, t->since)};
 	t->lossy = false;
 }
 
@@ -549,15 +563,23 @@ void pfs_offcpu_exit(struct pfs_offcpu *o, uint32_t pid, uint32_t tid, uint64_t 
 
 void pfs_offcpu_lost(struct pfs_offcpu *o, uint32_t cpu, uint32_t tid, uint64_t time)
 {
+	const uint32_t *slot;
 	if (!time || o->finished)
 		return;
-	for (size_t i = 0; i < o->n_th; i++) {
-		struct thread *t = &o->th[i];
-		if (t->state != ST_NONE && t->since <= time &&
-		    ((tid && t->b.tid == tid) || cpu_matches(cpu, t->cpu) ||
-		     cpu_matches(cpu, t->since_cpu)))
-			t->lossy = true;
+	/* open segments: checked when they close (push), against the latest loss of their CPUs */
+	if (time > o->any_lost)
+		o->any_lost = time;
+	if (cpu == UINT32_MAX) {
+		if (time > o->unknown_lost)
+			o->unknown_lost = time;
+	} else if (cpu < 65536) {
+		PFS_GROW_ZEROED(o->cpu_lost, o->cap_cpu_lost, cpu);
+		if (time > o->cpu_lost[cpu])
+			o->cpu_lost[cpu] = time;
 	}
+	if (tid && (slot = map_get(&o->tid_map, tid)) && o->th[*slot].state != ST_NONE &&
+	    o->th[*slot].since <= time)
+		o->th[*slot].lossy = true;
 	/* the segments closed just before it: the lost records may lie inside them */
 	for (size_t i = 0; i < o->n_pend; i++) {
 		struct seg *g = &o->pend[o->pend_head + i];
