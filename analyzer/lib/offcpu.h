@@ -3,7 +3,7 @@
  * the stack it switched out on gives (docs/verdicts.md, "The time budget"):
  *
  *  - gil       blocked with take_gil on the stack: the GIL wait of docs/gil.md (switch-out to
- *              switch-in), the same intervals the analysis counts;
+ *              switch-in), cut to the capture's window like every part;
  *  - io        socket and file reads and writes, connect, poll/select/epoll under application
  *              code (a socket with a timeout polls before it reads);
  *  - idle      waiting for a request: the server's own loop (gunicorn's sync, gthread, gevent,
