@@ -827,7 +827,9 @@ static enum pfs_off_part classify(struct pfs_offcpu *o, struct pfs_views *v, uin
 			pool = true;
 		python = true;
 		if (pfs_pyclass_origin(pfile, pfilel) == PFS_PYORIG_STDLIB) {
-			if (!loop_stdlib(pfn, pfl, pfile, pfilel))
+			/* only the frames leafward of the server's: runpy and threading sit above
+			 * every loop */
+			if (!fn && !loop_stdlib(pfn, pfl, pfile, pfilel))
 				all_std_to_leaf = false;
 			continue;
 		}
