@@ -140,6 +140,10 @@ struct pfs_offcpu {
 
 	struct seg *pend;
 	size_t pend_head, n_pend, cap_pend;
+	uint64_t *cpu_lost; /* per CPU: the latest LOST record's time, 0 none */
+	size_t cap_cpu_lost;
+	uint64_t any_lost;     /* the latest LOST record of any CPU */
+	uint64_t unknown_lost; /* the latest LOST record whose CPU is unknown */
 
 	struct entry *en;
 	size_t n_en, cap_en;
@@ -175,6 +179,7 @@ void pfs_offcpu_free(struct pfs_offcpu *o)
 	map_release(&o->th_map);
 	map_release(&o->tid_map);
 	free(o->pend);
+	free(o->cpu_lost);
 	free(o->en);
 	map_release(&o->en_map);
 	free(o->st);
@@ -281,6 +286,14 @@ static void commit_ready(struct pfs_offcpu *o, bool flush, uint64_t until)
 		o->pend_head = 0;
 }
 
+/* A LOST record of cpu (UINT32_MAX: any) at or after since. */
+static bool lost_since(const struct pfs_offcpu *o, uint32_t cpu, uint64_t since)
+{
+	if (cpu == UINT32_MAX)
+		return o->any_lost >= since;
+	return (cpu < o->cap_cpu_lost && o->cpu_lost[cpu] >= since) || o->unknown_lost >= since;
+}
+
 static void push(struct pfs_offcpu *o, struct thread *t, int64_t to, uint64_t end, uint64_t wake,
 		 bool bounded)
 {
@@ -304,7 +317,8 @@ static void push(struct pfs_offcpu *o, struct thread *t, int64_t to, uint64_t en
 			  .cpu0 = t->since_cpu,
 			  .cpu1 = t->cpu,
 			  .bounded = bounded,
-			  .lossy = t->lossy};
+			  .lossy = t->lossy || lost_since(o, t->since_cpu, t->since) ||
+				   lost_since(o, t->cpu, t->since)};
 	t->lossy = false;
 }
 
@@ -549,15 +563,23 @@ void pfs_offcpu_exit(struct pfs_offcpu *o, uint32_t pid, uint32_t tid, uint64_t 
 
 void pfs_offcpu_lost(struct pfs_offcpu *o, uint32_t cpu, uint32_t tid, uint64_t time)
 {
+	const uint32_t *slot;
 	if (!time || o->finished)
 		return;
-	for (size_t i = 0; i < o->n_th; i++) {
-		struct thread *t = &o->th[i];
-		if (t->state != ST_NONE && t->since <= time &&
-		    ((tid && t->b.tid == tid) || cpu_matches(cpu, t->cpu) ||
-		     cpu_matches(cpu, t->since_cpu)))
-			t->lossy = true;
+	/* open segments: checked when they close (push), against the latest loss of their CPUs */
+	if (time > o->any_lost)
+		o->any_lost = time;
+	if (cpu == UINT32_MAX) {
+		if (time > o->unknown_lost)
+			o->unknown_lost = time;
+	} else if (cpu < 65536) {
+		PFS_GROW_ZEROED(o->cpu_lost, o->cap_cpu_lost, cpu);
+		if (time > o->cpu_lost[cpu])
+			o->cpu_lost[cpu] = time;
 	}
+	if (tid && (slot = map_get(&o->tid_map, tid)) && o->th[*slot].state != ST_NONE &&
+	    o->th[*slot].since <= time)
+		o->th[*slot].lossy = true;
 	/* the segments closed just before it: the lost records may lie inside them */
 	for (size_t i = 0; i < o->n_pend; i++) {
 		struct seg *g = &o->pend[o->pend_head + i];
@@ -805,7 +827,9 @@ static enum pfs_off_part classify(struct pfs_offcpu *o, struct pfs_views *v, uin
 			pool = true;
 		python = true;
 		if (pfs_pyclass_origin(pfile, pfilel) == PFS_PYORIG_STDLIB) {
-			if (!loop_stdlib(pfn, pfl, pfile, pfilel))
+			/* only the frames leafward of the server's: runpy and threading sit above
+			 * every loop */
+			if (!fn && !loop_stdlib(pfn, pfl, pfile, pfilel))
 				all_std_to_leaf = false;
 			continue;
 		}
@@ -1012,47 +1036,119 @@ const struct pfs_off_proc *pfs_offcpu_proc_at(const struct pfs_offcpu *o, size_t
 	return i < o->n_pr ? &o->pr[i] : NULL;
 }
 
-static bool pid_in(uint32_t pid, const uint32_t *v, size_t n)
+/* The first stack of (pid, part) in the sorted list (cmp_stack's order), or n_st. */
+static size_t first_stack(const struct pfs_offcpu *o, uint32_t pid, uint8_t part)
 {
-	for (size_t i = 0; i < n; i++)
-		if (v[i] == pid)
-			return true;
-	return false;
+	size_t lo = 0, hi = o->n_st;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct pfs_off_stack *s = &o->st[mid];
+		if (s->pid < pid || (s->pid == pid && s->part < part))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * The same Python stack in two processes is two paths (a py:: frame's binary is its process's
+ * perf map): stacks are the same when their frames' names are, root to leaf. A hash of the
+ * names, kept in the n field while gathering, sorts them together.
+ */
+static uint64_t names_hash(const struct pfs_offcpu *o, uint32_t path)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (uint32_t id = path; id;) {
+		const struct pfs_path_node *node = pfs_profile_pathget(o->p, id);
+		h = mix(h ^ pfs_profile_frameget(o->p, node->frame)->name) * 1099511628211ull;
+		id = node->parent;
+	}
+	return h;
+}
+
+static bool same_names(const struct pfs_offcpu *o, uint32_t a, uint32_t b)
+{
+	while (a && b) {
+		const struct pfs_path_node *x = pfs_profile_pathget(o->p, a);
+		const struct pfs_path_node *y = pfs_profile_pathget(o->p, b);
+		if (pfs_profile_frameget(o->p, x->frame)->name !=
+		    pfs_profile_frameget(o->p, y->frame)->name)
+			return false;
+		a = x->parent;
+		b = y->parent;
+	}
+	return a == b;
+}
+
+struct gathered {
+	struct pfs_off_stack s;
+	uint64_t hash;
+};
+
+static int cmp_hash(const void *x, const void *y)
+{
+	const struct gathered *a = x, *b = y;
+	if (a->hash != b->hash)
+		return a->hash < b->hash ? -1 : 1;
+	return (a->s.pypath > b->s.pypath) - (a->s.pypath < b->s.pypath);
+}
+
+static int cmp_ns_desc(const void *x, const void *y)
+{
+	const struct pfs_off_stack *a = x, *b = y;
+	if (a->ns != b->ns)
+		return a->ns > b->ns ? -1 : 1;
+	return (a->pypath > b->pypath) - (a->pypath < b->pypath);
 }
 
 size_t pfs_offcpu_top_stacks(const struct pfs_offcpu *o, const uint32_t *pids, size_t npids,
 			     enum pfs_off_part part, struct pfs_off_stack *out, size_t max)
 {
-	size_t n = 0;
-	/* several pids: sum the same python path over them, keeping the max most time */
-	for (size_t i = 0; i < o->n_st; i++) {
-		const struct pfs_off_stack *s = &o->st[i];
-		size_t j;
-		if (s->part != part || !pid_in(s->pid, pids, npids))
+	struct gathered *all = NULL;
+	struct pfs_off_stack *merged;
+	size_t n = 0, cap = 0, m = 0;
+	/* each pid's stacks of the part are one run of the sorted list: gather the runs, add up
+	 * the same Python stack across the pids, keep the max with the most time */
+	for (size_t k = 0; k < npids; k++) {
+		bool seen = false;
+		for (size_t j = 0; j < k; j++)
+			seen = seen || pids[j] == pids[k];
+		if (seen)
 			continue;
-		for (j = 0; j < n && out[j].pypath != s->pypath; j++)
-			;
-		if (j < n) {
-			out[j].ns += s->ns;
-			out[j].n += s->n;
-		} else if (n < max) {
-			out[n++] = *s;
-		} else {
-			size_t least = 0;
-			for (size_t k = 1; k < n; k++)
-				if (out[k].ns < out[least].ns)
-					least = k;
-			if (out[least].ns < s->ns)
-				out[least] = *s;
+		for (size_t i = first_stack(o, pids[k], (uint8_t)part);
+		     i < o->n_st && o->st[i].pid == pids[k] && o->st[i].part == part; i++) {
+			PFS_GROW(all, cap, n + 1);
+			all[n].s = o->st[i];
+			all[n].hash = names_hash(o, o->st[i].pypath);
+			n++;
 		}
 	}
-	for (size_t i = 1; i < n; i++)
-		for (size_t k = i; k > 0 && out[k].ns > out[k - 1].ns; k--) {
-			struct pfs_off_stack tmp = out[k];
-			out[k] = out[k - 1];
-			out[k - 1] = tmp;
+	if (n)
+		qsort(all, n, sizeof(*all), cmp_hash);
+	merged = pfs_xcalloc(n ? n : 1, sizeof(*merged));
+	for (size_t i = 0, run = 0; i < n; i++) {
+		size_t j;
+		if (i && all[i - 1].hash != all[i].hash)
+			run = m; /* a new hash: the stacks it may equal start here */
+		for (j = run; j < m && !same_names(o, merged[j].pypath, all[i].s.pypath); j++)
+			;
+		if (j < m) {
+			merged[j].ns += all[i].s.ns;
+			merged[j].n += all[i].s.n;
+		} else {
+			merged[m++] = all[i].s;
 		}
-	return n;
+	}
+	free(all);
+	if (m)
+		qsort(merged, m, sizeof(*merged), cmp_ns_desc);
+	if (m > max)
+		m = max;
+	if (m)
+		memcpy(out, merged, m * sizeof(*out));
+	free(merged);
+	return m;
 }
 
 size_t pfs_offcpu_n_stacks(const struct pfs_offcpu *o)

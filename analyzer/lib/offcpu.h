@@ -3,7 +3,7 @@
  * the stack it switched out on gives (docs/verdicts.md, "The time budget"):
  *
  *  - gil       blocked with take_gil on the stack: the GIL wait of docs/gil.md (switch-out to
- *              switch-in), the same intervals the analysis counts;
+ *              switch-in), cut to the capture's window like every part;
  *  - io        socket and file reads and writes, connect, poll/select/epoll under application
  *              code (a socket with a timeout polls before it reads);
  *  - idle      waiting for a request: the server's own loop (gunicorn's sync, gthread, gevent,
@@ -206,6 +206,7 @@ int pfs_off_worker_parse(const char *s);
 /* ---- a database's copy (store.c): restore, then pfs_offcpu_restore_done() ---- */
 void pfs_offcpu_restore_info(struct pfs_offcpu *o, const struct pfs_off_info *info);
 void pfs_offcpu_restore_budget(struct pfs_offcpu *o, const struct pfs_off_budget *b);
+/* Stacks in the order pfs_offcpu_stack_at() gives them (by pid, part, most time first). */
 void pfs_offcpu_restore_stack(struct pfs_offcpu *o, const struct pfs_off_stack *s);
 void pfs_offcpu_restore_proc(struct pfs_offcpu *o, const struct pfs_off_proc *pr);
 

@@ -464,8 +464,9 @@ static void judge_cpu(const struct pfs_analysis *a, struct pfs_verdicts *vs, con
 		util = ratio(x->on, x->D);
 		v = add_verdict(
 		    vs, x, "cpu-bound",
-		    "busy >= 50% of the recorded time, and on CPU or waiting for one >= "
-		    "70% of the busy time");
+		    "busy >= 50% of the recorded time, on CPU or waiting for one >= 70% of "
+		    "the busy time, and not mostly waiting for CPUs the workers did not fill "
+		    "(the host's other processes)");
 		who(x, w, sizeof(w));
 		snprintf(v->title, sizeof(v->title),
 			 "%s are CPU-bound: %.0f%% of their busy time on a CPU or waiting for one, "
@@ -1234,13 +1235,19 @@ void pfs_verdicts_text(const struct pfs_analysis *a, FILE *f)
 			if (g->worker & (1u << k))
 				put(cls, sizeof(cls), "%s%s", cls[0] ? "/" : "",
 				    pfs_off_worker_name((enum pfs_off_worker)(1u << k)));
-		if (g->master)
-			fprintf(f, "  %s master %u: %zu worker%s (%s), up to %zu thread%s each",
-				g->server ? g->server : "server", g->master, g->n_pids,
-				g->n_pids == 1 ? "" : "s", cls[0] ? cls : "class not seen",
-				g->threads_max, g->threads_max == 1 ? "" : "s");
-		else
+		if (!g->master) {
 			fprintf(f, "  %zu process%s", g->n_pids, g->n_pids == 1 ? "" : "es");
+		} else {
+			fprintf(f, "  %s master %u: %zu worker%s (%s)",
+				g->server ? g->server : "server", g->master, g->n_pids,
+				g->n_pids == 1 ? "" : "s",
+				cls[0] ? cls : "class not seen on their stacks");
+			if (g->threads_max)
+				fprintf(f, ", up to %zu thread%s each", g->threads_max,
+					g->threads_max == 1 ? "" : "s");
+			if (g->n_silent)
+				fprintf(f, ", %zu with no event in the capture", g->n_silent);
+		}
 		if (vs->cpus)
 			fprintf(f, ", %u CPUs", vs->cpus);
 		if (g->handler)

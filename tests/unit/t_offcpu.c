@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis.h"
 #include "harness.h"
 #include "offcpu.h"
 #include "verdicts.h"
@@ -177,10 +178,17 @@ static void test_classification(void)
 		  "py::SyncWorker.wait:" GU "/workers/sync.py", "select_select_impl@" SEL,
 		  "__select@" LC, "do_select@k"),
 	     PFS_OFF_IDLE);
-	T_EQ(PART(true, "py::ThreadWorker.run:" GU "/workers/gthread.py",
+	T_EQ(PART(true, "py::_run_module_as_main:<frozen runpy>",
+		  "py::ThreadWorker.run:" GU "/workers/gthread.py",
 		  "py::EpollSelector.select:" STD "/selectors.py", "select_epoll_poll_impl@" SEL,
 		  "epoll_wait@" LC, "ep_poll@k"),
 	     PFS_OFF_IDLE);
+	/* a standard-library call between the loop and the wait is not the loop's own wait */
+	T_EQ(PART(true, "py::ThreadWorker.run:" GU "/workers/gthread.py",
+		  "py::urlopen:" STD "/urllib/request.py",
+		  "py::EpollSelector.select:" STD "/selectors.py", "select_epoll_poll_impl@" SEL,
+		  "epoll_wait@" LC, "ep_poll@k"),
+	     PFS_OFF_IO);
 	/* a thread pool's worker waiting for work */
 	T_EQ(PART(false, "py::Thread._bootstrap:" STD "/threading.py",
 		  "py::_worker:" STD "/concurrent/futures/thread.py",
@@ -253,6 +261,58 @@ static void test_worker_class_and_slow_paths(void)
 	pfs_profile_free(p);
 }
 
+/* Verdicts never go past what the capture holds: nothing from nothing; no off-CPU verdict
+ * without sched_switch, each listed as not judged with what to record. */
+static void test_verdicts_need_their_events(void)
+{
+	struct pfs_profile *p = pfs_profile_new();
+	struct pfs_analysis *a = pfs_analysis_new(p);
+	struct pfs_an_capture cap = {.label = "x", .source = "x/perf.data"};
+	struct pfs_verdicts *vs;
+	uint32_t ev = pfs_profile_add_event(p, "cpu-clock", true);
+	uint32_t loop = PATH(p, "py::main:/app/a.py", "_PyEval_EvalFrameDefault@" LP);
+	size_t offcpu = 0;
+	pfs_profile_event(p, ev)->clock = PFS_CLOCK_NS;
+	pfs_analysis_finish(a, &cap);
+	vs = pfs_verdicts_new(a);
+	T_EQ(vs->n_groups, 0);
+	T_EQ(vs->n, 0);
+	pfs_verdicts_free(vs);
+	pfs_analysis_free(a);
+	/* a busy process sampled 400 times over 2 s, no switches */
+	a = pfs_analysis_new(p);
+	pfs_analysis_dso(a, LP);
+	for (uint64_t i = 0; i < 400; i++) {
+		struct pfs_sample_row r = {.event = ev,
+					   .pid = 5,
+					   .tid = 5,
+					   .cpu = 0,
+					   .time = MS(1000) + i * MS(5),
+					   .path = loop,
+					   .period = MS(5),
+					   .weight = 1};
+		T_EQ(pfs_analysis_sample(a, &r, NULL), 0);
+	}
+	pfs_analysis_finish(a, &cap);
+	vs = pfs_verdicts_new(a);
+	T_EQ(vs->n_groups, 1);
+	for (size_t i = 0; i < vs->n; i++)
+		T_ASSERT(strcmp(vs->v[i].id, "io-bound") && strcmp(vs->v[i].id, "idle") &&
+			 strcmp(vs->v[i].id, "oversubscribed") &&
+			 strcmp(vs->v[i].id, "gil-bound-threads"));
+	for (size_t i = 0; i < vs->n_skip; i++)
+		if (vs->skip[i].enable && strstr(vs->skip[i].enable, "sched_switch"))
+			offcpu++;
+	T_EQ(offcpu, 4);
+	/* all on CPU by its samples: CPU-bound, and all eval loop: interpreter overhead */
+	T_EQ(vs->n, 2);
+	T_STREQ(vs->v[0].id, "cpu-bound");
+	T_STREQ(vs->v[1].id, "interpreter-overhead");
+	pfs_verdicts_free(vs);
+	pfs_analysis_free(a);
+	pfs_profile_free(p);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct t_case cases[] = {
@@ -260,6 +320,7 @@ int main(int argc, char **argv)
 	    T_CASE(bounded_lost_and_unknown),
 	    T_CASE(classification),
 	    T_CASE(worker_class_and_slow_paths),
+	    T_CASE(verdicts_need_their_events),
 	};
 	return t_main(argc, argv, "offcpu", cases, N(cases));
 }
