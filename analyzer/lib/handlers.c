@@ -347,8 +347,7 @@ void pfs_handlers_sort(struct pfs_handlers *h)
 	for (size_t i = 0; i < h->n_rows; i++)
 		h->order[i] = i;
 	sort_rows = h->rows;
-	if (h->n_rows) /* qsort's array may not be NULL, even for no rows */
-		qsort(h->order, h->n_rows, sizeof(*h->order), cmp_row);
+	qsort(h->order, h->n_rows, sizeof(*h->order), cmp_row);
 	sort_rows = NULL;
 	h->sorted = h->n_rows;
 }
