@@ -67,10 +67,13 @@ capture() {
 	# the graph's root must be the folded export's total (run.js sums the file it is given)
 	weight=
 	case $label in pyinstrument*) weight="--weight period" ;; esac
-	if "$PERFSIGHT" export "$input" --format folded --view mixed $weight \
-		-o "$OUT/$label.folded" 2>/dev/null &&
-		"$PERFSIGHT" flamegraph "$input" --view mixed --title "$label" -o "$OUT/$label.svg" \
-			2>"$OUT/$label.svg.err"; then
+	"$PERFSIGHT" export "$input" --format folded --view mixed $weight \
+		-o "$OUT/$label.folded" 2>/dev/null
+	rce=$?
+	"$PERFSIGHT" flamegraph "$input" --view mixed --title "$label" -o "$OUT/$label.svg" \
+		2>"$OUT/$label.svg.err"
+	rcf=$?
+	if [ $rce -eq "$want" ] && [ $rcf -eq "$want" ]; then
 		browser "$label-svg" svg "$OUT/$label.svg" "$OUT/$label.folded" "$OUT/$label"
 	else
 		nok "$label::flamegraph" "$(tail -3 "$OUT/$label.svg.err")"
